@@ -1,0 +1,1 @@
+"""Settings split per cookiecutter-django: base, local, production, test."""

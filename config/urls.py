@@ -1,0 +1,28 @@
+"""Root URLs: admin, the partner API (v1) with its schema and docs, health check."""
+
+from django.contrib import admin
+from django.urls import include, path
+from django.views.generic import RedirectView
+from drf_spectacular.views import SpectacularAPIView, SpectacularRedocView, SpectacularSwaggerView
+
+from registry.views import healthz
+
+handler400 = "registry.api.errors.handler400"
+handler403 = "registry.api.errors.handler403"
+handler404 = "registry.api.errors.handler404"
+handler500 = "registry.api.errors.handler500"
+
+api_v1 = [
+    path("schema/", SpectacularAPIView.as_view(api_version="v1"), name="schema"),
+    path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
+    path("redoc/", SpectacularRedocView.as_view(url_name="api-v1:schema"), name="redoc"),
+    path("", include("registry.api.urls")),
+]
+
+urlpatterns = [
+    path("", RedirectView.as_view(pattern_name="admin:index", permanent=False)),
+    path("admin/", admin.site.urls),
+    path("i18n/", include("django.conf.urls.i18n")),
+    path("healthz", healthz, name="healthz"),
+    path("api/v1/", include((api_v1, "api-v1"))),
+]

@@ -1,0 +1,1 @@
+"""Farmer households, members, plots, agreements, visits, support and the transition engine."""

@@ -1,0 +1,1 @@
+"""Buyers, market-access contracts, deliveries and payments."""

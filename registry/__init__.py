@@ -1,0 +1,1 @@
+"""The registry kernel: geography, organizations, programmes, roles, API keys and API plumbing."""

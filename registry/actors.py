@@ -1,0 +1,169 @@
+"""Who is acting: a person (through their memberships) or a partner's API key.
+
+Every selector takes an ``Actor`` and narrows its querysets with ``Actor.area_q`` — the one scoping
+mechanism used by the API, the admin and the pages alike.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from functools import cached_property
+from typing import TYPE_CHECKING, Any
+
+from django.db.models import Q
+
+from .choices import Role, Scope
+
+if TYPE_CHECKING:
+    from .models import ApiKey, Organization
+
+ALL_SCOPES = frozenset(Scope.values)
+
+ROLE_SCOPES: dict[str, frozenset[str]] = {
+    Role.FIELD_OFFICER: frozenset(
+        {
+            Scope.REFERENCE_READ,
+            Scope.HOUSEHOLDS_READ,
+            Scope.HOUSEHOLDS_WRITE,
+            Scope.TITLES_READ,
+            Scope.TITLES_WRITE,
+            Scope.CONTRACTS_READ,
+        }
+    ),
+    Role.SUPERVISOR: frozenset(
+        {
+            Scope.REFERENCE_READ,
+            Scope.HOUSEHOLDS_READ,
+            Scope.HOUSEHOLDS_WRITE,
+            Scope.HOUSEHOLDS_REVIEW,
+            Scope.COCA_READ,
+            Scope.TITLES_READ,
+            Scope.TITLES_WRITE,
+            Scope.CONTRACTS_READ,
+            Scope.INDICATORS_READ,
+        }
+    ),
+    Role.PROGRAM_STAFF: ALL_SCOPES,
+}
+
+
+@dataclass(frozen=True)
+class Area:
+    """Districts and programmes an actor may see; ``None`` on an axis means any."""
+
+    districts: frozenset[str] | None
+    programs: frozenset[int] | None
+
+    def q(self, district_path: str | None, program_path: str | None) -> Q:
+        """A filter for rows whose district and programme fall inside this area."""
+        condition = Q()
+        if self.districts is not None:
+            if district_path is None:
+                return Q(pk__in=[])
+            condition &= Q(**{f"{district_path}__in": sorted(self.districts)})
+        if self.programs is not None:
+            if program_path is None:
+                return Q(pk__in=[])
+            condition &= Q(**{f"{program_path}__in": sorted(self.programs)})
+        return condition
+
+
+def organization_area(organization: Organization, districts: frozenset[str] | None = None) -> Area:
+    """An organization's area: its assigned districts and programmes (and those it runs)."""
+    if districts is None:
+        district_codes = frozenset(organization.districts.values_list("ubigeo", flat=True))
+    else:
+        district_codes = districts
+    program_ids = frozenset(organization.programs.values_list("pk", flat=True)) | frozenset(
+        organization.programs_run.values_list("pk", flat=True)
+    )
+    return Area(
+        districts=district_codes or None,
+        programs=program_ids or None,
+    )
+
+
+class Actor:
+    """A person or an API key acting on the registry, with scopes and an area."""
+
+    def __init__(
+        self,
+        *,
+        user: Any = None,
+        api_key: ApiKey | None = None,
+        scopes: frozenset[str] = frozenset(),
+        unrestricted: bool = False,
+    ) -> None:
+        self.user = user
+        self.api_key = api_key
+        self.scopes = scopes
+        self.unrestricted = unrestricted
+
+    @classmethod
+    def for_api_key(cls, api_key: ApiKey) -> Actor:
+        """The actor behind a partner's key: its scopes, its organization's area."""
+        return cls(api_key=api_key, scopes=frozenset(api_key.scopes) | {Scope.REFERENCE_READ})
+
+    @classmethod
+    def for_user(cls, user: Any) -> Actor:
+        """The actor behind a signed-in person: superusers see all; others by membership."""
+        if user is None or not user.is_authenticated or not user.is_active:
+            return cls(user=None)
+        if user.is_superuser:
+            return cls(user=user, scopes=ALL_SCOPES, unrestricted=True)
+        scopes: set[str] = set()
+        for role in user.memberships.filter(
+            is_active=True, organization__is_active=True
+        ).values_list("role", flat=True):
+            scopes |= ROLE_SCOPES.get(role, frozenset())
+        return cls(user=user, scopes=frozenset(scopes))
+
+    @property
+    def is_authenticated(self) -> bool:
+        """True for a signed-in person or a valid key."""
+        return self.user is not None or self.api_key is not None
+
+    @property
+    def organization(self) -> Organization | None:
+        """The key's organization (people may belong to several: see ``areas``)."""
+        return self.api_key.organization if self.api_key is not None else None
+
+    def has_scope(self, scope: str) -> bool:
+        """Whether this actor may use ``scope``."""
+        return self.unrestricted or scope in self.scopes
+
+    @cached_property
+    def areas(self) -> tuple[Area, ...]:
+        """The areas this actor may see (computed once, on first use)."""
+        if self.unrestricted:
+            return (Area(districts=None, programs=None),)
+        if self.api_key is not None:
+            area = organization_area(self.api_key.organization)
+            return () if area.districts is None and area.programs is None else (area,)
+        if self.user is None:
+            return ()
+        areas: list[Area] = []
+        memberships = self.user.memberships.filter(
+            is_active=True, organization__is_active=True
+        ).select_related("organization")
+        for membership in memberships.prefetch_related("districts"):
+            own = frozenset(d.ubigeo for d in membership.districts.all())
+            area = organization_area(membership.organization, districts=own or None)
+            if area.districts is not None or area.programs is not None:
+                areas.append(area)
+        return tuple(areas)
+
+    def area_q(self, *, district_path: str | None, program_path: str | None) -> Q:
+        """Filter for rows inside the actor's areas; matches nothing when it has none."""
+        if self.unrestricted:
+            return Q()
+        if not self.areas:
+            return Q(pk__in=[])
+        condition = Q(pk__in=[])
+        for area in self.areas:
+            condition |= area.q(district_path, program_path)
+        return condition
+
+    def __repr__(self) -> str:
+        who = self.api_key.prefix if self.api_key is not None else getattr(self.user, "pk", None)
+        return f"<Actor {who}>"

@@ -1,0 +1,248 @@
+"""Admin for the registry kernel, in Spanish: geography, organizations, programmes, people, keys."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from .actors import Actor
+from .choices import Scope
+from .models import (
+    ApiKey,
+    ChangeRecord,
+    Department,
+    District,
+    Membership,
+    Organization,
+    Program,
+    Province,
+)
+from .services import api_key_create, api_key_revoke
+
+admin.site.site_header = _("Alternative-development farmer registry")
+admin.site.site_title = _("Farmer registry")
+admin.site.index_title = _("Administration")
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Reference data loaded by migrations: browsable, never edited by hand."""
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Department)
+class DepartmentAdmin(ReadOnlyAdmin):
+    list_display = ["code", "name"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(Province)
+class ProvinceAdmin(ReadOnlyAdmin):
+    list_display = ["code", "name", "department"]
+    list_filter = ["department"]
+    list_select_related = ["department"]
+    search_fields = ["code", "name"]
+
+
+@admin.register(District)
+class DistrictAdmin(ReadOnlyAdmin):
+    list_display = ["ubigeo", "name", "province", "department", "is_vraem"]
+    list_filter = ["is_vraem", "department"]
+    list_select_related = ["province__department", "department"]
+    search_fields = ["ubigeo", "name", "province__name"]
+
+
+class NoDeleteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+    """Records are deactivated, never deleted."""
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(Organization)
+class OrganizationAdmin(NoDeleteAdmin):
+    list_display = ["code", "name", "kind", "ruc", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "name", "ruc"]
+    autocomplete_fields = ["district", "districts", "programs"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+
+    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Program)
+class ProgramAdmin(NoDeleteAdmin):
+    list_display = ["code", "name", "agency", "funder", "budget_pen", "is_active"]
+    list_filter = ["is_active", "agency", "funder"]
+    list_select_related = ["agency", "funder"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["agency", "funder"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "code",
+                    "name",
+                    "agency",
+                    "funder",
+                    "budget_pen",
+                    "starts_on",
+                    "ends_on",
+                    "is_active",
+                ]
+            },
+        ),
+        (
+            _("Transition thresholds"),
+            {
+                "fields": [
+                    "coca_free_max_age_months",
+                    "licit_min_ha",
+                    "market_window_months",
+                    "graduation_coca_free_months",
+                    "graduation_income_pen",
+                    "relapses_before_exclusion",
+                    "visit_due_months",
+                    "public_notice_days",
+                ]
+            },
+        ),
+        (_("Record"), {"fields": ["version", "created_at", "updated_at"]}),
+    ]
+
+    def save_model(self, request: HttpRequest, obj: Program, form: Any, change: bool) -> None:
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+
+
+@admin.register(Membership)
+class MembershipAdmin(NoDeleteAdmin):
+    list_display = ["user", "organization", "role", "is_active"]
+    list_filter = ["role", "is_active", "organization"]
+    list_select_related = ["user", "organization"]
+    search_fields = ["user__username", "user__first_name", "user__last_name", "organization__code"]
+    autocomplete_fields = ["user", "organization", "districts"]
+
+
+class ApiKeyAddForm(forms.ModelForm):  # type: ignore[type-arg]
+    """Issue a key: organization, name, scopes and an optional expiry in days."""
+
+    scopes = forms.MultipleChoiceField(
+        label=_("scopes"), choices=Scope.choices, widget=forms.CheckboxSelectMultiple
+    )
+    expires_in_days = forms.IntegerField(label=_("expires in (days)"), required=False, min_value=1)
+
+    class Meta:
+        model = ApiKey
+        fields = ["organization", "name"]
+
+
+@admin.register(ApiKey)
+class ApiKeyAdmin(NoDeleteAdmin):
+    list_display = [
+        "prefix",
+        "organization",
+        "name",
+        "created_at",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+    list_filter = ["organization"]
+    list_select_related = ["organization"]
+    search_fields = ["prefix", "name", "organization__code"]
+    autocomplete_fields = ["organization"]
+    actions = ["revoke"]
+    readonly_fields = [
+        "prefix",
+        "organization",
+        "name",
+        "scopes",
+        "created_at",
+        "created_by",
+        "expires_at",
+        "revoked_at",
+        "last_used_at",
+    ]
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        if obj is None:
+            kwargs["form"] = ApiKeyAddForm
+        return super().get_form(request, obj, change=change, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return ["organization", "name", "scopes", "expires_in_days"]
+        return self.readonly_fields
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return obj is None and super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: ApiKey, form: Any, change: bool) -> None:
+        api_key, raw_key = api_key_create(
+            organization=form.cleaned_data["organization"],
+            name=form.cleaned_data["name"],
+            scopes=form.cleaned_data["scopes"],
+            expires_in_days=form.cleaned_data.get("expires_in_days"),
+            created_by=request.user,
+            actor=Actor.for_user(request.user),
+        )
+        obj.pk = api_key.pk
+        messages.warning(
+            request,
+            _("Copy the new key now; it will not be shown again: %(key)s") % {"key": raw_key},
+        )
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Nothing to save: the service wrote the key."""
+
+    @admin.action(description=_("Revoke selected keys"), permissions=["revoke"])
+    def revoke(self, request: HttpRequest, queryset: QuerySet[ApiKey]) -> None:
+        actor = Actor.for_user(request.user)
+        for api_key in queryset:
+            api_key_revoke(api_key=api_key, actor=actor)
+        messages.success(request, _("Keys revoked."))
+
+    def has_revoke_permission(self, request: HttpRequest) -> bool:
+        return request.user.has_perm("registry.change_apikey")
+
+
+@admin.register(ChangeRecord)
+class ChangeRecordAdmin(ReadOnlyAdmin):
+    list_display = [
+        "at",
+        "content_type",
+        "object_repr",
+        "action",
+        "actor_user",
+        "actor_api_key",
+        "channel",
+    ]
+    list_filter = ["action", "channel", "content_type"]
+    list_select_related = ["content_type", "actor_user", "actor_api_key"]
+    search_fields = ["object_id", "object_repr"]
+    show_full_result_count = False
+    date_hierarchy = "at"

@@ -1,0 +1,1 @@
+"""API plumbing shared by every app: authentication, scopes, errors, pagination, ETags, schema."""

@@ -1,0 +1,68 @@
+"""``Authorization: Api-Key <key>`` authentication, and the per-request ``Actor``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from rest_framework import authentication, exceptions
+from rest_framework.request import Request
+
+from registry.actors import Actor
+from registry.models import ApiKey
+from registry.services import ApiKeyError, api_key_authenticate
+
+KEYWORD = "Api-Key"
+
+
+class ApiKeyPrincipal:
+    """What ``request.user`` is for a key: an authenticated principal that is not a person."""
+
+    is_authenticated = True
+    is_anonymous = False
+    is_active = True
+    is_staff = False
+    is_superuser = False
+
+    def __init__(self, api_key: ApiKey) -> None:
+        self.api_key = api_key
+        self.pk = None
+        self.id = None
+
+    def __str__(self) -> str:
+        return f"api-key:{self.api_key.prefix}"
+
+
+class ApiKeyAuthentication(authentication.BaseAuthentication):
+    """Authenticates partners by a hashed, scoped, expiring, revocable key."""
+
+    def authenticate(self, request: Request) -> tuple[Any, ApiKey] | None:
+        header = authentication.get_authorization_header(request).decode("latin-1")
+        if not header:
+            return None
+        keyword, _sep, raw_key = header.strip().partition(" ")
+        if keyword.lower() != KEYWORD.lower():
+            return None
+        raw_key = raw_key.strip()
+        if not raw_key:
+            raise exceptions.AuthenticationFailed(
+                _("The Api-Key header has no key."), code="invalid_api_key"
+            )
+        try:
+            api_key = api_key_authenticate(raw_key)
+        except ApiKeyError as exc:
+            raise exceptions.AuthenticationFailed(exc.detail, code=exc.code) from exc
+        request._registry_actor = Actor.for_api_key(api_key)  # type: ignore[attr-defined]
+        return ApiKeyPrincipal(api_key), api_key
+
+    def authenticate_header(self, request: Request) -> str:
+        return KEYWORD
+
+
+def get_actor(request: Request) -> Actor:
+    """The actor of this request (a key or a signed-in person), built once per request."""
+    actor = getattr(request, "_registry_actor", None)
+    if actor is None:
+        actor = Actor.for_user(getattr(request, "user", None))
+        request._registry_actor = actor  # type: ignore[attr-defined]
+    return actor

@@ -1,0 +1,12 @@
+"""Routes of the registry kernel under /api/v1/."""
+
+from rest_framework.routers import SimpleRouter
+
+from .views import DistrictViewSet, OrganizationViewSet, ProgramViewSet
+
+router = SimpleRouter()
+router.register("districts", DistrictViewSet, basename="district")
+router.register("organizations", OrganizationViewSet, basename="organization")
+router.register("programs", ProgramViewSet, basename="program")
+
+urlpatterns = router.urls

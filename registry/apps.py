@@ -1,0 +1,13 @@
+from django.apps import AppConfig
+from django.utils.translation import gettext_lazy as _
+
+
+class RegistryConfig(AppConfig):
+    """Kernel of the registry, imported by every other app and importing none of them."""
+
+    name = "registry"
+    verbose_name = _("Registry")
+
+    def ready(self) -> None:
+        # Registers the OpenAPI extensions (Api-Key security scheme).
+        from .api import schema  # noqa: F401

@@ -1,0 +1,46 @@
+"""Enumerations of the registry kernel (lowercase slugs, translated labels)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class OrganizationKind(models.TextChoices):
+    """What an organization does in the programme."""
+
+    PROGRAM_AGENCY = "program_agency", _("Programme agency")
+    IMPLEMENTER = "implementer", _("Implementing agency")
+    TITLING_AUTHORITY = "titling_authority", _("Titling authority")
+    BUYER = "buyer", _("Buyer or cooperative")
+    FUNDER = "funder", _("Funder")
+
+
+class Role(models.TextChoices):
+    """A person's role inside an organization."""
+
+    FIELD_OFFICER = "field_officer", _("Field officer")
+    SUPERVISOR = "supervisor", _("Supervisor")
+    PROGRAM_STAFF = "program_staff", _("Programme staff")
+
+
+class Scope(models.TextChoices):
+    """What an API key (or a role) may do through the API."""
+
+    REFERENCE_READ = "reference:read", _("Read reference data")
+    HOUSEHOLDS_READ = "households:read", _("Read households")
+    HOUSEHOLDS_WRITE = "households:write", _("Register and update households")
+    HOUSEHOLDS_REVIEW = "households:review", _("Review household registrations")
+    COCA_READ = "coca:read", _("Read coca data (logged)")
+    TITLES_READ = "titles:read", _("Read title applications")
+    TITLES_WRITE = "titles:write", _("Advance title applications")
+    CONTRACTS_READ = "contracts:read", _("Read contracts and deliveries")
+    CONTRACTS_WRITE = "contracts:write", _("Record contracts and deliveries")
+    INDICATORS_READ = "indicators:read", _("Read aggregate indicators")
+
+
+class ChangeAction(models.TextChoices):
+    """What happened to a record, for its history."""
+
+    CREATE = "create", _("Created")
+    UPDATE = "update", _("Changed")
+    DEACTIVATE = "deactivate", _("Deactivated")
+    TRANSITION = "transition", _("Status changed")

@@ -1,0 +1,98 @@
+"""FilterSets for reference data, plus strict filter fields shared by every app's FilterSets."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import django_filters
+from django import forms
+from django.core.exceptions import ValidationError
+from django.core.validators import RegexValidator
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext_lazy as _
+
+from .choices import OrganizationKind
+from .models import District, Organization, Program
+
+
+class StrictBooleanField(forms.Field):
+    """A boolean query parameter that rejects anything but true/false (or 1/0)."""
+
+    TRUE = {"true", "1"}
+    FALSE = {"false", "0"}
+
+    def to_python(self, value: Any) -> bool | None:
+        if value in (None, ""):
+            return None
+        text = str(value).strip().lower()
+        if text in self.TRUE:
+            return True
+        if text in self.FALSE:
+            return False
+        raise ValidationError(_("Use true or false."), code="invalid")
+
+
+class StrictBooleanFilter(django_filters.BooleanFilter):
+    """``BooleanFilter`` whose bad values give a 400 instead of being ignored."""
+
+    field_class = StrictBooleanField
+
+
+class SearchFilterSet(django_filters.FilterSet):
+    """Base FilterSet with a ``q`` free-text search over ``search_fields``."""
+
+    search_fields: tuple[str, ...] = ()
+    q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
+
+    def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip()
+        if not value:
+            return queryset
+        condition = Q()
+        for field in self.search_fields:
+            condition |= Q(**{f"{field}__icontains": value})
+        return queryset.filter(condition)
+
+
+class DistrictFilterSet(SearchFilterSet):
+    """Filters for ``districts/``: department (2 digits), province (4 digits), vraem, q."""
+
+    search_fields = ("name", "ubigeo")
+    department = django_filters.CharFilter(
+        field_name="department_id",
+        label=_("Department code (2 digits)"),
+        validators=[RegexValidator(r"^\d{2}$", _("Use the 2-digit INEI department code."))],
+    )
+    province = django_filters.CharFilter(
+        field_name="province_id",
+        label=_("Province code (4 digits)"),
+        validators=[RegexValidator(r"^\d{4}$", _("Use the 4-digit INEI province code."))],
+    )
+    vraem = StrictBooleanFilter(field_name="is_vraem", label=_("In the VRAEM"))
+
+    class Meta:
+        model = District
+        fields: list[str] = []
+
+
+class OrganizationFilterSet(SearchFilterSet):
+    """Filters for ``organizations/``: kind and q."""
+
+    search_fields = ("code", "name", "ruc")
+    kind = django_filters.ChoiceFilter(choices=OrganizationKind.choices, label=_("Kind"))
+
+    class Meta:
+        model = Organization
+        fields: list[str] = []
+
+
+class ProgramFilterSet(SearchFilterSet):
+    """Filters for ``programs/``: agency, funder (organization codes) and q."""
+
+    search_fields = ("code", "name")
+    agency = django_filters.CharFilter(field_name="agency__code", label=_("Agency code"))
+    funder = django_filters.CharFilter(field_name="funder__code", label=_("Funder code"))
+
+    class Meta:
+        model = Program
+        fields: list[str] = []

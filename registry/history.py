@@ -1,0 +1,67 @@
+"""Record history: every write through a service leaves a ``ChangeRecord`` in its transaction."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
+from django.db import models
+
+from .actors import Actor
+from .choices import ChangeAction
+from .models import ChangeRecord
+
+
+def _plain(value: Any) -> Any:
+    """A JSON-friendly form of a field value."""
+    if isinstance(value, models.Model):
+        return str(value.pk)
+    if isinstance(value, Decimal):
+        return str(value)
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return sorted(_plain(v) for v in value)
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return value
+
+
+def snapshot(instance: models.Model, fields: list[str] | None = None) -> dict[str, Any]:
+    """The concrete field values of ``instance``, for a later diff."""
+    names = fields or [
+        f.attname for f in instance._meta.concrete_fields if f.name not in {"updated_at"}
+    ]
+    return {name: _plain(getattr(instance, name)) for name in names}
+
+
+def diff(before: dict[str, Any], after: dict[str, Any]) -> dict[str, list[Any]]:
+    """``{field: [old, new]}`` for every field whose value changed."""
+    return {
+        name: [before.get(name), value]
+        for name, value in after.items()
+        if before.get(name) != value
+    }
+
+
+def change_record(
+    *,
+    instance: models.Model,
+    action: str,
+    actor: Actor | None,
+    changes: dict[str, Any] | None = None,
+    channel: str = "system",
+) -> ChangeRecord:
+    """Write one history entry for ``instance`` (call inside the service's transaction)."""
+    return ChangeRecord.objects.create(
+        content_type=ContentType.objects.get_for_model(instance, for_concrete_model=True),
+        object_id=str(instance.pk),
+        object_repr=str(instance)[:200],
+        action=action,
+        changes=changes or {},
+        actor_user=actor.user if actor is not None else None,
+        actor_api_key=actor.api_key if actor is not None else None,
+        channel=channel,
+    )
+
+
+__all__ = ["ChangeAction", "change_record", "diff", "snapshot"]

@@ -1,0 +1,335 @@
+"""Writes of the registry kernel: organizations, programmes, memberships and API keys."""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+import string
+from collections.abc import Iterable
+from datetime import timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from .actors import ALL_SCOPES, Actor
+from .choices import ChangeAction, OrganizationKind, Role, Scope
+from .exceptions import PreconditionFailed
+from .history import change_record, diff, snapshot
+from .models import ApiKey, District, Membership, Organization, Program
+
+KEY_PREFIX_ALPHABET = string.ascii_letters + string.digits
+KEY_PREFIX_LENGTH = 10
+
+
+def _districts_by_ubigeo(ubigeos: Iterable[str], attr: str) -> list[District]:
+    """Look up districts, reporting every unknown ubigeo as a field error."""
+    wanted = sorted({u.strip() for u in ubigeos if u.strip()})
+    found = {d.ubigeo: d for d in District.objects.filter(ubigeo__in=wanted)}
+    missing = [u for u in wanted if u not in found]
+    if missing:
+        raise ValidationError(
+            {attr: _("Unknown district ubigeo: %(codes)s.") % {"codes": ", ".join(missing)}},
+            code="unknown_district",
+        )
+    return [found[u] for u in wanted]
+
+
+def check_version(instance: Any, expected_version: int | None) -> None:
+    """Raise 412 when the client edited an older version of ``instance`` than the current one."""
+    if expected_version is not None and instance.version != expected_version:
+        raise PreconditionFailed()
+
+
+@transaction.atomic
+def organization_upsert(
+    *,
+    code: str,
+    kind: str,
+    name: str,
+    ruc: str = "",
+    district_ubigeos: Iterable[str] | None = None,
+    actor: Actor | None = None,
+    channel: str = "system",
+) -> tuple[Organization, bool]:
+    """Create the organization ``code`` or bring it up to date; idempotent on ``code``."""
+    organization = Organization.objects.select_for_update().filter(code=code).first()
+    created = organization is None
+    before = {} if organization is None else snapshot(organization)
+    if organization is None:
+        organization = Organization(code=code)
+    organization.kind = kind
+    organization.name = name
+    organization.ruc = ruc or ""
+    organization.full_clean(exclude=None if created else ["code"])
+    districts = (
+        None if district_ubigeos is None else _districts_by_ubigeo(district_ubigeos, "districts")
+    )
+    changes = diff(before, snapshot(organization))
+    if created or changes:
+        if not created:
+            organization.version += 1
+        organization.save()
+    if districts is not None:
+        current = set(organization.districts.values_list("ubigeo", flat=True))
+        new = {d.ubigeo for d in districts}
+        if current != new:
+            organization.districts.set(districts)
+            changes["districts"] = [sorted(current), sorted(new)]
+    if created or changes:
+        change_record(
+            instance=organization,
+            action=ChangeAction.CREATE if created else ChangeAction.UPDATE,
+            actor=actor,
+            changes=changes,
+            channel=channel,
+        )
+    return organization, created
+
+
+@transaction.atomic
+def program_upsert(
+    *,
+    code: str,
+    name: str,
+    agency_code: str,
+    funder_code: str | None = None,
+    budget_pen: Decimal | None = None,
+    actor: Actor | None = None,
+    channel: str = "system",
+) -> tuple[Program, bool]:
+    """Create the programme ``code`` or bring it up to date; idempotent on ``code``."""
+    agency = Organization.objects.filter(code=agency_code).first()
+    if agency is None:
+        raise ValidationError(
+            {"agency": _("Unknown organization code: %(code)s.") % {"code": agency_code}}
+        )
+    funder = None
+    if funder_code:
+        funder = Organization.objects.filter(code=funder_code).first()
+        if funder is None:
+            raise ValidationError(
+                {"funder": _("Unknown organization code: %(code)s.") % {"code": funder_code}}
+            )
+    program = Program.objects.select_for_update().filter(code=code).first()
+    created = program is None
+    before = {} if program is None else snapshot(program)
+    if program is None:
+        program = Program(code=code)
+    program.name = name
+    program.agency = agency
+    program.funder = funder
+    if budget_pen is not None:
+        program.budget_pen = budget_pen
+    program.full_clean(exclude=None if created else ["code"])
+    changes = diff(before, snapshot(program))
+    if created or changes:
+        if not created:
+            program.version += 1
+        program.save()
+        change_record(
+            instance=program,
+            action=ChangeAction.CREATE if created else ChangeAction.UPDATE,
+            actor=actor,
+            changes=changes,
+            channel=channel,
+        )
+    return program, created
+
+
+@transaction.atomic
+def organization_update(
+    *,
+    organization: Organization,
+    data: dict[str, Any],
+    expected_version: int | None,
+    actor: Actor | None,
+    channel: str = "api",
+) -> Organization:
+    """Change an organization's name, RUC or kind, refusing to overwrite a newer version."""
+    locked = Organization.objects.select_for_update().get(pk=organization.pk)
+    check_version(locked, expected_version)
+    before = snapshot(locked)
+    for field in ("name", "ruc", "kind", "is_active"):
+        if field in data:
+            setattr(locked, field, data[field])
+    locked.full_clean(exclude=["code"])
+    changes = diff(before, snapshot(locked))
+    if changes:
+        locked.version += 1
+        locked.save()
+        change_record(
+            instance=locked,
+            action=ChangeAction.UPDATE,
+            actor=actor,
+            changes=changes,
+            channel=channel,
+        )
+    return locked
+
+
+@transaction.atomic
+def membership_assign(
+    *,
+    user: Any,
+    organization: Organization,
+    role: str,
+    district_ubigeos: Iterable[str] = (),
+    actor: Actor | None = None,
+) -> Membership:
+    """Give ``user`` a role in ``organization`` for the given districts (idempotent)."""
+    if role not in Role.values:
+        raise ValidationError({"role": _("Unknown role: %(role)s.") % {"role": role}})
+    districts = _districts_by_ubigeo(district_ubigeos, "districts")
+    membership, created = Membership.objects.get_or_create(
+        user=user, organization=organization, role=role
+    )
+    membership.is_active = True
+    membership.save()
+    membership.districts.set(districts)
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.filter(name=ROLE_GROUPS[role][0]).first()
+    if group is not None:
+        user.groups.add(group)
+    change_record(
+        instance=membership,
+        action=ChangeAction.CREATE if created else ChangeAction.UPDATE,
+        actor=actor,
+        changes={"districts": sorted(d.ubigeo for d in districts)},
+    )
+    return membership
+
+
+def hash_key(raw_key: str) -> str:
+    """SHA-256 of a raw key (keys are long random strings, so a fast hash is enough)."""
+    return hashlib.sha256(raw_key.encode()).hexdigest()
+
+
+def validate_scopes(scopes: Iterable[str]) -> list[str]:
+    """Check that every scope exists; ``reference:read`` is always included."""
+    wanted = {s.strip() for s in scopes if s.strip()}
+    unknown = sorted(wanted - ALL_SCOPES)
+    if unknown:
+        raise ValidationError(
+            {
+                "scopes": _("Unknown scopes: %(unknown)s. Valid scopes: %(valid)s.")
+                % {"unknown": ", ".join(unknown), "valid": ", ".join(sorted(ALL_SCOPES))}
+            },
+            code="unknown_scope",
+        )
+    return sorted(wanted | {Scope.REFERENCE_READ.value})
+
+
+@transaction.atomic
+def api_key_create(
+    *,
+    organization: Organization,
+    scopes: Iterable[str],
+    name: str = "",
+    expires_in_days: int | None = None,
+    created_by: Any = None,
+    actor: Actor | None = None,
+) -> tuple[ApiKey, str]:
+    """Issue a key for ``organization``; returns the key and its raw text, shown only once."""
+    scope_list = validate_scopes(scopes)
+    if expires_in_days is not None and expires_in_days <= 0:
+        raise ValidationError({"expires": _("The expiry must be a positive number of days.")})
+    if organization.kind == OrganizationKind.FUNDER and set(scope_list) - {
+        Scope.REFERENCE_READ,
+        Scope.INDICATORS_READ,
+    }:
+        raise ValidationError(
+            {"scopes": _("A funder's key may only read reference data and indicators.")},
+            code="funder_scope",
+        )
+    prefix = "".join(secrets.choice(KEY_PREFIX_ALPHABET) for _i in range(KEY_PREFIX_LENGTH))
+    raw_key = f"{prefix}.{secrets.token_urlsafe(32)}"
+    api_key = ApiKey.objects.create(
+        organization=organization,
+        name=name,
+        prefix=prefix,
+        key_hash=hash_key(raw_key),
+        scopes=scope_list,
+        created_by=created_by,
+        expires_at=(timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None),
+    )
+    change_record(
+        instance=api_key,
+        action=ChangeAction.CREATE,
+        actor=actor,
+        changes={"scopes": scope_list, "expires_at": str(api_key.expires_at or "")},
+    )
+    return api_key, raw_key
+
+
+@transaction.atomic
+def api_key_revoke(*, api_key: ApiKey, actor: Actor | None = None) -> ApiKey:
+    """Revoke a key at once; revoking twice changes nothing."""
+    if api_key.revoked_at is None:
+        api_key.revoked_at = timezone.now()
+        api_key.save(update_fields=["revoked_at"])
+        change_record(
+            instance=api_key,
+            action=ChangeAction.DEACTIVATE,
+            actor=actor,
+            changes={"revoked_at": api_key.revoked_at.isoformat()},
+        )
+    return api_key
+
+
+class ApiKeyError(Exception):
+    """Why a presented key was refused (code is machine-readable)."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        self.code = code
+        self.detail = detail
+        super().__init__(detail)
+
+
+def api_key_authenticate(raw_key: str) -> ApiKey:
+    """Find the active key for ``raw_key`` and note its use (at most once a minute)."""
+    prefix, _sep, _secret = raw_key.partition(".")
+    api_key = (
+        ApiKey.objects.select_related("organization").filter(prefix=prefix).first()
+        if _sep and len(prefix) == KEY_PREFIX_LENGTH
+        else None
+    )
+    if api_key is None or not secrets.compare_digest(api_key.key_hash, hash_key(raw_key)):
+        raise ApiKeyError("invalid_api_key", _("Invalid API key."))
+    now = timezone.now()
+    if api_key.revoked_at is not None:
+        raise ApiKeyError("revoked_api_key", _("This API key has been revoked."))
+    if api_key.expires_at is not None and api_key.expires_at <= now:
+        raise ApiKeyError("expired_api_key", _("This API key has expired."))
+    if not api_key.organization.is_active:
+        raise ApiKeyError("inactive_organization", _("This key's organization is inactive."))
+    resolution = timedelta(seconds=settings.API_KEY_LAST_USED_RESOLUTION)
+    if api_key.last_used_at is None or api_key.last_used_at < now - resolution:
+        ApiKey.objects.filter(pk=api_key.pk).update(last_used_at=now)
+        api_key.last_used_at = now
+    return api_key
+
+
+ROLE_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
+    # role → (group name, permission codename prefixes granted on the project's apps)
+    Role.PROGRAM_STAFF: ("Personal del programa", ("view", "add", "change")),
+    Role.SUPERVISOR: ("Supervisores", ("view", "change")),
+    Role.FIELD_OFFICER: ("Técnicos de campo", ("view",)),
+}
+PROJECT_APPS = ("registry", "farmers", "titles", "markets")
+
+
+@transaction.atomic
+def role_groups_sync() -> None:
+    """Create one admin group per role with the model permissions that role needs (idempotent)."""
+    from django.contrib.auth.models import Group, Permission
+
+    permissions = list(Permission.objects.filter(content_type__app_label__in=PROJECT_APPS))
+    for group_name, actions in ROLE_GROUPS.values():
+        group, _created = Group.objects.get_or_create(name=group_name)
+        group.permissions.set([p for p in permissions if p.codename.split("_", 1)[0] in actions])

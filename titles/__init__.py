@@ -1,0 +1,1 @@
+"""Land-title applications and their workflow."""
