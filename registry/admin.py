@@ -29,7 +29,7 @@ admin.site.site_title = _("Farmer registry")
 admin.site.index_title = _("Administration")
 
 
-class ReadOnlyAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class ReadOnlyAdmin(admin.ModelAdmin):
     """Reference data loaded by migrations: browsable, never edited by hand."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -64,7 +64,7 @@ class DistrictAdmin(ReadOnlyAdmin):
     search_fields = ["ubigeo", "name", "province__name"]
 
 
-class NoDeleteAdmin(admin.ModelAdmin):  # type: ignore[type-arg]
+class NoDeleteAdmin(admin.ModelAdmin):
     """Records are deactivated, never deleted."""
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -142,7 +142,7 @@ class MembershipAdmin(NoDeleteAdmin):
     autocomplete_fields = ["user", "organization", "districts"]
 
 
-class ApiKeyAddForm(forms.ModelForm):  # type: ignore[type-arg]
+class ApiKeyAddForm(forms.ModelForm):
     """Issue a key: organization, name, scopes and an optional expiry in days."""
 
     scopes = forms.MultipleChoiceField(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
@@ -139,7 +140,7 @@ class Organization(TimestampedModel):
         verbose_name=_("assigned districts"),
         help_text=_("Its keys and people see households in these districts only."),
     )
-    programs = models.ManyToManyField(
+    programs: models.ManyToManyField[Program, Any] = models.ManyToManyField(
         "Program",
         related_name="assigned_organizations",
         blank=True,

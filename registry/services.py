@@ -26,17 +26,31 @@ KEY_PREFIX_ALPHABET = string.ascii_letters + string.digits
 KEY_PREFIX_LENGTH = 10
 
 
+def field_error(attr: str, message: str, code: str) -> ValidationError:
+    """A Django ``ValidationError`` on one field, keeping its machine code for the API."""
+    return ValidationError({attr: ValidationError(message, code=code)})
+
+
 def _districts_by_ubigeo(ubigeos: Iterable[str], attr: str) -> list[District]:
     """Look up districts, reporting every unknown ubigeo as a field error."""
     wanted = sorted({u.strip() for u in ubigeos if u.strip()})
     found = {d.ubigeo: d for d in District.objects.filter(ubigeo__in=wanted)}
     missing = [u for u in wanted if u not in found]
     if missing:
-        raise ValidationError(
-            {attr: _("Unknown district ubigeo: %(codes)s.") % {"codes": ", ".join(missing)}},
-            code="unknown_district",
+        raise field_error(
+            attr,
+            _("Unknown district ubigeo: %(codes)s.") % {"codes": ", ".join(missing)},
+            "unknown_district",
         )
     return [found[u] for u in wanted]
+
+
+def _check_ruc_free(organization: Organization) -> None:
+    """A RUC belongs to one organization: report a clash on the ``ruc`` field."""
+    if organization.ruc and (
+        Organization.objects.filter(ruc=organization.ruc).exclude(pk=organization.pk).exists()
+    ):
+        raise field_error("ruc", _("Another organization already has this RUC."), "duplicate")
 
 
 def check_version(instance: Any, expected_version: int | None) -> None:
@@ -65,6 +79,7 @@ def organization_upsert(
     organization.kind = kind
     organization.name = name
     organization.ruc = ruc or ""
+    _check_ruc_free(organization)
     organization.full_clean(exclude=None if created else ["code"])
     districts = (
         None if district_ubigeos is None else _districts_by_ubigeo(district_ubigeos, "districts")
@@ -105,15 +120,19 @@ def program_upsert(
     """Create the programme ``code`` or bring it up to date; idempotent on ``code``."""
     agency = Organization.objects.filter(code=agency_code).first()
     if agency is None:
-        raise ValidationError(
-            {"agency": _("Unknown organization code: %(code)s.") % {"code": agency_code}}
+        raise field_error(
+            "agency",
+            _("Unknown organization code: %(code)s.") % {"code": agency_code},
+            "unknown_organization",
         )
     funder = None
     if funder_code:
         funder = Organization.objects.filter(code=funder_code).first()
         if funder is None:
-            raise ValidationError(
-                {"funder": _("Unknown organization code: %(code)s.") % {"code": funder_code}}
+            raise field_error(
+                "funder",
+                _("Unknown organization code: %(code)s.") % {"code": funder_code},
+                "unknown_organization",
             )
     program = Program.objects.select_for_update().filter(code=code).first()
     created = program is None
@@ -157,6 +176,7 @@ def organization_update(
     for field in ("name", "ruc", "kind", "is_active"):
         if field in data:
             setattr(locked, field, data[field])
+    _check_ruc_free(locked)
     locked.full_clean(exclude=["code"])
     changes = diff(before, snapshot(locked))
     if changes:
@@ -183,7 +203,7 @@ def membership_assign(
 ) -> Membership:
     """Give ``user`` a role in ``organization`` for the given districts (idempotent)."""
     if role not in Role.values:
-        raise ValidationError({"role": _("Unknown role: %(role)s.") % {"role": role}})
+        raise field_error("role", _("Unknown role: %(role)s.") % {"role": role}, "invalid_choice")
     districts = _districts_by_ubigeo(district_ubigeos, "districts")
     membership, created = Membership.objects.get_or_create(
         user=user, organization=organization, role=role
@@ -215,12 +235,11 @@ def validate_scopes(scopes: Iterable[str]) -> list[str]:
     wanted = {s.strip() for s in scopes if s.strip()}
     unknown = sorted(wanted - ALL_SCOPES)
     if unknown:
-        raise ValidationError(
-            {
-                "scopes": _("Unknown scopes: %(unknown)s. Valid scopes: %(valid)s.")
-                % {"unknown": ", ".join(unknown), "valid": ", ".join(sorted(ALL_SCOPES))}
-            },
-            code="unknown_scope",
+        raise field_error(
+            "scopes",
+            _("Unknown scopes: %(unknown)s. Valid scopes: %(valid)s.")
+            % {"unknown": ", ".join(unknown), "valid": ", ".join(sorted(ALL_SCOPES))},
+            "unknown_scope",
         )
     return sorted(wanted | {Scope.REFERENCE_READ.value})
 
@@ -238,14 +257,17 @@ def api_key_create(
     """Issue a key for ``organization``; returns the key and its raw text, shown only once."""
     scope_list = validate_scopes(scopes)
     if expires_in_days is not None and expires_in_days <= 0:
-        raise ValidationError({"expires": _("The expiry must be a positive number of days.")})
+        raise field_error(
+            "expires", _("The expiry must be a positive number of days."), "min_value"
+        )
     if organization.kind == OrganizationKind.FUNDER and set(scope_list) - {
         Scope.REFERENCE_READ,
         Scope.INDICATORS_READ,
     }:
-        raise ValidationError(
-            {"scopes": _("A funder's key may only read reference data and indicators.")},
-            code="funder_scope",
+        raise field_error(
+            "scopes",
+            _("A funder's key may only read reference data and indicators."),
+            "funder_scope",
         )
     prefix = "".join(secrets.choice(KEY_PREFIX_ALPHABET) for _i in range(KEY_PREFIX_LENGTH))
     raw_key = f"{prefix}.{secrets.token_urlsafe(32)}"

@@ -18,7 +18,7 @@ def valid_ruc(n: int) -> str:
     return base + stdnum_ruc.calc_check_digit(base)
 
 
-class UserFactory(factory.django.DjangoModelFactory):
+class UserFactory(factory.django.DjangoModelFactory[Any]):
     class Meta:
         model = get_user_model()
         django_get_or_create = ("username",)
@@ -26,13 +26,14 @@ class UserFactory(factory.django.DjangoModelFactory):
     username = factory.Sequence(lambda n: f"user{n}")
     first_name = "Rosa"
     last_name = "Quispe Huamán"
-    password = factory.PostGenerationMethodCall("set_password", "clave-segura-123")
+    password = factory.django.Password("clave-segura-123")
 
 
-class OrganizationFactory(factory.django.DjangoModelFactory):
+class OrganizationFactory(factory.django.DjangoModelFactory[Organization]):
     class Meta:
         model = Organization
         django_get_or_create = ("code",)
+        skip_postgeneration_save = True
 
     code = factory.Sequence(lambda n: f"org-{n}")
     name = factory.Sequence(lambda n: f"Organización {n}")
@@ -45,7 +46,7 @@ class OrganizationFactory(factory.django.DjangoModelFactory):
             self.districts.set(extracted)
 
 
-class ProgramFactory(factory.django.DjangoModelFactory):
+class ProgramFactory(factory.django.DjangoModelFactory[Program]):
     class Meta:
         model = Program
         django_get_or_create = ("code",)

@@ -126,14 +126,14 @@ def handler400(request: HttpRequest, exception: Exception | None = None) -> Http
     """Django-level 400: JSON under /api/, the usual page elsewhere."""
     if is_api(request):
         return _json_error(400, "bad_request", _("Bad request."))
-    return defaults.bad_request(request, exception)
+    return defaults.bad_request(request, exception or Exception())
 
 
 def handler403(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:
     """Django-level 403: JSON under /api/, the usual page elsewhere."""
     if is_api(request):
         return _json_error(403, "permission_denied", _("Permission denied."))
-    return defaults.permission_denied(request, exception)
+    return defaults.permission_denied(request, exception or Exception())
 
 
 def handler404(request: HttpRequest, exception: Exception | None = None) -> HttpResponse:

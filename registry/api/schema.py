@@ -21,7 +21,7 @@ class ErrorSerializer(serializers.Serializer):
     """The one error shape of the API."""
 
     type = serializers.ChoiceField(choices=["validation_error", "client_error", "server_error"])
-    errors = ErrorItemSerializer(many=True)
+    errors = ErrorItemSerializer(many=True)  # type: ignore[assignment]
 
 
 READ_ERRORS = ("400", "401", "403", "404", "406", "429")

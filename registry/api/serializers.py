@@ -38,7 +38,9 @@ class DistrictSerializer(serializers.ModelSerializer):
 class OrganizationSerializer(serializers.ModelSerializer):
     """An organization taking part in the programmes (reference data)."""
 
-    district = serializers.SlugRelatedField(slug_field="ubigeo", read_only=True, allow_null=True)
+    district: serializers.SlugRelatedField[District] = serializers.SlugRelatedField(
+        slug_field="ubigeo", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Organization
@@ -49,8 +51,12 @@ class OrganizationSerializer(serializers.ModelSerializer):
 class ProgramSerializer(serializers.ModelSerializer):
     """A programme with its agency, funder, budget and transition thresholds."""
 
-    agency = serializers.SlugRelatedField(slug_field="code", read_only=True)
-    funder = serializers.SlugRelatedField(slug_field="code", read_only=True, allow_null=True)
+    agency: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    funder: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True, allow_null=True
+    )
 
     class Meta:
         model = Program

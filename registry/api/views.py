@@ -17,7 +17,7 @@ from .serializers import DistrictSerializer, OrganizationSerializer, ProgramSeri
 
 class ReadOnlyViewSet(
     ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):  # type: ignore[misc]
+):
     """List and retrieve, with ETags."""
 
     read_scope = Scope.REFERENCE_READ
