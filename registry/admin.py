@@ -71,22 +71,60 @@ class NoDeleteAdmin(admin.ModelAdmin):
         return False
 
 
+class VersionedForm(forms.ModelForm):
+    """Carries the version the editor started from; saving over a newer version is refused."""
+
+    edited_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if self.instance.pk is not None:
+            self.fields["edited_version"].initial = self.instance.version
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean() or {}
+        edited = cleaned.get("edited_version")
+        if self.instance.pk is not None and edited is not None:
+            # The admin's change view runs in a transaction: the lock holds until the save.
+            current = (
+                type(self.instance)
+                .objects.select_for_update()
+                .filter(pk=self.instance.pk)
+                .values_list("version", flat=True)
+            )
+            if current.first() != edited:
+                raise forms.ValidationError(
+                    _(
+                        "Someone else changed this record while you were editing it. "
+                        "Open it again to see their changes, then redo yours."
+                    ),
+                    code="stale_version",
+                )
+        return cleaned
+
+
+class VersionedAdmin(NoDeleteAdmin):
+    """Optimistic locking in the admin: each save moves the version on, stale forms are refused."""
+
+    form = VersionedForm
+
+    def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
+        if change:
+            obj.version += 1
+        super().save_model(request, obj, form, change)
+
+
 @admin.register(Organization)
-class OrganizationAdmin(NoDeleteAdmin):
+class OrganizationAdmin(VersionedAdmin):
     list_display = ["code", "name", "kind", "ruc", "is_active"]
     list_filter = ["kind", "is_active"]
     search_fields = ["code", "name", "ruc"]
     autocomplete_fields = ["district", "districts", "programs"]
     readonly_fields = ["version", "created_at", "updated_at"]
 
-    def save_model(self, request: HttpRequest, obj: Organization, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
-
 
 @admin.register(Program)
-class ProgramAdmin(NoDeleteAdmin):
+class ProgramAdmin(VersionedAdmin):
     list_display = ["code", "name", "agency", "funder", "budget_pen", "is_active"]
     list_filter = ["is_active", "agency", "funder"]
     list_select_related = ["agency", "funder"]
@@ -124,13 +162,8 @@ class ProgramAdmin(NoDeleteAdmin):
                 ]
             },
         ),
-        (_("Record"), {"fields": ["version", "created_at", "updated_at"]}),
+        (_("Record"), {"fields": ["version", "created_at", "updated_at", "edited_version"]}),
     ]
-
-    def save_model(self, request: HttpRequest, obj: Program, form: Any, change: bool) -> None:
-        if change:
-            obj.version += 1
-        super().save_model(request, obj, form, change)
 
 
 @admin.register(Membership)
