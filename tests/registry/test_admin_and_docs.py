@@ -139,19 +139,26 @@ def test_reference_data_cannot_be_edited_or_deleted(admin_client_es: Client) -> 
     assert Organization.objects.filter(code="keep").exists()
 
 
-def test_admin_edit_moves_the_version(admin_client_es: Client) -> None:
+def test_admin_edit_moves_the_version_and_refuses_stale_forms(admin_client_es: Client) -> None:
     org = OrganizationFactory.create(code="edit", kind="buyer", ruc="20131312955")
     url = reverse("admin:registry_organization_change", args=[org.pk])
-    response = admin_client_es.post(
-        url,
-        {
-            "code": "edit",
-            "name": "Editada",
-            "kind": "buyer",
-            "ruc": "20131312955",
-            "is_active": "on",
-        },
-    )
+    form = {
+        "code": "edit",
+        "name": "Editada",
+        "kind": "buyer",
+        "ruc": "20131312955",
+        "is_active": "on",
+        "edited_version": "1",
+    }
+    response = admin_client_es.post(url, form)
     assert response.status_code == 302, response.content
+    org.refresh_from_db()
+    assert (org.name, org.version) == ("Editada", 2)
+
+    # A second editor who opened version 1 cannot overwrite version 2.
+    stale = admin_client_es.post(url, {**form, "name": "Pisada"})
+    assert stale.status_code == 200
+    errors = stale.context["adminform"].form.non_field_errors().as_data()
+    assert [e.code for e in errors] == ["stale_version"]
     org.refresh_from_db()
     assert (org.name, org.version) == ("Editada", 2)
