@@ -10,6 +10,7 @@ from django.core.exceptions import ValidationError
 from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
 
 from .choices import OrganizationKind
 from .models import District, Organization, Program
@@ -42,7 +43,9 @@ class SearchFilterSet(django_filters.FilterSet):
     """Base FilterSet with a ``q`` free-text search over ``search_fields``."""
 
     search_fields: tuple[str, ...] = ()
-    q = django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
+    q = extend_schema_field({"type": "string", "maxLength": 100})(
+        django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
+    )
 
     def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
         value = value.strip()
@@ -58,15 +61,25 @@ class DistrictFilterSet(SearchFilterSet):
     """Filters for ``districts/``: department (2 digits), province (4 digits), vraem, q."""
 
     search_fields = ("name", "ubigeo")
-    department = django_filters.CharFilter(
-        field_name="department_id",
-        label=_("Department code (2 digits)"),
-        validators=[RegexValidator(r"^\d{2}$", _("Use the 2-digit INEI department code."))],
+    department = extend_schema_field(
+        {"type": "string", "pattern": "^[0-9]{2}$", "description": "Department code (2 digits)"}
+    )(
+        django_filters.CharFilter(
+            field_name="department_id",
+            label=_("Department code (2 digits)"),
+            validators=[
+                RegexValidator(r"\A[0-9]{2}\Z", _("Use the 2-digit INEI department code."))
+            ],
+        )
     )
-    province = django_filters.CharFilter(
-        field_name="province_id",
-        label=_("Province code (4 digits)"),
-        validators=[RegexValidator(r"^\d{4}$", _("Use the 4-digit INEI province code."))],
+    province = extend_schema_field(
+        {"type": "string", "pattern": "^[0-9]{4}$", "description": "Province code (4 digits)"}
+    )(
+        django_filters.CharFilter(
+            field_name="province_id",
+            label=_("Province code (4 digits)"),
+            validators=[RegexValidator(r"\A[0-9]{4}\Z", _("Use the 4-digit INEI province code."))],
+        )
     )
     vraem = StrictBooleanFilter(field_name="is_vraem", label=_("In the VRAEM"))
 

@@ -318,7 +318,9 @@ def api_key_authenticate(raw_key: str) -> ApiKey:
     prefix, _sep, _secret = raw_key.partition(".")
     api_key = (
         ApiKey.objects.select_related("organization").filter(prefix=prefix).first()
-        if _sep and len(prefix) == KEY_PREFIX_LENGTH
+        if _sep
+        and len(prefix) == KEY_PREFIX_LENGTH
+        and all(char in KEY_PREFIX_ALPHABET for char in prefix)
         else None
     )
     if api_key is None or not secrets.compare_digest(api_key.key_hash, hash_key(raw_key)):

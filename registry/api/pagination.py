@@ -39,12 +39,16 @@ class CursorPagination(pagination.CursorPagination):
 
     def decode_cursor(self, request: Request) -> Any:
         try:
-            return super().decode_cursor(request)
+            cursor = super().decode_cursor(request)
+            # A position is a value of the ordering field: text that PostgreSQL can compare.
+            if cursor is not None and cursor.position is not None and "\x00" in cursor.position:
+                raise exceptions.NotFound()
         except exceptions.NotFound as exc:
             raise exceptions.ValidationError(
                 {self.cursor_query_param: [_("Invalid cursor: start again from the first page.")]},
                 code="invalid",
             ) from exc
+        return cursor
 
     def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
         ordering = getattr(view, "ordering", None) or self.ordering

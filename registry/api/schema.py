@@ -31,6 +31,14 @@ WRITE_ERRORS = ("405", "409", "412", "413", "415")
 class AutoSchema(SpectacularAutoSchema):
     """Adds the documented error responses to every operation."""
 
+    def get_operation(self, *args: Any, **kwargs: Any) -> dict[str, Any] | None:
+        operation: dict[str, Any] | None = super().get_operation(*args, **kwargs)
+        # An empty optional query parameter (``?kind=``) means "not given": say so.
+        for parameter in (operation or {}).get("parameters", []):
+            if parameter["in"] == "query" and not parameter.get("required"):
+                parameter["allowEmptyValue"] = True
+        return operation
+
     def _get_response_bodies(self, direction: Any = "response") -> dict[str, Any]:
         responses: dict[str, Any] = super()._get_response_bodies(direction)
         codes = READ_ERRORS + (WRITE_ERRORS if self.method not in ("GET", "HEAD") else ())
