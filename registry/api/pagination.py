@@ -41,7 +41,7 @@ class CursorPagination(pagination.CursorPagination):
         try:
             cursor = super().decode_cursor(request)
             # A position is a value of the ordering field: text that PostgreSQL can compare.
-            if cursor is not None and cursor.position is not None and "\x00" in cursor.position:
+            if cursor is not None and "\x00" in str(cursor.position or ""):
                 raise exceptions.NotFound()
         except exceptions.NotFound as exc:
             raise exceptions.ValidationError(
