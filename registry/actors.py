@@ -74,8 +74,12 @@ def organization_area(organization: Organization, districts: frozenset[str] | No
         district_codes = frozenset(organization.districts.values_list("ubigeo", flat=True))
     else:
         district_codes = districts
-    program_ids = frozenset(organization.programs.values_list("pk", flat=True)) | frozenset(
-        organization.programs_run.values_list("pk", flat=True)
+    from .models import Program
+
+    program_ids = frozenset(
+        Program.objects.filter(Q(assigned_organizations=organization) | Q(agency=organization))
+        .values_list("pk", flat=True)
+        .distinct()
     )
     return Area(
         districts=district_codes or None,
@@ -152,6 +156,16 @@ class Actor:
             if area.districts is not None or area.programs is not None:
                 areas.append(area)
         return tuple(areas)
+
+    def covers(self, *, district: str, program: int) -> bool:
+        """Whether a record in ``district`` and ``program`` is inside the actor's area."""
+        if self.unrestricted:
+            return True
+        return any(
+            (area.districts is None or district in area.districts)
+            and (area.programs is None or program in area.programs)
+            for area in self.areas
+        )
 
     def area_q(self, *, district_path: str | None, program_path: str | None) -> Q:
         """Filter for rows inside the actor's areas; matches nothing when it has none."""

@@ -64,4 +64,23 @@ def change_record(
     )
 
 
-__all__ = ["ChangeAction", "change_record", "diff", "snapshot"]
+__all__ = ["ChangeAction", "access_log_record", "change_record", "diff", "snapshot"]
+
+
+def access_log_record(
+    *, actor: Actor, resource: str, object_ids: list[str], fields: list[str], path: str = ""
+) -> None:
+    """Log a read of sensitive fields (one row per request, listing the records read)."""
+    from .models import AccessLog
+
+    if not object_ids:
+        return
+    AccessLog.objects.create(
+        actor_user=actor.user,
+        actor_api_key=actor.api_key,
+        organization=actor.organization,
+        resource=resource,
+        object_ids=object_ids,
+        fields=fields,
+        path=path[:300],
+    )

@@ -377,3 +377,49 @@ class ChangeRecord(models.Model):
 
     def __str__(self) -> str:
         return f"{self.get_action_display()} · {self.object_repr}"
+
+
+class AccessLog(models.Model):
+    """A read of sensitive data (coca) by a partner or a person: who, what, when."""
+
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("user"),
+    )
+    actor_api_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("API key"),
+    )
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("organization"),
+    )
+    resource = models.CharField(_("resource"), max_length=50)
+    object_ids = models.JSONField(_("records"), default=list)
+    fields = models.JSONField(_("fields"), default=list)
+    path = models.CharField(_("request"), max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["-at", "-id"]
+        verbose_name = _("sensitive-data read")
+        verbose_name_plural = _("sensitive-data reads")
+        indexes = [
+            models.Index(fields=["-at"], name="access_at_idx"),
+            models.Index(fields=["organization", "-at"], name="access_org_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.at:%Y-%m-%d %H:%M} · {self.resource}"
