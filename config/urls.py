@@ -17,6 +17,7 @@ api_v1: list[URLPattern | URLResolver] = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api-v1:schema"), name="docs"),
     path("redoc/", SpectacularRedocView.as_view(url_name="api-v1:schema"), name="redoc"),
     path("", include("registry.api.urls")),
+    path("", include("farmers.api.urls")),
 ]
 
 urlpatterns = [

@@ -10,4 +10,4 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         # Registers the OpenAPI extensions (Api-Key security scheme).
-        from .api import schema  # noqa: F401
+        from .api import fields, schema  # noqa: F401

@@ -63,6 +63,10 @@ def get_actor(request: Request) -> Actor:
     """The actor of this request (a key or a signed-in person), built once per request."""
     actor = getattr(request, "_registry_actor", None)
     if actor is None:
-        actor = Actor.for_user(getattr(request, "user", None))
+        auth = getattr(request, "auth", None)
+        if isinstance(auth, ApiKey):
+            actor = Actor.for_api_key(auth)
+        else:
+            actor = Actor.for_user(getattr(request, "user", None))
         request._registry_actor = actor  # type: ignore[attr-defined]
     return actor

@@ -1,0 +1,347 @@
+"""Serializers of the farmers API: explicit fields; coca fields only for ``coca:read``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from farmers.choices import (
+    ConsentPurpose,
+    Crop,
+    DocumentType,
+    HouseholdStatus,
+    Relationship,
+    Sex,
+    Tenure,
+    VerificationMethod,
+    VerificationStatus,
+)
+from farmers.models import Agreement, Household, Member, Plot, PossibleDuplicate, Verification
+from registry.api.fields import DecimalStringField
+
+
+class CocaFieldsMixin:
+    """Drops ``coca_fields`` from the output unless the context says the caller has coca:read."""
+
+    coca_fields: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        if not self.context.get("show_coca"):  # type: ignore[attr-defined]
+            for name in self.coca_fields:
+                data.pop(name, None)
+        return data
+
+
+class MemberSerializer(serializers.ModelSerializer[Member]):
+    """A household member as returned by the API."""
+
+    class Meta:
+        model = Member
+        fields = [
+            "id",
+            "given_names",
+            "surnames",
+            "document_type",
+            "document_number",
+            "sex",
+            "birth_date",
+            "relationship",
+            "phone",
+            "is_head",
+        ]
+        read_only_fields = fields
+
+
+class MemberInputSerializer(serializers.Serializer[Any]):
+    """A member in a registration request (normalised and checked by the service)."""
+
+    id = serializers.UUIDField(required=False)
+    given_names = serializers.CharField(max_length=120)
+    surnames = serializers.CharField(max_length=120)
+    document_type = serializers.ChoiceField(
+        choices=DocumentType.choices, required=False, allow_blank=True
+    )
+    document_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    birth_date = serializers.DateField()
+    relationship = serializers.ChoiceField(choices=Relationship.choices)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+
+
+class ConsentInputSerializer(serializers.Serializer[Any]):
+    """The family's consent given with the registration."""
+
+    signed_on = serializers.DateField()
+    purposes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ConsentPurpose.choices), min_length=1, max_length=10
+    )
+    notice_version = serializers.CharField(max_length=20, required=False)
+    language = serializers.CharField(max_length=10, required=False)
+
+
+class HouseholdCreateSerializer(serializers.Serializer[Any]):
+    """Register a household with its members (and consent) in one request."""
+
+    id = serializers.UUIDField(required=False, help_text=_("Client-chosen id: retries are safe."))
+    program = serializers.CharField(max_length=50)
+    district = serializers.RegexField(r"^[0-9]{6}$", max_length=6)
+    community = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    members = serializers.ListField(child=MemberInputSerializer(), min_length=1, max_length=30)
+    consent = ConsentInputSerializer(required=False)
+
+
+class HouseholdUpdateSerializer(serializers.Serializer[Any]):
+    """Fields of a household that can be changed with PATCH."""
+
+    community = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    district = serializers.RegexField(r"^[0-9]{6}$", max_length=6, required=False)
+    program = serializers.CharField(max_length=50, required=False)
+
+
+class TransitionSerializer(serializers.Serializer[Any]):
+    """A workflow move: the target state and, where the move needs one, a reason."""
+
+    to: serializers.Field[Any, Any, Any, Any] = serializers.CharField(max_length=30)
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class HouseholdTransitionSerializer(TransitionSerializer):
+    to = serializers.ChoiceField(
+        choices=[HouseholdStatus.ACTIVE, HouseholdStatus.REJECTED, HouseholdStatus.INACTIVE]
+    )
+
+
+class VerificationTransitionSerializer(TransitionSerializer):
+    to = serializers.ChoiceField(
+        choices=[VerificationStatus.CONFIRMED, VerificationStatus.REJECTED]
+    )
+
+
+class PossibleDuplicateSerializer(serializers.ModelSerializer[PossibleDuplicate]):
+    """A near match awaiting review."""
+
+    household = serializers.UUIDField(source="candidate_id", read_only=True)
+    code = serializers.CharField(source="candidate.code", read_only=True)
+
+    class Meta:
+        model = PossibleDuplicate
+        fields = ["household", "code", "score", "reasons"]
+        read_only_fields = fields
+
+
+class HouseholdSerializer(serializers.ModelSerializer[Household]):
+    """A household with its active members."""
+
+    program = serializers.CharField(source="program.code", read_only=True)
+    district = serializers.CharField(source="district_id", read_only=True)
+    members = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Household
+        fields = [
+            "id",
+            "code",
+            "program",
+            "district",
+            "community",
+            "status",
+            "stage",
+            "stage_since",
+            "head_name",
+            "members",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(MemberSerializer(many=True))
+    def get_members(self, household: Household) -> list[dict[str, Any]]:
+        members = getattr(household, "live_members", None)
+        if members is None:
+            members = list(household.members.filter(is_active=True))
+        return MemberSerializer(members, many=True).data  # type: ignore[return-value]
+
+
+class HouseholdDetailSerializer(HouseholdSerializer):
+    """A household with members and the open near matches the caller may see."""
+
+    possible_duplicates = serializers.SerializerMethodField()
+    rejection_reason = serializers.CharField(read_only=True)
+    merged_into = serializers.UUIDField(source="merged_into_id", read_only=True, allow_null=True)
+
+    class Meta(HouseholdSerializer.Meta):
+        fields = [
+            *HouseholdSerializer.Meta.fields,
+            "possible_duplicates",
+            "rejection_reason",
+            "merged_into",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(PossibleDuplicateSerializer(many=True))
+    def get_possible_duplicates(self, household: Household) -> list[dict[str, Any]]:
+        rows = self.context.get("possible_duplicates", [])
+        return PossibleDuplicateSerializer(rows, many=True).data  # type: ignore[return-value]
+
+
+class GeometrySerializer(serializers.Serializer[Any]):
+    """A GeoJSON Polygon or MultiPolygon in WGS84 ([lon, lat])."""
+
+    type = serializers.ChoiceField(choices=["Polygon", "MultiPolygon"])
+    coordinates = serializers.ListField(child=serializers.ListField())
+
+
+class OverlapSerializer(serializers.Serializer[Any]):
+    """Another household's plot overlapping this one."""
+
+    plot = serializers.UUIDField(source="other_id")
+    household_code = serializers.SerializerMethodField()
+    area_ha = serializers.DecimalField(max_digits=10, decimal_places=4)
+
+    def get_household_code(self, overlap: Any) -> str | None:
+        actor = self.context.get("actor")
+        household = overlap.other.household
+        if actor is not None and actor.covers(
+            district=household.district_id, program=household.program_id
+        ):
+            return str(household.code)
+        return None
+
+
+class PlotSerializer(serializers.ModelSerializer[Plot]):
+    """A plot with its boundary, computed area and overlaps."""
+
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    geometry = GeometrySerializer(read_only=True)
+    overlaps = OverlapSerializer(many=True, read_only=True)
+    crops = serializers.ListField(
+        child=serializers.ChoiceField(choices=Crop.choices), read_only=True
+    )
+
+    class Meta:
+        model = Plot
+        fields = [
+            "id",
+            "household",
+            "name",
+            "tenure",
+            "geometry",
+            "area_ha",
+            "crops",
+            "overlaps",
+            "is_active",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PlotCreateSerializer(serializers.Serializer[Any]):
+    """Record a plot: its boundary is validated and measured by the service."""
+
+    id = serializers.UUIDField(required=False)
+    household = serializers.UUIDField()
+    name = serializers.CharField(max_length=120)
+    tenure = serializers.ChoiceField(choices=Tenure.choices)
+    geometry = serializers.JSONField()
+    crops = serializers.ListField(
+        child=serializers.ChoiceField(choices=Crop.choices), required=False, max_length=20
+    )
+
+
+class PlotUploadSerializer(serializers.Serializer[Any]):
+    """Record a plot from a GeoJSON, KML or GPX file."""
+
+    household = serializers.UUIDField()
+    name = serializers.CharField(max_length=120)
+    tenure = serializers.ChoiceField(choices=Tenure.choices)
+    file = serializers.FileField()
+
+
+class PlotUpdateSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=120, required=False)
+    tenure = serializers.ChoiceField(choices=Tenure.choices, required=False)
+    geometry = serializers.JSONField(required=False)
+    crops = serializers.ListField(
+        child=serializers.ChoiceField(choices=Crop.choices), required=False, max_length=20
+    )
+    is_active = serializers.BooleanField(required=False)
+
+
+class AgreementSerializer(CocaFieldsMixin, serializers.ModelSerializer[Agreement]):
+    """A voluntary coca-reduction agreement (``coca_ha_committed`` needs coca:read)."""
+
+    coca_fields = ("coca_ha_committed",)
+    household = serializers.UUIDField(source="household_id", read_only=True)
+
+    class Meta:
+        model = Agreement
+        fields = ["id", "household", "signed_on", "coca_ha_committed", "is_active", "created_at"]
+        read_only_fields = fields
+
+
+class AgreementCreateSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(required=False)
+    household = serializers.UUIDField()
+    signed_on = serializers.DateField()
+    coca_ha_committed = DecimalStringField(max_digits=10, decimal_places=4)
+
+
+class LicitCropSerializer(serializers.Serializer[Any]):
+    crop = serializers.ChoiceField(choices=Crop.choices)
+    ha = DecimalStringField(max_digits=10, decimal_places=4)
+
+
+class LocationSerializer(serializers.Serializer[Any]):
+    """A GPS point in WGS84 decimal degrees, inside Peru."""
+
+    lat = serializers.FloatField(min_value=-18.4, max_value=0.1)
+    lon = serializers.FloatField(min_value=-81.4, max_value=-68.6)
+
+
+class VerificationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Verification]):
+    """A verification visit (``coca_ha`` needs coca:read)."""
+
+    coca_fields = ("coca_ha",)
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    licit_crops = LicitCropSerializer(many=True, read_only=True)
+    location = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Verification
+        fields = [
+            "id",
+            "household",
+            "visited_on",
+            "method",
+            "coca_ha",
+            "licit_crops",
+            "location",
+            "photo_sha256",
+            "status",
+            "review_note",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(LocationSerializer(allow_null=True))
+    def get_location(self, visit: Verification) -> dict[str, float] | None:
+        if visit.latitude is None or visit.longitude is None:
+            return None
+        return {"lat": float(visit.latitude), "lon": float(visit.longitude)}
+
+
+class VerificationCreateSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(required=False)
+    household = serializers.UUIDField()
+    visited_on = serializers.DateField()
+    method = serializers.ChoiceField(choices=VerificationMethod.choices)
+    coca_ha = DecimalStringField(max_digits=10, decimal_places=4)
+    licit_crops = LicitCropSerializer(many=True, required=False)
+    location = LocationSerializer(required=False)

@@ -1,0 +1,13 @@
+"""Routes of the farmers API under /api/v1/."""
+
+from rest_framework.routers import SimpleRouter
+
+from .views import AgreementViewSet, HouseholdViewSet, PlotViewSet, VerificationViewSet
+
+router = SimpleRouter()
+router.register("households", HouseholdViewSet, basename="household")
+router.register("plots", PlotViewSet, basename="plot")
+router.register("agreements", AgreementViewSet, basename="agreement")
+router.register("verifications", VerificationViewSet, basename="verification")
+
+urlpatterns = router.urls

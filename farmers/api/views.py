@@ -1,0 +1,342 @@
+"""Farmers API: households, plots, agreements and verification visits. Views are thin: reads
+through selectors (scoped), writes through services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.parsers import MultiPartParser
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from farmers import selectors, services
+from farmers.filters import (
+    AgreementFilterSet,
+    HouseholdFilterSet,
+    PlotFilterSet,
+    VerificationFilterSet,
+)
+from farmers.geometry import parse_boundary_file, to_geojson
+from farmers.models import Agreement, Household, Plot, Verification
+from registry.actors import Actor
+from registry.api.authentication import get_actor
+from registry.api.mixins import etag_for, expected_version
+from registry.choices import Scope
+from registry.history import access_log_record
+
+from .serializers import (
+    AgreementCreateSerializer,
+    AgreementSerializer,
+    HouseholdCreateSerializer,
+    HouseholdDetailSerializer,
+    HouseholdSerializer,
+    HouseholdTransitionSerializer,
+    HouseholdUpdateSerializer,
+    PlotCreateSerializer,
+    PlotSerializer,
+    PlotUpdateSerializer,
+    PlotUploadSerializer,
+    VerificationCreateSerializer,
+    VerificationSerializer,
+    VerificationTransitionSerializer,
+)
+
+
+class FarmersViewSet(viewsets.GenericViewSet[Any]):
+    """Common behaviour: scopes, the actor, coca visibility and its access log."""
+
+    read_scope = Scope.HOUSEHOLDS_READ
+    write_scope = Scope.HOUSEHOLDS_WRITE
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    coca_resource: str | None = None
+
+    @property
+    def actor(self) -> Actor:
+        return get_actor(self.request)
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        context["actor"] = self.actor
+        context["show_coca"] = self.actor.has_scope(Scope.COCA_READ)
+        return context
+
+    def log_coca_read(self, objects: list[Any]) -> None:
+        """Every read of coca fields is logged: who, which records, which request."""
+        if self.coca_resource and self.actor.has_scope(Scope.COCA_READ):
+            serializer_class = self.get_serializer_class()
+            access_log_record(
+                actor=self.actor,
+                resource=self.coca_resource,
+                object_ids=[str(o.pk) for o in objects],
+                fields=list(getattr(serializer_class, "coca_fields", ())),
+                path=self.request.get_full_path(),
+            )
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        assert page is not None
+        self.log_coca_read(page)
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+    def detail_response(self, instance: Any, *, created: bool | None = None) -> Response:
+        data = self.get_serializer(instance).data
+        self.log_coca_read([instance])
+        code = status.HTTP_200_OK if not created else status.HTTP_201_CREATED
+        return Response(data, status=code, headers={"ETag": etag_for(instance, data)})
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        data = self.get_serializer(instance).data
+        etag = etag_for(instance, data)
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        self.log_coca_read([instance])
+        return Response(data, headers={"ETag": etag})
+
+
+class HouseholdViewSet(FarmersViewSet):
+    """Farmer households: register (members and consent in one request), read, update, review."""
+
+    filterset_class = HouseholdFilterSet
+    ordering = "created_at"
+    action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW}
+
+    def get_queryset(self) -> QuerySet[Household]:
+        return selectors.household_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": HouseholdCreateSerializer,
+            "partial_update": HouseholdUpdateSerializer,
+            "transition": HouseholdTransitionSerializer,
+            "retrieve": HouseholdDetailSerializer,
+        }.get(self.action, HouseholdSerializer)
+
+    def get_object(self) -> Household:
+        return selectors.household_get(actor=self.actor, household_id=self.kwargs["pk"])
+
+    def get_serializer_context(self) -> dict[str, Any]:
+        context = super().get_serializer_context()
+        if self.action != "list" and "pk" in self.kwargs:
+            household = self._detail_object()
+            context["possible_duplicates"] = selectors.possible_duplicates_for(
+                actor=self.actor, household=household
+            )
+        return context
+
+    def _detail_object(self) -> Household:
+        if not hasattr(self, "_object"):
+            self._object = self.get_object()
+        return self._object
+
+    def _detail(self, household: Household, *, created: bool | None = None) -> Response:
+        fresh = selectors.household_get(actor=self.actor, household_id=household.pk)
+        self._object = fresh
+        self.kwargs["pk"] = str(fresh.pk)
+        serializer = HouseholdDetailSerializer(fresh, context=self.get_serializer_context())
+        data = serializer.data
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(data, status=code, headers={"ETag": etag_for(fresh, data)})
+
+    @extend_schema(
+        request=HouseholdCreateSerializer,
+        responses={200: HouseholdDetailSerializer, 201: HouseholdDetailSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = HouseholdCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        household, created = services.household_register(
+            actor=self.actor, **serializer.validated_data
+        )
+        return self._detail(household, created=created)
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        household = self._detail_object()
+        data = HouseholdDetailSerializer(household, context=self.get_serializer_context()).data
+        etag = etag_for(household, data)
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(data, headers={"ETag": etag})
+
+    @extend_schema(request=HouseholdUpdateSerializer, responses=HouseholdDetailSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        serializer = HouseholdUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        household = services.household_update(
+            actor=self.actor,
+            household=self._detail_object(),
+            data=serializer.validated_data,
+            expected_version=expected_version(request),
+        )
+        return self._detail(household)
+
+    @extend_schema(request=HouseholdTransitionSerializer, responses=HouseholdDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str) -> Response:
+        """Review: ``{"to": "active"}``, ``{"to": "rejected", "reason": ...}``, or deactivate."""
+        serializer = HouseholdTransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        household = services.household_transition(
+            actor=self.actor,
+            household=self._detail_object(),
+            to=serializer.validated_data["to"],
+            reason=serializer.validated_data["reason"],
+            expected_version=expected_version(request),
+        )
+        return self._detail(household)
+
+
+class PlotViewSet(FarmersViewSet):
+    """Plots with GeoJSON boundaries (WGS84); area and overlaps are computed on save."""
+
+    filterset_class = PlotFilterSet
+    ordering = "created_at"
+
+    def get_queryset(self) -> QuerySet[Plot]:
+        return selectors.plot_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": PlotCreateSerializer,
+            "partial_update": PlotUpdateSerializer,
+            "upload": PlotUploadSerializer,
+        }.get(self.action, PlotSerializer)
+
+    def _fresh(self, plot: Plot) -> Plot:
+        return self.get_queryset().get(pk=plot.pk)
+
+    def _respond(self, plot: Plot, created: bool | None = None) -> Response:
+        fresh = self._fresh(plot)
+        data = PlotSerializer(fresh, context=self.get_serializer_context()).data
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(data, status=code, headers={"ETag": etag_for(fresh, data)})
+
+    @extend_schema(
+        request=PlotCreateSerializer, responses={200: PlotSerializer, 201: PlotSerializer}
+    )
+    def create(self, request: Request) -> Response:
+        serializer = PlotCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        plot, created = services.plot_create(actor=self.actor, **serializer.validated_data)
+        return self._respond(plot, created)
+
+    @extend_schema(request=PlotUpdateSerializer, responses=PlotSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        serializer = PlotUpdateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        plot = services.plot_update(
+            actor=self.actor,
+            plot=self.get_object(),
+            data=serializer.validated_data,
+            expected_version=expected_version(request),
+        )
+        return self._respond(plot)
+
+    @extend_schema(
+        request={"multipart/form-data": PlotUploadSerializer}, responses={201: PlotSerializer}
+    )
+    @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
+    def upload(self, request: Request) -> Response:
+        """Record a plot from a GeoJSON, KML or GPX file (e.g. a walked GPS track)."""
+        serializer = PlotUploadSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        upload = serializer.validated_data["file"]
+        try:
+            shape = parse_boundary_file(upload.name, upload.read())
+        except ValidationError as exc:
+            raise ValidationError({"file": exc.error_list}) from exc
+        plot, _created = services.plot_create(
+            actor=self.actor,
+            household=serializer.validated_data["household"],
+            name=serializer.validated_data["name"],
+            tenure=serializer.validated_data["tenure"],
+            geometry=to_geojson(shape),
+        )
+        return self._respond(plot, True)
+
+
+class AgreementViewSet(FarmersViewSet):
+    """Voluntary coca-reduction agreements."""
+
+    filterset_class = AgreementFilterSet
+    ordering = "created_at"
+    coca_resource = "agreements"
+    http_method_names = ["get", "post", "head", "options"]
+
+    def get_queryset(self) -> QuerySet[Agreement]:
+        return selectors.agreement_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return AgreementCreateSerializer if self.action == "create" else AgreementSerializer
+
+    @extend_schema(
+        request=AgreementCreateSerializer,
+        responses={200: AgreementSerializer, 201: AgreementSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = AgreementCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        agreement, created = services.agreement_create(
+            actor=self.actor, **serializer.validated_data
+        )
+        data = AgreementSerializer(agreement, context=self.get_serializer_context()).data
+        self.log_coca_read([agreement])
+        return Response(
+            data, status=201 if created else 200, headers={"ETag": etag_for(agreement, data)}
+        )
+
+
+class VerificationViewSet(FarmersViewSet):
+    """Field verification visits, confirmed or rejected by a supervisor."""
+
+    filterset_class = VerificationFilterSet
+    ordering = "created_at"
+    coca_resource = "verifications"
+    http_method_names = ["get", "post", "head", "options"]
+    action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW}
+
+    def get_queryset(self) -> QuerySet[Verification]:
+        return selectors.verification_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": VerificationCreateSerializer,
+            "transition": VerificationTransitionSerializer,
+        }.get(self.action, VerificationSerializer)
+
+    def _respond(self, visit: Verification, created: bool | None = None) -> Response:
+        data = VerificationSerializer(visit, context=self.get_serializer_context()).data
+        self.log_coca_read([visit])
+        return Response(
+            data, status=201 if created else 200, headers={"ETag": etag_for(visit, data)}
+        )
+
+    @extend_schema(
+        request=VerificationCreateSerializer,
+        responses={200: VerificationSerializer, 201: VerificationSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        serializer = VerificationCreateSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        visit, created = services.verification_create(actor=self.actor, **serializer.validated_data)
+        return self._respond(visit, created)
+
+    @extend_schema(request=VerificationTransitionSerializer, responses=VerificationSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str) -> Response:
+        """A supervisor confirms (``{"to": "confirmed"}``) or rejects a visit (with a reason)."""
+        serializer = VerificationTransitionSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        visit = services.verification_transition(
+            actor=self.actor,
+            verification=self.get_object(),
+            to=serializer.validated_data["to"],
+            reason=serializer.validated_data["reason"],
+        )
+        return self._respond(visit)

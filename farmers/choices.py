@@ -1,0 +1,118 @@
+"""Enumerations of the farmers app (lowercase slugs, translated labels)."""
+
+from django.db import models
+from django.utils.translation import gettext_lazy as _
+
+
+class HouseholdStatus(models.TextChoices):
+    """Review state of a household registration (DESIGN.md §5)."""
+
+    PENDING_REVIEW = "pending_review", _("Pending review")
+    ACTIVE = "active", _("Active")
+    REJECTED = "rejected", _("Rejected")
+    INACTIVE = "inactive", _("Inactive")
+    MERGED = "merged", _("Merged into another household")
+
+
+LIVE_STATUSES = (HouseholdStatus.PENDING_REVIEW, HouseholdStatus.ACTIVE)
+
+
+class Stage(models.TextChoices):
+    """A family's stage in the transition away from coca (DESIGN.md §6)."""
+
+    ENROLLED = "enrolled", _("Enrolled")
+    COMMITTED = "committed", _("Committed")
+    COCA_FREE = "coca_free", _("Coca-free")
+    LICIT_PRODUCTION = "licit_production", _("Licit production")
+    FORMALIZED = "formalized", _("Formalized")
+    MARKET_LINKED = "market_linked", _("Market-linked")
+    GRADUATED = "graduated", _("Graduated")
+    RELAPSED = "relapsed", _("Relapsed")
+    EXCLUDED = "excluded", _("Excluded")
+
+
+class DocumentType(models.TextChoices):
+    """Identity documents accepted for members."""
+
+    DNI = "dni", _("DNI")
+    CE = "ce", _("Foreign resident card (CE)")
+
+
+class Sex(models.TextChoices):
+    FEMALE = "f", _("Female")
+    MALE = "m", _("Male")
+
+
+class Relationship(models.TextChoices):
+    """A member's relationship to the head of the household."""
+
+    HEAD = "head", _("Head of household")
+    SPOUSE = "spouse", _("Spouse or partner")
+    CHILD = "child", _("Son or daughter")
+    PARENT = "parent", _("Father or mother")
+    SIBLING = "sibling", _("Brother or sister")
+    GRANDCHILD = "grandchild", _("Grandchild")
+    OTHER = "other", _("Other relative")
+
+
+class ConsentPurpose(models.TextChoices):
+    """What the family agreed its data may be used for."""
+
+    REGISTRY = "registry", _("Programme registry")
+    PARTNER_SHARING = "partner_sharing", _("Sharing with partner agencies")
+    RESEARCH = "research", _("Anonymised research")
+    CONTACT = "contact", _("Contact by phone")
+
+
+class Tenure(models.TextChoices):
+    """How the family holds the plot."""
+
+    OWNED_TITLED = "owned_titled", _("Owned, titled")
+    POSSESSION = "possession", _("Possession (untitled)")
+    COMMUNITY = "community", _("Community land")
+    RENTED = "rented", _("Rented")
+    OTHER = "other", _("Other")
+
+
+class Crop(models.TextChoices):
+    """Crops recorded on plots and in verification visits."""
+
+    CACAO = "cacao", _("Cacao")
+    COFFEE = "coffee", _("Coffee")
+    PINEAPPLE = "pineapple", _("Pineapple")
+    BANANA = "banana", _("Banana / plantain")
+    CITRUS = "citrus", _("Citrus")
+    ACHIOTE = "achiote", _("Achiote")
+    PALM_HEART = "palm_heart", _("Palm heart")
+    FOOD_CROPS = "food_crops", _("Food crops")
+    TIMBER = "timber", _("Timber / agroforestry")
+    OTHER = "other", _("Other")
+
+
+class VerificationMethod(models.TextChoices):
+    FIELD_VISIT = "field_visit", _("Field visit")
+    GPS_SURVEY = "gps_survey", _("GPS survey")
+    REMOTE_SENSING = "remote_sensing", _("Satellite or drone imagery")
+
+
+class VerificationStatus(models.TextChoices):
+    PENDING = "pending", _("Pending")
+    CONFIRMED = "confirmed", _("Confirmed")
+    REJECTED = "rejected", _("Rejected")
+
+
+class SupportKind(models.TextChoices):
+    """What the programme gave the family."""
+
+    INPUTS = "inputs", _("Inputs (seedlings, fertiliser, tools)")
+    TECHNICAL_ASSISTANCE = "technical_assistance", _("Technical assistance")
+    TITLING_FEES = "titling_fees", _("Titling fees")
+    INFRASTRUCTURE = "infrastructure", _("Productive infrastructure")
+    CASH_TRANSFER = "cash_transfer", _("Cash transfer")
+    TRAINING = "training", _("Training")
+
+
+class DuplicateStatus(models.TextChoices):
+    OPEN = "open", _("Open")
+    DISMISSED = "dismissed", _("Dismissed: not the same family")
+    MERGED = "merged", _("Merged")

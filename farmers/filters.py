@@ -1,0 +1,101 @@
+"""FilterSets of the farmers app (the same for API, admin and pages)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+import django_filters
+from django.core.validators import RegexValidator
+from django.db.models import QuerySet
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+
+from registry.filters import StrictBooleanFilter
+
+from .choices import HouseholdStatus, Stage, VerificationStatus
+from .identity import normalize_name
+from .models import Agreement, Household, Plot, Verification
+
+DOCUMENT_RE = re.compile(r"\A[0-9A-Za-z]{8,12}\Z")
+
+
+@extend_schema_field({"type": "string", "pattern": "^[0-9]{6}$"})
+class UbigeoFilter(django_filters.CharFilter):
+    """A district by its 6-digit ubigeo."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        kwargs.setdefault(
+            "validators", [RegexValidator(r"\A[0-9]{6}\Z", _("Use the 6-digit INEI ubigeo."))]
+        )
+        super().__init__(*args, **kwargs)
+
+
+class HouseholdFilterSet(django_filters.FilterSet):
+    """``district``, ``program``, ``status``, ``stage``, ``updated_after`` and ``q`` (code, ID
+    number or the head's name, prefix match on an index)."""
+
+    district = UbigeoFilter(field_name="district_id", label=_("District ubigeo"))
+    program = django_filters.CharFilter(field_name="program__code", label=_("Programme code"))
+    status = django_filters.ChoiceFilter(choices=HouseholdStatus.choices, label=_("Status"))
+    stage = django_filters.ChoiceFilter(choices=Stage.choices, label=_("Stage"))
+    updated_after = django_filters.IsoDateTimeFilter(
+        field_name="updated_at", lookup_expr="gt", label=_("Changed after")
+    )
+    q = extend_schema_field({"type": "string", "maxLength": 100})(
+        django_filters.CharFilter(method="search", label=_("Search"), max_length=100)
+    )
+
+    class Meta:
+        model = Household
+        fields: list[str] = []
+
+    def search(self, queryset: QuerySet[Any], name: str, value: str) -> QuerySet[Any]:
+        value = value.strip()
+        if not value:
+            return queryset
+        if value.upper().startswith("HH-"):
+            return queryset.filter(code=value.upper())
+        if DOCUMENT_RE.match(value) and any(ch.isdigit() for ch in value):
+            return queryset.filter(
+                members__document_number=value.upper(), members__is_active=True
+            ).distinct()
+        return queryset.filter(head_name_search__startswith=normalize_name(value))
+
+
+class PlotFilterSet(django_filters.FilterSet):
+    """``household`` and ``active``."""
+
+    household = django_filters.UUIDFilter(field_name="household_id", label=_("Household"))
+    active = StrictBooleanFilter(field_name="is_active", label=_("Active"))
+
+    class Meta:
+        model = Plot
+        fields: list[str] = []
+
+
+class AgreementFilterSet(django_filters.FilterSet):
+    """``household``."""
+
+    household = django_filters.UUIDFilter(field_name="household_id", label=_("Household"))
+
+    class Meta:
+        model = Agreement
+        fields: list[str] = []
+
+
+class VerificationFilterSet(django_filters.FilterSet):
+    """``household``, ``status`` and visit date range."""
+
+    household = django_filters.UUIDFilter(field_name="household_id", label=_("Household"))
+    status = django_filters.ChoiceFilter(choices=VerificationStatus.choices, label=_("Status"))
+    visited_after = django_filters.DateFilter(
+        field_name="visited_on", lookup_expr="gte", label=_("Visited on or after")
+    )
+    visited_before = django_filters.DateFilter(
+        field_name="visited_on", lookup_expr="lte", label=_("Visited on or before")
+    )
+
+    class Meta:
+        model = Verification
+        fields: list[str] = []

@@ -1,0 +1,363 @@
+"""Identity of household members: document numbers, phones, birth dates and duplicate search.
+
+Pure Python: no queries and no models, so every rule here is cheap to test exhaustively. The
+validators raise ``django.core.exceptions.ValidationError`` with a machine ``code``; services wrap
+them per field with ``registry.services.field_error``. See DESIGN.md §8 and research/domain.md §4.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import re
+import unicodedata
+from collections.abc import Sequence
+from datetime import date, datetime
+from difflib import SequenceMatcher
+
+import phonenumbers
+from django.core.exceptions import ValidationError
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from stdnum.pe import cui
+
+from registry.validators import UBIGEO_RE
+
+DOCUMENT_DNI = "dni"
+DOCUMENT_FOREIGN_ID = "ce"  # carné de extranjería (Migraciones)
+DOCUMENT_TYPES = (DOCUMENT_DNI, DOCUMENT_FOREIGN_ID)
+
+DNI_LENGTH = 8
+FOREIGN_ID_MIN_LENGTH = 9
+FOREIGN_ID_MAX_LENGTH = 12
+MAX_AGE_YEARS = 120
+PHONE_DEFAULT_REGION = "PE"
+
+# 8 digits, then optionally the printed "dígito de verificación" (0-9, or A-K on DNIs issued up
+# to August 2007), optionally set apart by a hyphen or spaces.
+_DNI_RE = re.compile(r"(?P<dni>[0-9]{8})(?:\s*-?\s*(?P<check>[0-9A-K]))?")
+_SEPARATORS_RE = re.compile(r"[\s-]+")
+_FOREIGN_ID_RE = re.compile(r"[0-9A-Z]+")
+# What people type into a phone field; letters (vanity numbers, "ext.") are refused.
+_PHONE_CHARS_RE = re.compile(r"[0-9+\-(). \s]+")
+
+# Apostrophes are dropped inside a word (Quechua "Ch'aska" = "Chaska"); any other punctuation
+# separates words ("Pérez-Albela" = "Pérez Albela").
+_APOSTROPHES = frozenset("'`´’‘ʼʻ")
+# Particles of Spanish compound names; dropped from tokens ("de la Cruz" = "Cruz").
+NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "e", "da", "do", "van", "von"})
+
+BLOCKING_KEY_MAX_LENGTH = 32
+_DIGEST_BYTES = 6  # 12 hex characters
+
+
+# --- Documents -----------------------------------------------------------------------------
+
+
+def _count_alphanumerics(text: str) -> int:
+    """How many letters and digits ``text`` has: a length error ignores stray punctuation."""
+    return sum(char.isalnum() for char in text)
+
+
+def validate_dni(value: str) -> str:
+    """Check a DNI and return its 8 digits, the form we store.
+
+    Accepts ``10117410``, ``101174102``, ``10117410-2``, ``10117410 G``: the optional 9th
+    character is the check character printed on the card (stdnum ``pe.cui``: a digit, or a
+    letter A-K on old DNIs; either variant is accepted). It is verified when given, never
+    required, and not stored. Leading zeros are kept.
+    """
+    text = (value or "").strip().upper()
+    if _count_alphanumerics(text) not in (DNI_LENGTH, DNI_LENGTH + 1):
+        raise ValidationError(
+            _("A DNI has 8 digits, optionally followed by its check character."),
+            code="invalid_length",
+        )
+    match = _DNI_RE.fullmatch(text)
+    if match is None:
+        raise ValidationError(
+            _(
+                "A DNI has 8 digits; the optional check character is a digit or a letter "
+                "from A to K."
+            ),
+            code="invalid_format",
+        )
+    dni, check = match["dni"], match["check"]
+    if check is not None and check not in cui.calc_check_digits(dni):
+        raise ValidationError(
+            _("The DNI check character does not match: please check the number."),
+            code="invalid_checksum",
+        )
+    return dni
+
+
+def validate_foreign_id(value: str) -> str:
+    """Check a carné de extranjería and return it upper-case without separators.
+
+    Migraciones publishes no checksum, so only the shape is checked: 9 to 12 letters or digits
+    (ASCII). Spaces and hyphens typed between them are removed.
+    """
+    compact = _SEPARATORS_RE.sub("", (value or "").strip().upper())
+    if not FOREIGN_ID_MIN_LENGTH <= _count_alphanumerics(compact) <= FOREIGN_ID_MAX_LENGTH:
+        raise ValidationError(
+            _("A foreign resident card (carné de extranjería) has 9 to 12 characters."),
+            code="invalid_length",
+        )
+    if not _FOREIGN_ID_RE.fullmatch(compact):
+        raise ValidationError(
+            _("A foreign resident card (carné de extranjería) has letters and digits only."),
+            code="invalid_format",
+        )
+    return compact
+
+
+def normalize_document(document_type: str, number: str) -> str:
+    """Validate ``number`` as a ``document_type`` ("dni" or "ce") and return its stored form."""
+    if document_type == DOCUMENT_DNI:
+        return validate_dni(number)
+    if document_type == DOCUMENT_FOREIGN_ID:
+        return validate_foreign_id(number)
+    raise ValidationError(
+        _("Unknown document type: %(type)s.") % {"type": document_type},
+        code="invalid_choice",
+    )
+
+
+# --- Phones and dates ----------------------------------------------------------------------
+
+
+def normalize_phone(value: str) -> str:
+    """Return a phone number in E.164 (``+51987654321``), Peru being the default country.
+
+    Accepts national and international spellings ("987 654 321", "+51 987654321",
+    "0051987654321", "(01) 4567890"). Mobiles and landlines are both accepted when the numbering
+    plan says the number is valid; letters and extensions are refused.
+    """
+    text = (value or "").strip()
+    error = ValidationError(_("Enter a valid phone number."), code="invalid_phone")
+    if not _PHONE_CHARS_RE.fullmatch(text):
+        raise error
+    try:
+        number = phonenumbers.parse(text, PHONE_DEFAULT_REGION)
+    except phonenumbers.NumberParseException as exc:
+        raise error from exc
+    if not (phonenumbers.is_possible_number(number) and phonenumbers.is_valid_number(number)):
+        raise error
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+def _years_before(day: date, years: int) -> date:
+    """The same calendar day ``years`` earlier (29 February falls back to the 28th)."""
+    try:
+        return day.replace(year=day.year - years)
+    except ValueError:
+        return day.replace(year=day.year - years, day=28)
+
+
+def validate_birth_date(value: date, today: date | None = None) -> date:
+    """Check a birth date: not after today (Lima time) and at most 120 years ago.
+
+    A child born today is accepted. ``today`` is for tests; a ``datetime`` is reduced to its date.
+    """
+    if isinstance(value, datetime):
+        value = value.date()
+    if not isinstance(value, date):
+        raise ValidationError(_("Enter a valid date."), code="invalid_date")
+    today = today or timezone.localdate()
+    if value > today:
+        raise ValidationError(_("The birth date cannot be in the future."), code="future_date")
+    if value < _years_before(today, MAX_AGE_YEARS):
+        raise ValidationError(
+            _("The birth date is more than %(years)d years ago.") % {"years": MAX_AGE_YEARS},
+            code="too_old",
+        )
+    return value
+
+
+# --- Names ---------------------------------------------------------------------------------
+
+
+def normalize_name(text: str) -> str:
+    """Reduce a name to lower-case ASCII-like words for comparison: "Huamán-Ñaupa" → "huaman naupa".
+
+    Accents and the tilde of ñ are stripped (NFKD, combining marks dropped), case is folded,
+    apostrophes vanish inside a word, other punctuation separates words, whitespace collapses.
+    """
+    decomposed = unicodedata.normalize("NFKD", (text or "").casefold())
+    chars: list[str] = []
+    for char in decomposed:
+        category = unicodedata.category(char)
+        if category.startswith("M") or char in _APOSTROPHES:
+            continue
+        chars.append(char if category[0] in "LN" else " ")
+    return " ".join("".join(chars).split())
+
+
+def _tokens(text: str) -> list[str]:
+    """The words of a normalised name, particles dropped unless nothing else is left."""
+    words = normalize_name(text).split()
+    kept = [word for word in words if word not in NAME_PARTICLES]
+    return kept or words
+
+
+def name_tokens(given_names: str, surnames: str) -> list[str]:
+    """All words of a person's names, normalised and sorted.
+
+    Sorting makes the order of surnames (and a given name typed in the surname field) irrelevant:
+    ``name_tokens("Juana", "Quispe Huamán") == name_tokens("JUANA", "HUAMAN QUISPE")``.
+    """
+    return sorted(_tokens(given_names) + _tokens(surnames))
+
+
+def _token_ratio(a: str, b: str) -> float:
+    """``difflib`` similarity of two tokens, made symmetric."""
+    return max(SequenceMatcher(None, a, b).ratio(), SequenceMatcher(None, b, a).ratio())
+
+
+def name_similarity(a_tokens: Sequence[str], b_tokens: Sequence[str]) -> float:
+    """How alike two token lists are, in [0, 1], to rank duplicate candidates.
+
+    Tokens are paired greedily by their ``difflib`` ratio (best pairs first, each token used
+    once), so neither the order of words nor the order of the arguments matters, and a typo
+    costs only its own token. The score
+    is the length-weighted mean ratio over all characters of both lists; unpaired tokens count
+    as 0. Two empty lists are identical (1.0); one empty list scores 0.0.
+    """
+    if not a_tokens and not b_tokens:
+        return 1.0
+    total = sum(map(len, a_tokens)) + sum(map(len, b_tokens))
+    if not a_tokens or not b_tokens or total == 0:
+        return 0.0
+    pairs = sorted(
+        (
+            -_token_ratio(a, b),  # best pairs first; ties broken by content, not position,
+            -(len(a) + len(b)),  # so the score ignores word order and which side is which
+            min(a, b),
+            max(a, b),
+            i,
+            j,
+        )
+        for i, a in enumerate(a_tokens)
+        for j, b in enumerate(b_tokens)
+    )
+    used_a: set[int] = set()
+    used_b: set[int] = set()
+    matched = 0.0
+    for negative_ratio, negative_length, _low, _high, i, j in pairs:
+        if i in used_a or j in used_b:
+            continue
+        used_a.add(i)
+        used_b.add(j)
+        matched += -negative_ratio * -negative_length
+    return min(1.0, matched / total)
+
+
+# Spanish/Quechua spelling variants, applied in order to a normalised token (see _phonetic).
+_PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), replacement)
+    for pattern, replacement in (
+        (r"x", "ks"),
+        (r"ch", "0"),  # keep "ch" apart from the silent h
+        (r"ll", "y"),
+        (r"g(?=[ei])", "j"),  # Gil = Jil
+        (r"hu(?=[aeiou])", "w"),  # Huamán = Waman, Huillca = Willca
+        (r"gu(?=[ao])", "w"),  # Guamán = Waman
+        (r"gu(?=[ei])", "g"),  # Guillén: the u is silent
+        (r"qu(?=[ei])", "k"),  # Quispe = Kispe
+        (r"q", "k"),  # Qori
+        (r"c(?=[ei])", "s"),
+        (r"c", "k"),  # Ccori = Qori = Kori
+        (r"z", "s"),
+        (r"v", "b"),
+        (r"h", ""),
+        (r"e", "i"),  # Quechua has three vowels: Quispe = Quispi
+        (r"o", "u"),  # Condori = Cunduri
+        (r"n(?=[bp])", "m"),
+        (r"(.)\1+", r"\1"),
+    )
+)
+
+
+def _phonetic(token: str) -> str:
+    """A phonetic code of one normalised name token, folding common Spanish/Quechua spellings.
+
+    Soundex is built for English; this folds the variants registrars actually meet in the VRAEM
+    (Huamán/Guamán/Waman, Quispe/Quispi/Kispe, Ccori/Qori, Condori/Cunduri, Vílchez/Bílchez).
+    """
+    code = token
+    for pattern, replacement in _PHONETIC_RULES:
+        code = pattern.sub(replacement, code)
+    return code or token
+
+
+def _digest(*parts: str) -> str:
+    """A short stable digest of name parts, so keys have a bounded length.
+
+    Not a privacy measure (names are easy to guess back); it only keeps keys short and uniform.
+    """
+    data = "\x1f".join(parts).encode()
+    return hashlib.blake2b(data, digest_size=_DIGEST_BYTES).hexdigest()
+
+
+def _year_windows(birth_date: date) -> tuple[int, int]:
+    """The two 2-year windows holding the birth year, named by their first year.
+
+    Years y and y+1 always share the window starting at y; years two or more apart never share.
+    """
+    return (birth_date.year - 1, birth_date.year)
+
+
+def blocking_keys(
+    given_names: str,
+    surnames: str,
+    birth_date: date | None,
+    district_ubigeo: str | None,
+    phone: str | None,
+) -> set[str]:
+    """Short index keys: two records that may be the same person share at least one of them.
+
+    Store each key in a child table (``MemberKey(member, key)`` with an index on ``key``); the
+    candidates of a new record are the members owning any of its keys, ranked afterwards with
+    ``name_similarity`` and the birth date. Key families (at most about ten keys per record,
+    each at most ``BLOCKING_KEY_MAX_LENGTH`` characters):
+
+    - ``ph:<e164>``: the same phone, whatever else differs.
+    - ``nm:<digest(all sorted name tokens)>:<w>``: the same normalised names in any order (case,
+      accents, surname order, given names in the surname field), nationwide, for each 2-year
+      window ``w`` containing the birth year. Two birth years at most one apart always share a
+      window, so ±1 year and day/month swaps (same year) match.
+    - ``sn:<ubigeo>:<digest(surname token, given-name initial)>:<w>``: one per surname token, so a
+      typo in one of two surnames still matches through the other one, within the district.
+    - ``sd:<ubigeo>:<digest(phonetic surnames, phonetic given initial)>``: the surnames folded by
+      Spanish/Quechua spelling (``_phonetic``) in the district, without the date, catching a
+      spelling variant of a single surname or a wrongly typed year.
+
+    Unrelated records (other names, years, district and phone) share nothing: every family
+    includes the phone, the names or the district together with the names. Names are digested
+    only to bound the key length. Parts that are missing or invalid (no date, a malformed ubigeo,
+    an invalid phone) simply produce no key of their family; this function never raises.
+    """
+    keys: set[str] = set()
+    if phone:
+        with contextlib.suppress(ValidationError):
+            keys.add(f"ph:{normalize_phone(phone)}")
+
+    given = _tokens(given_names)
+    surname_tokens = sorted(_tokens(surnames))
+    all_tokens = sorted(given + surname_tokens)
+    initial = given[0][0] if given else "_"
+    windows = _year_windows(birth_date) if birth_date is not None else ()
+    district = (district_ubigeo or "").strip()
+    has_district = bool(UBIGEO_RE.fullmatch(district))
+
+    if all_tokens:
+        name_digest = _digest(*all_tokens)
+        keys.update(f"nm:{name_digest}:{window}" for window in windows)
+    if has_district and surname_tokens:
+        for token in set(surname_tokens):
+            token_digest = _digest(token, initial)
+            keys.update(f"sn:{district}:{token_digest}:{window}" for window in windows)
+        phonetic_initial = _phonetic(given[0])[0] if given else "_"
+        phonetic_surnames = sorted(_phonetic(token) for token in surname_tokens)
+        keys.add(f"sd:{district}:{_digest(*phonetic_surnames, phonetic_initial)}")
+    return keys

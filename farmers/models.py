@@ -1,0 +1,466 @@
+"""Households and what the registry knows about them: members, consent, plots, agreements,
+verification visits, support given, and deduplication keys."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from registry.models import ApiKey, District, Organization, Program
+
+from .choices import (
+    ConsentPurpose,
+    DocumentType,
+    DuplicateStatus,
+    HouseholdStatus,
+    Relationship,
+    Sex,
+    Stage,
+    SupportKind,
+    Tenure,
+    VerificationMethod,
+    VerificationStatus,
+)
+
+HA = {"max_digits": 10, "decimal_places": 4, "validators": [MinValueValidator(Decimal("0"))]}
+
+
+class Household(models.Model):
+    """A farming family registered in a programme, in one district."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    code = models.CharField(_("code"), max_length=16, unique=True, editable=False)
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="households", verbose_name=_("programme")
+    )
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="households", verbose_name=_("district")
+    )
+    community = models.CharField(_("community"), max_length=150, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=20,
+        choices=HouseholdStatus.choices,
+        default=HouseholdStatus.PENDING_REVIEW,
+    )
+    stage = models.CharField(
+        _("stage"), max_length=20, choices=Stage.choices, default=Stage.ENROLLED
+    )
+    stage_since = models.DateField(_("stage since"), default=timezone.localdate)
+    # Denormalised from the head member, for lists and search without a join.
+    head_name = models.CharField(_("head of household"), max_length=250, blank=True)
+    head_name_search = models.CharField(max_length=250, blank=True, editable=False, db_index=True)
+    merged_into = models.ForeignKey(
+        "self",
+        on_delete=models.PROTECT,
+        related_name="merged_from",
+        null=True,
+        blank=True,
+        verbose_name=_("merged into"),
+    )
+    rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    registered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("registered by"),
+    )
+    registered_by_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("registered with key"),
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    request_hash = models.CharField(max_length=64, blank=True, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("household")
+        verbose_name_plural = _("households")
+        indexes = [
+            models.Index(fields=["district", "stage", "created_at"], name="hh_district_stage_idx"),
+            models.Index(fields=["program", "stage", "created_at"], name="hh_program_stage_idx"),
+            models.Index(fields=["status", "created_at"], name="hh_status_idx"),
+            models.Index(fields=["created_at", "id"], name="hh_created_idx"),
+            models.Index(fields=["updated_at"], name="hh_updated_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code} · {self.head_name}"
+
+    @property
+    def is_live(self) -> bool:
+        """Pending or active: its members' IDs are taken."""
+        return self.status in (HouseholdStatus.PENDING_REVIEW, HouseholdStatus.ACTIVE)
+
+
+class Member(models.Model):
+    """A person in a household, with an identity document; exactly one is the head."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="members", verbose_name=_("household")
+    )
+    given_names = models.CharField(_("given names"), max_length=120)
+    surnames = models.CharField(_("surnames"), max_length=120)
+    document_type = models.CharField(
+        _("document type"), max_length=8, choices=DocumentType.choices, blank=True
+    )
+    document_number = models.CharField(_("document number"), max_length=12, blank=True)
+    sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
+    birth_date = models.DateField(_("birth date"))
+    relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
+    phone = models.CharField(_("phone"), max_length=16, blank=True)
+    is_head = models.BooleanField(_("head of household"), default=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    # True while the member is active in a live household: its document is then taken.
+    is_live = models.BooleanField(default=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-is_head", "birth_date", "id"]
+        verbose_name = _("member")
+        verbose_name_plural = _("members")
+        indexes = [models.Index(fields=["phone"], name="member_phone_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["document_type", "document_number"],
+                condition=Q(is_live=True) & ~Q(document_number=""),
+                name="member_live_document_unique",
+                violation_error_message=_("This ID is already registered in another household."),
+            ),
+            models.UniqueConstraint(
+                fields=["household"],
+                condition=Q(is_head=True, is_active=True),
+                name="member_one_head",
+                violation_error_message=_("A household has exactly one head."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.given_names} {self.surnames}"
+
+
+class DedupKey(models.Model):
+    """A blocking key of a live household's member: households sharing a key are compared."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.CASCADE, related_name="dedup_keys", verbose_name=_("household")
+    )
+    key = models.CharField(max_length=64)
+
+    class Meta:
+        verbose_name = _("deduplication key")
+        verbose_name_plural = _("deduplication keys")
+        indexes = [models.Index(fields=["key"], name="dedup_key_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "key"], name="dedup_key_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.key
+
+
+class PossibleDuplicate(models.Model):
+    """A near match between two households, waiting for staff to dismiss or merge it."""
+
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="possible_duplicates",
+        verbose_name=_("household"),
+    )
+    candidate = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("possible duplicate of"),
+    )
+    score = models.DecimalField(_("similarity"), max_digits=4, decimal_places=3)
+    reasons = models.JSONField(_("reasons"), default=list)
+    status = models.CharField(
+        _("status"), max_length=12, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
+    )
+    resolved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("resolved by"),
+    )
+    resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-created_at"]
+        verbose_name = _("possible duplicate")
+        verbose_name_plural = _("possible duplicates")
+        indexes = [models.Index(fields=["status", "-created_at"], name="dup_status_idx")]
+        constraints = [
+            models.UniqueConstraint(fields=["household", "candidate"], name="dup_pair_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household.code} ≈ {self.candidate.code}"
+
+
+class Consent(models.Model):
+    """The family's informed consent: purposes, date, notice version and language."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="consents", verbose_name=_("household")
+    )
+    signed_on = models.DateField(_("signed on"))
+    purposes = models.JSONField(_("purposes"), default=list)
+    notice_version = models.CharField(_("notice version"), max_length=20, default="2025-1")
+    language = models.CharField(_("language"), max_length=10, default="es")
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("officer"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-signed_on"]
+        verbose_name = _("consent")
+        verbose_name_plural = _("consents")
+
+    def __str__(self) -> str:
+        return f"{self.household_id} · {self.signed_on}"
+
+
+class Plot(models.Model):
+    """A plot the family farms: its boundary (GeoJSON, WGS84), geodesic area and tenure."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="plots", verbose_name=_("household")
+    )
+    name = models.CharField(_("name"), max_length=120)
+    tenure = models.CharField(_("tenure"), max_length=16, choices=Tenure.choices)
+    geometry = models.JSONField(_("boundary (GeoJSON)"))
+    area_ha = models.DecimalField(_("area (ha)"), editable=False, **HA)  # type: ignore[arg-type]
+    crops = models.JSONField(_("crops"), default=list, blank=True)
+    min_lon = models.FloatField(editable=False)
+    min_lat = models.FloatField(editable=False)
+    max_lon = models.FloatField(editable=False)
+    max_lat = models.FloatField(editable=False)
+    is_active = models.BooleanField(_("active"), default=True)
+    request_hash = models.CharField(max_length=64, blank=True, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("plot")
+        verbose_name_plural = _("plots")
+        indexes = [
+            models.Index(fields=["min_lon", "max_lon", "min_lat", "max_lat"], name="plot_bbox_idx"),
+            models.Index(fields=["household", "created_at"], name="plot_household_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.area_ha} ha)"
+
+
+class PlotOverlap(models.Model):
+    """Two plots of different households whose boundaries overlap (both directions stored)."""
+
+    plot = models.ForeignKey(
+        Plot, on_delete=models.CASCADE, related_name="overlaps", verbose_name=_("plot")
+    )
+    other = models.ForeignKey(
+        Plot, on_delete=models.CASCADE, related_name="+", verbose_name=_("overlapping plot")
+    )
+    area_ha = models.DecimalField(_("overlap (ha)"), **HA)  # type: ignore[arg-type]
+
+    class Meta:
+        verbose_name = _("plot overlap")
+        verbose_name_plural = _("plot overlaps")
+        constraints = [models.UniqueConstraint(fields=["plot", "other"], name="overlap_unique")]
+
+    def __str__(self) -> str:
+        return f"{self.plot_id} ∩ {self.other_id}"
+
+
+class Agreement(models.Model):
+    """A voluntary coca-reduction agreement signed by the family."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="agreements", verbose_name=_("household")
+    )
+    signed_on = models.DateField(_("signed on"))
+    coca_ha_committed = models.DecimalField(_("coca committed (ha)"), **HA)  # type: ignore[arg-type]
+    is_active = models.BooleanField(_("active"), default=True)
+    request_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("created by"),
+    )
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("agreement")
+        verbose_name_plural = _("agreements")
+        indexes = [models.Index(fields=["household", "signed_on"], name="agreement_hh_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} · {self.signed_on}"
+
+
+class Verification(models.Model):
+    """A field verification visit: coca and licit crops observed, confirmed by a supervisor."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="verifications",
+        verbose_name=_("household"),
+    )
+    visited_on = models.DateField(_("visited on"))
+    method = models.CharField(_("method"), max_length=20, choices=VerificationMethod.choices)
+    coca_ha = models.DecimalField(_("coca observed (ha)"), **HA)  # type: ignore[arg-type]
+    licit_crops = models.JSONField(_("licit crops (ha)"), default=list, blank=True)
+    latitude = models.DecimalField(
+        _("latitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-90), MaxValueValidator(90)],
+    )
+    longitude = models.DecimalField(
+        _("longitude"),
+        max_digits=9,
+        decimal_places=6,
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(-180), MaxValueValidator(180)],
+    )
+    photo = models.FileField(_("photo"), upload_to="verifications/%Y/%m/", blank=True)
+    photo_sha256 = models.CharField(_("photo SHA-256"), max_length=64, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=VerificationStatus.choices,
+        default=VerificationStatus.PENDING,
+    )
+    officer = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("officer"),
+    )
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("reviewed by"),
+    )
+    reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True)
+    request_hash = models.CharField(max_length=64, blank=True, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("verification visit")
+        verbose_name_plural = _("verification visits")
+        indexes = [
+            models.Index(fields=["household", "visited_on"], name="verification_hh_idx"),
+            models.Index(fields=["status", "created_at"], name="verification_status_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} · {self.visited_on}"
+
+
+class Support(models.Model):
+    """Something the programme gave the family, with its cost in PEN and funding source."""
+
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="support", verbose_name=_("household")
+    )
+    kind = models.CharField(_("kind"), max_length=24, choices=SupportKind.choices)
+    description = models.CharField(_("description"), max_length=250, blank=True)
+    cost_pen = models.DecimalField(
+        _("cost (PEN)"),
+        max_digits=12,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0"))],
+    )
+    funding_source = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("funding source"),
+    )
+    given_on = models.DateField(_("given on"))
+    is_active = models.BooleanField(_("active"), default=True)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-given_on"]
+        verbose_name = _("support given")
+        verbose_name_plural = _("support given")
+        indexes = [models.Index(fields=["household", "given_on"], name="support_hh_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.cost_pen} PEN"
+
+
+__all__ = [
+    "Agreement",
+    "Consent",
+    "ConsentPurpose",
+    "DedupKey",
+    "Household",
+    "Member",
+    "Plot",
+    "PlotOverlap",
+    "PossibleDuplicate",
+    "Support",
+    "Verification",
+]

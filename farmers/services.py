@@ -1,0 +1,1179 @@
+"""Writes of the farmers app: registration with deduplication, review, merge, plots, agreements,
+verification visits and support. Every write checks the actor's area, runs in a transaction and
+leaves history in it."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import secrets
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registry.actors import Actor
+from registry.choices import ChangeAction, Scope
+from registry.exceptions import Conflict, InvalidTransition, NotFound, PermissionDenied
+from registry.history import change_record, diff, snapshot
+from registry.models import District, Organization, Program
+from registry.services import check_version, field_error
+
+from . import geometry as geo
+from .choices import (
+    LIVE_STATUSES,
+    ConsentPurpose,
+    Crop,
+    DocumentType,
+    DuplicateStatus,
+    HouseholdStatus,
+    Relationship,
+    Sex,
+    SupportKind,
+    Tenure,
+    VerificationMethod,
+)
+from .identity import (
+    blocking_keys,
+    name_similarity,
+    name_tokens,
+    normalize_document,
+    normalize_name,
+    normalize_phone,
+    validate_birth_date,
+)
+from .models import (
+    Agreement,
+    Consent,
+    DedupKey,
+    Household,
+    Member,
+    Plot,
+    PlotOverlap,
+    PossibleDuplicate,
+    Support,
+    Verification,
+)
+from .workflow import HOUSEHOLD_TRANSITIONS, VERIFICATION_TRANSITIONS
+
+CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+POSSIBLE_DUPLICATE_MIN_SCORE = Decimal("0.75")
+MAX_MEMBERS = 30
+
+
+# --- helpers -----------------------------------------------------------------------------------
+
+
+def request_hash(payload: dict[str, Any]) -> str:
+    """A stable hash of a create request, to tell a retry from a different reuse of an ``id``."""
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False).encode()
+    ).hexdigest()
+
+
+def _new_code() -> str:
+    return "HH-" + "".join(secrets.choice(CODE_ALPHABET) for _i in range(10))
+
+
+def _choice(value: Any, choices: Any, attr: str) -> str:
+    if value not in choices.values:
+        raise field_error(
+            attr,
+            _("Unknown value “%(value)s”. Use one of: %(valid)s.")
+            % {"value": value, "valid": ", ".join(choices.values)},
+            "invalid_choice",
+        )
+    return str(value)
+
+
+def _decimal(value: Any, attr: str, *, max_value: Decimal | None = None) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (ArithmeticError, ValueError) as exc:
+        raise field_error(attr, _("Enter a number."), "invalid") from exc
+    if not number.is_finite() or number < 0:
+        raise field_error(attr, _("Enter a number of zero or more."), "min_value")
+    if max_value is not None and number > max_value:
+        raise field_error(attr, _("Enter at most %(max)s.") % {"max": max_value}, "max_value")
+    return number
+
+
+def _collect(errors: dict[str, list[ValidationError]], attr: str, exc: ValidationError) -> None:
+    for error in exc.error_list:
+        errors.setdefault(attr, []).append(error)
+
+
+def require_in_area(actor: Actor, *, district: District, program: Program) -> None:
+    """Refuse writes outside the actor's districts and programmes (reported on the field)."""
+    if not actor.covers(district=district.ubigeo, program=program.pk):
+        raise field_error(
+            "district",
+            _("This district and programme are outside your assigned area."),
+            "out_of_area",
+        )
+
+
+def _household_for_write(actor: Actor, household_id: Any) -> Household:
+    """Lock a household the actor may see, or 404."""
+    household = (
+        Household.objects.select_for_update()
+        .filter(actor.area_q(district_path="district_id", program_path="program_id"))
+        .filter(pk=household_id)
+        .first()
+    )
+    if household is None:
+        raise NotFound()
+    return household
+
+
+def _touch(household: Household) -> None:
+    household.version += 1
+    household.updated_at = timezone.now()
+
+
+# --- members ---------------------------------------------------------------------------------
+
+
+def _clean_members(
+    members: list[dict[str, Any]], *, today: date | None = None
+) -> list[dict[str, Any]]:
+    """Validate and normalise members; every problem is reported with its ``members.N.`` path."""
+    errors: dict[str, list[ValidationError]] = {}
+    if not members:
+        raise field_error("members", _("Register at least one member."), "required")
+    if len(members) > MAX_MEMBERS:
+        raise field_error(
+            "members",
+            _("A household has at most %(max)s members.") % {"max": MAX_MEMBERS},
+            "max_length",
+        )
+    cleaned: list[dict[str, Any]] = []
+    seen_documents: dict[tuple[str, str], int] = {}
+    for index, raw in enumerate(members):
+        prefix = f"members.{index}."
+        member: dict[str, Any] = {}
+        for name in ("given_names", "surnames"):
+            value = " ".join(str(raw.get(name) or "").split())
+            if not value:
+                errors.setdefault(prefix + name, []).append(
+                    ValidationError(_("This field is required."), code="required")
+                )
+            member[name] = value
+        try:
+            member["sex"] = _choice(raw.get("sex"), Sex, prefix + "sex")
+        except ValidationError as exc:
+            errors.setdefault(prefix + "sex", []).extend(exc.error_dict[prefix + "sex"])
+        try:
+            member["relationship"] = _choice(
+                raw.get("relationship"), Relationship, prefix + "relationship"
+            )
+        except ValidationError as exc:
+            errors.setdefault(prefix + "relationship", []).extend(
+                exc.error_dict[prefix + "relationship"]
+            )
+        birth = raw.get("birth_date")
+        if not isinstance(birth, date):
+            errors.setdefault(prefix + "birth_date", []).append(
+                ValidationError(_("Enter a date as YYYY-MM-DD."), code="invalid")
+            )
+        else:
+            try:
+                member["birth_date"] = validate_birth_date(birth, today=today)
+            except ValidationError as exc:
+                _collect(errors, prefix + "birth_date", exc)
+        document_type = raw.get("document_type") or ""
+        number = str(raw.get("document_number") or "").strip()
+        member["document_type"] = ""
+        member["document_number"] = ""
+        if document_type or number:
+            if document_type not in DocumentType.values:
+                errors.setdefault(prefix + "document_type", []).append(
+                    ValidationError(
+                        _("Use one of: %(valid)s.") % {"valid": ", ".join(DocumentType.values)},
+                        code="invalid_choice",
+                    )
+                )
+            elif not number:
+                errors.setdefault(prefix + "document_number", []).append(
+                    ValidationError(_("Enter the document number."), code="required")
+                )
+            else:
+                try:
+                    member["document_number"] = normalize_document(document_type, number)
+                    member["document_type"] = document_type
+                    key = (document_type, member["document_number"])
+                    if key in seen_documents:
+                        errors.setdefault(prefix + "document_number", []).append(
+                            ValidationError(
+                                _("The same ID is given for member %(other)s.")
+                                % {"other": seen_documents[key]},
+                                code="duplicate_in_request",
+                            )
+                        )
+                    seen_documents[key] = index
+                except ValidationError as exc:
+                    _collect(errors, prefix + "document_number", exc)
+        phone = str(raw.get("phone") or "").strip()
+        member["phone"] = ""
+        if phone:
+            try:
+                member["phone"] = normalize_phone(phone)
+            except ValidationError as exc:
+                _collect(errors, prefix + "phone", exc)
+        member["id"] = raw.get("id")
+        cleaned.append(member)
+    heads = [i for i, m in enumerate(cleaned) if m.get("relationship") == Relationship.HEAD]
+    if len(heads) != 1 and not errors:
+        errors.setdefault("members", []).append(
+            ValidationError(
+                _("Exactly one member must be the head of household (relationship “head”)."),
+                code="one_head",
+            )
+        )
+    if errors:
+        raise ValidationError(errors)
+    head = cleaned[heads[0]]
+    if head.get("document_type") == "":
+        raise field_error(
+            f"members.{heads[0]}.document_number",
+            _("The head of household needs an identity document."),
+            "required",
+        )
+    return cleaned
+
+
+def _check_documents_free(members: list[dict[str, Any]], *, actor: Actor, exclude: Any) -> None:
+    """409 ``duplicate`` when an ID is already in another live household."""
+    documents = Q(pk__in=[])
+    for member in members:
+        if member["document_number"]:
+            documents |= Q(
+                document_type=member["document_type"], document_number=member["document_number"]
+            )
+    clash = (
+        Member.objects.filter(documents, is_live=True)
+        .exclude(household_id=exclude)
+        .select_related("household")
+        .first()
+    )
+    if clash is not None:
+        _raise_duplicate(actor, clash)
+
+
+def _raise_duplicate(actor: Actor, clash: Member) -> None:
+    household = clash.household
+    index = None
+    visible = actor.covers(district=household.district_id, program=household.program_id)
+    detail = _("The ID %(number)s is already registered in another household.") % {
+        "number": clash.document_number
+    }
+    extra: dict[str, Any] = {}
+    if visible:
+        detail = _("The ID %(number)s is already registered in household %(code)s.") % {
+            "number": clash.document_number,
+            "code": household.code,
+        }
+        extra = {"household": str(household.pk), "household_code": household.code}
+    raise Conflict(detail, code="duplicate", attr=index, extra=extra)
+
+
+def _member_keys(member: Member | dict[str, Any], district: str) -> set[str]:
+    if isinstance(member, dict):
+        return blocking_keys(
+            member["given_names"],
+            member["surnames"],
+            member["birth_date"],
+            district,
+            member.get("phone") or None,
+        )
+    return blocking_keys(
+        member.given_names, member.surnames, member.birth_date, district, member.phone or None
+    )
+
+
+def _refresh_dedup_keys(household: Household) -> set[str]:
+    """Rewrite a household's blocking keys from its active members."""
+    keys: set[str] = set()
+    for member in household.members.filter(is_active=True):
+        keys |= _member_keys(member, household.district_id)
+    DedupKey.objects.filter(household=household).delete()
+    if household.status in LIVE_STATUSES:
+        DedupKey.objects.bulk_create([DedupKey(household=household, key=k) for k in sorted(keys)])
+    return keys
+
+
+def _find_possible_duplicates(household: Household, keys: set[str]) -> list[PossibleDuplicate]:
+    """Households sharing a blocking key, scored by name similarity and birth dates."""
+    candidate_ids = set(
+        DedupKey.objects.filter(key__in=sorted(keys))
+        .exclude(household=household)
+        .values_list("household_id", flat=True)[:200]
+    )
+    if not candidate_ids:
+        return []
+    ours = list(household.members.filter(is_active=True))
+    found: list[PossibleDuplicate] = []
+    candidates = Household.objects.filter(
+        pk__in=candidate_ids, status__in=LIVE_STATUSES
+    ).prefetch_related("members")
+    for candidate in candidates:
+        best = Decimal("0")
+        reasons: set[str] = set()
+        for mine in ours:
+            mine_tokens = name_tokens(mine.given_names, mine.surnames)
+            for theirs in candidate.members.all():
+                if not theirs.is_active:
+                    continue
+                score = Decimal(
+                    str(
+                        round(
+                            name_similarity(
+                                mine_tokens, name_tokens(theirs.given_names, theirs.surnames)
+                            ),
+                            3,
+                        )
+                    )
+                )
+                why = set()
+                if mine.phone and mine.phone == theirs.phone:
+                    why.add("same_phone")
+                    score = max(score, Decimal("0.900"))
+                if abs((mine.birth_date - theirs.birth_date).days) <= 366:
+                    why.add("close_birth_date")
+                else:
+                    score *= Decimal("0.8")
+                if score >= POSSIBLE_DUPLICATE_MIN_SCORE:
+                    why.add("similar_name")
+                    if candidate.district_id == household.district_id:
+                        why.add("same_district")
+                    if score > best:
+                        best = score
+                    reasons |= why
+        if best >= POSSIBLE_DUPLICATE_MIN_SCORE:
+            found.append(
+                PossibleDuplicate(
+                    household=household,
+                    candidate=candidate,
+                    score=min(best, Decimal("1.000")),
+                    reasons=sorted(reasons),
+                )
+            )
+    PossibleDuplicate.objects.bulk_create(found, ignore_conflicts=True)
+    return found
+
+
+def _create_members(household: Household, members: list[dict[str, Any]]) -> list[Member]:
+    created = [
+        Member(
+            household=household,
+            given_names=m["given_names"],
+            surnames=m["surnames"],
+            document_type=m["document_type"],
+            document_number=m["document_number"],
+            sex=m["sex"],
+            birth_date=m["birth_date"],
+            relationship=m["relationship"],
+            phone=m["phone"],
+            is_head=m["relationship"] == Relationship.HEAD,
+            is_live=household.status in LIVE_STATUSES,
+            **({"id": m["id"]} if m.get("id") else {}),
+        )
+        for m in members
+    ]
+    Member.objects.bulk_create(created)
+    return created
+
+
+def _set_head_name(household: Household, members: Iterable[Any]) -> None:
+    for member in members:
+        is_head = (
+            member["relationship"] == Relationship.HEAD
+            if isinstance(member, dict)
+            else (member.is_head and member.is_active)
+        )
+        if is_head:
+            given = member["given_names"] if isinstance(member, dict) else member.given_names
+            surnames = member["surnames"] if isinstance(member, dict) else member.surnames
+            household.head_name = f"{given} {surnames}"[:250]
+            household.head_name_search = normalize_name(f"{surnames} {given}")[:250]
+            return
+
+
+# --- households ------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def household_register(
+    *,
+    actor: Actor,
+    program: str,
+    district: str,
+    members: list[dict[str, Any]],
+    community: str = "",
+    consent: dict[str, Any] | None = None,
+    id: Any = None,
+    channel: str = "api",
+    today: date | None = None,
+) -> tuple[Household, bool]:
+    """Register a household with its members and consent; idempotent on a client ``id``.
+
+    Returns ``(household, created)``. A repeated request with the same ``id`` and payload
+    returns the existing household; the same ``id`` with another payload is a 409. An ID
+    already in another live household is a 409 ``duplicate``; near matches are queued in
+    ``PossibleDuplicate`` for review without blocking.
+    """
+    payload = {
+        "program": program,
+        "district": district,
+        "community": community,
+        "members": members,
+        "consent": consent,
+    }
+    digest = request_hash(payload)
+    if id is not None:
+        existing = Household.objects.filter(pk=id).first()
+        if existing is not None:
+            if existing.request_hash == digest and actor.covers(
+                district=existing.district_id, program=existing.program_id
+            ):
+                return existing, False
+            raise Conflict(
+                _("This id was already used for a different household."),
+                code="idempotency_conflict",
+                attr="id",
+            )
+
+    errors: dict[str, list[ValidationError]] = {}
+    program_obj = Program.objects.filter(code=program, is_active=True).first()
+    if program_obj is None:
+        errors["program"] = [
+            ValidationError(
+                _("Unknown programme code: %(code)s.") % {"code": program}, code="does_not_exist"
+            )
+        ]
+    district_obj = District.objects.filter(ubigeo=district).first()
+    if district_obj is None:
+        errors["district"] = [
+            ValidationError(
+                _("Unknown district ubigeo: %(code)s.") % {"code": district},
+                code="does_not_exist",
+            )
+        ]
+    try:
+        cleaned = _clean_members(members, today=today)
+    except ValidationError as exc:
+        for attr, messages in exc.error_dict.items():
+            errors.setdefault(attr, []).extend(messages)
+        cleaned = []
+    consent_data = _clean_consent(consent, errors, today=today) if consent else None
+    if errors:
+        raise ValidationError(errors)
+    assert program_obj is not None and district_obj is not None
+    require_in_area(actor, district=district_obj, program=program_obj)
+    _check_documents_free(cleaned, actor=actor, exclude=None)
+
+    household = Household(
+        program=program_obj,
+        district=district_obj,
+        community=" ".join(community.split())[:150],
+        registered_by=actor.user,
+        registered_by_key=actor.api_key,
+        request_hash=digest,
+        **({"id": id} if id is not None else {}),
+    )
+    _set_head_name(household, cleaned)
+    for _attempt in range(5):
+        household.code = _new_code()
+        if not Household.objects.filter(code=household.code).exists():
+            break
+    try:
+        with transaction.atomic():
+            household.save(force_insert=True)
+            created_members = _create_members(household, cleaned)
+    except IntegrityError:
+        # A concurrent registration took one of the IDs between the check and the insert.
+        _check_documents_free(cleaned, actor=actor, exclude=None)
+        raise
+    if consent_data is not None:
+        Consent.objects.create(household=household, officer=actor.user, **consent_data)
+    keys = set()
+    for member in created_members:
+        keys |= _member_keys(member, household.district_id)
+    DedupKey.objects.bulk_create([DedupKey(household=household, key=k) for k in sorted(keys)])
+    _find_possible_duplicates(household, keys)
+    change_record(
+        instance=household,
+        action=ChangeAction.CREATE,
+        actor=actor,
+        changes={
+            "program": program,
+            "district": district,
+            "members": [f"{m['given_names']} {m['surnames']}" for m in cleaned],
+        },
+        channel=channel,
+    )
+    return household, True
+
+
+def _clean_consent(
+    consent: dict[str, Any], errors: dict[str, list[ValidationError]], today: date | None
+) -> dict[str, Any] | None:
+    signed_on = consent.get("signed_on")
+    purposes = consent.get("purposes") or []
+    if not isinstance(signed_on, date):
+        errors.setdefault("consent.signed_on", []).append(
+            ValidationError(_("Enter a date as YYYY-MM-DD."), code="invalid")
+        )
+    elif signed_on > (today or timezone.localdate()):
+        errors.setdefault("consent.signed_on", []).append(
+            ValidationError(_("The date cannot be in the future."), code="future_date")
+        )
+    unknown = [p for p in purposes if p not in ConsentPurpose.values]
+    if unknown or not purposes:
+        errors.setdefault("consent.purposes", []).append(
+            ValidationError(
+                _("Give at least one purpose among: %(valid)s.")
+                % {"valid": ", ".join(ConsentPurpose.values)},
+                code="invalid_choice",
+            )
+        )
+    if ConsentPurpose.REGISTRY not in purposes and not unknown and purposes:
+        errors.setdefault("consent.purposes", []).append(
+            ValidationError(
+                _("Consent to the programme registry (“registry”) is needed to register."),
+                code="registry_required",
+            )
+        )
+    return {
+        "signed_on": signed_on,
+        "purposes": sorted(set(purposes)),
+        "notice_version": str(consent.get("notice_version") or "2025-1")[:20],
+        "language": str(consent.get("language") or "es")[:10],
+    }
+
+
+@transaction.atomic
+def household_update(
+    *,
+    actor: Actor,
+    household: Household,
+    data: dict[str, Any],
+    expected_version: int | None,
+    channel: str = "api",
+) -> Household:
+    """Change a household's community, district or programme (not its status or stage)."""
+    locked = _household_for_write(actor, household.pk)
+    check_version(locked, expected_version)
+    before = snapshot(locked, ["community", "district_id", "program_id"])
+    if "community" in data:
+        locked.community = " ".join(str(data["community"]).split())[:150]
+    if "district" in data:
+        district = District.objects.filter(ubigeo=data["district"]).first()
+        if district is None:
+            raise field_error("district", _("Unknown district ubigeo."), "does_not_exist")
+        locked.district = district
+    if "program" in data:
+        program = Program.objects.filter(code=data["program"], is_active=True).first()
+        if program is None:
+            raise field_error("program", _("Unknown programme code."), "does_not_exist")
+        locked.program = program
+    require_in_area(actor, district=locked.district, program=locked.program)
+    changes = diff(before, snapshot(locked, ["community", "district_id", "program_id"]))
+    if changes:
+        _touch(locked)
+        locked.save()
+        if "district_id" in changes:
+            _refresh_dedup_keys(locked)
+        change_record(
+            instance=locked,
+            action=ChangeAction.UPDATE,
+            actor=actor,
+            changes=changes,
+            channel=channel,
+        )
+    return locked
+
+
+@transaction.atomic
+def household_transition(
+    *,
+    actor: Actor,
+    household: Household,
+    to: str,
+    reason: str = "",
+    expected_version: int | None = None,
+    channel: str = "api",
+) -> Household:
+    """Move a household through review (DESIGN.md §5): approve, reject, deactivate."""
+    locked = _household_for_write(actor, household.pk)
+    check_version(locked, expected_version)
+    moves = HOUSEHOLD_TRANSITIONS.get(locked.status, {})
+    if to not in moves:
+        raise InvalidTransition(locked.status, to, moves)
+    move = moves[to]
+    if not actor.has_scope(move.scope):
+        raise PermissionDenied(_("Your role may not review households."), code="missing_scope")
+    if move.maker_checker and _is_maker(
+        actor, locked.registered_by_id, locked.registered_by_key_id
+    ):
+        raise PermissionDenied(
+            _("You registered this household: another person must review it."),
+            code="maker_checker",
+        )
+    if "reason" in move.requires and not reason.strip():
+        raise field_error("reason", _("Give the reason."), "required")
+    before = locked.status
+    locked.status = to
+    if to in (HouseholdStatus.ACTIVE, HouseholdStatus.REJECTED):
+        locked.reviewed_by = actor.user
+        locked.reviewed_at = timezone.now()
+    if reason:
+        locked.rejection_reason = reason.strip()
+    _touch(locked)
+    locked.save()
+    live = to in LIVE_STATUSES
+    locked.members.filter(is_active=True).update(is_live=live)
+    if not live:
+        DedupKey.objects.filter(household=locked).delete()
+    change_record(
+        instance=locked,
+        action=ChangeAction.TRANSITION,
+        actor=actor,
+        changes={"status": [before, to], **({"reason": reason} if reason else {})},
+        channel=channel,
+    )
+    return locked
+
+
+def _is_maker(actor: Actor, user_id: Any, key_id: Any) -> bool:
+    if actor.user is not None and user_id is not None:
+        return bool(actor.user.pk == user_id)
+    if actor.api_key is not None and key_id is not None:
+        return bool(actor.api_key.pk == key_id)
+    return False
+
+
+@transaction.atomic
+def duplicate_dismiss(*, actor: Actor, duplicate: PossibleDuplicate) -> PossibleDuplicate:
+    """Staff decided the two households are different families."""
+    if duplicate.status != DuplicateStatus.OPEN:
+        raise InvalidTransition(duplicate.status, DuplicateStatus.DISMISSED, [])
+    duplicate.status = DuplicateStatus.DISMISSED
+    duplicate.resolved_by = actor.user
+    duplicate.resolved_at = timezone.now()
+    duplicate.save()
+    change_record(
+        instance=duplicate.household,
+        action=ChangeAction.UPDATE,
+        actor=actor,
+        changes={"possible_duplicate": [duplicate.candidate.code, "dismissed"]},
+    )
+    return duplicate
+
+
+@transaction.atomic
+def household_merge(*, actor: Actor, source: Household, target: Household) -> Household:
+    """Merge ``source`` into ``target``: its plots, visits, agreements, support and consents
+    move; its members move unless the target already has their ID; both keep their history."""
+    if source.pk == target.pk:
+        raise field_error("candidate", _("A household cannot be merged into itself."), "invalid")
+    source = _household_for_write(actor, source.pk)
+    target = _household_for_write(actor, target.pk)
+    if source.status not in LIVE_STATUSES or target.status not in LIVE_STATUSES:
+        raise InvalidTransition(source.status, HouseholdStatus.MERGED, [])
+    target_documents = set(
+        target.members.filter(is_active=True)
+        .exclude(document_number="")
+        .values_list("document_type", "document_number")
+    )
+    moved_members, dropped_members = [], []
+    for member in source.members.filter(is_active=True):
+        if (member.document_type, member.document_number) in target_documents:
+            member.is_active = False
+            member.is_live = False
+            dropped_members.append(str(member))
+        else:
+            member.household = target
+            member.is_head = False
+            if member.relationship == Relationship.HEAD:
+                member.relationship = Relationship.OTHER
+            moved_members.append(str(member))
+        member.save()
+    counts = {
+        "plots": Plot.objects.filter(household=source).update(household=target),
+        "agreements": Agreement.objects.filter(household=source).update(household=target),
+        "verifications": Verification.objects.filter(household=source).update(household=target),
+        "support": Support.objects.filter(household=source).update(household=target),
+        "consents": Consent.objects.filter(household=source).update(household=target),
+    }
+    source.status = HouseholdStatus.MERGED
+    source.merged_into = target
+    _touch(source)
+    source.save()
+    DedupKey.objects.filter(household=source).delete()
+    _touch(target)
+    target.save()
+    _refresh_dedup_keys(target)
+    PossibleDuplicate.objects.filter(
+        Q(household=source, candidate=target) | Q(household=target, candidate=source)
+    ).update(status=DuplicateStatus.MERGED, resolved_by=actor.user, resolved_at=timezone.now())
+    change_record(
+        instance=source,
+        action=ChangeAction.TRANSITION,
+        actor=actor,
+        changes={"status": ["", HouseholdStatus.MERGED], "merged_into": target.code},
+    )
+    change_record(
+        instance=target,
+        action=ChangeAction.UPDATE,
+        actor=actor,
+        changes={
+            "merged_from": source.code,
+            "members_moved": moved_members,
+            "members_already_here": dropped_members,
+            **counts,
+        },
+    )
+    return target
+
+
+# --- plots -----------------------------------------------------------------------------------
+
+
+def _clean_crops(crops: Any, attr: str = "crops") -> list[str]:
+    if crops in (None, ""):
+        return []
+    if not isinstance(crops, list):
+        raise field_error(attr, _("Give a list of crops."), "invalid")
+    for index, crop in enumerate(crops):
+        if crop not in Crop.values:
+            raise field_error(
+                f"{attr}.{index}",
+                _("Unknown crop “%(crop)s”. Use one of: %(valid)s.")
+                % {"crop": crop, "valid": ", ".join(Crop.values)},
+                "invalid_choice",
+            )
+    return sorted(set(crops))
+
+
+def _apply_geometry(plot: Plot, geometry: Any) -> Any:
+    try:
+        shape = geo.validate_plot_geometry(geo.parse_geojson(geometry))
+    except ValidationError as exc:
+        raise ValidationError({"geometry": exc.error_list}) from exc
+    plot.geometry = geo.to_geojson(shape)
+    plot.area_ha = geo.geodesic_area_ha(shape)
+    plot.min_lon, plot.min_lat, plot.max_lon, plot.max_lat = geo.bbox(shape)
+    return shape
+
+
+def _refresh_overlaps(plot: Plot, shape: Any) -> None:
+    """Recompute overlaps with other households' active plots: bounding box in SQL, exact in
+    shapely."""
+    PlotOverlap.objects.filter(Q(plot=plot) | Q(other=plot)).delete()
+    if not plot.is_active:
+        return
+    candidates = (
+        Plot.objects.filter(
+            is_active=True,
+            min_lon__lte=plot.max_lon,
+            max_lon__gte=plot.min_lon,
+            min_lat__lte=plot.max_lat,
+            max_lat__gte=plot.min_lat,
+        )
+        .exclude(household_id=plot.household_id)
+        .only("id", "geometry")
+    )
+    rows = []
+    for other in candidates:
+        area = geo.overlap_area_ha(shape, geo.parse_geojson(other.geometry))
+        if area > 0:
+            rows.append(PlotOverlap(plot=plot, other=other, area_ha=area))
+            rows.append(PlotOverlap(plot=other, other=plot, area_ha=area))
+    PlotOverlap.objects.bulk_create(rows, ignore_conflicts=True)
+
+
+@transaction.atomic
+def plot_create(
+    *,
+    actor: Actor,
+    household: Any,
+    name: str,
+    tenure: str,
+    geometry: Any,
+    crops: Any = None,
+    id: Any = None,
+    channel: str = "api",
+) -> tuple[Plot, bool]:
+    """Record a plot with its boundary; area and overlaps are computed. Idempotent on ``id``."""
+    payload = {
+        "household": str(household),
+        "name": name,
+        "tenure": tenure,
+        "geometry": geometry,
+        "crops": crops,
+    }
+    digest = request_hash(payload)
+    if id is not None:
+        existing = Plot.objects.filter(pk=id).first()
+        if existing is not None:
+            if existing.request_hash == digest:
+                _household_for_write(actor, existing.household_id)
+                return existing, False
+            raise Conflict(
+                _("This id was already used for a different plot."),
+                code="idempotency_conflict",
+                attr="id",
+            )
+    owner = _household_for_write(actor, household)
+    if owner.status not in LIVE_STATUSES:
+        raise field_error(
+            "household", _("Plots can only be added to live households."), "inactive_household"
+        )
+    plot = Plot(
+        household=owner,
+        name=" ".join(str(name or "").split())[:120],
+        request_hash=digest,
+        **({"id": id} if id is not None else {}),
+    )
+    errors: dict[str, list[ValidationError]] = {}
+    if not plot.name:
+        errors["name"] = [ValidationError(_("This field is required."), code="required")]
+    try:
+        plot.tenure = _choice(tenure, Tenure, "tenure")
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    try:
+        plot.crops = _clean_crops(crops)
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    shape = None
+    try:
+        shape = _apply_geometry(plot, geometry)
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    if errors:
+        raise ValidationError(errors)
+    plot.save(force_insert=True)
+    _refresh_overlaps(plot, shape)
+    _touch(owner)
+    owner.save(update_fields=["version", "updated_at"])
+    change_record(
+        instance=plot,
+        action=ChangeAction.CREATE,
+        actor=actor,
+        changes={"household": owner.code, "area_ha": str(plot.area_ha)},
+        channel=channel,
+    )
+    return plot, True
+
+
+@transaction.atomic
+def plot_update(
+    *,
+    actor: Actor,
+    plot: Plot,
+    data: dict[str, Any],
+    expected_version: int | None,
+    channel: str = "api",
+) -> Plot:
+    """Change a plot's name, tenure, crops, boundary or active flag."""
+    locked = Plot.objects.select_for_update().get(pk=plot.pk)
+    _household_for_write(actor, locked.household_id)
+    check_version(locked, expected_version)
+    fields = ["name", "tenure", "crops", "geometry", "area_ha", "is_active"]
+    before = snapshot(locked, fields)
+    if "name" in data:
+        locked.name = " ".join(str(data["name"] or "").split())[:120]
+        if not locked.name:
+            raise field_error("name", _("This field is required."), "required")
+    if "tenure" in data:
+        locked.tenure = _choice(data["tenure"], Tenure, "tenure")
+    if "crops" in data:
+        locked.crops = _clean_crops(data["crops"])
+    if "is_active" in data:
+        locked.is_active = bool(data["is_active"])
+    shape = (
+        _apply_geometry(locked, data["geometry"])
+        if "geometry" in data
+        else geo.parse_geojson(locked.geometry)
+    )
+    changes = diff(before, snapshot(locked, fields))
+    if changes:
+        locked.version += 1
+        locked.updated_at = timezone.now()
+        locked.save()
+        if {"geometry", "is_active"} & set(changes):
+            _refresh_overlaps(locked, shape)
+        change_record(
+            instance=locked,
+            action=ChangeAction.DEACTIVATE
+            if changes.get("is_active") == [True, False]
+            else ChangeAction.UPDATE,
+            actor=actor,
+            changes={k: v for k, v in changes.items() if k != "geometry"}
+            | ({"geometry": "changed"} if "geometry" in changes else {}),
+            channel=channel,
+        )
+    return locked
+
+
+# --- agreements, visits, support ---------------------------------------------------------------
+
+
+@transaction.atomic
+def agreement_create(
+    *,
+    actor: Actor,
+    household: Any,
+    signed_on: date,
+    coca_ha_committed: Any,
+    id: Any = None,
+    channel: str = "api",
+    today: date | None = None,
+) -> tuple[Agreement, bool]:
+    """Record a voluntary coca-reduction agreement. Idempotent on ``id``."""
+    payload = {"household": str(household), "signed_on": signed_on, "coca": str(coca_ha_committed)}
+    digest = request_hash(payload)
+    if id is not None:
+        existing = Agreement.objects.filter(pk=id).first()
+        if existing is not None:
+            if existing.request_hash == digest:
+                _household_for_write(actor, existing.household_id)
+                return existing, False
+            raise Conflict(
+                _("This id was already used for a different agreement."),
+                code="idempotency_conflict",
+                attr="id",
+            )
+    owner = _household_for_write(actor, household)
+    if signed_on > (today or timezone.localdate()):
+        raise field_error("signed_on", _("The date cannot be in the future."), "future_date")
+    coca = _decimal(coca_ha_committed, "coca_ha_committed", max_value=Decimal("1000"))
+    agreement = Agreement.objects.create(
+        household=owner,
+        signed_on=signed_on,
+        coca_ha_committed=coca,
+        created_by=actor.user,
+        request_hash=digest,
+        **({"id": id} if id is not None else {}),
+    )
+    _touch(owner)
+    owner.save(update_fields=["version", "updated_at"])
+    change_record(
+        instance=agreement,
+        action=ChangeAction.CREATE,
+        actor=actor,
+        changes={"household": owner.code, "signed_on": str(signed_on)},
+        channel=channel,
+    )
+    return agreement, True
+
+
+@transaction.atomic
+def verification_create(
+    *,
+    actor: Actor,
+    household: Any,
+    visited_on: date,
+    method: str,
+    coca_ha: Any,
+    licit_crops: Any = None,
+    location: dict[str, Any] | None = None,
+    photo: Any = None,
+    id: Any = None,
+    channel: str = "api",
+    today: date | None = None,
+) -> tuple[Verification, bool]:
+    """Record a field verification visit (pending a supervisor's confirmation)."""
+    payload = {
+        "household": str(household),
+        "visited_on": visited_on,
+        "method": method,
+        "coca_ha": str(coca_ha),
+        "licit_crops": licit_crops,
+        "location": location,
+    }
+    digest = request_hash(payload)
+    if id is not None:
+        existing = Verification.objects.filter(pk=id).first()
+        if existing is not None:
+            if existing.request_hash == digest:
+                _household_for_write(actor, existing.household_id)
+                return existing, False
+            raise Conflict(
+                _("This id was already used for a different visit."),
+                code="idempotency_conflict",
+                attr="id",
+            )
+    owner = _household_for_write(actor, household)
+    errors: dict[str, list[ValidationError]] = {}
+    if visited_on > (today or timezone.localdate()):
+        errors["visited_on"] = [
+            ValidationError(_("The date cannot be in the future."), code="future_date")
+        ]
+    try:
+        method = _choice(method, VerificationMethod, "method")
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    coca = Decimal("0")
+    try:
+        coca = _decimal(coca_ha, "coca_ha", max_value=Decimal("1000"))
+    except ValidationError as exc:
+        errors.update(exc.error_dict)
+    crops: list[dict[str, str]] = []
+    for index, item in enumerate(licit_crops or []):
+        try:
+            crop = _choice((item or {}).get("crop"), Crop, f"licit_crops.{index}.crop")
+            hectares = _decimal(
+                (item or {}).get("ha"), f"licit_crops.{index}.ha", max_value=Decimal("1000")
+            )
+            crops.append({"crop": crop, "ha": str(hectares)})
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
+    latitude = longitude = None
+    if location:
+        try:
+            latitude = _decimal_signed(location.get("lat"), "location.lat", -18.4, 0.1)
+            longitude = _decimal_signed(location.get("lon"), "location.lon", -81.4, -68.6)
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
+    if errors:
+        raise ValidationError(errors)
+    visit = Verification(
+        household=owner,
+        visited_on=visited_on,
+        method=method,
+        coca_ha=coca,
+        licit_crops=crops,
+        latitude=latitude,
+        longitude=longitude,
+        officer=actor.user,
+        request_hash=digest,
+        **({"id": id} if id is not None else {}),
+    )
+    if photo is not None:
+        sha = hashlib.sha256()
+        for chunk in photo.chunks():
+            sha.update(chunk)
+        visit.photo_sha256 = sha.hexdigest()
+        visit.photo = photo
+    visit.save(force_insert=True)
+    change_record(
+        instance=visit,
+        action=ChangeAction.CREATE,
+        actor=actor,
+        changes={"household": owner.code, "visited_on": str(visited_on), "method": method},
+        channel=channel,
+    )
+    return visit, True
+
+
+def _decimal_signed(value: Any, attr: str, low: float, high: float) -> Decimal:
+    try:
+        number = Decimal(str(value))
+    except (ArithmeticError, ValueError) as exc:
+        raise field_error(attr, _("Enter a number."), "invalid") from exc
+    if not number.is_finite() or not Decimal(str(low)) <= number <= Decimal(str(high)):
+        raise field_error(
+            attr,
+            _("The point must be in Peru (between %(low)s and %(high)s).")
+            % {"low": low, "high": high},
+            "outside_peru",
+        )
+    return number.quantize(Decimal("0.000001"))
+
+
+@transaction.atomic
+def verification_transition(
+    *, actor: Actor, verification: Verification, to: str, reason: str = ""
+) -> Verification:
+    """A supervisor confirms or rejects a visit; the officer who made it cannot."""
+    locked = Verification.objects.select_for_update().get(pk=verification.pk)
+    _household_for_write(actor, locked.household_id)
+    moves = VERIFICATION_TRANSITIONS.get(locked.status, {})
+    if to not in moves:
+        raise InvalidTransition(locked.status, to, moves)
+    move = moves[to]
+    if not actor.has_scope(move.scope):
+        raise PermissionDenied(_("Your role may not review visits."), code="missing_scope")
+    if actor.user is not None and locked.officer_id == actor.user.pk:
+        raise PermissionDenied(
+            _("You recorded this visit: another person must review it."), code="maker_checker"
+        )
+    if "reason" in move.requires and not reason.strip():
+        raise field_error("reason", _("Give the reason."), "required")
+    before = locked.status
+    locked.status = to
+    locked.reviewed_by = actor.user
+    locked.reviewed_at = timezone.now()
+    locked.review_note = reason.strip()
+    locked.save()
+    change_record(
+        instance=locked,
+        action=ChangeAction.TRANSITION,
+        actor=actor,
+        changes={"status": [before, to]},
+    )
+    return locked
+
+
+@transaction.atomic
+def support_record(
+    *,
+    actor: Actor,
+    household: Any,
+    kind: str,
+    cost_pen: Any,
+    given_on: date,
+    funding_source: str | None = None,
+    description: str = "",
+    channel: str = "api",
+) -> Support:
+    """Record something the programme gave the family (its cost feeds cost-per-result)."""
+    owner = _household_for_write(actor, household)
+    kind = _choice(kind, SupportKind, "kind")
+    cost = _decimal(cost_pen, "cost_pen", max_value=Decimal("10000000"))
+    source = None
+    if funding_source:
+        source = Organization.objects.filter(code=funding_source).first()
+        if source is None:
+            raise field_error("funding_source", _("Unknown organization code."), "does_not_exist")
+    support = Support.objects.create(
+        household=owner,
+        kind=kind,
+        cost_pen=cost.quantize(Decimal("0.01")),
+        given_on=given_on,
+        funding_source=source,
+        description=description[:250],
+    )
+    change_record(
+        instance=support,
+        action=ChangeAction.CREATE,
+        actor=actor,
+        changes={"household": owner.code, "kind": kind, "cost_pen": str(support.cost_pen)},
+        channel=channel,
+    )
+    return support
+
+
+__all__ = [
+    "Scope",
+    "agreement_create",
+    "duplicate_dismiss",
+    "household_merge",
+    "household_register",
+    "household_transition",
+    "household_update",
+    "plot_create",
+    "plot_update",
+    "support_record",
+    "verification_create",
+    "verification_transition",
+]
