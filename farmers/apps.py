@@ -7,3 +7,10 @@ class FarmersConfig(AppConfig):
 
     name = "farmers"
     verbose_name = _("Farmers")
+
+    def ready(self) -> None:
+        from registry.demo import register_seeder
+
+        from .demo import seed_demo_families
+
+        register_seeder(seed_demo_families)

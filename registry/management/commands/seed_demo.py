@@ -12,6 +12,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
 from registry.choices import OrganizationKind, Role, Scope
+from registry.demo import run_seeders
 from registry.models import ApiKey, Organization
 from registry.services import (
     api_key_create,
@@ -144,6 +145,8 @@ class Command(BaseCommand):
                 Scope.INDICATORS_READ,
             ],
         )
+
+        run_seeders(self.stdout.write)
 
         self.stdout.write(self.style.SUCCESS("Demo data ready (datos de demostración listos)."))
         self.stdout.write(

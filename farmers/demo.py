@@ -1,0 +1,160 @@
+"""Demo families for the embedded default: realistic VRAEM households registered, reviewed,
+with plots, agreements and visits, all through the services (so they obey every rule).
+
+Deterministic ids (uuid5) make it idempotent: a second run finds every record in place.
+"""
+
+from __future__ import annotations
+
+import random
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from registry.actors import Actor
+from registry.demo import Writer
+from registry.exceptions import RegistryError
+from registry.models import Program
+
+from . import services
+from .choices import HouseholdStatus, Relationship, VerificationStatus
+from .models import Household, Verification
+from .names import COMMUNITIES, GIVEN_FEMALE, GIVEN_MALE, SURNAMES
+
+NAMESPACE = uuid.UUID("6f1f6c3e-8f1e-4d55-9d0b-3c1e9a6a5b10")
+DEMO_DISTRICTS = {
+    # ubigeo: (lon, lat) near the district capital, for plausible plots and visits
+    "080910": (-73.97, -12.52),  # Pichari
+    "080907": (-73.78, -12.61),  # Kimbiri
+    "050407": (-73.86, -12.51),  # Sivia
+    "050408": (-73.69, -12.36),  # Llochegua
+    "120608": (-74.03, -11.50),  # Río Tambo
+    "120606": (-74.49, -11.42),  # Pangoa
+}
+FAMILIES = 24
+
+
+def square(lon: float, lat: float, side_m: float) -> dict[str, object]:
+    """A square plot of ``side_m`` metres with its south-west corner at ``(lon, lat)``."""
+    dlat = side_m / 111_320
+    dlon = side_m / (111_320 * 0.976)  # cos(12.5°)
+    ring = [[lon, lat], [lon + dlon, lat], [lon + dlon, lat + dlat], [lon, lat + dlat], [lon, lat]]
+    return {"type": "Polygon", "coordinates": [[[round(x, 7), round(y, 7)] for x, y in ring]]}
+
+
+def demo_dni(rng: random.Random) -> str:
+    """A plausible 8-digit DNI (the 8 digits carry no check digit of their own)."""
+    return f"{rng.randint(40_000_000, 48_999_999)}"
+
+
+def seed_demo_families(write: Writer) -> None:
+    """Register (or find) the demo families; approve most; add plots, agreements and visits."""
+    program = Program.objects.filter(code="pirdais").first()
+    users = get_user_model().objects
+    officer = users.filter(username="tecnico.pichari").first()
+    supervisor = users.filter(username="supervisor.vraem").first()
+    if program is None or officer is None or supervisor is None:
+        return
+    # Seeding acts for the demo officer and supervisor, across the whole demo area.
+    field = Actor(user=officer, unrestricted=True)
+    review = Actor(user=supervisor, unrestricted=True)
+    rng = random.Random(2026)
+    today = timezone.localdate()
+    created = 0
+    for n in range(FAMILIES):
+        ubigeo = list(DEMO_DISTRICTS)[n % len(DEMO_DISTRICTS)]
+        lon, lat = DEMO_DISTRICTS[ubigeo]
+        head_f = n % 3 != 0
+        surname_a, surname_b, surname_c = rng.sample(SURNAMES, 3)
+        head = {
+            "given_names": rng.choice(GIVEN_FEMALE if head_f else GIVEN_MALE),
+            "surnames": f"{surname_a} {surname_b}",
+            "document_type": "dni",
+            "document_number": demo_dni(rng),
+            "sex": "f" if head_f else "m",
+            "birth_date": date(rng.randint(1962, 1995), rng.randint(1, 12), rng.randint(1, 28)),
+            "relationship": Relationship.HEAD,
+            "phone": f"+519{rng.randint(10_000_000, 99_999_999)}",
+        }
+        spouse = {
+            "given_names": rng.choice(GIVEN_MALE if head_f else GIVEN_FEMALE),
+            "surnames": f"{surname_c} {rng.choice(SURNAMES)}",
+            "document_type": "dni",
+            "document_number": demo_dni(rng),
+            "sex": "m" if head_f else "f",
+            "birth_date": date(rng.randint(1960, 1996), rng.randint(1, 12), rng.randint(1, 28)),
+            "relationship": Relationship.SPOUSE,
+        }
+        child = {
+            "given_names": rng.choice(GIVEN_FEMALE + GIVEN_MALE),
+            "surnames": f"{surname_a} {surname_c}",
+            "sex": rng.choice(["f", "m"]),
+            "birth_date": date(rng.randint(2008, 2020), rng.randint(1, 12), rng.randint(1, 28)),
+            "relationship": Relationship.CHILD,
+        }
+        hid = uuid.uuid5(NAMESPACE, f"household-{n}")
+        try:
+            household, was_created = services.household_register(
+                actor=field,
+                id=hid,
+                program=program.code,
+                district=ubigeo,
+                community=rng.choice(COMMUNITIES),
+                members=[head, spouse, child],
+                consent={
+                    "signed_on": today - timedelta(days=400 - n),
+                    "purposes": ["registry", "partner_sharing"],
+                },
+                channel="demo",
+            )
+        except RegistryError:
+            continue
+        created += int(was_created)
+        if household.status == HouseholdStatus.PENDING_REVIEW and n % 6 != 5:
+            household = services.household_transition(
+                actor=review, household=household, to=HouseholdStatus.ACTIVE, channel="demo"
+            )
+        services.plot_create(
+            actor=field,
+            id=uuid.uuid5(NAMESPACE, f"plot-{n}"),
+            household=household.pk,
+            name="Chacra principal",
+            tenure="possession",
+            geometry=square(
+                lon + 0.004 * n, lat + 0.002 * (n % 5), rng.choice([80, 110, 140, 180])
+            ),
+            crops=[rng.choice(["cacao", "coffee"])],
+            channel="demo",
+        )
+        if n % 4 != 3:
+            services.agreement_create(
+                actor=field,
+                id=uuid.uuid5(NAMESPACE, f"agreement-{n}"),
+                household=household.pk,
+                signed_on=today - timedelta(days=300 - n),
+                coca_ha_committed=Decimal(rng.choice(["0.50", "0.75", "1.00", "1.50"])),
+                channel="demo",
+            )
+            visit, _new = services.verification_create(
+                actor=field,
+                id=uuid.uuid5(NAMESPACE, f"visit-{n}"),
+                household=household.pk,
+                visited_on=today - timedelta(days=60 + n),
+                method="field_visit",
+                coca_ha=Decimal("0") if n % 5 else Decimal("0.25"),
+                licit_crops=[{"crop": "cacao", "ha": rng.choice(["0.80", "1.20", "1.60"])}],
+                location={"lat": lat + 0.001, "lon": lon + 0.001},
+                channel="demo",
+            )
+            if visit.status == VerificationStatus.PENDING and n % 2 == 0:
+                services.verification_transition(
+                    actor=review, verification=visit, to=VerificationStatus.CONFIRMED
+                )
+    total = Household.objects.filter(
+        id__in=[uuid.uuid5(NAMESPACE, f"household-{n}") for n in range(FAMILIES)]
+    ).count()
+    pending = Verification.objects.filter(status=VerificationStatus.PENDING).count()
+    write(f"Demo families:    {total} households ({created} new), {pending} visits to review")
