@@ -8,6 +8,7 @@ them per field with ``registry.services.field_error``. See DESIGN.md §8 and res
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 import re
 import unicodedata
@@ -209,8 +210,11 @@ def name_tokens(given_names: str, surnames: str) -> list[str]:
     return sorted(_tokens(given_names) + _tokens(surnames))
 
 
+@functools.lru_cache(maxsize=65536)
 def _token_ratio(a: str, b: str) -> float:
-    """``difflib`` similarity of two tokens, made symmetric."""
+    """``difflib`` similarity of two tokens, made symmetric (cached: names repeat a lot)."""
+    if a == b:
+        return 1.0
     return max(SequenceMatcher(None, a, b).ratio(), SequenceMatcher(None, b, a).ratio())
 
 

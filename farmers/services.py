@@ -14,7 +14,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import Count, Prefetch, Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -63,7 +63,8 @@ from .models import (
 from .workflow import HOUSEHOLD_TRANSITIONS, VERIFICATION_TRANSITIONS
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
-POSSIBLE_DUPLICATE_MIN_SCORE = Decimal("0.75")
+POSSIBLE_DUPLICATE_MIN_SCORE = 0.75
+MAX_DUPLICATE_CANDIDATES = 25
 MAX_MEMBERS = 30
 
 
@@ -308,59 +309,60 @@ def _refresh_dedup_keys(household: Household) -> set[str]:
     return keys
 
 
-def _find_possible_duplicates(household: Household, keys: set[str]) -> list[PossibleDuplicate]:
-    """Households sharing a blocking key, scored by name similarity and birth dates."""
-    candidate_ids = set(
+def _find_possible_duplicates(
+    household: Household, keys: set[str], members: list[Member]
+) -> list[PossibleDuplicate]:
+    """Near matches of a new household, without scanning the table.
+
+    The households sharing most blocking keys with it (an indexed lookup, ranked in SQL) are
+    compared member by member: a pair is a near match when the names are similar (accents, case
+    and surname order ignored) and either the phone is the same, or the birth dates are within a
+    year in the same district.
+    """
+    ranked = (
         DedupKey.objects.filter(key__in=sorted(keys))
         .exclude(household=household)
-        .values_list("household_id", flat=True)[:200]
+        .values("household_id")
+        .annotate(shared=Count("id"))
+        .order_by("-shared")[:MAX_DUPLICATE_CANDIDATES]
     )
+    candidate_ids = [row["household_id"] for row in ranked]
     if not candidate_ids:
         return []
-    ours = list(household.members.filter(is_active=True))
-    found: list[PossibleDuplicate] = []
+    ours = [(m, name_tokens(m.given_names, m.surnames)) for m in members]
     candidates = Household.objects.filter(
         pk__in=candidate_ids, status__in=LIVE_STATUSES
-    ).prefetch_related("members")
+    ).prefetch_related(Prefetch("members", queryset=Member.objects.filter(is_active=True)))
+    found: list[PossibleDuplicate] = []
     for candidate in candidates:
-        best = Decimal("0")
+        same_district = candidate.district_id == household.district_id
+        best = 0.0
         reasons: set[str] = set()
-        for mine in ours:
-            mine_tokens = name_tokens(mine.given_names, mine.surnames)
+        for mine, tokens in ours:
             for theirs in candidate.members.all():
-                if not theirs.is_active:
+                same_phone = bool(mine.phone) and mine.phone == theirs.phone
+                close_birth = abs((mine.birth_date - theirs.birth_date).days) <= 366
+                if not (same_phone or (close_birth and same_district)):
                     continue
-                score = Decimal(
-                    str(
-                        round(
-                            name_similarity(
-                                mine_tokens, name_tokens(theirs.given_names, theirs.surnames)
-                            ),
-                            3,
-                        )
-                    )
+                similarity = name_similarity(
+                    tokens, name_tokens(theirs.given_names, theirs.surnames)
                 )
-                why = set()
-                if mine.phone and mine.phone == theirs.phone:
-                    why.add("same_phone")
-                    score = max(score, Decimal("0.900"))
-                if abs((mine.birth_date - theirs.birth_date).days) <= 366:
-                    why.add("close_birth_date")
-                else:
-                    score *= Decimal("0.8")
-                if score >= POSSIBLE_DUPLICATE_MIN_SCORE:
-                    why.add("similar_name")
-                    if candidate.district_id == household.district_id:
-                        why.add("same_district")
-                    if score > best:
-                        best = score
-                    reasons |= why
-        if best >= POSSIBLE_DUPLICATE_MIN_SCORE:
+                if similarity < POSSIBLE_DUPLICATE_MIN_SCORE:
+                    continue
+                best = max(best, similarity)
+                reasons.add("similar_name")
+                if same_phone:
+                    reasons.add("same_phone")
+                if close_birth:
+                    reasons.add("close_birth_date")
+                if same_district:
+                    reasons.add("same_district")
+        if reasons:
             found.append(
                 PossibleDuplicate(
                     household=household,
                     candidate=candidate,
-                    score=min(best, Decimal("1.000")),
+                    score=Decimal(str(round(min(best, 1.0), 3))),
                     reasons=sorted(reasons),
                 )
             )
@@ -506,7 +508,7 @@ def household_register(
     for member in created_members:
         keys |= _member_keys(member, household.district_id)
     DedupKey.objects.bulk_create([DedupKey(household=household, key=k) for k in sorted(keys)])
-    _find_possible_duplicates(household, keys)
+    _find_possible_duplicates(household, keys, created_members)
     change_record(
         instance=household,
         action=ChangeAction.CREATE,
