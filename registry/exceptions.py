@@ -73,6 +73,14 @@ class InvalidTransition(Conflict):
         )
 
 
+class PayloadTooLarge(RegistryError):
+    """An upload above the size limit."""
+
+    status_code = 413
+    default_code = "file_too_large"
+    default_detail = _("The file is too large.")
+
+
 class PreconditionFailed(RegistryError):
     """The client's If-Match does not match the current version: someone changed it first."""
 

@@ -7,6 +7,7 @@ from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
+from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
@@ -21,12 +22,13 @@ from farmers.filters import (
     PlotFilterSet,
     VerificationFilterSet,
 )
-from farmers.geometry import parse_boundary_file, to_geojson
+from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
 from farmers.models import Agreement, Household, Plot, Verification
 from registry.actors import Actor
 from registry.api.authentication import get_actor
 from registry.api.mixins import etag_for, expected_version
 from registry.choices import Scope
+from registry.exceptions import PayloadTooLarge
 from registry.history import access_log_record
 
 from .serializers import (
@@ -247,6 +249,11 @@ class PlotViewSet(FarmersViewSet):
         serializer = PlotUploadSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         upload = serializer.validated_data["file"]
+        if upload.size > MAX_UPLOAD_BYTES:
+            raise PayloadTooLarge(
+                _("The file is larger than %(max)s MB.") % {"max": MAX_UPLOAD_BYTES // 2**20},
+                attr="file",
+            )
         try:
             shape = parse_boundary_file(upload.name, upload.read())
         except ValidationError as exc:
