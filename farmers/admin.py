@@ -7,16 +7,20 @@ joins declared up front, and every queryset narrowed to the person's area.
 from __future__ import annotations
 
 import csv
+import json
 from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from registry.actors import Actor
 from registry.choices import Scope
 from registry.exceptions import RegistryError
+from registry.models import ChangeRecord
 
 from . import services
 from .choices import DuplicateStatus, HouseholdStatus, VerificationStatus
@@ -64,6 +68,9 @@ class ReadOnlyInline(admin.TabularInline):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return list(self.fields or [])
 
 
 class MemberInline(ReadOnlyInline):
@@ -212,6 +219,45 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # registration goes through the API, the pages or the import
+
+    @admin.display(description=_("history"))
+    def history(self, obj: Household) -> str:
+        """Every change of the household and of its plots, agreements and visits."""
+        ids = [str(obj.pk)]
+        ids += [str(pk) for pk in obj.plots.values_list("pk", flat=True)]
+        ids += [str(pk) for pk in obj.agreements.values_list("pk", flat=True)]
+        ids += [str(pk) for pk in obj.verifications.values_list("pk", flat=True)]
+        records = (
+            ChangeRecord.objects.filter(object_id__in=ids)
+            .select_related("content_type", "actor_user", "actor_api_key")
+            .order_by("-at")[:100]
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (
+                    localtime(r.at).strftime("%Y-%m-%d %H:%M"),
+                    r.content_type.name,
+                    r.get_action_display(),
+                    r.actor_user or r.actor_api_key or "—",
+                    r.channel,
+                    json.dumps(r.changes, ensure_ascii=False, default=str)[:300],
+                )
+                for r in records
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("when"),
+            _("record"),
+            _("action"),
+            _("who"),
+            _("channel"),
+            _("changes"),
+            rows,
+        )
 
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
@@ -386,3 +432,32 @@ class PlotAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False if obj is not None else super().has_change_permission(request, obj)
+
+
+@admin.register(Support)
+class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
+    """What the programme gave each family; recorded through the service (with history)."""
+
+    household_prefix = "household__"
+    list_display = ["household", "kind", "cost_pen", "funding_source", "given_on"]
+    list_filter = ["kind", "funding_source"]
+    list_select_related = ["household", "funding_source"]
+    show_full_result_count = False
+    autocomplete_fields = ["household", "funding_source"]
+    fields = ["household", "kind", "description", "cost_pen", "funding_source", "given_on"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Support, form: Any, change: bool) -> None:
+        saved = services.support_record(
+            actor=Actor.for_user(request.user),
+            household=obj.household_id,
+            kind=obj.kind,
+            cost_pen=obj.cost_pen,
+            given_on=obj.given_on,
+            funding_source=obj.funding_source.code if obj.funding_source else None,
+            description=obj.description,
+            channel="admin",
+        )
+        obj.pk = saved.pk

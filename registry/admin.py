@@ -13,6 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from .actors import Actor
 from .choices import Scope
 from .models import (
+    AccessLog,
     ApiKey,
     ChangeRecord,
     Department,
@@ -277,5 +278,17 @@ class ChangeRecordAdmin(ReadOnlyAdmin):
     list_filter = ["action", "channel", "content_type"]
     list_select_related = ["content_type", "actor_user", "actor_api_key"]
     search_fields = ["object_id", "object_repr"]
+    show_full_result_count = False
+    date_hierarchy = "at"
+
+
+@admin.register(AccessLog)
+class AccessLogAdmin(ReadOnlyAdmin):
+    """Who read sensitive (coca) data, when, which records: for audits and breach notices."""
+
+    list_display = ["at", "resource", "organization", "actor_api_key", "actor_user", "path"]
+    list_filter = ["resource", "organization"]
+    list_select_related = ["organization", "actor_api_key", "actor_user"]
+    search_fields = ["path"]
     show_full_result_count = False
     date_hierarchy = "at"
