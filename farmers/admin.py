@@ -10,9 +10,14 @@ import csv
 import json
 from typing import Any
 
+from django import forms
 from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied as AdminPermissionDenied
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
-from django.http import HttpRequest, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
 from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
@@ -22,7 +27,7 @@ from registry.choices import Scope
 from registry.exceptions import RegistryError
 from registry.models import ChangeRecord
 
-from . import services
+from . import importing, services
 from .choices import DuplicateStatus, HouseholdStatus, VerificationStatus
 from .models import (
     Agreement,
@@ -36,6 +41,13 @@ from .models import (
 )
 
 MASK = "•••"
+
+
+def coca_allowed(request: HttpRequest, household: Household) -> bool:
+    """Whether the person may read coca data of ``household`` (coca:read in its area)."""
+    return Actor.for_user(request.user).covers(
+        district=household.district_id, program=household.program_id, scope=Scope.COCA_READ
+    )
 
 
 class ScopedAdminMixin:
@@ -94,38 +106,32 @@ class PlotInline(ReadOnlyInline):
     fields = ["name", "tenure", "area_ha", "crops", "is_active"]
 
 
-class AgreementInline(ReadOnlyInline):
+class CocaInlineMixin:
+    """Inline instances are made per request: the parent household decides coca visibility."""
+
+    coca_shown = False
+
+    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
+        self.coca_shown = obj is not None and coca_allowed(request, obj)
+        return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
+
+
+class AgreementInline(CocaInlineMixin, ReadOnlyInline):
     model = Agreement
     fields = ["signed_on", "coca_committed", "is_active"]
-    readonly_fields = ["coca_committed"]
 
     @admin.display(description=_("coca committed (ha)"))
     def coca_committed(self, obj: Agreement) -> str:
-        request = getattr(self, "_request", None)
-        if request is not None and Actor.for_user(request.user).has_scope(Scope.COCA_READ):
-            return str(obj.coca_ha_committed)
-        return MASK
-
-    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        self._request = request
-        return super().get_formset(request, obj, **kwargs)
+        return str(obj.coca_ha_committed) if self.coca_shown else MASK
 
 
-class VerificationInline(ReadOnlyInline):
+class VerificationInline(CocaInlineMixin, ReadOnlyInline):
     model = Verification
     fields = ["visited_on", "method", "coca", "status", "officer"]
-    readonly_fields = ["coca"]
 
     @admin.display(description=_("coca observed (ha)"))
     def coca(self, obj: Verification) -> str:
-        request = getattr(self, "_request", None)
-        if request is not None and Actor.for_user(request.user).has_scope(Scope.COCA_READ):
-            return str(obj.coca_ha)
-        return MASK
-
-    def get_formset(self, request: HttpRequest, obj: Any = None, **kwargs: Any) -> Any:
-        self._request = request
-        return super().get_formset(request, obj, **kwargs)
+        return str(obj.coca_ha) if self.coca_shown else MASK
 
 
 class SupportInline(ReadOnlyInline):
@@ -178,6 +184,18 @@ def _export_csv(queryset: QuerySet[Household]) -> StreamingHttpResponse:
     response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
     response["Content-Disposition"] = 'attachment; filename="hogares.csv"'
     return response
+
+
+IMPORT_REPORT_ROWS = 500
+
+
+class HouseholdImportForm(forms.Form):
+    """A household file to import; checked without saving unless the box is cleared."""
+
+    file = forms.FileField(label=_("File (.xlsx or .csv)"))
+    dry_run = forms.BooleanField(
+        label=_("Dry run: check every row without saving"), required=False, initial=True
+    )
 
 
 @admin.register(Household)
@@ -291,6 +309,77 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
     ) -> StreamingHttpResponse:
         return _export_csv(queryset)
 
+    # --- import (CSV / XLSX upload) ---------------------------------------------------------
+
+    change_list_template = "admin/farmers/household/change_list.html"
+    import_template = "admin/farmers/household/import.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_view), name="farmers_household_import"),
+            path(
+                "import/template.<str:fmt>",
+                view(self.import_template_view),
+                name="farmers_household_import_template",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _check_import_permission(self, request: HttpRequest) -> None:
+        if not request.user.has_perm("farmers.add_household"):
+            raise AdminPermissionDenied
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload households (one row per member): a dry run or the import, with its report."""
+        self._check_import_permission(request)
+        report = None
+        if request.method == "POST":
+            form = HouseholdImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                try:
+                    report = importing.import_households(
+                        actor=Actor.for_user(request.user),
+                        source=upload,
+                        filename=upload.name or "",
+                        dry_run=form.cleaned_data["dry_run"],
+                    )
+                except ValidationError as exc:
+                    form.add_error("file", exc)
+                except RegistryError as exc:
+                    form.add_error(None, exc.detail)
+        else:
+            form = HouseholdImportForm()
+        if report is not None and not report.dry_run and report.households_created:
+            messages.success(
+                request, _("%(n)s households imported.") % {"n": report.households_created}
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import households"),
+            "form": form,
+            "report": report,
+            "report_rows": report.rows[:IMPORT_REPORT_ROWS] if report is not None else [],
+            "report_rows_shown": IMPORT_REPORT_ROWS,
+            "columns": importing.COLUMNS,
+            "max_rows": importing.MAX_ROWS,
+            "max_megabytes": importing.MAX_BYTES // (1024 * 1024),
+        }
+        return TemplateResponse(request, self.import_template, context)
+
+    def import_template_view(self, request: HttpRequest, fmt: str) -> HttpResponse:
+        """The import template (header and two example rows) as .xlsx or .csv."""
+        self._check_import_permission(request)
+        if fmt not in importing.TEMPLATE_FORMATS:
+            raise Http404
+        response = HttpResponse(
+            importing.template_bytes(fmt), content_type=importing.TEMPLATE_FORMATS[fmt]
+        )
+        response["Content-Disposition"] = f'attachment; filename="plantilla_hogares.{fmt}"'
+        return response
+
 
 @admin.register(PossibleDuplicate)
 class PossibleDuplicateAdmin(admin.ModelAdmin):
@@ -330,14 +419,17 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
-    @admin.action(description=_("Not the same family: dismiss"))
+    @admin.action(description=_("Not the same family: dismiss"), permissions=["change"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet[PossibleDuplicate]) -> None:
         actor = Actor.for_user(request.user)
         for row in queryset.filter(status=DuplicateStatus.OPEN):
             services.duplicate_dismiss(actor=actor, duplicate=row)
         messages.success(request, _("Dismissed."))
 
-    @admin.action(description=_("Same family: merge the newer household into the older one"))
+    @admin.action(
+        description=_("Same family: merge the newer household into the older one"),
+        permissions=["change"],
+    )
     def merge(self, request: HttpRequest, queryset: QuerySet[PossibleDuplicate]) -> None:
         actor = Actor.for_user(request.user)
         for row in queryset.filter(status=DuplicateStatus.OPEN).select_related(
@@ -364,7 +456,7 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_select_related = ["household", "officer"]
     show_full_result_count = False
     exclude = ["coca_ha", "request_hash"]
-    readonly_fields = [
+    base_readonly_fields = [
         "household",
         "visited_on",
         "method",
@@ -378,9 +470,13 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "reviewed_by",
         "reviewed_at",
         "review_note",
-        "coca",
     ]
     actions = ["confirm"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Decided per request (the admin object is shared between requests and threads).
+        shown = obj is not None and coca_allowed(request, obj.household)
+        return [*self.base_readonly_fields, "coca_observed" if shown else "coca_masked"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -389,12 +485,12 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return False if obj is not None else super().has_change_permission(request, obj)
 
     @admin.display(description=_("coca observed (ha)"))
-    def coca(self, obj: Verification) -> str:
-        return str(obj.coca_ha) if getattr(self, "_show_coca", False) else MASK
+    def coca_observed(self, obj: Verification) -> str:
+        return str(obj.coca_ha)
 
-    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        self._show_coca = Actor.for_user(request.user).has_scope(Scope.COCA_READ)
-        return super().changeform_view(request, *args, **kwargs)
+    @admin.display(description=_("coca observed (ha)"))
+    def coca_masked(self, obj: Verification) -> str:
+        return MASK
 
     @admin.action(description=_("Confirm selected visits"))
     def confirm(self, request: HttpRequest, queryset: QuerySet[Verification]) -> None:

@@ -389,6 +389,14 @@ class Verification(models.Model):
         blank=True,
         verbose_name=_("officer"),
     )
+    officer_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("recorded with key"),
+    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,

@@ -112,7 +112,7 @@ def _collect(errors: dict[str, list[ValidationError]], attr: str, exc: Validatio
 
 def require_in_area(actor: Actor, *, district: District, program: Program) -> None:
     """Refuse writes outside the actor's districts and programmes (reported on the field)."""
-    if not actor.covers(district=district.ubigeo, program=program.pk):
+    if not actor.covers(district=district.ubigeo, program=program.pk, scope=Scope.HOUSEHOLDS_WRITE):
         raise field_error(
             "district",
             _("This district and programme are outside your assigned area."),
@@ -120,11 +120,13 @@ def require_in_area(actor: Actor, *, district: District, program: Program) -> No
         )
 
 
-def _household_for_write(actor: Actor, household_id: Any) -> Household:
-    """Lock a household the actor may see, or 404."""
+def _household_for_write(
+    actor: Actor, household_id: Any, scope: str = Scope.HOUSEHOLDS_WRITE
+) -> Household:
+    """Lock a household the actor may change (``scope`` in its area), or 404."""
     household = (
         Household.objects.select_for_update()
-        .filter(actor.area_q(district_path="district_id", program_path="program_id"))
+        .filter(actor.area_q(district_path="district_id", program_path="program_id", scope=scope))
         .filter(pk=household_id)
         .first()
     )
@@ -613,13 +615,13 @@ def household_transition(
     channel: str = "api",
 ) -> Household:
     """Move a household through review (DESIGN.md §5): approve, reject, deactivate."""
-    locked = _household_for_write(actor, household.pk)
+    locked = _household_for_write(actor, household.pk, scope=Scope.HOUSEHOLDS_READ)
     check_version(locked, expected_version)
     moves = HOUSEHOLD_TRANSITIONS.get(locked.status, {})
     if to not in moves:
         raise InvalidTransition(locked.status, to, moves)
     move = moves[to]
-    if not actor.has_scope(move.scope):
+    if not actor.covers(district=locked.district_id, program=locked.program_id, scope=move.scope):
         raise PermissionDenied(_("Your role may not review households."), code="missing_scope")
     if move.maker_checker and _is_maker(
         actor, locked.registered_by_id, locked.registered_by_key_id
@@ -664,6 +666,11 @@ def _is_maker(actor: Actor, user_id: Any, key_id: Any) -> bool:
 @transaction.atomic
 def duplicate_dismiss(*, actor: Actor, duplicate: PossibleDuplicate) -> PossibleDuplicate:
     """Staff decided the two households are different families."""
+    household = duplicate.household
+    if not actor.covers(
+        district=household.district_id, program=household.program_id, scope=Scope.HOUSEHOLDS_REVIEW
+    ):
+        raise PermissionDenied(_("Your role may not resolve duplicates."), code="missing_scope")
     if duplicate.status != DuplicateStatus.OPEN:
         raise InvalidTransition(duplicate.status, DuplicateStatus.DISMISSED, [])
     duplicate.status = DuplicateStatus.DISMISSED
@@ -685,10 +692,11 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
     move; its members move unless the target already has their ID; both keep their history."""
     if source.pk == target.pk:
         raise field_error("candidate", _("A household cannot be merged into itself."), "invalid")
-    source = _household_for_write(actor, source.pk)
-    target = _household_for_write(actor, target.pk)
+    source = _household_for_write(actor, source.pk, scope=Scope.HOUSEHOLDS_REVIEW)
+    target = _household_for_write(actor, target.pk, scope=Scope.HOUSEHOLDS_REVIEW)
     if source.status not in LIVE_STATUSES or target.status not in LIVE_STATUSES:
         raise InvalidTransition(source.status, HouseholdStatus.MERGED, [])
+    source_status = source.status
     target_documents = set(
         target.members.filter(is_active=True)
         .exclude(document_number="")
@@ -714,6 +722,9 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
         "support": Support.objects.filter(household=source).update(household=target),
         "consents": Consent.objects.filter(household=source).update(household=target),
     }
+    # Plots of one family never "overlap" each other: drop pairs now inside the target.
+    target_plots = Plot.objects.filter(household=target).values("pk")
+    PlotOverlap.objects.filter(plot__in=target_plots, other__in=target_plots).delete()
     source.status = HouseholdStatus.MERGED
     source.merged_into = target
     _touch(source)
@@ -729,7 +740,7 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
         instance=source,
         action=ChangeAction.TRANSITION,
         actor=actor,
-        changes={"status": ["", HouseholdStatus.MERGED], "merged_into": target.code},
+        changes={"status": [source_status, HouseholdStatus.MERGED], "merged_into": target.code},
     )
     change_record(
         instance=target,
@@ -1057,6 +1068,7 @@ def verification_create(
         latitude=latitude,
         longitude=longitude,
         officer=actor.user,
+        officer_key=actor.api_key,
         request_hash=digest,
         **({"id": id} if id is not None else {}),
     )
@@ -1098,14 +1110,16 @@ def verification_transition(
 ) -> Verification:
     """A supervisor confirms or rejects a visit; the officer who made it cannot."""
     locked = Verification.objects.select_for_update().get(pk=verification.pk)
-    _household_for_write(actor, locked.household_id)
+    household = _household_for_write(actor, locked.household_id, scope=Scope.HOUSEHOLDS_READ)
     moves = VERIFICATION_TRANSITIONS.get(locked.status, {})
     if to not in moves:
         raise InvalidTransition(locked.status, to, moves)
     move = moves[to]
-    if not actor.has_scope(move.scope):
+    if not actor.covers(
+        district=household.district_id, program=household.program_id, scope=move.scope
+    ):
         raise PermissionDenied(_("Your role may not review visits."), code="missing_scope")
-    if actor.user is not None and locked.officer_id == actor.user.pk:
+    if _is_maker(actor, locked.officer_id, locked.officer_key_id):
         raise PermissionDenied(
             _("You recorded this visit: another person must review it."), code="maker_checker"
         )

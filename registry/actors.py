@@ -53,6 +53,12 @@ class Area:
 
     districts: frozenset[str] | None
     programs: frozenset[int] | None
+    # What may be done there: a person's role in that organization; ``None``: the actor's scopes.
+    scopes: frozenset[str] | None = None
+
+    def allows(self, scope: str | None) -> bool:
+        """Whether ``scope`` may be used in this area (``None`` asks only for visibility)."""
+        return scope is None or self.scopes is None or scope in self.scopes
 
     def q(self, district_path: str | None, program_path: str | None) -> Q:
         """A filter for rows whose district and programme fall inside this area."""
@@ -154,27 +160,43 @@ class Actor:
             own = frozenset(d.ubigeo for d in membership.districts.all())
             area = organization_area(membership.organization, districts=own or None)
             if area.districts is not None or area.programs is not None:
-                areas.append(area)
+                # A role counts only in its own organization's area.
+                areas.append(
+                    Area(
+                        area.districts, area.programs, ROLE_SCOPES.get(membership.role, frozenset())
+                    )
+                )
         return tuple(areas)
 
-    def covers(self, *, district: str, program: int) -> bool:
-        """Whether a record in ``district`` and ``program`` is inside the actor's area."""
+    def covers(self, *, district: str, program: int, scope: str | None = None) -> bool:
+        """Whether a record in ``district`` and ``program`` is inside an area of the actor where
+        it holds ``scope`` (a key's scopes hold in all its area; a person's role only in that
+        role's organization)."""
         if self.unrestricted:
             return True
+        if scope is not None and not self.has_scope(scope):
+            return False
         return any(
-            (area.districts is None or district in area.districts)
+            area.allows(scope)
+            and (area.districts is None or district in area.districts)
             and (area.programs is None or program in area.programs)
             for area in self.areas
         )
 
-    def area_q(self, *, district_path: str | None, program_path: str | None) -> Q:
-        """Filter for rows inside the actor's areas; matches nothing when it has none."""
+    def area_q(
+        self, *, district_path: str | None, program_path: str | None, scope: str | None = None
+    ) -> Q:
+        """Filter for rows inside the actor's areas (where it holds ``scope``, if given);
+        matches nothing when it has none."""
         if self.unrestricted:
             return Q()
-        if not self.areas:
+        if scope is not None and not self.has_scope(scope):
+            return Q(pk__in=[])
+        areas = [area for area in self.areas if area.allows(scope)]
+        if not areas:
             return Q(pk__in=[])
         condition = Q(pk__in=[])
-        for area in self.areas:
+        for area in areas:
             condition |= area.q(district_path, program_path)
         return condition
 

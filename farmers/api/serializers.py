@@ -21,16 +21,31 @@ from farmers.choices import (
 )
 from farmers.models import Agreement, Household, Member, Plot, PossibleDuplicate, Verification
 from registry.api.fields import DecimalStringField
+from registry.choices import Scope
+
+
+def coca_visible(context: dict[str, Any], record: Any) -> bool:
+    """Coca fields of ``record`` (an agreement or visit) are shown only to callers holding
+    coca:read in the area of its household."""
+    actor = context.get("actor")
+    if actor is None or not context.get("show_coca"):
+        return False
+    household = record.household
+    return bool(
+        actor.covers(
+            district=household.district_id, program=household.program_id, scope=Scope.COCA_READ
+        )
+    )
 
 
 class CocaFieldsMixin:
-    """Drops ``coca_fields`` from the output unless the context says the caller has coca:read."""
+    """Drops ``coca_fields`` from the output unless the caller may read coca for this record."""
 
     coca_fields: tuple[str, ...] = ()
 
     def to_representation(self, instance: Any) -> Any:
         data = super().to_representation(instance)  # type: ignore[misc]
-        if not self.context.get("show_coca"):  # type: ignore[attr-defined]
+        if not coca_visible(self.context, instance):  # type: ignore[attr-defined]
             for name in self.coca_fields:
                 data.pop(name, None)
         return data

@@ -46,6 +46,7 @@ from .serializers import (
     VerificationCreateSerializer,
     VerificationSerializer,
     VerificationTransitionSerializer,
+    coca_visible,
 )
 
 
@@ -56,6 +57,7 @@ class FarmersViewSet(viewsets.GenericViewSet[Any]):
     write_scope = Scope.HOUSEHOLDS_WRITE
     http_method_names = ["get", "post", "patch", "head", "options"]
     coca_resource: str | None = None
+    coca_fields: tuple[str, ...] = ()
 
     @property
     def actor(self) -> Actor:
@@ -68,16 +70,18 @@ class FarmersViewSet(viewsets.GenericViewSet[Any]):
         return context
 
     def log_coca_read(self, objects: list[Any]) -> None:
-        """Every read of coca fields is logged: who, which records, which request."""
-        if self.coca_resource and self.actor.has_scope(Scope.COCA_READ):
-            serializer_class = self.get_serializer_class()
-            access_log_record(
-                actor=self.actor,
-                resource=self.coca_resource,
-                object_ids=[str(o.pk) for o in objects],
-                fields=list(getattr(serializer_class, "coca_fields", ())),
-                path=self.request.get_full_path(),
-            )
+        """Every response carrying coca fields is logged: who, which records, which request."""
+        if not self.coca_resource or not self.actor.has_scope(Scope.COCA_READ):
+            return
+        context = self.get_serializer_context()
+        shown = [o for o in objects if coca_visible(context, o)]
+        access_log_record(
+            actor=self.actor,
+            resource=self.coca_resource,
+            object_ids=[str(o.pk) for o in shown],
+            fields=list(self.coca_fields),
+            path=self.request.get_full_path(),
+        )
 
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
@@ -85,12 +89,6 @@ class FarmersViewSet(viewsets.GenericViewSet[Any]):
         assert page is not None
         self.log_coca_read(page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
-
-    def detail_response(self, instance: Any, *, created: bool | None = None) -> Response:
-        data = self.get_serializer(instance).data
-        self.log_coca_read([instance])
-        code = status.HTTP_200_OK if not created else status.HTTP_201_CREATED
-        return Response(data, status=code, headers={"ETag": etag_for(instance, data)})
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
@@ -274,6 +272,7 @@ class AgreementViewSet(FarmersViewSet):
     filterset_class = AgreementFilterSet
     ordering = "created_at"
     coca_resource = "agreements"
+    coca_fields = AgreementSerializer.coca_fields
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Agreement]:
@@ -305,6 +304,7 @@ class VerificationViewSet(FarmersViewSet):
     filterset_class = VerificationFilterSet
     ordering = "created_at"
     coca_resource = "verifications"
+    coca_fields = VerificationSerializer.coca_fields
     http_method_names = ["get", "post", "head", "options"]
     action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW}
 
