@@ -153,7 +153,7 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
 
     program = serializers.CharField(source="program.code", read_only=True)
     district = serializers.CharField(source="district_id", read_only=True)
-    members = serializers.SerializerMethodField()
+    members = MemberSerializer(many=True, read_only=True, source="live_members")
 
     class Meta:
         model = Household
@@ -173,13 +173,6 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
             "updated_at",
         ]
         read_only_fields = fields
-
-    @extend_schema_field(MemberSerializer(many=True))
-    def get_members(self, household: Household) -> list[dict[str, Any]]:
-        members = getattr(household, "live_members", None)
-        if members is None:
-            members = list(household.members.filter(is_active=True))
-        return MemberSerializer(members, many=True).data  # type: ignore[return-value]
 
 
 class HouseholdDetailSerializer(HouseholdSerializer):

@@ -105,7 +105,8 @@ class Command(BaseCommand):
             District.objects.filter(ubigeo__in=VRAEM_DISTRICTS).values_list("ubigeo", flat=True)
         )
         timings, statuses = [], []
-        base = 90_000_000 + rng.randint(0, 900_000) * 10
+        # A fresh block of DNIs per run (by clock), so reruns register new families.
+        base = 90_000_000 + (int(time.time()) % 1_000_000) * 8
         for i in range(n):
             surname_a, surname_b, surname_c = rng.sample(SURNAMES, 3)
             members = [
