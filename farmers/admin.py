@@ -23,6 +23,7 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from registry.actors import Actor
+from registry.admin import CappedCountPaginator
 from registry.choices import Scope
 from registry.exceptions import RegistryError
 from registry.models import ChangeRecord
@@ -225,6 +226,22 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "updated_at",
     ]
     fields = ["code", "program", "district", "community", *readonly_fields[2:]]
+    paginator = CappedCountPaginator
+
+    def save_model(self, request: HttpRequest, obj: Household, form: Any, change: bool) -> None:
+        """Edits go through the service: area check, version, history."""
+        data = {"community": obj.community, "district": obj.district_id}
+        saved = services.household_update(
+            actor=Actor.for_user(request.user),
+            household=obj,
+            data={k: v for k, v in data.items() if k in form.changed_data},
+            expected_version=None,
+            channel="admin",
+        )
+        obj.version = saved.version
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Inlines are read-only: nothing else to save."""
     inlines = [
         MemberInline,
         ConsentInline,

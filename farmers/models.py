@@ -104,6 +104,7 @@ class Household(models.Model):
             models.Index(fields=["district", "stage", "created_at"], name="hh_district_stage_idx"),
             models.Index(fields=["program", "stage", "created_at"], name="hh_program_stage_idx"),
             models.Index(fields=["status", "created_at"], name="hh_status_idx"),
+            models.Index(fields=["stage", "created_at"], name="hh_stage_idx"),
             models.Index(fields=["created_at", "id"], name="hh_created_idx"),
             models.Index(fields=["updated_at"], name="hh_updated_idx"),
         ]
@@ -286,6 +287,7 @@ class Plot(models.Model):
         indexes = [
             models.Index(fields=["min_lon", "max_lon", "min_lat", "max_lat"], name="plot_bbox_idx"),
             models.Index(fields=["household", "created_at"], name="plot_household_idx"),
+            models.Index(fields=["created_at", "id"], name="plot_created_idx"),
         ]
 
     def __str__(self) -> str:
