@@ -242,6 +242,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
         """Inlines are read-only: nothing else to save."""
+
     inlines = [
         MemberInline,
         ConsentInline,

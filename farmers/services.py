@@ -20,7 +20,14 @@ from django.utils.translation import gettext as _
 
 from registry.actors import Actor
 from registry.choices import ChangeAction, Scope
-from registry.exceptions import Conflict, InvalidTransition, NotFound, PermissionDenied
+from registry.exceptions import (
+    Conflict,
+    InvalidTransition,
+    NotFound,
+    PayloadTooLarge,
+    PermissionDenied,
+    UnsupportedMediaType,
+)
 from registry.history import change_record, diff, snapshot
 from registry.models import District, Organization, Program
 from registry.services import check_version, field_error
@@ -38,6 +45,7 @@ from .choices import (
     SupportKind,
     Tenure,
     VerificationMethod,
+    VerificationStatus,
 )
 from .identity import (
     blocking_keys,
@@ -1102,6 +1110,47 @@ def _decimal_signed(value: Any, attr: str, low: float, high: float) -> Decimal:
             "outside_peru",
         )
     return number.quantize(Decimal("0.000001"))
+
+
+PHOTO_MAX_BYTES = 8 * 1024 * 1024
+PHOTO_SIGNATURES = {b"\xff\xd8\xff": "jpeg", b"\x89PNG\r\n\x1a\n": "png"}
+
+
+@transaction.atomic
+def verification_attach_photo(
+    *, actor: Actor, verification: Verification, photo: Any
+) -> Verification:
+    """Attach the visit's photo (JPEG or PNG, at most 8 MB) and store its SHA-256, while the
+    visit is pending."""
+    locked = Verification.objects.select_for_update().get(pk=verification.pk)
+    _household_for_write(actor, locked.household_id)
+    if locked.status != VerificationStatus.PENDING:
+        raise Conflict(
+            _("The photo can only be changed while the visit is pending."), code="visit_reviewed"
+        )
+    if photo.size > PHOTO_MAX_BYTES:
+        raise PayloadTooLarge(
+            _("The photo is larger than %(max)s MB.") % {"max": PHOTO_MAX_BYTES // 2**20},
+            attr="photo",
+        )
+    head = photo.read(8)
+    photo.seek(0)
+    if not any(head.startswith(signature) for signature in PHOTO_SIGNATURES):
+        raise UnsupportedMediaType(_("Send the photo as JPEG or PNG."), attr="photo")
+    sha = hashlib.sha256()
+    for chunk in photo.chunks():
+        sha.update(chunk)
+    photo.seek(0)
+    locked.photo_sha256 = sha.hexdigest()
+    locked.photo.save(f"{locked.pk}-{locked.photo_sha256[:12]}", photo, save=False)
+    locked.save(update_fields=["photo", "photo_sha256"])
+    change_record(
+        instance=locked,
+        action=ChangeAction.UPDATE,
+        actor=actor,
+        changes={"photo_sha256": locked.photo_sha256},
+    )
+    return locked
 
 
 @transaction.atomic

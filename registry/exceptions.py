@@ -81,6 +81,14 @@ class PayloadTooLarge(RegistryError):
     default_detail = _("The file is too large.")
 
 
+class UnsupportedMediaType(RegistryError):
+    """An upload of a type the registry does not accept."""
+
+    status_code = 415
+    default_code = "unsupported_media_type"
+    default_detail = _("This type of file is not accepted.")
+
+
 class PreconditionFailed(RegistryError):
     """The client's If-Match does not match the current version: someone changed it first."""
 

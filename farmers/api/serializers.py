@@ -353,3 +353,9 @@ class VerificationCreateSerializer(serializers.Serializer[Any]):
     coca_ha = DecimalStringField(max_digits=10, decimal_places=4)
     licit_crops = LicitCropSerializer(many=True, required=False)
     location = LocationSerializer(required=False)
+
+
+class VerificationPhotoSerializer(serializers.Serializer[Any]):
+    """The visit's photo (multipart field ``photo``)."""
+
+    photo = serializers.FileField()

@@ -44,6 +44,7 @@ from .serializers import (
     PlotUpdateSerializer,
     PlotUploadSerializer,
     VerificationCreateSerializer,
+    VerificationPhotoSerializer,
     VerificationSerializer,
     VerificationTransitionSerializer,
     coca_visible,
@@ -315,6 +316,7 @@ class VerificationViewSet(FarmersViewSet):
         return {
             "create": VerificationCreateSerializer,
             "transition": VerificationTransitionSerializer,
+            "photo": VerificationPhotoSerializer,
         }.get(self.action, VerificationSerializer)
 
     def _respond(self, visit: Verification, created: bool | None = None) -> Response:
@@ -333,6 +335,22 @@ class VerificationViewSet(FarmersViewSet):
         serializer.is_valid(raise_exception=True)
         visit, created = services.verification_create(actor=self.actor, **serializer.validated_data)
         return self._respond(visit, created)
+
+    @extend_schema(
+        request={"multipart/form-data": VerificationPhotoSerializer},
+        responses=VerificationSerializer,
+    )
+    @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
+    def photo(self, request: Request, pk: str) -> Response:
+        """Attach the visit's photo (JPEG or PNG, at most 8 MB); its SHA-256 is stored."""
+        serializer = VerificationPhotoSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        visit = services.verification_attach_photo(
+            actor=self.actor,
+            verification=self.get_object(),
+            photo=serializer.validated_data["photo"],
+        )
+        return self._respond(visit)
 
     @extend_schema(request=VerificationTransitionSerializer, responses=VerificationSerializer)
     @action(detail=True, methods=["post"])
