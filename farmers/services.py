@@ -86,6 +86,30 @@ def request_hash(payload: dict[str, Any]) -> str:
     ).hexdigest()
 
 
+def _replayed(model: Any, id: Any, digest: str, actor: Actor) -> Any:
+    """The record a retried create already made (same ``id``, same payload), or ``None``.
+
+    The same ``id`` with another payload, or a record the actor may not write, is a 409
+    ``idempotency_conflict``: offline field apps retry with the ids they generated.
+    """
+    if id is None:
+        return None
+    existing = model.objects.filter(pk=id).first()
+    if existing is None:
+        return None
+    household = existing if isinstance(existing, Household) else existing.household
+    if existing.request_hash == digest and actor.covers(
+        district=household.district_id, program=household.program_id, scope=Scope.HOUSEHOLDS_WRITE
+    ):
+        return existing
+    raise Conflict(
+        _("This id was already used for a different %(record)s.")
+        % {"record": model._meta.verbose_name},
+        code="idempotency_conflict",
+        attr="id",
+    )
+
+
 def _new_code() -> str:
     return "HH-" + "".join(secrets.choice(CODE_ALPHABET) for _i in range(10))
 
@@ -448,18 +472,9 @@ def household_register(
         "consent": consent,
     }
     digest = request_hash(payload)
-    if id is not None:
-        existing = Household.objects.filter(pk=id).first()
-        if existing is not None:
-            if existing.request_hash == digest and actor.covers(
-                district=existing.district_id, program=existing.program_id
-            ):
-                return existing, False
-            raise Conflict(
-                _("This id was already used for a different household."),
-                code="idempotency_conflict",
-                attr="id",
-            )
+    existing = _replayed(Household, id, digest, actor)
+    if existing is not None:
+        return existing, False
 
     errors: dict[str, list[ValidationError]] = {}
     program_obj = Program.objects.filter(code=program, is_active=True).first()
@@ -841,17 +856,9 @@ def plot_create(
         "crops": crops,
     }
     digest = request_hash(payload)
-    if id is not None:
-        existing = Plot.objects.filter(pk=id).first()
-        if existing is not None:
-            if existing.request_hash == digest:
-                _household_for_write(actor, existing.household_id)
-                return existing, False
-            raise Conflict(
-                _("This id was already used for a different plot."),
-                code="idempotency_conflict",
-                attr="id",
-            )
+    existing = _replayed(Plot, id, digest, actor)
+    if existing is not None:
+        return existing, False
     owner = _household_for_write(actor, household)
     if owner.status not in LIVE_STATUSES:
         raise field_error(
@@ -962,17 +969,9 @@ def agreement_create(
     """Record a voluntary coca-reduction agreement. Idempotent on ``id``."""
     payload = {"household": str(household), "signed_on": signed_on, "coca": str(coca_ha_committed)}
     digest = request_hash(payload)
-    if id is not None:
-        existing = Agreement.objects.filter(pk=id).first()
-        if existing is not None:
-            if existing.request_hash == digest:
-                _household_for_write(actor, existing.household_id)
-                return existing, False
-            raise Conflict(
-                _("This id was already used for a different agreement."),
-                code="idempotency_conflict",
-                attr="id",
-            )
+    existing = _replayed(Agreement, id, digest, actor)
+    if existing is not None:
+        return existing, False
     owner = _household_for_write(actor, household)
     if signed_on > (today or timezone.localdate()):
         raise field_error("signed_on", _("The date cannot be in the future."), "future_date")
@@ -1022,17 +1021,9 @@ def verification_create(
         "location": location,
     }
     digest = request_hash(payload)
-    if id is not None:
-        existing = Verification.objects.filter(pk=id).first()
-        if existing is not None:
-            if existing.request_hash == digest:
-                _household_for_write(actor, existing.household_id)
-                return existing, False
-            raise Conflict(
-                _("This id was already used for a different visit."),
-                code="idempotency_conflict",
-                attr="id",
-            )
+    existing = _replayed(Verification, id, digest, actor)
+    if existing is not None:
+        return existing, False
     owner = _household_for_write(actor, household)
     errors: dict[str, list[ValidationError]] = {}
     if visited_on > (today or timezone.localdate()):
