@@ -162,3 +162,23 @@ def test_admin_edit_moves_the_version_and_refuses_stale_forms(admin_client_es: C
     assert [e.code for e in errors] == ["stale_version"]
     org.refresh_from_db()
     assert (org.name, org.version) == ("Editada", 2)
+
+
+def test_admin_is_spanish_even_for_english_browsers_until_english_is_chosen(
+    admin_client_es: Client,
+) -> None:
+    index = reverse("admin:index")
+    english_browser = admin_client_es.get(index, HTTP_ACCEPT_LANGUAGE="en-US,en;q=0.9")
+    assert 'lang="es' in english_browser.content.decode()
+    assert 'id="language-select"' in english_browser.content.decode()
+    chosen = admin_client_es.post("/i18n/setlang/", {"language": "en", "next": index})
+    assert chosen.status_code == 302
+    assert 'lang="en' in admin_client_es.get(index).content.decode()
+
+
+def test_api_follows_accept_language() -> None:
+    api = APIClient()
+    spanish = api.get("/api/v1/districts/").json()["errors"][0]["detail"]
+    english = api.get("/api/v1/districts/", HTTP_ACCEPT_LANGUAGE="en").json()["errors"][0]["detail"]
+    assert spanish != english
+    assert english == "Authentication credentials were not provided."
