@@ -243,7 +243,7 @@ def _clean_members(
                     member["document_number"] = normalize_document(document_type, number)
                     member["document_type"] = document_type
                     key = (document_type, member["document_number"])
-                    if key in seen_documents:
+                    if raw.get("is_active", True) and key in seen_documents:
                         errors.setdefault(prefix + "document_number", []).append(
                             ValidationError(
                                 _("The same ID is given for member %(other)s.")
@@ -251,7 +251,8 @@ def _clean_members(
                                 code="duplicate_in_request",
                             )
                         )
-                    seen_documents[key] = index
+                    if raw.get("is_active", True):
+                        seen_documents[key] = index
                 except ValidationError as exc:
                     _collect(errors, prefix + "document_number", exc)
         phone = str(raw.get("phone") or "").strip()
@@ -262,8 +263,17 @@ def _clean_members(
             except ValidationError as exc:
                 _collect(errors, prefix + "phone", exc)
         member["id"] = raw.get("id")
+        member["is_active"] = bool(raw.get("is_active", True))
         cleaned.append(member)
-    heads = [i for i, m in enumerate(cleaned) if m.get("relationship") == Relationship.HEAD]
+    if not any(m["is_active"] for m in cleaned):
+        errors.setdefault("members", []).append(
+            ValidationError(_("A household keeps at least one active member."), code="required")
+        )
+    heads = [
+        i
+        for i, m in enumerate(cleaned)
+        if m["is_active"] and m.get("relationship") == Relationship.HEAD
+    ]
     if len(heads) != 1 and not errors:
         errors.setdefault("members", []).append(
             ValidationError(
@@ -611,12 +621,19 @@ def household_update(
             raise field_error("program", _("Unknown programme code."), "does_not_exist")
         locked.program = program
     require_in_area(actor, district=locked.district, program=locked.program)
-    changes = diff(before, snapshot(locked, ["community", "district_id", "program_id"]))
+    changes: dict[str, Any] = diff(
+        before, snapshot(locked, ["community", "district_id", "program_id"])
+    )
+    if "members" in data:
+        member_changes = _apply_member_changes(locked, data["members"], actor=actor)
+        if member_changes:
+            changes["members"] = member_changes
     if changes:
         _touch(locked)
         locked.save()
-        if "district_id" in changes:
-            _refresh_dedup_keys(locked)
+        if "district_id" in changes or "members" in changes:
+            keys = _refresh_dedup_keys(locked)
+            _find_possible_duplicates(locked, keys, list(locked.members.filter(is_active=True)))
         change_record(
             instance=locked,
             action=ChangeAction.UPDATE,
@@ -625,6 +642,88 @@ def household_update(
             channel=channel,
         )
     return locked
+
+
+MEMBER_FIELDS = (
+    "given_names",
+    "surnames",
+    "document_type",
+    "document_number",
+    "sex",
+    "birth_date",
+    "relationship",
+    "phone",
+)
+
+
+def _apply_member_changes(
+    household: Household, items: list[dict[str, Any]], *, actor: Actor
+) -> dict[str, Any]:
+    """Apply a PATCH's ``members``: items with an ``id`` change (or, with ``is_active: false``,
+    deactivate) that member; items without one are new members. The result must still have
+    exactly one head; IDs stay unique among live households. Returns what changed."""
+    current = {str(m.pk): m for m in household.members.filter(is_active=True)}
+    final: list[dict[str, Any]] = []
+    referenced: set[str] = set()
+    for index, item in enumerate(items):
+        member_id = str(item["id"]) if item.get("id") else None
+        if member_id is None:
+            final.append({**item, "is_active": item.get("is_active", True)})
+            continue
+        member = current.get(member_id)
+        if member is None or member_id in referenced:
+            raise field_error(
+                f"members.{index}.id",
+                _("This member is not an active member of this household."),
+                "does_not_exist",
+            )
+        referenced.add(member_id)
+        merged = {name: getattr(member, name) for name in MEMBER_FIELDS}
+        merged.update({k: v for k, v in item.items() if k in MEMBER_FIELDS})
+        merged.update(id=member_id, is_active=item.get("is_active", True))
+        final.append(merged)
+    # Members the request does not mention stay as they are (after the request's items, so
+    # error paths keep the request's indexes).
+    final.extend(
+        {**{n: getattr(m, n) for n in MEMBER_FIELDS}, "id": pk, "is_active": True}
+        for pk, m in current.items()
+        if pk not in referenced
+    )
+    cleaned = _clean_members(final)
+    _check_documents_free([m for m in cleaned if m["is_active"]], actor=actor, exclude=household.pk)
+    summary: dict[str, Any] = {"added": [], "changed": {}, "deactivated": []}
+    # Heads step down first so that the one-head constraint holds at every write.
+    ordered = sorted(cleaned, key=lambda m: m["is_active"] and m["relationship"] == "head")
+    for data in ordered:
+        if data["id"] is None or str(data["id"]) not in current:
+            continue
+        member = current[str(data["id"])]
+        if not data["is_active"]:
+            member.is_active = member.is_live = member.is_head = False
+            member.save()
+            summary["deactivated"].append(str(member))
+            continue
+        before = {name: _plain_value(getattr(member, name)) for name in MEMBER_FIELDS}
+        for name in MEMBER_FIELDS:
+            setattr(member, name, data[name])
+        member.is_head = data["relationship"] == Relationship.HEAD
+        after = {name: _plain_value(getattr(member, name)) for name in MEMBER_FIELDS}
+        delta = {k: [before[k], after[k]] for k in MEMBER_FIELDS if before[k] != after[k]}
+        if delta:
+            member.save()
+            summary["changed"][str(member.pk)] = delta
+    new = [
+        m for m in cleaned if m["is_active"] and (m["id"] is None or str(m["id"]) not in current)
+    ]
+    if new:
+        created = _create_members(household, new)
+        summary["added"] = [str(m) for m in created]
+    _set_head_name(household, household.members.filter(is_active=True))
+    return {k: v for k, v in summary.items() if v}
+
+
+def _plain_value(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, date) else value
 
 
 @transaction.atomic

@@ -109,12 +109,31 @@ class HouseholdCreateSerializer(serializers.Serializer[Any]):
     consent = ConsentInputSerializer(required=False)
 
 
+class MemberPatchSerializer(serializers.Serializer[Any]):
+    """A member in a PATCH: with ``id`` it changes that member (``is_active: false`` takes them
+    off the household); without ``id`` it adds a member."""
+
+    id = serializers.UUIDField(required=False)
+    given_names = serializers.CharField(max_length=120, required=False)
+    surnames = serializers.CharField(max_length=120, required=False)
+    document_type = serializers.ChoiceField(
+        choices=DocumentType.choices, required=False, allow_blank=True
+    )
+    document_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False)
+    birth_date = serializers.DateField(required=False)
+    relationship = serializers.ChoiceField(choices=Relationship.choices, required=False)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
 class HouseholdUpdateSerializer(serializers.Serializer[Any]):
-    """Fields of a household that can be changed with PATCH."""
+    """Fields of a household that can be changed with PATCH (members nested)."""
 
     community = serializers.CharField(max_length=150, required=False, allow_blank=True)
     district = serializers.RegexField(r"^[0-9]{6}$", max_length=6, required=False)
     program = serializers.CharField(max_length=50, required=False)
+    members = serializers.ListField(child=MemberPatchSerializer(), required=False, max_length=30)
 
 
 class TransitionSerializer(serializers.Serializer[Any]):

@@ -11,6 +11,7 @@ from typing import Any
 
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
+from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
 from django.views import defaults
@@ -19,6 +20,7 @@ from rest_framework.response import Response
 from rest_framework.serializers import as_serializer_error
 from rest_framework.views import set_rollback
 
+from registry.exceptions import Conflict as RegistryConflict
 from registry.exceptions import RegistryError
 
 logger = logging.getLogger("registry.api")
@@ -62,6 +64,13 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
     """DRF exception handler rendering every error in the one documented shape."""
     if isinstance(exc, DjangoValidationError):
         exc = exceptions.ValidationError(detail=as_serializer_error(exc))
+    elif isinstance(exc, IntegrityError):
+        # A unique rule hit by a concurrent write that passed our own checks a moment earlier.
+        logger.warning("Integrity error answered as 409: %s", exc)
+        exc = RegistryConflict(
+            _("The record conflicts with another one saved at the same time. Reload and retry."),
+            code="conflict",
+        )
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):
