@@ -11,6 +11,7 @@ the same way.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import random
 import uuid
 from collections.abc import Callable, Iterable, Sequence
@@ -87,6 +88,227 @@ def _square(
     return {"type": "Polygon", "coordinates": [ring]}, (lon, lat, lon + dlon, lat + dlat)
 
 
+Rows = dict[str, list[tuple[Any, ...]]]
+
+
+def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
+    """The rows of ``size`` households numbered from ``first_seq`` (pure Python, no queries, so
+    it can run in a worker process while the main process copies the previous chunk)."""
+    first_seq, size, program_id, seed, now = args
+    rng = random.Random(seed * 1_000_003 + first_seq)
+    districts = sorted(VRAEM_DISTRICTS)
+    stages = [s for s, _w in STAGE_WEIGHTS]
+    weights = [w for _s, w in STAGE_WEIGHTS]
+    households: list[tuple[Any, ...]] = []
+    members: list[tuple[Any, ...]] = []
+    consents: list[tuple[Any, ...]] = []
+    keys: list[tuple[Any, ...]] = []
+    plots: list[tuple[Any, ...]] = []
+    for offset in range(size):
+        seq = first_seq + offset
+        hid = uuid.UUID(int=rng.getrandbits(128), version=4)
+        district = districts[seq % len(districts)]
+        created = now - timedelta(seconds=rng.randint(0, 3 * 365 * 86400))
+        surname_a, surname_b, surname_c = rng.sample(SURNAMES, 3)
+        head_female = rng.random() < 0.55
+        given = rng.choice(GIVEN_FEMALE if head_female else GIVEN_MALE)
+        stage = rng.choices(stages, weights)[0]
+        status = HouseholdStatus.ACTIVE if rng.random() < 0.9 else HouseholdStatus.PENDING_REVIEW
+        head_name = f"{given} {surname_a} {surname_b}"
+        households.append(
+            (
+                hid,
+                _code(seq),
+                program_id,
+                district,
+                rng.choice(COMMUNITIES),
+                status,
+                stage,
+                created.date(),
+                head_name,
+                normalize_name(f"{surname_a} {surname_b} {given}"),
+                "",
+                "",
+                1,
+                created,
+                created,
+            )
+        )
+        n_members = rng.choices([1, 2, 3, 4, 5], [10, 30, 25, 20, 15])[0]
+        household_keys: set[str] = set()
+        for index in range(n_members):
+            if index == 0:
+                m_given, m_surnames, sex = (
+                    given,
+                    f"{surname_a} {surname_b}",
+                    "f" if head_female else "m",
+                )
+                relationship, birth = (
+                    Relationship.HEAD,
+                    date(rng.randint(1955, 1998), rng.randint(1, 12), rng.randint(1, 28)),
+                )
+            elif index == 1:
+                sex = "m" if head_female else "f"
+                m_given = rng.choice(GIVEN_MALE if head_female else GIVEN_FEMALE)
+                m_surnames = f"{surname_c} {rng.choice(SURNAMES)}"
+                relationship, birth = (
+                    Relationship.SPOUSE,
+                    date(rng.randint(1955, 1998), rng.randint(1, 12), rng.randint(1, 28)),
+                )
+            else:
+                sex = rng.choice("fm")
+                m_given = rng.choice(GIVEN_FEMALE if sex == "f" else GIVEN_MALE)
+                m_surnames = f"{surname_a} {surname_c}"
+                relationship, birth = (
+                    Relationship.CHILD,
+                    date(rng.randint(1999, 2020), rng.randint(1, 12), rng.randint(1, 28)),
+                )
+            adult = birth.year < 2008
+            phone = (
+                f"+519{rng.randint(10_000_000, 99_999_999)}"
+                if index == 0 and rng.random() < 0.7
+                else ""
+            )
+            members.append(
+                (
+                    uuid.UUID(int=rng.getrandbits(128), version=4),
+                    hid,
+                    m_given,
+                    m_surnames,
+                    "dni" if adult else "",
+                    f"{DNI_BASE + seq * 5 + index}" if adult else "",
+                    sex,
+                    birth,
+                    relationship,
+                    phone,
+                    index == 0,
+                    True,
+                    status in (HouseholdStatus.ACTIVE, HouseholdStatus.PENDING_REVIEW),
+                    created,
+                )
+            )
+            household_keys |= blocking_keys(m_given, m_surnames, birth, district, phone or None)
+        keys.extend((hid, key) for key in sorted(household_keys))
+        consents.append(
+            (
+                hid,
+                created.date(),
+                json.dumps(["registry", "partner_sharing"]),
+                "2025-1",
+                "es",
+                created,
+            )
+        )
+        lon, lat = rng.choice(VALLEY_CENTRES)
+        side = rng.uniform(60, 200)
+        geometry, (min_lon, min_lat, max_lon, max_lat) = _square(
+            lon + rng.uniform(-0.3, 0.3), lat + rng.uniform(-0.3, 0.3), side
+        )
+        plots.append(
+            (
+                uuid.UUID(int=rng.getrandbits(128), version=4),
+                hid,
+                "Chacra",
+                "possession",
+                json.dumps(geometry),
+                Decimal(side * side / 10_000).quantize(Decimal("0.0001")),
+                json.dumps([rng.choice(["cacao", "coffee"])]),
+                min_lon,
+                min_lat,
+                max_lon,
+                max_lat,
+                True,
+                "",
+                1,
+                created,
+                created,
+            )
+        )
+    return {
+        "households": households,
+        "members": members,
+        "consents": consents,
+        "keys": keys,
+        "plots": plots,
+    }
+
+
+def _write_chunk(rows: Rows) -> None:
+    """Copy one chunk of generated rows in one transaction."""
+    households, members, consents = rows["households"], rows["members"], rows["consents"]
+    keys, plots = rows["keys"], rows["plots"]
+    with transaction.atomic():
+        _copy_rows(
+            Household,
+            [
+                "id",
+                "code",
+                "program",
+                "district",
+                "community",
+                "status",
+                "stage",
+                "stage_since",
+                "head_name",
+                "head_name_search",
+                "request_hash",
+                "rejection_reason",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+            households,
+        )
+        _copy_rows(
+            Member,
+            [
+                "id",
+                "household",
+                "given_names",
+                "surnames",
+                "document_type",
+                "document_number",
+                "sex",
+                "birth_date",
+                "relationship",
+                "phone",
+                "is_head",
+                "is_active",
+                "is_live",
+                "created_at",
+            ],
+            members,
+        )
+        _copy_rows(
+            Consent,
+            ["household", "signed_on", "purposes", "notice_version", "language", "created_at"],
+            consents,
+        )
+        _copy_rows(DedupKey, ["household", "key"], keys)
+        _copy_rows(
+            Plot,
+            [
+                "id",
+                "household",
+                "name",
+                "tenure",
+                "geometry",
+                "area_ha",
+                "crops",
+                "min_lon",
+                "min_lat",
+                "max_lon",
+                "max_lat",
+                "is_active",
+                "request_hash",
+                "version",
+                "created_at",
+                "updated_at",
+            ],
+            plots,
+        )
+
+
 def seed_households(
     *,
     count: int,
@@ -95,214 +317,32 @@ def seed_households(
     seed: int = 1,
     progress: Callable[[int, int], None] | None = None,
 ) -> int:
-    """Generate ``count`` households (1–5 members, consent, dedup keys, one plot each)."""
-    rng = random.Random(seed + Household.objects.count())
+    """Generate ``count`` households (1–5 members, consent, dedup keys, one plot each).
+
+    On PostgreSQL a worker process generates the next chunk while this one copies the current
+    one, so Python and the database work at the same time.
+    """
     start = Household.objects.count()
-    districts = sorted(VRAEM_DISTRICTS)
-    stages = [s for s, _w in STAGE_WEIGHTS]
-    weights = [w for _s, w in STAGE_WEIGHTS]
     now = timezone.now()
+    chunks = [
+        (start + offset, min(chunk_size, count - offset), program.pk, seed, now)
+        for offset in range(0, count, chunk_size)
+    ]
     done = 0
-    while done < count:
-        size = min(chunk_size, count - done)
-        households: list[tuple[Any, ...]] = []
-        members: list[tuple[Any, ...]] = []
-        consents: list[tuple[Any, ...]] = []
-        keys: list[tuple[Any, ...]] = []
-        plots: list[tuple[Any, ...]] = []
-        for offset in range(size):
-            seq = start + done + offset
-            hid = uuid.UUID(int=rng.getrandbits(128), version=4)
-            district = districts[seq % len(districts)]
-            created = now - timedelta(seconds=rng.randint(0, 3 * 365 * 86400))
-            surname_a, surname_b, surname_c = rng.sample(SURNAMES, 3)
-            head_female = rng.random() < 0.55
-            given = rng.choice(GIVEN_FEMALE if head_female else GIVEN_MALE)
-            stage = rng.choices(stages, weights)[0]
-            status = (
-                HouseholdStatus.ACTIVE if rng.random() < 0.9 else HouseholdStatus.PENDING_REVIEW
-            )
-            head_name = f"{given} {surname_a} {surname_b}"
-            households.append(
-                (
-                    hid,
-                    _code(seq),
-                    program.pk,
-                    district,
-                    rng.choice(COMMUNITIES),
-                    status,
-                    stage,
-                    created.date(),
-                    head_name,
-                    normalize_name(f"{surname_a} {surname_b} {given}"),
-                    "",
-                    "",
-                    1,
-                    created,
-                    created,
-                )
-            )
-            n_members = rng.choices([1, 2, 3, 4, 5], [10, 30, 25, 20, 15])[0]
-            household_keys: set[str] = set()
-            for index in range(n_members):
-                if index == 0:
-                    m_given, m_surnames, sex = (
-                        given,
-                        f"{surname_a} {surname_b}",
-                        "f" if head_female else "m",
-                    )
-                    relationship, birth = (
-                        Relationship.HEAD,
-                        date(rng.randint(1955, 1998), rng.randint(1, 12), rng.randint(1, 28)),
-                    )
-                elif index == 1:
-                    sex = "m" if head_female else "f"
-                    m_given = rng.choice(GIVEN_MALE if head_female else GIVEN_FEMALE)
-                    m_surnames = f"{surname_c} {rng.choice(SURNAMES)}"
-                    relationship, birth = (
-                        Relationship.SPOUSE,
-                        date(rng.randint(1955, 1998), rng.randint(1, 12), rng.randint(1, 28)),
-                    )
-                else:
-                    sex = rng.choice("fm")
-                    m_given = rng.choice(GIVEN_FEMALE if sex == "f" else GIVEN_MALE)
-                    m_surnames = f"{surname_a} {surname_c}"
-                    relationship, birth = (
-                        Relationship.CHILD,
-                        date(rng.randint(1999, 2020), rng.randint(1, 12), rng.randint(1, 28)),
-                    )
-                adult = birth.year < 2008
-                phone = (
-                    f"+519{rng.randint(10_000_000, 99_999_999)}"
-                    if index == 0 and rng.random() < 0.7
-                    else ""
-                )
-                members.append(
-                    (
-                        uuid.UUID(int=rng.getrandbits(128), version=4),
-                        hid,
-                        m_given,
-                        m_surnames,
-                        "dni" if adult else "",
-                        f"{DNI_BASE + seq * 5 + index}" if adult else "",
-                        sex,
-                        birth,
-                        relationship,
-                        phone,
-                        index == 0,
-                        True,
-                        status in (HouseholdStatus.ACTIVE, HouseholdStatus.PENDING_REVIEW),
-                        created,
-                    )
-                )
-                household_keys |= blocking_keys(m_given, m_surnames, birth, district, phone or None)
-            keys.extend((hid, key) for key in sorted(household_keys))
-            consents.append(
-                (
-                    hid,
-                    created.date(),
-                    json.dumps(["registry", "partner_sharing"]),
-                    "2025-1",
-                    "es",
-                    created,
-                )
-            )
-            lon, lat = rng.choice(VALLEY_CENTRES)
-            side = rng.uniform(60, 200)
-            geometry, (min_lon, min_lat, max_lon, max_lat) = _square(
-                lon + rng.uniform(-0.3, 0.3), lat + rng.uniform(-0.3, 0.3), side
-            )
-            plots.append(
-                (
-                    uuid.UUID(int=rng.getrandbits(128), version=4),
-                    hid,
-                    "Chacra",
-                    "possession",
-                    json.dumps(geometry),
-                    Decimal(side * side / 10_000).quantize(Decimal("0.0001")),
-                    json.dumps([rng.choice(["cacao", "coffee"])]),
-                    min_lon,
-                    min_lat,
-                    max_lon,
-                    max_lat,
-                    True,
-                    "",
-                    1,
-                    created,
-                    created,
-                )
-            )
-        with transaction.atomic():
-            _copy_rows(
-                Household,
-                [
-                    "id",
-                    "code",
-                    "program",
-                    "district",
-                    "community",
-                    "status",
-                    "stage",
-                    "stage_since",
-                    "head_name",
-                    "head_name_search",
-                    "request_hash",
-                    "rejection_reason",
-                    "version",
-                    "created_at",
-                    "updated_at",
-                ],
-                households,
-            )
-            _copy_rows(
-                Member,
-                [
-                    "id",
-                    "household",
-                    "given_names",
-                    "surnames",
-                    "document_type",
-                    "document_number",
-                    "sex",
-                    "birth_date",
-                    "relationship",
-                    "phone",
-                    "is_head",
-                    "is_active",
-                    "is_live",
-                    "created_at",
-                ],
-                members,
-            )
-            _copy_rows(
-                Consent,
-                ["household", "signed_on", "purposes", "notice_version", "language", "created_at"],
-                consents,
-            )
-            _copy_rows(DedupKey, ["household", "key"], keys)
-            _copy_rows(
-                Plot,
-                [
-                    "id",
-                    "household",
-                    "name",
-                    "tenure",
-                    "geometry",
-                    "area_ha",
-                    "crops",
-                    "min_lon",
-                    "min_lat",
-                    "max_lon",
-                    "max_lat",
-                    "is_active",
-                    "request_hash",
-                    "version",
-                    "created_at",
-                    "updated_at",
-                ],
-                plots,
-            )
-        done += size
+    parallel = connection.vendor == "postgresql" and not connection.in_atomic_block
+    if parallel and len(chunks) > 1:
+        connection.close()  # the worker must not share the database connection
+        with multiprocessing.get_context("fork").Pool(1) as pool:
+            for rows in pool.imap(_generate_chunk, chunks):
+                _write_chunk(rows)
+                done += len(rows["households"])
+                if progress is not None:
+                    progress(done, count)
+        return done
+    for args in chunks:
+        rows = _generate_chunk(args)
+        _write_chunk(rows)
+        done += len(rows["households"])
         if progress is not None:
             progress(done, count)
     return done

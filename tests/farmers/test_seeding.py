@@ -1,0 +1,61 @@
+"""seed_households: valid, varied synthetic households for benchmarks; seed_demo families."""
+
+from io import StringIO
+
+import pytest
+from django.core.management import call_command
+from django.db.models import Count, Q
+from django.test import override_settings
+
+from farmers.geometry import parse_geojson, validate_plot_geometry
+from farmers.identity import validate_dni
+from farmers.models import Consent, DedupKey, Household, Member, Plot
+from registry.geography import VRAEM_DISTRICTS
+
+pytestmark = pytest.mark.django_db
+
+
+def test_seed_households_makes_valid_households_in_chunks() -> None:
+    out = StringIO()
+    call_command("seed_households", "--count", "45", "--chunk-size", "20", stdout=out)
+    assert "Seeded 45 households" in out.getvalue()
+    assert out.getvalue().count("households  (") == 3  # progress per chunk
+    assert Household.objects.count() == 45
+    assert Household.objects.values("code").distinct().count() == 45
+    heads = Household.objects.annotate(
+        heads=Count("members", filter=Q(members__is_head=True, members__is_active=True))
+    )
+    assert {h.heads for h in heads} == {1}
+    assert set(Household.objects.values_list("district_id", flat=True)) <= VRAEM_DISTRICTS
+    for number in Member.objects.exclude(document_number="").values_list(
+        "document_number", flat=True
+    ):
+        assert validate_dni(number) == number
+    for plot in Plot.objects.all():
+        validate_plot_geometry(parse_geojson(plot.geometry))
+        assert plot.area_ha > 0
+    assert Consent.objects.count() == 45
+    assert DedupKey.objects.values("household").distinct().count() == 45
+    # A second run adds more, with new codes and IDs.
+    call_command("seed_households", "--count", "10", stdout=StringIO())
+    assert Household.objects.count() == 55
+    assert (
+        Member.objects.filter(is_live=True)
+        .exclude(document_number="")
+        .values("document_number")
+        .distinct()
+        .count()
+        == Member.objects.filter(is_live=True).exclude(document_number="").count()
+    )
+
+
+@override_settings(DEBUG=True)
+def test_seed_demo_families_are_registered_through_the_services() -> None:
+    call_command("seed_demo", stdout=StringIO())
+    first = Household.objects.count()
+    call_command("seed_demo", stdout=StringIO())
+    assert Household.objects.count() == first == 24
+    assert Household.objects.filter(status="active").exists()
+    assert Household.objects.filter(status="pending_review").exists()
+    assert Plot.objects.count() == 24
+    assert not Household.objects.filter(head_name="").exists()
