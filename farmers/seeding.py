@@ -10,6 +10,7 @@ the same way.
 
 from __future__ import annotations
 
+import collections
 import json
 import multiprocessing
 import random
@@ -333,19 +334,30 @@ def seed_households(
     if parallel and len(chunks) > 1:
         connection.close()  # the worker must not share the database connection
         with multiprocessing.get_context("fork").Pool(1) as pool:
-            for rows in pool.imap(_generate_chunk, chunks):
-                _write_chunk(rows)
-                done += len(rows["households"])
-                if progress is not None:
-                    progress(done, count)
+            # At most two chunks in flight: memory stays flat however large ``count`` is.
+            pending: collections.deque[Any] = collections.deque()
+            for args in chunks:
+                pending.append(pool.apply_async(_generate_chunk, (args,)))
+                if len(pending) < 2:
+                    continue
+                done += _write_and_report(pending.popleft().get(), done, count, progress)
+            while pending:
+                done += _write_and_report(pending.popleft().get(), done, count, progress)
         return done
     for args in chunks:
-        rows = _generate_chunk(args)
-        _write_chunk(rows)
-        done += len(rows["households"])
-        if progress is not None:
-            progress(done, count)
+        done += _write_and_report(_generate_chunk(args), done, count, progress)
     return done
+
+
+def _write_and_report(
+    rows: Rows, done: int, count: int, progress: Callable[[int, int], None] | None
+) -> int:
+    """Write a chunk, report progress, return how many households it held."""
+    _write_chunk(rows)
+    written = len(rows["households"])
+    if progress is not None:
+        progress(done + written, count)
+    return written
 
 
 __all__ = ["datetime", "seed_households"]
