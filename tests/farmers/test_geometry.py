@@ -333,15 +333,17 @@ def test_bowtie_message_says_where_the_boundary_crosses() -> None:
 
 
 def test_swapped_coordinates_get_a_hint() -> None:
-    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
-        clean_plot_geometry(polygon([[lat, lon] for lon, lat in SQUARE]))
-    assert "swapped" in message(excinfo)
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as excinfo:
+            clean_plot_geometry(polygon([[lat, lon] for lon, lat in SQUARE]))
+        assert "swapped" in message(excinfo)
 
 
 def test_too_large_message_gives_the_area() -> None:
-    with translation.override("en"), pytest.raises(ValidationError) as excinfo:
-        clean_plot_geometry(polygon(rect(width_m=8000, height_m=8000)))
-    assert re.search(r"measures 64\d\d ha", message(excinfo))
+    with translation.override("en"):
+        with pytest.raises(ValidationError) as excinfo:
+            clean_plot_geometry(polygon(rect(width_m=8000, height_m=8000)))
+        assert re.search(r"measures 64\d\d ha", message(excinfo))
 
 
 @pytest.mark.parametrize(

@@ -18,6 +18,7 @@ from django.core.management import call_command
 from django.core.management.base import CommandError
 from django.test import Client
 from django.urls import reverse
+from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from farmers import importing
@@ -469,8 +470,13 @@ def _write(tmp_path: Path, rows: list[Row], name: str = "hogares.csv") -> Path:
 
 
 def _call(*args: str) -> tuple[str, str]:
+    """Run the command with messages in English (the tests match English texts)."""
     out, err = io.StringIO(), io.StringIO()
-    call_command("import_households", *args, stdout=out, stderr=err)
+    with translation.override("en"):
+        try:
+            call_command("import_households", *args, stdout=out, stderr=err)
+        except CommandError as exc:
+            raise CommandError(str(exc)) from exc
     return out.getvalue(), err.getvalue()
 
 
