@@ -66,7 +66,9 @@ class HouseholdFilterSet(django_filters.FilterSet):
 class PlotFilterSet(django_filters.FilterSet):
     """``household`` and ``active``."""
 
-    household = django_filters.UUIDFilter(field_name="household_id", label=_("Household"))
+    household = django_filters.UUIDFilter(
+        field_name="household_id", label=_("Household"), strip=False
+    )
     active = StrictBooleanFilter(field_name="is_active", label=_("Active"))
 
     class Meta:
@@ -77,7 +79,9 @@ class PlotFilterSet(django_filters.FilterSet):
 class AgreementFilterSet(django_filters.FilterSet):
     """``household``."""
 
-    household = django_filters.UUIDFilter(field_name="household_id", label=_("Household"))
+    household = django_filters.UUIDFilter(
+        field_name="household_id", label=_("Household"), strip=False
+    )
 
     class Meta:
         model = Agreement
@@ -87,7 +91,9 @@ class AgreementFilterSet(django_filters.FilterSet):
 class VerificationFilterSet(django_filters.FilterSet):
     """``household``, ``status`` and visit date range."""
 
-    household = django_filters.UUIDFilter(field_name="household_id", label=_("Household"))
+    household = django_filters.UUIDFilter(
+        field_name="household_id", label=_("Household"), strip=False
+    )
     status = django_filters.ChoiceFilter(choices=VerificationStatus.choices, label=_("Status"))
     visited_after = django_filters.DateFilter(
         field_name="visited_on", lookup_expr="gte", label=_("Visited on or after")
