@@ -70,6 +70,12 @@ class FarmersViewSet(viewsets.GenericViewSet[Any]):
         context["show_coca"] = self.actor.has_scope(Scope.COCA_READ)
         return context
 
+    def validated(self, serializer_class: type[Any]) -> dict[str, Any]:
+        """The request body checked by ``serializer_class`` (400 with field errors if not)."""
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
     def log_coca_read(self, objects: list[Any]) -> None:
         """Every response carrying coca fields is logged: who, which records, which request."""
         if not self.coca_resource or not self.actor.has_scope(Scope.COCA_READ):
@@ -150,11 +156,8 @@ class HouseholdViewSet(FarmersViewSet):
         responses={200: HouseholdDetailSerializer, 201: HouseholdDetailSerializer},
     )
     def create(self, request: Request) -> Response:
-        serializer = HouseholdCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        household, created = services.household_register(
-            actor=self.actor, **serializer.validated_data
-        )
+        data = self.validated(HouseholdCreateSerializer)
+        household, created = services.household_register(actor=self.actor, **data)
         return self._detail(household, created=created)
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -167,12 +170,11 @@ class HouseholdViewSet(FarmersViewSet):
 
     @extend_schema(request=HouseholdUpdateSerializer, responses=HouseholdDetailSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
-        serializer = HouseholdUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = self.validated(HouseholdUpdateSerializer)
         household = services.household_update(
             actor=self.actor,
             household=self._detail_object(),
-            data=serializer.validated_data,
+            data=data,
             expected_version=expected_version(request),
         )
         return self._detail(household)
@@ -181,13 +183,12 @@ class HouseholdViewSet(FarmersViewSet):
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:
         """Review: ``{"to": "active"}``, ``{"to": "rejected", "reason": ...}``, or deactivate."""
-        serializer = HouseholdTransitionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = self.validated(HouseholdTransitionSerializer)
         household = services.household_transition(
             actor=self.actor,
             household=self._detail_object(),
-            to=serializer.validated_data["to"],
-            reason=serializer.validated_data["reason"],
+            to=data["to"],
+            reason=data["reason"],
             expected_version=expected_version(request),
         )
         return self._detail(household)
@@ -222,19 +223,17 @@ class PlotViewSet(FarmersViewSet):
         request=PlotCreateSerializer, responses={200: PlotSerializer, 201: PlotSerializer}
     )
     def create(self, request: Request) -> Response:
-        serializer = PlotCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        plot, created = services.plot_create(actor=self.actor, **serializer.validated_data)
+        data = self.validated(PlotCreateSerializer)
+        plot, created = services.plot_create(actor=self.actor, **data)
         return self._respond(plot, created)
 
     @extend_schema(request=PlotUpdateSerializer, responses=PlotSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
-        serializer = PlotUpdateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = self.validated(PlotUpdateSerializer)
         plot = services.plot_update(
             actor=self.actor,
             plot=self.get_object(),
-            data=serializer.validated_data,
+            data=data,
             expected_version=expected_version(request),
         )
         return self._respond(plot)
@@ -245,9 +244,8 @@ class PlotViewSet(FarmersViewSet):
     @action(detail=False, methods=["post"], parser_classes=[MultiPartParser])
     def upload(self, request: Request) -> Response:
         """Record a plot from a GeoJSON, KML or GPX file (e.g. a walked GPS track)."""
-        serializer = PlotUploadSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        upload = serializer.validated_data["file"]
+        data = self.validated(PlotUploadSerializer)
+        upload = data["file"]
         if upload.size > MAX_UPLOAD_BYTES:
             raise PayloadTooLarge(
                 _("The file is larger than %(max)s MB.") % {"max": MAX_UPLOAD_BYTES // 2**20},
@@ -259,9 +257,9 @@ class PlotViewSet(FarmersViewSet):
             raise ValidationError({"file": exc.error_list}) from exc
         plot, _created = services.plot_create(
             actor=self.actor,
-            household=serializer.validated_data["household"],
-            name=serializer.validated_data["name"],
-            tenure=serializer.validated_data["tenure"],
+            household=data["household"],
+            name=data["name"],
+            tenure=data["tenure"],
             geometry=to_geojson(shape),
         )
         return self._respond(plot, True)
@@ -287,11 +285,8 @@ class AgreementViewSet(FarmersViewSet):
         responses={200: AgreementSerializer, 201: AgreementSerializer},
     )
     def create(self, request: Request) -> Response:
-        serializer = AgreementCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        agreement, created = services.agreement_create(
-            actor=self.actor, **serializer.validated_data
-        )
+        data = self.validated(AgreementCreateSerializer)
+        agreement, created = services.agreement_create(actor=self.actor, **data)
         data = AgreementSerializer(agreement, context=self.get_serializer_context()).data
         self.log_coca_read([agreement])
         return Response(
@@ -331,9 +326,8 @@ class VerificationViewSet(FarmersViewSet):
         responses={200: VerificationSerializer, 201: VerificationSerializer},
     )
     def create(self, request: Request) -> Response:
-        serializer = VerificationCreateSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        visit, created = services.verification_create(actor=self.actor, **serializer.validated_data)
+        data = self.validated(VerificationCreateSerializer)
+        visit, created = services.verification_create(actor=self.actor, **data)
         return self._respond(visit, created)
 
     @extend_schema(
@@ -343,12 +337,11 @@ class VerificationViewSet(FarmersViewSet):
     @action(detail=True, methods=["post"], parser_classes=[MultiPartParser])
     def photo(self, request: Request, pk: str) -> Response:
         """Attach the visit's photo (JPEG or PNG, at most 8 MB); its SHA-256 is stored."""
-        serializer = VerificationPhotoSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = self.validated(VerificationPhotoSerializer)
         visit = services.verification_attach_photo(
             actor=self.actor,
             verification=self.get_object(),
-            photo=serializer.validated_data["photo"],
+            photo=data["photo"],
         )
         return self._respond(visit)
 
@@ -356,12 +349,11 @@ class VerificationViewSet(FarmersViewSet):
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:
         """A supervisor confirms (``{"to": "confirmed"}``) or rejects a visit (with a reason)."""
-        serializer = VerificationTransitionSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
+        data = self.validated(VerificationTransitionSerializer)
         visit = services.verification_transition(
             actor=self.actor,
             verification=self.get_object(),
-            to=serializer.validated_data["to"],
-            reason=serializer.validated_data["reason"],
+            to=data["to"],
+            reason=data["reason"],
         )
         return self._respond(visit)
