@@ -54,6 +54,8 @@ class Household(models.Model):
         _("stage"), max_length=20, choices=Stage.choices, default=Stage.ENROLLED
     )
     stage_since = models.DateField(_("stage since"), default=timezone.localdate)
+    # Each stage criterion with the date it was met (set by the transition engine).
+    milestones = models.JSONField(_("milestones"), default=dict, blank=True, editable=False)
     # Denormalised from the head member, for lists and search without a join.
     head_name = models.CharField(_("head of household"), max_length=250, blank=True)
     head_name_search = models.CharField(max_length=250, blank=True, editable=False, db_index=True)
@@ -461,6 +463,50 @@ class Support(models.Model):
         return f"{self.get_kind_display()} · {self.cost_pen} PEN"
 
 
+class StageChange(models.Model):
+    """One entry of the transition ledger: a household moved from one stage to another.
+
+    Written by the transition engine only when the computed stage differs from the stored one,
+    so recomputes and nightly reruns never add duplicate rows. ``id`` is a growing sequence:
+    partners sync ``transition-events/`` in id order. ``evidence`` summarises the dated facts
+    behind the decision (it is an automated decision about people: it must be explainable).
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="stage_changes",
+        verbose_name=_("household"),
+    )
+    from_stage = models.CharField(_("from stage"), max_length=20, choices=Stage.choices)
+    to_stage = models.CharField(_("to stage"), max_length=20, choices=Stage.choices)
+    effective_on = models.DateField(_("effective on"))
+    at = models.DateTimeField(_("recorded at"), default=timezone.now)
+    reason = models.CharField(_("reason"), max_length=40)
+    evidence = models.JSONField(_("evidence summary"), default=dict, blank=True)
+    # Denormalised from the household at the time, for indicators and scoping without joins.
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="+", verbose_name=_("district")
+    )
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
+    )
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("stage change")
+        verbose_name_plural = _("stage changes")
+        indexes = [
+            models.Index(fields=["household", "id"], name="stagechange_hh_idx"),
+            models.Index(fields=["program", "effective_on"], name="stagechange_program_idx"),
+            models.Index(fields=["district", "effective_on"], name="stagechange_district_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id}: {self.from_stage} → {self.to_stage}"
+
+
 __all__ = [
     "Agreement",
     "Consent",
@@ -471,6 +517,7 @@ __all__ = [
     "Plot",
     "PlotOverlap",
     "PossibleDuplicate",
+    "StageChange",
     "Support",
     "Verification",
 ]

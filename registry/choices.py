@@ -44,3 +44,33 @@ class ChangeAction(models.TextChoices):
     UPDATE = "update", _("Changed")
     DEACTIVATE = "deactivate", _("Deactivated")
     TRANSITION = "transition", _("Status changed")
+
+
+class AlertKind(models.TextChoices):
+    """What an alert is about (raised by the transition engine, titles and markets)."""
+
+    RELAPSE = "relapse", _("Relapse into coca")
+    VISIT_DUE = "visit_due", _("Verification visit due")
+    EVIDENCE_EXPIRY = "evidence_expiry", _("Evidence about to expire")
+    TITLE_OVERDUE = "title_overdue", _("Title application overdue")
+    DELIVERY_OVERDUE = "delivery_overdue", _("Delivery overdue")
+    SIDE_SELLING = "side_selling", _("Possible side-selling")
+
+
+class AlertStatus(models.TextChoices):
+    """Workflow of an alert: ``open → acknowledged → resolved`` (or straight to resolved)."""
+
+    OPEN = "open", _("Open")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved")
+
+
+LIVE_ALERT_STATUSES = (AlertStatus.OPEN, AlertStatus.ACKNOWLEDGED)
+
+
+class AlertSeverity(models.TextChoices):
+    """How urgent an alert is."""
+
+    INFO = "info", _("Information")
+    WARNING = "warning", _("Warning")
+    CRITICAL = "critical", _("Critical")

@@ -8,6 +8,7 @@ Celery broker and cache).
 from pathlib import Path
 
 import environ
+from celery.schedules import crontab
 from django.utils.translation import gettext_lazy as _
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
@@ -114,7 +115,21 @@ CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=900)
 # Redis redelivers an unacknowledged task after the visibility timeout: keep it above the
 # longest task's hard limit so a slow task is never run twice at once.
 CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
-CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {}
+# Periodic jobs (Lima time). In the embedded default, `manage.py run_periodic` runs them.
+CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
+    "transition-nightly-sweep": {
+        "task": "farmers.tasks.plan_sweep",
+        "schedule": crontab(hour=2, minute=0),
+    },
+    "markets-compliance": {
+        "task": "markets.tasks.check_compliance",
+        "schedule": crontab(hour=4, minute=0),
+    },
+    "titles-overdue-alerts": {
+        "task": "titles.tasks.raise_overdue_alerts",
+        "schedule": crontab(hour=5, minute=0),
+    },
+}
 
 # --- Auth -------------------------------------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [

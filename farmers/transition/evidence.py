@@ -1,0 +1,70 @@
+"""Evidence providers: batch selectors that other apps register with the transition engine.
+
+A provider is a callable ``provider(household_ids, as_of) -> Iterable[Fact]``. It must answer a
+whole batch in a fixed number of queries (one, ideally), whatever the batch size, and return
+only facts dated on or before ``as_of`` is NOT required: the engine itself ignores facts dated
+after the day it computes for.
+
+Fact kinds (the vocabulary shared with ``titles`` and ``markets``):
+
+``title_applied``       a title application was filed (``on`` = submission date, ``ref`` = its id)
+``title_registered``    a title was registered in SUNARP (``on`` = registration date)
+``contract_active``     a market-access contract became active (``on`` = activation or season
+                        start, ``until`` = season end, ``status`` = the contract's status now:
+                        ``active``, ``suspended``, ``completed``, ``terminated``, ...)
+``delivery_accepted``   an accepted (or paid) delivery (``on`` = delivery date, ``quantity`` =
+                        kg, ``value_pen`` = amount, ``status`` = the contract's status now)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from uuid import UUID
+
+TITLE_APPLIED = "title_applied"
+TITLE_REGISTERED = "title_registered"
+CONTRACT_ACTIVE = "contract_active"
+DELIVERY_ACCEPTED = "delivery_accepted"
+
+FACT_KINDS = (TITLE_APPLIED, TITLE_REGISTERED, CONTRACT_ACTIVE, DELIVERY_ACCEPTED)
+
+
+@dataclass(frozen=True, slots=True)
+class Fact:
+    """One dated piece of evidence about a household, from another app."""
+
+    household_id: UUID
+    kind: str
+    on: date
+    ref: str = ""
+    status: str = ""
+    until: date | None = None
+    quantity: Decimal | None = None
+    value_pen: Decimal | None = None
+
+
+Provider = Callable[[Sequence[UUID], date], Iterable[Fact]]
+
+_providers: dict[str, Provider] = {}
+
+
+def register_provider(name: str, provider: Provider) -> None:
+    """Register (or replace) the batch selector ``provider`` under ``name`` (e.g. ``"titles"``)."""
+    _providers[name] = provider
+
+
+def providers() -> dict[str, Provider]:
+    """The registered providers, by name."""
+    return dict(_providers)
+
+
+def gather(household_ids: Sequence[UUID], as_of: date) -> dict[UUID, list[Fact]]:
+    """All provider facts for ``household_ids``, grouped by household (one pass per provider)."""
+    facts: dict[UUID, list[Fact]] = {}
+    for provider in _providers.values():
+        for fact in provider(household_ids, as_of):
+            facts.setdefault(fact.household_id, []).append(fact)
+    return facts
