@@ -18,6 +18,8 @@ api_v1: list[URLPattern | URLResolver] = [
     path("redoc/", SpectacularRedocView.as_view(url_name="api-v1:schema"), name="redoc"),
     path("", include("registry.api.urls")),
     path("", include("farmers.api.urls")),
+    path("", include("titles.api.urls")),
+    path("", include("markets.api.urls")),
 ]
 
 urlpatterns = [
