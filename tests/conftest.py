@@ -76,11 +76,14 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
     on_postgres = settings.DATABASES["default"]["ENGINE"].endswith("postgresql")
     on_redis = bool(os.environ.get("REDIS_URL"))
+    has_browser = chromium_executable() is not None
     keep: list[pytest.Item] = []
     dropped: list[pytest.Item] = []
     for item in items:
-        if (item.get_closest_marker("postgres") and not on_postgres) or (
-            item.get_closest_marker("redis") and not on_redis
+        if (
+            (item.get_closest_marker("postgres") and not on_postgres)
+            or (item.get_closest_marker("redis") and not on_redis)
+            or (item.get_closest_marker("browser") and not has_browser)
         ):
             dropped.append(item)
         else:
@@ -97,4 +100,53 @@ def pytest_report_header(config: pytest.Config) -> str:
 
     engine = settings.DATABASES["default"]["ENGINE"].rsplit(".", 1)[-1]
     redis = "yes" if os.environ.get("REDIS_URL") else "no (redis-marked tests deselected)"
-    return f"registry: database={engine}, redis={redis}"
+    browser = chromium_executable() or "no (browser-marked tests deselected)"
+    return f"registry: database={engine}, redis={redis}, chromium={browser}"
+
+
+def chromium_executable() -> str | None:
+    """Debian's Chromium (``CHROMIUM_PATH`` or on ``PATH``) when it and Playwright are installed;
+    CI installs both, so browser tests always run there."""
+    import importlib.util
+    import os
+    import shutil
+
+    if importlib.util.find_spec("playwright") is None:
+        return None
+    path = os.environ.get("CHROMIUM_PATH") or shutil.which("chromium")
+    return path or shutil.which("chromium-browser")
+
+
+@pytest.fixture(scope="session")
+def artifacts_dir() -> Any:
+    """Where browser tests save screenshots (``TEST_ARTIFACTS_DIR``, default var/test-artifacts)."""
+    import os
+    from pathlib import Path
+
+    from django.conf import settings
+
+    path = Path(
+        os.environ.get("TEST_ARTIFACTS_DIR") or Path(settings.BASE_DIR) / "var" / "test-artifacts"
+    )
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+@pytest.fixture(scope="session")
+def chromium() -> Any:
+    """A headless Chromium driven by Playwright, shared by the session's browser tests."""
+    import os
+
+    from playwright.sync_api import sync_playwright
+
+    # Playwright's sync API keeps an event loop on this thread; Django's ORM would then refuse to
+    # run here (SynchronousOnlyOperation) although nothing is async (Playwright's documented fix).
+    os.environ.setdefault("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+    executable = chromium_executable()
+    assert executable, "browser tests need Chromium: apt-get install chromium"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(
+            executable_path=executable, headless=True, args=["--no-sandbox"]
+        )
+        yield browser
+        browser.close()
