@@ -1,5 +1,10 @@
-"""Routes of the titles API under /api/v1/ (being built)."""
+"""Routes of the titles API under /api/v1/."""
 
-from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from .views import TitleApplicationViewSet
+
+router = SimpleRouter()
+router.register("title-applications", TitleApplicationViewSet, basename="title-application")
+
+urlpatterns = router.urls

@@ -1,0 +1,230 @@
+"""Serializers of the titles API: explicit fields; ``status`` is never writable."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from titles.choices import (
+    OPEN_STATUSES,
+    ObjectionDecision,
+    RejectionReason,
+    TitleDocumentType,
+    TitleStatus,
+)
+from titles.models import Objection, TitleApplication, TitleDocument, TitleStatusChange
+from titles.services import next_states
+from titles.workflow import STATE_PARTY
+
+
+class TitleApplicationCreateSerializer(serializers.Serializer[Any]):
+    """File a title application (a draft) for a household's plot."""
+
+    id = serializers.UUIDField(required=False, help_text=_("Client-chosen id: retries are safe."))
+    household = serializers.UUIDField()
+    plot = serializers.UUIDField()
+    authority = serializers.SlugField(max_length=50, help_text=_("Titling authority code."))
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class ClockSerializer(serializers.Serializer[Any]):
+    """Days the file has spent with each party (the current state's days included)."""
+
+    programme_days = serializers.IntegerField()
+    family_days = serializers.IntegerField()
+    authority_days = serializers.IntegerField()
+    sunarp_days = serializers.IntegerField()
+    waiting_on = serializers.ChoiceField(
+        choices=["programme", "family", "authority", "sunarp"], allow_null=True
+    )
+
+
+class TitleApplicationSerializer(serializers.ModelSerializer[TitleApplication]):
+    """A title file with its milestones and SLA clock."""
+
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    plot = serializers.UUIDField(source="plot_id", read_only=True)
+    authority = serializers.CharField(source="authority.code", read_only=True)
+    program = serializers.CharField(source="program.code", read_only=True)
+    district = serializers.CharField(source="district_id", read_only=True)
+    overdue = serializers.SerializerMethodField()
+    clock = serializers.SerializerMethodField()
+    allowed_transitions = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TitleApplication
+        fields = [
+            "id",
+            "household",
+            "plot",
+            "authority",
+            "program",
+            "district",
+            "status",
+            "status_since",
+            "observed_from",
+            "allowed_transitions",
+            "submitted_on",
+            "surveyed_on",
+            "legal_review_on",
+            "notice_starts_on",
+            "notice_ends_on",
+            "title_issued_on",
+            "sent_to_sunarp_on",
+            "registered_on",
+            "closed_on",
+            "partida_number",
+            "registry_zone",
+            "rejection_reason",
+            "note",
+            "due_on",
+            "file_due_on",
+            "overdue",
+            "clock",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def get_overdue(self, obj: TitleApplication) -> bool:
+        return bool(
+            obj.status in OPEN_STATUSES
+            and obj.due_on is not None
+            and obj.due_on < timezone.localdate()
+        )
+
+    @extend_schema_field(ClockSerializer)
+    def get_clock(self, obj: TitleApplication) -> dict[str, Any]:
+        party = STATE_PARTY.get(obj.status)
+        clock: dict[str, Any] = {
+            "programme_days": obj.programme_days,
+            "family_days": obj.family_days,
+            "authority_days": obj.authority_days,
+            "sunarp_days": obj.sunarp_days,
+            "waiting_on": party,
+        }
+        if party is not None:
+            clock[f"{party}_days"] += max((timezone.localdate() - obj.status_since).days, 0)
+        return clock
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=TitleStatus.choices))
+    )
+    def get_allowed_transitions(self, obj: TitleApplication) -> list[str]:
+        return next_states(obj)
+
+
+class TitleTransitionSerializer(serializers.Serializer[Any]):
+    """A workflow move and the fields it may need."""
+
+    to = serializers.ChoiceField(choices=TitleStatus.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+    reason = serializers.ChoiceField(
+        choices=RejectionReason.choices, required=False, allow_blank=True, default=""
+    )
+    partida_number = serializers.CharField(
+        max_length=20,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("SUNARP partida number: 8 to 11 digits."),
+    )
+    registry_zone = serializers.CharField(
+        max_length=60, required=False, allow_blank=True, default=""
+    )
+    registered_on = serializers.DateField(required=False, allow_null=True, default=None)
+
+
+class TitleStatusChangeSerializer(serializers.ModelSerializer[TitleStatusChange]):
+    """One move of a file."""
+
+    from_status = serializers.ChoiceField(choices=[("", "—"), *TitleStatus.choices], read_only=True)
+    actor = serializers.SerializerMethodField()
+
+    class Meta:
+        model = TitleStatusChange
+        fields = ["id", "from_status", "to_status", "actor", "note", "at"]
+        read_only_fields = fields
+
+    def get_actor(self, obj: TitleStatusChange) -> str:
+        if obj.actor_api_key is not None:
+            return f"key:{obj.actor_api_key.prefix}"
+        if obj.actor_user is not None:
+            return str(obj.actor_user.get_username())
+        return "system"
+
+
+class ObjectionSerializer(serializers.ModelSerializer[Objection]):
+    """An objection filed during the public notice, with its decision."""
+
+    class Meta:
+        model = Objection
+        fields = [
+            "id",
+            "objector_name",
+            "grounds",
+            "filed_on",
+            "decision",
+            "decision_note",
+            "decided_on",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ObjectionCreateSerializer(serializers.Serializer[Any]):
+    """File an objection (only while the public notice is open)."""
+
+    objector_name = serializers.CharField(max_length=200)
+    grounds = serializers.CharField(max_length=5000)
+
+
+class ObjectionDecisionSerializer(serializers.Serializer[Any]):
+    """Decide an objection."""
+
+    decision = serializers.ChoiceField(
+        choices=[ObjectionDecision.UPHELD, ObjectionDecision.DISMISSED]
+    )
+    note = serializers.CharField(max_length=2000)
+
+
+class TitleDocumentSerializer(serializers.ModelSerializer[TitleDocument]):
+    """A document of the file (download it from ``file/``)."""
+
+    type = serializers.ChoiceField(choices=TitleDocumentType.choices, read_only=True)
+
+    class Meta:
+        model = TitleDocument
+        fields = ["id", "type", "filename", "size", "content_type", "sha256", "created_at"]
+        read_only_fields = fields
+
+
+class TitleDocumentUploadSerializer(serializers.Serializer[Any]):
+    """Upload a document (multipart fields ``type`` and ``file``; PDF, JPEG or PNG, ≤ 10 MB)."""
+
+    type = serializers.ChoiceField(choices=TitleDocumentType.choices)
+    file = serializers.FileField()
+
+
+def page_serializer(item: type[serializers.Serializer[Any]], name: str) -> Any:
+    """A cursor page of ``item`` for the schema of sub-resource lists."""
+    return type(
+        name,
+        (serializers.Serializer,),
+        {
+            "__doc__": f"A page of {item.__name__.removesuffix('Serializer')} records.",
+            "next": serializers.URLField(allow_null=True),
+            "previous": serializers.URLField(allow_null=True),
+            "results": item(many=True),
+        },
+    )
+
+
+StatusChangePage = page_serializer(TitleStatusChangeSerializer, "TitleStatusChangePage")
+ObjectionPage = page_serializer(ObjectionSerializer, "ObjectionPage")
+TitleDocumentPage = page_serializer(TitleDocumentSerializer, "TitleDocumentPage")

@@ -1,0 +1,147 @@
+"""Demo title files for the embedded default: a dozen of the demo families' plots filed with
+the regional agrarian directorates, in every state of the workflow, all through the services.
+
+Deterministic ids (uuid5) make it idempotent: a second run finds every file in place and moves
+nothing.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+
+from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
+from django.utils import timezone
+
+from farmers.choices import HouseholdStatus
+from farmers.models import Household, Plot
+from registry.actors import Actor
+from registry.choices import OrganizationKind
+from registry.demo import Writer
+from registry.exceptions import RegistryError
+from registry.models import District, Organization
+from registry.services import organization_upsert
+
+from . import services
+from .choices import TitleDocumentType, TitleStatus
+from .models import TitleApplication
+
+NAMESPACE = uuid.UUID("0b7c4a52-3d0e-4f7e-9a51-6c2f1e8d9a20")
+FARMERS_NAMESPACE = uuid.UUID("6f1f6c3e-8f1e-4d55-9d0b-3c1e9a6a5b10")  # farmers/demo.py
+AUTHORITY_BY_DEPARTMENT = {"08": "dra-cusco", "05": "dra-ayacucho", "12": "dra-junin"}
+S = TitleStatus
+# The path each demo file walks (its last state is where it stays), with days ago for each move.
+PATHS: list[list[str]] = [
+    [],
+    [S.SUBMITTED],
+    [S.SUBMITTED, S.SURVEYED],
+    [S.SUBMITTED, S.SURVEYED, S.LEGAL_REVIEW],
+    [S.SUBMITTED, S.SURVEYED, S.LEGAL_REVIEW, S.PUBLIC_NOTICE],
+    [S.SUBMITTED, S.SURVEYED, S.LEGAL_REVIEW, S.PUBLIC_NOTICE, S.TITLE_ISSUED],
+    [S.SUBMITTED, S.SURVEYED, S.LEGAL_REVIEW, S.PUBLIC_NOTICE, S.TITLE_ISSUED, S.SENT_TO_SUNARP],
+    [
+        S.SUBMITTED,
+        S.SURVEYED,
+        S.LEGAL_REVIEW,
+        S.PUBLIC_NOTICE,
+        S.TITLE_ISSUED,
+        S.SENT_TO_SUNARP,
+        S.REGISTERED,
+    ],
+    [S.SUBMITTED, S.OBSERVED],
+    [S.SUBMITTED, S.SURVEYED, S.REJECTED],
+    [S.WITHDRAWN],
+    [S.SUBMITTED],
+]
+FILES = len(PATHS)
+
+
+def _pdf(label: str) -> ContentFile[bytes]:
+    return ContentFile(f"%PDF-1.4\n% demo {label}\n%%EOF\n".encode(), name=f"{label}.pdf")
+
+
+def _authority(household: Household) -> Organization:
+    code = AUTHORITY_BY_DEPARTMENT.get(household.district_id[:2], "dra-junin")
+    organization = Organization.objects.filter(code=code).first()
+    if organization is None:
+        organization, _created = organization_upsert(
+            code=code,
+            kind=OrganizationKind.TITLING_AUTHORITY,
+            name="Dirección Regional Agraria Junín (demo)",
+            district_ubigeos=list(
+                District.objects.filter(ubigeo__startswith="1206").values_list("ubigeo", flat=True)
+            ),
+        )
+    return organization
+
+
+def _walk(actor: Actor, application: TitleApplication, path: list[str], start: date) -> None:
+    """Move a new demo file along ``path``, one move every few weeks from ``start``."""
+    day = start
+    for step, target in enumerate(path):
+        day += timedelta(days=12 + 7 * step)
+        day = min(day, timezone.localdate())
+        kind_for = {
+            S.SUBMITTED: [
+                TitleDocumentType.ID_COPY,
+                TitleDocumentType.PROOF_OF_POSSESSION,
+                TitleDocumentType.PLOT_PLAN,
+            ],
+            S.SURVEYED: [TitleDocumentType.SURVEY_RECORD],
+        }
+        for kind in kind_for.get(target, []):
+            services.document_upload(
+                actor=actor, application=application.pk, type=kind, file=_pdf(kind)
+            )
+        if target == S.TITLE_ISSUED:
+            day = max(day, application.notice_ends_on or day)
+        extra: dict[str, object] = {}
+        if target == S.REGISTERED:
+            extra = {
+                "partida_number": f"1100{int(application.pk.hex[:6], 16) % 10**4:04d}",
+                "registered_on": day,
+                "registry_zone": "Zona Registral X - Cusco",
+            }
+        if target in (S.OBSERVED, S.WITHDRAWN):
+            extra = {"note": "Falta la constancia de posesión firmada por los colindantes."}
+        if target == S.REJECTED:
+            extra = {"reason": "protected_area"}
+        application = services.title_application_transition(
+            actor=actor, application=application.pk, to=target, channel="demo", today=day, **extra
+        )
+
+
+def seed_demo_titles(write: Writer) -> None:
+    """File (or find) the demo title applications and walk each to its state."""
+    officer = get_user_model().objects.filter(username="tecnico.pichari").first()
+    if officer is None:
+        return
+    actor = Actor(user=officer, unrestricted=True)
+    today = timezone.localdate()
+    created = 0
+    for n in range(FILES):
+        household = Household.objects.filter(
+            pk=uuid.uuid5(FARMERS_NAMESPACE, f"household-{n}"), status=HouseholdStatus.ACTIVE
+        ).first()
+        plot = Plot.objects.filter(pk=uuid.uuid5(FARMERS_NAMESPACE, f"plot-{n}")).first()
+        if household is None or plot is None:
+            continue
+        try:
+            application, was_created = services.title_application_create(
+                actor=actor,
+                id=uuid.uuid5(NAMESPACE, f"title-{n}"),
+                household=household.pk,
+                plot=plot.pk,
+                authority=_authority(household).code,
+                channel="demo",
+            )
+            if was_created:
+                created += 1
+                _walk(actor, application, PATHS[n], today - timedelta(days=300 - 10 * n))
+        except RegistryError as exc:
+            write(f"Demo title {n}: {exc.detail}")
+    total = TitleApplication.objects.filter(
+        pk__in=[uuid.uuid5(NAMESPACE, f"title-{n}") for n in range(FILES)]
+    ).count()
+    write(f"Demo title files: {total} ({created} new)")

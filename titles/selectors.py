@@ -1,0 +1,119 @@
+"""Reads of the titles app, narrowed to the actor's scope (404 outside it), and the evidence
+provider of the transition engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from typing import Any
+from uuid import UUID
+
+from django.db.models import Q, QuerySet
+from django.utils import timezone
+
+from farmers.transition.evidence import TITLE_APPLIED, TITLE_REGISTERED, Fact
+from registry.actors import Actor
+from registry.choices import OrganizationKind, Scope
+from registry.exceptions import NotFound
+
+from .choices import OPEN_STATUSES, TitleStatus
+from .models import Objection, TitleApplication, TitleDocument, TitleStatusChange
+
+
+def title_scope_q(actor: Actor, prefix: str = "") -> Q:
+    """Files the actor may see: a titling authority's key sees the files filed with it in its
+    area; everyone else the files of households in their area (``titles:read``)."""
+    condition = actor.area_q(
+        district_path=f"{prefix}district_id",
+        program_path=f"{prefix}program_id",
+        scope=Scope.TITLES_READ,
+    )
+    organization = actor.organization
+    if organization is not None and organization.kind == OrganizationKind.TITLING_AUTHORITY:
+        condition &= Q(**{f"{prefix}authority_id": organization.pk})
+    return condition
+
+
+def overdue_q(today: date | None = None, prefix: str = "") -> Q:
+    """Open files past their due date (an indexed range on ``due_on``)."""
+    today = today or timezone.localdate()
+    return Q(**{f"{prefix}status__in": OPEN_STATUSES, f"{prefix}due_on__lt": today})
+
+
+def title_application_list(*, actor: Actor) -> QuerySet[TitleApplication]:
+    """Title files in the actor's scope, with the references a list shows (one query a page)."""
+    return TitleApplication.objects.filter(title_scope_q(actor)).select_related(
+        "authority", "program"
+    )
+
+
+def title_application_get(*, actor: Actor, application_id: Any) -> TitleApplication:
+    """One title file in the actor's scope, or 404."""
+    application = title_application_list(actor=actor).filter(pk=application_id).first()
+    if application is None:
+        raise NotFound()
+    return application
+
+
+def status_change_list(*, application: TitleApplication) -> QuerySet[TitleStatusChange]:
+    """A file's moves, oldest first, with who made them."""
+    return TitleStatusChange.objects.filter(application=application).select_related(
+        "actor_user", "actor_api_key"
+    )
+
+
+def objection_list(*, application: TitleApplication) -> QuerySet[Objection]:
+    """A file's objections, oldest first."""
+    return Objection.objects.filter(application=application)
+
+
+def document_list(*, application: TitleApplication) -> QuerySet[TitleDocument]:
+    """A file's documents, oldest first."""
+    return TitleDocument.objects.filter(application=application)
+
+
+def document_get(*, actor: Actor, application_id: Any, document_id: Any) -> TitleDocument:
+    """One document of a file in the actor's scope, or 404."""
+    document = (
+        TitleDocument.objects.filter(title_scope_q(actor, "application__"))
+        .filter(pk=document_id, application_id=application_id)
+        .first()
+    )
+    if document is None:
+        raise NotFound()
+    return document
+
+
+def title_facts(household_ids: Sequence[UUID], as_of: date) -> Iterable[Fact]:
+    """Evidence for the transition engine, in one query for the whole batch: a ``title_applied``
+    fact per filed application (its submission date) and a ``title_registered`` fact per title
+    registered in SUNARP (its registration date)."""
+    rows = (
+        TitleApplication.objects.filter(household_id__in=list(household_ids))
+        .filter(Q(submitted_on__isnull=False) | Q(registered_on__isnull=False))
+        .values_list("pk", "household_id", "status", "submitted_on", "registered_on")
+        .order_by()
+    )
+    facts: list[Fact] = []
+    for pk, household_id, status, submitted_on, registered_on in rows:
+        if submitted_on is not None:
+            facts.append(
+                Fact(
+                    household_id=household_id,
+                    kind=TITLE_APPLIED,
+                    on=submitted_on,
+                    ref=str(pk),
+                    status=status,
+                )
+            )
+        if registered_on is not None and status == TitleStatus.REGISTERED:
+            facts.append(
+                Fact(
+                    household_id=household_id,
+                    kind=TITLE_REGISTERED,
+                    on=registered_on,
+                    ref=str(pk),
+                    status=status,
+                )
+            )
+    return facts
