@@ -7,6 +7,8 @@ from typing import Any
 import django_filters
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import extend_schema_field
 
 from farmers.filters import UbigeoFilter
 from registry.filters import StrictBooleanFilter
@@ -31,7 +33,9 @@ class TitleApplicationFilterSet(django_filters.FilterSet):
     household = django_filters.UUIDFilter(
         field_name="household_id", label=_("Household"), strip=False
     )
-    overdue = StrictBooleanFilter(method="filter_overdue", label=_("Overdue"))
+    overdue = extend_schema_field(OpenApiTypes.BOOL)(
+        StrictBooleanFilter(method="filter_overdue", label=_("Overdue"))
+    )
     submitted_after = django_filters.DateFilter(
         field_name="submitted_on", lookup_expr="gte", label=_("Submitted on or after")
     )

@@ -201,6 +201,9 @@ SPECTACULAR_SETTINGS = {
         "HouseholdStatusEnum": "farmers.choices.HouseholdStatus",
         "VerificationStatusEnum": "farmers.choices.VerificationStatus",
         "CropEnum": "farmers.choices.Crop",
+        "TitleStatusEnum": "titles.choices.TitleStatus",
+        "TitleDocumentTypeEnum": "titles.choices.TitleDocumentType",
+        "RejectionReasonEnum": "titles.choices.RejectionReason",
     },
 }
 

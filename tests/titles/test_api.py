@@ -28,7 +28,6 @@ from .conftest import (
     make_household,
     new_id,
     square,
-    user_client,
 )
 
 S = TitleStatus
@@ -47,7 +46,9 @@ def _move(client: APIClient, pk: Any, to: str, **extra: Any) -> Any:
     return client.post(f"{URL}{pk}/transition/", {"to": to, **extra}, format="json")
 
 
-def _upload(client: APIClient, pk: Any, kind: str, content: bytes = PDF, name: str = "a.pdf") -> Any:
+def _upload(
+    client: APIClient, pk: Any, kind: str, content: bytes = PDF, name: str = "a.pdf"
+) -> Any:
     return client.post(
         f"{URL}{pk}/documents/",
         {"type": kind, "file": SimpleUploadedFile(name, content)},
@@ -206,7 +207,10 @@ def test_objected_path_upheld_objection_leads_to_rejection(
     pk = application.pk
     assert _move(authority, pk, "public_notice").status_code == 200
     assert _move(authority, pk, "objected").status_code == 409  # only by filing an objection
-    assert officer.post(f"{URL}{pk}/objections/", {"objector_name": "A", "grounds": "B"}).status_code == 403
+    assert (
+        officer.post(f"{URL}{pk}/objections/", {"objector_name": "A", "grounds": "B"}).status_code
+        == 403
+    )
     filed = authority.post(
         f"{URL}{pk}/objections/",
         {"objector_name": "Comunidad Nativa Otari", "grounds": "Territorio comunal"},
@@ -228,7 +232,9 @@ def test_objected_path_upheld_objection_leads_to_rejection(
     again = authority.post(decision_url, {"decision": "dismissed", "note": "x"})
     assert again.status_code == 409
     other = second.json()["id"]
-    authority.post(f"{URL}{pk}/objections/{other}/decision/", {"decision": "dismissed", "note": "x"})
+    authority.post(
+        f"{URL}{pk}/objections/{other}/decision/", {"decision": "dismissed", "note": "x"}
+    )
     titled = _move(authority, pk, "title_issued")
     assert titled.status_code == 409
     assert titled.json()["errors"][0]["code"] == "objection_upheld"
@@ -270,7 +276,9 @@ def test_rejected_and_withdrawn_paths(make_file: FileMaker, clients: dict[str, A
     pk = make_file(S.LEGAL_REVIEW).pk
     assert _move(authority, pk, "withdrawn", note="x").status_code == 403  # the family's call
     assert _move(officer, pk, "withdrawn").status_code == 400  # a note is needed
-    assert _move(officer, pk, "withdrawn", note="La familia desiste").json()["status"] == "withdrawn"
+    assert (
+        _move(officer, pk, "withdrawn", note="La familia desiste").json()["status"] == "withdrawn"
+    )
 
 
 @pytest.mark.django_db
@@ -376,7 +384,10 @@ def test_documents_limits_hash_and_download_scope(
 
 @pytest.mark.django_db
 def test_parcel_overlap_blocks_leaving_surveyed(
-    program: Program, authority: Organization, clients: dict[str, APIClient], other_authority: Organization
+    program: Program,
+    authority: Organization,
+    clients: dict[str, APIClient],
+    other_authority: Organization,
 ) -> None:
     from .conftest import file_in_state
 
