@@ -59,21 +59,28 @@ class ReadOnlyInline(admin.TabularInline):
 
 class StatusChangeInline(ReadOnlyInline):
     model = TitleStatusChange
-    fields = ["at", "from_status", "to_status", "actor_user", "actor_api_key", "note"]
-    readonly_fields = fields
+    readonly_fields = ["at", "from_status", "to_status", "actor_user", "actor_api_key", "note"]
+    fields = list(readonly_fields)
     verbose_name_plural = _("history")
 
 
 class ObjectionInline(ReadOnlyInline):
     model = Objection
-    fields = ["filed_on", "objector_name", "grounds", "decision", "decision_note", "decided_on"]
-    readonly_fields = fields
+    readonly_fields = [
+        "filed_on",
+        "objector_name",
+        "grounds",
+        "decision",
+        "decision_note",
+        "decided_on",
+    ]
+    fields = list(readonly_fields)
 
 
 class DocumentInline(ReadOnlyInline):
     model = TitleDocument
-    fields = ["type", "filename", "size", "content_type", "sha256", "created_at"]
-    readonly_fields = fields
+    readonly_fields = ["type", "filename", "size", "content_type", "sha256", "created_at"]
+    fields = list(readonly_fields)
 
 
 class TransitionForm(forms.Form):
@@ -172,7 +179,7 @@ class TitleApplicationAdmin(admin.ModelAdmin):
         "updated_at",
         "move_link",
     ]
-    fields = readonly_fields
+    fields = list(readonly_fields)
     inlines = [StatusChangeInline, ObjectionInline, DocumentInline]
     actions = [
         _bulk_action(S.SURVEYED),
@@ -225,7 +232,8 @@ class TitleApplicationAdmin(admin.ModelAdmin):
         """A form that moves one file through ``title_application_transition``."""
         application = get_object_or_404(self.get_queryset(request), pk=pk)
         form = TransitionForm(request.POST or None)
-        form.fields["to"].choices = [(s, S(s).label) for s in services.next_states(application)]
+        choices = [(s, S(s).label) for s in services.next_states(application)]
+        form.fields["to"].choices = choices  # type: ignore[attr-defined]
         if request.method == "POST" and form.is_valid():
             try:
                 services.title_application_transition(

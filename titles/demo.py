@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import date, timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
@@ -82,7 +83,7 @@ def _walk(actor: Actor, application: TitleApplication, path: list[str], start: d
     for step, target in enumerate(path):
         day += timedelta(days=12 + 7 * step)
         day = min(day, timezone.localdate())
-        kind_for = {
+        kind_for: dict[str, list[str]] = {
             S.SUBMITTED: [
                 TitleDocumentType.ID_COPY,
                 TitleDocumentType.PROOF_OF_POSSESSION,
@@ -96,7 +97,7 @@ def _walk(actor: Actor, application: TitleApplication, path: list[str], start: d
             )
         if target == S.TITLE_ISSUED:
             day = max(day, application.notice_ends_on or day)
-        extra: dict[str, object] = {}
+        extra: dict[str, Any] = {}
         if target == S.REGISTERED:
             extra = {
                 "partida_number": f"1100{int(application.pk.hex[:6], 16) % 10**4:04d}",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import random
 import uuid
 from collections.abc import Callable
-from datetime import date, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
 
 from django.db import transaction
@@ -111,9 +111,7 @@ def _row(
         app.rejection_reason = rng.choice(RejectionReason.values)
     if status in OPEN_STATUSES:
         recompute_clock(app, cfg)
-    created = timezone.make_aware(
-        timezone.datetime.combine(submitted - timedelta(days=3), timezone.datetime.min.time())
-    )
+    created = timezone.make_aware(datetime.combine(submitted - timedelta(days=3), time.min))
     return (
         uuid.UUID(int=rng.getrandbits(128), version=4),
         household_id,

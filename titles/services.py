@@ -238,7 +238,7 @@ def _move(
         application.observed_from = ""
     else:
         application.clock_started_on = today
-    milestone = {
+    milestones: dict[str, str] = {
         S.SUBMITTED: "submitted_on",
         S.SURVEYED: "surveyed_on",
         S.LEGAL_REVIEW: "legal_review_on",
@@ -246,7 +246,8 @@ def _move(
         S.SENT_TO_SUNARP: "sent_to_sunarp_on",
         S.REJECTED: "closed_on",
         S.WITHDRAWN: "closed_on",
-    }.get(to)
+    }
+    milestone = milestones.get(to)
     if milestone and not returning:
         setattr(application, milestone, today)
     if to == S.SUBMITTED and application.file_due_on is None:
@@ -290,7 +291,8 @@ def next_states(application: TitleApplication) -> list[str]:
     where it came from)."""
     states = allowed_moves(application.status)
     if application.status == S.OBSERVED:
-        back = {S.SUBMITTED, S.SURVEYED, S.LEGAL_REVIEW} - {application.observed_from}
+        homes: set[str] = {S.SUBMITTED, S.SURVEYED, S.LEGAL_REVIEW}
+        back = homes - {application.observed_from}
         states = [state for state in states if state not in back]
     return states
 

@@ -84,7 +84,7 @@ def staff(program: Program) -> Any:
     return user
 
 
-def key_client(org: Organization, scopes: list[str]) -> APIClient:
+def key_client(org: Organization, scopes: list[Any]) -> APIClient:
     _key, raw = api_key_create(organization=org, scopes=scopes)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")

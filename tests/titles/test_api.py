@@ -63,7 +63,7 @@ def _back(pk: Any, **days: int) -> None:
     fields: dict[str, Any] = {"status_since": application.status_since - shift}
     if application.clock_started_on:
         fields["clock_started_on"] = application.clock_started_on - shift
-    if application.notice_starts_on:
+    if application.notice_starts_on and application.notice_ends_on:
         fields["notice_starts_on"] = application.notice_starts_on - shift
         fields["notice_ends_on"] = application.notice_ends_on - shift
     TitleApplication.objects.filter(pk=pk).update(**fields)
@@ -194,6 +194,7 @@ def test_observed_path_pauses_the_clock_and_returns_home(
     assert body["clock"]["family_days"] == 10
     # The state's clock resumes where it stopped: 4 days used, paused 10 → due 15 − 4 from now.
     assert body["due_on"] == (date.today() + timedelta(days=15 - 4)).isoformat()
+    assert before.file_due_on is not None and before.surveyed_on is not None
     assert body["file_due_on"] == (before.file_due_on + timedelta(days=10)).isoformat()
     assert body["surveyed_on"] == before.surveyed_on.isoformat()
 
@@ -373,7 +374,7 @@ def test_documents_limits_hash_and_download_scope(
     download = officer.get(url)
     assert download.status_code == 200
     assert download["Content-Type"] == "image/png"
-    assert b"".join(download.streaming_content).startswith(b"\x89PNG")
+    assert b"".join(download.streaming_content).startswith(b"\x89PNG")  # type: ignore[attr-defined]
     outsider = key_client(other_authority, TITLES_WRITE)
     assert outsider.get(url).status_code == 404
     assert outsider.get(f"{URL}{pk}/documents/").status_code == 404

@@ -70,7 +70,7 @@ class TitleApplicationViewSet(viewsets.GenericViewSet[Any]):
     lookup_value_regex = UUID_PATTERN
 
     @property
-    def ordering(self) -> str:  # type: ignore[override]
+    def ordering(self) -> str:
         """The overdue queue comes most overdue first (an index range scan on ``due_on``)."""
         request = getattr(self, "request", None)
         if request is not None and str(request.query_params.get("overdue", "")).lower() in (
