@@ -64,11 +64,14 @@ def _copy_rows(
     columns = [f.column for f in concrete if isinstance(f, models.Field)]
     attnames = [f.attname for f in concrete if isinstance(f, models.Field)]
     if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
         table = model._meta.db_table
         sql = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row(row)
+                # JSON objects (e.g. an empty ``milestones``) go in as jsonb.
+                copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row])
     else:
         objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
         model._default_manager.bulk_create(objects, batch_size=2000)
@@ -126,6 +129,7 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
                 status,
                 stage,
                 created.date(),
+                {},
                 head_name,
                 normalize_name(f"{surname_a} {surname_b} {given}"),
                 "",
@@ -250,6 +254,7 @@ def _write_chunk(rows: Rows) -> None:
                 "status",
                 "stage",
                 "stage_since",
+                "milestones",
                 "head_name",
                 "head_name_search",
                 "request_hash",
