@@ -201,6 +201,8 @@ SPECTACULAR_SETTINGS = {
         "HouseholdStatusEnum": "farmers.choices.HouseholdStatus",
         "VerificationStatusEnum": "farmers.choices.VerificationStatus",
         "CropEnum": "farmers.choices.Crop",
+        "ContractStatusEnum": "markets.choices.ContractStatus",
+        "DeliveryStatusEnum": "markets.choices.DeliveryStatus",
     },
 }
 
