@@ -7,6 +7,7 @@ from typing import Any
 
 import django_filters
 from django import forms
+from django.core.validators import RegexValidator
 from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -26,6 +27,10 @@ class CodeFilter(django_filters.CharFilter):
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         kwargs.setdefault("max_length", 50)
+        kwargs.setdefault(
+            "validators",
+            [RegexValidator(r"\A[-a-zA-Z0-9_]+\Z", _("Use an organization code."))],
+        )
         super().__init__(*args, **kwargs)
 
 
