@@ -89,7 +89,7 @@ def delivery_get(*, actor: Actor, delivery_id: Any) -> Delivery:
 def totals_by_buyer_and_crop(contracts: QuerySet[Contract]) -> list[dict[str, Any]]:
     """Contracted kg, delivered (accepted) kg and value per buyer and crop, one query."""
     zero = Value(Decimal("0"), output_field=DecimalField(max_digits=20, decimal_places=2))
-    return list(
+    rows = list(
         contracts.order_by()
         .values("buyer__code", "buyer__name", "crop", "product_form")
         .annotate(
@@ -99,6 +99,10 @@ def totals_by_buyer_and_crop(contracts: QuerySet[Contract]) -> list[dict[str, An
         )
         .order_by("buyer__code", "crop", "product_form")
     )
+    for row in rows:  # SQLite's sums drop the scale: always two places
+        for name in ("contracted_kg", "accepted_kg", "accepted_value_pen"):
+            row[name] = Decimal(row[name]).quantize(Decimal("0.01"))
+    return rows
 
 
 def licit_hectares(household_ids: Iterable[Any]) -> dict[tuple[str, str], Decimal]:
