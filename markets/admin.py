@@ -223,7 +223,7 @@ class ContractAdmin(ScopedMixin, admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
     inlines = [ScheduleInline, DeliveryInline, StatusChangeInline]
     actions = ["activate", "complete", "cancel", "export_csv"]
     change_list_template = "admin/markets/contract/change_list.html"
@@ -241,9 +241,7 @@ class ContractAdmin(ScopedMixin, admin.ModelAdmin):
         done, refused = 0, []
         for contract in queryset[:500]:
             try:
-                services.contract_transition(
-                    actor=actor, contract=contract, to=to, channel="admin"
-                )
+                services.contract_transition(actor=actor, contract=contract, to=to, channel="admin")
                 done += 1
             except (RegistryError, ValidationError) as exc:
                 refused.append(f"{contract}: {getattr(exc, 'detail', None) or exc}")
@@ -265,7 +263,9 @@ class ContractAdmin(ScopedMixin, admin.ModelAdmin):
         self._move(request, queryset, ContractStatus.CANCELLED)
 
     @admin.action(description=_("Export selected contracts as CSV"))
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Contract]) -> HttpResponse:
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Contract]
+    ) -> StreamingHttpResponse:
         rows = (
             [
                 c.pk,
@@ -301,7 +301,7 @@ class ContractAdmin(ScopedMixin, admin.ModelAdmin):
             *super().get_urls(),
         ]
 
-    def totals_view(self, request: HttpRequest) -> HttpResponse:
+    def totals_view(self, request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         """Contracted kg, accepted kg and value per buyer and crop (of the contracts the person
         sees, narrowed by the changelist's filters); ``?format=csv`` downloads them."""
         if not self.has_view_permission(request):
@@ -312,7 +312,7 @@ class ContractAdmin(ScopedMixin, admin.ModelAdmin):
         if want_csv:
             params = request.GET.copy()
             params.pop("format")
-            request.GET = params
+            request.GET = params  # type: ignore[assignment]
         changelist = self.get_changelist_instance(request)
         totals = selectors.totals_by_buyer_and_crop(changelist.get_queryset(request))
         if want_csv:
@@ -408,7 +408,7 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
         "version",
         "created_at",
     ]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
     actions = ["accept", "export_csv"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -432,7 +432,9 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
             messages.warning(request, line)
 
     @admin.action(description=_("Export selected deliveries as CSV"))
-    def export_csv(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> HttpResponse:
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Delivery]
+    ) -> StreamingHttpResponse:
         rows = (
             [
                 d.pk,

@@ -176,9 +176,7 @@ def _overdue_specs(chunk: list[dict[str, Any]], today: date) -> list[AlertSpec]:
             AlertSpec(
                 kind=AlertKind.DELIVERY_OVERDUE,
                 key=f"schedule:{schedule_id}",
-                message=_(
-                    "A delivery of %(kg)s kg was due on %(due)s and has not been received."
-                )
+                message=_("A delivery of %(kg)s kg was due on %(due)s and has not been received.")
                 % {"kg": expected_kg, "due": due_on.isoformat()},
                 district_id=c["district_id"],
                 program_id=c["program_id"],
@@ -199,9 +197,7 @@ def _overdue_specs(chunk: list[dict[str, Any]], today: date) -> list[AlertSpec]:
 def compliance_check(*, today: date) -> ComplianceReport:
     """Raise side-selling and overdue-delivery alerts for active contracts; resolve the alerts
     whose condition no longer holds. Idempotent."""
-    norms = {
-        (n.crop, n.product_form): n.kg_per_ha_per_season for n in YieldNorm.objects.all()
-    }
+    norms = {(n.crop, n.product_form): n.kg_per_ha_per_season for n in YieldNorm.objects.all()}
     report = ComplianceReport()
     side_keys: set[str] = set()
     overdue_keys: set[str] = set()

@@ -169,4 +169,3 @@ def seed_demo_contracts(write: Writer) -> None:
         f"Demo contracts:   {total} contracts ({made} new) with {len(buyers)} buyers; "
         f"{YieldNorm.objects.count()} yield norms"
     )
-

@@ -80,9 +80,7 @@ class DeliveryFilterSet(django_filters.FilterSet):
     """``contract``, ``status``, ``buyer``, ``household``, ``exceeds_volume`` and a delivery
     date range (``delivered_after``/``delivered_before``, inclusive)."""
 
-    contract = django_filters.UUIDFilter(
-        field_name="contract_id", label=_("Contract"), strip=False
-    )
+    contract = django_filters.UUIDFilter(field_name="contract_id", label=_("Contract"), strip=False)
     status = django_filters.ChoiceFilter(choices=DeliveryStatus.choices, label=_("Status"))
     buyer = CodeFilter(field_name="buyer__code", label=_("Buyer code"))
     household = django_filters.UUIDFilter(

@@ -272,20 +272,40 @@ class Delivery(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     contract = models.ForeignKey(
-        Contract, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("contract")
+        Contract,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        verbose_name=_("contract"),
+        db_index=False,
     )
     # Denormalised from the contract, for scoping and indexes without joins.
     household = models.ForeignKey(
-        Household, on_delete=models.PROTECT, related_name="deliveries", verbose_name=_("household")
+        Household,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        verbose_name=_("household"),
+        db_index=False,
     )
     buyer = models.ForeignKey(
-        Organization, on_delete=models.PROTECT, related_name="+", verbose_name=_("buyer")
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("buyer"),
+        db_index=False,
     )
     district = models.ForeignKey(
-        District, on_delete=models.PROTECT, related_name="+", verbose_name=_("district")
+        District,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("district"),
+        db_index=False,
     )
     program = models.ForeignKey(
-        Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
+        Program,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("programme"),
+        db_index=False,
     )
     delivered_on = models.DateField(_("delivered on"))
     weight_kg = models.DecimalField(_("weight (kg)"), **KG)  # type: ignore[arg-type]
@@ -338,18 +358,19 @@ class Delivery(models.Model):
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
     class Meta:
-        ordering = ["created_at", "id"]
+        ordering = ["-delivered_on", "-id"]
         verbose_name = _("delivery")
         verbose_name_plural = _("deliveries")
+        # Lists are ordered newest delivery first (``-delivered_on, -id``): each scope and filter
+        # has an index in that order, so a page (and a date window) is a short index range scan.
         indexes = [
-            models.Index(fields=["buyer", "created_at"], name="delivery_buyer_idx"),
-            models.Index(fields=["program", "created_at"], name="delivery_program_idx"),
-            models.Index(fields=["district", "created_at"], name="delivery_district_idx"),
-            models.Index(fields=["contract", "created_at"], name="delivery_contract_idx"),
+            models.Index(fields=["buyer", "-delivered_on", "-id"], name="delivery_buyer_idx"),
+            models.Index(fields=["program", "-delivered_on", "-id"], name="delivery_program_idx"),
+            models.Index(fields=["district", "-delivered_on", "-id"], name="delivery_district_idx"),
+            models.Index(fields=["contract", "-delivered_on", "-id"], name="delivery_contract_idx"),
             models.Index(fields=["household", "delivered_on"], name="delivery_household_idx"),
-            models.Index(fields=["status", "created_at"], name="delivery_status_idx"),
-            models.Index(fields=["delivered_on"], name="delivery_date_idx"),
-            models.Index(fields=["created_at", "id"], name="delivery_created_idx"),
+            models.Index(fields=["status", "-delivered_on", "-id"], name="delivery_status_idx"),
+            models.Index(fields=["-delivered_on", "-id"], name="delivery_date_idx"),
         ]
         constraints = [
             models.CheckConstraint(

@@ -164,10 +164,13 @@ def _chunk_postgresql(
                 SELECT %(start)s::date + ((g * 29 + abs(hashtext(c.id::text)) %% 20) %% 330)
                            AS day,
                        (40 + (g * 37 + abs(hashtext(c.id::text))) %% 400)::numeric(12, 2) AS kg,
-                       CASE
-                           WHEN g %% 10 = 0 THEN 'rejected'
-                           WHEN g %% 10 IN (1, 2) THEN 'recorded'
-                           WHEN g %% 10 IN (3, 4, 5) THEN 'paid'
+                       CASE (g + abs(hashtext(c.id::text))) %% 10
+                           WHEN 0 THEN 'rejected'
+                           WHEN 1 THEN 'recorded'
+                           WHEN 2 THEN 'recorded'
+                           WHEN 3 THEN 'paid'
+                           WHEN 4 THEN 'paid'
+                           WHEN 5 THEN 'paid'
                            ELSE 'accepted'
                        END AS status
             ) AS d
@@ -256,7 +259,7 @@ def _chunk_portable(
                 break
             left -= 1
             kg = Decimal(40 + (g * 37 + seed) % 400)
-            status = _status_for(g)
+            status = _status_for(g + seed)
             day = SEASON_START + timedelta(days=(g * 29 + seed % 20) % 330)
             amount = amount_for(kg, price)
             new_deliveries.append(

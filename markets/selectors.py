@@ -115,11 +115,11 @@ def licit_hectares(household_ids: Iterable[Any]) -> dict[tuple[str, str], Decima
         .order_by("household_id", "-visited_on", "-created_at")
         .values_list("household_id", "licit_crops")
     )
-    for household_id, crops in rows:
-        latest.setdefault(str(household_id), crops or [])
+    for pk, crops in rows:
+        latest.setdefault(str(pk), crops or [])
     hectares: dict[tuple[str, str], Decimal] = {}
-    for household_id, crops in latest.items():
-        for entry in crops:
+    for household_id, entries in latest.items():
+        for entry in entries:
             try:
                 ha = Decimal(str(entry.get("ha", "0")))
             except (ArithmeticError, ValueError, AttributeError):

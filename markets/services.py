@@ -865,7 +865,9 @@ def yield_norm_save(
     value = _decimal(kg_per_ha_per_season, "kg_per_ha_per_season").quantize(CENTIMO)
     if value <= 0:
         raise field_error("kg_per_ha_per_season", _("The yield must be above zero."), "min_value")
-    norm = YieldNorm.objects.select_for_update().filter(crop=crop, product_form=product_form).first()
+    norm = (
+        YieldNorm.objects.select_for_update().filter(crop=crop, product_form=product_form).first()
+    )
     created = norm is None
     before = {} if norm is None else snapshot(norm)
     if norm is None:

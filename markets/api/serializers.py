@@ -188,7 +188,7 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
     certification = serializers.ChoiceField(
         choices=Certification.choices, default=Certification.NONE
     )
-    schedule = ScheduleInputSerializer(many=True, required=False, max_length=52)
+    schedule = serializers.ListField(child=ScheduleInputSerializer(), required=False, max_length=52)
 
 
 class ContractTransitionSerializer(serializers.Serializer[Any]):

@@ -154,7 +154,8 @@ class DeliveryViewSet(MarketsViewSet):
     """Deliveries against active contracts: quality check, acceptance and payment."""
 
     filterset_class = DeliveryFilterSet
-    ordering = "created_at"
+    # Newest delivery first; the id breaks ties so that cursors are stable.
+    ordering = ("-delivered_on", "-id")
 
     def get_queryset(self) -> QuerySet[Delivery]:
         return selectors.delivery_list(actor=self.actor)

@@ -3,7 +3,7 @@ implementer and programme staff."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -29,7 +29,7 @@ BUYER_SCOPES = [Scope.CONTRACTS_READ, Scope.CONTRACTS_WRITE]
 SYSTEM = Actor(unrestricted=True)
 
 
-def key_client(organization: Organization, scopes: list[str]) -> APIClient:
+def key_client(organization: Organization, scopes: Sequence[str]) -> APIClient:
     """An API client with a fresh key of ``organization``."""
     _key, raw = api_key_create(organization=organization, scopes=scopes)
     client = APIClient()
@@ -202,15 +202,15 @@ def make_contract(market: Market) -> ContractMaker:
         }
         fields.update(overrides)
         contract, _created = services.contract_create(actor=SYSTEM, **fields)
-        path = {
+        paths: dict[str, list[str]] = {
             ContractStatus.DRAFT: [],
             ContractStatus.ACTIVE: [ContractStatus.ACTIVE],
             ContractStatus.SUSPENDED: [ContractStatus.ACTIVE, ContractStatus.SUSPENDED],
             ContractStatus.COMPLETED: [ContractStatus.ACTIVE, ContractStatus.COMPLETED],
             ContractStatus.TERMINATED: [ContractStatus.ACTIVE, ContractStatus.TERMINATED],
             ContractStatus.CANCELLED: [ContractStatus.CANCELLED],
-        }[status]
-        for to in path:
+        }
+        for to in paths[status]:
             contract = services.contract_transition(
                 actor=SYSTEM, contract=contract, to=to, reason="prueba"
             )

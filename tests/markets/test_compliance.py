@@ -46,7 +46,10 @@ def test_arithmetic() -> None:
     assert elapsed_fraction(start, end, date(2026, 7, 2)) == Decimal(182) / Decimal(364)
     # min(volume, ha × norm) × elapsed
     assert expected_by_now(
-        hectares=Decimal("2"), norm=Decimal("600"), volume_kg=Decimal("5000"), elapsed=Decimal("0.5")
+        hectares=Decimal("2"),
+        norm=Decimal("600"),
+        volume_kg=Decimal("5000"),
+        elapsed=Decimal("0.5"),
     ) == Decimal("600.00")
     assert expected_by_now(
         hectares=Decimal("2"), norm=Decimal("600"), volume_kg=Decimal("800"), elapsed=Decimal("0.5")
@@ -98,9 +101,7 @@ def test_side_selling_is_raised_once_and_resolved(
     assert compliance_check(today=today()).resolved == 0
 
 
-def test_no_signal_without_visit_norm_or_time(
-    make_contract: ContractMaker, market: Market
-) -> None:
+def test_no_signal_without_visit_norm_or_time(make_contract: ContractMaker, market: Market) -> None:
     day = today()
     make_contract(season_start=day - timedelta(days=150), season_end=day + timedelta(days=50))
     assert compliance_check(today=day).side_selling == 0  # no confirmed visit

@@ -44,7 +44,12 @@ def test_a_buyer_records_and_signs_its_contract(coop_client: APIClient, market: 
     assert set(body["household"]) == HOUSEHOLD_FIELDS
     assert body["household"]["head_name"] == "Juana Quispe Huamán"
     assert body["status_history"] == [
-        {"from_status": "", "to_status": "draft", "reason": "", "at": body["status_history"][0]["at"]}
+        {
+            "from_status": "",
+            "to_status": "draft",
+            "reason": "",
+            "at": body["status_history"][0]["at"],
+        }
     ]
     contract_id = body["id"]
     signed = coop_client.post(

@@ -18,7 +18,7 @@ from markets.models import Contract, Delivery
 from registry.choices import ChangeAction, Scope
 from registry.models import ChangeRecord
 
-from .conftest import SYSTEM, BUYER_SCOPES, ContractMaker, Market, key_client, make_household, today
+from .conftest import BUYER_SCOPES, SYSTEM, ContractMaker, Market, key_client, make_household, today
 
 pytestmark = pytest.mark.django_db
 
@@ -74,9 +74,10 @@ def test_record_accept_and_pay(
     assert contract.accepted_value_pen == Decimal("3994.75")
     detail = coop_client.get(f"/api/v1/contracts/{contract.pk}/").json()
     assert detail["fulfilment"] == "0.2803"  # 420.5 / 1500
-    assert ChangeRecord.objects.filter(
-        object_id=delivery_id, action=ChangeAction.TRANSITION
-    ).count() == 2
+    assert (
+        ChangeRecord.objects.filter(object_id=delivery_id, action=ChangeAction.TRANSITION).count()
+        == 2
+    )
 
 
 def test_weight_in_quintales(make_contract: ContractMaker, coop_client: APIClient) -> None:
@@ -191,9 +192,7 @@ def test_reference_price_needs_the_price_of_the_day(
     missing = coop_client.post(URL, delivery_payload(contract), format="json")
     assert missing.status_code == 400
     assert missing.json()["errors"][0]["attr"] == "price_pen_per_kg"
-    ok = coop_client.post(
-        URL, delivery_payload(contract, price_pen_per_kg="8.00"), format="json"
-    )
+    ok = coop_client.post(URL, delivery_payload(contract, price_pen_per_kg="8.00"), format="json")
     assert ok.status_code == 201
     assert ok.json()["amount_pen"] == "3364.00"
 
@@ -201,11 +200,13 @@ def test_reference_price_needs_the_price_of_the_day(
 def test_idempotent_on_id(make_contract: ContractMaker, coop_client: APIClient) -> None:
     contract = make_contract()
     did = str(uuid.uuid4())
-    assert coop_client.post(URL, delivery_payload(contract, id=did), format="json").status_code == 201
-    assert coop_client.post(URL, delivery_payload(contract, id=did), format="json").status_code == 200
-    other = coop_client.post(
-        URL, delivery_payload(contract, id=did, weight_kg="1"), format="json"
+    assert (
+        coop_client.post(URL, delivery_payload(contract, id=did), format="json").status_code == 201
     )
+    assert (
+        coop_client.post(URL, delivery_payload(contract, id=did), format="json").status_code == 200
+    )
+    other = coop_client.post(URL, delivery_payload(contract, id=did, weight_kg="1"), format="json")
     assert other.status_code == 409
     assert Delivery.objects.count() == 1
     contract.refresh_from_db()
@@ -266,7 +267,9 @@ def test_a_buyer_key_never_reaches_another_buyers_deliveries(
     assert [d["id"] for d in exporter_client.get(URL).json()["results"]] == [str(other.pk)]
 
 
-def test_staff_and_readers(make_contract: ContractMaker, staff_client: APIClient, market: Market) -> None:
+def test_staff_and_readers(
+    make_contract: ContractMaker, staff_client: APIClient, market: Market
+) -> None:
     contract = make_contract()
     services.delivery_record(
         actor=SYSTEM, contract=contract.pk, delivered_on=today(), weight_kg="10", quality_grade="a"
@@ -340,7 +343,7 @@ def test_list_query_budget(
             quality_grade="a",
         )
     with CaptureQueriesContext(connection) as many:
-        response = client.get(URL, {"status": "recorded", "page_size": 100})
+        response = client.get(URL, {"status": "recorded", "page_size": "100"})
     assert len(response.json()["results"]) == 41
     assert len(many.captured_queries) == len(one.captured_queries)
     if who == "buyer":

@@ -115,9 +115,10 @@ def test_seed_demo_is_idempotent_and_goes_through_the_services() -> None:
     assert Organization.objects.get(code="exportadora-vraem").ruc == "20601234565"
     from registry.models import ChangeRecord
 
-    assert ChangeRecord.objects.filter(channel="demo", object_id__in=[
-        str(pk) for pk in Contract.objects.values_list("pk", flat=True)
-    ]).exists()
+    assert ChangeRecord.objects.filter(
+        channel="demo",
+        object_id__in=[str(pk) for pk in Contract.objects.values_list("pk", flat=True)],
+    ).exists()
     call_command("seed_demo", "--force", stdout=StringIO())
     assert Contract.objects.count() == contracts
     assert Delivery.objects.count() == deliveries

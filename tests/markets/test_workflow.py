@@ -120,7 +120,7 @@ def _delivery_in(make_contract: ContractMaker, state: str) -> Delivery:
         weight_kg="100",
         quality_grade="a",
     )
-    path: dict[str, list[dict[str, Any]]] = {
+    paths: dict[str, list[dict[str, Any]]] = {
         "recorded": [],
         "accepted": [{"to": "accepted"}],
         "rejected": [{"to": "rejected", "rejection_reason": "moisture"}],
@@ -128,8 +128,8 @@ def _delivery_in(make_contract: ContractMaker, state: str) -> Delivery:
             {"to": "accepted"},
             {"to": "paid", "payment_reference": "TRF-1", "paid_on": today()},
         ],
-    }[state]
-    for step in path:
+    }
+    for step in paths[state]:
         delivery = services.delivery_transition(actor=SYSTEM, delivery=delivery, **step)
     return delivery
 
@@ -182,7 +182,7 @@ def test_rejection_needs_a_reason_from_the_code_list(make_contract: ContractMake
 
 def test_payment_needs_reference_date_and_at_most_the_amount(make_contract: ContractMaker) -> None:
     delivery = _delivery_in(make_contract, "accepted")
-    for fields, attr in [
+    cases: list[tuple[dict[str, Any], str]] = [
         ({"paid_on": today()}, "payment_reference"),
         ({"payment_reference": "TRF"}, "paid_on"),
         (
@@ -200,7 +200,8 @@ def test_payment_needs_reference_date_and_at_most_the_amount(make_contract: Cont
             {"payment_reference": "TRF", "paid_on": today(), "paid_amount_pen": "950.01"},
             "paid_amount_pen",
         ),
-    ]:
+    ]
+    for fields, attr in cases:
         with pytest.raises(ValidationError) as caught:
             services.delivery_transition(actor=SYSTEM, delivery=delivery, to="paid", **fields)
         assert attr in caught.value.message_dict, fields
