@@ -365,7 +365,15 @@ class Delivery(models.Model):
         # has an index in that order, so a page (and a date window) is a short index range scan.
         indexes = [
             models.Index(fields=["buyer", "-delivered_on", "-id"], name="delivery_buyer_idx"),
+            models.Index(
+                fields=["buyer", "status", "-delivered_on", "-id"],
+                name="delivery_buyer_status_idx",
+            ),
             models.Index(fields=["program", "-delivered_on", "-id"], name="delivery_program_idx"),
+            models.Index(
+                fields=["program", "status", "-delivered_on", "-id"],
+                name="delivery_program_status_idx",
+            ),
             models.Index(fields=["district", "-delivered_on", "-id"], name="delivery_district_idx"),
             models.Index(fields=["contract", "-delivered_on", "-id"], name="delivery_contract_idx"),
             models.Index(fields=["household", "delivered_on"], name="delivery_household_idx"),

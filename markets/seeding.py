@@ -164,7 +164,7 @@ def _chunk_postgresql(
                 SELECT %(start)s::date + ((g * 29 + abs(hashtext(c.id::text)) %% 20) %% 330)
                            AS day,
                        (40 + (g * 37 + abs(hashtext(c.id::text))) %% 400)::numeric(12, 2) AS kg,
-                       CASE (g + abs(hashtext(c.id::text))) %% 10
+                       CASE (g + abs(hashtext(c.id::text)) / 20) %% 10
                            WHEN 0 THEN 'rejected'
                            WHEN 1 THEN 'recorded'
                            WHEN 2 THEN 'recorded'
@@ -259,7 +259,7 @@ def _chunk_portable(
                 break
             left -= 1
             kg = Decimal(40 + (g * 37 + seed) % 400)
-            status = _status_for(g + seed)
+            status = _status_for(g + seed // 20)
             day = SEASON_START + timedelta(days=(g * 29 + seed % 20) % 330)
             amount = amount_for(kg, price)
             new_deliveries.append(

@@ -51,7 +51,11 @@ def buyer_get(*, actor: Actor, code: str) -> Organization:
 
 def contract_list(*, actor: Actor) -> QuerySet[Contract]:
     """Contracts the actor may see, with household and buyer joined (one query a page)."""
-    return Contract.objects.filter(contract_scope_q(actor)).select_related("household", "buyer")
+    return (
+        Contract.objects.filter(contract_scope_q(actor))
+        .select_related("household", "buyer")
+        .only(*[f.name for f in Contract._meta.concrete_fields], *REF_FIELDS)
+    )
 
 
 def contract_get(*, actor: Actor, contract_id: Any) -> Contract:
@@ -73,9 +77,25 @@ def contract_get(*, actor: Actor, contract_id: Any) -> Contract:
     return contract
 
 
+# The only columns of the household and buyer a contract or delivery shows (narrow rows).
+REF_FIELDS = (
+    "household__id",
+    "household__code",
+    "household__head_name",
+    "household__district_id",
+    "household__community",
+    "buyer__id",
+    "buyer__code",
+)
+
+
 def delivery_list(*, actor: Actor) -> QuerySet[Delivery]:
     """Deliveries the actor may see, with household and buyer joined (one query a page)."""
-    return Delivery.objects.filter(contract_scope_q(actor)).select_related("household", "buyer")
+    return (
+        Delivery.objects.filter(contract_scope_q(actor))
+        .select_related("household", "buyer")
+        .only(*[f.name for f in Delivery._meta.concrete_fields], *REF_FIELDS)
+    )
 
 
 def delivery_get(*, actor: Actor, delivery_id: Any) -> Delivery:
