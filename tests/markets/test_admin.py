@@ -198,3 +198,18 @@ def test_buyer_contacts_in_the_admin(admin_client: Client, market: Market) -> No
     )
     assert ok.status_code == 302
     assert BuyerProfile.objects.get(organization=buyer).phone == "+51987654320"
+
+
+@pytest.mark.parametrize("model", ["contract", "delivery", "buyerprofile", "yieldnorm"])
+def test_changelists_render_for_a_superuser(data: dict[str, Any], model: str) -> None:
+    from tests.factories import UserFactory
+
+    root = UserFactory.create(username="root", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(root)
+    response = client.get(reverse(f"admin:markets_{model}_changelist"))
+    assert response.status_code == 200
+    if model == "contract":
+        assert reverse("admin:markets_contract_totals") in response.content.decode()
+        # A superuser sees every programme's contracts.
+        assert len(response.context["cl"].result_list) == 3

@@ -348,3 +348,42 @@ def test_list_query_budget(
     assert len(many.captured_queries) == len(one.captured_queries)
     if who == "buyer":
         assert len(many.captured_queries) <= 3
+
+
+def test_the_fast_representation_equals_the_declared_fields(
+    make_contract: ContractMaker, coop_client: APIClient
+) -> None:
+    from markets.api.serializers import DeliverySerializer
+    from markets.selectors import delivery_list
+
+    contract = make_contract(price_pen_per_kg="8.35")
+    recorded, _c = services.delivery_record(
+        actor=SYSTEM, contract=contract.pk, delivered_on=today(), weight_kg="0.3", quality_grade="a"
+    )
+    paid, _c = services.delivery_record(
+        actor=SYSTEM, contract=contract.pk, delivered_on=today(), weight_kg="12", quality_grade="b"
+    )
+    services.delivery_transition(actor=SYSTEM, delivery=paid, to="accepted")
+    services.delivery_transition(
+        actor=SYSTEM,
+        delivery=paid,
+        to="paid",
+        payment_reference="T-1",
+        paid_on=today(),
+        paid_amount_pen="99.5",
+    )
+    rejected, _c = services.delivery_record(
+        actor=SYSTEM, contract=contract.pk, delivered_on=today(), weight_kg="3", quality_grade="c"
+    )
+    services.delivery_transition(
+        actor=SYSTEM, delivery=rejected, to="rejected", rejection_reason="grade", note="ñandú"
+    )
+    rows = list(delivery_list(actor=SYSTEM))
+    assert len(rows) == 3
+    for row in rows:
+        serializer = DeliverySerializer(row)
+        assert serializer.to_representation(row) == serializer.generic_representation(row)
+    listed = {d["id"]: d for d in coop_client.get(URL).json()["results"]}
+    assert listed[str(paid.pk)]["paid_amount_pen"] == "99.50"
+    assert listed[str(recorded.pk)]["amount_pen"] == "2.51"
+    assert listed[str(recorded.pk)]["paid_on"] is None
