@@ -73,7 +73,19 @@ def _copy_rows(
                 # JSON objects (e.g. an empty ``milestones``) go in as jsonb.
                 copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row])
     else:
-        objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
+        # JSON columns travel as JSON text for COPY; the ORM wants the values themselves.
+        json_names = {f.attname for f in concrete if isinstance(f, models.JSONField)}
+        objects = [
+            model(
+                **{
+                    name: json.loads(value)
+                    if name in json_names and isinstance(value, str)
+                    else value
+                    for name, value in zip(attnames, row, strict=True)
+                }
+            )
+            for row in rows
+        ]
         model._default_manager.bulk_create(objects, batch_size=2000)
 
 
@@ -134,6 +146,7 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
                 normalize_name(f"{surname_a} {surname_b} {given}"),
                 "",
                 "",
+                json.dumps({}),
                 1,
                 created,
                 created,
@@ -259,6 +272,7 @@ def _write_chunk(rows: Rows) -> None:
                 "head_name_search",
                 "request_hash",
                 "rejection_reason",
+                "milestones",
                 "version",
                 "created_at",
                 "updated_at",

@@ -1,3 +1,5 @@
+"""Buyers, market-access contracts, deliveries and payments."""
+
 from django.apps import AppConfig
 from django.utils.translation import gettext_lazy as _
 
@@ -7,3 +9,13 @@ class MarketsConfig(AppConfig):
 
     name = "markets"
     verbose_name = _("Market access")
+
+    def ready(self) -> None:
+        from farmers.transition.evidence import register_provider
+        from registry.demo import register_seeder
+
+        from .demo import seed_demo_contracts
+        from .selectors import market_facts
+
+        register_provider("markets", market_facts)
+        register_seeder(seed_demo_contracts)

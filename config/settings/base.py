@@ -204,6 +204,8 @@ SPECTACULAR_SETTINGS = {
         "TitleStatusEnum": "titles.choices.TitleStatus",
         "TitleDocumentTypeEnum": "titles.choices.TitleDocumentType",
         "RejectionReasonEnum": "titles.choices.RejectionReason",
+        "ContractStatusEnum": "markets.choices.ContractStatus",
+        "DeliveryStatusEnum": "markets.choices.DeliveryStatus",
     },
 }
 

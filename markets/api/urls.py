@@ -1,5 +1,12 @@
-"""Routes of the markets API under /api/v1/ (being built)."""
+"""Routes of the markets API under /api/v1/."""
 
-from django.urls import URLPattern, URLResolver
+from rest_framework.routers import SimpleRouter
 
-urlpatterns: list[URLPattern | URLResolver] = []
+from .views import BuyerViewSet, ContractViewSet, DeliveryViewSet
+
+router = SimpleRouter()
+router.register("buyers", BuyerViewSet, basename="buyer")
+router.register("contracts", ContractViewSet, basename="contract")
+router.register("deliveries", DeliveryViewSet, basename="delivery")
+
+urlpatterns = router.urls

@@ -1,0 +1,329 @@
+"""Serializers of the markets API: explicit fields; a household appears only as the few fields a
+contract needs (no national IDs, phones or coca data, whoever asks)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from farmers.choices import Crop
+from farmers.models import Household
+from markets.choices import (
+    Certification,
+    ContractStatus,
+    DeliveryStatus,
+    PriceRule,
+    ProductForm,
+    QualityGrade,
+    RejectionReason,
+)
+from markets.models import Contract, ContractStatusChange, Delivery, DeliverySchedule
+from registry.api.fields import DecimalStringField
+from registry.models import Organization
+
+SLUG = r"^[-a-zA-Z0-9_]+$"
+
+
+CENT = Decimal("0.01")
+_DATETIME = serializers.DateTimeField()
+
+
+def _money(value: Decimal | None) -> str | None:
+    """A two-place decimal string, as DRF's ``DecimalField(decimal_places=2)`` renders it."""
+    return None if value is None else f"{Decimal(value).quantize(CENT):f}"
+
+
+class HouseholdRefSerializer(serializers.ModelSerializer[Household]):
+    """The household of a contract: only what a buyer needs to recognise the family."""
+
+    district = serializers.CharField(source="district_id", read_only=True)
+
+    class Meta:
+        model = Household
+        fields = ["id", "code", "head_name", "district", "community"]
+        read_only_fields = fields
+
+
+def household_ref(household: Household) -> dict[str, Any]:
+    """The household as ``HouseholdRefSerializer`` shows it, built directly (hot list path)."""
+    return {
+        "id": str(household.pk),
+        "code": household.code,
+        "head_name": household.head_name,
+        "district": household.district_id,
+        "community": household.community,
+    }
+
+
+class BuyerSerializer(serializers.ModelSerializer[Organization]):
+    """A buyer or cooperative with its RUC and contact details."""
+
+    district = serializers.CharField(source="district_id", read_only=True, allow_null=True)
+    contact_name = serializers.CharField(
+        source="buyer_profile.contact_name", read_only=True, default=""
+    )
+    phone = serializers.CharField(source="buyer_profile.phone", read_only=True, default="")
+    email = serializers.CharField(source="buyer_profile.email", read_only=True, default="")
+
+    class Meta:
+        model = Organization
+        fields = [
+            "code",
+            "name",
+            "ruc",
+            "district",
+            "contact_name",
+            "phone",
+            "email",
+            "is_active",
+            "version",
+        ]
+        read_only_fields = fields
+
+
+class BuyerCreateSerializer(serializers.Serializer[Any]):
+    """Register a buyer: idempotent on ``code``; the RUC's check digit is verified."""
+
+    code = serializers.RegexField(SLUG, max_length=50)
+    name = serializers.CharField(max_length=200)
+    ruc = serializers.CharField(
+        max_length=20, help_text=_("11 digits; the check digit is verified (SUNAT).")
+    )
+    district = serializers.RegexField(r"^[0-9]{6}$", max_length=6, required=False)
+    contact_name = serializers.CharField(
+        max_length=150, required=False, allow_blank=True, default=""
+    )
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True, default="")
+    email = serializers.EmailField(max_length=254, required=False, allow_blank=True, default="")
+
+
+class ScheduleSerializer(serializers.ModelSerializer[DeliverySchedule]):
+    """A delivery the contract expects by a date."""
+
+    class Meta:
+        model = DeliverySchedule
+        fields = ["due_on", "expected_kg"]
+        read_only_fields = fields
+
+
+class ScheduleInputSerializer(serializers.Serializer[Any]):
+    due_on = serializers.DateField()
+    expected_kg = DecimalStringField(max_digits=12, decimal_places=2)
+
+
+class StatusChangeSerializer(serializers.ModelSerializer[ContractStatusChange]):
+    """One entry of a contract's status ledger."""
+
+    class Meta:
+        model = ContractStatusChange
+        fields = ["from_status", "to_status", "reason", "at"]
+        read_only_fields = fields
+
+
+class ContractSerializer(serializers.ModelSerializer[Contract]):
+    """A market-access contract with its running delivery totals and fulfilment."""
+
+    household = HouseholdRefSerializer(read_only=True)
+    buyer = serializers.CharField(source="buyer.code", read_only=True)
+    district = serializers.CharField(source="district_id", read_only=True)
+    fulfilment = serializers.DecimalField(
+        max_digits=12,
+        decimal_places=4,
+        read_only=True,
+        help_text=_("Accepted kg over contracted kg (1.0000 = fulfilled)."),
+    )
+
+    class Meta:
+        model = Contract
+        fields = [
+            "id",
+            "household",
+            "buyer",
+            "district",
+            "crop",
+            "product_form",
+            "season_start",
+            "season_end",
+            "volume_kg",
+            "price_rule",
+            "price_pen_per_kg",
+            "price_floor_pen_per_kg",
+            "reference_price_note",
+            "quality_terms",
+            "certification",
+            "status",
+            "status_reason",
+            "activated_on",
+            "closed_on",
+            "delivered_kg",
+            "accepted_kg",
+            "accepted_value_pen",
+            "fulfilment",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class ContractDetailSerializer(ContractSerializer):
+    """A contract with its delivery schedule and status history."""
+
+    schedule = ScheduleSerializer(many=True, read_only=True)
+    status_history = StatusChangeSerializer(many=True, read_only=True, source="status_changes")
+
+    class Meta(ContractSerializer.Meta):
+        fields = [*ContractSerializer.Meta.fields, "schedule", "status_history"]
+        read_only_fields = fields
+
+
+class ContractCreateSerializer(serializers.Serializer[Any]):
+    """Record a draft contract. Give the volume in kg, or (coffee) in quintales of 46 kg."""
+
+    id = serializers.UUIDField(required=False, help_text=_("Client-chosen id: retries are safe."))
+    household = serializers.UUIDField()
+    buyer = serializers.RegexField(SLUG, max_length=50)
+    crop = serializers.ChoiceField(choices=Crop.choices)
+    product_form = serializers.ChoiceField(choices=ProductForm.choices)
+    season_start = serializers.DateField()
+    season_end = serializers.DateField()
+    volume_kg = DecimalStringField(max_digits=12, decimal_places=2, required=False)
+    volume_qq = DecimalStringField(
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        help_text=_("Quintales of 46 kg, converted to kg (instead of volume_kg)."),
+    )
+    price_rule = serializers.ChoiceField(choices=PriceRule.choices, default=PriceRule.FIXED)
+    price_pen_per_kg = DecimalStringField(max_digits=10, decimal_places=2, required=False)
+    price_floor_pen_per_kg = DecimalStringField(max_digits=10, decimal_places=2, required=False)
+    reference_price_note = serializers.CharField(
+        max_length=200, required=False, allow_blank=True, default=""
+    )
+    quality_terms = serializers.CharField(
+        max_length=2000, required=False, allow_blank=True, default=""
+    )
+    certification = serializers.ChoiceField(
+        choices=Certification.choices, default=Certification.NONE
+    )
+    schedule = serializers.ListField(child=ScheduleInputSerializer(), required=False, max_length=52)
+
+
+class ContractTransitionSerializer(serializers.Serializer[Any]):
+    """A contract move: ``{"to": "active"}``; suspension and termination need a ``reason``."""
+
+    to = serializers.ChoiceField(choices=ContractStatus.choices)
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class DeliverySerializer(serializers.ModelSerializer[Delivery]):
+    """A delivery with its computed amount and, once paid, its payment."""
+
+    contract = serializers.UUIDField(source="contract_id", read_only=True)
+    household = serializers.SerializerMethodField()
+    buyer = serializers.CharField(source="buyer.code", read_only=True)
+
+    class Meta:
+        model = Delivery
+        fields = [
+            "id",
+            "contract",
+            "household",
+            "buyer",
+            "delivered_on",
+            "weight_kg",
+            "quality_grade",
+            "price_pen_per_kg",
+            "amount_pen",
+            "receipt_reference",
+            "status",
+            "exceeds_volume",
+            "rejection_reason",
+            "note",
+            "payment_reference",
+            "paid_on",
+            "paid_amount_pen",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(HouseholdRefSerializer)
+    def get_household(self, delivery: Delivery) -> dict[str, Any]:
+        return household_ref(delivery.household)
+
+    def to_representation(self, instance: Delivery) -> dict[str, Any]:
+        """The same output as the declared fields give (a test holds them equal), built
+        directly: the deliveries list is the hottest read of the app (README benchmark)."""
+        d = instance
+        return {
+            "id": str(d.pk),
+            "contract": str(d.contract_id),
+            "household": household_ref(d.household),
+            "buyer": d.buyer.code,
+            "delivered_on": d.delivered_on.isoformat(),
+            "weight_kg": _money(d.weight_kg),
+            "quality_grade": d.quality_grade,
+            "price_pen_per_kg": _money(d.price_pen_per_kg),
+            "amount_pen": _money(d.amount_pen),
+            "receipt_reference": d.receipt_reference,
+            "status": d.status,
+            "exceeds_volume": d.exceeds_volume,
+            "rejection_reason": d.rejection_reason,
+            "note": d.note,
+            "payment_reference": d.payment_reference,
+            "paid_on": d.paid_on.isoformat() if d.paid_on is not None else None,
+            "paid_amount_pen": _money(d.paid_amount_pen),
+            "version": d.version,
+            "created_at": _DATETIME.to_representation(d.created_at),
+            "updated_at": _DATETIME.to_representation(d.updated_at),
+        }
+
+    def generic_representation(self, instance: Delivery) -> dict[str, Any]:
+        """What DRF's declared fields produce (kept to check the fast path against)."""
+        return dict(super().to_representation(instance))
+
+
+class DeliveryCreateSerializer(serializers.Serializer[Any]):
+    """Record a delivery against an active contract. ``amount_pen`` is computed."""
+
+    id = serializers.UUIDField(required=False, help_text=_("Client-chosen id: retries are safe."))
+    contract = serializers.UUIDField()
+    delivered_on = serializers.DateField()
+    weight_kg = DecimalStringField(max_digits=12, decimal_places=2, required=False)
+    weight_qq = DecimalStringField(
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        help_text=_("Quintales of 46 kg, converted to kg (instead of weight_kg)."),
+    )
+    quality_grade = serializers.ChoiceField(choices=QualityGrade.choices)
+    price_pen_per_kg = DecimalStringField(
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        help_text=_("Defaults to the contract's price; never below its floor."),
+    )
+    receipt_reference = serializers.CharField(
+        max_length=60, required=False, allow_blank=True, default=""
+    )
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+
+
+class DeliveryTransitionSerializer(serializers.Serializer[Any]):
+    """``accepted``; ``rejected`` with a ``rejection_reason``; ``paid`` with
+    ``payment_reference`` and ``paid_on`` (``paid_amount_pen`` defaults to the amount)."""
+
+    to = serializers.ChoiceField(choices=DeliveryStatus.choices)
+    rejection_reason = serializers.ChoiceField(choices=RejectionReason.choices, required=False)
+    note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    payment_reference = serializers.CharField(
+        max_length=60, required=False, allow_blank=True, default=""
+    )
+    paid_on = serializers.DateField(required=False)
+    paid_amount_pen = DecimalStringField(max_digits=14, decimal_places=2, required=False)

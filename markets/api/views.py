@@ -1,0 +1,202 @@
+"""Markets API: buyers, contracts and deliveries. Views are thin: reads through selectors (a
+buyer's key sees its own contracts only), writes through services."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import QuerySet
+from drf_spectacular.utils import extend_schema
+from rest_framework import status, viewsets
+from rest_framework.decorators import action
+from rest_framework.request import Request
+from rest_framework.response import Response
+
+from markets import selectors, services
+from markets.filters import ContractFilterSet, DeliveryFilterSet
+from markets.models import Contract, Delivery
+from registry.actors import Actor
+from registry.api.authentication import get_actor
+from registry.api.mixins import etag_for, expected_version
+from registry.choices import Scope
+from registry.models import Organization
+
+from .serializers import (
+    BuyerCreateSerializer,
+    BuyerSerializer,
+    ContractCreateSerializer,
+    ContractDetailSerializer,
+    ContractSerializer,
+    ContractTransitionSerializer,
+    DeliveryCreateSerializer,
+    DeliverySerializer,
+    DeliveryTransitionSerializer,
+)
+
+
+class MarketsViewSet(viewsets.GenericViewSet[Any]):
+    """Common behaviour: scopes, the actor, request validation, ETags."""
+
+    read_scope = Scope.CONTRACTS_READ
+    write_scope = Scope.CONTRACTS_WRITE
+    http_method_names = ["get", "post", "head", "options"]
+
+    @property
+    def actor(self) -> Actor:
+        return get_actor(self.request)
+
+    def validated(self, serializer_class: type[Any]) -> dict[str, Any]:
+        """The request body checked by ``serializer_class`` (400 with field errors if not)."""
+        serializer = serializer_class(data=self.request.data)
+        serializer.is_valid(raise_exception=True)
+        return dict(serializer.validated_data)
+
+    def respond(self, instance: Any, serializer_class: type[Any], created: bool | None) -> Response:
+        data = serializer_class(instance, context=self.get_serializer_context()).data
+        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
+        return Response(data, status=code, headers={"ETag": etag_for(instance, data)})
+
+    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        instance = self.get_object()
+        data = self.get_serializer(instance).data
+        etag = etag_for(instance, data)
+        if request.headers.get("If-None-Match") == etag:
+            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
+        return Response(data, headers={"ETag": etag})
+
+    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        queryset = self.filter_queryset(self.get_queryset())
+        page = self.paginate_queryset(queryset)
+        assert page is not None
+        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+
+
+class BuyerViewSet(MarketsViewSet):
+    """Buyers and cooperatives (organizations of kind buyer) with their contact details.
+
+    Every key may read them; registering one needs ``contracts:write`` (a buyer's key may
+    register only itself). Idempotent on ``code``.
+    """
+
+    read_scope = Scope.REFERENCE_READ
+    lookup_field = "code"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    ordering = "code"
+
+    def get_queryset(self) -> QuerySet[Organization]:
+        return selectors.buyer_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return BuyerCreateSerializer if self.action == "create" else BuyerSerializer
+
+    def get_object(self) -> Organization:
+        return selectors.buyer_get(actor=self.actor, code=self.kwargs["code"])
+
+    @extend_schema(
+        request=BuyerCreateSerializer, responses={200: BuyerSerializer, 201: BuyerSerializer}
+    )
+    def create(self, request: Request) -> Response:
+        data = self.validated(BuyerCreateSerializer)
+        buyer, created = services.buyer_register(actor=self.actor, **data)
+        fresh = selectors.buyer_get(actor=self.actor, code=buyer.code)
+        return self.respond(fresh, BuyerSerializer, created)
+
+
+class ContractViewSet(MarketsViewSet):
+    """Market-access contracts between a household and a buyer, and their workflow."""
+
+    filterset_class = ContractFilterSet
+    ordering = "created_at"
+
+    def get_queryset(self) -> QuerySet[Contract]:
+        return selectors.contract_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": ContractCreateSerializer,
+            "transition": ContractTransitionSerializer,
+            "retrieve": ContractDetailSerializer,
+        }.get(self.action, ContractSerializer)
+
+    def get_object(self) -> Contract:
+        return selectors.contract_get(actor=self.actor, contract_id=self.kwargs["pk"])
+
+    def _detail(self, contract: Contract, created: bool | None = None) -> Response:
+        fresh = selectors.contract_get(actor=self.actor, contract_id=contract.pk)
+        return self.respond(fresh, ContractDetailSerializer, created)
+
+    @extend_schema(
+        request=ContractCreateSerializer,
+        responses={200: ContractDetailSerializer, 201: ContractDetailSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = self.validated(ContractCreateSerializer)
+        contract, created = services.contract_create(actor=self.actor, **data)
+        return self._detail(contract, created)
+
+    @extend_schema(request=ContractTransitionSerializer, responses=ContractDetailSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str) -> Response:
+        """Sign (``active``), cancel a draft, suspend (with a reason), resume, complete or
+        terminate (with a reason). A move the workflow does not allow is a 409."""
+        data = self.validated(ContractTransitionSerializer)
+        contract = services.contract_transition(
+            actor=self.actor,
+            contract=self.get_object(),
+            to=data["to"],
+            reason=data["reason"],
+            expected_version=expected_version(request),
+        )
+        return self._detail(contract)
+
+
+class DeliveryViewSet(MarketsViewSet):
+    """Deliveries against active contracts: quality check, acceptance and payment."""
+
+    filterset_class = DeliveryFilterSet
+    # Newest delivery first; the id breaks ties so that cursors are stable.
+    ordering = ("-delivered_on", "-id")
+
+    def get_queryset(self) -> QuerySet[Delivery]:
+        return selectors.delivery_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": DeliveryCreateSerializer,
+            "transition": DeliveryTransitionSerializer,
+        }.get(self.action, DeliverySerializer)
+
+    def get_object(self) -> Delivery:
+        return selectors.delivery_get(actor=self.actor, delivery_id=self.kwargs["pk"])
+
+    def _detail(self, delivery: Delivery, created: bool | None = None) -> Response:
+        fresh = selectors.delivery_get(actor=self.actor, delivery_id=delivery.pk)
+        return self.respond(fresh, DeliverySerializer, created)
+
+    @extend_schema(
+        request=DeliveryCreateSerializer,
+        responses={200: DeliverySerializer, 201: DeliverySerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = self.validated(DeliveryCreateSerializer)
+        delivery, created = services.delivery_record(actor=self.actor, **data)
+        return self._detail(delivery, created)
+
+    @extend_schema(request=DeliveryTransitionSerializer, responses=DeliverySerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str) -> Response:
+        """Accept or reject (with a ``rejection_reason``) a recorded delivery, or record the
+        payment of an accepted one (``payment_reference``, ``paid_on``, ``paid_amount_pen``)."""
+        data = self.validated(DeliveryTransitionSerializer)
+        delivery = services.delivery_transition(
+            actor=self.actor,
+            delivery=self.get_object(),
+            to=data["to"],
+            rejection_reason=data.get("rejection_reason", ""),
+            note=data["note"],
+            payment_reference=data["payment_reference"],
+            paid_on=data.get("paid_on"),
+            paid_amount_pen=data.get("paid_amount_pen"),
+            expected_version=expected_version(request),
+        )
+        return self._detail(delivery)

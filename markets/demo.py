@@ -1,0 +1,171 @@
+"""Demo market data: two buyers, contracts with demo families and their deliveries, all through
+the services. Deterministic ids (uuid5) make it idempotent: a second run finds every record."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+
+from django.contrib.auth import get_user_model
+from django.utils import timezone
+
+from farmers.choices import HouseholdStatus
+from farmers.models import Household
+from registry.actors import Actor
+from registry.choices import OrganizationKind
+from registry.demo import Writer
+from registry.models import Organization
+
+from . import services
+from .choices import ContractStatus, DeliveryStatus, PriceRule, ProductForm
+from .models import Contract, Delivery, YieldNorm
+
+NAMESPACE = uuid.UUID("0c6b1d7e-5a41-4c3e-9f0d-2b7a9e4d8c21")
+FARMERS_NAMESPACE = uuid.UUID("6f1f6c3e-8f1e-4d55-9d0b-3c1e9a6a5b10")  # farmers.demo
+BUYERS = [
+    # code, name, RUC (check digit verified), district, contact, phone, email
+    (
+        "coop-pangoa",
+        "Cooperativa Agraria Pangoa (demo)",
+        "20131312955",
+        "120606",
+        "Esther Huamán",
+        "+51964123456",
+        "acopio@pangoa.example.org",
+    ),
+    (
+        "exportadora-vraem",
+        "Exportadora de Café y Cacao del VRAEM (demo)",
+        "20601234565",
+        "080910",
+        "Luis Ccori",
+        "+51987112233",
+        "compras@exportadora.example.org",
+    ),
+]
+
+
+def _buyers(actor: Actor) -> dict[str, Organization]:
+    found: dict[str, Organization] = {}
+    for code, name, ruc, district, contact, phone, email in BUYERS:
+        organization = Organization.objects.filter(code=code).first()
+        if organization is None:
+            organization, _created = services.buyer_register(
+                actor=actor,
+                code=code,
+                name=name,
+                ruc=ruc,
+                district=district,
+                contact_name=contact,
+                phone=phone,
+                email=email,
+                channel="demo",
+            )
+        elif organization.kind == OrganizationKind.BUYER:
+            if not hasattr(organization, "buyer_profile"):
+                services.buyer_profile_update(
+                    actor=actor,
+                    organization=organization,
+                    contact_name=contact,
+                    phone=phone,
+                    email=email,
+                    channel="demo",
+                )
+        else:
+            continue
+        found[code] = organization
+    return found
+
+
+def seed_demo_contracts(write: Writer) -> None:
+    """Contracts for the first approved demo families: cacao with the cooperative, coffee with
+    the exporter; activated, with a schedule and deliveries accepted, paid or just recorded."""
+    staff = get_user_model().objects.filter(username="personal.devida").first()
+    if staff is None:
+        return
+    actor = Actor(user=staff, unrestricted=True)
+    buyers = _buyers(actor)
+    if len(buyers) < len(BUYERS):
+        return
+    today = timezone.localdate()
+    made = 0
+    for n in range(12):
+        household = Household.objects.filter(
+            pk=uuid.uuid5(FARMERS_NAMESPACE, f"household-{n}"), status=HouseholdStatus.ACTIVE
+        ).first()
+        if household is None:
+            continue
+        cacao = n % 2 == 0
+        contract_id = uuid.uuid5(NAMESPACE, f"contract-{n}")
+        contract = Contract.objects.filter(pk=contract_id).first()
+        start = today - timedelta(days=150)
+        if contract is None:
+            contract, _created = services.contract_create(
+                actor=actor,
+                id=contract_id,
+                household=household.pk,
+                buyer="coop-pangoa" if cacao else "exportadora-vraem",
+                crop="cacao" if cacao else "coffee",
+                product_form=ProductForm.CACAO_DRY if cacao else ProductForm.COFFEE_PARCHMENT,
+                season_start=start,
+                season_end=today + timedelta(days=60),
+                volume_kg="900" if cacao else None,
+                volume_qq=None if cacao else "20",
+                price_rule=PriceRule.FIXED if n % 3 else PriceRule.REFERENCE,
+                price_pen_per_kg="9.50" if cacao else "14.20",
+                price_floor_pen_per_kg=None if n % 3 else ("8.00" if cacao else "12.00"),
+                reference_price_note="" if n % 3 else "Bolsa de Nueva York − diferencial",
+                quality_terms="Humedad máx. 7 %, fermentación ≥ 75 %"
+                if cacao
+                else "Humedad 10–12 %, taza ≥ 80 puntos",
+                certification="organic" if n % 4 == 0 else "fair_trade" if n % 4 == 2 else "none",
+                schedule=[
+                    {"due_on": start + timedelta(days=45), "expected_kg": "200.00"},
+                    {"due_on": start + timedelta(days=100), "expected_kg": "300.00"},
+                ],
+                channel="demo",
+            )
+            made += 1
+        if contract.status == ContractStatus.DRAFT and n != 10:
+            contract = services.contract_transition(
+                actor=actor, contract=contract, to=ContractStatus.ACTIVE, channel="demo"
+            )
+        if contract.status != ContractStatus.ACTIVE:
+            continue
+        for k, (days, kg, grade) in enumerate([(40, "215.5", "a"), (95, "180.0", "b")]):
+            delivery_id = uuid.uuid5(NAMESPACE, f"delivery-{n}-{k}")
+            delivery = Delivery.objects.filter(pk=delivery_id).first()
+            day = contract.season_start + timedelta(days=days)
+            if delivery is None and n % 5 != 4 and day <= today:
+                delivery, _created = services.delivery_record(
+                    actor=actor,
+                    id=delivery_id,
+                    contract=contract.pk,
+                    delivered_on=day,
+                    weight_kg=kg,
+                    quality_grade=grade,
+                    price_pen_per_kg="9.80" if cacao else "14.50",
+                    receipt_reference=f"GR-{n:03d}-{k + 1}",
+                    channel="demo",
+                )
+            if delivery is None or delivery.status != DeliveryStatus.RECORDED or k == 1:
+                continue
+            delivery = services.delivery_transition(
+                actor=actor, delivery=delivery, to=DeliveryStatus.ACCEPTED, channel="demo"
+            )
+            if n % 3 != 1:
+                services.delivery_transition(
+                    actor=actor,
+                    delivery=delivery,
+                    to=DeliveryStatus.PAID,
+                    payment_reference=f"TRF-{n:03d}",
+                    paid_on=min(day + timedelta(days=7), today),
+                    channel="demo",
+                )
+    total = Contract.objects.filter(
+        pk__in=[uuid.uuid5(NAMESPACE, f"contract-{n}") for n in range(12)]
+    ).count()
+    write(
+        f"Demo contracts:   {total} contracts ({made} new) with {len(buyers)} buyers; "
+        f"{YieldNorm.objects.count()} yield norms"
+    )

@@ -1,0 +1,434 @@
+"""Buyers' contact details, market-access contracts with their status ledger and delivery
+schedule, deliveries and payments, and the yield norms behind the side-selling check."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+
+from django.conf import settings
+from django.core.validators import MinValueValidator
+from django.db import models
+from django.db.models import F, Q
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from farmers.choices import Crop
+from farmers.models import Household
+from registry.models import ApiKey, District, Organization, Program
+
+from .choices import (
+    Certification,
+    ContractStatus,
+    DeliveryStatus,
+    PriceRule,
+    ProductForm,
+    QualityGrade,
+    RejectionReason,
+)
+
+KG = {"max_digits": 12, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
+PRICE = {"max_digits": 10, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
+MONEY = {"max_digits": 14, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
+
+
+class BuyerProfile(models.Model):
+    """A buyer's contact details (the buyer itself is a ``registry.Organization`` of kind buyer)."""
+
+    organization = models.OneToOneField(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="buyer_profile",
+        verbose_name=_("buyer"),
+    )
+    contact_name = models.CharField(_("contact person"), max_length=150, blank=True)
+    phone = models.CharField(_("phone"), max_length=16, blank=True)
+    email = models.EmailField(_("email"), blank=True)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["organization__code"]
+        verbose_name = _("buyer")
+        verbose_name_plural = _("buyers")
+
+    def __str__(self) -> str:
+        return str(self.organization)
+
+
+class Contract(models.Model):
+    """A market-access contract between a household and a buyer for one crop and season."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("household")
+    )
+    buyer = models.ForeignKey(
+        Organization, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("buyer")
+    )
+    # Denormalised from the household, for scoping and indexes without joins.
+    district = models.ForeignKey(
+        District, on_delete=models.PROTECT, related_name="+", verbose_name=_("district")
+    )
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
+    )
+    crop = models.CharField(_("crop"), max_length=16, choices=Crop.choices)
+    product_form = models.CharField(_("product form"), max_length=20, choices=ProductForm.choices)
+    season_start = models.DateField(_("season starts"))
+    season_end = models.DateField(_("season ends"))
+    volume_kg = models.DecimalField(_("contracted volume (kg)"), **KG)  # type: ignore[arg-type]
+    price_rule = models.CharField(
+        _("price rule"), max_length=12, choices=PriceRule.choices, default=PriceRule.FIXED
+    )
+    price_pen_per_kg = models.DecimalField(
+        _("price (PEN/kg)"),
+        null=True,
+        blank=True,
+        **PRICE,  # type: ignore[arg-type]
+    )
+    price_floor_pen_per_kg = models.DecimalField(
+        _("floor price (PEN/kg)"),
+        null=True,
+        blank=True,
+        **PRICE,  # type: ignore[arg-type]
+    )
+    reference_price_note = models.CharField(
+        _("reference price"),
+        max_length=200,
+        blank=True,
+        help_text=_("E.g. New York futures minus a differential, set at each delivery."),
+    )
+    quality_terms = models.TextField(_("quality terms"), blank=True)
+    certification = models.CharField(
+        _("certification"),
+        max_length=20,
+        choices=Certification.choices,
+        default=Certification.NONE,
+    )
+    status = models.CharField(
+        _("status"), max_length=12, choices=ContractStatus.choices, default=ContractStatus.DRAFT
+    )
+    status_reason = models.TextField(_("reason of the last status change"), blank=True)
+    activated_on = models.DateField(_("activated on"), null=True, blank=True)
+    closed_on = models.DateField(_("closed on"), null=True, blank=True)
+    # Running totals kept by the delivery services under the contract's row lock.
+    delivered_kg = models.DecimalField(
+        _("delivered (kg, not rejected)"),
+        default=Decimal("0"),
+        editable=False,
+        **KG,  # type: ignore[arg-type]
+    )
+    accepted_kg = models.DecimalField(
+        _("accepted (kg)"),
+        default=Decimal("0"),
+        editable=False,
+        **KG,  # type: ignore[arg-type]
+    )
+    accepted_value_pen = models.DecimalField(
+        _("accepted value (PEN)"),
+        default=Decimal("0"),
+        editable=False,
+        **MONEY,  # type: ignore[arg-type]
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("created by"),
+    )
+    created_by_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("created with key"),
+    )
+    request_hash = models.CharField(max_length=64, blank=True, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("contract")
+        verbose_name_plural = _("contracts")
+        indexes = [
+            models.Index(fields=["buyer", "created_at"], name="contract_buyer_idx"),
+            models.Index(fields=["district", "created_at"], name="contract_district_idx"),
+            models.Index(fields=["program", "created_at"], name="contract_program_idx"),
+            models.Index(fields=["household", "created_at"], name="contract_household_idx"),
+            models.Index(fields=["status", "created_at"], name="contract_status_idx"),
+            models.Index(fields=["crop", "created_at"], name="contract_crop_idx"),
+            models.Index(fields=["season_start", "season_end"], name="contract_season_idx"),
+            models.Index(fields=["created_at", "id"], name="contract_created_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(season_end__gte=F("season_start")),
+                name="contract_season_order",
+                violation_error_message=_("The season cannot end before it starts."),
+            ),
+            models.CheckConstraint(
+                condition=Q(volume_kg__gt=0),
+                name="contract_volume_positive",
+                violation_error_message=_("The contracted volume must be above zero."),
+            ),
+            models.CheckConstraint(
+                condition=Q(price_rule=PriceRule.REFERENCE, price_floor_pen_per_kg__isnull=False)
+                | Q(price_rule=PriceRule.FIXED, price_pen_per_kg__isnull=False),
+                name="contract_price_given",
+                violation_error_message=_(
+                    "A fixed-price contract needs its price; a reference-price one its floor."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_crop_display()} · {self.season_start:%Y-%m} · {self.household_id}"
+
+    @property
+    def fulfilment(self) -> Decimal:
+        """Accepted kilograms over contracted kilograms (0–1 and beyond when over-delivered)."""
+        if not self.volume_kg:
+            return Decimal("0")
+        return (self.accepted_kg / self.volume_kg).quantize(Decimal("0.0001"))
+
+
+class ContractStatusChange(models.Model):
+    """One entry of a contract's status ledger: who moved it, from where to where, why."""
+
+    contract = models.ForeignKey(
+        Contract,
+        on_delete=models.PROTECT,
+        related_name="status_changes",
+        verbose_name=_("contract"),
+    )
+    from_status = models.CharField(
+        _("from"), max_length=12, choices=ContractStatus.choices, blank=True
+    )
+    to_status = models.CharField(_("to"), max_length=12, choices=ContractStatus.choices)
+    reason = models.TextField(_("reason"), blank=True)
+    at = models.DateTimeField(_("at"), default=timezone.now)
+    actor_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("user"),
+    )
+    actor_api_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("API key"),
+    )
+
+    class Meta:
+        ordering = ["at", "id"]
+        verbose_name = _("contract status change")
+        verbose_name_plural = _("contract status changes")
+        indexes = [models.Index(fields=["contract", "at"], name="contract_change_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.from_status or '—'} → {self.to_status}"
+
+
+class DeliverySchedule(models.Model):
+    """A delivery the contract expects by a date; overdue when the date passes uncovered."""
+
+    contract = models.ForeignKey(
+        Contract, on_delete=models.PROTECT, related_name="schedule", verbose_name=_("contract")
+    )
+    due_on = models.DateField(_("due on"))
+    expected_kg = models.DecimalField(_("expected (kg)"), **KG)  # type: ignore[arg-type]
+
+    class Meta:
+        ordering = ["contract", "due_on"]
+        verbose_name = _("scheduled delivery")
+        verbose_name_plural = _("scheduled deliveries")
+        indexes = [models.Index(fields=["due_on"], name="schedule_due_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["contract", "due_on"],
+                name="schedule_one_per_day",
+                violation_error_message=_("This contract already expects a delivery that day."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.due_on} · {self.expected_kg} kg"
+
+
+class Delivery(models.Model):
+    """Produce a family delivered against an active contract: weight, grade, price, amount."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    contract = models.ForeignKey(
+        Contract,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        verbose_name=_("contract"),
+        db_index=False,
+    )
+    # Denormalised from the contract, for scoping and indexes without joins.
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="deliveries",
+        verbose_name=_("household"),
+        db_index=False,
+    )
+    buyer = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("buyer"),
+        db_index=False,
+    )
+    district = models.ForeignKey(
+        District,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("district"),
+        db_index=False,
+    )
+    program = models.ForeignKey(
+        Program,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("programme"),
+        db_index=False,
+    )
+    delivered_on = models.DateField(_("delivered on"))
+    weight_kg = models.DecimalField(_("weight (kg)"), **KG)  # type: ignore[arg-type]
+    quality_grade = models.CharField(
+        _("quality grade"), max_length=12, choices=QualityGrade.choices
+    )
+    price_pen_per_kg = models.DecimalField(_("price (PEN/kg)"), **PRICE)  # type: ignore[arg-type]
+    amount_pen = models.DecimalField(_("amount (PEN)"), editable=False, **MONEY)  # type: ignore[arg-type]
+    receipt_reference = models.CharField(_("receipt reference"), max_length=60, blank=True)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=DeliveryStatus.choices,
+        default=DeliveryStatus.RECORDED,
+    )
+    exceeds_volume = models.BooleanField(
+        _("exceeds the contracted volume"), default=False, editable=False
+    )
+    rejection_reason = models.CharField(
+        _("rejection reason"), max_length=16, choices=RejectionReason.choices, blank=True
+    )
+    note = models.TextField(_("note"), blank=True)
+    payment_reference = models.CharField(_("payment reference"), max_length=60, blank=True)
+    paid_on = models.DateField(_("paid on"), null=True, blank=True)
+    paid_amount_pen = models.DecimalField(
+        _("amount paid (PEN)"),
+        null=True,
+        blank=True,
+        **MONEY,  # type: ignore[arg-type]
+    )
+    recorded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("recorded by"),
+    )
+    recorded_by_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("recorded with key"),
+    )
+    request_hash = models.CharField(max_length=64, blank=True, editable=False)
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
+
+    class Meta:
+        ordering = ["-delivered_on", "-id"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        # Lists are ordered newest delivery first (``-delivered_on, -id``): each scope and filter
+        # has an index in that order, so a page (and a date window) is a short index range scan.
+        indexes = [
+            models.Index(fields=["buyer", "-delivered_on", "-id"], name="delivery_buyer_idx"),
+            models.Index(
+                fields=["buyer", "status", "-delivered_on", "-id"],
+                name="delivery_buyer_status_idx",
+            ),
+            models.Index(fields=["program", "-delivered_on", "-id"], name="delivery_program_idx"),
+            models.Index(
+                fields=["program", "status", "-delivered_on", "-id"],
+                name="delivery_program_status_idx",
+            ),
+            models.Index(fields=["district", "-delivered_on", "-id"], name="delivery_district_idx"),
+            models.Index(fields=["contract", "-delivered_on", "-id"], name="delivery_contract_idx"),
+            models.Index(fields=["household", "delivered_on"], name="delivery_household_idx"),
+            models.Index(fields=["status", "-delivered_on", "-id"], name="delivery_status_idx"),
+            models.Index(fields=["-delivered_on", "-id"], name="delivery_date_idx"),
+        ]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(weight_kg__gt=0),
+                name="delivery_weight_positive",
+                violation_error_message=_("The weight must be above zero."),
+            ),
+            models.CheckConstraint(
+                condition=~Q(status=DeliveryStatus.PAID)
+                | Q(paid_on__isnull=False, paid_amount_pen__isnull=False),
+                name="delivery_paid_has_payment",
+                violation_error_message=_("A paid delivery needs its payment date and amount."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.delivered_on} · {self.weight_kg} kg · {self.amount_pen} PEN"
+
+
+class YieldNorm(models.Model):
+    """Expected harvest per hectare and season for a crop in a product form (programme-editable);
+    the side-selling check compares deliveries with licit hectares × this norm."""
+
+    crop = models.CharField(_("crop"), max_length=16, choices=Crop.choices)
+    product_form = models.CharField(_("product form"), max_length=20, choices=ProductForm.choices)
+    kg_per_ha_per_season = models.DecimalField(
+        _("kg per hectare and season"),
+        max_digits=10,
+        decimal_places=2,
+        validators=[MinValueValidator(Decimal("0.01"))],
+    )
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["crop", "product_form"]
+        verbose_name = _("yield norm")
+        verbose_name_plural = _("yield norms")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["crop", "product_form"],
+                name="yield_norm_unique",
+                violation_error_message=_("There is already a norm for this crop and form."),
+            ),
+            models.CheckConstraint(
+                condition=Q(kg_per_ha_per_season__gt=0),
+                name="yield_norm_positive",
+                violation_error_message=_("The yield must be above zero."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.crop} · {self.product_form}: {self.kg_per_ha_per_season} kg/ha"

@@ -1,0 +1,205 @@
+"""Reads of the markets app: a buyer's key sees its own contracts and deliveries only, everyone
+else those in their area (404 outside it); the evidence provider for the transition engine."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.db.models import (
+    CharField,
+    DateField,
+    DecimalField,
+    F,
+    Prefetch,
+    QuerySet,
+    Sum,
+    Value,
+)
+from django.db.models.functions import Coalesce, Least
+
+from farmers.choices import VerificationStatus
+from farmers.models import Verification
+from farmers.transition.evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, Fact
+from registry.actors import Actor
+from registry.choices import OrganizationKind
+from registry.exceptions import NotFound
+from registry.models import Organization
+
+from .models import Contract, ContractStatusChange, Delivery
+from .services import contract_scope_q
+from .workflow import ACCEPTED_DELIVERY_STATES, ACTIVATED_STATES
+
+
+def buyer_list(*, actor: Actor) -> QuerySet[Organization]:
+    """Active buyer organizations with their contact details (reference data)."""
+    return Organization.objects.filter(kind=OrganizationKind.BUYER, is_active=True).select_related(
+        "buyer_profile"
+    )
+
+
+def buyer_get(*, actor: Actor, code: str) -> Organization:
+    """One active buyer by code, or 404."""
+    buyer = buyer_list(actor=actor).filter(code=code).first()
+    if buyer is None:
+        raise NotFound()
+    return buyer
+
+
+def contract_list(*, actor: Actor) -> QuerySet[Contract]:
+    """Contracts the actor may see, with household and buyer joined (one query a page)."""
+    return (
+        Contract.objects.filter(contract_scope_q(actor))
+        .select_related("household", "buyer")
+        .only(*[f.name for f in Contract._meta.concrete_fields], *REF_FIELDS)
+    )
+
+
+def contract_get(*, actor: Actor, contract_id: Any) -> Contract:
+    """One visible contract with its delivery schedule and status ledger, or 404."""
+    contract = (
+        contract_list(actor=actor)
+        .prefetch_related(
+            "schedule",
+            Prefetch(
+                "status_changes",
+                queryset=ContractStatusChange.objects.order_by("at", "id"),
+            ),
+        )
+        .filter(pk=contract_id)
+        .first()
+    )
+    if contract is None:
+        raise NotFound()
+    return contract
+
+
+# The only columns of the household and buyer a contract or delivery shows (narrow rows).
+REF_FIELDS = (
+    "household__id",
+    "household__code",
+    "household__head_name",
+    "household__district_id",
+    "household__community",
+    "buyer__id",
+    "buyer__code",
+)
+
+
+def delivery_list(*, actor: Actor) -> QuerySet[Delivery]:
+    """Deliveries the actor may see, with household and buyer joined (one query a page)."""
+    return (
+        Delivery.objects.filter(contract_scope_q(actor))
+        .select_related("household", "buyer")
+        .only(*[f.name for f in Delivery._meta.concrete_fields], *REF_FIELDS)
+    )
+
+
+def delivery_get(*, actor: Actor, delivery_id: Any) -> Delivery:
+    """One visible delivery, or 404."""
+    delivery = delivery_list(actor=actor).filter(pk=delivery_id).first()
+    if delivery is None:
+        raise NotFound()
+    return delivery
+
+
+def totals_by_buyer_and_crop(contracts: QuerySet[Contract]) -> list[dict[str, Any]]:
+    """Contracted kg, delivered (accepted) kg and value per buyer and crop, one query."""
+    zero = Value(Decimal("0"), output_field=DecimalField(max_digits=20, decimal_places=2))
+    rows = list(
+        contracts.order_by()
+        .values("buyer__code", "buyer__name", "crop", "product_form")
+        .annotate(
+            contracted_kg=Coalesce(Sum("volume_kg"), zero),
+            accepted_kg=Coalesce(Sum("accepted_kg"), zero),
+            accepted_value_pen=Coalesce(Sum("accepted_value_pen"), zero),
+        )
+        .order_by("buyer__code", "crop", "product_form")
+    )
+    for row in rows:  # SQLite's sums drop the scale: always two places
+        for name in ("contracted_kg", "accepted_kg", "accepted_value_pen"):
+            row[name] = Decimal(row[name]).quantize(Decimal("0.01"))
+    return rows
+
+
+def licit_hectares(household_ids: Iterable[Any]) -> dict[tuple[str, str], Decimal]:
+    """``{(household_id, crop): ha}`` from each household's latest confirmed verification visit
+    (one query): what field officers saw on the ground, not what the family declared."""
+    ids = sorted({str(pk) for pk in household_ids})
+    latest: dict[str, list[dict[str, Any]]] = {}
+    rows = (
+        Verification.objects.filter(household_id__in=ids, status=VerificationStatus.CONFIRMED)
+        .order_by("household_id", "-visited_on", "-created_at")
+        .values_list("household_id", "licit_crops")
+    )
+    for pk, crops in rows:
+        latest.setdefault(str(pk), crops or [])
+    hectares: dict[tuple[str, str], Decimal] = {}
+    for household_id, entries in latest.items():
+        for entry in entries:
+            try:
+                ha = Decimal(str(entry.get("ha", "0")))
+            except (ArithmeticError, ValueError, AttributeError):
+                continue
+            key = (household_id, str(entry.get("crop", "")))
+            hectares[key] = hectares.get(key, Decimal("0")) + ha
+    return hectares
+
+
+def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
+    """Evidence provider for the transition engine: for a batch of households, every contract
+    that became active (``contract_active``, from its activation, or season start, until its
+    season end or earlier close) and every accepted or paid delivery (``delivery_accepted``
+    with kg and value), with the contract's status now. One query (a UNION) for any batch."""
+    ids = list(household_ids)
+    if not ids:
+        return []
+    null_decimal = Value(None, output_field=DecimalField(max_digits=14, decimal_places=2))
+    contracts = (
+        Contract.objects.filter(household_id__in=ids, status__in=sorted(ACTIVATED_STATES))
+        .order_by()
+        .values_list(
+            "household_id",
+            "id",
+            Value(CONTRACT_ACTIVE, output_field=CharField()),
+            Coalesce("activated_on", "season_start", output_field=DateField()),
+            Least(Coalesce("closed_on", "season_end"), "season_end", output_field=DateField()),
+            "status",
+            null_decimal,
+            null_decimal,
+        )
+    )
+    deliveries = (
+        Delivery.objects.filter(household_id__in=ids, status__in=ACCEPTED_DELIVERY_STATES)
+        .order_by()
+        .values_list(
+            "household_id",
+            "id",
+            Value(DELIVERY_ACCEPTED, output_field=CharField()),
+            "delivered_on",
+            Value(None, output_field=DateField()),
+            F("contract__status"),
+            F("weight_kg"),
+            F("amount_pen"),
+        )
+    )
+    facts: list[Fact] = []
+    for household_id, ref, kind, on, until, status, quantity, value in contracts.union(
+        deliveries, all=True
+    ):
+        facts.append(
+            Fact(
+                household_id=household_id if isinstance(household_id, UUID) else UUID(household_id),
+                kind=kind,
+                on=on,
+                ref=str(ref),
+                status=status,
+                until=until,
+                quantity=quantity,
+                value_pen=value,
+            )
+        )
+    return facts
