@@ -376,7 +376,7 @@ class AlertAdmin(admin.ModelAdmin):
         "resolution_note",
         "version",
     ]
-    fields = readonly_fields
+    fields = tuple(readonly_fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
         actor = Actor.for_user(request.user)
