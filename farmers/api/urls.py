@@ -2,6 +2,7 @@
 
 from rest_framework.routers import SimpleRouter
 
+from .indicators import IndicatorViewSet
 from .views import AgreementViewSet, HouseholdViewSet, PlotViewSet, VerificationViewSet
 
 router = SimpleRouter()
@@ -9,5 +10,6 @@ router.register("households", HouseholdViewSet, basename="household")
 router.register("plots", PlotViewSet, basename="plot")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("verifications", VerificationViewSet, basename="verification")
+router.register("indicators", IndicatorViewSet, basename="indicator")
 
 urlpatterns = router.urls
