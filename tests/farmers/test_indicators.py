@@ -136,7 +136,7 @@ def test_households_by_stage_now(data: dict[str, Any]) -> None:
 
 
 def test_households_by_stage_at_each_months_end(data: dict[str, Any]) -> None:
-    period = {"date_from": date(2026, 1, 1), "date_to": date(2026, 6, 30)}
+    period: dict[str, Any] = {"date_from": date(2026, 1, 1), "date_to": date(2026, 6, 30)}
     cells = {
         (r["month"], r["stage"]): r["households"]
         for r in rows("households", "month", "stage", **period)
