@@ -41,6 +41,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connection
 from django.db.models import (
     Case,
@@ -142,17 +143,17 @@ def scoped_households(*, actor: Actor, query: IndicatorQuery) -> QuerySet[Househ
 
 
 def month_range(query: IndicatorQuery) -> list[date]:
-    """First days of the months from ``date_from`` to ``date_to`` (default: the last 12)."""
+    """First days of the months from ``date_from`` to ``date_to`` (default: the 12 months up to
+    today); at most the last ``MAX_MONTHS`` of them, between the years 1900 and 2200."""
     today = query.today or timezone.localdate()
     end = query.date_to or today
-    start = query.date_from or date(end.year - 1, end.month, 1) + timedelta(days=32)
-    start, end = start.replace(day=1), end.replace(day=1)
-    months: list[date] = []
-    current = start
-    while current <= end and len(months) < MAX_MONTHS:
-        months.append(current)
-        current = (current + timedelta(days=32)).replace(day=1)
-    return months
+    end_index = min(end.year * 12 + end.month - 1, 2200 * 12 + 11)
+    if query.date_from is not None:
+        start_index = query.date_from.year * 12 + query.date_from.month - 1
+    else:
+        start_index = end_index - 11
+    start_index = max(start_index, end_index - MAX_MONTHS + 1, 1900 * 12)
+    return [date(i // 12, i % 12 + 1, 1) for i in range(start_index, end_index + 1)]
 
 
 def month_end(first: date) -> date:
@@ -199,7 +200,10 @@ def households_by_month(*, actor: Actor, query: IndicatorQuery) -> list[dict[str
     if not months:
         return []
     households = scoped_households(actor=actor, query=query).order_by().values("pk")
-    scoped_sql, scoped_params = households.query.sql_with_params()
+    try:
+        scoped_sql, scoped_params = households.query.sql_with_params()
+    except EmptyResultSet:  # the actor's area is empty
+        return []
     ops = connection.ops
     values_sql = ", ".join(["(%s, %s, %s)"] * len(months))
     values_params: list[Any] = []

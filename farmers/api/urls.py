@@ -1,8 +1,9 @@
 """Routes of the farmers API under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .indicators import IndicatorViewSet
+from .indicators import IndicatorView
 from .views import AgreementViewSet, HouseholdViewSet, PlotViewSet, VerificationViewSet
 
 router = SimpleRouter()
@@ -10,6 +11,8 @@ router.register("households", HouseholdViewSet, basename="household")
 router.register("plots", PlotViewSet, basename="plot")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("verifications", VerificationViewSet, basename="verification")
-router.register("indicators", IndicatorViewSet, basename="indicator")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("indicators/", IndicatorView.as_view(), name="indicators"),
+]
