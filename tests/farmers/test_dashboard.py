@@ -112,3 +112,24 @@ def test_query_count_does_not_grow_with_households(
     with CaptureQueriesContext(connection) as many:
         assert client.get(URL).status_code == 200
     assert len(few.captured_queries) == len(many.captured_queries) <= 25
+
+
+def test_demo_data_fills_the_dashboard() -> None:
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from farmers.models import Support
+
+    call_command("seed_demo", "--force", stdout=StringIO())
+    items = Support.objects.count()
+    call_command("seed_demo", "--force", stdout=StringIO())
+    assert Support.objects.count() == items > 0  # idempotent
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="personal.devida"))
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response.context["figures"][0].value == "24"
+    [cost_chart] = response.context["cost_charts"]
+    assert "S/ " in str(cost_chart)

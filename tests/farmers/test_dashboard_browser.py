@@ -92,6 +92,8 @@ def test_dashboard_charts_render_with_seeded_figures(
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1
     page.screenshot(path=str(artifacts_dir / f"dashboard-{name}.png"), full_page=True)
     for card in ("funnel", "stages", "map", "cost"):
-        page.locator(f"#{card}").screenshot(path=str(artifacts_dir / f"dashboard-{name}-{card}.png"))
+        page.locator(f"#{card}").screenshot(
+            path=str(artifacts_dir / f"dashboard-{name}-{card}.png")
+        )
     context.close()
     assert outside == []
