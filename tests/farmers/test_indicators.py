@@ -15,7 +15,7 @@ from rest_framework.test import APIClient
 from farmers import indicators
 from farmers.choices import Stage
 from farmers.indicators import IndicatorQuery
-from farmers.models import Household
+from farmers.models import Household, StageChange
 from registry.actors import Actor
 from registry.choices import OrganizationKind, Scope
 from registry.models import District, Program
@@ -403,3 +403,19 @@ def test_a_key_without_area_gets_empty_month_series(data: dict[str, Any]) -> Non
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
     response = client.get(URL, {"group_by": "month,stage", "from": "2026-01-01"})
     assert response.status_code == 200 and response.json()["results"] == []
+
+
+def test_benchmark_command_runs_on_seeded_households() -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    call_command("seed_households", "--count", "40", stdout=StringIO())
+    out = StringIO()
+    call_command("benchmark_indicators", "--ledger", "--repeat", "1", stdout=out)
+    text = out.getvalue()
+    assert "40 households" in text and "dashboard (all of it)" in text
+    ledger = StageChange.objects.count()
+    assert ledger == Household.objects.exclude(stage=Stage.ENROLLED).count() > 0
+    call_command("benchmark_indicators", "--ledger", "--repeat", "1", stdout=StringIO())
+    assert StageChange.objects.count() == ledger  # households with a ledger are left alone
