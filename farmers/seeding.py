@@ -68,7 +68,8 @@ def _copy_rows(
         sql = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row(row)
+                # JSON columns travel as their text (COPY's text format parses it).
+                copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in row])
     else:
         objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
         model._default_manager.bulk_create(objects, batch_size=2000)
@@ -133,6 +134,7 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
                 1,
                 created,
                 created,
+                {},
             )
         )
         n_members = rng.choices([1, 2, 3, 4, 5], [10, 30, 25, 20, 15])[0]
@@ -257,6 +259,7 @@ def _write_chunk(rows: Rows) -> None:
                 "version",
                 "created_at",
                 "updated_at",
+                "milestones",
             ],
             households,
         )
