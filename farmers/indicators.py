@@ -35,29 +35,22 @@ from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-from django.core.exceptions import EmptyResultSet
-from django.db import connection
 from django.db.models import (
     Case,
     Count,
-    Exists,
     IntegerField,
-    Max,
-    OuterRef,
     Q,
     QuerySet,
-    Subquery,
     Sum,
     Value,
     When,
 )
-from django.db.models.functions import Coalesce, Greatest, TruncMonth
+from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
 from registry.actors import Actor
@@ -165,13 +158,6 @@ def _label(day: date | datetime | None) -> str | None:
     return None if day is None else f"{day.year:04d}-{day.month:02d}"
 
 
-def _ids_to_codes(rows: Iterable[dict[str, Any]]) -> dict[int, str]:
-    from registry.models import Program
-
-    ids = {row["program"] for row in rows if row.get("program") is not None}
-    return dict(Program.objects.filter(pk__in=ids).values_list("pk", "code")) if ids else {}
-
-
 # --- households -------------------------------------------------------------------------------
 
 
@@ -190,76 +176,62 @@ def households_now(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any
 
 
 def households_by_month(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
-    """Households by the stage they were at on the last day of each month: one query.
+    """Households by the stage they were at on the last day of each month: two queries.
 
-    From the ledger: the stage of a household on day D is the ``to_stage`` of its latest
-    ``StageChange`` effective on or before D; before its first change (and from its
-    registration) it is ``enrolled``.
+    Every household starts ``enrolled`` when registered, and each ledger row moves one household
+    out of ``from_stage`` into ``to_stage`` on ``effective_on``. So the households at stage S at
+    the end of month M are: the moves into S up to M, minus the moves out of S up to M, plus (for
+    ``enrolled``) the registrations up to M. Both sides are aggregated per month in SQL (one
+    scan each, whatever the number of households) and accumulated here over the months.
     """
     months = month_range(query)
     if not months:
         return []
-    households = scoped_households(actor=actor, query=query).order_by().values("pk")
-    try:
-        scoped_sql, scoped_params = households.query.sql_with_params()
-    except EmptyResultSet:  # the actor's area is empty
-        return []
-    ops = connection.ops
-    values_sql = ", ".join(["(%s, %s, %s)"] * len(months))
-    values_params: list[Any] = []
-    for first in months:
-        last = month_end(first)
-        next_start = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
-        values_params += [
-            _label(first),
-            ops.adapt_datefield_value(last),
-            ops.adapt_datetimefield_value(next_start),
-        ]
-    hh = Household._meta.db_table
-    sc = StageChange._meta.db_table
-    sql = f"""
-        WITH months (month_label, month_end, next_start) AS (VALUES {values_sql}),
-        hh AS (
-            SELECT id, district_id, program_id, created_at FROM {hh} WHERE id IN ({scoped_sql})
-        ),
-        spans AS (
-            SELECT sc.household_id, sc.to_stage AS stage, sc.effective_on AS start_on,
-                   LEAD(sc.effective_on) OVER (
-                       PARTITION BY sc.household_id ORDER BY sc.effective_on, sc.id
-                   ) AS end_on
-            FROM {sc} sc WHERE sc.household_id IN (SELECT id FROM hh)
-        ),
-        firsts AS (
-            SELECT household_id, MIN(effective_on) AS first_on FROM {sc}
-            WHERE household_id IN (SELECT id FROM hh) GROUP BY household_id
+    first, last = months[0], month_end(months[-1])
+    households = scoped_households(actor=actor, query=query)
+    # Grouped by calendar month over the whole history (a few dozen months); earlier months are
+    # folded into the first one below.
+    moves = (
+        StageChange.objects.filter(household__in=households.values("pk"), effective_on__lte=last)
+        .order_by()
+        .annotate(bucket=TruncMonth("effective_on"))
+        .values(
+            "bucket", "from_stage", "to_stage", "household__district_id", "household__program__code"
         )
-        SELECT m.month_label, s.stage, hh.district_id, hh.program_id, COUNT(*)
-        FROM months m
-        JOIN spans s ON s.start_on <= m.month_end AND (s.end_on IS NULL OR s.end_on > m.month_end)
-        JOIN hh ON hh.id = s.household_id
-        GROUP BY m.month_label, s.stage, hh.district_id, hh.program_id
-        UNION ALL
-        SELECT m.month_label, %s, hh.district_id, hh.program_id, COUNT(*)
-        FROM months m
-        JOIN hh ON hh.created_at < m.next_start
-        LEFT JOIN firsts f ON f.household_id = hh.id
-        WHERE f.first_on IS NULL OR f.first_on > m.month_end
-        GROUP BY m.month_label, hh.district_id, hh.program_id
-    """  # noqa: S608 - table names from the models, values as parameters
-    params = [*values_params, *scoped_params, str(Stage.ENROLLED)]
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        raw = cursor.fetchall()
+        .annotate(n=Count("pk"))
+    )
+    end_of_last = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
+    registered = (
+        households.filter(created_at__lt=end_of_last)
+        .order_by()
+        .annotate(bucket=TruncMonth("created_at"))
+        .values("bucket", "district_id", "program__code")
+        .annotate(n=Count("pk"))
+    )
+    # delta[(stage, district, program)][month index] (index 0 also holds all earlier months)
+    delta: dict[tuple[str, str, str], list[int]] = defaultdict(lambda: [0] * len(months))
+
+    def index(bucket: date) -> int:
+        return max((bucket.year - first.year) * 12 + bucket.month - first.month, 0)
+
+    for row in moves:
+        i = index(row["bucket"])
+        where = (row["household__district_id"], row["household__program__code"])
+        delta[(row["to_stage"], *where)][i] += row["n"]
+        delta[(row["from_stage"], *where)][i] -= row["n"]
+    for row in registered:
+        i = index(row["bucket"])
+        delta[(str(Stage.ENROLLED), row["district_id"], row["program__code"])][i] += row["n"]
     dims = [d for d in query.group_by if d in DIMENSIONS]
     totals: dict[tuple[Any, ...], int] = defaultdict(int)
-    keyed = [
-        {"month": month, "stage": stage, "district": district, "program": program, "n": n}
-        for month, stage, district, program, n in raw
-    ]
-    codes = _ids_to_codes(keyed)
-    for row in keyed:
-        row["program"] = codes.get(row["program"], row["program"])
-        totals[tuple(row[d] for d in dims)] += int(row["n"])
+    for (stage, district, program), changes in delta.items():
+        running = 0
+        for i, change in enumerate(changes):
+            running += change
+            if running > 0:
+                cell = {"month": _label(months[i]), "stage": stage, "district": district}
+                cell["program"] = program
+                totals[tuple(cell[d] for d in dims)] += running
     cells = [
         {**dict(zip(dims, key, strict=True)), "households": n} for key, n in sorted(totals.items())
     ]
@@ -302,31 +274,60 @@ def flows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
 
 
 def relapse_rate(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
-    """Households that relapsed over households that reached coca-free, per cell: one query."""
-    ledger = StageChange.objects.filter(household_id=OuterRef("pk"))
-    reached = Q(stage__in=REACHED_COCA_FREE) | Exists(ledger.filter(to_stage__in=REACHED_COCA_FREE))
-    relapsed = Q(stage__in=RELAPSE_STAGES) | Exists(ledger.filter(to_stage__in=RELAPSE_STAGES))
+    """Households that relapsed over households that reached coca-free, per cell: two queries.
+
+    A household counts when its stage now says so, or (for those whose stage no longer does)
+    when its ledger does: one aggregate over households and one over the ledger, no per-row
+    subqueries.
+    """
     dims = [d for d in query.group_by if d in ("district", "program")]
     columns = {"district": "district_id", "program": "program__code"}
-    rows = (
-        scoped_households(actor=actor, query=query)
-        .order_by()
+    households = scoped_households(actor=actor, query=query)
+    now = (
+        households.order_by()
         .values(*[columns[d] for d in dims])
         .annotate(
-            reached=Sum(Case(When(reached, then=1), default=0, output_field=IntegerField())),
-            relapsed=Sum(Case(When(relapsed, then=1), default=0, output_field=IntegerField())),
+            reached=Count("pk", filter=Q(stage__in=REACHED_COCA_FREE)),
+            relapsed=Count("pk", filter=Q(stage__in=RELAPSE_STAGES)),
         )
     )
+    ledger = (
+        StageChange.objects.filter(household__in=households.values("pk"))
+        .order_by()
+        .values(*[f"household__{columns[d]}" for d in dims])
+        .annotate(
+            reached=Count(
+                "household_id",
+                distinct=True,
+                filter=Q(to_stage__in=REACHED_COCA_FREE)
+                & ~Q(household__stage__in=REACHED_COCA_FREE),
+            ),
+            relapsed=Count(
+                "household_id",
+                distinct=True,
+                filter=Q(to_stage__in=RELAPSE_STAGES) & ~Q(household__stage__in=RELAPSE_STAGES),
+            ),
+        )
+    )
+    counts: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
+    for row in now:
+        key = tuple(row[columns[d]] for d in dims)
+        counts[key][0] += row["reached"]
+        counts[key][1] += row["relapsed"]
+    for row in ledger:
+        key = tuple(row[f"household__{columns[d]}"] for d in dims)
+        counts[key][0] += row["reached"]
+        counts[key][1] += row["relapsed"]
     cells = []
-    for row in rows:
-        if not row["reached"]:
+    for key, (reached, relapsed) in sorted(counts.items(), key=lambda kv: str(kv[0])):
+        if not reached:
             continue
-        cell: dict[str, Any] = {d: row[columns[d]] for d in dims}
-        cell["households_reached"] = int(row["reached"])
-        cell["households_relapsed"] = int(row["relapsed"])
-        cell["relapse_rate"] = round(row["relapsed"] / row["reached"], 4)
+        cell: dict[str, Any] = dict(zip(dims, key, strict=True))
+        cell["households_reached"] = reached
+        cell["households_relapsed"] = relapsed
+        cell["relapse_rate"] = round(relapsed / reached, 4)
         cell["suppressed"] = False
-        if query.suppress and min(row["reached"], row["relapsed"]) < SUPPRESSION_THRESHOLD:
+        if query.suppress and min(reached, relapsed) < SUPPRESSION_THRESHOLD:
             cell.update(
                 households_reached=None,
                 households_relapsed=None,
@@ -334,39 +335,32 @@ def relapse_rate(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]
                 suppressed=True,
             )
         cells.append(cell)
-    cells.sort(key=lambda c: tuple(str(c.get(d) or "") for d in dims))
     return cells
 
 
 # --- cost per household -----------------------------------------------------------------------
 
 
-def _reached_rank(household_path: str) -> Any:
-    """Highest rung of the ladder a household has reached: its stage now or any in its ledger."""
-    ledger_max = (
-        StageChange.objects.filter(household_id=OuterRef(household_path))
-        .order_by()
-        .values("household_id")
-        .annotate(top=Max(_rank_case("to_stage")))
-        .values("top")
-    )
-    stage_path = "stage" if household_path == "pk" else "household__stage"
-    return Greatest(_rank_case(stage_path), Coalesce(Subquery(ledger_max), Value(0)))
+def _reached_rank(stage_path: str) -> Case:
+    """The highest rung a household is at now (relapsed and excluded families reached
+    coca-free before they relapsed)."""
+    return _rank_case(stage_path)
 
 
 def cost_per_household(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
     """Support cost (PEN) per household reaching each stage, by funding source: two queries.
 
-    ``households`` is every household of the cell at or beyond the stage (its current stage, or
-    any stage in its ledger); ``total_cost_pen`` is what the funding source gave them (support
-    given within the date range, if any); the cost per household divides the two.
+    ``households`` is every household of the cell at or beyond the stage now (relapsed and
+    excluded families count as having reached coca-free); ``total_cost_pen`` is what the
+    funding source gave them (support given within the date range, if any); the cost per
+    household divides the two.
     """
     dims = [d for d in query.group_by if d in ("district", "program")]
     households = scoped_households(actor=actor, query=query)
     hh_columns = {"district": "district_id", "program": "program__code"}
     reached_rows = (
         households.order_by()
-        .annotate(reached=_reached_rank("pk"))
+        .annotate(reached=_reached_rank("stage"))
         .values(*[hh_columns[d] for d in dims], "reached")
         .annotate(n=Count("pk"))
     )
@@ -378,7 +372,7 @@ def cost_per_household(*, actor: Actor, query: IndicatorQuery) -> list[dict[str,
     sp_columns = {"district": "household__district_id", "program": "household__program__code"}
     cost_rows = (
         support.order_by()
-        .annotate(reached=_reached_rank("household_id"))
+        .annotate(reached=_reached_rank("household__stage"))
         .values(*[sp_columns[d] for d in dims], "funding_source__code", "reached")
         .annotate(total=Sum("cost_pen"))
     )
