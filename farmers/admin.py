@@ -605,5 +605,14 @@ def _admin_urls_with_dashboard(original: Any) -> Any:
     return get_urls
 
 
+def _index_with_dashboard_link(original: Any) -> Any:
+    def index(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        allowed = Actor.for_user(request.user).has_scope(Scope.INDICATORS_READ)
+        return original(request, {"dashboard_allowed": allowed, **(extra_context or {})})
+
+    return index
+
+
 admin.site.get_urls = _admin_urls_with_dashboard(admin.site.get_urls)  # type: ignore[method-assign]
+admin.site.index = _index_with_dashboard_link(admin.site.index)  # type: ignore[method-assign]
 admin.site.index_template = "admin/farmers/index.html"

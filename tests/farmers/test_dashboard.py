@@ -89,6 +89,9 @@ def test_dashboard_renders_without_any_data(program: Program) -> None:
 def test_dashboard_is_linked_from_the_admin_index(program: Program) -> None:
     response = staff_client(program).get("/admin/")
     assert URL in response.content.decode()
+    # A field officer in the admin has no indicators:read: no link to a page they cannot open.
+    response = staff_client(program, role=Role.FIELD_OFFICER).get("/admin/")
+    assert response.status_code == 200 and URL not in response.content.decode()
 
 
 def test_only_staff_with_indicators_read_see_it(program: Program) -> None:
