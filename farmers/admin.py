@@ -30,6 +30,7 @@ from registry.models import ChangeRecord
 
 from . import importing, services
 from .choices import DuplicateStatus, HouseholdStatus, VerificationStatus
+from .dashboard import dashboard_context
 from .models import (
     Agreement,
     Consent,
@@ -575,3 +576,43 @@ class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
             channel="admin",
         )
         obj.pk = saved.pk
+
+
+# --- the programme-staff dashboard -----------------------------------------------------------
+
+
+def dashboard_view(request: HttpRequest) -> HttpResponse:
+    """Stage funnel, stages over time, relapses, map, overdue items and cost per result for the
+    person's area (needs ``indicators:read``: supervisors and programme staff)."""
+    actor = Actor.for_user(request.user)
+    if not actor.has_scope(Scope.INDICATORS_READ):
+        raise AdminPermissionDenied
+    context = {
+        **admin.site.each_context(request),
+        "title": _("Programme dashboard"),
+        **dashboard_context(actor=actor),
+    }
+    return TemplateResponse(request, "admin/farmers/dashboard.html", context)
+
+
+def _admin_urls_with_dashboard(original: Any) -> Any:
+    def get_urls() -> list[Any]:
+        return [
+            path("dashboard/", admin.site.admin_view(dashboard_view), name="dashboard"),
+            *original(),
+        ]
+
+    return get_urls
+
+
+def _index_with_dashboard_link(original: Any) -> Any:
+    def index(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
+        allowed = Actor.for_user(request.user).has_scope(Scope.INDICATORS_READ)
+        return original(request, {"dashboard_allowed": allowed, **(extra_context or {})})
+
+    return index
+
+
+admin.site.get_urls = _admin_urls_with_dashboard(admin.site.get_urls)  # type: ignore[method-assign]
+admin.site.index = _index_with_dashboard_link(admin.site.index)  # type: ignore[method-assign]
+admin.site.index_template = "admin/farmers/index.html"

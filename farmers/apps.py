@@ -11,6 +11,7 @@ class FarmersConfig(AppConfig):
     def ready(self) -> None:
         from registry.demo import register_seeder
 
-        from .demo import seed_demo_families
+        from .demo import seed_demo_families, seed_demo_support
 
         register_seeder(seed_demo_families)
+        register_seeder(seed_demo_support)

@@ -158,3 +158,45 @@ def seed_demo_families(write: Writer) -> None:
     ).count()
     pending = Verification.objects.filter(status=VerificationStatus.PENDING).count()
     write(f"Demo families:    {total} households ({created} new), {pending} visits to review")
+
+
+def seed_demo_support(write: Writer) -> None:
+    """Record what the programme gave the demo families (inputs, technical assistance, titling
+    fees), through the service, so the dashboard's cost per result has figures. Idempotent: a
+    family that already has support recorded is skipped."""
+    from .models import Support
+
+    users = get_user_model().objects
+    officer = users.filter(username="tecnico.pichari").first()
+    if officer is None:
+        return
+    field = Actor(user=officer, unrestricted=True)
+    today = timezone.localdate()
+    ids = [uuid.uuid5(NAMESPACE, f"household-{n}") for n in range(FAMILIES)]
+    live = dict(
+        Household.objects.filter(id__in=ids, status=HouseholdStatus.ACTIVE).values_list(
+            "id", "code"
+        )
+    )
+    done = set(Support.objects.filter(household_id__in=ids).values_list("household_id", flat=True))
+    recorded = 0
+    for n, hid in enumerate(ids):
+        if hid not in live or hid in done:
+            continue
+        items = [("inputs", "850.00", "fondo-cooperacion", 200)]
+        if n % 4 != 3:
+            items.append(("technical_assistance", "320.00", "devida", 120))
+        if n % 3 == 0:
+            items.append(("titling_fees", "180.00", "fondo-cooperacion", 60))
+        for kind, cost, source, days_ago in items:
+            services.support_record(
+                actor=field,
+                household=hid,
+                kind=kind,
+                cost_pen=Decimal(cost),
+                given_on=today - timedelta(days=days_ago + n),
+                funding_source=source,
+                channel="demo",
+            )
+            recorded += 1
+    write(f"Demo support:     {recorded} items recorded")

@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .actors import Actor
 from .choices import LIVE_ALERT_STATUSES, AlertSeverity, AlertStatus, ChangeAction, Role, Scope
-from .exceptions import InvalidTransition, PermissionDenied
+from .exceptions import InvalidTransition, PermissionDenied, PreconditionFailed
 from .history import change_record
 from .models import Alert
 
@@ -154,11 +154,19 @@ def alerts_resolve_missing(kind: str, keep_keys: Iterable[str], *, key_prefix: s
     return resolved
 
 
-def alert_transition(*, actor: Actor, alert: Alert, to: str, note: str = "") -> Alert:
+def alert_transition(
+    *,
+    actor: Actor,
+    alert: Alert,
+    to: str,
+    note: str = "",
+    expected_version: int | None = None,
+) -> Alert:
     """Move ``alert`` to ``to`` (``acknowledged`` or ``resolved``) on behalf of ``actor``.
 
     The actor needs ``households:write`` in the alert's area (the district's field officers,
-    their supervisors and programme staff); the move must be allowed by the workflow.
+    their supervisors and programme staff); the move must be allowed by the workflow. With
+    ``expected_version`` (from ``If-Match``) a stale copy is refused with a 412.
     """
     if not actor.covers(
         district=alert.district_id, program=alert.program_id, scope=Scope.HOUSEHOLDS_WRITE
@@ -166,6 +174,8 @@ def alert_transition(*, actor: Actor, alert: Alert, to: str, note: str = "") -> 
         raise PermissionDenied()
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(pk=alert.pk)
+        if expected_version is not None and alert.version != expected_version:
+            raise PreconditionFailed()
         allowed = ALERT_TRANSITIONS[alert.status]
         if to not in allowed:
             raise InvalidTransition(alert.status, to, allowed)

@@ -12,8 +12,8 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
-from .choices import OrganizationKind
-from .models import District, Organization, Program
+from .choices import AlertKind, AlertSeverity, AlertStatus, OrganizationKind
+from .models import Alert, District, Organization, Program
 
 
 class StrictBooleanField(forms.Field):
@@ -108,4 +108,32 @@ class ProgramFilterSet(SearchFilterSet):
 
     class Meta:
         model = Program
+        fields: list[str] = []
+
+
+class AlertFilterSet(django_filters.FilterSet):
+    """Filters for ``alerts/``: kind, status, district, program, household, raised_after."""
+
+    kind = django_filters.ChoiceFilter(choices=AlertKind.choices, label=_("Kind"))
+    status = django_filters.ChoiceFilter(choices=AlertStatus.choices, label=_("Status"))
+    severity = django_filters.ChoiceFilter(choices=AlertSeverity.choices, label=_("Severity"))
+    district = extend_schema_field(
+        {"type": "string", "pattern": "^[0-9]{6}$", "description": "District ubigeo (6 digits)"}
+    )(
+        django_filters.CharFilter(
+            field_name="district_id",
+            label=_("District ubigeo"),
+            validators=[RegexValidator(r"\A[0-9]{6}\Z", _("Use the 6-digit INEI ubigeo."))],
+        )
+    )
+    program = django_filters.CharFilter(field_name="program__code", label=_("Programme code"))
+    household = django_filters.UUIDFilter(
+        field_name="household_id", label=_("Household"), strip=False
+    )
+    raised_after = django_filters.IsoDateTimeFilter(
+        field_name="raised_at", lookup_expr="gt", label=_("Raised after")
+    )
+
+    class Meta:
+        model = Alert
         fields: list[str] = []

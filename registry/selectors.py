@@ -1,12 +1,17 @@
-"""Reads of the registry kernel. Reference data is visible to every authenticated actor."""
+"""Reads of the registry kernel. Reference data is visible to every authenticated actor; alerts
+only inside the actor's area."""
 
 from __future__ import annotations
+
+import uuid
+from typing import Any
 
 from django.db.models import QuerySet
 
 from .actors import Actor
+from .choices import Scope
 from .exceptions import NotFound
-from .models import District, Organization, Program
+from .models import Alert, District, Organization, Program
 
 
 def district_list(*, actor: Actor) -> QuerySet[District]:
@@ -32,3 +37,24 @@ def organization_get(*, actor: Actor, code: str) -> Organization:
 def program_list(*, actor: Actor) -> QuerySet[Program]:
     """Active programmes (reference data), with agency and funder joined."""
     return Program.objects.filter(is_active=True).select_related("agency", "funder")
+
+
+def alert_list(*, actor: Actor) -> QuerySet[Alert]:
+    """Alerts in the actor's area (where it may read households), programme joined."""
+    return Alert.objects.filter(
+        actor.area_q(
+            district_path="district_id", program_path="program_id", scope=Scope.HOUSEHOLDS_READ
+        )
+    ).select_related("program", "subject_type")
+
+
+def alert_get(*, actor: Actor, alert_id: Any) -> Alert:
+    """One alert in the actor's area, or 404 (also for an id that is not a UUID)."""
+    try:
+        key = uuid.UUID(str(alert_id))
+    except ValueError:
+        raise NotFound() from None
+    alert = alert_list(actor=actor).filter(pk=key).first()
+    if alert is None:
+        raise NotFound()
+    return alert

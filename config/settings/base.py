@@ -206,6 +206,7 @@ SPECTACULAR_SETTINGS = {
         "RejectionReasonEnum": "titles.choices.RejectionReason",
         "ContractStatusEnum": "markets.choices.ContractStatus",
         "DeliveryStatusEnum": "markets.choices.DeliveryStatus",
+        "StageEnum": "farmers.choices.Stage",
     },
 }
 

@@ -1,7 +1,9 @@
 """Routes of the farmers API under /api/v1/."""
 
+from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from .indicators import IndicatorView
 from .views import AgreementViewSet, HouseholdViewSet, PlotViewSet, VerificationViewSet
 
 router = SimpleRouter()
@@ -10,4 +12,7 @@ router.register("plots", PlotViewSet, basename="plot")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("verifications", VerificationViewSet, basename="verification")
 
-urlpatterns = router.urls
+urlpatterns = [
+    *router.urls,
+    path("indicators/", IndicatorView.as_view(), name="indicators"),
+]

@@ -1,0 +1,161 @@
+"""``indicators/``: aggregate indicators for funders (scope ``indicators:read``).
+
+Only aggregates leave this endpoint: counts, rates and costs per cell of district, programme,
+stage and month, never a household id, name or any other personal data; cells under 5
+households are suppressed (see ``farmers.indicators`` for the exact rule).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.validators import RegexValidator
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from farmers import indicators
+from farmers.choices import Stage
+from registry.api.authentication import get_actor
+from registry.choices import Scope
+
+DIMENSION_RE = "(district|program|stage|month)"
+GROUP_BY_PATTERN = rf"^{DIMENSION_RE}(,{DIMENSION_RE})*$"
+
+
+class IndicatorQuerySerializer(serializers.Serializer[Any]):
+    """Query parameters of ``indicators/``."""
+
+    metric = serializers.ChoiceField(
+        choices=indicators.METRICS,
+        default="households",
+        help_text=gettext_lazy(
+            "households (by stage now, or at each month's end), flows (stage changes), "
+            "relapse_rate or cost_per_household."
+        ),
+    )
+    group_by = serializers.RegexField(
+        GROUP_BY_PATTERN,
+        required=False,
+        allow_blank=True,
+        max_length=60,
+        help_text=gettext_lazy(
+            "Comma-separated dimensions: district, program, stage, month. Those that do not "
+            "apply to the metric are ignored (the response's group_by lists the ones used). "
+            "Default: stage for households, month for flows, program for relapse_rate and "
+            "cost_per_household."
+        ),
+    )
+    program = serializers.CharField(required=False, max_length=50)
+    district = serializers.CharField(
+        required=False,
+        validators=[RegexValidator(r"\A[0-9]{6}\Z", gettext_lazy("Use the 6-digit INEI ubigeo."))],
+    )
+    department = serializers.CharField(
+        required=False,
+        validators=[
+            RegexValidator(r"\A[0-9]{2}\Z", gettext_lazy("Use the 2-digit INEI department code."))
+        ],
+    )
+    # ``from`` is a Python keyword: declared below under its real name.
+    to = serializers.DateField(
+        required=False, help_text=gettext_lazy("Last day of the period (YYYY-MM-DD).")
+    )
+
+    def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
+        fields = super().get_fields()
+        fields["from"] = serializers.DateField(
+            required=False, help_text=_("First day of the period (YYYY-MM-DD).")
+        )
+        return fields
+
+    def validate_group_by(self, value: str) -> tuple[str, ...]:
+        return tuple(dict.fromkeys(p for p in value.split(",") if p))
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        metric = attrs["metric"]
+        group_by = attrs.get("group_by") or indicators.DEFAULT_GROUP_BY[metric]
+        allowed = indicators.METRIC_DIMENSIONS[metric]
+        attrs["group_by"] = tuple(d for d in group_by if d in allowed)
+        return attrs
+
+
+class IndicatorCellSerializer(serializers.Serializer[Any]):
+    """One cell. Dimension fields appear when grouped by them; value fields per metric:
+    ``households`` (households, flows, cost_per_household), ``from_stage``/``to_stage``
+    (flows), ``households_reached``/``households_relapsed``/``relapse_rate`` (relapse_rate),
+    ``funding_source``/``total_cost_pen``/``cost_per_household_pen`` (cost_per_household).
+    Suppressed cells carry ``null`` values and ``suppressed: true``."""
+
+    district = serializers.CharField(required=False, help_text="INEI ubigeo")
+    program = serializers.CharField(required=False, help_text="Programme code")
+    stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    month = serializers.RegexField(r"^[0-9]{4}-[0-9]{2}$", required=False, help_text="YYYY-MM")
+    from_stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    to_stage = serializers.ChoiceField(choices=Stage.choices, required=False)
+    funding_source = serializers.CharField(
+        required=False, allow_null=True, help_text="Organization code (null: not recorded)"
+    )
+    households = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    households_reached = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    households_relapsed = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    relapse_rate = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=1)
+    total_cost_pen = serializers.DecimalField(
+        max_digits=16, decimal_places=2, required=False, allow_null=True
+    )
+    cost_per_household_pen = serializers.DecimalField(
+        max_digits=16, decimal_places=2, required=False, allow_null=True
+    )
+    suppressed = serializers.BooleanField()
+
+
+class IndicatorResponseSerializer(serializers.Serializer[Any]):
+    """Aggregates of one metric; no personal data."""
+
+    metric = serializers.ChoiceField(choices=indicators.METRICS)
+    group_by = serializers.ListField(child=serializers.ChoiceField(choices=indicators.DIMENSIONS))
+    suppression_threshold = serializers.IntegerField(
+        help_text="Cells counting fewer households than this are suppressed."
+    )
+    period_from = serializers.DateField(allow_null=True)
+    period_to = serializers.DateField(allow_null=True)
+    results = IndicatorCellSerializer(many=True)
+
+
+class IndicatorView(APIView):
+    """Aggregate indicators of the caller's area: households by stage, district, programme and
+    month; flows between stages; relapse rate; cost per household reaching each stage."""
+
+    read_scope = Scope.INDICATORS_READ
+    http_method_names = ["get", "head", "options"]
+
+    @extend_schema(parameters=[IndicatorQuerySerializer], responses=IndicatorResponseSerializer)
+    def get(self, request: Request) -> Response:
+        params = IndicatorQuerySerializer(data=request.query_params)
+        params.is_valid(raise_exception=True)
+        data = params.validated_data
+        query = indicators.IndicatorQuery(
+            metric=data["metric"],
+            group_by=data["group_by"],
+            program=data.get("program"),
+            district=data.get("district"),
+            department=data.get("department"),
+            date_from=data.get("from"),
+            date_to=data.get("to"),
+            suppress=True,
+        )
+        results = indicators.indicator_rows(actor=get_actor(request), query=query)
+        return Response(
+            {
+                "metric": query.metric,
+                "group_by": list(query.group_by),
+                "suppression_threshold": indicators.SUPPRESSION_THRESHOLD,
+                "period_from": query.date_from,
+                "period_to": query.date_to,
+                "results": results,
+            }
+        )

@@ -1,0 +1,138 @@
+"""The programme-staff dashboard in the admin: figures from a known ledger, access, scoping and a
+bounded number of queries."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from farmers.choices import Stage
+from registry.alerts import AlertSpec, alert_raise
+from registry.choices import AlertKind, Role
+from registry.models import Program
+from registry.services import membership_assign, role_groups_sync
+from tests.factories import UserFactory
+from tests.farmers.ledger import PICHARI, SIVIA, change, household, seed_ledger, support
+
+pytestmark = pytest.mark.django_db
+
+URL = "/admin/dashboard/"
+
+
+def staff_client(program: Program, role: str = Role.PROGRAM_STAFF, is_staff: bool = True) -> Client:
+    role_groups_sync()
+    user = UserFactory.create(username=f"u-{role}-{is_staff}", is_staff=is_staff)
+    membership_assign(user=user, organization=program.agency, role=role)
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+def raise_alerts(program: Program, other: Program) -> None:
+    for n, (kind, district, prog) in enumerate(
+        [
+            (AlertKind.TITLE_OVERDUE, PICHARI, program),
+            (AlertKind.TITLE_OVERDUE, PICHARI, program),
+            (AlertKind.DELIVERY_OVERDUE, SIVIA, program),
+            (AlertKind.RELAPSE, PICHARI, program),
+            (AlertKind.TITLE_OVERDUE, PICHARI, other),  # another programme: not shown
+        ]
+    ):
+        alert_raise(
+            AlertSpec(kind=kind, key=f"k{n}", message="x", district_id=district, program_id=prog.pk)
+        )
+
+
+@pytest.fixture
+def seeded(program: Program) -> dict[str, Any]:
+    data = seed_ledger(program)
+    raise_alerts(program, data["other"])
+    return data
+
+
+def test_dashboard_shows_the_programmes_figures(program: Program, seeded: dict[str, Any]) -> None:
+    response = staff_client(program).get(URL)
+    assert response.status_code == 200
+    context = response.context
+    figures = [(f.label, f.value, f.note) for f in context["figures"]]
+    # Programme staff of the agency running pirdais: 10 families (6 Pichari + 4 Sivia).
+    assert [value for _label, value, _note in figures] == ["10", "3", "2", "4"]
+    assert figures[1][2] == "30%"
+    html = response.content.decode()
+    funnel = str(context["funnel_chart"])
+    for text in ("Inscrito", ">10<", ">4<", ">3<", "Reincidente", ">2<"):
+        assert text in funnel, text
+    assert "Sivia" in str(context["map_chart"]) and "Pichari" in str(context["map_chart"])
+    assert "Ayacucho" in str(context["map_chart"]) and "Cusco" in str(context["map_chart"])
+    assert [(r["district"], r["titles"], r["deliveries"]) for r in context["overdue_rows"]] == [
+        ("Sivia", 0, 1),
+        ("Pichari", 2, 0),
+    ]
+    [cost_chart] = context["cost_charts"]
+    for text in ("S/ 64.00", "S/ 100.00"):
+        assert text in str(cost_chart), text
+    assert html.count("<svg") >= 6
+    assert "https://" not in html.split("<body", 1)[1].replace("https://www.djangoproject.com", "")
+
+
+def test_dashboard_renders_without_any_data(program: Program) -> None:
+    response = staff_client(program).get(URL)
+    assert response.status_code == 200
+    assert "Aún no hay hogares." in response.content.decode()
+
+
+def test_dashboard_is_linked_from_the_admin_index(program: Program) -> None:
+    response = staff_client(program).get("/admin/")
+    assert URL in response.content.decode()
+    # A field officer in the admin has no indicators:read: no link to a page they cannot open.
+    response = staff_client(program, role=Role.FIELD_OFFICER).get("/admin/")
+    assert response.status_code == 200 and URL not in response.content.decode()
+
+
+def test_only_staff_with_indicators_read_see_it(program: Program) -> None:
+    assert Client().get(URL).status_code == 302
+    assert staff_client(program, is_staff=False).get(URL).status_code == 302
+    assert staff_client(program, role=Role.FIELD_OFFICER).get(URL).status_code == 403
+    assert staff_client(program, role=Role.SUPERVISOR).get(URL).status_code == 200
+
+
+def test_query_count_does_not_grow_with_households(
+    program: Program, seeded: dict[str, Any]
+) -> None:
+    client = staff_client(program)
+    client.get(URL)
+    with CaptureQueriesContext(connection) as few:
+        assert client.get(URL).status_code == 200
+    for n in range(30):
+        h = household(program, (PICHARI, SIVIA)[n % 2], stage=Stage.COMMITTED)
+        change(h, Stage.ENROLLED, Stage.COMMITTED, date(2026, 5, 1 + n % 20))
+        support(h, "5.00", seeded["usaid"])
+    with CaptureQueriesContext(connection) as many:
+        assert client.get(URL).status_code == 200
+    assert len(few.captured_queries) == len(many.captured_queries) <= 25
+
+
+def test_demo_data_fills_the_dashboard() -> None:
+    from io import StringIO
+
+    from django.contrib.auth import get_user_model
+    from django.core.management import call_command
+
+    from farmers.models import Support
+
+    call_command("seed_demo", "--force", stdout=StringIO())
+    items = Support.objects.count()
+    call_command("seed_demo", "--force", stdout=StringIO())
+    assert Support.objects.count() == items > 0  # idempotent
+    client = Client()
+    client.force_login(get_user_model().objects.get(username="personal.devida"))
+    response = client.get(URL)
+    assert response.status_code == 200
+    assert response.context["figures"][0].value == "24"
+    [cost_chart] = response.context["cost_charts"]
+    assert "S/ " in str(cost_chart)
