@@ -1,0 +1,60 @@
+/* Service worker of the field pages ({{ version }}): the shell (CSS, JS, Leaflet, icons) and the
+ * officer's pages and reference data are cached so that the app opens without signal. Pages are
+ * fetched network-first (fresh when there is signal) and fall back to the cached copy, or to
+ * "my work". API calls are never cached: records wait in the outbox (IndexedDB) instead. */
+"use strict";
+var CACHE = "campo-{{ version }}";
+var SHELL = {{ shell|safe }};
+var PAGES = {{ pages|safe }};
+var HOME = {{ home|safe }};
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(CACHE).then(function (cache) {
+    return cache.addAll(SHELL).then(function () {
+      // Pages need the session: cache those that answer (never a redirect to the login).
+      return Promise.all(PAGES.map(function (url) {
+        return fetch(url, { credentials: "same-origin" }).then(function (response) {
+          if (response.ok && !response.redirected) { return cache.put(url, response); }
+        })["catch"](function () {});
+      }));
+    });
+  }).then(function () { return self.skipWaiting(); }));
+});
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (key) {
+      return key.indexOf("campo-") === 0 && key !== CACHE;
+    }).map(function (key) { return caches["delete"](key); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function pageKey(request) {
+  var url = new URL(request.url);
+  return url.pathname; // one copy per page: search results are not cached separately
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") { return; }
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) { return; }
+  var isShell = SHELL.indexOf(url.pathname) >= 0;
+  if (isShell) {
+    event.respondWith(caches.match(url.pathname).then(function (hit) { return hit || fetch(request); }));
+    return;
+  }
+  if (request.mode === "navigate" || PAGES.indexOf(url.pathname) >= 0) {
+    event.respondWith(fetch(request).then(function (response) {
+      if (response.ok && !response.redirected && url.search === "") {
+        var copy = response.clone();
+        caches.open(CACHE).then(function (cache) { cache.put(pageKey(request), copy); });
+      }
+      return response;
+    })["catch"](function () {
+      return caches.match(pageKey(request)).then(function (hit) {
+        return hit || caches.match(HOME);
+      });
+    }));
+  }
+});

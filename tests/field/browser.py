@@ -1,0 +1,52 @@
+"""Helpers of the field pages' browser tests: sign in, accessibility check, screenshots."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from tests.field.conftest import PASSWORD
+
+AXE = Path(__file__).parent / "vendor" / "axe.min.js"
+PHONE = {"width": 360, "height": 740}
+
+
+def phone_context(chromium: Any, **kwargs: Any) -> Any:
+    """A phone-sized browser context with the GPS allowed."""
+    context = chromium.new_context(
+        viewport=PHONE, locale="es-PE", permissions=["geolocation"], **kwargs
+    )
+    context.set_default_timeout(15_000)
+    return context
+
+
+def sign_in(page: Any, live_server: Any, username: str) -> None:
+    """Sign in through the field login page."""
+    page.goto(f"{live_server.url}/campo/ingresar/")
+    page.fill("#id_username", username)
+    page.fill("#id_password", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{live_server.url}/campo/")
+
+
+def serious_violations(page: Any) -> list[dict[str, Any]]:
+    """axe-core's serious or critical accessibility violations on the current page."""
+    page.add_script_tag(path=str(AXE))
+    violations: list[dict[str, Any]] = page.evaluate(
+        """async () => (await axe.run(document)).violations.map(v => ({
+            id: v.id, impact: v.impact, help: v.help,
+            nodes: v.nodes.map(n => n.target.join(' ')).slice(0, 5)}))"""
+    )
+    return [v for v in violations if v["impact"] in ("serious", "critical")]
+
+
+def check_page(page: Any, artifacts_dir: Path, name: str) -> None:
+    """Screenshot the page at phone size and assert it has no serious accessibility problem."""
+    page.screenshot(path=str(artifacts_dir / f"campo-{name}-360.png"), full_page=True)
+    violations = serious_violations(page)
+    assert violations == [], f"{name}: {violations}"
+
+
+def outbox_rows(page: Any) -> list[dict[str, Any]]:
+    """The records waiting in the phone's outbox (IndexedDB)."""
+    return page.evaluate("() => window.FieldOutbox.all()")  # type: ignore[no-any-return]
