@@ -181,9 +181,9 @@ def duplicate_hints(
         )
         ids = [row["household_id"] for row in ranked]
         tokens = name_tokens(given_names, surnames)
-        candidates = Household.objects.filter(pk__in=ids, status__in=LIVE_STATUSES).prefetch_related(
-            Prefetch("members", queryset=Member.objects.filter(is_active=True))
-        )
+        candidates = Household.objects.filter(
+            pk__in=ids, status__in=LIVE_STATUSES
+        ).prefetch_related(Prefetch("members", queryset=Member.objects.filter(is_active=True)))
         seen = {hint.household_id for hint in hints}
         for candidate in candidates:
             if str(candidate.pk) in seen:

@@ -22,4 +22,6 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("hogares/<uuid:household_id>/", views.household_detail, name="household"),
     path("hogares/<uuid:household_id>/visita/", views.visit_create, name="visit"),
     path("hogares/<uuid:household_id>/parcela/", views.plot_create, name="plot"),
-] + list(extra_urlpatterns)  # pages of other apps, registered in their AppConfig.ready()
+    # Pages of other apps (e.g. the title application form), registered in their ready().
+    *extra_urlpatterns,
+]

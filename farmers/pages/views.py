@@ -86,7 +86,7 @@ class LoginView(auth_views.LoginView):
 class LogoutView(auth_views.LogoutView):
     """Sign out (POST), back to the field login."""
 
-    next_page = reverse_lazy("field:login")
+    next_page = "field:login"
 
 
 # --- reference data ---------------------------------------------------------------------------
@@ -201,6 +201,12 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         .filter(household=household)
         .order_by("-visited_on", "-created_at")
     )
+    crop_names = dict(Crop.choices)
+    for visit in visits:
+        visit.crop_rows = [  # type: ignore[attr-defined]
+            (str(crop_names.get(item.get("crop"), item.get("crop"))), item.get("ha"))
+            for item in visit.licit_crops or []
+        ]
     show_coca = actor.covers(
         district=household.district_id, program=household.program_id, scope=Scope.COCA_READ
     )
@@ -268,7 +274,8 @@ def nested_data(data: QueryDict, lists: tuple[str, ...] = ()) -> dict[str, Any]:
             return {k: listify(v) for k, v in value.items()}
         return value
 
-    return listify(root)  # type: ignore[no-any-return]
+    result: dict[str, Any] = listify(root)
+    return result
 
 
 def _date(value: Any) -> Any:
@@ -312,8 +319,10 @@ def household_register(request: HttpRequest, actor: Actor) -> HttpResponse:
     member_count = 1
     if request.method == "POST":
         data = nested_data(request.POST, lists=("consent.purposes",))
-        values = {k: request.POST.getlist(k) if k == "consent.purposes" else v
-                  for k, v in request.POST.items()}
+        values = {
+            k: request.POST.getlist(k) if k == "consent.purposes" else v
+            for k, v in request.POST.items()
+        }
         members = [m for m in data.get("members", []) if isinstance(m, dict)]
         member_count = max(1, len(members))
         for member in members:
@@ -382,7 +391,10 @@ def duplicate_check(request: HttpRequest, actor: Actor) -> JsonResponse:
             )
         else:
             text = (
-                _("Possible duplicate: similar name and birth date in household %(code)s (%(name)s).")
+                _(
+                    "Possible duplicate: similar name and birth date in household "
+                    "%(code)s (%(name)s)."
+                )
                 % {"code": hint.code, "name": hint.head_name}
                 if hint.code
                 else _("Possible duplicate: a similar person is registered in another area.")
@@ -415,9 +427,7 @@ def visit_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) ->
         visited_on = _date(data.get("visited_on"))
         try:
             if not isinstance(visited_on, date):
-                raise field_error(
-                    "visited_on", _("Enter a date as YYYY-MM-DD."), "invalid"
-                )
+                raise field_error("visited_on", _("Enter a date as YYYY-MM-DD."), "invalid")
             visit, _created = services.verification_create(
                 actor=actor,
                 id=_uuid_or_none(data.get("id")),

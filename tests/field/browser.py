@@ -49,4 +49,32 @@ def check_page(page: Any, artifacts_dir: Path, name: str) -> None:
 
 def outbox_rows(page: Any) -> list[dict[str, Any]]:
     """The records waiting in the phone's outbox (IndexedDB)."""
-    return page.evaluate("() => window.FieldOutbox.all()")  # type: ignore[no-any-return]
+    rows: list[dict[str, Any]] = page.evaluate("() => window.FieldOutbox.all()")
+    return rows
+
+
+def wait_outbox(page: Any, condition: str, timeout: float = 15.0) -> list[dict[str, Any]]:
+    """Poll the outbox until the JS ``condition`` on its rows (``rows => bool``) holds."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while True:
+        rows = outbox_rows(page)
+        if page.evaluate(f"rows => ({condition})(rows)", rows):
+            return rows
+        assert time.monotonic() < deadline, f"outbox never reached {condition}: {rows}"
+        page.wait_for_timeout(200)
+
+
+ALL_SENT = "rows => rows.length > 0 && rows.every(r => r.status === 'sent')"
+ALL_FILES_SENT = "rows => rows.every(r => r.status === 'sent' && r.files.every(f => f.sent))"
+
+
+def wait_cached(page: Any, path: str, timeout: float = 15.0) -> None:
+    """Wait until the service worker has cached the page ``path`` (for use offline)."""
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not page.evaluate("path => caches.match(path).then(hit => !!hit)", path):
+        assert time.monotonic() < deadline, f"{path} never cached"
+        page.wait_for_timeout(200)

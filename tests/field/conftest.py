@@ -14,7 +14,8 @@ from farmers.models import Household
 from farmers.services import household_register
 from registry.actors import Actor
 from registry.choices import OrganizationKind, Role
-from registry.models import District, Membership, Organization, Program
+from registry.geography import load_geography
+from registry.models import Department, District, Membership, Organization, Program, Province
 from tests.factories import OrganizationFactory, ProgramFactory, UserFactory
 
 PASSWORD = "clave-segura-123"
@@ -34,13 +35,20 @@ def _org(code: str, districts: list[str], program: Program) -> Organization:
 
 
 @pytest.fixture
-def partner(program: Program) -> Organization:
+def geography(db: Any) -> None:
+    """The INEI districts (a migration loads them; a transactional test's flush removes them)."""
+    if not District.objects.exists():
+        load_geography(Department, Province, District)
+
+
+@pytest.fixture
+def partner(program: Program, geography: None) -> Organization:
     """An implementer working in Pichari and Kimbiri (Cusco, VRAEM)."""
     return _org("implementa", ["080910", "080907"], program)
 
 
 @pytest.fixture
-def other_partner(program: Program) -> Organization:
+def other_partner(program: Program, geography: None) -> Organization:
     """An implementer working in Sivia and Llochegua (Ayacucho, VRAEM)."""
     return _org("otra", ["050407", "050408"], program)
 

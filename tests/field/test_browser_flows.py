@@ -11,10 +11,9 @@ import pytest
 
 from farmers.models import Household, Member, Plot, Verification
 from registry.models import ChangeRecord
-from tests.field.browser import check_page, outbox_rows, phone_context, sign_in
+from tests.field.browser import ALL_FILES_SENT, check_page, phone_context, sign_in, wait_outbox
 
-# Districts are loaded by a migration: serialized_rollback keeps them between these tests.
-pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 # A 1×1 PNG, the visit's photo.
 PNG = base64.b64decode(
@@ -124,12 +123,10 @@ def test_record_visit_with_gps_and_photo(
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/campo/hogares/{household.pk}/")
     visit = Verification.objects.get(household=household)
-    assert (float(visit.latitude), float(visit.longitude)) == (-12.4401, -73.9802)
+    assert (str(visit.latitude), str(visit.longitude)) == ("-12.440100", "-73.980200")
     assert visit.licit_crops == [{"crop": "cacao", "ha": "1.5000"}]
     assert visit.officer == officer
-    page.wait_for_function(
-        "() => window.FieldOutbox.all().then(rows => rows.every(r => r.files.every(f => f.sent)))"
-    )
+    wait_outbox(page, ALL_FILES_SENT)
     visit.refresh_from_db()
     assert len(visit.photo_sha256) == 64
     context.close()
@@ -139,19 +136,30 @@ def test_capture_plot_by_walking_and_by_file(
     chromium: Any, live_server: Any, artifacts_dir: Any, officer: Any, make_household: Any
 ) -> None:
     household = make_household(officer)
-    corners = [(-12.4400, -73.9800), (-12.4400, -73.9790), (-12.4410, -73.9790), (-12.4410, -73.9800)]
-    context = phone_context(chromium, geolocation={"latitude": corners[0][0], "longitude": corners[0][1]})
+    corners = [
+        (-12.4400, -73.9800),
+        (-12.4400, -73.9790),
+        (-12.4410, -73.9790),
+        (-12.4410, -73.9800),
+    ]
+    context = phone_context(
+        chromium, geolocation={"latitude": corners[0][0], "longitude": corners[0][1]}
+    )
     page = context.new_page()
     sign_in(page, live_server, "tecnico")
     page.goto(f"{live_server.url}/campo/hogares/{household.pk}/parcela/")
     page.fill("#name", "Chacra Alta")
     page.select_option("#tenure", "possession")
     page.click("[data-walk-start]")
-    page.wait_for_function("document.querySelector('[data-walk-status]').textContent.startsWith('1 ')")
+    page.wait_for_function(
+        "document.querySelector('[data-walk-status]').textContent.startsWith('1 ')"
+    )
     for lat, lon in corners[1:]:
         context.set_geolocation({"latitude": lat, "longitude": lon})
         page.click("[data-walk-point]")
-    page.wait_for_function("document.querySelector('[data-walk-status]').textContent.startsWith('4 ')")
+    page.wait_for_function(
+        "document.querySelector('[data-walk-status]').textContent.startsWith('4 ')"
+    )
     page.click("[data-walk-close]")
     assert page.locator("#map path.leaflet-interactive").count() == 1
     check_page(page, artifacts_dir, "parcela")
@@ -172,11 +180,74 @@ def test_capture_plot_by_walking_and_by_file(
     page.goto(f"{live_server.url}/campo/hogares/{household.pk}/parcela/")
     page.fill("#name", "Chacra Baja")
     page.set_input_files(
-        "#file", files=[{"name": "chacra.kml", "mimeType": "application/xml", "buffer": kml.encode()}]
+        "#file",
+        files=[{"name": "chacra.kml", "mimeType": "application/xml", "buffer": kml.encode()}],
     )
     page.wait_for_function("document.querySelector('[data-geometry]').value !== ''")
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/campo/hogares/{household.pk}/")
     assert Plot.objects.filter(household=household).count() == 2
     assert page.locator("#map path.leaflet-interactive").count() == 2
+    context.close()
+
+
+def test_every_page_at_phone_size_is_accessible(
+    chromium: Any, live_server: Any, artifacts_dir: Any, officer: Any, make_household: Any
+) -> None:
+    from datetime import date
+
+    from farmers.services import plot_create, verification_create
+    from registry.actors import Actor
+    from registry.alerts import AlertSpec, alert_raise
+    from registry.choices import AlertKind
+
+    household = make_household(officer)
+    actor = Actor.for_user(officer)
+    plot_create(
+        actor=actor,
+        household=household.pk,
+        name="Chacra Alta",
+        tenure="possession",
+        geometry={
+            "type": "Polygon",
+            "coordinates": [
+                [[-73.98, -12.44], [-73.979, -12.44], [-73.979, -12.441], [-73.98, -12.44]]
+            ],
+        },
+    )
+    verification_create(
+        actor=actor,
+        household=household.pk,
+        visited_on=date(2026, 11, 2),
+        method="field_visit",
+        coca_ha="0",
+        licit_crops=[{"crop": "cacao", "ha": "1.2"}],
+        location={"lat": -12.44, "lon": -73.98},
+    )
+    alert_raise(
+        AlertSpec(
+            kind=AlertKind.VISIT_DUE,
+            key=f"visit:{household.pk}",
+            message=f"{household.code}: visita de verificación en 30 días",
+            district_id=household.district_id,
+            program_id=household.program_id,
+            household_id=household.pk,
+            due_on=date(2026, 12, 28),
+        )
+    )
+    context = phone_context(chromium)
+    page = context.new_page()
+    page.goto(f"{live_server.url}/campo/ingresar/")
+    check_page(page, artifacts_dir, "ingresar")
+    sign_in(page, live_server, "tecnico")
+    check_page(page, artifacts_dir, "mi-trabajo")
+    page.goto(f"{live_server.url}/campo/hogares/{household.pk}/")
+    assert page.locator("#map path.leaflet-interactive").count() == 1
+    check_page(page, artifacts_dir, "hogar-con-parcela")
+    # English through the language switch.
+    page.select_option("#language", "en")
+    page.click("footer button:has-text('Modificar')")
+    page.wait_for_selector("html[lang=en]")
+    assert page.get_by_role("heading", name="Members").is_visible()
+    check_page(page, artifacts_dir, "hogar-en")
     context.close()

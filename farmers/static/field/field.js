@@ -33,6 +33,11 @@
     navigator.serviceWorker.register(document.body.getAttribute("data-sw"), {
       scope: document.body.getAttribute("data-scope")
     })["catch"](function () { /* pages still work online */ });
+    if (document.body.hasAttribute("data-signed-in") && navigator.onLine !== false) {
+      navigator.serviceWorker.ready.then(function (registration) {
+        if (registration.active) { registration.active.postMessage({ type: "warm" }); }
+      });
+    }
   }
 
   /* --- the outbox list --------------------------------------------------------------------- */

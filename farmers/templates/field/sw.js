@@ -8,17 +8,30 @@ var SHELL = {{ shell|safe }};
 var PAGES = {{ pages|safe }};
 var HOME = {{ home|safe }};
 
+/* Pages need the session: cache those that answer (never a redirect to the login). */
+function warmPages() {
+  return caches.open(CACHE).then(function (cache) {
+    return Promise.all(PAGES.map(function (url) {
+      return fetch(url, { credentials: "same-origin" }).then(function (response) {
+        if (response.ok && !response.redirected) { return cache.put(url, response); }
+      })["catch"](function () {});
+    }));
+  });
+}
+
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) {
-    return cache.addAll(SHELL).then(function () {
-      // Pages need the session: cache those that answer (never a redirect to the login).
-      return Promise.all(PAGES.map(function (url) {
-        return fetch(url, { credentials: "same-origin" }).then(function (response) {
-          if (response.ok && !response.redirected) { return cache.put(url, response); }
-        })["catch"](function () {});
-      }));
-    });
-  }).then(function () { return self.skipWaiting(); }));
+    return cache.addAll(SHELL);
+  }).then(warmPages).then(function () { return self.skipWaiting(); }));
+});
+
+/* A signed-in page asks for the officer's pages and reference data to be cached. */
+self.addEventListener("message", function (event) {
+  if (event.data && event.data.type === "warm" && event.waitUntil) {
+    event.waitUntil(warmPages());
+  } else if (event.data && event.data.type === "warm") {
+    warmPages();
+  }
 });
 
 self.addEventListener("activate", function (event) {
