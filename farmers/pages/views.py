@@ -369,7 +369,10 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
 @field_page
 @require_GET
 def duplicate_check(request: HttpRequest, actor: Actor) -> JsonResponse:
-    """Households a member being typed may already belong to (JSON for the register form)."""
+    """Households a member being typed may already belong to (JSON for the register form);
+    only for people who may register households."""
+    if not actor.has_scope(Scope.HOUSEHOLDS_WRITE):
+        return JsonResponse({"matches": []}, status=403)
     birth = _date(request.GET.get("birth_date", ""))
     hints = selectors.duplicate_hints(
         actor=actor,

@@ -78,3 +78,42 @@ def wait_cached(page: Any, path: str, timeout: float = 15.0) -> None:
     while not page.evaluate("path => caches.match(path).then(hit => !!hit)", path):
         assert time.monotonic() < deadline, f"{path} never cached"
         page.wait_for_timeout(200)
+
+
+def fill_member(page: Any, index: int, member: dict[str, str]) -> None:
+    for name, value in member.items():
+        selector = f"[name='members.{index}.{name}']"
+        if name in ("sex", "relationship", "document_type"):
+            page.select_option(selector, value)
+        else:
+            page.fill(selector, value)
+
+
+HEAD = {
+    "given_names": "Rosa",
+    "surnames": "Huamán Ccori",
+    "document_number": "20304050",
+    "birth_date": "1985-03-12",
+    "sex": "f",
+    "relationship": "head",
+}
+SPOUSE = {
+    "given_names": "Julio",
+    "surnames": "Pari Condori",
+    "document_number": "30405060",
+    "birth_date": "1983-07-30",
+    "sex": "m",
+    "relationship": "spouse",
+}
+
+
+def register(page: Any, head: dict[str, str], spouse: dict[str, str] | None = None) -> None:
+    """Go through the wizard on the register page already open."""
+    page.fill("#community", "Natividad")
+    page.click("[data-step='1'] [data-next]")
+    fill_member(page, 0, head)
+    if spouse:
+        page.click("[data-add-member]")
+        fill_member(page, 1, spouse)
+    page.click("[data-step='2'] [data-next]")
+    page.click("[data-step='3'] button[type=submit]")

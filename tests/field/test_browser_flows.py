@@ -11,7 +11,16 @@ import pytest
 
 from farmers.models import Household, Member, Plot, Verification
 from registry.models import ChangeRecord
-from tests.field.browser import ALL_FILES_SENT, check_page, phone_context, sign_in, wait_outbox
+from tests.field.browser import (
+    ALL_FILES_SENT,
+    HEAD,
+    SPOUSE,
+    check_page,
+    fill_member,
+    phone_context,
+    sign_in,
+    wait_outbox,
+)
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -19,45 +28,6 @@ pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 PNG = base64.b64decode(
     "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg=="
 )
-
-
-def fill_member(page: Any, index: int, member: dict[str, str]) -> None:
-    for name, value in member.items():
-        selector = f"[name='members.{index}.{name}']"
-        if name in ("sex", "relationship", "document_type"):
-            page.select_option(selector, value)
-        else:
-            page.fill(selector, value)
-
-
-HEAD = {
-    "given_names": "Rosa",
-    "surnames": "Huamán Ccori",
-    "document_number": "20304050",
-    "birth_date": "1985-03-12",
-    "sex": "f",
-    "relationship": "head",
-}
-SPOUSE = {
-    "given_names": "Julio",
-    "surnames": "Pari Condori",
-    "document_number": "30405060",
-    "birth_date": "1983-07-30",
-    "sex": "m",
-    "relationship": "spouse",
-}
-
-
-def register(page: Any, head: dict[str, str], spouse: dict[str, str] | None = None) -> None:
-    """Go through the wizard on the register page already open."""
-    page.fill("#community", "Natividad")
-    page.click("[data-step='1'] [data-next]")
-    fill_member(page, 0, head)
-    if spouse:
-        page.click("[data-add-member]")
-        fill_member(page, 1, spouse)
-    page.click("[data-step='2'] [data-next]")
-    page.click("[data-step='3'] button[type=submit]")
 
 
 def test_register_household_with_two_members(

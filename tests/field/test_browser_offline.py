@@ -11,14 +11,16 @@ from farmers.models import Household
 from registry.models import ChangeRecord
 from tests.field.browser import (
     ALL_SENT,
+    HEAD,
+    SPOUSE,
     check_page,
     outbox_rows,
     phone_context,
+    register,
     sign_in,
     wait_cached,
     wait_outbox,
 )
-from tests.field.test_browser_flows import HEAD, SPOUSE, register
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -48,7 +50,9 @@ def test_offline_registrations_sync_exactly_once(
 
     # Without signal the app still opens from the phone's cache, with the records waiting.
     page.goto(f"{live_server.url}/campo/")
-    assert page.locator("[data-outbox-list] li[data-status=pending]").count() == 2
+    page.wait_for_function(
+        "document.querySelectorAll('[data-outbox-list] li[data-status=pending]').length === 2"
+    )
     check_page(page, artifacts_dir, "sin-conexion")
 
     context.set_offline(False)

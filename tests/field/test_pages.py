@@ -20,6 +20,7 @@ from farmers.pages import registry as pages
 from registry.alerts import AlertSpec, alert_raise
 from registry.choices import AlertKind
 from registry.models import ChangeRecord
+from tests.factories import UserFactory
 from tests.field.conftest import HouseholdMaker
 
 pytestmark = pytest.mark.django_db
@@ -264,6 +265,11 @@ def test_duplicate_warnings_name_only_what_the_officer_may_see(
     ]
     nothing = officer_client.get("/campo/duplicados/", {"document_number": "x"}).json()
     assert nothing == {"matches": []}
+    # Someone without a role that registers households cannot probe ID numbers.
+    stranger = Client()
+    stranger.force_login(UserFactory.create(username="sin-rol"))
+    probe = {"document_type": "dni", "document_number": "11111111"}
+    assert stranger.get("/campo/duplicados/", probe).status_code == 403
 
 
 PNG = (

@@ -62,13 +62,18 @@
         li.setAttribute("data-record", record.id);
         li.setAttribute("data-status", record.status);
         var head = document.createElement("div");
-        head.appendChild(text("strong", (KIND_LABEL[record.kind] || record.kind) + " · " + (record.label || "")));
+        head.appendChild(text("strong", (record.kindLabel || KIND_LABEL[record.kind] || record.kind) + " · " + (record.label || "")));
         head.appendChild(text("span", STATUS_LABEL[record.status] || record.status, "tag st-" + record.status));
         li.appendChild(head);
-        if (record.status === "sent" && record.result && record.result.code) {
-          var link = text("a", record.result.code);
-          link.href = (document.body.getAttribute("data-scope") || "/campo/") + "hogares/" + record.id + "/";
-          li.appendChild(link);
+        if (record.status === "sent") {
+          var href = record.kind === "household"
+            ? (document.body.getAttribute("data-scope") || "/campo/") + "hogares/" + record.id + "/"
+            : record.link;
+          if (href) {
+            var link = text("a", (record.result && record.result.code) || T.open);
+            link.href = href;
+            li.appendChild(link);
+          }
         }
         if (record.auth) { li.appendChild(text("p", T.signin, "err")); }
         if (record.errors && record.errors.length) {
@@ -245,7 +250,7 @@
     var files = [];
     $$("input[type=file][data-file]", form).forEach(function (input) {
       if (input.files && input.files[0]) {
-        files.push({ field: input.name, blob: input.files[0], name: input.files[0].name, url: form.getAttribute("data-photo-api") });
+        files.push({ field: input.name, blob: input.files[0], name: input.files[0].name, url: form.getAttribute("data-files-api") });
       }
     });
     return files;
@@ -308,6 +313,8 @@
         label: label,
         labels: built.labels,
         files: photoFiles(form),
+        kindLabel: form.getAttribute("data-kind-label") || "",
+        link: kind === "household" ? "" : form.getAttribute("data-done") || "",
         editUrl: window.location.pathname
       });
     }).then(function (record) {
