@@ -68,7 +68,8 @@ def _copy_rows(
         sql = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
         with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
             for row in rows:
-                copy.write_row(row)
+                # JSON columns (e.g. ``milestones``) go as text: COPY parses it into jsonb.
+                copy.write_row([json.dumps(v) if isinstance(v, dict) else v for v in row])
     else:
         objects = [model(**dict(zip(attnames, row, strict=True))) for row in rows]
         model._default_manager.bulk_create(objects, batch_size=2000)
@@ -130,6 +131,7 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
                 normalize_name(f"{surname_a} {surname_b} {given}"),
                 "",
                 "",
+                {},
                 1,
                 created,
                 created,
@@ -254,6 +256,7 @@ def _write_chunk(rows: Rows) -> None:
                 "head_name_search",
                 "request_hash",
                 "rejection_reason",
+                "milestones",
                 "version",
                 "created_at",
                 "updated_at",

@@ -12,11 +12,28 @@ PHONE = {"width": 360, "height": 740}
 
 
 def phone_context(chromium: Any, **kwargs: Any) -> Any:
-    """A phone-sized browser context with the GPS allowed."""
+    """A phone-sized browser context with the GPS allowed. Its ``close()`` first waits for the
+    requests in flight (the service worker's included), so that none reaches the live server
+    after the test."""
+    import time
+
     context = chromium.new_context(
         viewport=PHONE, locale="es-PE", permissions=["geolocation"], **kwargs
     )
     context.set_default_timeout(15_000)
+    in_flight: set[Any] = set()
+    context.on("request", lambda request: in_flight.add(request))
+    context.on("requestfinished", lambda request: in_flight.discard(request))
+    context.on("requestfailed", lambda request: in_flight.discard(request))
+    close = context.close
+
+    def settle_and_close() -> None:
+        deadline = time.monotonic() + 5
+        while in_flight and time.monotonic() < deadline and context.pages:
+            context.pages[0].wait_for_timeout(100)
+        close()
+
+    context.close = settle_and_close
     return context
 
 

@@ -19,6 +19,7 @@ from tests.field.browser import (
     fill_member,
     phone_context,
     sign_in,
+    wait_cached,
     wait_outbox,
 )
 
@@ -220,4 +221,9 @@ def test_every_page_at_phone_size_is_accessible(
     page.wait_for_selector("html[lang=en]")
     assert page.get_by_role("heading", name="Members").is_visible()
     check_page(page, artifacts_dir, "hogar-en")
+    # Signing out forgets the pages cached for offline use (they hold personal data).
+    wait_cached(page, "/campo/")
+    page.click("footer button:has-text('Sign out')")
+    page.wait_for_url(f"{live_server.url}/campo/ingresar/")
+    assert page.evaluate("caches.match('/campo/').then(hit => !hit)")
     context.close()

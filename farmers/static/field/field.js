@@ -40,6 +40,19 @@
     }
   }
 
+  /* Signing out forgets the cached pages (they hold the officer's households); records still
+   * waiting in the outbox are kept and sent after the next sign-in. */
+  $$("form[data-logout]").forEach(function (form) {
+    form.addEventListener("submit", function (event) {
+      if (!window.caches) { return; }
+      event.preventDefault();
+      caches.keys().then(function (keys) {
+        return Promise.all(keys.filter(function (key) { return key.indexOf("campo-") === 0; })
+          .map(function (key) { return caches["delete"](key); }));
+      })["catch"](function () {}).then(function () { form.submit(); });
+    });
+  });
+
   /* --- the outbox list --------------------------------------------------------------------- */
   var KIND_LABEL = { household: T.household, visit: T.visit, plot: T.plot };
   var STATUS_LABEL = { pending: T.pending, sent: T.sent, error: T.error };

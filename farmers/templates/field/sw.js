@@ -25,13 +25,13 @@ self.addEventListener("install", function (event) {
   }).then(warmPages).then(function () { return self.skipWaiting(); }));
 });
 
-/* A signed-in page asks for the officer's pages and reference data to be cached. */
+/* A signed-in page asks for the officer's pages and reference data to be cached (at most every
+ * ten minutes: each page view must not cost the phone three more downloads). */
+var lastWarm = 0;
 self.addEventListener("message", function (event) {
-  if (event.data && event.data.type === "warm" && event.waitUntil) {
-    event.waitUntil(warmPages());
-  } else if (event.data && event.data.type === "warm") {
-    warmPages();
-  }
+  if (!event.data || event.data.type !== "warm" || Date.now() - lastWarm < 600000) { return; }
+  lastWarm = Date.now();
+  event.waitUntil(warmPages());
 });
 
 self.addEventListener("activate", function (event) {
