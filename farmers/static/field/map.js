@@ -22,6 +22,7 @@
     function replace(next) {
       if (layer) { map.removeLayer(layer); }
       layer = next.addTo(map);
+      map.invalidateSize();
       var bounds = layer.getBounds && layer.getBounds();
       if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [20, 20], maxZoom: 18 }); }
     }
