@@ -107,3 +107,51 @@ def test_rejected_offline_record_shows_its_error(
     page.wait_for_url(f"{live_server.url}/campo/hogares/{record_id}/")
     assert Household.objects.filter(pk=record_id).exists()
     context.close()
+
+
+def test_offline_visit_with_photo_and_plot_are_kept_and_sent(
+    chromium: Any, live_server: Any, artifacts_dir: Any, officer: Any, make_household: Any
+) -> None:
+    from farmers.models import Plot, Verification
+    from tests.field.browser import ALL_FILES_SENT
+    from tests.field.test_browser_flows import PNG
+
+    household = make_household(officer)
+    context = phone_context(chromium, geolocation={"latitude": -12.44, "longitude": -73.98})
+    page = context.new_page()
+    sign_in(page, live_server, "tecnico")
+    plot_page = f"/campo/hogares/{household.pk}/parcela/"
+    page.goto(f"{live_server.url}{plot_page}")  # visited once with signal: kept for offline use
+    wait_cached(page, plot_page)
+    page.goto(f"{live_server.url}/campo/hogares/{household.pk}/visita/")
+    context.set_offline(True)
+    page.click("[data-gps]")
+    page.wait_for_function("document.querySelector(\"[name='location.lat']\").value !== ''")
+    page.set_input_files(
+        "#photo", files=[{"name": "visita.png", "mimeType": "image/png", "buffer": PNG}]
+    )
+    page.click("button[type=submit]")
+    page.locator("[data-saved-notice]").wait_for()
+    page.goto(f"{live_server.url}{plot_page}")  # still offline: from the phone's cache
+    page.fill("#name", "Chacra del río")
+    geojson = (
+        '{"type": "Polygon", "coordinates": [[[-73.98, -12.44], [-73.979, -12.44], '
+        "[-73.979, -12.441], [-73.98, -12.44]]]}"
+    )
+    page.set_input_files(
+        "#file",
+        files=[{"name": "r.geojson", "mimeType": "application/json", "buffer": geojson.encode()}],
+    )
+    page.wait_for_function("document.querySelector('[data-geometry]').value !== ''")
+    page.click("button[type=submit]")
+    page.locator("[data-saved-notice]").wait_for()
+    rows = wait_outbox(page, "rows => rows.length === 2")
+    assert sorted(r["kind"] for r in rows) == ["plot", "visit"]
+    assert not Verification.objects.exists() and not Plot.objects.exists()
+
+    context.set_offline(False)
+    wait_outbox(page, ALL_FILES_SENT)
+    visit = Verification.objects.get(household=household)
+    assert len(visit.photo_sha256) == 64 and str(visit.latitude) == "-12.440000"
+    assert Plot.objects.get(household=household).name == "Chacra del río"
+    context.close()
