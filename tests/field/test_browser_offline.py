@@ -121,6 +121,7 @@ def test_offline_visit_with_photo_and_plot_are_kept_and_sent(
     page = context.new_page()
     sign_in(page, live_server, "tecnico")
     plot_page = f"/campo/hogares/{household.pk}/parcela/"
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     page.goto(f"{live_server.url}{plot_page}")  # visited once with signal: kept for offline use
     wait_cached(page, plot_page)
     page.goto(f"{live_server.url}/campo/hogares/{household.pk}/visita/")

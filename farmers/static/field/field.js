@@ -35,7 +35,12 @@
     })["catch"](function () { /* pages still work online */ });
     if (document.body.hasAttribute("data-signed-in") && navigator.onLine !== false) {
       navigator.serviceWorker.ready.then(function (registration) {
-        if (registration.active) { registration.active.postMessage({ type: "warm" }); }
+        if (registration.active) {
+          registration.active.postMessage({ type: "warm" });
+          if (!window.location.search) {
+            registration.active.postMessage({ type: "page", url: window.location.pathname });
+          }
+        }
       });
     }
   }

@@ -29,10 +29,31 @@ self.addEventListener("install", function (event) {
  * ten minutes: each page view must not cost the phone three more downloads). */
 var lastWarm = 0;
 self.addEventListener("message", function (event) {
-  if (!event.data || event.data.type !== "warm" || Date.now() - lastWarm < 600000) { return; }
+  if (!event.data) { return; }
+  if (event.data.type === "page" && navigator.onLine !== false) {
+    // A page shown before this worker took control is cached too.
+    event.waitUntil(cachePage(event.data.url));
+  }
+  if (event.data.type !== "warm" || Date.now() - lastWarm < 600000) { return; }
   lastWarm = Date.now();
   event.waitUntil(warmPages());
 });
+
+function cachePage(path) {
+  var url = new URL(path, self.location.origin);
+  if (url.origin !== self.location.origin || url.pathname.indexOf(HOME) !== 0 || url.search) {
+    return Promise.resolve();
+  }
+  return caches.match(url.pathname).then(function (hit) {
+    if (hit) { return null; }
+    return fetch(url.pathname, { credentials: "same-origin" }).then(function (response) {
+      if (response.ok && !response.redirected) {
+        return caches.open(CACHE).then(function (cache) { return cache.put(url.pathname, response); });
+      }
+      return null;
+    });
+  })["catch"](function () {});
+}
 
 self.addEventListener("activate", function (event) {
   event.waitUntil(caches.keys().then(function (keys) {
