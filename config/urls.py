@@ -27,5 +27,6 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("i18n/", include("django.conf.urls.i18n")),
     path("healthz", healthz, name="healthz"),
+    path("campo/", include("farmers.pages.urls", namespace="field")),
     path("api/v1/", include((api_v1, "api-v1"))),
 ]

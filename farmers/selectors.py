@@ -2,15 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import date
 from typing import Any
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, QuerySet
 
 from registry.actors import Actor
+from registry.choices import LIVE_ALERT_STATUSES
 from registry.exceptions import NotFound
+from registry.models import Alert
 
-from .choices import DuplicateStatus
-from .models import Agreement, Household, Member, Plot, PlotOverlap, PossibleDuplicate, Verification
+from .choices import LIVE_STATUSES, DuplicateStatus, HouseholdStatus, VerificationStatus
+from .identity import blocking_keys, name_similarity, name_tokens
+from .models import (
+    Agreement,
+    DedupKey,
+    Household,
+    Member,
+    Plot,
+    PlotOverlap,
+    PossibleDuplicate,
+    StageChange,
+    Verification,
+)
 
 
 def _household_area(actor: Actor, prefix: str = "") -> Any:
@@ -77,4 +92,117 @@ def verification_list(*, actor: Actor) -> QuerySet[Verification]:
     """Verification visits of households in the actor's area."""
     return Verification.objects.filter(_household_area(actor, "household__")).select_related(
         "household"
+    )
+
+
+def stage_history(*, actor: Actor, household: Household) -> QuerySet[StageChange]:
+    """A household's stage ledger, newest first (the household was fetched in scope)."""
+    return StageChange.objects.filter(household=household).order_by("-id")
+
+
+def alerts_due(*, actor: Actor, limit: int = 20) -> list[Alert]:
+    """Open or acknowledged alerts in the actor's area (visits due, relapses...), due first."""
+    return list(
+        Alert.objects.filter(
+            actor.area_q(district_path="district_id", program_path="program_id"),
+            status__in=LIVE_ALERT_STATUSES,
+        ).order_by("due_on", "-raised_at")[:limit]
+    )
+
+
+def observations_to_fix(*, actor: Actor, limit: int = 20) -> dict[str, list[Any]]:
+    """What the officer should look at: registrations waiting for review, visits a supervisor
+    rejected, and registrations rejected with a reason (all in the actor's area)."""
+    area = _household_area(actor)
+    pending = list(
+        Household.objects.filter(area, status=HouseholdStatus.PENDING_REVIEW).order_by(
+            "-created_at"
+        )[:limit]
+    )
+    rejected = list(
+        Household.objects.filter(area, status=HouseholdStatus.REJECTED).order_by("-updated_at")[
+            :limit
+        ]
+    )
+    visits = list(
+        verification_list(actor=actor)
+        .filter(status=VerificationStatus.REJECTED)
+        .order_by("-reviewed_at")[:limit]
+    )
+    return {"pending": pending, "rejected": rejected, "visits": visits}
+
+
+@dataclass(frozen=True)
+class DuplicateHint:
+    """A registered household that a member being typed may already belong to."""
+
+    reason: str  # "same_document" or "similar_name"
+    code: str  # empty when the household is outside the actor's area (never revealed)
+    household_id: str
+    head_name: str
+    district: str
+
+
+def duplicate_hints(
+    *,
+    actor: Actor,
+    document_type: str = "",
+    document_number: str = "",
+    given_names: str = "",
+    surnames: str = "",
+    birth_date: date | None = None,
+    district: str = "",
+    limit: int = 5,
+) -> list[DuplicateHint]:
+    """Live households matching a member being registered, checked as the officer types: the
+    same ID (which the registration will refuse) or a similar name with a birth date within a
+    year in the same district (which it will queue for review). Households outside the actor's
+    area are reported without naming them."""
+    hints: list[DuplicateHint] = []
+    if document_type and document_number:
+        clash = (
+            Member.objects.filter(
+                document_type=document_type,
+                document_number=document_number.strip().upper(),
+                is_live=True,
+            )
+            .select_related("household")
+            .first()
+        )
+        if clash is not None:
+            hints.append(_hint("same_document", actor, clash.household))
+    if given_names.strip() and surnames.strip() and birth_date is not None:
+        keys = blocking_keys(given_names, surnames, birth_date, district or None, None)
+        ranked = (
+            DedupKey.objects.filter(key__in=sorted(keys))
+            .values("household_id")
+            .annotate(shared=Count("id"))
+            .order_by("-shared")[:25]
+        )
+        ids = [row["household_id"] for row in ranked]
+        tokens = name_tokens(given_names, surnames)
+        candidates = Household.objects.filter(
+            pk__in=ids, status__in=LIVE_STATUSES
+        ).prefetch_related(Prefetch("members", queryset=Member.objects.filter(is_active=True)))
+        seen = {hint.household_id for hint in hints}
+        for candidate in candidates:
+            if str(candidate.pk) in seen:
+                continue
+            for member in candidate.members.all():
+                close = abs((member.birth_date - birth_date).days) <= 366
+                similar = name_similarity(tokens, name_tokens(member.given_names, member.surnames))
+                if close and similar >= 0.75:
+                    hints.append(_hint("similar_name", actor, candidate))
+                    break
+    return hints[:limit]
+
+
+def _hint(reason: str, actor: Actor, household: Household) -> DuplicateHint:
+    visible = actor.covers(district=household.district_id, program=household.program_id)
+    return DuplicateHint(
+        reason=reason,
+        code=household.code if visible else "",
+        household_id=str(household.pk) if visible else "",
+        head_name=household.head_name if visible else "",
+        district=household.district_id if visible else "",
     )

@@ -140,6 +140,12 @@ AUTH_PASSWORD_VALIDATORS = [
 ]
 LOGIN_URL = "admin:login"
 
+# --- Field officers' pages (/campo/) ------------------------------------------------------------
+# Map tiles for the plot maps, e.g. "https://tile.openstreetmap.org/{z}/{x}/{y}.png" (empty: no base
+# layer, the plots are drawn on a plain background; tests never fetch tiles).
+FIELD_MAP_TILE_URL = env("FIELD_MAP_TILE_URL", default="")
+FIELD_MAP_TILE_ATTRIBUTION = env("FIELD_MAP_TILE_ATTRIBUTION", default="")
+
 # --- Internationalisation: Spanish (Peru) first, English available ----------------------------
 LANGUAGE_CODE = "es-pe"
 LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]

@@ -1,0 +1,94 @@
+/* Service worker of the field pages ({{ version }}): the shell (CSS, JS, Leaflet, icons) and the
+ * officer's pages and reference data are cached so that the app opens without signal. Pages are
+ * fetched network-first (fresh when there is signal) and fall back to the cached copy, or to
+ * "my work". API calls are never cached: records wait in the outbox (IndexedDB) instead. */
+"use strict";
+var CACHE = "campo-{{ version }}";
+var SHELL = {{ shell|safe }};
+var PAGES = {{ pages|safe }};
+var HOME = {{ home|safe }};
+
+/* Pages need the session: cache those that answer (never a redirect to the login). */
+function warmPages() {
+  return caches.open(CACHE).then(function (cache) {
+    return Promise.all(PAGES.map(function (url) {
+      return fetch(url, { credentials: "same-origin" }).then(function (response) {
+        if (response.ok && !response.redirected) { return cache.put(url, response); }
+      })["catch"](function () {});
+    }));
+  });
+}
+
+self.addEventListener("install", function (event) {
+  event.waitUntil(caches.open(CACHE).then(function (cache) {
+    return cache.addAll(SHELL);
+  }).then(warmPages).then(function () { return self.skipWaiting(); }));
+});
+
+/* A signed-in page asks for the officer's pages and reference data to be cached (at most every
+ * ten minutes: each page view must not cost the phone three more downloads). */
+var lastWarm = 0;
+self.addEventListener("message", function (event) {
+  if (!event.data) { return; }
+  if (event.data.type === "page" && navigator.onLine !== false) {
+    // A page shown before this worker took control is cached too.
+    event.waitUntil(cachePage(event.data.url));
+  }
+  if (event.data.type !== "warm" || Date.now() - lastWarm < 600000) { return; }
+  lastWarm = Date.now();
+  event.waitUntil(warmPages());
+});
+
+function cachePage(path) {
+  var url = new URL(path, self.location.origin);
+  if (url.origin !== self.location.origin || url.pathname.indexOf(HOME) !== 0 || url.search) {
+    return Promise.resolve();
+  }
+  return caches.match(url.pathname).then(function (hit) {
+    if (hit) { return null; }
+    return fetch(url.pathname, { credentials: "same-origin" }).then(function (response) {
+      if (response.ok && !response.redirected) {
+        return caches.open(CACHE).then(function (cache) { return cache.put(url.pathname, response); });
+      }
+      return null;
+    });
+  })["catch"](function () {});
+}
+
+self.addEventListener("activate", function (event) {
+  event.waitUntil(caches.keys().then(function (keys) {
+    return Promise.all(keys.filter(function (key) {
+      return key.indexOf("campo-") === 0 && key !== CACHE;
+    }).map(function (key) { return caches["delete"](key); }));
+  }).then(function () { return self.clients.claim(); }));
+});
+
+function pageKey(request) {
+  var url = new URL(request.url);
+  return url.pathname; // one copy per page: search results are not cached separately
+}
+
+self.addEventListener("fetch", function (event) {
+  var request = event.request;
+  if (request.method !== "GET") { return; }
+  var url = new URL(request.url);
+  if (url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) { return; }
+  var isShell = SHELL.indexOf(url.pathname) >= 0;
+  if (isShell) {
+    event.respondWith(caches.match(url.pathname).then(function (hit) { return hit || fetch(request); }));
+    return;
+  }
+  if (request.mode === "navigate" || PAGES.indexOf(url.pathname) >= 0) {
+    event.respondWith(fetch(request).then(function (response) {
+      if (response.ok && !response.redirected && url.search === "") {
+        var copy = response.clone();
+        caches.open(CACHE).then(function (cache) { cache.put(pageKey(request), copy); });
+      }
+      return response;
+    })["catch"](function () {
+      return caches.match(pageKey(request)).then(function (hit) {
+        return hit || caches.match(HOME);
+      });
+    }));
+  }
+});

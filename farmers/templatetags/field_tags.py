@@ -1,0 +1,27 @@
+"""Template helpers of the field pages: errors and values of dotted form fields."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+
+register = template.Library()
+
+
+@register.filter
+def errors_for(errors: dict[str, list[str]] | None, name: str) -> list[str]:
+    """The messages of the field ``name`` (a dotted API path such as ``members.0.surnames``)."""
+    return list((errors or {}).get(name, []))
+
+
+@register.filter
+def value_for(values: dict[str, Any] | None, name: str) -> Any:
+    """The submitted value of field ``name`` (re-shown after a server-side error)."""
+    return (values or {}).get(name, "")
+
+
+@register.simple_tag
+def field_name(prefix: str, index: Any, name: str) -> str:
+    """``members`` + 0 + ``surnames`` → ``members.0.surnames``."""
+    return f"{prefix}.{index}.{name}"
