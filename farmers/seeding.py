@@ -133,6 +133,7 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
                 1,
                 created,
                 created,
+                "{}",
             )
         )
         n_members = rng.choices([1, 2, 3, 4, 5], [10, 30, 25, 20, 15])[0]
@@ -257,6 +258,7 @@ def _write_chunk(rows: Rows) -> None:
                 "version",
                 "created_at",
                 "updated_at",
+                "milestones",
             ],
             households,
         )
