@@ -167,16 +167,20 @@ def _compute_batch(households: Q, by_household: Q, today: date) -> list[_Row]:
 
 
 def _process(households: Q, by_household: Q, today: date) -> Outcome:
-    """Compute a batch and write what changed, in one transaction."""
+    """Compute a batch and write what changed, in one transaction (nothing when nothing did)."""
     rows = _compute_batch(households, by_household, today)
     if not rows:
         return Outcome()
     dirty = [r for r in rows if r.result.stage != r.stage or r.result.milestones != r.milestones]
+    specs, stale = _plan_alerts(rows, by_household)
+    if not dirty and not specs and not stale:
+        return Outcome(len(rows))
     with transaction.atomic():
         changed: set[uuid.UUID] = set()
         for start in range(0, len(dirty), WRITE_CHUNK):
             changed |= _write(dirty[start : start + WRITE_CHUNK], today)
-        raised, resolved = _sync_alerts(rows, by_household)
+        raised = alerts_raise_many(specs) if specs else 0
+        resolved = _resolve(stale)
     return Outcome(len(rows), len(changed), raised, resolved)
 
 
@@ -266,16 +270,15 @@ def _write_postgresql(rows: list[_Row]) -> set[uuid.UUID]:
         return {r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(str(r[0])) for r in cursor}
 
 
-def _sync_alerts(rows: list[_Row], by_household: Q) -> tuple[int, int]:
-    """Raise each wanted alert key once; resolve live engine alerts no longer wanted."""
+def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], list[Any]]:
+    """Alerts to raise (wanted keys never raised before, in any status) and live engine alerts
+    to resolve (their condition is gone)."""
     wanted = {w.key: (row, w) for row in rows for w in row.result.alerts_wanted}
     existing = list(
         Alert.objects.filter(by_household, kind__in=ENGINE_ALERT_KINDS)
         .order_by()
         .values_list("pk", "key", "status")
     )
-    if not wanted and not existing:
-        return 0, 0
     known = {key for _pk, key, _status in existing}
     specs = [
         AlertSpec(
@@ -292,19 +295,21 @@ def _sync_alerts(rows: list[_Row], by_household: Q) -> tuple[int, int]:
         for key, (row, w) in sorted(wanted.items())
         if key not in known
     ]
-    raised = alerts_raise_many(specs) if specs else 0
     stale = [
         pk for pk, key, status in existing if status in LIVE_ALERT_STATUSES and key not in wanted
     ]
-    resolved = 0
-    if stale:
-        resolved = Alert.objects.filter(pk__in=stale).update(
-            status=AlertStatus.RESOLVED,
-            resolved_at=timezone.now(),
-            resolution_note=str(_("The condition no longer holds.")),
-            version=models.F("version") + 1,
-        )
-    return raised, resolved
+    return specs, stale
+
+
+def _resolve(stale: list[Any]) -> int:
+    if not stale:
+        return 0
+    return Alert.objects.filter(pk__in=stale).update(
+        status=AlertStatus.RESOLVED,
+        resolved_at=timezone.now(),
+        resolution_note=str(_("The condition no longer holds.")),
+        version=models.F("version") + 1,
+    )
 
 
 __all__ = ["ENGINE_ALERT_KINDS", "MAX_UUID", "MIN_UUID", "Outcome", "recompute_households"]

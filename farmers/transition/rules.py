@@ -156,7 +156,11 @@ class Result:
 
     def change_reason(self, previous: str) -> str:
         """The ledger reason of a move from ``previous`` to this result's stage."""
-        if self.stage in (Stage.RELAPSED, Stage.EXCLUDED) or previous not in RANK:
+        if self.stage in (Stage.RELAPSED, Stage.EXCLUDED):
+            return self.reason
+        if previous == Stage.RELAPSED:
+            return Reason.READMITTED
+        if previous not in RANK:
             return self.reason
         if RANK.get(self.stage, 0) < RANK[previous]:
             return self.held_back
@@ -327,8 +331,6 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     coca_free_on = run[0].on
     milestones[Stage.COCA_FREE] = _iso(coca_free_on)
     stage, since, reason = Stage.COCA_FREE, max(since, coca_free_on), Reason.COCA_FREE_VISIT
-    if era_visit_index:
-        reason = Reason.READMITTED
 
     # licit_production: the latest visits confirm licit crops of at least the minimum.
     licit_index = len(run)
