@@ -41,7 +41,7 @@ from . import evidence as evidence_module
 from .rules import HouseholdEvidence, Result, Thresholds, Visit, compute
 
 ENGINE_ALERT_KINDS = (AlertKind.RELAPSE, AlertKind.VISIT_DUE, AlertKind.EVIDENCE_EXPIRY)
-ALERT_MESSAGES = {
+ALERT_MESSAGES: dict[str, Any] = {
     AlertKind.RELAPSE: _(
         "Coca found again on a confirmed visit: support paused, review the family."
     ),
@@ -243,6 +243,7 @@ def _write_postgresql(rows: list[_Row]) -> set[uuid.UUID]:
             row.program_id,
             moves,
         ]
+    # Only table names (from the models) and placeholders are formatted in; values are bound.
     sql = f"""
         WITH v (id, old_stage, stage, since, milestones, reason, evidence, district_id,
                 program_id, moves) AS (VALUES {", ".join(values)}),
@@ -264,7 +265,7 @@ def _write_postgresql(rows: list[_Row]) -> set[uuid.UUID]:
          WHERE v.moves
          ORDER BY v.id
      RETURNING household_id
-    """
+    """  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return {r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(str(r[0])) for r in cursor}

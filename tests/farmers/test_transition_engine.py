@@ -5,6 +5,7 @@ concurrency guard, recompute after commit, the sweep and ``run_periodic``."""
 from __future__ import annotations
 
 import io
+import itertools
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -301,7 +302,7 @@ def test_a_rolled_back_change_queues_nothing(
 def test_review_and_merge_queue_recomputes(
     program: Program, people: tuple[Actor, Actor], django_capture_on_commit_callbacks: Any
 ) -> None:
-    officer, supervisor = people
+    _officer, supervisor = people
     household = make_household(
         program,
         HouseholdEvidence(
@@ -341,7 +342,7 @@ def test_sweep_covers_every_household_once_and_reruns_write_nothing(program: Pro
     assert run.households == len(ids)
     ranges = list(SweepRange.objects.filter(run=run).order_by("lo"))
     assert ranges[0].lo == engine.MIN_UUID and ranges[-1].hi == engine.MAX_UUID
-    for left, right in zip(ranges, ranges[1:], strict=False):
+    for left, right in itertools.pairwise(ranges):
         assert right.lo.int == left.hi.int + 1  # contiguous, no gap, no overlap
     changes = StageChange.objects.count()
     assert run.changes == changes > 0

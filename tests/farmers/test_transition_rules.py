@@ -50,9 +50,10 @@ def evidence(**kwargs: object) -> HouseholdEvidence:
     return HouseholdEvidence(**base)  # type: ignore[arg-type]
 
 
-GRADUATE = {
+GRADUATE_VISITS = [visit("2024-03-01", licit="1.5"), visit("2025-06-01", licit="2")]
+GRADUATE: dict[str, object] = {
     "agreements": [d("2023-02-01")],
-    "visits": [visit("2024-03-01", licit="1.5"), visit("2025-06-01", licit="2")],
+    "visits": GRADUATE_VISITS,
     "facts": [
         title("2024-05-01"),
         delivery("2025-12-01", "4000"),
@@ -199,7 +200,7 @@ CASES = [
     ),
     (
         "way out of graduated: relapse",
-        evidence(**{**GRADUATE, "visits": [*GRADUATE["visits"], visit("2026-09-01", coca="0.2")]}),
+        evidence(**{**GRADUATE, "visits": [*GRADUATE_VISITS, visit("2026-09-01", coca="0.2")]}),
         Stage.RELAPSED,
         Reason.RELAPSE,
     ),
