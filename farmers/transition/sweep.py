@@ -46,7 +46,7 @@ def plan(*, today: date | None = None, chunk_size: int | None = None) -> SweepRu
     from farmers.tasks import sweep_range as task
 
     today = today or timezone.localdate()
-    chunk: int = chunk_size or getattr(settings, "TRANSITION_SWEEP_CHUNK", DEFAULT_CHUNK)
+    chunk = int(chunk_size or getattr(settings, "TRANSITION_SWEEP_CHUNK", None) or DEFAULT_CHUNK)
     with transaction.atomic():
         run = (
             SweepRun.objects.select_for_update()
