@@ -10,7 +10,16 @@ from registry.actors import Actor
 from registry.exceptions import NotFound
 
 from .choices import DuplicateStatus
-from .models import Agreement, Household, Member, Plot, PlotOverlap, PossibleDuplicate, Verification
+from .models import (
+    Agreement,
+    Household,
+    Member,
+    Plot,
+    PlotOverlap,
+    PossibleDuplicate,
+    StageChange,
+    Verification,
+)
 
 
 def _household_area(actor: Actor, prefix: str = "") -> Any:
@@ -77,4 +86,23 @@ def verification_list(*, actor: Actor) -> QuerySet[Verification]:
     """Verification visits of households in the actor's area."""
     return Verification.objects.filter(_household_area(actor, "household__")).select_related(
         "household"
+    )
+
+
+def stage_change_list(*, actor: Actor) -> QuerySet[StageChange]:
+    """The transition ledger in the actor's area (by the district and programme recorded with
+    each change), oldest first."""
+    return (
+        StageChange.objects.filter(_household_area(actor))
+        .select_related("household", "program")
+        .order_by("id")
+    )
+
+
+def stage_history(*, actor: Actor, household: Household) -> QuerySet[StageChange]:
+    """One household's stage ledger, oldest first (the household is already in scope)."""
+    return (
+        StageChange.objects.filter(household=household)
+        .select_related("household", "program")
+        .order_by("id")
     )

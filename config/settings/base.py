@@ -201,6 +201,7 @@ SPECTACULAR_SETTINGS = {
         "HouseholdStatusEnum": "farmers.choices.HouseholdStatus",
         "VerificationStatusEnum": "farmers.choices.VerificationStatus",
         "CropEnum": "farmers.choices.Crop",
+        "StageEnum": "farmers.choices.Stage",
     },
 }
 
