@@ -41,8 +41,11 @@ def cut_points(chunk_size: int) -> list[uuid.UUID]:
         last = point
 
 
-def plan(*, today: date | None = None, chunk_size: int | None = None) -> SweepRun:
-    """Plan (or resume) the sweep for ``today`` and queue its pending ranges after commit."""
+def plan(
+    *, today: date | None = None, chunk_size: int | None = None, queue: bool = True
+) -> SweepRun:
+    """Plan (or resume) the sweep for ``today`` and queue its pending ranges after commit
+    (``queue=False``: the caller runs them, e.g. the benchmark's process pool)."""
     from farmers.tasks import sweep_range as task
 
     today = today or timezone.localdate()
@@ -77,11 +80,12 @@ def plan(*, today: date | None = None, chunk_size: int | None = None) -> SweepRu
             run.ranges.exclude(status=SweepStatus.DONE).order_by("lo").values_list("pk", flat=True)
         )
 
-        def queue() -> None:
+        def send() -> None:
             for range_id in pending:
                 task.delay(range_id)
 
-        transaction.on_commit(queue)
+        if queue:
+            transaction.on_commit(send)
     return run
 
 

@@ -424,3 +424,30 @@ def test_unconfirmed_visits_are_not_evidence(program: Program) -> None:
     engine.recompute_households([household.pk], today=TODAY)
     assert stored(household).stage == Stage.COMMITTED
     assert engine.recompute_households([uuid.uuid4()], today=TODAY) == 0
+
+
+def test_benchmark_commands_seed_evidence_and_sweep(program: Program) -> None:
+    for _ in range(30):
+        make_household(program)
+    out = io.StringIO()
+    call_command("seed_transition_evidence", "--today", TODAY.isoformat(), stdout=out)
+    assert "agreements" in out.getvalue()
+    assert Household.objects.filter(agreements__isnull=False).distinct().count() > 10
+    again = io.StringIO()
+    call_command("seed_transition_evidence", stdout=again)  # households with agreements skipped
+    assert again.getvalue().startswith("Added 0 agreements")
+    out = io.StringIO()
+    call_command(
+        "benchmark_sweep",
+        "--workers",
+        "1",
+        "--chunk-size",
+        "7",
+        "--today",
+        TODAY.isoformat(),
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert "sweep 1: 30 households" in text and "sweep 2: 30 households" in text
+    assert "; 0 stage changes" in text.splitlines()[-1]  # the rerun moves nothing
+    assert StageChange.objects.count() > 0
