@@ -10,6 +10,7 @@ nothing the second time.
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import date
 from typing import Any
@@ -102,6 +103,9 @@ def run_range(range_id: int) -> dict[str, Any]:
         if row is None:
             return {"households": 0, "changes": 0, "skipped": True}
         outcome = sweep_range(row.lo, row.hi, row.run.today)
+        pause = float(getattr(settings, "TRANSITION_SWEEP_RANGE_PAUSE", 0) or 0)
+        if pause:
+            time.sleep(pause)
         row.status = SweepStatus.DONE
         row.households = outcome.households
         row.changes = outcome.changes
