@@ -451,3 +451,22 @@ def test_benchmark_commands_seed_evidence_and_sweep(program: Program) -> None:
     assert "sweep 1: 30 households" in text and "sweep 2: 30 households" in text
     assert "; 0 stage changes" in text.splitlines()[-1]  # the rerun moves nothing
     assert StageChange.objects.count() > 0
+
+
+def test_admin_shows_sweeps_ledger_and_stage_history(program: Program, client: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    ids = _population(program, 6)
+    run_all(today=TODAY, chunk_size=4)
+    root = get_user_model().objects.create_superuser("raiz", "raiz@example.org", "clave-segura")
+    client.force_login(root)
+    page = client.get("/admin/farmers/sweeprun/")
+    assert page.status_code == 200 and "100 %" in page.content.decode()
+    assert client.get("/admin/farmers/stagechange/").status_code == 200
+    moved = StageChange.objects.first()
+    assert moved is not None
+    detail = client.get(f"/admin/farmers/household/{moved.household_id}/change/")
+    assert detail.status_code == 200
+    assert moved.reason in detail.content.decode()
+    assert client.get("/admin/farmers/sweeprun/add/").status_code == 403
+    assert len(ids) == 6
