@@ -96,8 +96,14 @@ def sweep_range(lo: Any, hi: Any, today: date) -> Outcome:
     )
 
 
+def _json(value: Any) -> Any:
+    """A JSON column read raw (Django's psycopg loader leaves ``jsonb`` as text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
 def _licit_ha(crops: Any) -> Decimal:
     total = Decimal("0")
+    crops = _json(crops)
     for crop in crops or ():
         try:
             total += Decimal(str(crop.get("ha") or 0))
@@ -106,13 +112,25 @@ def _licit_ha(crops: Any) -> Decimal:
     return total
 
 
+def _rows(queryset: Any) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` queryset; on PostgreSQL straight from the driver (psycopg
+    already returns UUIDs, dates, Decimals and decoded JSON: Django's per-value converters are
+    the largest cost of a sweep)."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
 def _thresholds(program_ids: set[int]) -> dict[int, Thresholds]:
     return {p.pk: Thresholds.of(p) for p in Program.objects.filter(pk__in=program_ids)}
 
 
 def _compute_batch(households: Q, by_household: Q, today: date) -> list[_Row]:
     """Read the batch's evidence (fixed number of queries) and compute every stage."""
-    rows = list(
+    rows = _rows(
         Household.objects.filter(households)
         .annotate(
             registered_on=TruncDate("created_at"),
@@ -133,14 +151,14 @@ def _compute_batch(households: Q, by_household: Q, today: date) -> list[_Row]:
     if not rows:
         return []
     agreements: dict[uuid.UUID, list[date]] = {}
-    for hid, signed_on in (
+    for hid, signed_on in _rows(
         Agreement.objects.filter(by_household, is_active=True)
         .order_by()
         .values_list("household_id", "signed_on")
     ):
         agreements.setdefault(hid, []).append(signed_on)
     visits: dict[uuid.UUID, list[Visit]] = {}
-    for hid, visited_on, coca_ha, crops, vid in (
+    for hid, visited_on, coca_ha, crops, vid in _rows(
         Verification.objects.filter(by_household, status=VerificationStatus.CONFIRMED)
         .order_by()
         .values_list("household_id", "visited_on", "coca_ha", "licit_crops", "id")
@@ -162,7 +180,7 @@ def _compute_batch(households: Q, by_household: Q, today: date) -> list[_Row]:
             facts=facts.get(hid, ()),
         )
         result = compute(evidence, today, thresholds[program_id])
-        out.append(_Row(hid, stage, milestones or {}, district_id, program_id, result))
+        out.append(_Row(hid, stage, _json(milestones) or {}, district_id, program_id, result))
     return out
 
 
