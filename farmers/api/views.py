@@ -65,7 +65,7 @@ class FarmersViewSet(viewsets.GenericViewSet[Any]):
     """Common behaviour: scopes, the actor, coca visibility and its access log."""
 
     read_scope = Scope.HOUSEHOLDS_READ
-    write_scope = Scope.HOUSEHOLDS_WRITE
+    write_scope: str | None = Scope.HOUSEHOLDS_WRITE
     http_method_names = ["get", "post", "patch", "head", "options"]
     coca_resource: str | None = None
     coca_fields: tuple[str, ...] = ()
