@@ -38,7 +38,10 @@ from .models import (
     Member,
     Plot,
     PossibleDuplicate,
+    StageChange,
     Support,
+    SweepRange,
+    SweepRun,
     Verification,
 )
 
@@ -141,6 +144,16 @@ class SupportInline(ReadOnlyInline):
     fields = ["given_on", "kind", "cost_pen", "funding_source"]
 
 
+class StageChangeInline(ReadOnlyInline):
+    """The household's stage history (the transition ledger), oldest first."""
+
+    model = StageChange
+    fields = ["effective_on", "from_stage", "to_stage", "reason", "at"]
+    ordering = ["id"]
+    show_change_link = False
+    verbose_name_plural = _("stage history")
+
+
 class ConsentInline(ReadOnlyInline):
     model = Consent
     fields = ["signed_on", "purposes", "notice_version", "language", "officer"]
@@ -215,6 +228,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "status",
         "stage",
         "stage_since",
+        "milestones",
         "head_name",
         "merged_into",
         "rejection_reason",
@@ -251,6 +265,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         AgreementInline,
         VerificationInline,
         SupportInline,
+        StageChangeInline,
     ]
     actions = ["approve", "export_csv"]
 
@@ -616,3 +631,82 @@ def _index_with_dashboard_link(original: Any) -> Any:
 admin.site.get_urls = _admin_urls_with_dashboard(admin.site.get_urls)  # type: ignore[method-assign]
 admin.site.index = _index_with_dashboard_link(admin.site.index)  # type: ignore[method-assign]
 admin.site.index_template = "admin/farmers/index.html"
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The transition ledger, read-only: every stage change with its reason and evidence."""
+
+    list_display = ["id", "household", "from_stage", "to_stage", "reason", "effective_on", "at"]
+    list_filter = ["to_stage", "from_stage", "reason", "program"]
+    list_select_related = ["household"]
+    search_fields = ["=household__code"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    date_hierarchy = None
+    readonly_fields = [
+        "household",
+        "from_stage",
+        "to_stage",
+        "effective_on",
+        "at",
+        "reason",
+        "evidence",
+        "district",
+        "program",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+
+class SweepRangeInline(ReadOnlyInline):
+    model = SweepRange
+    fields = ["lo", "hi", "status", "households", "changes", "finished_at"]
+    show_change_link = False
+
+
+@admin.register(SweepRun)
+class SweepRunAdmin(admin.ModelAdmin):
+    """Progress of the nightly transition sweeps (read-only)."""
+
+    list_display = [
+        "today",
+        "status",
+        "progress_display",
+        "ranges_done",
+        "ranges_total",
+        "households",
+        "changes",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status"]
+    readonly_fields = [
+        "today",
+        "status",
+        "progress_display",
+        "ranges_total",
+        "ranges_done",
+        "households",
+        "changes",
+        "started_at",
+        "finished_at",
+    ]
+    inlines = [SweepRangeInline]
+
+    @admin.display(description=_("progress"))
+    def progress_display(self, obj: SweepRun) -> str:
+        return f"{obj.progress} %"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)

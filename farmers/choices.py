@@ -116,3 +116,11 @@ class DuplicateStatus(models.TextChoices):
     OPEN = "open", _("Open")
     DISMISSED = "dismissed", _("Dismissed: not the same family")
     MERGED = "merged", _("Merged")
+
+
+class SweepStatus(models.TextChoices):
+    """Progress of a nightly sweep and of each of its id ranges."""
+
+    PENDING = "pending", _("Pending")
+    RUNNING = "running", _("Running")
+    DONE = "done", _("Done")

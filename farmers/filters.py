@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 import django_filters
+from django import forms
 from django.core.validators import RegexValidator
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
@@ -15,7 +16,7 @@ from registry.filters import StrictBooleanFilter
 
 from .choices import HouseholdStatus, Stage, VerificationStatus
 from .identity import normalize_name
-from .models import Agreement, Household, Plot, Verification
+from .models import Agreement, Household, Plot, StageChange, Verification
 
 DOCUMENT_RE = re.compile(r"\A[0-9A-Za-z]{8,12}\Z")
 
@@ -104,4 +105,32 @@ class VerificationFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Verification
+        fields: list[str] = []
+
+
+@extend_schema_field({"type": "integer", "minimum": 0})
+class EventIdFilter(django_filters.NumberFilter):
+    """A whole, non-negative event id (``0.5`` is a 400)."""
+
+    field_class = forms.IntegerField
+
+
+class StageChangeFilterSet(django_filters.FilterSet):
+    """``after`` (an event id: only later events, for incremental sync), ``household``,
+    ``district``, ``program``, ``to_stage`` and an ``effective_on`` date range."""
+
+    after = EventIdFilter(field_name="id", lookup_expr="gt", min_value=0, label=_("After event id"))
+    household = django_filters.UUIDFilter(field_name="household_id", label=_("Household"))
+    district = UbigeoFilter(field_name="district_id", label=_("District ubigeo"))
+    program = django_filters.CharFilter(field_name="program__code", label=_("Programme code"))
+    to_stage = django_filters.ChoiceFilter(choices=Stage.choices, label=_("New stage"))
+    effective_from = django_filters.DateFilter(
+        field_name="effective_on", lookup_expr="gte", label=_("Effective from")
+    )
+    effective_to = django_filters.DateFilter(
+        field_name="effective_on", lookup_expr="lte", label=_("Effective until")
+    )
+
+    class Meta:
+        model = StageChange
         fields: list[str] = []

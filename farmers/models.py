@@ -24,6 +24,7 @@ from .choices import (
     Sex,
     Stage,
     SupportKind,
+    SweepStatus,
     Tenure,
     VerificationMethod,
     VerificationStatus,
@@ -507,6 +508,71 @@ class StageChange(models.Model):
         return f"{self.household_id}: {self.from_stage} → {self.to_stage}"
 
 
+class SweepRun(models.Model):
+    """One sweep of the transition engine over all households for a day (nightly, by beat).
+
+    The planner splits households into id ranges (``SweepRange``) and queues one task per
+    range; each task adds its counts here when it finishes, so progress is visible while the
+    sweep runs. Planning again for the same day resumes the unfinished run.
+    """
+
+    id = models.BigAutoField(primary_key=True)
+    today = models.DateField(_("computed for"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=SweepStatus.choices, default=SweepStatus.RUNNING
+    )
+    ranges_total = models.PositiveIntegerField(_("ranges"), default=0)
+    ranges_done = models.PositiveIntegerField(_("ranges done"), default=0)
+    households = models.PositiveIntegerField(_("households processed"), default=0)
+    changes = models.PositiveIntegerField(_("stage changes"), default=0)
+    started_at = models.DateTimeField(_("started at"), default=timezone.now)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["-started_at", "-id"]
+        verbose_name = _("transition sweep")
+        verbose_name_plural = _("transition sweeps")
+        indexes = [models.Index(fields=["today", "status"], name="sweeprun_today_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.today} · {self.ranges_done}/{self.ranges_total}"
+
+    @property
+    def progress(self) -> int:
+        """Per cent of ranges done."""
+        if not self.ranges_total:
+            return 100 if self.status == SweepStatus.DONE else 0
+        return int(100 * self.ranges_done / self.ranges_total)
+
+
+class SweepRange(models.Model):
+    """A range of household ids (``lo`` to ``hi``, both included) swept by one task."""
+
+    id = models.BigAutoField(primary_key=True)
+    run = models.ForeignKey(
+        SweepRun, on_delete=models.CASCADE, related_name="ranges", verbose_name=_("sweep")
+    )
+    lo = models.UUIDField(_("first household id"))
+    hi = models.UUIDField(_("last household id"))
+    status = models.CharField(
+        _("status"), max_length=12, choices=SweepStatus.choices, default=SweepStatus.PENDING
+    )
+    households = models.PositiveIntegerField(_("households processed"), default=0)
+    changes = models.PositiveIntegerField(_("stage changes"), default=0)
+    finished_at = models.DateTimeField(_("finished at"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["run", "lo"]
+        verbose_name = _("sweep range")
+        verbose_name_plural = _("sweep ranges")
+        constraints = [
+            models.UniqueConstraint(fields=["run", "lo"], name="sweeprange_run_lo_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.lo} … {self.hi}"
+
+
 __all__ = [
     "Agreement",
     "Consent",
@@ -519,5 +585,8 @@ __all__ = [
     "PossibleDuplicate",
     "StageChange",
     "Support",
+    "SweepRange",
+    "SweepRun",
+    "SweepStatus",
     "Verification",
 ]

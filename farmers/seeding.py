@@ -150,6 +150,7 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
                 1,
                 created,
                 created,
+                "{}",
             )
         )
         n_members = rng.choices([1, 2, 3, 4, 5], [10, 30, 25, 20, 15])[0]
@@ -276,6 +277,7 @@ def _write_chunk(rows: Rows) -> None:
                 "version",
                 "created_at",
                 "updated_at",
+                "milestones",
             ],
             households,
         )

@@ -95,11 +95,6 @@ def verification_list(*, actor: Actor) -> QuerySet[Verification]:
     )
 
 
-def stage_history(*, actor: Actor, household: Household) -> QuerySet[StageChange]:
-    """A household's stage ledger, newest first (the household was fetched in scope)."""
-    return StageChange.objects.filter(household=household).order_by("-id")
-
-
 def alerts_due(*, actor: Actor, limit: int = 20) -> list[Alert]:
     """Open or acknowledged alerts in the actor's area (visits due, relapses...), due first."""
     return list(
@@ -205,4 +200,23 @@ def _hint(reason: str, actor: Actor, household: Household) -> DuplicateHint:
         household_id=str(household.pk) if visible else "",
         head_name=household.head_name if visible else "",
         district=household.district_id if visible else "",
+    )
+
+
+def stage_change_list(*, actor: Actor) -> QuerySet[StageChange]:
+    """The transition ledger in the actor's area (by the district and programme recorded with
+    each change), oldest first."""
+    return (
+        StageChange.objects.filter(_household_area(actor))
+        .select_related("household", "program")
+        .order_by("id")
+    )
+
+
+def stage_history(*, actor: Actor, household: Household) -> QuerySet[StageChange]:
+    """One household's stage ledger, oldest first (the household is already in scope)."""
+    return (
+        StageChange.objects.filter(household=household)
+        .select_related("household", "program")
+        .order_by("id")
     )

@@ -68,6 +68,7 @@ from .models import (
     Support,
     Verification,
 )
+from .transition import recompute_on_commit
 from .workflow import HOUSEHOLD_TRANSITIONS, VERIFICATION_TRANSITIONS
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
@@ -544,6 +545,7 @@ def household_register(
         keys |= _member_keys(member, household.district_id)
     DedupKey.objects.bulk_create([DedupKey(household=household, key=k) for k in sorted(keys)])
     _find_possible_duplicates(household, keys, created_members)
+    recompute_on_commit([household.pk])
     change_record(
         instance=household,
         action=ChangeAction.CREATE,
@@ -634,6 +636,8 @@ def household_update(
         if "district_id" in changes or "members" in changes:
             keys = _refresh_dedup_keys(locked)
             _find_possible_duplicates(locked, keys, list(locked.members.filter(is_active=True)))
+        if "program_id" in changes:
+            recompute_on_commit([locked.pk])  # the new programme's thresholds apply
         change_record(
             instance=locked,
             action=ChangeAction.UPDATE,
@@ -767,6 +771,7 @@ def household_transition(
     locked.members.filter(is_active=True).update(is_live=live)
     if not live:
         DedupKey.objects.filter(household=locked).delete()
+    recompute_on_commit([locked.pk])
     change_record(
         instance=locked,
         action=ChangeAction.TRANSITION,
@@ -855,6 +860,7 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
     _touch(target)
     target.save()
     _refresh_dedup_keys(target)
+    recompute_on_commit([source.pk, target.pk])
     PossibleDuplicate.objects.filter(
         Q(household=source, candidate=target) | Q(household=target, candidate=source)
     ).update(status=DuplicateStatus.MERGED, resolved_by=actor.user, resolved_at=timezone.now())
@@ -1085,6 +1091,7 @@ def agreement_create(
     )
     _touch(owner)
     owner.save(update_fields=["version", "updated_at"])
+    recompute_on_commit([owner.pk])
     change_record(
         instance=agreement,
         action=ChangeAction.CREATE,
@@ -1270,6 +1277,7 @@ def verification_transition(
     locked.reviewed_at = timezone.now()
     locked.review_note = reason.strip()
     locked.save()
+    recompute_on_commit([locked.household_id])
     change_record(
         instance=locked,
         action=ChangeAction.TRANSITION,

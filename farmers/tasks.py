@@ -1,6 +1,14 @@
-"""Celery tasks of the farmers app: the transition engine's recomputes and nightly sweep."""
+"""Celery tasks of the farmers app: the transition engine's recomputes and nightly sweep.
+
+Every task takes ids, is idempotent and runs with the project's reliability settings
+(``acks_late``, ``reject_on_worker_lost``, time limits: config/settings/base.py): a task lost
+with its worker is delivered again and redoing it changes nothing that was already written.
+"""
 
 from __future__ import annotations
+
+from datetime import date
+from typing import Any
 
 from celery import shared_task
 
@@ -14,3 +22,24 @@ def recompute_households(household_ids: list[str]) -> int:
     from .transition.engine import recompute_households as run
 
     return run(household_ids)
+
+
+@shared_task(name="farmers.tasks.plan_sweep", acks_late=True)
+def plan_sweep(today: str | None = None, chunk_size: int | None = None) -> int:
+    """Nightly (beat): split all households into id ranges and queue one ``sweep_range`` each.
+
+    Planning again for a day whose sweep is unfinished resumes it (queues its pending ranges
+    again); returns the sweep's id.
+    """
+    from .transition.sweep import plan
+
+    run = plan(today=date.fromisoformat(today) if today else None, chunk_size=chunk_size)
+    return run.pk
+
+
+@shared_task(name="farmers.tasks.sweep_range", acks_late=True)
+def sweep_range(range_id: int) -> dict[str, Any]:
+    """Recompute the households of one id range of a sweep, once (a done range is a no-op)."""
+    from .transition.sweep import run_range
+
+    return run_range(range_id)

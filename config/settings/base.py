@@ -114,7 +114,14 @@ CELERY_TASK_SOFT_TIME_LIMIT = env.int("CELERY_TASK_SOFT_TIME_LIMIT", default=600
 CELERY_TASK_TIME_LIMIT = env.int("CELERY_TASK_TIME_LIMIT", default=900)
 # Redis redelivers an unacknowledged task after the visibility timeout: keep it above the
 # longest task's hard limit so a slow task is never run twice at once.
-CELERY_BROKER_TRANSPORT_OPTIONS = {"visibility_timeout": CELERY_TASK_TIME_LIMIT * 4}
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT * 4)
+}
+CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Households per task of the nightly transition sweep (farmers.tasks.sweep_range).
+TRANSITION_SWEEP_CHUNK = env.int("TRANSITION_SWEEP_CHUNK", default=5000)
+# Test hook only: seconds each sweep range waits before committing (the worker-kill test).
+TRANSITION_SWEEP_RANGE_PAUSE = env.float("TRANSITION_SWEEP_RANGE_PAUSE", default=0.0)
 # Periodic jobs (Lima time). In the embedded default, `manage.py run_periodic` runs them.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "transition-nightly-sweep": {

@@ -19,7 +19,15 @@ from farmers.choices import (
     VerificationMethod,
     VerificationStatus,
 )
-from farmers.models import Agreement, Household, Member, Plot, PossibleDuplicate, Verification
+from farmers.models import (
+    Agreement,
+    Household,
+    Member,
+    Plot,
+    PossibleDuplicate,
+    StageChange,
+    Verification,
+)
 from registry.api.fields import DecimalStringField
 from registry.choices import Scope
 
@@ -173,6 +181,11 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
     program = serializers.CharField(source="program.code", read_only=True)
     district = serializers.CharField(source="district_id", read_only=True)
     members = MemberSerializer(many=True, read_only=True, source="live_members")
+    milestones = serializers.DictField(
+        child=serializers.DateField(),
+        read_only=True,
+        help_text=_("Each stage criterion met, with the date it was met (set by the engine)."),
+    )
 
     class Meta:
         model = Household
@@ -185,6 +198,7 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
             "status",
             "stage",
             "stage_since",
+            "milestones",
             "head_name",
             "members",
             "version",
@@ -378,3 +392,37 @@ class VerificationPhotoSerializer(serializers.Serializer[Any]):
     """The visit's photo (multipart field ``photo``)."""
 
     photo = serializers.FileField()
+
+
+class StageChangeSerializer(serializers.ModelSerializer[StageChange]):
+    """One entry of the transition ledger: a household's move between stages, with the reason
+    and the evidence behind it (its coca figures only for ``coca:read``)."""
+
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    household_code = serializers.CharField(source="household.code", read_only=True)
+    district = serializers.CharField(source="district_id", read_only=True)
+    program = serializers.CharField(source="program.code", read_only=True)
+    coca_fields = ("evidence.coca",)
+
+    class Meta:
+        model = StageChange
+        fields = [
+            "id",
+            "household",
+            "household_code",
+            "from_stage",
+            "to_stage",
+            "effective_on",
+            "at",
+            "reason",
+            "evidence",
+            "district",
+            "program",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: StageChange) -> Any:
+        data = super().to_representation(instance)
+        if not coca_visible(self.context, instance):
+            data["evidence"] = {k: v for k, v in (data["evidence"] or {}).items() if k != "coca"}
+        return data

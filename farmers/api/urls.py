@@ -4,13 +4,20 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from .indicators import IndicatorView
-from .views import AgreementViewSet, HouseholdViewSet, PlotViewSet, VerificationViewSet
+from .views import (
+    AgreementViewSet,
+    HouseholdViewSet,
+    PlotViewSet,
+    StageChangeViewSet,
+    VerificationViewSet,
+)
 
 router = SimpleRouter()
 router.register("households", HouseholdViewSet, basename="household")
 router.register("plots", PlotViewSet, basename="plot")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("verifications", VerificationViewSet, basename="verification")
+router.register("transition-events", StageChangeViewSet, basename="transition-event")
 
 urlpatterns = [
     *router.urls,

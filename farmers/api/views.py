@@ -20,13 +20,15 @@ from farmers.filters import (
     AgreementFilterSet,
     HouseholdFilterSet,
     PlotFilterSet,
+    StageChangeFilterSet,
     VerificationFilterSet,
 )
 from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
-from farmers.models import Agreement, Household, Plot, Verification
+from farmers.models import Agreement, Household, Plot, StageChange, Verification
 from registry.actors import Actor
 from registry.api.authentication import get_actor
 from registry.api.mixins import etag_for, expected_version
+from registry.api.pagination import CursorPagination
 from registry.choices import Scope
 from registry.exceptions import PayloadTooLarge
 from registry.history import access_log_record
@@ -43,6 +45,7 @@ from .serializers import (
     PlotSerializer,
     PlotUpdateSerializer,
     PlotUploadSerializer,
+    StageChangeSerializer,
     VerificationCreateSerializer,
     VerificationPhotoSerializer,
     VerificationSerializer,
@@ -51,11 +54,18 @@ from .serializers import (
 )
 
 
+class LedgerPagination(CursorPagination):
+    """Ledger pages in id order (oldest first), whatever the view's own ordering."""
+
+    def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
+        return ("id",)
+
+
 class FarmersViewSet(viewsets.GenericViewSet[Any]):
     """Common behaviour: scopes, the actor, coca visibility and its access log."""
 
     read_scope = Scope.HOUSEHOLDS_READ
-    write_scope = Scope.HOUSEHOLDS_WRITE
+    write_scope: str | None = Scope.HOUSEHOLDS_WRITE
     http_method_names = ["get", "post", "patch", "head", "options"]
     coca_resource: str | None = None
     coca_fields: tuple[str, ...] = ()
@@ -123,6 +133,7 @@ class HouseholdViewSet(FarmersViewSet):
             "partial_update": HouseholdUpdateSerializer,
             "transition": HouseholdTransitionSerializer,
             "retrieve": HouseholdDetailSerializer,
+            "stage_history": StageChangeSerializer,
         }.get(self.action, HouseholdSerializer)
 
     def get_object(self) -> Household:
@@ -130,7 +141,7 @@ class HouseholdViewSet(FarmersViewSet):
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
-        if self.action != "list" and "pk" in self.kwargs:
+        if self.action not in ("list", "stage_history") and "pk" in self.kwargs:
             household = self._detail_object()
             context["possible_duplicates"] = selectors.possible_duplicates_for(
                 actor=self.actor, household=household
@@ -179,6 +190,29 @@ class HouseholdViewSet(FarmersViewSet):
         )
         return self._detail(household)
 
+    @extend_schema(responses=StageChangeSerializer(many=True), filters=False)
+    @action(
+        detail=True,
+        methods=["get"],
+        url_path="stage-history",
+        pagination_class=LedgerPagination,
+        filter_backends=[],
+        serializer_class=StageChangeSerializer,
+    )
+    def stage_history(self, request: Request, pk: str) -> Response:
+        """The household's stage ledger, oldest first (cursor-paginated)."""
+        household = self._detail_object()
+        page = self.paginate_queryset(
+            selectors.stage_history(actor=self.actor, household=household)
+        )
+        assert page is not None
+        self.coca_resource = "stage_changes"
+        self.coca_fields = StageChangeSerializer.coca_fields
+        self.log_coca_read(page)
+        return self.get_paginated_response(
+            StageChangeSerializer(page, many=True, context=self.get_serializer_context()).data
+        )
+
     @extend_schema(request=HouseholdTransitionSerializer, responses=HouseholdDetailSerializer)
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:
@@ -192,6 +226,23 @@ class HouseholdViewSet(FarmersViewSet):
             expected_version=expected_version(request),
         )
         return self._detail(household)
+
+
+class StageChangeViewSet(FarmersViewSet):
+    """Every stage change in the caller's area, oldest first: partners sync it incrementally
+    by following ``next`` (or by asking for events ``after`` the last id they stored)."""
+
+    filterset_class = StageChangeFilterSet
+    write_scope = None  # read-only: other methods answer 405
+    ordering = "id"
+    pagination_class = LedgerPagination
+    http_method_names = ["get", "head", "options"]
+    coca_resource = "stage_changes"
+    coca_fields = StageChangeSerializer.coca_fields
+    serializer_class = StageChangeSerializer
+
+    def get_queryset(self) -> QuerySet[StageChange]:
+        return selectors.stage_change_list(actor=self.actor)
 
 
 class PlotViewSet(FarmersViewSet):

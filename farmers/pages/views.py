@@ -236,7 +236,9 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         "plot_features": features,
         "visits": visits,
         "show_coca": show_coca,
-        "stage_history": list(selectors.stage_history(actor=actor, household=household)[:50]),
+        "stage_history": list(
+            selectors.stage_history(actor=actor, household=household).order_by("-id")[:50]
+        ),
         "duplicates": selectors.possible_duplicates_for(actor=actor, household=household),
         "panels": household_panels(actor, household, request),
         "actions": [(a, a.url(household)) for a in household_actions()],

@@ -1,10 +1,334 @@
-"""Stage computation and storage (being built: issue 5)."""
+"""Stage computation and storage for batches of households (recompute after commit, sweep).
+
+For a batch (a list of ids, or an id range of the nightly sweep) the engine reads all evidence
+in a fixed number of queries — households, agreements, confirmed visits, one per registered
+provider, the programmes' thresholds and the batch's engine alerts — computes every stage in
+Python with :func:`farmers.transition.rules.compute`, and writes set-based:
+
+* only households whose stage or milestones changed are updated; a household is updated only
+  if its stored stage is still the one read (a concurrent run cannot write the same move twice),
+  and a ``StageChange`` row is inserted exactly for the households whose stage moved;
+* alerts (relapse, visit due, evidence expiry) are raised once per condition key: a key that
+  already has an alert in any status is not raised again, so reruns never duplicate alerts nor
+  reopen one that staff resolved; live engine alerts whose condition is gone are resolved.
+
+A batch whose stages and milestones do not move writes nothing.
+"""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import json
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import connection, models, transaction
+from django.db.models import Exists, OuterRef, Q
+from django.db.models.functions import TruncDate
+from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
+
+from farmers.choices import HouseholdStatus, VerificationStatus
+from farmers.models import Agreement, Consent, Household, StageChange, Verification
+from registry.alerts import AlertSpec, alerts_raise_many
+from registry.choices import LIVE_ALERT_STATUSES, AlertKind, AlertStatus
+from registry.models import Alert, Program
+
+from . import evidence as evidence_module
+from .rules import HouseholdEvidence, Result, Thresholds, Visit, compute
+
+ENGINE_ALERT_KINDS = (AlertKind.RELAPSE, AlertKind.VISIT_DUE, AlertKind.EVIDENCE_EXPIRY)
+ALERT_MESSAGES: dict[str, Any] = {
+    AlertKind.RELAPSE: _(
+        "Coca found again on a confirmed visit: support paused, review the family."
+    ),
+    AlertKind.VISIT_DUE: _("A verification visit is due before the last one expires."),
+    AlertKind.EVIDENCE_EXPIRY: _("Evidence expired and the family's stage dropped."),
+}
+WRITE_CHUNK = 2000
+MIN_UUID = uuid.UUID(int=0)
+MAX_UUID = uuid.UUID(int=2**128 - 1)
 
 
-def recompute_households(household_ids: Sequence[str]) -> int:
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What a batch did: households read, stages changed, alerts raised and resolved."""
+
+    households: int = 0
+    changes: int = 0
+    alerts_raised: int = 0
+    alerts_resolved: int = 0
+
+
+@dataclass(slots=True)
+class _Row:
+    id: uuid.UUID
+    stage: str
+    milestones: dict[str, Any]
+    district_id: str
+    program_id: int
+    result: Result
+
+
+def _uuids(ids: Iterable[Any]) -> list[uuid.UUID]:
+    return sorted({pk if isinstance(pk, uuid.UUID) else uuid.UUID(str(pk)) for pk in ids})
+
+
+def recompute_households(household_ids: Sequence[Any], today: date | None = None) -> int:
     """Recompute and store the stage of ``household_ids``; return how many changed."""
-    return 0
+    ids = _uuids(household_ids)
+    if not ids:
+        return 0
+    outcome = _process(Q(pk__in=ids), Q(household_id__in=ids), today or timezone.localdate())
+    return outcome.changes
+
+
+def sweep_range(lo: Any, hi: Any, today: date) -> Outcome:
+    """Recompute every household whose id lies between ``lo`` and ``hi`` (both included)."""
+    low, high = _uuids([lo])[0], _uuids([hi])[0]
+    return _process(
+        Q(pk__gte=low, pk__lte=high),
+        Q(household_id__gte=low, household_id__lte=high),
+        today,
+    )
+
+
+def _json(value: Any) -> Any:
+    """A JSON column read raw (Django's psycopg loader leaves ``jsonb`` as text)."""
+    return json.loads(value) if isinstance(value, str) else value
+
+
+def _licit_ha(crops: Any) -> Decimal:
+    total = Decimal("0")
+    crops = _json(crops)
+    for crop in crops or ():
+        try:
+            total += Decimal(str(crop.get("ha") or 0))
+        except (ArithmeticError, AttributeError, ValueError):
+            continue
+    return total
+
+
+def _rows(queryset: Any) -> list[tuple[Any, ...]]:
+    """The rows of a ``values_list`` queryset; on PostgreSQL straight from the driver (psycopg
+    already returns UUIDs, dates, Decimals and decoded JSON: Django's per-value converters are
+    the largest cost of a sweep)."""
+    if connection.vendor != "postgresql":
+        return list(queryset)
+    sql, params = queryset.query.sql_with_params()
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return list(cursor.fetchall())
+
+
+def _thresholds(program_ids: set[int]) -> dict[int, Thresholds]:
+    return {p.pk: Thresholds.of(p) for p in Program.objects.filter(pk__in=program_ids)}
+
+
+def _compute_batch(households: Q, by_household: Q, today: date) -> list[_Row]:
+    """Read the batch's evidence (fixed number of queries) and compute every stage."""
+    rows = _rows(
+        Household.objects.filter(households)
+        .annotate(
+            registered_on=TruncDate("created_at"),
+            has_consent=Exists(Consent.objects.filter(household=OuterRef("pk"))),
+        )
+        .order_by()
+        .values_list(
+            "id",
+            "status",
+            "stage",
+            "milestones",
+            "district_id",
+            "program_id",
+            "registered_on",
+            "has_consent",
+        )
+    )
+    if not rows:
+        return []
+    agreements: dict[uuid.UUID, list[date]] = {}
+    for hid, signed_on in _rows(
+        Agreement.objects.filter(by_household, is_active=True)
+        .order_by()
+        .values_list("household_id", "signed_on")
+    ):
+        agreements.setdefault(hid, []).append(signed_on)
+    visits: dict[uuid.UUID, list[Visit]] = {}
+    for hid, visited_on, coca_ha, crops, vid in _rows(
+        Verification.objects.filter(by_household, status=VerificationStatus.CONFIRMED)
+        .order_by()
+        .values_list("household_id", "visited_on", "coca_ha", "licit_crops", "id")
+    ):
+        visits.setdefault(hid, []).append(Visit(visited_on, coca_ha, _licit_ha(crops), str(vid)))
+    ids = [row[0] for row in rows]
+    facts = evidence_module.gather(ids, today) if evidence_module.providers() else {}
+    thresholds = _thresholds({row[5] for row in rows})
+    out: list[_Row] = []
+    active = HouseholdStatus.ACTIVE
+    for hid, status, stage, milestones, district_id, program_id, registered_on, consent in rows:
+        evidence = HouseholdEvidence(
+            household_id=hid,
+            registered_on=registered_on,
+            active=status == active,
+            consent=consent,
+            agreements=agreements.get(hid, ()),
+            visits=visits.get(hid, ()),
+            facts=facts.get(hid, ()),
+        )
+        result = compute(evidence, today, thresholds[program_id])
+        out.append(_Row(hid, stage, _json(milestones) or {}, district_id, program_id, result))
+    return out
+
+
+def _process(households: Q, by_household: Q, today: date) -> Outcome:
+    """Compute a batch and write what changed, in one transaction (nothing when nothing did)."""
+    rows = _compute_batch(households, by_household, today)
+    if not rows:
+        return Outcome()
+    dirty = [r for r in rows if r.result.stage != r.stage or r.result.milestones != r.milestones]
+    specs, stale = _plan_alerts(rows, by_household)
+    if not dirty and not specs and not stale:
+        return Outcome(len(rows))
+    with transaction.atomic():
+        changed: set[uuid.UUID] = set()
+        for start in range(0, len(dirty), WRITE_CHUNK):
+            changed |= _write(dirty[start : start + WRITE_CHUNK], today)
+        raised = alerts_raise_many(specs) if specs else 0
+        resolved = _resolve(stale)
+    return Outcome(len(rows), len(changed), raised, resolved)
+
+
+def _write(rows: list[_Row], today: date) -> set[uuid.UUID]:
+    """Update households whose stored stage is still the one read; log the stage moves."""
+    if connection.vendor == "postgresql":
+        return _write_postgresql(rows)
+    moved: set[uuid.UUID] = set()
+    now = timezone.now()
+    ledger: list[StageChange] = []
+    for row in rows:
+        result = row.result
+        moves = result.stage != row.stage
+        fields: dict[str, Any] = {"milestones": result.milestones}
+        if moves:
+            fields.update(stage=result.stage, stage_since=result.since, updated_at=now)
+        updated = Household.objects.filter(pk=row.id, stage=row.stage).update(**fields)
+        if updated and moves:
+            moved.add(row.id)
+            ledger.append(_ledger_row(row, now))
+    StageChange.objects.bulk_create(ledger)
+    return moved
+
+
+def _ledger_row(row: _Row, now: Any) -> StageChange:
+    result = row.result
+    return StageChange(
+        household_id=row.id,
+        from_stage=row.stage,
+        to_stage=result.stage,
+        effective_on=result.since,
+        at=now,
+        reason=result.change_reason(row.stage),
+        evidence=result.evidence_summary,
+        district_id=row.district_id,
+        program_id=row.program_id,
+    )
+
+
+def _write_postgresql(rows: list[_Row]) -> set[uuid.UUID]:
+    """One statement: ``UPDATE … FROM (VALUES …)`` guarded by the stage read, and an ``INSERT``
+    of ledger rows for exactly the households it moved."""
+    household = Household._meta.db_table
+    ledger = StageChange._meta.db_table
+    params: list[Any] = []
+    values: list[str] = []
+    for row in rows:
+        result = row.result
+        moves = result.stage != row.stage
+        values.append("(%s::uuid, %s, %s, %s::date, %s::jsonb, %s, %s::jsonb, %s, %s::bigint, %s)")
+        params += [
+            row.id,
+            row.stage,
+            result.stage,
+            result.since,
+            json.dumps(result.milestones, sort_keys=True),
+            result.change_reason(row.stage) if moves else "",
+            json.dumps(result.evidence_summary, sort_keys=True) if moves else "{}",
+            row.district_id,
+            row.program_id,
+            moves,
+        ]
+    # Only table names (from the models) and placeholders are formatted in; values are bound.
+    sql = f"""
+        WITH v (id, old_stage, stage, since, milestones, reason, evidence, district_id,
+                program_id, moves) AS (VALUES {", ".join(values)}),
+        upd AS (
+            UPDATE "{household}" h
+               SET stage = v.stage,
+                   milestones = v.milestones,
+                   stage_since = CASE WHEN v.moves THEN v.since ELSE h.stage_since END,
+                   updated_at = CASE WHEN v.moves THEN now() ELSE h.updated_at END
+              FROM v
+             WHERE h.id = v.id AND h.stage = v.old_stage
+         RETURNING h.id
+        )
+        INSERT INTO "{ledger}" (household_id, from_stage, to_stage, effective_on, at, reason,
+                                evidence, district_id, program_id)
+        SELECT v.id, v.old_stage, v.stage, v.since, now(), v.reason, v.evidence, v.district_id,
+               v.program_id
+          FROM v JOIN upd ON upd.id = v.id
+         WHERE v.moves
+         ORDER BY v.id
+     RETURNING household_id
+    """  # noqa: S608
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return {r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(str(r[0])) for r in cursor}
+
+
+def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], list[Any]]:
+    """Alerts to raise (wanted keys never raised before, in any status) and live engine alerts
+    to resolve (their condition is gone)."""
+    wanted = {w.key: (row, w) for row in rows for w in row.result.alerts_wanted}
+    existing = list(
+        Alert.objects.filter(by_household, kind__in=ENGINE_ALERT_KINDS)
+        .order_by()
+        .values_list("pk", "key", "status")
+    )
+    known = {key for _pk, key, _status in existing}
+    specs = [
+        AlertSpec(
+            kind=w.kind,
+            key=key,
+            message=str(ALERT_MESSAGES.get(w.kind, w.kind)),
+            district_id=row.district_id,
+            program_id=row.program_id,
+            household_id=row.id,
+            severity=w.severity,
+            due_on=w.due_on,
+            details={"stage": row.result.stage, "reason": row.result.held_back},
+        )
+        for key, (row, w) in sorted(wanted.items())
+        if key not in known
+    ]
+    stale = [
+        pk for pk, key, status in existing if status in LIVE_ALERT_STATUSES and key not in wanted
+    ]
+    return specs, stale
+
+
+def _resolve(stale: list[Any]) -> int:
+    if not stale:
+        return 0
+    return Alert.objects.filter(pk__in=stale).update(
+        status=AlertStatus.RESOLVED,
+        resolved_at=timezone.now(),
+        resolution_note=str(_("The condition no longer holds.")),
+        version=models.F("version") + 1,
+    )
+
+
+__all__ = ["ENGINE_ALERT_KINDS", "MAX_UUID", "MIN_UUID", "Outcome", "recompute_households"]

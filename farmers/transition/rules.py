@@ -1,0 +1,442 @@
+"""Stage rules (DESIGN.md §6): a household's stage as a pure function of its dated evidence.
+
+``compute(evidence, today, thresholds)`` touches no database and no clock: the same evidence,
+day and thresholds always give the same :class:`Result`, whatever order the evidence came in.
+Evidence dated after ``today`` is ignored.
+
+The ladder is cumulative: a household is at the highest stage whose criteria, and all below it,
+hold (``enrolled → committed → coca_free → licit_production → formalized → market_linked →
+graduated``). Off the ladder:
+
+* **relapse** — a confirmed visit finding coca after the household had reached ``coca_free``
+  moves it to ``relapsed``; it comes back only through a new agreement signed after the relapse
+  followed by a new coca-free visit. The ``relapses_before_exclusion``-th relapse moves it to
+  ``excluded`` (final).
+* **expiry** — a coca-free visit is valid for ``coca_free_max_age_months``; a market link for
+  ``market_window_months`` after the last accepted delivery. When evidence expires the stage
+  drops, with ``visit_expired`` / ``market_link_lapsed`` as the reason.
+
+``milestones`` maps each criterion that holds today to the date it was met: derived from the
+evidence only, so reruns on later days do not rewrite them while nothing changes.
+"""
+
+from __future__ import annotations
+
+import calendar
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from functools import lru_cache
+from typing import Any
+
+from farmers.choices import Stage
+
+from .evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, TITLE_APPLIED, TITLE_REGISTERED, Fact
+
+LADDER: tuple[str, ...] = (
+    Stage.ENROLLED,
+    Stage.COMMITTED,
+    Stage.COCA_FREE,
+    Stage.LICIT_PRODUCTION,
+    Stage.FORMALIZED,
+    Stage.MARKET_LINKED,
+    Stage.GRADUATED,
+)
+RANK = {stage: index for index, stage in enumerate(LADDER)}
+# A contract whose deliveries count towards a market link.
+LINKED_CONTRACT_STATUSES = frozenset({"", "active", "completed"})
+ZERO = Decimal("0")
+
+
+class Reason:
+    """Why a household is at its stage, or why it is not higher (stored in the ledger)."""
+
+    REGISTERED = "registered"
+    NOT_ACTIVE = "not_active"
+    NO_CONSENT = "no_consent"
+    NO_AGREEMENT = "no_agreement"
+    AGREEMENT_SIGNED = "agreement_signed"
+    NO_VISIT = "no_coca_free_visit"
+    COCA_FOUND = "coca_found"
+    COCA_FREE_VISIT = "coca_free_visit"
+    VISIT_EXPIRED = "visit_expired"
+    LICIT_BELOW_MINIMUM = "licit_crops_below_minimum"
+    LICIT_CONFIRMED = "licit_crops_confirmed"
+    NO_TITLE = "no_registered_title"
+    TITLE_REGISTERED = "title_registered"
+    NO_DELIVERY = "no_accepted_delivery"
+    MARKET_LINK_LAPSED = "market_link_lapsed"
+    DELIVERY_ACCEPTED = "delivery_accepted"
+    GRADUATION_PENDING = "graduation_criteria_not_met"
+    GRADUATION_MET = "graduation_criteria_met"
+    RELAPSE = "relapse"
+    READMITTED = "readmitted"
+    EXCLUDED = "excluded_after_relapses"
+
+
+# Reasons that mean evidence expired (the ledger and an ``evidence_expiry`` alert name them).
+EXPIRY_REASONS = frozenset({Reason.VISIT_EXPIRED, Reason.MARKET_LINK_LAPSED})
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """A programme's transition thresholds (``registry.Program``, editable by its staff)."""
+
+    coca_free_max_age_months: int = 18
+    licit_min_ha: Decimal = Decimal("1.00")
+    market_window_months: int = 12
+    graduation_coca_free_months: int = 24
+    graduation_income_pen: Decimal = Decimal("6000.00")
+    relapses_before_exclusion: int = 2
+    visit_due_months: int = 12
+
+    @classmethod
+    def of(cls, program: Any) -> Thresholds:
+        """The thresholds of a ``Program`` (or anything with the same attributes)."""
+        return cls(
+            coca_free_max_age_months=program.coca_free_max_age_months,
+            licit_min_ha=Decimal(program.licit_min_ha),
+            market_window_months=program.market_window_months,
+            graduation_coca_free_months=program.graduation_coca_free_months,
+            graduation_income_pen=Decimal(program.graduation_income_pen),
+            relapses_before_exclusion=max(1, program.relapses_before_exclusion),
+            visit_due_months=program.visit_due_months,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """A confirmed verification visit: coca and licit crops (ha) observed on a day."""
+
+    on: date
+    coca_ha: Decimal
+    licit_ha: Decimal = ZERO
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class HouseholdEvidence:
+    """Everything the rules look at for one household (its own records plus provider facts)."""
+
+    household_id: Any
+    registered_on: date
+    active: bool = True
+    consent: bool = True
+    agreements: Sequence[date] = ()
+    visits: Sequence[Visit] = ()
+    facts: Sequence[Fact] = ()
+
+
+@dataclass(frozen=True, slots=True)
+class AlertWanted:
+    """A condition that should have an alert (the engine raises each key once)."""
+
+    kind: str
+    key: str
+    due_on: date | None = None
+    severity: str = "warning"
+
+
+@dataclass(frozen=True, slots=True)
+class Result:
+    """The computed stage, since when, why, the milestones met and the alerts wanted.
+
+    ``reason`` says what put the household at ``stage``; ``held_back`` why it is not one stage
+    higher (the reason recorded when a stage drops).
+    """
+
+    stage: str
+    since: date
+    reason: str
+    held_back: str
+    milestones: dict[str, str]
+    evidence_summary: dict[str, Any] = field(default_factory=dict)
+    alerts_wanted: tuple[AlertWanted, ...] = ()
+
+    def change_reason(self, previous: str) -> str:
+        """The ledger reason of a move from ``previous`` to this result's stage."""
+        if self.stage in (Stage.RELAPSED, Stage.EXCLUDED):
+            return self.reason
+        if previous == Stage.RELAPSED:
+            return Reason.READMITTED
+        if previous not in RANK:
+            return self.reason
+        if RANK.get(self.stage, 0) < RANK[previous]:
+            return self.held_back
+        return self.reason
+
+
+def add_months(day: date, months: int) -> date:
+    """``day`` moved by ``months`` calendar months (the day clamped to the month's length)."""
+    month_index = day.year * 12 + day.month - 1 + months
+    year, month = divmod(month_index, 12)
+    month += 1
+    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
+
+
+@lru_cache(maxsize=256)
+def _cutoffs(today: date, thresholds: Thresholds) -> tuple[date, date, date]:
+    return (
+        add_months(today, -thresholds.coca_free_max_age_months),
+        add_months(today, -thresholds.market_window_months),
+        add_months(today, -thresholds.visit_due_months),
+    )
+
+
+def _iso(day: date) -> str:
+    return day.isoformat()
+
+
+def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -> Result:
+    """The stage of one household on ``today`` under ``thresholds`` (DESIGN.md §6)."""
+    visit_cutoff, market_cutoff, due_cutoff = _cutoffs(today, thresholds)
+    hid = evidence.household_id
+    agreements = sorted(a for a in evidence.agreements if a <= today)
+    # Same-day visits: a coca finding counts as the later one (the prudent reading).
+    visits = sorted(
+        (v for v in evidence.visits if v.on <= today),
+        key=lambda v: (v.on, v.coca_ha > 0, v.licit_ha, v.ref),
+    )
+    milestones: dict[str, str] = {Stage.ENROLLED: _iso(evidence.registered_on)}
+
+    if not evidence.active or not evidence.consent:
+        reason = Reason.NOT_ACTIVE if not evidence.active else Reason.NO_CONSENT
+        since = evidence.registered_on if evidence.active else today
+        return Result(
+            Stage.ENROLLED, min(since, today), Reason.REGISTERED, reason, milestones, {}, ()
+        )
+
+    # Walk the visits in time: relapses, readmission, exclusion.
+    relapses = 0
+    relapsed_on: date | None = None
+    excluded_on: date | None = None
+    reached = False
+    era_start: date | None = None  # the agreement that opened the current era
+    era_visit_index = 0  # visits before this index belong to earlier eras
+    next_agreement = 0
+    for index, visit in enumerate(visits):
+        if visit.coca_ha > 0:
+            if reached and relapsed_on is None:
+                relapses += 1
+                relapsed_on = visit.on
+                reached = False
+                if relapses >= thresholds.relapses_before_exclusion:
+                    excluded_on = visit.on
+                    break
+            continue
+        if relapsed_on is not None:
+            readmission = next((a for a in agreements if relapsed_on < a <= visit.on), None)
+            if readmission is None:
+                continue
+            relapsed_on = None
+            era_start = readmission
+            era_visit_index = index
+            reached = True
+            continue
+        if not reached:
+            while next_agreement < len(agreements) and agreements[next_agreement] <= visit.on:
+                next_agreement += 1
+            if next_agreement:
+                reached = True
+                if era_start is None:
+                    era_start = agreements[0]
+
+    summary = _summary(visits, agreements, relapses)
+    if excluded_on is not None:
+        milestones[Stage.EXCLUDED] = _iso(excluded_on)
+        return Result(
+            Stage.EXCLUDED,
+            excluded_on,
+            Reason.EXCLUDED,
+            Reason.EXCLUDED,
+            milestones,
+            summary,
+            (AlertWanted("relapse", f"relapse:{hid}:{excluded_on}", None, "critical"),),
+        )
+    if relapsed_on is not None:
+        milestones[Stage.RELAPSED] = _iso(relapsed_on)
+        return Result(
+            Stage.RELAPSED,
+            relapsed_on,
+            Reason.RELAPSE,
+            Reason.RELAPSE,
+            milestones,
+            summary,
+            (AlertWanted("relapse", f"relapse:{hid}:{relapsed_on}", None, "critical"),),
+        )
+
+    alerts: list[AlertWanted] = []
+    # committed: a signed agreement (after a relapse: the readmission agreement).
+    if era_start is None and agreements:
+        era_start = agreements[0]
+    if era_start is None:
+        return Result(
+            Stage.ENROLLED,
+            evidence.registered_on,
+            Reason.REGISTERED,
+            Reason.NO_AGREEMENT,
+            milestones,
+            summary,
+            (),
+        )
+    committed_on = era_start
+    milestones[Stage.COMMITTED] = _iso(committed_on)
+    stage, since, reason = Stage.COMMITTED, committed_on, Reason.AGREEMENT_SIGNED
+    era_visits = [v for v in visits[era_visit_index:] if v.on >= committed_on]
+
+    def result(held_back: str, drop_on: date | None = None) -> Result:
+        start = since if drop_on is None else max(since, drop_on)
+        return Result(
+            stage,
+            min(start, today),
+            reason,
+            held_back,
+            milestones,
+            summary,
+            tuple(alerts),
+        )
+
+    # Visit due: the latest visit (or, with none yet, the agreement) is getting old.
+    latest_basis = visits[-1].on if visits else committed_on
+    if latest_basis <= due_cutoff:
+        alerts.append(
+            AlertWanted(
+                "visit_due",
+                f"visit_due:{hid}:{latest_basis}",
+                add_months(latest_basis, thresholds.coca_free_max_age_months),
+            )
+        )
+
+    # coca_free: the latest visit found no coca, is recent enough, and follows the agreement.
+    if not era_visits:
+        return result(Reason.NO_VISIT)
+    latest = visits[-1]
+    if latest.coca_ha > 0:
+        return result(Reason.COCA_FOUND)
+    run_start_index = len(era_visits) - 1
+    while run_start_index > 0:
+        previous = era_visits[run_start_index - 1]
+        current = era_visits[run_start_index]
+        if previous.coca_ha > 0 or add_months(previous.on, thresholds.coca_free_max_age_months) < (
+            current.on
+        ):
+            break
+        run_start_index -= 1
+    run = era_visits[run_start_index:]
+    if latest.on < visit_cutoff:
+        expired_on = add_months(latest.on, thresholds.coca_free_max_age_months)
+        alerts.append(AlertWanted("evidence_expiry", f"evidence_expiry:{hid}:visit:{expired_on}"))
+        return result(Reason.VISIT_EXPIRED, expired_on)
+    coca_free_on = run[0].on
+    milestones[Stage.COCA_FREE] = _iso(coca_free_on)
+    stage, since, reason = Stage.COCA_FREE, max(since, coca_free_on), Reason.COCA_FREE_VISIT
+
+    # licit_production: the latest visits confirm licit crops of at least the minimum.
+    licit_index = len(run)
+    while licit_index > 0 and run[licit_index - 1].licit_ha >= thresholds.licit_min_ha:
+        licit_index -= 1
+    if licit_index == len(run):
+        had_licit = any(v.licit_ha >= thresholds.licit_min_ha for v in run[:-1])
+        return result(Reason.LICIT_BELOW_MINIMUM, latest.on if had_licit else None)
+    licit_on = run[licit_index].on
+    milestones[Stage.LICIT_PRODUCTION] = _iso(licit_on)
+    stage, since, reason = Stage.LICIT_PRODUCTION, max(since, licit_on), Reason.LICIT_CONFIRMED
+
+    facts = [f for f in evidence.facts if f.on <= today]
+    titles = sorted(f.on for f in facts if f.kind == TITLE_REGISTERED)
+    deliveries = sorted(
+        (f for f in facts if f.kind == DELIVERY_ACCEPTED and f.status in LINKED_CONTRACT_STATUSES),
+        key=lambda f: (f.on, f.ref),
+    )
+    summary["titles_registered"] = len(titles)
+    if deliveries:
+        summary["last_delivery_on"] = _iso(deliveries[-1].on)
+
+    # formalized: at least one plot with a registered title.
+    if not titles:
+        return result(Reason.NO_TITLE)
+    milestones[Stage.FORMALIZED] = _iso(titles[0])
+    stage, since, reason = Stage.FORMALIZED, max(since, titles[0]), Reason.TITLE_REGISTERED
+
+    # market_linked: an accepted delivery on a live contract within the market window.
+    if not deliveries:
+        return result(Reason.NO_DELIVERY)
+    if deliveries[-1].on < market_cutoff:
+        lapsed_on = add_months(deliveries[-1].on, thresholds.market_window_months)
+        alerts.append(AlertWanted("evidence_expiry", f"evidence_expiry:{hid}:market:{lapsed_on}"))
+        return result(Reason.MARKET_LINK_LAPSED, lapsed_on)
+    chain_start = len(deliveries) - 1
+    while chain_start > 0 and add_months(
+        deliveries[chain_start - 1].on, thresholds.market_window_months
+    ) >= (deliveries[chain_start].on):
+        chain_start -= 1
+    chain = deliveries[chain_start:]
+    linked_on = chain[0].on
+    milestones[Stage.MARKET_LINKED] = _iso(linked_on)
+    stage, since, reason = Stage.MARKET_LINKED, max(since, linked_on), Reason.DELIVERY_ACCEPTED
+
+    # graduated: coca-free long enough (two visits 12+ months apart) and enough income.
+    income = sum((f.value_pen or ZERO for f in deliveries if f.on >= market_cutoff), ZERO)
+    summary["income_window_pen"] = str(income)
+    graduation_on = _graduation_on(run, chain, thresholds)
+    if graduation_on is None or graduation_on > today or income < thresholds.graduation_income_pen:
+        return result(Reason.GRADUATION_PENDING)
+    milestones[Stage.GRADUATED] = _iso(graduation_on)
+    stage, since, reason = Stage.GRADUATED, max(since, graduation_on), Reason.GRADUATION_MET
+    return result(Reason.GRADUATION_MET)
+
+
+def _graduation_on(run: Sequence[Visit], chain: Sequence[Fact], th: Thresholds) -> date | None:
+    """The day the graduation criteria were (or will be) all met, from evidence alone."""
+    first = run[0].on
+    second = next((v.on for v in run if v.on >= add_months(first, 12)), None)
+    if second is None:
+        return None
+    income_on: date | None = None
+    for index, delivery in enumerate(chain):
+        window_start = add_months(delivery.on, -th.market_window_months)
+        total = sum((d.value_pen or ZERO for d in chain[: index + 1] if d.on > window_start), ZERO)
+        if total >= th.graduation_income_pen:
+            income_on = delivery.on
+            break
+    if income_on is None:
+        income_on = chain[-1].on
+    return max(add_months(first, th.graduation_coca_free_months), second, income_on)
+
+
+def _summary(visits: Sequence[Visit], agreements: Sequence[date], relapses: int) -> dict[str, Any]:
+    """The evidence behind a decision, for the ledger (coca figures under ``coca``)."""
+    summary: dict[str, Any] = {"agreements": len(agreements), "visits": len(visits)}
+    if agreements:
+        summary["last_agreement_on"] = _iso(agreements[-1])
+    if visits:
+        latest = visits[-1]
+        summary["last_visit_on"] = _iso(latest.on)
+        summary["licit_ha"] = str(latest.licit_ha)
+        summary["coca"] = {"coca_ha": str(latest.coca_ha), "relapses": relapses}
+        if latest.ref:
+            summary["last_visit"] = latest.ref
+    return summary
+
+
+def facts_of(facts: Iterable[Fact], kind: str) -> list[Fact]:
+    """The facts of one kind (helper for callers and tests)."""
+    return [f for f in facts if f.kind == kind]
+
+
+__all__ = [
+    "CONTRACT_ACTIVE",
+    "EXPIRY_REASONS",
+    "LADDER",
+    "RANK",
+    "TITLE_APPLIED",
+    "AlertWanted",
+    "HouseholdEvidence",
+    "Reason",
+    "Result",
+    "Thresholds",
+    "Visit",
+    "add_months",
+    "compute",
+]

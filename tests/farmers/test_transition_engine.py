@@ -1,0 +1,472 @@
+"""The transition engine against the database: the rules table stored through the engine (on
+SQLite and PostgreSQL), ledger rows only for moves, fixed query counts, providers, alerts,
+concurrency guard, recompute after commit, the sweep and ``run_periodic``."""
+
+from __future__ import annotations
+
+import io
+import itertools
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
+
+from farmers import services
+from farmers.choices import HouseholdStatus, Stage, SweepStatus, VerificationStatus
+from farmers.models import Household, StageChange, SweepRange, SweepRun, Verification
+from farmers.transition import engine
+from farmers.transition.evidence import TITLE_REGISTERED, Fact
+from farmers.transition.rules import HouseholdEvidence, Visit
+from farmers.transition.sweep import plan, run_all, run_range
+from registry.actors import Actor
+from registry.choices import AlertKind, AlertStatus, Role
+from registry.models import Alert, Organization, Program
+from registry.services import membership_assign
+from tests.factories import UserFactory
+from tests.farmers.test_transition_rules import CASES, TODAY
+from tests.farmers.transition_helpers import add_evidence, make_household, provider
+
+pytestmark = pytest.mark.django_db
+
+
+def stored(household: Household) -> Household:
+    return Household.objects.get(pk=household.pk)
+
+
+@pytest.mark.parametrize(("name", "case", "stage", "why"), CASES, ids=[c[0] for c in CASES])
+def test_rules_table_through_the_engine(
+    program: Program, name: str, case: HouseholdEvidence, stage: str, why: str
+) -> None:
+    """Every stage and every way out, computed from evidence stored in the database."""
+    with provider() as fake:
+        household = make_household(program, case)
+        fake.add(household.pk, case.facts)
+        engine.recompute_households([household.pk], today=TODAY)
+    row = stored(household)
+    assert row.stage == stage, name
+    ledger = list(StageChange.objects.filter(household=household))
+    if stage == Stage.ENROLLED:
+        assert ledger == []
+    else:
+        assert [(c.from_stage, c.to_stage) for c in ledger] == [(Stage.ENROLLED, stage)]
+        assert ledger[0].effective_on == row.stage_since
+        assert ledger[0].district_id == household.district_id
+        assert ledger[0].program_id == program.pk
+        assert ledger[0].evidence["agreements"] == len(case.agreements)
+    assert row.milestones["enrolled"] == "2023-01-10"
+
+
+def test_a_drop_records_the_expiry_reason(program: Program) -> None:
+    household = make_household(
+        program,
+        HouseholdEvidence(
+            household_id=None,
+            registered_on=date(2023, 1, 10),
+            agreements=[date(2024, 1, 1)],
+            visits=[Visit(date(2024, 3, 1), Decimal("0"), Decimal("2"))],
+        ),
+    )
+    engine.recompute_households([household.pk], today=date(2025, 1, 1))
+    assert stored(household).stage == Stage.LICIT_PRODUCTION
+    engine.recompute_households([household.pk], today=TODAY)
+    last = StageChange.objects.filter(household=household).last()
+    assert last is not None
+    assert (last.from_stage, last.to_stage, last.reason) == (
+        Stage.LICIT_PRODUCTION,
+        Stage.COMMITTED,
+        "visit_expired",
+    )
+    assert last.effective_on == date(2025, 9, 1)
+    expiry = Alert.objects.get(kind=AlertKind.EVIDENCE_EXPIRY, household_id=household.pk)
+    assert expiry.district_id == household.district_id
+    assert expiry.owner_role == Role.FIELD_OFFICER
+
+
+def test_a_recompute_that_moves_nothing_writes_nothing(program: Program) -> None:
+    household = make_household(
+        program,
+        HouseholdEvidence(
+            household_id=None,
+            registered_on=date(2023, 1, 10),
+            agreements=[date(2026, 1, 1)],
+            visits=[Visit(date(2026, 3, 1), Decimal("0"), Decimal("1.5"))],
+        ),
+    )
+    assert engine.recompute_households([household.pk], today=TODAY) == 1
+    before = stored(household)
+    with CaptureQueriesContext(connection) as queries:
+        assert engine.recompute_households([household.pk], today=TODAY) == 0
+    assert all(q["sql"].lstrip().upper().startswith("SELECT") for q in queries.captured_queries)
+    after = stored(household)
+    assert (after.stage, after.stage_since, after.milestones, after.updated_at) == (
+        before.stage,
+        before.stage_since,
+        before.milestones,
+        before.updated_at,
+    )
+    assert StageChange.objects.count() == 1
+
+
+def _batch(program: Program, n: int) -> list[Any]:
+    ids = []
+    for i in range(n):
+        household = make_household(
+            program,
+            HouseholdEvidence(
+                household_id=None,
+                registered_on=date(2023, 1, 10),
+                agreements=[date(2026, 1, 1)],
+                visits=[Visit(date(2026, 3, 1 + i % 20), Decimal("0"), Decimal("1"))],
+            ),
+        )
+        ids.append(household.pk)
+    return ids
+
+
+def test_evidence_is_read_in_a_fixed_number_of_queries(program: Program) -> None:
+    """Households, agreements, visits, thresholds, alerts (plus one call per provider, which
+    answers in its own fixed number of queries): the same for 1 household or 30."""
+    counts = []
+    with provider() as fake:
+        for n in (1, 30):
+            ids = _batch(program, n)
+            engine.recompute_households(ids, today=TODAY)  # first run stores the stages
+            calls = fake.calls
+            with CaptureQueriesContext(connection) as queries:
+                engine.recompute_households(ids, today=TODAY)
+            counts.append(len(queries))
+            assert fake.calls == calls + 1  # one provider call per batch
+    assert counts[0] == counts[1] == 5
+
+
+def test_provider_facts_count_and_future_ones_do_not(program: Program) -> None:
+    case = HouseholdEvidence(
+        household_id=None,
+        registered_on=date(2023, 1, 10),
+        agreements=[date(2026, 1, 1)],
+        visits=[Visit(date(2026, 3, 1), Decimal("0"), Decimal("1.5"))],
+    )
+    with provider() as fake:
+        household = make_household(program, case)
+        fake.add(household.pk, [Fact(household.pk, TITLE_REGISTERED, TODAY + timedelta(days=3))])
+        engine.recompute_households([household.pk], today=TODAY)
+        assert stored(household).stage == Stage.LICIT_PRODUCTION
+        fake.add(household.pk, [Fact(household.pk, TITLE_REGISTERED, date(2026, 5, 2))])
+        engine.recompute_households([household.pk], today=TODAY)
+    row = stored(household)
+    assert row.stage == Stage.FORMALIZED
+    assert row.milestones["formalized"] == "2026-05-02"
+    assert StageChange.objects.filter(household=household).last().reason == "title_registered"  # type: ignore[union-attr]
+
+
+def _relapsing(program: Program) -> Household:
+    return make_household(
+        program,
+        HouseholdEvidence(
+            household_id=None,
+            registered_on=date(2023, 1, 10),
+            agreements=[date(2025, 1, 1)],
+            visits=[Visit(date(2025, 3, 1), Decimal("0")), Visit(date(2026, 2, 1), Decimal("1"))],
+        ),
+    )
+
+
+def test_relapse_raises_one_alert_and_reruns_do_not_duplicate(program: Program) -> None:
+    household = _relapsing(program)
+    for _ in range(3):
+        engine.recompute_households([household.pk], today=TODAY)
+    alerts = Alert.objects.filter(household_id=household.pk, kind=AlertKind.RELAPSE)
+    assert alerts.count() == 1
+    alert = alerts.get()
+    assert (alert.status, alert.severity, alert.owner_role) == ("open", "critical", "field_officer")
+    # Staff resolve it: the sweep does not reopen the same condition.
+    Alert.objects.filter(pk=alert.pk).update(status=AlertStatus.RESOLVED)
+    engine.recompute_households([household.pk], today=TODAY)
+    assert alerts.count() == 1
+    assert StageChange.objects.filter(household=household).count() == 1
+
+
+def test_readmission_resolves_the_relapse_alert(program: Program) -> None:
+    household = _relapsing(program)
+    engine.recompute_households([household.pk], today=TODAY)
+    add_evidence(
+        household,
+        agreements=[date(2026, 3, 1)],
+        visits=[Visit(date(2026, 6, 1), Decimal("0"), Decimal("1.2"))],
+    )
+    engine.recompute_households([household.pk], today=TODAY)
+    row = stored(household)
+    assert row.stage == Stage.LICIT_PRODUCTION
+    alert = Alert.objects.get(household_id=household.pk, kind=AlertKind.RELAPSE)
+    assert alert.status == AlertStatus.RESOLVED
+    last = StageChange.objects.filter(household=household).last()
+    assert last is not None and (last.from_stage, last.reason) == (Stage.RELAPSED, "readmitted")
+
+
+def test_visit_due_alert_before_the_visit_expires(program: Program) -> None:
+    household = make_household(
+        program,
+        HouseholdEvidence(
+            household_id=None,
+            registered_on=date(2023, 1, 10),
+            agreements=[date(2025, 1, 1)],
+            visits=[Visit(date(2025, 10, 1), Decimal("0"), Decimal("1.2"))],
+        ),
+    )
+    engine.recompute_households([household.pk], today=TODAY)
+    alert = Alert.objects.get(household_id=household.pk, kind=AlertKind.VISIT_DUE)
+    assert alert.due_on == date(2027, 4, 1)
+    assert stored(household).stage == Stage.LICIT_PRODUCTION
+    add_evidence(household, visits=[Visit(date(2026, 11, 1), Decimal("0"), Decimal("1.2"))])
+    engine.recompute_households([household.pk], today=TODAY)
+    alert.refresh_from_db()
+    assert alert.status == AlertStatus.RESOLVED
+
+
+def test_a_concurrent_move_is_not_written_twice(program: Program) -> None:
+    """The update is guarded by the stage that was read: a stale batch writes no ledger row."""
+    household = _batch(program, 1)[0]
+    rows = engine._compute_batch(
+        engine.Q(pk__in=[household]), engine.Q(household_id__in=[household]), TODAY
+    )
+    assert engine._write(rows, TODAY) == {household}
+    assert engine._write(rows, TODAY) == set()  # same stale read again: nothing
+    assert StageChange.objects.filter(household_id=household).count() == 1
+
+
+# --- recompute after commit ---------------------------------------------------------------------
+
+
+@pytest.fixture
+def people(partner: Organization) -> tuple[Actor, Actor]:
+    officer = UserFactory.create(username="tecnico")
+    supervisor = UserFactory.create(username="supervisora")
+    membership_assign(user=officer, organization=partner, role=Role.FIELD_OFFICER)
+    membership_assign(user=supervisor, organization=partner, role=Role.SUPERVISOR)
+    return Actor.for_user(officer), Actor.for_user(supervisor)
+
+
+def test_a_confirmed_visit_moves_the_stage_after_commit(
+    program: Program, people: tuple[Actor, Actor], django_capture_on_commit_callbacks: Any
+) -> None:
+    officer, supervisor = people
+    household = make_household(program)
+    today = date.today()
+    with django_capture_on_commit_callbacks(execute=True):
+        services.agreement_create(
+            actor=officer, household=household.pk, signed_on=today, coca_ha_committed="1"
+        )
+    assert stored(household).stage == Stage.COMMITTED
+    visit, _ = services.verification_create(
+        actor=officer,
+        household=household.pk,
+        visited_on=today,
+        method="field_visit",
+        coca_ha="0",
+        licit_crops=[{"crop": "cacao", "ha": "1.5"}],
+    )
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        services.verification_transition(actor=supervisor, verification=visit, to="confirmed")
+    assert len(callbacks) == 1
+    row = stored(household)
+    assert row.stage == Stage.LICIT_PRODUCTION
+    assert row.milestones["coca_free"] == today.isoformat()
+
+
+def test_a_rolled_back_change_queues_nothing(
+    program: Program, people: tuple[Actor, Actor], django_capture_on_commit_callbacks: Any
+) -> None:
+    officer, _supervisor = people
+    household = make_household(program)
+    with django_capture_on_commit_callbacks(execute=True) as callbacks:
+        try:
+            with transaction.atomic():
+                services.agreement_create(
+                    actor=officer,
+                    household=household.pk,
+                    signed_on=date.today(),
+                    coca_ha_committed="1",
+                )
+                raise RuntimeError("rolled back")
+        except RuntimeError:
+            pass
+    assert callbacks == []
+    assert stored(household).stage == Stage.ENROLLED
+
+
+def test_review_and_merge_queue_recomputes(
+    program: Program, people: tuple[Actor, Actor], django_capture_on_commit_callbacks: Any
+) -> None:
+    _officer, supervisor = people
+    household = make_household(
+        program,
+        HouseholdEvidence(
+            household_id=None,
+            registered_on=date(2023, 1, 10),
+            agreements=[date.today() - timedelta(days=30)],
+        ),
+    )
+    engine.recompute_households([household.pk])
+    assert stored(household).stage == Stage.COMMITTED
+    with django_capture_on_commit_callbacks(execute=True):
+        services.household_transition(
+            actor=supervisor, household=household, to="inactive", reason="Se mudó"
+        )
+    row = stored(household)
+    assert (row.status, row.stage) == (HouseholdStatus.INACTIVE, Stage.ENROLLED)
+    assert StageChange.objects.filter(household=household).last().reason == "not_active"  # type: ignore[union-attr]
+
+
+# --- the sweep ----------------------------------------------------------------------------------
+
+
+def _population(program: Program, n: int = 23) -> list[Any]:
+    ids = []
+    for i, (_name, case, _stage, _why) in enumerate(CASES * 2):
+        if i >= n:
+            break
+        ids.append(make_household(program, case).pk)
+    return ids
+
+
+def test_sweep_covers_every_household_once_and_reruns_write_nothing(program: Program) -> None:
+    ids = _population(program)
+    run = run_all(today=TODAY, chunk_size=5)
+    assert run.status == SweepStatus.DONE
+    assert run.ranges_total == run.ranges_done == 5  # 23 households, 5 a range
+    assert run.households == len(ids)
+    ranges = list(SweepRange.objects.filter(run=run).order_by("lo"))
+    assert ranges[0].lo == engine.MIN_UUID and ranges[-1].hi == engine.MAX_UUID
+    for left, right in itertools.pairwise(ranges):
+        assert right.lo.int == left.hi.int + 1  # contiguous, no gap, no overlap
+    changes = StageChange.objects.count()
+    assert run.changes == changes > 0
+    alerts = Alert.objects.count()
+    # A second sweep of the same day (and a rerun of a done range) writes nothing new.
+    rerun = run_all(today=TODAY, chunk_size=5)
+    assert rerun.pk != run.pk and rerun.changes == 0
+    assert run_range(ranges[0].pk)["skipped"] is True
+    assert StageChange.objects.count() == changes
+    assert Alert.objects.count() == alerts
+
+
+def test_planning_again_resumes_an_unfinished_sweep(program: Program) -> None:
+    _population(program, 12)
+    with transaction.atomic():
+        # Queue nothing: on_commit callbacks of the test transaction never run.
+        run = plan(today=TODAY, chunk_size=5)
+    first = SweepRange.objects.filter(run=run).order_by("lo").first()
+    assert first is not None
+    run_range(first.pk)
+    run.refresh_from_db()
+    assert (run.status, run.ranges_done, run.ranges_total) == (SweepStatus.RUNNING, 1, 3)
+    resumed = run_all(today=TODAY, chunk_size=5)
+    assert resumed.pk == run.pk
+    assert (resumed.status, resumed.ranges_done) == (SweepStatus.DONE, 3)
+    assert resumed.progress == 100
+    assert SweepRun.objects.count() == 1
+    assert resumed.households == 12
+
+
+def test_plan_sweep_task_runs_the_sweep(
+    program: Program, django_capture_on_commit_callbacks: Any
+) -> None:
+    from farmers.tasks import plan_sweep
+
+    _population(program, 6)
+    with django_capture_on_commit_callbacks(execute=True):
+        run_id = plan_sweep.delay(TODAY.isoformat(), 4).get()
+    run = SweepRun.objects.get(pk=run_id)
+    assert (run.status, run.ranges_done, run.households) == (SweepStatus.DONE, 2, 6)
+
+
+def test_run_periodic_runs_the_registered_beat_tasks(
+    program: Program, django_capture_on_commit_callbacks: Any
+) -> None:
+    _population(program, 3)
+    out = io.StringIO()
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("run_periodic", stdout=out)
+    text = out.getvalue()
+    assert "transition-nightly-sweep" in text
+    assert SweepRun.objects.get().status == SweepStatus.DONE
+    out = io.StringIO()
+    call_command("run_periodic", "--only", "transition-nightly-sweep", "--list", stdout=out)
+    assert "farmers.tasks.plan_sweep" in out.getvalue()
+
+
+def test_run_periodic_rejects_an_unknown_name() -> None:
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        call_command("run_periodic", "--only", "nope", stdout=io.StringIO())
+
+
+def test_unconfirmed_visits_are_not_evidence(program: Program) -> None:
+    household = make_household(
+        program,
+        HouseholdEvidence(
+            household_id=None, registered_on=date(2023, 1, 10), agreements=[date(2026, 1, 1)]
+        ),
+    )
+    Verification.objects.create(
+        household=household,
+        visited_on=date(2026, 3, 1),
+        method="field_visit",
+        coca_ha=Decimal("0"),
+        status=VerificationStatus.PENDING,
+    )
+    engine.recompute_households([household.pk], today=TODAY)
+    assert stored(household).stage == Stage.COMMITTED
+    assert engine.recompute_households([uuid.uuid4()], today=TODAY) == 0
+
+
+def test_benchmark_commands_seed_evidence_and_sweep(program: Program) -> None:
+    for _ in range(30):
+        make_household(program)
+    out = io.StringIO()
+    call_command("seed_transition_evidence", "--today", TODAY.isoformat(), stdout=out)
+    assert "agreements" in out.getvalue()
+    assert Household.objects.filter(agreements__isnull=False).distinct().count() > 10
+    again = io.StringIO()
+    call_command("seed_transition_evidence", stdout=again)  # households with agreements skipped
+    assert again.getvalue().startswith("Added 0 agreements")
+    out = io.StringIO()
+    call_command(
+        "benchmark_sweep",
+        "--workers",
+        "1",
+        "--chunk-size",
+        "7",
+        "--today",
+        TODAY.isoformat(),
+        stdout=out,
+    )
+    text = out.getvalue()
+    assert "sweep 1: 30 households" in text and "sweep 2: 30 households" in text
+    assert "; 0 stage changes" in text.splitlines()[-1]  # the rerun moves nothing
+    assert StageChange.objects.count() > 0
+
+
+def test_admin_shows_sweeps_ledger_and_stage_history(program: Program, client: Any) -> None:
+    from django.contrib.auth import get_user_model
+
+    ids = _population(program, 6)
+    run_all(today=TODAY, chunk_size=4)
+    root = get_user_model().objects.create_superuser("raiz", "raiz@example.org", "clave-segura")
+    client.force_login(root)
+    page = client.get("/admin/farmers/sweeprun/")
+    assert page.status_code == 200 and "100 %" in page.content.decode()
+    assert client.get("/admin/farmers/stagechange/").status_code == 200
+    moved = StageChange.objects.first()
+    assert moved is not None
+    detail = client.get(f"/admin/farmers/household/{moved.household_id}/change/")
+    assert detail.status_code == 200
+    assert moved.reason in detail.content.decode()
+    assert client.get("/admin/farmers/sweeprun/add/").status_code == 403
+    assert len(ids) == 6

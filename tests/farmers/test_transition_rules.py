@@ -1,0 +1,482 @@
+"""The stage rules (DESIGN.md §6) as a pure function: table-driven cases for every stage and
+every way out of it, and hypothesis properties (order, future evidence, new coca findings)."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date, timedelta
+from decimal import Decimal
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from farmers.choices import Stage
+from farmers.transition.evidence import DELIVERY_ACCEPTED, TITLE_REGISTERED, Fact
+from farmers.transition.rules import (
+    RANK,
+    HouseholdEvidence,
+    Reason,
+    Thresholds,
+    Visit,
+    add_months,
+    compute,
+)
+
+HID = uuid.UUID(int=7)
+TODAY = date(2026, 11, 28)
+TH = Thresholds()
+
+
+def d(text: str) -> date:
+    return date.fromisoformat(text)
+
+
+def visit(on: str, coca: str = "0", licit: str = "0", ref: str = "") -> Visit:
+    return Visit(d(on), Decimal(coca), Decimal(licit), ref or on)
+
+
+def title(on: str) -> Fact:
+    return Fact(HID, TITLE_REGISTERED, d(on), ref="t1")
+
+
+def delivery(on: str, value: str = "1000", status: str = "active") -> Fact:
+    return Fact(HID, DELIVERY_ACCEPTED, d(on), ref=on, status=status, value_pen=Decimal(value))
+
+
+def evidence(**kwargs: object) -> HouseholdEvidence:
+    base: dict[str, object] = {"household_id": HID, "registered_on": d("2023-01-10")}
+    base.update(kwargs)
+    return HouseholdEvidence(**base)  # type: ignore[arg-type]
+
+
+GRADUATE_VISITS = [visit("2024-03-01", licit="1.5"), visit("2025-06-01", licit="2")]
+GRADUATE: dict[str, object] = {
+    "agreements": [d("2023-02-01")],
+    "visits": GRADUATE_VISITS,
+    "facts": [
+        title("2024-05-01"),
+        delivery("2025-12-01", "4000"),
+        delivery("2026-06-01", "3000"),
+    ],
+}
+
+# (case, evidence, expected stage, expected reason / held_back)
+CASES = [
+    ("enrolled: just registered", evidence(), Stage.ENROLLED, Reason.NO_AGREEMENT),
+    (
+        "enrolled: pending review despite an agreement",
+        evidence(active=False, agreements=[d("2024-01-01")]),
+        Stage.ENROLLED,
+        Reason.NOT_ACTIVE,
+    ),
+    (
+        "enrolled: no consent",
+        evidence(consent=False, agreements=[d("2024-01-01")]),
+        Stage.ENROLLED,
+        Reason.NO_CONSENT,
+    ),
+    (
+        "committed: agreement, no visit yet",
+        evidence(agreements=[d("2026-01-01")]),
+        Stage.COMMITTED,
+        Reason.NO_VISIT,
+    ),
+    (
+        "committed: coca seen before ever being coca-free (no relapse)",
+        evidence(agreements=[d("2026-01-01")], visits=[visit("2026-03-01", coca="0.5")]),
+        Stage.COMMITTED,
+        Reason.COCA_FOUND,
+    ),
+    (
+        "committed: the only coca-free visit predates the agreement",
+        evidence(agreements=[d("2026-05-01")], visits=[visit("2026-03-01")]),
+        Stage.COMMITTED,
+        Reason.NO_VISIT,
+    ),
+    (
+        "coca_free: recent coca-free visit after the agreement",
+        evidence(agreements=[d("2026-01-01")], visits=[visit("2026-03-01", licit="0.5")]),
+        Stage.COCA_FREE,
+        Reason.LICIT_BELOW_MINIMUM,
+    ),
+    (
+        "way out of coca_free: visit expired (18 months)",
+        evidence(agreements=[d("2024-01-01")], visits=[visit("2024-03-01", licit="3")]),
+        Stage.COMMITTED,
+        Reason.VISIT_EXPIRED,
+    ),
+    (
+        "licit_production: 1 ha of licit crops confirmed",
+        evidence(agreements=[d("2026-01-01")], visits=[visit("2026-03-01", licit="1.0")]),
+        Stage.LICIT_PRODUCTION,
+        Reason.NO_TITLE,
+    ),
+    (
+        "way out of licit_production: licit crops fell below the minimum",
+        evidence(
+            agreements=[d("2025-01-01")],
+            visits=[visit("2025-03-01", licit="2"), visit("2026-03-01", licit="0.4")],
+        ),
+        Stage.COCA_FREE,
+        Reason.LICIT_BELOW_MINIMUM,
+    ),
+    (
+        "formalized: a registered title",
+        evidence(
+            agreements=[d("2026-01-01")],
+            visits=[visit("2026-03-01", licit="1.2")],
+            facts=[title("2026-04-01")],
+        ),
+        Stage.FORMALIZED,
+        Reason.NO_DELIVERY,
+    ),
+    (
+        "not formalized without licit production (stages are cumulative)",
+        evidence(
+            agreements=[d("2026-01-01")], visits=[visit("2026-03-01")], facts=[title("2026-04-01")]
+        ),
+        Stage.COCA_FREE,
+        Reason.LICIT_BELOW_MINIMUM,
+    ),
+    (
+        "market_linked: an accepted delivery in the last 12 months",
+        evidence(
+            agreements=[d("2026-01-01")],
+            visits=[visit("2026-03-01", licit="1.2")],
+            facts=[title("2026-04-01"), delivery("2026-06-01")],
+        ),
+        Stage.MARKET_LINKED,
+        Reason.GRADUATION_PENDING,
+    ),
+    (
+        "way out of market_linked: no delivery for 12 months (lapse of market link)",
+        evidence(
+            agreements=[d("2026-01-01")],
+            visits=[visit("2026-03-01", licit="1.2")],
+            facts=[title("2026-04-01"), delivery("2025-10-01")],
+        ),
+        Stage.FORMALIZED,
+        Reason.MARKET_LINK_LAPSED,
+    ),
+    (
+        "market link needs a live contract (terminated contract's delivery does not count)",
+        evidence(
+            agreements=[d("2026-01-01")],
+            visits=[visit("2026-03-01", licit="1.2")],
+            facts=[title("2026-04-01"), delivery("2026-06-01", status="terminated")],
+        ),
+        Stage.FORMALIZED,
+        Reason.NO_DELIVERY,
+    ),
+    ("graduated: 24 months coca-free and income", evidence(**GRADUATE), Stage.GRADUATED, ""),
+    (
+        "not graduated: income below the threshold",
+        evidence(**{**GRADUATE, "facts": [title("2024-05-01"), delivery("2026-06-01", "500")]}),
+        Stage.MARKET_LINKED,
+        Reason.GRADUATION_PENDING,
+    ),
+    (
+        "not graduated: the two visits are less than 12 months apart",
+        evidence(
+            **{
+                **GRADUATE,
+                "visits": [visit("2024-11-01", licit="2"), visit("2025-06-01", licit="2")],
+            }
+        ),
+        Stage.MARKET_LINKED,
+        Reason.GRADUATION_PENDING,
+    ),
+    (
+        "way out of graduated: visit expired",
+        evidence(
+            **{
+                **GRADUATE,
+                "visits": [visit("2023-03-01", licit="2"), visit("2024-05-01", licit="2")],
+            }
+        ),
+        Stage.COMMITTED,
+        Reason.VISIT_EXPIRED,
+    ),
+    (
+        "way out of graduated: relapse",
+        evidence(**{**GRADUATE, "visits": [*GRADUATE_VISITS, visit("2026-09-01", coca="0.2")]}),
+        Stage.RELAPSED,
+        Reason.RELAPSE,
+    ),
+    (
+        "relapsed: coca found after coca_free",
+        evidence(
+            agreements=[d("2025-01-01")],
+            visits=[visit("2025-03-01"), visit("2026-02-01", coca="0.3")],
+        ),
+        Stage.RELAPSED,
+        Reason.RELAPSE,
+    ),
+    (
+        "still relapsed: a coca-free visit without a new agreement",
+        evidence(
+            agreements=[d("2025-01-01")],
+            visits=[visit("2025-03-01"), visit("2025-08-01", coca="0.3"), visit("2026-02-01")],
+        ),
+        Stage.RELAPSED,
+        Reason.RELAPSE,
+    ),
+    (
+        "way out of relapsed: a new agreement and then a coca-free visit",
+        evidence(
+            agreements=[d("2025-01-01"), d("2025-09-01")],
+            visits=[visit("2025-03-01"), visit("2025-08-01", coca="0.3"), visit("2026-02-01")],
+        ),
+        Stage.COCA_FREE,
+        Reason.LICIT_BELOW_MINIMUM,
+    ),
+    (
+        "excluded: the second relapse",
+        evidence(
+            agreements=[d("2024-01-01"), d("2024-09-01")],
+            visits=[
+                visit("2024-03-01"),
+                visit("2024-08-01", coca="0.3"),
+                visit("2025-01-01"),
+                visit("2025-06-01", coca="1"),
+            ],
+        ),
+        Stage.EXCLUDED,
+        Reason.EXCLUDED,
+    ),
+    (
+        "excluded is final: a later agreement and coca-free visit change nothing",
+        evidence(
+            agreements=[d("2024-01-01"), d("2024-09-01"), d("2025-08-01")],
+            visits=[
+                visit("2024-03-01"),
+                visit("2024-08-01", coca="0.3"),
+                visit("2025-01-01"),
+                visit("2025-06-01", coca="1"),
+                visit("2025-10-01"),
+            ],
+        ),
+        Stage.EXCLUDED,
+        Reason.EXCLUDED,
+    ),
+    (
+        "way out of any stage: the household is no longer active",
+        evidence(active=False, **GRADUATE),
+        Stage.ENROLLED,
+        Reason.NOT_ACTIVE,
+    ),
+]
+
+
+@pytest.mark.parametrize(("name", "case", "stage", "why"), CASES, ids=[c[0] for c in CASES])
+def test_stage_table(name: str, case: HouseholdEvidence, stage: str, why: str) -> None:
+    result = compute(case, TODAY, TH)
+    assert result.stage == stage, name
+    if why:
+        assert why in (result.reason, result.held_back), (result.reason, result.held_back)
+    assert result.since <= TODAY
+    assert result.milestones[Stage.ENROLLED] == "2023-01-10"
+
+
+def test_milestones_give_each_criterion_with_its_date() -> None:
+    result = compute(evidence(**GRADUATE), TODAY, TH)
+    assert result.milestones == {
+        "enrolled": "2023-01-10",
+        "committed": "2023-02-01",
+        "coca_free": "2024-03-01",
+        "licit_production": "2024-03-01",
+        "formalized": "2024-05-01",
+        "market_linked": "2025-12-01",
+        # Income reached 6,000 PEN with the delivery of 2026-06-01 (24 months came earlier).
+        "graduated": "2026-06-01",
+    }
+    assert result.since == d("2026-06-01")
+    assert result.reason == Reason.GRADUATION_MET
+
+
+def test_change_reason_names_the_expiry_when_a_stage_drops() -> None:
+    expired = compute(
+        evidence(agreements=[d("2024-01-01")], visits=[visit("2024-03-01", licit="3")]),
+        TODAY,
+        TH,
+    )
+    assert expired.change_reason(Stage.LICIT_PRODUCTION) == Reason.VISIT_EXPIRED
+    assert expired.change_reason(Stage.ENROLLED) == Reason.AGREEMENT_SIGNED
+    assert expired.since == add_months(d("2024-03-01"), 18)
+    assert [a.kind for a in expired.alerts_wanted] == ["visit_due", "evidence_expiry"]
+
+
+def test_thresholds_are_the_programme_s() -> None:
+    strict = Thresholds(licit_min_ha=Decimal("2.5"), coca_free_max_age_months=6)
+    case = evidence(agreements=[d("2026-01-01")], visits=[visit("2026-03-01", licit="2")])
+    assert compute(case, TODAY, TH).stage == Stage.LICIT_PRODUCTION
+    assert compute(case, TODAY, strict).stage == Stage.COMMITTED  # visit older than 6 months
+    lenient = Thresholds(relapses_before_exclusion=3)
+    two = evidence(
+        agreements=[d("2024-01-01"), d("2024-09-01")],
+        visits=[
+            visit("2024-03-01"),
+            visit("2024-08-01", coca="0.3"),
+            visit("2025-01-01"),
+            visit("2025-06-01", coca="1"),
+        ],
+    )
+    assert compute(two, TODAY, lenient).stage == Stage.RELAPSED
+
+
+def test_alerts_wanted() -> None:
+    relapse = compute(
+        evidence(
+            agreements=[d("2025-01-01")], visits=[visit("2025-03-01"), visit("2026-02-01", "1")]
+        ),
+        TODAY,
+        TH,
+    )
+    assert [(a.kind, a.severity) for a in relapse.alerts_wanted] == [("relapse", "critical")]
+    due = compute(
+        evidence(agreements=[d("2025-01-01")], visits=[visit("2025-10-01", licit="1")]), TODAY, TH
+    )
+    assert [a.kind for a in due.alerts_wanted] == ["visit_due"]
+    assert due.alerts_wanted[0].due_on == d("2027-04-01")
+    fresh = compute(
+        evidence(agreements=[d("2025-01-01")], visits=[visit("2026-10-01", licit="1")]), TODAY, TH
+    )
+    assert fresh.alerts_wanted == ()
+
+
+def test_add_months_clamps_the_day() -> None:
+    assert add_months(d("2024-01-31"), 1) == d("2024-02-29")
+    assert add_months(d("2026-11-28"), -18) == d("2025-05-28")
+    assert add_months(d("2026-12-15"), 1) == d("2027-01-15")
+
+
+# --- properties --------------------------------------------------------------------------------
+
+START = date(2022, 1, 1)
+days = st.integers(min_value=0, max_value=(TODAY - START).days + 400).map(
+    lambda n: START + timedelta(days=n)
+)
+hectares = st.sampled_from([Decimal("0"), Decimal("0.5"), Decimal("1"), Decimal("2.5")])
+visits_st = st.lists(
+    st.builds(
+        Visit,
+        on=days,
+        coca_ha=st.sampled_from([Decimal("0"), Decimal("0"), Decimal("0.3")]),
+        licit_ha=hectares,
+        ref=st.text("abc", min_size=1, max_size=3),
+    ),
+    max_size=6,
+)
+facts_st = st.lists(
+    st.one_of(
+        st.builds(lambda on: Fact(HID, TITLE_REGISTERED, on, ref="t"), days),
+        st.builds(
+            lambda on, value, status: Fact(
+                HID, DELIVERY_ACCEPTED, on, ref=str(on), status=status, value_pen=value
+            ),
+            days,
+            st.sampled_from([Decimal("500"), Decimal("4000")]),
+            st.sampled_from(["active", "completed", "terminated"]),
+        ),
+    ),
+    max_size=5,
+)
+evidence_st = st.builds(
+    HouseholdEvidence,
+    household_id=st.just(HID),
+    registered_on=st.just(START),
+    active=st.booleans(),
+    consent=st.just(True),
+    agreements=st.lists(days, max_size=3),
+    visits=visits_st,
+    facts=facts_st,
+)
+
+
+# Off the ladder, relapsed and excluded sit below every ladder stage.
+ORDER = {**RANK, Stage.RELAPSED: -1, Stage.EXCLUDED: -2}
+
+
+@settings(max_examples=200, deadline=None)
+@given(evidence_st, st.randoms(use_true_random=False))
+def test_result_is_independent_of_evidence_order(case: HouseholdEvidence, rnd: object) -> None:
+    shuffled = HouseholdEvidence(
+        household_id=case.household_id,
+        registered_on=case.registered_on,
+        active=case.active,
+        consent=case.consent,
+        agreements=rnd.sample(list(case.agreements), len(case.agreements)),  # type: ignore[attr-defined]
+        visits=rnd.sample(list(case.visits), len(case.visits)),  # type: ignore[attr-defined]
+        facts=rnd.sample(list(case.facts), len(case.facts)),  # type: ignore[attr-defined]
+    )
+    assert compute(shuffled, TODAY, TH) == compute(case, TODAY, TH)
+
+
+@settings(max_examples=200, deadline=None)
+@given(evidence_st, visits_st, facts_st, st.lists(days, max_size=2))
+def test_evidence_dated_in_the_future_changes_nothing(
+    case: HouseholdEvidence,
+    more_visits: list[Visit],
+    more_facts: list[Fact],
+    more_agreements: list[date],
+) -> None:
+    later = TODAY + timedelta(days=1)
+    future = HouseholdEvidence(
+        household_id=case.household_id,
+        registered_on=case.registered_on,
+        active=case.active,
+        consent=case.consent,
+        agreements=[*case.agreements, *(max(a, later) for a in more_agreements)],
+        visits=[
+            *case.visits,
+            *(Visit(max(v.on, later), v.coca_ha, v.licit_ha, v.ref) for v in more_visits),
+        ],
+        facts=[
+            *case.facts,
+            *(
+                Fact(
+                    f.household_id,
+                    f.kind,
+                    max(f.on, later),
+                    f.ref,
+                    f.status,
+                    None,
+                    None,
+                    f.value_pen,
+                )
+                for f in more_facts
+            ),
+        ],
+    )
+    assert compute(future, TODAY, TH) == compute(case, TODAY, TH)
+
+
+@settings(max_examples=300, deadline=None)
+@given(evidence_st, st.sampled_from([Decimal("0.1"), Decimal("2")]))
+def test_a_new_confirmed_coca_finding_never_raises_the_stage(
+    case: HouseholdEvidence, coca: Decimal
+) -> None:
+    before = compute(case, TODAY, TH)
+    after = compute(
+        HouseholdEvidence(
+            household_id=case.household_id,
+            registered_on=case.registered_on,
+            active=case.active,
+            consent=case.consent,
+            agreements=case.agreements,
+            visits=[*case.visits, Visit(TODAY, coca, Decimal("3"), "zzz")],
+            facts=case.facts,
+        ),
+        TODAY,
+        TH,
+    )
+    assert ORDER[after.stage] <= ORDER[before.stage]
+    if RANK.get(before.stage, -1) >= RANK[Stage.COCA_FREE]:
+        assert after.stage in (Stage.RELAPSED, Stage.EXCLUDED)
+
+
+@settings(max_examples=200, deadline=None)
+@given(evidence_st)
+def test_recomputing_the_same_day_gives_the_same_result(case: HouseholdEvidence) -> None:
+    assert compute(case, TODAY, TH) == compute(case, TODAY, TH)
