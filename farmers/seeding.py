@@ -146,11 +146,9 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
                 normalize_name(f"{surname_a} {surname_b} {given}"),
                 "",
                 "",
-                json.dumps({}),
                 1,
                 created,
                 created,
-                "{}",
             )
         )
         n_members = rng.choices([1, 2, 3, 4, 5], [10, 30, 25, 20, 15])[0]
@@ -273,11 +271,9 @@ def _write_chunk(rows: Rows) -> None:
                 "head_name_search",
                 "request_hash",
                 "rejection_reason",
-                "milestones",
                 "version",
                 "created_at",
                 "updated_at",
-                "milestones",
             ],
             households,
         )

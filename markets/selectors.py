@@ -23,7 +23,7 @@ from django.db.models.functions import Coalesce, Least
 
 from farmers.choices import VerificationStatus
 from farmers.models import Verification
-from farmers.transition.evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, Fact
+from farmers.transition.evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, Fact, batch_q
 from registry.actors import Actor
 from registry.choices import OrganizationKind
 from registry.exceptions import NotFound
@@ -159,7 +159,7 @@ def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
         return []
     null_decimal = Value(None, output_field=DecimalField(max_digits=14, decimal_places=2))
     contracts = (
-        Contract.objects.filter(household_id__in=ids, status__in=sorted(ACTIVATED_STATES))
+        Contract.objects.filter(batch_q(household_ids), status__in=sorted(ACTIVATED_STATES))
         .order_by()
         .values_list(
             "household_id",
@@ -173,7 +173,7 @@ def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
         )
     )
     deliveries = (
-        Delivery.objects.filter(household_id__in=ids, status__in=ACCEPTED_DELIVERY_STATES)
+        Delivery.objects.filter(batch_q(household_ids), status__in=ACCEPTED_DELIVERY_STATES)
         .order_by()
         .values_list(
             "household_id",

@@ -25,7 +25,18 @@ def api_client() -> APIClient:
 
 
 @pytest.fixture
-def organization(db: Any) -> Organization:
+def geography(db: Any) -> None:
+    """The INEI geography that a data migration loads. Transactional tests (browser, worker)
+    empty every table when they finish, the geography with them: put it back if it is gone."""
+    if not District.objects.filter(ubigeo="080910").exists():
+        from registry.geography import load_geography
+        from registry.models import Department, Province
+
+        load_geography(Department, Province, District)
+
+
+@pytest.fixture
+def organization(db: Any, geography: None) -> Organization:
     """An implementing agency assigned two VRAEM districts (Pichari, Kimbiri)."""
     org = OrganizationFactory.create(code="implementa", kind=OrganizationKind.IMPLEMENTER)
     org.districts.set(District.objects.filter(ubigeo__in=["080910", "080907"]))

@@ -11,7 +11,7 @@ from uuid import UUID
 from django.db.models import Q, QuerySet
 from django.utils import timezone
 
-from farmers.transition.evidence import TITLE_APPLIED, TITLE_REGISTERED, Fact
+from farmers.transition.evidence import TITLE_APPLIED, TITLE_REGISTERED, Fact, batch_q
 from registry.actors import Actor
 from registry.choices import OrganizationKind, Scope
 from registry.exceptions import NotFound
@@ -89,7 +89,7 @@ def title_facts(household_ids: Sequence[UUID], as_of: date) -> Iterable[Fact]:
     fact per filed application (its submission date) and a ``title_registered`` fact per title
     registered in SUNARP (its registration date)."""
     rows = (
-        TitleApplication.objects.filter(household_id__in=list(household_ids))
+        TitleApplication.objects.filter(batch_q(household_ids))
         .filter(Q(submitted_on__isnull=False) | Q(registered_on__isnull=False))
         .values_list("pk", "household_id", "status", "submitted_on", "registered_on")
         .order_by()

@@ -1,7 +1,8 @@
 """Evidence providers: batch selectors that other apps register with the transition engine.
 
 A provider is a callable ``provider(household_ids, as_of) -> Iterable[Fact]``. It must answer a
-whole batch in a fixed number of queries (one, ideally), whatever the batch size, and return
+whole batch in a fixed number of queries (one, ideally), whatever the batch size, filtering its
+rows with :func:`batch_q` (an id range for a sweep batch, not thousands of ids), and return
 only facts dated on or before ``as_of`` is NOT required: the engine itself ignores facts dated
 after the day it computes for.
 
@@ -24,6 +25,8 @@ from datetime import date
 from decimal import Decimal
 from uuid import UUID
 
+from django.db.models import Q
+
 TITLE_APPLIED = "title_applied"
 TITLE_REGISTERED = "title_registered"
 CONTRACT_ACTIVE = "contract_active"
@@ -44,6 +47,27 @@ class Fact:
     until: date | None = None
     quantity: Decimal | None = None
     value_pen: Decimal | None = None
+
+
+class HouseholdBatch(list[UUID]):
+    """The household ids of a batch; for a sweep range also its bounds (``lo``..``hi``), so a
+    provider can filter by range instead of sending thousands of ids to the database."""
+
+    def __init__(self, ids: Iterable[UUID], lo: UUID | None = None, hi: UUID | None = None):
+        super().__init__(ids)
+        self.lo = lo
+        self.hi = hi
+
+
+def batch_q(household_ids: Sequence[UUID], field: str = "household_id") -> Q:
+    """The filter a provider applies to its rows' household column for ``household_ids``: an id
+    range for a sweep batch (an index range scan; ids outside the batch cannot exist in the
+    range, because the batch is every household in it), else ``IN (...)``."""
+    lo = getattr(household_ids, "lo", None)
+    hi = getattr(household_ids, "hi", None)
+    if lo is not None and hi is not None:
+        return Q(**{f"{field}__gte": lo, f"{field}__lte": hi})
+    return Q(**{f"{field}__in": list(household_ids)})
 
 
 Provider = Callable[[Sequence[UUID], date], Iterable[Fact]]

@@ -17,7 +17,7 @@ WRITE = [Scope.HOUSEHOLDS_READ, Scope.HOUSEHOLDS_WRITE]
 
 
 @pytest.fixture
-def program(db: Any) -> Program:
+def program(db: Any, geography: None) -> Program:
     agency = OrganizationFactory.create(code="devida", kind=OrganizationKind.PROGRAM_AGENCY, ruc="")
     return ProgramFactory.create(code="pirdais", name="PIRDAIS", agency=agency)
 

@@ -20,6 +20,7 @@ from farmers import services
 from farmers.choices import HouseholdStatus, Stage, SweepStatus, VerificationStatus
 from farmers.models import Household, StageChange, SweepRange, SweepRun, Verification
 from farmers.transition import engine
+from farmers.transition import evidence as evidence_module
 from farmers.transition.evidence import TITLE_REGISTERED, Fact
 from farmers.transition.rules import HouseholdEvidence, Visit
 from farmers.transition.sweep import plan, run_all, run_range
@@ -101,7 +102,13 @@ def test_a_recompute_that_moves_nothing_writes_nothing(program: Program) -> None
     before = stored(household)
     with CaptureQueriesContext(connection) as queries:
         assert engine.recompute_households([household.pk], today=TODAY) == 0
-    assert all(q["sql"].lstrip().upper().startswith("SELECT") for q in queries.captured_queries)
+    # Reads only (a provider's UNION starts with a parenthesis).
+    writes = [
+        q["sql"]
+        for q in queries.captured_queries
+        if not q["sql"].lstrip("( ").upper().startswith("SELECT")
+    ]
+    assert writes == []
     after = stored(household)
     assert (after.stage, after.stage_since, after.milestones, after.updated_at) == (
         before.stage,
@@ -141,7 +148,10 @@ def test_evidence_is_read_in_a_fixed_number_of_queries(program: Program) -> None
                 engine.recompute_households(ids, today=TODAY)
             counts.append(len(queries))
             assert fake.calls == calls + 1  # one provider call per batch
-    assert counts[0] == counts[1] == 5
+    # The registered providers (titles, markets) answer a batch in one query each.
+    real = [name for name in evidence_module.providers() if name != "test"]
+    assert sorted(real) == ["markets", "titles"]
+    assert counts[0] == counts[1] == 5 + len(real)
 
 
 def test_provider_facts_count_and_future_ones_do_not(program: Program) -> None:
@@ -232,7 +242,7 @@ def test_a_concurrent_move_is_not_written_twice(program: Program) -> None:
     """The update is guarded by the stage that was read: a stale batch writes no ledger row."""
     household = _batch(program, 1)[0]
     rows = engine._compute_batch(
-        engine.Q(pk__in=[household]), engine.Q(household_id__in=[household]), TODAY
+        engine.Q(pk__in=[household]), engine.Q(household_id__in=[household]), TODAY, None
     )
     assert engine._write(rows, TODAY) == {household}
     assert engine._write(rows, TODAY) == set()  # same stale read again: nothing
@@ -470,3 +480,33 @@ def test_admin_shows_sweeps_ledger_and_stage_history(program: Program, client: A
     assert moved.reason in detail.content.decode()
     assert client.get("/admin/farmers/sweeprun/add/").status_code == 403
     assert len(ids) == 6
+
+
+def test_sweep_batches_reach_providers_as_id_ranges(program: Program) -> None:
+    """A sweep range hands providers its bounds (``batch_q`` filters by range, not by thousands
+    of ids); a recompute's list of ids stays an ``IN`` filter. Both see the same facts."""
+    seen: list[Any] = []
+
+    def spy(household_ids: Any, as_of: date) -> list[Fact]:
+        seen.append(household_ids)
+        return []
+
+    ids = _batch(program, 3)
+    saved = evidence_module.providers()
+    evidence_module.register_provider("spy", spy)
+    try:
+        engine.sweep_range(engine.MIN_UUID, engine.MAX_UUID, TODAY)
+        engine.recompute_households(ids, today=TODAY)
+    finally:
+        evidence_module._providers.clear()
+        evidence_module._providers.update(saved)
+    sweep_batch, recompute_batch = seen
+    assert sorted(sweep_batch) == sorted(ids) == sorted(recompute_batch)
+    range_q = evidence_module.batch_q(sweep_batch)
+    assert dict(range_q.children) == {  # type: ignore[arg-type]
+        "household_id__gte": engine.MIN_UUID,
+        "household_id__lte": engine.MAX_UUID,
+    }
+    assert dict(evidence_module.batch_q(recompute_batch).children) == {  # type: ignore[arg-type]
+        "household_id__in": list(recompute_batch)
+    }

@@ -33,7 +33,7 @@ from tests.farmers.transition_helpers import make_household
 pytestmark = [
     pytest.mark.redis,
     pytest.mark.postgres,
-    pytest.mark.django_db(transaction=True, serialized_rollback=True),
+    pytest.mark.django_db(transaction=True),
 ]
 ROOT = Path(__file__).resolve().parents[2]
 
