@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import get_user_model
+from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
@@ -147,6 +149,9 @@ class Command(BaseCommand):
         )
 
         run_seeders(self.stdout.write)
+        # The periodic checks (stage sweep, compliance, overdue titles) so that the dashboard and
+        # the alert queues show the demo families' state at once; reruns raise nothing new.
+        call_command("run_periodic", stdout=io.StringIO())
 
         self.stdout.write(self.style.SUCCESS("Demo data ready (datos de demostración listos)."))
         self.stdout.write(
