@@ -14,7 +14,7 @@ from django.utils import timezone
 
 from registry.models import ChangeRecord, Organization
 from tests.factories import OrganizationFactory
-from tests.titles.conftest import PDF, S, make_household
+from tests.titles.conftest import PDF, S, make_household, square
 from titles import services
 from titles.models import TitleApplication, TitleDocument, TitleStatusChange
 
@@ -229,4 +229,37 @@ def test_retried_api_filing_with_the_same_id_is_not_duplicated(
         )[1]
         is False
     )
-    assert not TitleDocument.objects.filter(application_id=payload["id"]).exists()
+    assert not TitleDocument.objects.filter(application_id=uuid.UUID(payload["id"])).exists()
+
+
+def test_panel_query_count_does_not_grow_with_files(
+    officer_client: Client, program: Any, authority: Organization
+) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from farmers import services as farmers_services
+
+    household, plot = make_household(program)
+    services.title_application_create(
+        actor=services_actor(), household=household.pk, plot=plot.pk, authority=authority.code
+    )
+    url = f"/campo/hogares/{household.pk}/"
+    officer_client.get(url)
+    with CaptureQueriesContext(connection) as one:
+        officer_client.get(url)
+    for n in range(4):
+        extra, _created = farmers_services.plot_create(
+            actor=services_actor(),
+            household=household.pk,
+            name=f"Chacra {n}",
+            tenure="possession",
+            geometry=square(-73.90 + 0.01 * n, -12.52),
+        )
+        services.title_application_create(
+            actor=services_actor(), household=household.pk, plot=extra.pk, authority=authority.code
+        )
+    with CaptureQueriesContext(connection) as five:
+        response = officer_client.get(url)
+    assert response.content.decode().count("Borrador") >= 5
+    assert len(five.captured_queries) == len(one.captured_queries)
