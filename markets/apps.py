@@ -19,3 +19,9 @@ class MarketsConfig(AppConfig):
 
         register_provider("markets", market_facts)
         register_seeder(seed_demo_contracts)
+
+        from farmers.pages.registry import register_household_panel
+
+        from .pages import contract_panel
+
+        register_household_panel("markets", contract_panel, order=60)

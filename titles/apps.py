@@ -17,3 +17,23 @@ class TitlesConfig(AppConfig):
 
         register_provider("titles", title_facts)
         register_seeder(seed_demo_titles)
+        self._register_field_pages()
+
+    @staticmethod
+    def _register_field_pages() -> None:
+        """The household panel, the "apply for a title" button and its page under /campo/."""
+        from django.urls import path
+
+        from farmers.pages.registry import (
+            register_field_urls,
+            register_household_action,
+            register_household_panel,
+        )
+
+        from .pages import title_apply, title_panel
+
+        register_household_panel("titles", title_panel, order=50)
+        register_household_action("title-apply", _("Apply for a title"), "field:title_apply")
+        register_field_urls(
+            [path("hogares/<uuid:household_id>/titulo/", title_apply, name="title_apply")]
+        )

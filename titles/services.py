@@ -8,6 +8,7 @@ import calendar
 import hashlib
 import math
 import re
+from collections.abc import Sequence
 from datetime import date, timedelta
 from typing import Any
 
@@ -422,6 +423,39 @@ def title_application_create(
         channel=channel,
     )
     return application, True
+
+
+@transaction.atomic
+def title_application_file(
+    *,
+    actor: Actor,
+    household: Any,
+    plot: Any,
+    authority: str,
+    documents: Sequence[tuple[str, Any]] = (),
+    id: Any = None,
+    note: str = "",
+    channel: str = "web",
+) -> tuple[TitleApplication, bool]:
+    """File a title application and attach its first documents (``(type, file)`` pairs) in one
+    transaction: any refusal writes nothing. Idempotent on the client ``id`` like
+    ``title_application_create``: a retry of a filing already made returns the file and does not
+    attach its documents again."""
+    application, created = title_application_create(
+        actor=actor,
+        household=household,
+        plot=plot,
+        authority=authority,
+        id=id,
+        note=note,
+        channel=channel,
+    )
+    if created:
+        for kind, upload in documents:
+            document_upload(
+                actor=actor, application=application, type=kind, file=upload, channel=channel
+            )
+    return application, created
 
 
 # --- transitions ---------------------------------------------------------------------------------

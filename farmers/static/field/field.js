@@ -268,7 +268,15 @@
     var files = [];
     $$("input[type=file][data-file]", form).forEach(function (input) {
       if (input.files && input.files[0]) {
-        files.push({ field: input.name, blob: input.files[0], name: input.files[0].name, url: form.getAttribute("data-files-api") });
+        // data-file-params="type=doc_type": extra multipart fields sent with the file, taken
+        // from the form's fields when the record is queued.
+        var params = {};
+        (input.getAttribute("data-file-params") || "").split(",").forEach(function (pair) {
+          var parts = pair.split("=");
+          var source = parts[1] && form.querySelector("[name='" + parts[1].trim() + "']");
+          if (source) { params[parts[0].trim()] = source.value; }
+        });
+        files.push({ field: input.name, blob: input.files[0], name: input.files[0].name, url: form.getAttribute("data-files-api"), params: params });
       }
     });
     return files;

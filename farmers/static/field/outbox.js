@@ -101,7 +101,7 @@
     return h;
   }
 
-  /* Queue a record: {kind, url, payload, label, labels: {attr: label}, files: [{url, field, blob, name}]} */
+  /* Queue a record: {kind, url, payload, label, labels: {attr: label}, files: [{url, field, blob, name, params}]} */
   function add(record) {
     record.id = record.payload.id || uuid4();
     record.payload.id = record.id;
@@ -165,6 +165,7 @@
       chain = chain.then(function (ok) {
         if (!ok) { return false; }
         var form = new FormData();
+        Object.keys(file.params || {}).forEach(function (key) { form.append(key, file.params[key]); });
         form.append(file.field, file.blob, file.name || "foto.jpg");
         return fetch(file.url.replace("{id}", record.id), {
           method: "POST", credentials: "same-origin", headers: headers(false), body: form
