@@ -154,8 +154,7 @@ def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
     that became active (``contract_active``, from its activation, or season start, until its
     season end or earlier close) and every accepted or paid delivery (``delivery_accepted``
     with kg and value), with the contract's status now. One query (a UNION) for any batch."""
-    ids = list(household_ids)
-    if not ids:
+    if not household_ids:
         return []
     null_decimal = Value(None, output_field=DecimalField(max_digits=14, decimal_places=2))
     contracts = (

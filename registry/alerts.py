@@ -43,7 +43,7 @@ class AlertSpec:
     message: str
     district_id: str
     program_id: int
-    household_id: UUID | None = None
+    household_id: UUID | str | None = None
     subject: models.Model | None = None
     severity: str = AlertSeverity.WARNING
     owner_role: str = Role.FIELD_OFFICER

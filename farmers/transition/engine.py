@@ -26,20 +26,20 @@ from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
-from django.db.models import Exists, OuterRef, Q
-from django.db.models.expressions import RawSQL
-from django.db.models.functions import TruncDate
+from django.db.models import F, Q
+from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from farmers.choices import HouseholdStatus, VerificationStatus
+from farmers.choices import HouseholdStatus, Stage, VerificationStatus
 from farmers.models import Agreement, Consent, Household, StageChange, Verification
 from registry.alerts import AlertSpec, alerts_raise_many
 from registry.choices import LIVE_ALERT_STATUSES, AlertKind, AlertStatus
 from registry.models import Alert, Program
 
 from . import evidence as evidence_module
-from .rules import HouseholdEvidence, Result, Thresholds, Visit, compute
+from .evidence import Fact
+from .rules import ZERO, HouseholdEvidence, Result, Thresholds, Visit, compute
 
 ENGINE_ALERT_KINDS = (AlertKind.RELAPSE, AlertKind.VISIT_DUE, AlertKind.EVIDENCE_EXPIRY)
 ALERT_MESSAGES: dict[str, Any] = {
@@ -66,7 +66,7 @@ class Outcome:
 
 @dataclass(slots=True)
 class _Row:
-    id: uuid.UUID
+    id: str  # the household id as text
     stage: str
     milestones: Any  # as stored: a dict, or jsonb text read straight from PostgreSQL
     district_id: str
@@ -103,9 +103,25 @@ def _json(value: Any) -> Any:
     return json.loads(value) if isinstance(value, str) else value
 
 
+def _jsonb_order(key: str) -> tuple[int, bytes]:
+    return (len(key.encode()), key.encode())
+
+
+# The milestone keys (stage names) in the order PostgreSQL prints a jsonb object's keys.
+MILESTONE_KEYS = tuple(sorted((stage.value for stage in Stage), key=_jsonb_order))
+
+
 def _jsonb_text(value: dict[str, str]) -> str:
-    """How PostgreSQL prints a ``jsonb`` object of strings: keys shortest first, then bytewise."""
-    items = sorted(value.items(), key=lambda kv: (len(kv[0].encode()), kv[0].encode()))
+    """How PostgreSQL prints a ``jsonb`` object of strings: keys shortest first, then bytewise.
+
+    Milestones (stage name → ISO date, nothing to escape) take the fast path: their keys are
+    known, so no sort; anything else is printed key by key with ``json.dumps``."""
+    parts = [f'"{key}": "{value[key]}"' for key in MILESTONE_KEYS if key in value]
+    if len(parts) == len(value):
+        text = "{" + ", ".join(parts) + "}"
+        if text.count('"') == 4 * len(parts) and "\\" not in text:  # nothing to escape
+            return text
+    items = sorted(value.items(), key=lambda kv: _jsonb_order(kv[0]))
     return "{" + ", ".join(f"{json.dumps(k)}: {json.dumps(v)}" for k, v in items) + "}"
 
 
@@ -119,34 +135,44 @@ def _same_milestones(stored: Any, computed: dict[str, str]) -> bool:
     return bool((stored or {}) == computed)
 
 
-# The licit hectares of a visit, summed by PostgreSQL (malformed entries count 0, as in Python).
-LICIT_HA_SQL = """(SELECT COALESCE(SUM(CASE WHEN e->>'ha' ~ '^[0-9]+(\\.[0-9]+)?$'
-    THEN (e->>'ha')::numeric ELSE 0 END), 0)
-    FROM jsonb_array_elements(CASE WHEN jsonb_typeof(licit_crops) = 'array'
-    THEN licit_crops ELSE '[]'::jsonb END) AS e)"""
-
-
 def _licit_ha(crops: Any) -> Decimal:
-    total = Decimal("0")
-    crops = _json(crops)
-    for crop in crops or ():
+    """The licit hectares of a visit: the sum of its crops' ``ha`` (malformed entries count 0)."""
+    total = ZERO
+    for crop in _json(crops) or ():
         try:
-            total += Decimal(str(crop.get("ha") or 0))
+            ha = Decimal(str(crop.get("ha") or 0))
         except (ArithmeticError, AttributeError, ValueError):
             continue
+        if ha.is_finite() and ha > ZERO:
+            total += ha
     return total
 
 
 def _rows(queryset: Any) -> list[tuple[Any, ...]]:
     """The rows of a ``values_list`` queryset; on PostgreSQL straight from the driver (psycopg
-    already returns UUIDs, dates, Decimals and decoded JSON: Django's per-value converters are
-    the largest cost of a sweep)."""
+    already returns dates, Decimals and text: Django's per-value converters are the largest
+    cost of a sweep)."""
     if connection.vendor != "postgresql":
         return list(queryset)
     sql, params = queryset.query.sql_with_params()
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         return list(cursor.fetchall())
+
+
+def _text_id(field: str) -> Any:
+    """A uuid column read as text on PostgreSQL (cheaper to decode and to hash than ``UUID``
+    objects; the same text as ``str(uuid)``). Elsewhere the value is converted by the caller."""
+    if connection.vendor == "postgresql":
+        return Cast(field, output_field=models.TextField())
+    return F(field)
+
+
+def _keyed(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """Rows whose first column is a household id, with that id as text on every database."""
+    if connection.vendor == "postgresql":
+        return rows
+    return [(str(row[0]), *row[1:]) for row in rows]
 
 
 def _thresholds(program_ids: set[int]) -> dict[int, Thresholds]:
@@ -159,73 +185,99 @@ def _compute_batch(
     today: date,
     bounds: tuple[uuid.UUID, uuid.UUID] | None = None,
 ) -> list[_Row]:
-    """Read the batch's evidence (fixed number of queries) and compute every stage."""
-    rows = _rows(
-        Household.objects.filter(households)
-        .annotate(
-            registered_on=TruncDate("created_at"),
-            has_consent=Exists(Consent.objects.filter(household=OuterRef("pk"))),
-        )
-        .order_by()
-        .values_list(
-            "id",
-            "status",
-            "stage",
-            "milestones",
-            "district_id",
-            "program_id",
-            "registered_on",
-            "has_consent",
+    """Read the batch's evidence (fixed number of queries) and compute every stage.
+
+    Households, consents, agreements and confirmed visits are each read by range (or id list)
+    with the household id as text; the rows are grouped in Python, so no per-household
+    subquery runs in the database."""
+    rows = _keyed(
+        _rows(
+            Household.objects.filter(households)
+            .annotate(text_id=_text_id("id"), registered_on=TruncDate("created_at"))
+            .order_by()
+            .values_list(
+                "text_id",
+                "status",
+                "stage",
+                "milestones",
+                "district_id",
+                "program_id",
+                "registered_on",
+            )
         )
     )
     if not rows:
         return []
-    agreements: dict[uuid.UUID, list[date]] = {}
-    for hid, signed_on in _rows(
-        Agreement.objects.filter(by_household, is_active=True)
-        .order_by()
-        .values_list("household_id", "signed_on")
-    ):
-        agreements.setdefault(hid, []).append(signed_on)
-    visits: dict[uuid.UUID, list[Visit]] = {}
-    confirmed = Verification.objects.filter(
-        by_household, status=VerificationStatus.CONFIRMED
-    ).order_by()
-    if connection.vendor == "postgresql":
-        confirmed = confirmed.annotate(
-            # A constant expression, no input formatted in.
-            licit_ha=RawSQL(LICIT_HA_SQL, [], output_field=models.DecimalField())  # noqa: S611
-        )
-        for hid, visited_on, coca_ha, licit_ha, vid in _rows(
-            confirmed.values_list("household_id", "visited_on", "coca_ha", "licit_ha", "id")
-        ):
-            visits.setdefault(hid, []).append(Visit(visited_on, coca_ha, licit_ha, str(vid)))
-    else:
-        for hid, visited_on, coca_ha, crops, vid in _rows(
-            confirmed.values_list("household_id", "visited_on", "coca_ha", "licit_crops", "id")
-        ):
-            visits.setdefault(hid, []).append(
-                Visit(visited_on, coca_ha, _licit_ha(crops), str(vid))
+    consents = {
+        row[0]
+        for row in _keyed(
+            _rows(
+                Consent.objects.filter(by_household)
+                .annotate(text_id=_text_id("household_id"))
+                .order_by()
+                .values_list("text_id")
+                .distinct()
             )
-    lo, hi = bounds or (None, None)
-    ids = evidence_module.HouseholdBatch((row[0] for row in rows), lo, hi)
-    facts = evidence_module.gather(ids, today) if evidence_module.providers() else {}
-    thresholds = _thresholds({row[5] for row in rows})
-    out: list[_Row] = []
-    active = HouseholdStatus.ACTIVE
-    for hid, status, stage, milestones, district_id, program_id, registered_on, consent in rows:
-        evidence = HouseholdEvidence(
-            household_id=hid,
-            registered_on=registered_on,
-            active=status == active,
-            consent=consent,
-            agreements=agreements.get(hid, ()),
-            visits=visits.get(hid, ()),
-            facts=facts.get(hid, ()),
         )
-        result = compute(evidence, today, thresholds[program_id])
-        out.append(_Row(hid, stage, milestones, district_id, program_id, result))
-    return out
+    }
+    agreements: dict[str, list[date]] = {}
+    for hid, signed_on in _keyed(
+        _rows(
+            Agreement.objects.filter(by_household, is_active=True)
+            .annotate(text_id=_text_id("household_id"))
+            .order_by()
+            .values_list("text_id", "signed_on")
+        )
+    ):
+        if hid in agreements:
+            agreements[hid].append(signed_on)
+        else:
+            agreements[hid] = [signed_on]
+    visits: dict[str, list[Visit]] = {}
+    for hid, visited_on, coca_ha, crops, vid in _keyed(
+        _rows(
+            Verification.objects.filter(by_household, status=VerificationStatus.CONFIRMED)
+            .annotate(text_id=_text_id("household_id"), ref=_text_id("id"))
+            .order_by()
+            .values_list("text_id", "visited_on", "coca_ha", "licit_crops", "ref")
+        )
+    ):
+        visit = Visit(visited_on, coca_ha, _licit_ha(crops), str(vid))
+        if hid in visits:
+            visits[hid].append(visit)
+        else:
+            visits[hid] = [visit]
+    lo, hi = bounds or (None, None)
+    facts: dict[str, list[Fact]] = {}
+    if evidence_module.providers():
+        batch = evidence_module.HouseholdBatch((row[0] for row in rows), lo, hi)
+        facts = {str(k): v for k, v in evidence_module.gather(batch, today).items()}
+    thresholds = _thresholds({row[5] for row in rows})
+    active = HouseholdStatus.ACTIVE.value
+    nothing: tuple[Any, ...] = ()
+    return [
+        _Row(
+            hid,
+            stage,
+            milestones,
+            district_id,
+            program_id,
+            compute(
+                HouseholdEvidence(
+                    hid,
+                    registered_on,
+                    status == active,
+                    hid in consents,
+                    agreements.get(hid, nothing),
+                    visits.get(hid, nothing),
+                    facts.get(hid, nothing),
+                ),
+                today,
+                thresholds[program_id],
+            ),
+        )
+        for hid, status, stage, milestones, district_id, program_id, registered_on in rows
+    ]
 
 
 def _process(
@@ -247,7 +299,7 @@ def _process(
     if not dirty and not specs and not stale:
         return Outcome(len(rows))
     with transaction.atomic():
-        changed: set[uuid.UUID] = set()
+        changed: set[str] = set()
         for start in range(0, len(dirty), WRITE_CHUNK):
             changed |= _write(dirty[start : start + WRITE_CHUNK], today)
         raised = alerts_raise_many(specs) if specs else 0
@@ -255,11 +307,11 @@ def _process(
     return Outcome(len(rows), len(changed), raised, resolved)
 
 
-def _write(rows: list[_Row], today: date) -> set[uuid.UUID]:
+def _write(rows: list[_Row], today: date) -> set[str]:
     """Update households whose stored stage is still the one read; log the stage moves."""
     if connection.vendor == "postgresql":
         return _write_postgresql(rows)
-    moved: set[uuid.UUID] = set()
+    moved: set[str] = set()
     now = timezone.now()
     ledger: list[StageChange] = []
     for row in rows:
@@ -291,7 +343,7 @@ def _ledger_row(row: _Row, now: Any) -> StageChange:
     )
 
 
-def _write_postgresql(rows: list[_Row]) -> set[uuid.UUID]:
+def _write_postgresql(rows: list[_Row]) -> set[str]:
     """One statement: ``UPDATE … FROM (VALUES …)`` guarded by the stage read, and an ``INSERT``
     of ledger rows for exactly the households it moved."""
     household = Household._meta.db_table
@@ -339,7 +391,7 @@ def _write_postgresql(rows: list[_Row]) -> set[uuid.UUID]:
     """  # noqa: S608
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return {r[0] if isinstance(r[0], uuid.UUID) else uuid.UUID(str(r[0])) for r in cursor}
+        return {str(r[0]) for r in cursor}
 
 
 def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], list[Any]]:

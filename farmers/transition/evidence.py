@@ -19,10 +19,11 @@ Fact kinds (the vocabulary shared with ``titles`` and ``markets``):
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
+from typing import Any
 from uuid import UUID
 
 from django.db.models import Q
@@ -49,14 +50,34 @@ class Fact:
     value_pen: Decimal | None = None
 
 
-class HouseholdBatch(list[UUID]):
+class HouseholdBatch(Sequence[UUID]):
     """The household ids of a batch; for a sweep range also its bounds (``lo``..``hi``), so a
-    provider can filter by range instead of sending thousands of ids to the database."""
+    provider can filter by range instead of sending thousands of ids to the database.
 
-    def __init__(self, ids: Iterable[UUID], lo: UUID | None = None, hi: UUID | None = None):
-        super().__init__(ids)
+    The engine reads ids as text (cheaper to read and to hash); they become ``UUID`` objects
+    only if a provider looks at them (a range batch filtered by ``batch_q`` never does)."""
+
+    def __init__(
+        self, ids: Iterable[UUID | str], lo: UUID | None = None, hi: UUID | None = None
+    ) -> None:
+        self._raw = list(ids)
+        self._uuids: list[UUID] | None = None
         self.lo = lo
         self.hi = hi
+
+    def _ids(self) -> list[UUID]:
+        if self._uuids is None:
+            self._uuids = [i if isinstance(i, UUID) else UUID(str(i)) for i in self._raw]
+        return self._uuids
+
+    def __len__(self) -> int:
+        return len(self._raw)
+
+    def __getitem__(self, index: Any) -> Any:
+        return self._ids()[index]
+
+    def __iter__(self) -> Iterator[UUID]:
+        return iter(self._ids())
 
 
 def batch_q(household_ids: Sequence[UUID], field: str = "household_id") -> Q:

@@ -34,14 +34,26 @@ from farmers.choices import Stage
 
 from .evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, TITLE_APPLIED, TITLE_REGISTERED, Fact
 
+# Plain strings (an enum member lookup costs ~10x a global read, and compute runs 1M times a
+# night); equal to the ``Stage`` members they come from.
+ENROLLED: str = Stage.ENROLLED.value
+COMMITTED: str = Stage.COMMITTED.value
+COCA_FREE: str = Stage.COCA_FREE.value
+LICIT_PRODUCTION: str = Stage.LICIT_PRODUCTION.value
+FORMALIZED: str = Stage.FORMALIZED.value
+MARKET_LINKED: str = Stage.MARKET_LINKED.value
+GRADUATED: str = Stage.GRADUATED.value
+RELAPSED: str = Stage.RELAPSED.value
+EXCLUDED: str = Stage.EXCLUDED.value
+
 LADDER: tuple[str, ...] = (
-    Stage.ENROLLED,
-    Stage.COMMITTED,
-    Stage.COCA_FREE,
-    Stage.LICIT_PRODUCTION,
-    Stage.FORMALIZED,
-    Stage.MARKET_LINKED,
-    Stage.GRADUATED,
+    ENROLLED,
+    COMMITTED,
+    COCA_FREE,
+    LICIT_PRODUCTION,
+    FORMALIZED,
+    MARKET_LINKED,
+    GRADUATED,
 )
 RANK = {stage: index for index, stage in enumerate(LADDER)}
 # A contract whose deliveries count towards a market link.
@@ -156,9 +168,9 @@ class Result:
 
     def change_reason(self, previous: str) -> str:
         """The ledger reason of a move from ``previous`` to this result's stage."""
-        if self.stage in (Stage.RELAPSED, Stage.EXCLUDED):
+        if self.stage in (RELAPSED, EXCLUDED):
             return self.reason
-        if previous == Stage.RELAPSED:
+        if previous == RELAPSED:
             return Reason.READMITTED
         if previous not in RANK:
             return self.reason
@@ -167,6 +179,7 @@ class Result:
         return self.reason
 
 
+@lru_cache(maxsize=1 << 16)
 def add_months(day: date, months: int) -> date:
     """``day`` moved by ``months`` calendar months (the day clamped to the month's length)."""
     month_index = day.year * 12 + day.month - 1 + months
@@ -188,24 +201,37 @@ def _iso(day: date) -> str:
     return day.isoformat()
 
 
+def _until(days: Sequence[date], today: date) -> list[date]:
+    """``days`` up to ``today``, sorted (no sort for the common zero or one)."""
+    if len(days) <= 1:
+        return [d for d in days if d <= today]
+    return sorted(d for d in days if d <= today)
+
+
+def _visit_order(visit: Visit) -> tuple[Any, ...]:
+    # Same-day visits: a coca finding counts as the later one (the prudent reading).
+    return (visit.on, visit.coca_ha > ZERO, visit.licit_ha, visit.ref)
+
+
+def _visits_until(visits: Sequence[Visit], today: date) -> list[Visit]:
+    """The visits up to ``today`` in time order."""
+    if len(visits) <= 1:
+        return [v for v in visits if v.on <= today]
+    return sorted((v for v in visits if v.on <= today), key=_visit_order)
+
+
 def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -> Result:
     """The stage of one household on ``today`` under ``thresholds`` (DESIGN.md §6)."""
     visit_cutoff, market_cutoff, due_cutoff = _cutoffs(today, thresholds)
     hid = evidence.household_id
-    agreements = sorted(a for a in evidence.agreements if a <= today)
-    # Same-day visits: a coca finding counts as the later one (the prudent reading).
-    visits = sorted(
-        (v for v in evidence.visits if v.on <= today),
-        key=lambda v: (v.on, v.coca_ha > 0, v.licit_ha, v.ref),
-    )
-    milestones: dict[str, str] = {Stage.ENROLLED: _iso(evidence.registered_on)}
+    agreements = _until(evidence.agreements, today)
+    visits = _visits_until(evidence.visits, today)
+    milestones: dict[str, str] = {ENROLLED: _iso(evidence.registered_on)}
 
     if not evidence.active or not evidence.consent:
         reason = Reason.NOT_ACTIVE if not evidence.active else Reason.NO_CONSENT
         since = evidence.registered_on if evidence.active else today
-        return Result(
-            Stage.ENROLLED, min(since, today), Reason.REGISTERED, reason, milestones, {}, ()
-        )
+        return Result(ENROLLED, min(since, today), Reason.REGISTERED, reason, milestones, {}, ())
 
     # Walk the visits in time: relapses, readmission, exclusion.
     relapses = 0
@@ -216,7 +242,7 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     era_visit_index = 0  # visits before this index belong to earlier eras
     next_agreement = 0
     for index, visit in enumerate(visits):
-        if visit.coca_ha > 0:
+        if visit.coca_ha > ZERO:
             if reached and relapsed_on is None:
                 relapses += 1
                 relapsed_on = visit.on
@@ -244,9 +270,9 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
 
     summary = _summary(visits, agreements, relapses)
     if excluded_on is not None:
-        milestones[Stage.EXCLUDED] = _iso(excluded_on)
+        milestones[EXCLUDED] = _iso(excluded_on)
         return Result(
-            Stage.EXCLUDED,
+            EXCLUDED,
             excluded_on,
             Reason.EXCLUDED,
             Reason.EXCLUDED,
@@ -255,9 +281,9 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
             (AlertWanted("relapse", f"relapse:{hid}:{excluded_on}", None, "critical"),),
         )
     if relapsed_on is not None:
-        milestones[Stage.RELAPSED] = _iso(relapsed_on)
+        milestones[RELAPSED] = _iso(relapsed_on)
         return Result(
-            Stage.RELAPSED,
+            RELAPSED,
             relapsed_on,
             Reason.RELAPSE,
             Reason.RELAPSE,
@@ -272,7 +298,7 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
         era_start = agreements[0]
     if era_start is None:
         return Result(
-            Stage.ENROLLED,
+            ENROLLED,
             evidence.registered_on,
             Reason.REGISTERED,
             Reason.NO_AGREEMENT,
@@ -281,8 +307,8 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
             (),
         )
     committed_on = era_start
-    milestones[Stage.COMMITTED] = _iso(committed_on)
-    stage, since, reason = Stage.COMMITTED, committed_on, Reason.AGREEMENT_SIGNED
+    milestones[COMMITTED] = _iso(committed_on)
+    stage, since, reason = COMMITTED, committed_on, Reason.AGREEMENT_SIGNED
     era_visits = [v for v in visits[era_visit_index:] if v.on >= committed_on]
 
     def result(held_back: str, drop_on: date | None = None) -> Result:
@@ -312,15 +338,15 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     if not era_visits:
         return result(Reason.NO_VISIT)
     latest = visits[-1]
-    if latest.coca_ha > 0:
+    if latest.coca_ha > ZERO:
         return result(Reason.COCA_FOUND)
     run_start_index = len(era_visits) - 1
     while run_start_index > 0:
         previous = era_visits[run_start_index - 1]
         current = era_visits[run_start_index]
-        if previous.coca_ha > 0 or add_months(previous.on, thresholds.coca_free_max_age_months) < (
-            current.on
-        ):
+        if previous.coca_ha > ZERO or add_months(
+            previous.on, thresholds.coca_free_max_age_months
+        ) < (current.on):
             break
         run_start_index -= 1
     run = era_visits[run_start_index:]
@@ -329,8 +355,8 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
         alerts.append(AlertWanted("evidence_expiry", f"evidence_expiry:{hid}:visit:{expired_on}"))
         return result(Reason.VISIT_EXPIRED, expired_on)
     coca_free_on = run[0].on
-    milestones[Stage.COCA_FREE] = _iso(coca_free_on)
-    stage, since, reason = Stage.COCA_FREE, max(since, coca_free_on), Reason.COCA_FREE_VISIT
+    milestones[COCA_FREE] = _iso(coca_free_on)
+    stage, since, reason = COCA_FREE, max(since, coca_free_on), Reason.COCA_FREE_VISIT
 
     # licit_production: the latest visits confirm licit crops of at least the minimum.
     licit_index = len(run)
@@ -340,8 +366,8 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
         had_licit = any(v.licit_ha >= thresholds.licit_min_ha for v in run[:-1])
         return result(Reason.LICIT_BELOW_MINIMUM, latest.on if had_licit else None)
     licit_on = run[licit_index].on
-    milestones[Stage.LICIT_PRODUCTION] = _iso(licit_on)
-    stage, since, reason = Stage.LICIT_PRODUCTION, max(since, licit_on), Reason.LICIT_CONFIRMED
+    milestones[LICIT_PRODUCTION] = _iso(licit_on)
+    stage, since, reason = LICIT_PRODUCTION, max(since, licit_on), Reason.LICIT_CONFIRMED
 
     facts = [f for f in evidence.facts if f.on <= today]
     titles = sorted(f.on for f in facts if f.kind == TITLE_REGISTERED)
@@ -356,8 +382,8 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     # formalized: at least one plot with a registered title.
     if not titles:
         return result(Reason.NO_TITLE)
-    milestones[Stage.FORMALIZED] = _iso(titles[0])
-    stage, since, reason = Stage.FORMALIZED, max(since, titles[0]), Reason.TITLE_REGISTERED
+    milestones[FORMALIZED] = _iso(titles[0])
+    stage, since, reason = FORMALIZED, max(since, titles[0]), Reason.TITLE_REGISTERED
 
     # market_linked: an accepted delivery on a live contract within the market window.
     if not deliveries:
@@ -373,8 +399,8 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
         chain_start -= 1
     chain = deliveries[chain_start:]
     linked_on = chain[0].on
-    milestones[Stage.MARKET_LINKED] = _iso(linked_on)
-    stage, since, reason = Stage.MARKET_LINKED, max(since, linked_on), Reason.DELIVERY_ACCEPTED
+    milestones[MARKET_LINKED] = _iso(linked_on)
+    stage, since, reason = MARKET_LINKED, max(since, linked_on), Reason.DELIVERY_ACCEPTED
 
     # graduated: coca-free long enough (two visits 12+ months apart) and enough income.
     income = sum((f.value_pen or ZERO for f in deliveries if f.on >= market_cutoff), ZERO)
@@ -382,8 +408,8 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     graduation_on = _graduation_on(run, chain, thresholds)
     if graduation_on is None or graduation_on > today or income < thresholds.graduation_income_pen:
         return result(Reason.GRADUATION_PENDING)
-    milestones[Stage.GRADUATED] = _iso(graduation_on)
-    stage, since, reason = Stage.GRADUATED, max(since, graduation_on), Reason.GRADUATION_MET
+    milestones[GRADUATED] = _iso(graduation_on)
+    stage, since, reason = GRADUATED, max(since, graduation_on), Reason.GRADUATION_MET
     return result(Reason.GRADUATION_MET)
 
 

@@ -93,8 +93,10 @@ def plan(
 def run_range(range_id: int) -> dict[str, Any]:
     """Sweep one range once; return its counts (zeros when it was already done)."""
     with transaction.atomic():
+        # Lock the range row only (``of=self``): locking the joined run row too would make
+        # every worker wait for the others' ranges (one range at a time across all workers).
         row = (
-            SweepRange.objects.select_for_update()
+            SweepRange.objects.select_for_update(of=("self",))
             .select_related("run")
             .filter(pk=range_id)
             .exclude(status=SweepStatus.DONE)

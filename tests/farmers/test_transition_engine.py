@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import io
 import itertools
+import json
+import re
 import uuid
 from datetime import date, timedelta
 from decimal import Decimal
@@ -136,8 +138,9 @@ def _batch(program: Program, n: int) -> list[Any]:
 
 
 def test_evidence_is_read_in_a_fixed_number_of_queries(program: Program) -> None:
-    """Households, agreements, visits, thresholds, alerts (plus one call per provider, which
-    answers in its own fixed number of queries): the same for 1 household or 30."""
+    """Households, consents, agreements, visits, thresholds, alerts (plus one call per
+    provider, which answers in its own fixed number of queries): the same for 1 household or
+    30."""
     counts = []
     with provider() as fake:
         for n in (1, 30):
@@ -151,7 +154,7 @@ def test_evidence_is_read_in_a_fixed_number_of_queries(program: Program) -> None
     # The registered providers (titles, markets) answer a batch in one query each.
     real = [name for name in evidence_module.providers() if name != "test"]
     assert sorted(real) == ["markets", "titles"]
-    assert counts[0] == counts[1] == 5 + len(real)
+    assert counts[0] == counts[1] == 6 + len(real)
 
 
 def test_provider_facts_count_and_future_ones_do_not(program: Program) -> None:
@@ -244,7 +247,7 @@ def test_a_concurrent_move_is_not_written_twice(program: Program) -> None:
     rows = engine._compute_batch(
         engine.Q(pk__in=[household]), engine.Q(household_id__in=[household]), TODAY, None
     )
-    assert engine._write(rows, TODAY) == {household}
+    assert engine._write(rows, TODAY) == {str(household)}
     assert engine._write(rows, TODAY) == set()  # same stale read again: nothing
     assert StageChange.objects.filter(household_id=household).count() == 1
 
@@ -458,9 +461,17 @@ def test_benchmark_commands_seed_evidence_and_sweep(program: Program) -> None:
         stdout=out,
     )
     text = out.getvalue()
-    assert "sweep 1: 30 households" in text and "sweep 2: 30 households" in text
-    assert "; 0 stage changes" in text.splitlines()[-1]  # the rerun moves nothing
-    assert StageChange.objects.count() > 0
+    # Two sweeps on consecutive days; each reports the ledger rows it wrote.
+    assert "sweep 1 (2026-11-28): 30 households" in text
+    assert "sweep 2 (2026-11-29): 30 households" in text
+    changes = [int(n.replace(",", "")) for n in re.findall(r"; ([\d,]+) stage changes", text)]
+    assert len(changes) == 2 and changes[0] > 0
+    assert StageChange.objects.count() == sum(changes)
+    rerun = io.StringIO()
+    call_command(
+        "benchmark_sweep", "--workers", "1", "--runs", "1", "--today", "2026-11-29", stdout=rerun
+    )
+    assert "; 0 stage changes, 0 alerts raised" in rerun.getvalue()  # a same-day rerun
 
 
 def test_admin_shows_sweeps_ledger_and_stage_history(program: Program, client: Any) -> None:
@@ -510,3 +521,43 @@ def test_sweep_batches_reach_providers_as_id_ranges(program: Program) -> None:
     assert dict(evidence_module.batch_q(recompute_batch).children) == {  # type: ignore[arg-type]
         "household_id__in": list(recompute_batch)
     }
+
+
+@pytest.mark.parametrize(
+    ("crops", "expected"),
+    [
+        ([{"crop": "cacao", "ha": "1.20"}, {"crop": "coffee", "ha": "0.8"}], Decimal("2.00")),
+        ('[{"crop": "cacao", "ha": "1.5"}]', Decimal("1.5")),  # jsonb read as text
+        ([{"crop": "cacao", "ha": 2}, {"crop": "coffee", "ha": 0.5}], Decimal("2.5")),
+        ([{"crop": "cacao", "ha": "abc"}, {"crop": "coffee", "ha": "1"}], Decimal("1")),
+        ([{"crop": "cacao", "ha": "-3"}, {"crop": "cacao", "ha": "NaN"}], Decimal("0")),
+        (["cacao", None, {"crop": "cacao"}], Decimal("0")),
+        ([], Decimal("0")),
+        (None, Decimal("0")),
+    ],
+)
+def test_licit_hectares_of_a_visit_count_only_valid_entries(crops: Any, expected: Decimal) -> None:
+    assert engine._licit_ha(crops) == expected
+
+
+def test_stored_milestones_compare_equal_only_when_they_are(program: Program) -> None:
+    """Milestones are compared as PostgreSQL prints them (no decoding in the common case); a
+    real difference, or text the fast printer cannot produce, falls back to comparing dicts."""
+    milestones = {
+        "enrolled": "2024-01-01",
+        "licit_production": "2025-03-01",
+        "committed": "2024-02-01",
+        "coca_free": "2024-06-01",
+    }
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT %s::jsonb::text", [json.dumps(milestones)])
+            printed = cursor.fetchone()[0]
+        assert engine._jsonb_text(milestones) == printed
+    else:
+        printed = engine._jsonb_text(milestones)
+    assert engine._same_milestones(printed, dict(milestones))
+    assert not engine._same_milestones(printed, {**milestones, "coca_free": "2024-06-02"})
+    assert engine._same_milestones(milestones, dict(milestones))  # a dict, as SQLite reads it
+    odd = {"enrolled": 'a"b\\c', "zz": "x"}
+    assert engine._same_milestones(json.dumps(odd), odd)

@@ -140,7 +140,7 @@ def test_a_worker_killed_mid_sweep_ends_like_a_clean_run(
     today = date(2026, 11, 28)
     # The clean result, computed without writing.
     expected = {
-        row.id: row.result.stage
+        uuid.UUID(row.id): row.result.stage
         for row in engine._compute_batch(
             engine.Q(pk__in=ids), engine.Q(household_id__in=ids), today
         )

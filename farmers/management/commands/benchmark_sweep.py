@@ -3,10 +3,12 @@ recompute after commit with a running Celery worker.
 
 The sweep is planned like the nightly one (``SweepRun`` + id ranges) and its ranges are run by
 ``--workers`` processes (each like one Celery worker process, with its own database connection),
-twice: the first sweep writes every stage that moves, the second is the steady state of a
-nightly rerun (nothing moves, nothing is written). With ``--latency N`` (needs ``REDIS_URL`` and
-a worker: ``celery -A config worker``) it then confirms N coca-free visits, one transaction each,
-and measures the time from commit until the household's new stage is visible.
+``--runs`` times on consecutive days (``--today``, then the next night, ...): after seeding, the
+first sweep writes every stage that moves (seeded stages are random); the next nights are the
+steady state, where only time moves stages (visits expire, market links lapse, visits fall due).
+With ``--latency N`` (needs ``REDIS_URL`` and a worker: ``celery -A config worker``) it then
+confirms N coca-free visits, one transaction each, and measures the time from commit until the
+household's new stage is visible.
 
 Run it against ``seed_households --count 1000000`` + ``seed_transition_evidence`` (README).
 """
@@ -16,7 +18,7 @@ from __future__ import annotations
 import multiprocessing
 import statistics
 import time
-from datetime import date
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -29,6 +31,7 @@ from farmers.choices import HouseholdStatus, Stage, VerificationStatus
 from farmers.models import Household, StageChange, SweepRun, Verification
 from farmers.transition import recompute_on_commit
 from farmers.transition.sweep import plan, run_range
+from registry.models import Alert
 
 
 def _run(range_ids: list[int]) -> int:
@@ -47,7 +50,7 @@ class Command(BaseCommand):
         parser.add_argument("--workers", type=int, default=2)
         parser.add_argument("--chunk-size", type=int, default=5000)
         parser.add_argument("--today", type=date.fromisoformat, default=None)
-        parser.add_argument("--runs", type=int, default=2, help="Sweeps in a row (default 2).")
+        parser.add_argument("--runs", type=int, default=2, help="Sweeps, one a day (default 2).")
         parser.add_argument(
             "--latency", type=int, default=0, help="Recompute-after-commit samples (worker)."
         )
@@ -62,12 +65,14 @@ class Command(BaseCommand):
             f"ranges of {options['chunk_size']:,}, today {today}"
         )
         for number in range(1, options["runs"] + 1):
-            self._sweep(number, today, options["workers"], options["chunk_size"])
+            day = today + timedelta(days=number - 1)
+            self._sweep(number, day, options["workers"], options["chunk_size"])
         if options["latency"]:
             self._latency(options["latency"])
 
     def _sweep(self, number: int, today: date, workers: int, chunk: int) -> None:
         ledger_before = StageChange.objects.count()
+        alerts_before = Alert.objects.count()
         started = time.perf_counter()
         # A fresh run each time (the benchmark measures whole sweeps, not a resume).
         SweepRun.objects.filter(today=today).exclude(status="done").update(status="done")
@@ -84,10 +89,11 @@ class Command(BaseCommand):
         elapsed = time.perf_counter() - started
         run.refresh_from_db()
         changes = StageChange.objects.count() - ledger_before
+        alerts = Alert.objects.count() - alerts_before
         self.stdout.write(
-            f"sweep {number}: {swept:,} households in {elapsed:.1f} s "
+            f"sweep {number} ({today}): {swept:,} households in {elapsed:.1f} s "
             f"(planning {planned:.1f} s) = {swept / elapsed:,.0f} households/s; "
-            f"{changes:,} stage changes; run {run.pk} {run.status} "
+            f"{changes:,} stage changes, {alerts:,} alerts raised; run {run.pk} {run.status} "
             f"{run.ranges_done}/{run.ranges_total} ranges"
         )
 
