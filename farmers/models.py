@@ -37,12 +37,23 @@ class Household(models.Model):
     """A farming family registered in a programme, in one district."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
-    code = models.CharField(_("code"), max_length=16, unique=True, editable=False)
+    code = models.CharField(_("code"), max_length=16, editable=False)
+    # No single-column indexes on ``program``/``district``/``head_name_search``/``code`` of their
+    # own: the composite indexes below lead with them (every index is touched by each stage move
+    # of the nightly sweep, so redundant ones cost writes for nothing).
     program = models.ForeignKey(
-        Program, on_delete=models.PROTECT, related_name="households", verbose_name=_("programme")
+        Program,
+        on_delete=models.PROTECT,
+        related_name="households",
+        verbose_name=_("programme"),
+        db_index=False,
     )
     district = models.ForeignKey(
-        District, on_delete=models.PROTECT, related_name="households", verbose_name=_("district")
+        District,
+        on_delete=models.PROTECT,
+        related_name="households",
+        verbose_name=_("district"),
+        db_index=False,
     )
     community = models.CharField(_("community"), max_length=150, blank=True)
     status = models.CharField(
@@ -59,7 +70,7 @@ class Household(models.Model):
     milestones = models.JSONField(_("milestones"), default=dict, blank=True, editable=False)
     # Denormalised from the head member, for lists and search without a join.
     head_name = models.CharField(_("head of household"), max_length=250, blank=True)
-    head_name_search = models.CharField(max_length=250, blank=True, editable=False, db_index=True)
+    head_name_search = models.CharField(max_length=250, blank=True, editable=False)
     merged_into = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,
@@ -110,7 +121,18 @@ class Household(models.Model):
             models.Index(fields=["stage", "created_at"], name="hh_stage_idx"),
             models.Index(fields=["created_at", "id"], name="hh_created_idx"),
             models.Index(fields=["updated_at"], name="hh_updated_idx"),
+            # Prefix search (``startswith``) only: ``LIKE 'x%'`` needs the pattern operator class
+            # under a non-C collation.
+            models.Index(
+                fields=["head_name_search"],
+                name="hh_name_search_idx",
+                opclasses=["varchar_pattern_ops"],
+            ),
         ]
+        # A constraint rather than ``unique=True``: the same unique index, without the
+        # ``varchar_pattern_ops`` twin Django adds for unique text fields (codes are matched
+        # exactly, never by prefix).
+        constraints = [models.UniqueConstraint(fields=["code"], name="hh_code_uniq")]
 
     def __str__(self) -> str:
         return f"{self.code} · {self.head_name}"
@@ -479,6 +501,7 @@ class StageChange(models.Model):
         on_delete=models.PROTECT,
         related_name="stage_changes",
         verbose_name=_("household"),
+        db_index=False,  # stagechange_hh_idx leads with it
     )
     from_stage = models.CharField(_("from stage"), max_length=20, choices=Stage.choices)
     to_stage = models.CharField(_("to stage"), max_length=20, choices=Stage.choices)
@@ -487,11 +510,20 @@ class StageChange(models.Model):
     reason = models.CharField(_("reason"), max_length=40)
     evidence = models.JSONField(_("evidence summary"), default=dict, blank=True)
     # Denormalised from the household at the time, for indicators and scoping without joins.
+    # Indexed through the composite indexes below, which lead with them.
     district = models.ForeignKey(
-        District, on_delete=models.PROTECT, related_name="+", verbose_name=_("district")
+        District,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("district"),
+        db_index=False,
     )
     program = models.ForeignKey(
-        Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
+        Program,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("programme"),
+        db_index=False,
     )
 
     class Meta:

@@ -91,19 +91,24 @@ def alert_raise(spec: AlertSpec) -> tuple[Alert, bool]:
         return live.get(), False
 
 
-def alerts_raise_many(specs: Iterable[AlertSpec], *, batch_size: int = 1000) -> int:
+def alerts_raise_many(
+    specs: Iterable[AlertSpec], *, batch_size: int = 1000, known_absent: bool = False
+) -> int:
     """Make sure every condition in ``specs`` has a live alert; return how many were created.
 
     Set-based: one query finds the live ones, one bulk insert adds the rest (conflicting inserts
-    from a concurrent run are ignored by the unique constraint).
+    from a concurrent run are ignored by the unique constraint). ``known_absent``: the caller
+    has just read the alerts of these conditions and found none live (the transition engine),
+    so the lookup is skipped; the unique constraint still guards against a concurrent run.
     """
     specs = list(specs)
     created = 0
     for start in range(0, len(specs), batch_size):
         chunk = specs[start : start + batch_size]
         by_kind: dict[str, set[str]] = {}
-        for spec in chunk:
-            by_kind.setdefault(spec.kind, set()).add(spec.key)
+        if not known_absent:
+            for spec in chunk:
+                by_kind.setdefault(spec.kind, set()).add(spec.key)
         live: set[tuple[str, str]] = set()
         for kind, keys in by_kind.items():
             live.update(

@@ -455,8 +455,13 @@ class Alert(models.Model):
     )
     message = models.CharField(_("message"), max_length=300)
     details = models.JSONField(_("details"), default=dict, blank=True)
+    # Indexed by alert_district_idx (a plain index: no ``varchar_pattern_ops`` twin).
     district = models.ForeignKey(
-        District, on_delete=models.PROTECT, related_name="+", verbose_name=_("district")
+        District,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("district"),
+        db_index=False,
     )
     program = models.ForeignKey(
         Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
@@ -506,6 +511,7 @@ class Alert(models.Model):
             ),
             models.Index(fields=["kind", "status", "-raised_at"], name="alert_kind_status_idx"),
             models.Index(fields=["household_id", "-raised_at"], name="alert_household_idx"),
+            models.Index(fields=["district", "-raised_at"], name="alert_district_idx"),
         ]
 
     def __str__(self) -> str:

@@ -302,7 +302,8 @@ def _process(
         changed: set[str] = set()
         for start in range(0, len(dirty), WRITE_CHUNK):
             changed |= _write(dirty[start : start + WRITE_CHUNK], today)
-        raised = alerts_raise_many(specs) if specs else 0
+        # ``_plan_alerts`` read every alert of these households: none of ``specs`` exists.
+        raised = alerts_raise_many(specs, known_absent=True) if specs else 0
         resolved = _resolve(stale)
     return Outcome(len(rows), len(changed), raised, resolved)
 

@@ -7,9 +7,11 @@ import itertools
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from datetime import date
+from datetime import date, datetime, time
 from decimal import Decimal
 from typing import Any
+
+from django.utils import timezone
 
 from farmers.choices import HouseholdStatus, Stage, VerificationStatus
 from farmers.models import Agreement, Consent, Household, Verification
@@ -42,9 +44,9 @@ def make_household(
         head_name="Juana Quispe Huamán",
     )
     Household.objects.filter(pk=household.pk).update(
-        created_at=household.created_at.replace(
-            year=case.registered_on.year, month=case.registered_on.month, day=case.registered_on.day
-        )
+        # Midday in Lima: the engine reads the registration date in local time, so keeping
+        # the wall-clock time of ``now`` would shift it a day between 19:00 and 24:00 Lima.
+        created_at=timezone.make_aware(datetime.combine(case.registered_on, time(12)))
     )
     if case.consent:
         Consent.objects.create(household=household, signed_on=case.registered_on)

@@ -84,6 +84,19 @@ def test_raise_many_twice_creates_each_condition_once(program: Program) -> None:
     assert Alert.objects.count() == 3
 
 
+def test_raise_many_known_absent_skips_the_lookup_and_still_never_duplicates(
+    program: Program, django_assert_num_queries: Any
+) -> None:
+    """The engine has already read these conditions' alerts: no lookup, one insert; a live
+    alert raised meanwhile by another worker is still kept single by the unique constraint."""
+    alerts_raise_many([spec(program, "hh:0")])
+    specs = [spec(program, f"hh:{n}") for n in range(3)]
+    with django_assert_num_queries(1):
+        alerts_raise_many(specs, known_absent=True)
+    assert Alert.objects.count() == 3
+    assert Alert.objects.filter(key="hh:0").count() == 1
+
+
 def test_a_resolved_condition_can_be_raised_again(program: Program) -> None:
     first = raise_alert(program)
     assert alert_resolve_condition(AlertKind.RELAPSE, "hh:1") == 1
