@@ -38,9 +38,9 @@ class Household(models.Model):
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.CharField(_("code"), max_length=16, editable=False)
-    # No single-column indexes on ``program``/``district``/``head_name_search``/``code`` of their
-    # own: the composite indexes below lead with them (every index is touched by each stage move
-    # of the nightly sweep, so redundant ones cost writes for nothing).
+    # Every index here is written by each stage move of the nightly sweep, so none duplicates
+    # another: ``program`` and ``district`` are reached through the composite indexes that lead
+    # with them, and ``code`` and ``head_name_search`` have one index each (see ``Meta``).
     program = models.ForeignKey(
         Program,
         on_delete=models.PROTECT,

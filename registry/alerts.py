@@ -91,6 +91,21 @@ def alert_raise(spec: AlertSpec) -> tuple[Alert, bool]:
         return live.get(), False
 
 
+def _live_conditions(specs: list[AlertSpec]) -> set[tuple[str, str]]:
+    """``(kind, key)`` of the conditions in ``specs`` that have a live alert (one query a kind)."""
+    by_kind: dict[str, set[str]] = {}
+    for spec in specs:
+        by_kind.setdefault(spec.kind, set()).add(spec.key)
+    live: set[tuple[str, str]] = set()
+    for kind, keys in by_kind.items():
+        live.update(
+            Alert.objects.filter(
+                kind=kind, key__in=keys, status__in=LIVE_ALERT_STATUSES
+            ).values_list("kind", "key")
+        )
+    return live
+
+
 def alerts_raise_many(
     specs: Iterable[AlertSpec], *, batch_size: int = 1000, known_absent: bool = False
 ) -> int:
@@ -105,17 +120,7 @@ def alerts_raise_many(
     created = 0
     for start in range(0, len(specs), batch_size):
         chunk = specs[start : start + batch_size]
-        by_kind: dict[str, set[str]] = {}
-        if not known_absent:
-            for spec in chunk:
-                by_kind.setdefault(spec.kind, set()).add(spec.key)
-        live: set[tuple[str, str]] = set()
-        for kind, keys in by_kind.items():
-            live.update(
-                Alert.objects.filter(
-                    kind=kind, key__in=keys, status__in=LIVE_ALERT_STATUSES
-                ).values_list("kind", "key")
-            )
+        live = set() if known_absent else _live_conditions(chunk)
         seen: set[tuple[str, str]] = set()
         new: list[Alert] = []
         for spec in chunk:
