@@ -129,10 +129,10 @@ def observations_to_fix(*, actor: Actor, limit: int = 20) -> dict[str, list[Any]
 
 @dataclass(frozen=True)
 class DuplicateHint:
-    """A registered household that a member being typed may already belong to."""
+    """A registered household in the actor's area that a member being typed may belong to."""
 
     reason: str  # "same_document" or "similar_name"
-    code: str  # empty when the household is outside the actor's area (never revealed)
+    code: str
     household_id: str
     head_name: str
     district: str
@@ -151,12 +151,17 @@ def duplicate_hints(
 ) -> list[DuplicateHint]:
     """Live households matching a member being registered, checked as the officer types: the
     same ID (which the registration will refuse) or a similar name with a birth date within a
-    year in the same district (which it will queue for review). Households outside the actor's
-    area are reported without naming them."""
+    year in the same district (which it will queue for review).
+
+    Only households in the actor's area are searched: a household outside it is not reported
+    at all, so the answer for an ID registered elsewhere is the answer for an unknown ID (the
+    check must not tell who is enrolled where). The registration itself still checks the whole
+    registry (``services.household_register``)."""
     hints: list[DuplicateHint] = []
     if document_type and document_number:
         clash = (
             Member.objects.filter(
+                _household_area(actor, "household__"),
                 document_type=document_type,
                 document_number=document_number.strip().upper(),
                 is_live=True,
@@ -165,11 +170,11 @@ def duplicate_hints(
             .first()
         )
         if clash is not None:
-            hints.append(_hint("same_document", actor, clash.household))
+            hints.append(_hint("same_document", clash.household))
     if given_names.strip() and surnames.strip() and birth_date is not None:
         keys = blocking_keys(given_names, surnames, birth_date, district or None, None)
         ranked = (
-            DedupKey.objects.filter(key__in=sorted(keys))
+            DedupKey.objects.filter(_household_area(actor, "household__"), key__in=sorted(keys))
             .values("household_id")
             .annotate(shared=Count("id"))
             .order_by("-shared")[:25]
@@ -177,7 +182,7 @@ def duplicate_hints(
         ids = [row["household_id"] for row in ranked]
         tokens = name_tokens(given_names, surnames)
         candidates = Household.objects.filter(
-            pk__in=ids, status__in=LIVE_STATUSES
+            _household_area(actor), pk__in=ids, status__in=LIVE_STATUSES
         ).prefetch_related(Prefetch("members", queryset=Member.objects.filter(is_active=True)))
         seen = {hint.household_id for hint in hints}
         for candidate in candidates:
@@ -187,19 +192,18 @@ def duplicate_hints(
                 close = abs((member.birth_date - birth_date).days) <= 366
                 similar = name_similarity(tokens, name_tokens(member.given_names, member.surnames))
                 if close and similar >= 0.75:
-                    hints.append(_hint("similar_name", actor, candidate))
+                    hints.append(_hint("similar_name", candidate))
                     break
     return hints[:limit]
 
 
-def _hint(reason: str, actor: Actor, household: Household) -> DuplicateHint:
-    visible = actor.covers(district=household.district_id, program=household.program_id)
+def _hint(reason: str, household: Household) -> DuplicateHint:
     return DuplicateHint(
         reason=reason,
-        code=household.code if visible else "",
-        household_id=str(household.pk) if visible else "",
-        head_name=household.head_name if visible else "",
-        district=household.district_id if visible else "",
+        code=household.code,
+        household_id=str(household.pk),
+        head_name=household.head_name,
+        district=household.district_id,
     )
 
 

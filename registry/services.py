@@ -17,6 +17,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from .actors import ALL_SCOPES, Actor
+from .bruteforce import window_count, window_wait
 from .choices import ChangeAction, OrganizationKind, Role, Scope
 from .exceptions import PreconditionFailed
 from .history import change_record, diff, snapshot
@@ -307,14 +308,47 @@ def api_key_revoke(*, api_key: ApiKey, actor: Actor | None = None) -> ApiKey:
 class ApiKeyError(Exception):
     """Why a presented key was refused (code is machine-readable)."""
 
-    def __init__(self, code: str, detail: str) -> None:
+    def __init__(self, code: str, detail: str, retry_after: int | None = None) -> None:
         self.code = code
         self.detail = detail
+        self.retry_after = retry_after
         super().__init__(detail)
 
 
-def api_key_authenticate(raw_key: str) -> ApiKey:
-    """Find the active key for ``raw_key`` and note its use (at most once a minute)."""
+API_KEY_FAILURE_SCOPE = "api-key-failures"
+
+
+def api_key_authenticate(raw_key: str, *, address: str | None = None) -> ApiKey:
+    """Find the active key for ``raw_key`` and note its use (at most once a minute).
+
+    With the client's ``address``, failed attempts are counted per address in fixed windows of
+    ``API_KEY_FAILURE_WINDOW`` seconds: past ``API_KEY_FAILURE_LIMIT`` the address gets
+    ``ApiKeyError("too_many_failed_attempts")`` (with ``retry_after``) before any key is looked
+    up, valid ones included, until the window ends; a success does not reset the count (a valid
+    key must not launder guesses). The block never outlasts the window: blocked requests are
+    not counted. If the cache is unreachable the counter fails open (logged)."""
+    if address is not None:
+        wait = window_wait(
+            API_KEY_FAILURE_SCOPE,
+            address,
+            limit=settings.API_KEY_FAILURE_LIMIT,
+            window=settings.API_KEY_FAILURE_WINDOW,
+        )
+        if wait:
+            raise ApiKeyError(
+                "too_many_failed_attempts",
+                _("Too many failed attempts with invalid API keys. Try again later."),
+                retry_after=wait,
+            )
+    try:
+        return _api_key_check(raw_key)
+    except ApiKeyError:
+        if address is not None:
+            window_count(API_KEY_FAILURE_SCOPE, address, window=settings.API_KEY_FAILURE_WINDOW)
+        raise
+
+
+def _api_key_check(raw_key: str) -> ApiKey:
     prefix, _sep, _secret = raw_key.partition(".")
     api_key = (
         ApiKey.objects.select_related("organization").filter(prefix=prefix).first()

@@ -237,9 +237,42 @@ LOGGING = {
         # One line per task is noise when tasks run in-process (embedded default); workers
         # still log failures.
         "celery.app.trace": {"level": env("CELERY_TRACE_LOG_LEVEL", default="WARNING")},
+        # django-axes: failed logins and lockouts are warnings; successes are not worth a line.
+        "axes": {"level": env("AXES_LOG_LEVEL", default="WARNING")},
     },
 }
 
 # --- Registry ---------------------------------------------------------------------------------
 # How often (seconds) an API key's last_used_at is written at most: avoids a write per request.
 API_KEY_LAST_USED_RESOLUTION = 60
+
+# --- Brute-force protection (README "Security › Brute-force protection") ------------------------
+# Logins (admin and /campo/): django-axes, database handler (no Redis needed). A (username,
+# address) pair is locked after AXES_FAILURE_LIMIT failures for LOGIN_LOCKOUT_MINUTES; other
+# users and other addresses are not affected. A success resets the pair's count.
+INSTALLED_APPS += ["axes"]
+MIDDLEWARE += ["axes.middleware.AxesMiddleware"]
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "django.contrib.auth.backends.ModelBackend",
+]
+AXES_HANDLER = "axes.handlers.database.AxesDatabaseHandler"
+AXES_FAILURE_LIMIT = env.int("LOGIN_FAILURE_LIMIT", default=5)
+LOGIN_LOCKOUT_MINUTES = env.int("LOGIN_LOCKOUT_MINUTES", default=15)
+AXES_COOLOFF_TIME = "registry.bruteforce.login_cool_off"
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_LOCKOUT_CALLABLE = "registry.bruteforce.lockout_response"
+AXES_CLIENT_IP_CALLABLE = "registry.bruteforce.client_address"
+AXES_SENSITIVE_PARAMETERS = ["username", "ip_address"]
+# Proxies in front of Django that append to X-Forwarded-For (0: trust REMOTE_ADDR only). The
+# same number feeds DRF's NUM_PROXIES, so the API throttles and the login lockout agree.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=0)
+REST_FRAMEWORK["NUM_PROXIES"] = TRUSTED_PROXY_COUNT
+# Invalid API keys: at most API_KEY_FAILURE_LIMIT failures per client address per window of
+# API_KEY_FAILURE_WINDOW seconds, then 429 `too_many_failed_attempts` until the window ends.
+API_KEY_FAILURE_LIMIT = env.int("API_KEY_FAILURE_LIMIT", default=20)
+API_KEY_FAILURE_WINDOW = env.int("API_KEY_FAILURE_WINDOW", default=600)
+# The field app's duplicate check (/campo/duplicados/): checks per person per window.
+DUPLICATE_CHECK_LIMIT = env.int("DUPLICATE_CHECK_LIMIT", default=30)
+DUPLICATE_CHECK_WINDOW = env.int("DUPLICATE_CHECK_WINDOW", default=600)

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import uuid
 from collections.abc import Callable
 from datetime import date
@@ -25,8 +26,9 @@ from django.templatetags.static import static
 from django.urls import reverse, reverse_lazy
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from farmers import selectors, services
 from farmers.choices import (
@@ -42,6 +44,7 @@ from farmers.filters import HouseholdFilterSet
 from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
 from farmers.models import Household
 from registry.actors import Actor
+from registry.bruteforce import window_take
 from registry.choices import Scope
 from registry.exceptions import NotFound, RegistryError
 from registry.history import access_log_record
@@ -368,49 +371,68 @@ def _uuid_or_none(value: Any) -> uuid.UUID | None:
         return None
 
 
+DUPLICATE_CHECK_SCOPE = "duplicate-check"
+
+
 @field_page
-@require_GET
+@require_POST
 def duplicate_check(request: HttpRequest, actor: Actor) -> JsonResponse:
-    """Households a member being typed may already belong to (JSON for the register form);
-    only for people who may register households."""
+    """Households in the officer's area that a member being typed may already belong to (JSON
+    for the register form); only for people who may register households.
+
+    A POST (CSRF-protected) so that ID numbers never travel in a URL into logs; at most
+    ``DUPLICATE_CHECK_LIMIT`` checks per person per ``DUPLICATE_CHECK_WINDOW`` seconds (then 429
+    with a message); households outside the area are never reported, so an ID enrolled
+    elsewhere answers like an unknown ID (the registration still checks the whole registry)."""
     if not actor.has_scope(Scope.HOUSEHOLDS_WRITE):
         return JsonResponse({"matches": []}, status=403)
-    birth = _date(request.GET.get("birth_date", ""))
+    wait = window_take(
+        DUPLICATE_CHECK_SCOPE,
+        f"user:{request.user.pk}",
+        limit=settings.DUPLICATE_CHECK_LIMIT,
+        window=settings.DUPLICATE_CHECK_WINDOW,
+    )
+    if wait:
+        minutes = max(1, math.ceil(wait / 60))
+        message = ngettext(
+            "Too many duplicate checks. Warnings resume in %(minutes)d minute; the "
+            "registration is still checked when you save it.",
+            "Too many duplicate checks. Warnings resume in %(minutes)d minutes; the "
+            "registration is still checked when you save it.",
+            minutes,
+        ) % {"minutes": minutes}
+        response = JsonResponse(
+            {"matches": [], "code": "too_many_checks", "message": message}, status=429
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    data = request.POST
+    birth = _date(data.get("birth_date", ""))
     hints = selectors.duplicate_hints(
         actor=actor,
-        document_type=request.GET.get("document_type", "")[:8],
-        document_number=request.GET.get("document_number", "")[:12],
-        given_names=request.GET.get("given_names", "")[:120],
-        surnames=request.GET.get("surnames", "")[:120],
+        document_type=data.get("document_type", "")[:8],
+        document_number=data.get("document_number", "")[:12],
+        given_names=data.get("given_names", "")[:120],
+        surnames=data.get("surnames", "")[:120],
         birth_date=birth if isinstance(birth, date) else None,
-        district=request.GET.get("district", "")[:6],
+        district=data.get("district", "")[:6],
     )
     messages = []
     for hint in hints:
         if hint.reason == "same_document":
-            text = (
-                _("This ID is already registered in household %(code)s (%(name)s).")
-                % {"code": hint.code, "name": hint.head_name}
-                if hint.code
-                else _("This ID is already registered in another household.")
-            )
+            text = _("This ID is already registered in household %(code)s (%(name)s).") % {
+                "code": hint.code,
+                "name": hint.head_name,
+            }
         else:
-            text = (
-                _(
-                    "Possible duplicate: similar name and birth date in household "
-                    "%(code)s (%(name)s)."
-                )
-                % {"code": hint.code, "name": hint.head_name}
-                if hint.code
-                else _("Possible duplicate: a similar person is registered in another area.")
-            )
+            text = _(
+                "Possible duplicate: similar name and birth date in household %(code)s (%(name)s)."
+            ) % {"code": hint.code, "name": hint.head_name}
         messages.append(
             {
                 "reason": hint.reason,
                 "code": hint.code,
-                "url": reverse("field:household", args=[hint.household_id])
-                if hint.household_id
-                else "",
+                "url": reverse("field:household", args=[hint.household_id]),
                 "message": text,
                 "blocking": hint.reason == "same_document",
             }

@@ -9,6 +9,7 @@ from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
 from registry.actors import Actor
+from registry.bruteforce import client_address
 from registry.models import ApiKey
 from registry.services import ApiKeyError, api_key_authenticate
 
@@ -33,6 +34,15 @@ class ApiKeyPrincipal:
         return f"api-key:{self.api_key.prefix}"
 
 
+class TooManyFailedAttempts(exceptions.Throttled):
+    """429 for an address that presented too many invalid keys (``Retry-After`` set)."""
+
+    default_code = "too_many_failed_attempts"
+
+    def __init__(self, detail: str, wait: int) -> None:
+        super().__init__(wait=wait, detail=detail, code=self.default_code)
+
+
 class ApiKeyAuthentication(authentication.BaseAuthentication):
     """Authenticates partners by a hashed, scoped, expiring, revocable key."""
 
@@ -49,8 +59,10 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
                 _("The Api-Key header has no key."), code="invalid_api_key"
             )
         try:
-            api_key = api_key_authenticate(raw_key)
+            api_key = api_key_authenticate(raw_key, address=client_address(request._request))
         except ApiKeyError as exc:
+            if exc.retry_after is not None:
+                raise TooManyFailedAttempts(exc.detail, wait=exc.retry_after) from exc
             raise exceptions.AuthenticationFailed(exc.detail, code=exc.code) from exc
         request._registry_actor = Actor.for_api_key(api_key)  # type: ignore[attr-defined]
         return ApiKeyPrincipal(api_key), api_key

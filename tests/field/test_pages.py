@@ -17,11 +17,12 @@ from django.test.utils import CaptureQueriesContext
 
 from farmers.models import Household, Plot, Verification
 from farmers.pages import registry as pages
+from farmers.pages.views import STATIC_DIR as STATIC_FIELD
 from registry.alerts import AlertSpec, alert_raise
 from registry.choices import AlertKind
 from registry.models import ChangeRecord
 from tests.factories import UserFactory
-from tests.field.conftest import HouseholdMaker
+from tests.field.conftest import MEMBERS, HouseholdMaker
 
 pytestmark = pytest.mark.django_db
 
@@ -233,25 +234,22 @@ def test_duplicate_warnings_name_only_what_the_officer_may_see(
     theirs = make_household(
         other_officer, district="050407", dni="22222222", given="Eva", surnames="Soto Ruiz"
     )
-    same = officer_client.get(
+    same = officer_client.post(
         "/campo/duplicados/", {"document_type": "dni", "document_number": "11111111"}
     ).json()["matches"]
     assert [m["code"] for m in same] == [mine.code]
     assert same[0]["blocking"] and "ya está registrado" in same[0]["message"]
-    hidden = officer_client.get(
+    # Outside the officer's area: nothing at all, exactly as for an ID nobody has.
+    hidden = officer_client.post(
         "/campo/duplicados/", {"document_type": "dni", "document_number": "22222222"}
-    ).json()["matches"]
-    assert hidden == [
-        {
-            "reason": "same_document",
-            "code": "",
-            "url": "",
-            "message": "Este documento de identidad ya está registrado en otro hogar.",
-            "blocking": True,
-        }
-    ]
-    assert theirs.code not in json.dumps(hidden)
-    similar = officer_client.get(
+    )
+    unknown = officer_client.post(
+        "/campo/duplicados/", {"document_type": "dni", "document_number": "33333333"}
+    )
+    assert hidden.status_code == unknown.status_code == 200
+    assert hidden.content == unknown.content == b'{"matches": []}'
+    assert theirs.code not in hidden.content.decode()
+    similar = officer_client.post(
         "/campo/duplicados/",
         {
             "given_names": "Juana",
@@ -263,13 +261,61 @@ def test_duplicate_warnings_name_only_what_the_officer_may_see(
     assert [(m["reason"], m["code"], m["blocking"]) for m in similar] == [
         ("similar_name", mine.code, False)
     ]
-    nothing = officer_client.get("/campo/duplicados/", {"document_number": "x"}).json()
+    similar_elsewhere = officer_client.post(
+        "/campo/duplicados/",
+        {
+            "given_names": "Eva",
+            "surnames": "Soto Ruiz",
+            "birth_date": str(MEMBERS[0]["birth_date"]),
+            "district": "050407",
+        },
+    ).json()
+    assert similar_elsewhere == {"matches": []}
+    nothing = officer_client.post("/campo/duplicados/", {"document_number": "x"}).json()
     assert nothing == {"matches": []}
     # Someone without a role that registers households cannot probe ID numbers.
     stranger = Client()
     stranger.force_login(UserFactory.create(username="sin-rol"))
     probe = {"document_type": "dni", "document_number": "11111111"}
-    assert stranger.get("/campo/duplicados/", probe).status_code == 403
+    assert stranger.post("/campo/duplicados/", probe).status_code == 403
+
+
+def test_duplicate_check_takes_no_id_number_in_the_url(
+    officer_client: Client, officer: Any, make_household: HouseholdMaker
+) -> None:
+    make_household(officer, dni="11111111")
+    probe = {"document_type": "dni", "document_number": "11111111"}
+    response = officer_client.get("/campo/duplicados/", probe)
+    assert response.status_code == 405
+    assert b"11111111" not in response.content
+    # The form's script posts the check (CSRF-protected), never a query string.
+    script = (STATIC_FIELD / "field.js").read_text()
+    assert 'method: "POST"' in script and 'url + "?"' not in script
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(officer)
+    assert csrf_client.post("/campo/duplicados/", probe).status_code == 403
+
+
+def test_duplicate_check_is_throttled_per_person(
+    officer_client: Client, officer: Any, other_officer: Any, settings: Any
+) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.DUPLICATE_CHECK_LIMIT = 30
+    probe = {"document_type": "dni", "document_number": "44444444"}
+    answers = [officer_client.post("/campo/duplicados/", probe) for _ in range(31)]
+    assert {r.status_code for r in answers[:30]} == {200}
+    throttled = answers[30]
+    assert throttled.status_code == 429
+    assert int(throttled["Retry-After"]) > 0
+    body = throttled.json()
+    assert body["matches"] == [] and body["code"] == "too_many_checks"
+    assert "Demasiadas verificaciones" in body["message"]
+    # Another officer is not affected.
+    other = Client()
+    other.force_login(other_officer)
+    assert other.post("/campo/duplicados/", probe).status_code == 200
 
 
 PNG = (

@@ -461,12 +461,20 @@
         district: (form.querySelector("[name=district]") || { value: "" }).value
       });
       if (!(params.get("document_number").length >= 8) && !(params.get("surnames") && params.get("birth_date"))) { return; }
-      fetch(url + "?" + params.toString(), { credentials: "same-origin", headers: { Accept: "application/json" } })
-        .then(function (r) { return r.ok ? r.json() : { matches: [] }; })
+      // POST (with CSRF): ID numbers never travel in a URL, so no log or history keeps them.
+      var token = (form.querySelector("input[name=csrfmiddlewaretoken]") || { value: "" }).value;
+      fetch(url, {
+        method: "POST",
+        body: params,
+        credentials: "same-origin",
+        headers: { Accept: "application/json", "X-CSRFToken": token }
+      })
+        .then(function (r) { return (r.ok || r.status === 429) ? r.json() : { matches: [] }; })
         .then(function (data) {
           var box = $("[data-dedup-result]", block);
           box.textContent = "";
-          data.matches.forEach(function (match) {
+          if (data.message) { box.appendChild(text("p", data.message, "alert warn")); }
+          (data.matches || []).forEach(function (match) {
             var p = text("p", match.message + " ", match.blocking ? "alert error" : "alert warn");
             if (match.url) { var a = text("a", match.code); a.href = match.url; p.appendChild(a); }
             box.appendChild(p);
