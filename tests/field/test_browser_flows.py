@@ -42,6 +42,10 @@ def test_register_household_with_two_members(
         "request",
         lambda r: outside.append(r.url) if not r.url.startswith(live_server.url) else None,
     )
+    checks: list[tuple[str, str]] = []
+    page.on(
+        "request", lambda r: checks.append((r.method, r.url)) if "/duplicados/" in r.url else None
+    )
     sign_in(page, live_server, "tecnico")
     page.goto(f"{live_server.url}/campo/registrar/")
     check_page(page, artifacts_dir, "registrar-paso1")
@@ -53,6 +57,9 @@ def test_register_household_with_two_members(
     warning.wait_for()
     assert "ya está registrado" in warning.inner_text()
     assert existing.code in warning.inner_text()
+    # The check is a POST: the ID number never appears in a URL.
+    assert checks and {method for method, _url in checks} == {"POST"}
+    assert not [url for _method, url in checks if "?" in url or "11223344" in url]
     page.fill("[name='members.0.document_number']", HEAD["document_number"])
     page.click("[data-add-member]")
     fill_member(page, 1, SPOUSE)
