@@ -53,6 +53,19 @@ def household_get(*, actor: Actor, household_id: Any) -> Household:
     return household
 
 
+def household_lookup(
+    *, actor: Actor, document_type: str, document_number: str, limit: int = 10
+) -> list[Household]:
+    """Households in the actor's area with an active member holding this (normalised) ID
+    document; nothing outside the area, so the answer never reveals enrolment elsewhere."""
+    matching = Member.objects.filter(
+        document_type=document_type, document_number=document_number, is_active=True
+    ).values("household_id")
+    return list(
+        household_list(actor=actor).filter(pk__in=matching).order_by("created_at", "id")[:limit]
+    )
+
+
 def possible_duplicates_for(*, actor: Actor, household: Household) -> list[PossibleDuplicate]:
     """Open near matches of a household, naming only candidates the actor may see."""
     rows = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.exceptions import ValidationError as DjangoValidationError
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
@@ -19,6 +20,7 @@ from farmers.choices import (
     VerificationMethod,
     VerificationStatus,
 )
+from farmers.identity import normalize_document
 from farmers.models import (
     Agreement,
     Household,
@@ -115,6 +117,23 @@ class HouseholdCreateSerializer(serializers.Serializer[Any]):
     community = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     members = serializers.ListField(child=MemberInputSerializer(), min_length=1, max_length=30)
     consent = ConsentInputSerializer(required=False)
+
+
+class HouseholdLookupSerializer(serializers.Serializer[Any]):
+    """Find households by a member's ID document, sent in the body (never in a URL)."""
+
+    document_type = serializers.ChoiceField(choices=DocumentType.choices)
+    document_number = serializers.CharField(max_length=20)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            attrs["document_number"] = normalize_document(
+                attrs["document_type"], attrs["document_number"]
+            )
+        except DjangoValidationError as exc:
+            details = [serializers.ErrorDetail(m, code=exc.code) for m in exc.messages]
+            raise serializers.ValidationError({"document_number": details}) from exc
+        return attrs
 
 
 class MemberPatchSerializer(serializers.Serializer[Any]):

@@ -8,7 +8,7 @@ from typing import Any
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
-from drf_spectacular.utils import extend_schema
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
@@ -38,6 +38,7 @@ from .serializers import (
     AgreementSerializer,
     HouseholdCreateSerializer,
     HouseholdDetailSerializer,
+    HouseholdLookupSerializer,
     HouseholdSerializer,
     HouseholdTransitionSerializer,
     HouseholdUpdateSerializer,
@@ -122,7 +123,7 @@ class HouseholdViewSet(FarmersViewSet):
 
     filterset_class = HouseholdFilterSet
     ordering = "created_at"
-    action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW}
+    action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW, "lookup": Scope.HOUSEHOLDS_READ}
 
     def get_queryset(self) -> QuerySet[Household]:
         return selectors.household_list(actor=self.actor)
@@ -189,6 +190,29 @@ class HouseholdViewSet(FarmersViewSet):
             expected_version=expected_version(request),
         )
         return self._detail(household)
+
+    @extend_schema(
+        request=HouseholdLookupSerializer,
+        responses=inline_serializer(
+            "HouseholdLookupResult", {"results": HouseholdSerializer(many=True)}
+        ),
+        filters=False,
+    )
+    @action(
+        detail=False,
+        methods=["post"],
+        url_path="lookup",
+        pagination_class=None,
+        filter_backends=[],
+    )
+    def lookup(self, request: Request) -> Response:
+        """Households in my area with a member holding this ID document (body, not URL)."""
+        data = self.validated(HouseholdLookupSerializer)
+        households = selectors.household_lookup(actor=self.actor, **data)
+        serializer = HouseholdSerializer(
+            households, many=True, context=self.get_serializer_context()
+        )
+        return Response({"results": serializer.data})
 
     @extend_schema(responses=StageChangeSerializer(many=True), filters=False)
     @action(
