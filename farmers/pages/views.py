@@ -28,7 +28,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from farmers import selectors, services
 from farmers.choices import (
@@ -164,11 +164,15 @@ def reference_data(request: HttpRequest, actor: Actor) -> JsonResponse:
 
 
 @field_page
-@require_GET
+@require_http_methods(["GET", "HEAD", "POST"])
 def my_work(request: HttpRequest, actor: Actor) -> HttpResponse:
-    """Households in my districts (search by name, code or ID), alerts due and observations."""
+    """Households in my districts (search by name, code or ID), alerts due and observations.
+
+    The search form posts its ``q`` (CSRF-protected) so that an ID number typed in it never
+    lands in a URL, the browser history or a log; ``?q=`` still works for links."""
+    query = (request.POST if request.method == "POST" else request.GET).get("q", "")
     filterset = HouseholdFilterSet(
-        data={"q": request.GET.get("q", "")},
+        data={"q": query},
         queryset=selectors.household_list(actor=actor).order_by("-created_at", "-id"),
     )
     households: list[Household] = []
@@ -181,7 +185,7 @@ def my_work(request: HttpRequest, actor: Actor) -> HttpResponse:
         "households": households[:LIST_LIMIT],
         "more": len(households) > LIST_LIMIT,
         "limit": LIST_LIMIT,
-        "q": request.GET.get("q", ""),
+        "q": query,
         "search_error": search_error,
         "alerts": selectors.alerts_due(actor=actor),
         "observations": selectors.observations_to_fix(actor=actor, limit=10),

@@ -129,6 +129,21 @@ def test_my_work_lists_my_households_alerts_and_observations(
     assert theirs.code not in missing and "Ningún hogar coincide" in missing
 
 
+def test_my_work_search_posts_its_query(
+    officer: Any, officer_client: Client, make_household: HouseholdMaker
+) -> None:
+    mine = make_household(officer, dni="11111111")
+    html = officer_client.get("/campo/").content.decode()
+    form = html[html.index('role="search"') - 40 : html.index('name="q"')]
+    assert 'method="post"' in form and "csrfmiddlewaretoken" in form
+    found = officer_client.post("/campo/", {"q": "11111111"})
+    assert found.status_code == 200 and mine.code in found.content.decode()
+    assert 'value="11111111"' in found.content.decode()
+    csrf_client = Client(enforce_csrf_checks=True)
+    csrf_client.force_login(officer)
+    assert csrf_client.post("/campo/", {"q": "11111111"}).status_code == 403
+
+
 def _count_queries(client: Client) -> int:
     with CaptureQueriesContext(connection) as queries:
         assert client.get("/campo/").status_code == 200
