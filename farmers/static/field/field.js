@@ -445,6 +445,7 @@
     var url = form.getAttribute("data-dedup-url");
     if (!url) { return; }
     var timer = null;
+    var lastAsked = "";
     function check() {
       if (navigator.onLine === false) { return; }
       var index = block.getAttribute("data-member");
@@ -461,6 +462,9 @@
         district: (form.querySelector("[name=district]") || { value: "" }).value
       });
       if (!(params.get("document_number").length >= 8) && !(params.get("surnames") && params.get("birth_date"))) { return; }
+      // The same question twice spends the officer's check budget for nothing.
+      if (params.toString() === lastAsked) { return; }
+      lastAsked = params.toString();
       // POST (with CSRF): ID numbers never travel in a URL, so no log or history keeps them.
       var token = (form.querySelector("input[name=csrfmiddlewaretoken]") || { value: "" }).value;
       fetch(url, {
