@@ -1,7 +1,7 @@
 """Production: PostgreSQL (DATABASE_URL), Redis (REDIS_URL), gunicorn, Celery worker and beat."""
 
 from .base import *  # noqa: F403
-from .base import env
+from .base import REST_FRAMEWORK, env
 
 DEBUG = False
 SECRET_KEY = env("DJANGO_SECRET_KEY")
@@ -26,3 +26,9 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Brute-force protection (README "Security › Brute-force protection") ----------------------
+# The TLS proxy in front appends the client's address to X-Forwarded-For: count clients by it
+# (login lockout, invalid API keys, DRF throttles). The number of proxies that append to it.
+TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
+REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": TRUSTED_PROXY_COUNT}
