@@ -26,3 +26,11 @@ SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("DJANGO_SECURE_HSTS_INCLUDE_SUBDOMAINS
 SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+
+# --- Security headers, sessions and API docs (issue 13) ----------------------------------------
+# Where collectstatic writes (the release step); the smoke test points it at a temporary folder.
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
+# Key rotation: the previous key(s), comma-separated, keep existing sessions and signed values
+# valid until they expire; remove them afterwards (README, "Rotating keys and secrets").
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
