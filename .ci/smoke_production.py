@@ -142,6 +142,7 @@ def main() -> int:
         say(f"ok   release step (migrate + collectstatic into {work / 'static'})")
         manage(
             "shell",
+            "--no-imports",
             "-c",
             "from django.contrib.auth import get_user_model; U = get_user_model(); "
             f"u, _ = U.objects.get_or_create(username={USERNAME!r}); "
@@ -201,6 +202,7 @@ def main() -> int:
         if os.environ.get("DATABASE_URL"):
             manage(
                 "shell",
+                "--no-imports",
                 "-c",
                 "from django.contrib.auth import get_user_model; "
                 f"get_user_model().objects.filter(username={USERNAME!r}).delete()",
