@@ -9,5 +9,8 @@ class RegistryConfig(AppConfig):
     verbose_name = _("Registry")
 
     def ready(self) -> None:
+        # Session sign-in time for the idle and absolute timeouts (issue 13).
+        from . import sessions  # noqa: F401
+
         # Registers the OpenAPI extensions (Api-Key security scheme).
         from .api import fields, schema  # noqa: F401

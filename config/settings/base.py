@@ -276,3 +276,81 @@ API_KEY_FAILURE_WINDOW = env.int("API_KEY_FAILURE_WINDOW", default=600)
 # The field app's duplicate check (/campo/duplicados/): checks per person per window.
 DUPLICATE_CHECK_LIMIT = env.int("DUPLICATE_CHECK_LIMIT", default=30)
 DUPLICATE_CHECK_WINDOW = env.int("DUPLICATE_CHECK_WINDOW", default=600)
+
+# --- Security headers, sessions and API docs (issue 13: headers and sessions) ---------------
+# Kept in one block (it also inserts its middleware) so that other settings merge cleanly.
+# Content-Security-Policy (django-csp): everything comes from this site. Scripts only from
+# static files (no inline script anywhere; a template that needs one uses request.csp_nonce).
+# Inline *styles* are allowed: the admin, the SVG charts, Swagger UI and ReDoc set them, and a
+# style cannot run code. The only other origin is the optional map-tile server of the field app.
+from urllib.parse import urlsplit as _urlsplit  # noqa: E402
+
+from csp.constants import NONCE, NONE, SELF, UNSAFE_INLINE  # noqa: E402
+
+
+def _tile_origin(url: str) -> list[str]:
+    """``https://{s}.tile.example.org/{z}/{x}/{y}.png`` → ``["https://*.tile.example.org"]``."""
+    if not url:
+        return []
+    parts = _urlsplit(url.replace("{s}", "*"))
+    return [f"{parts.scheme}://{parts.netloc}"] if parts.scheme and parts.netloc else []
+
+
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF, NONCE],
+        "style-src": [SELF, UNSAFE_INLINE],
+        "img-src": [SELF, "data:", *_tile_origin(FIELD_MAP_TILE_URL)],
+        "font-src": [SELF, "data:"],
+        "connect-src": [SELF],
+        "worker-src": [SELF, "blob:"],  # the field app's service worker; ReDoc's search worker
+        "manifest-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+    },
+}
+# Permissions-Policy (django-permissions-policy): the field app reads the phone's GPS; photos
+# come from a file input (the camera app), which needs no camera permission.
+PERMISSIONS_POLICY: dict[str, list[str]] = {
+    "accelerometer": [],
+    "autoplay": [],
+    "camera": [],
+    "display-capture": [],
+    "geolocation": ["self"],
+    "gyroscope": [],
+    "magnetometer": [],
+    "microphone": [],
+    "midi": [],
+    "payment": [],
+    "usb": [],
+}
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_CROSS_ORIGIN_OPENER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+# Sessions: signed out after a period without requests, and after an absolute maximum age
+# (registry.sessions.SessionTimeoutMiddleware). Staff (the admin) get a short idle timeout;
+# field officers a working day, because they work offline for hours: their outbox keeps records
+# on the phone and sends them after they sign in again.
+SESSION_IDLE_TIMEOUT = env.int("SESSION_IDLE_TIMEOUT", default=30 * 60)
+SESSION_FIELD_IDLE_TIMEOUT = env.int("SESSION_FIELD_IDLE_TIMEOUT", default=10 * 3600)
+SESSION_COOKIE_AGE = env.int("SESSION_MAX_AGE", default=12 * 3600)  # absolute maximum
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+# The OpenAPI schema and the API docs: public, or only for signed-in people and valid keys.
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=True)
+
+_after_auth = MIDDLEWARE.index("django.contrib.auth.middleware.AuthenticationMiddleware") + 1
+MIDDLEWARE = [
+    MIDDLEWARE[0],  # SecurityMiddleware
+    "csp.middleware.CSPMiddleware",
+    "django_permissions_policy.PermissionsPolicyMiddleware",
+    *MIDDLEWARE[1:_after_auth],
+    "registry.sessions.SessionTimeoutMiddleware",
+    *MIDDLEWARE[_after_auth:],
+]
+INSTALLED_APPS = [*INSTALLED_APPS, "csp"]

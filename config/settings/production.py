@@ -32,3 +32,11 @@ X_FRAME_OPTIONS = "DENY"
 # (login lockout, invalid API keys, DRF throttles). The number of proxies that append to it.
 TRUSTED_PROXY_COUNT = env.int("TRUSTED_PROXY_COUNT", default=1)
 REST_FRAMEWORK = {**REST_FRAMEWORK, "NUM_PROXIES": TRUSTED_PROXY_COUNT}
+
+# --- Security headers, sessions and API docs (issue 13) ----------------------------------------
+# Where collectstatic writes (the release step); the smoke test points it at a temporary folder.
+STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: F405
+# Key rotation: the previous key(s), comma-separated, keep existing sessions and signed values
+# valid until they expire; remove them afterwards (README, "Rotating keys and secrets").
+SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
+API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
