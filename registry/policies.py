@@ -45,6 +45,7 @@ from .choices import Role
 from .exceptions import PermissionDenied
 from .models import ApiKey, District, Membership, Organization, Program
 
+
 def _roles(actor: Actor) -> tuple[tuple[int, str], ...]:
     """The person's active ``(organization id, role)`` pairs (computed once per actor)."""
     if actor.roles is None:
