@@ -309,3 +309,19 @@ def test_management_commands_act_as_the_system(world: World) -> None:
     out = StringIO()
     call_command("create_api_key", organization="agencia-b", scopes="coca:read", stdout=out)
     assert ApiKey.objects.filter(organization__code="agencia-b").count() == 2
+
+
+def test_a_pair_with_another_programmes_family_is_not_dismissed_by_the_service(
+    world: World,
+) -> None:
+    from farmers import services as farmers_services
+    from farmers.models import PossibleDuplicate
+
+    cross = world.objects["possibleduplicate"]["b"]
+    assert isinstance(cross, PossibleDuplicate)
+    with pytest.raises(PermissionDenied):
+        farmers_services.duplicate_dismiss(actor=actor_of(world, "staff"), duplicate=cross)
+    inside = world.objects["possibleduplicate"]["a"]
+    assert isinstance(inside, PossibleDuplicate)
+    farmers_services.duplicate_dismiss(actor=actor_of(world, "staff"), duplicate=inside)
+    assert PossibleDuplicate.objects.get(pk=cross.pk).status == "open"
