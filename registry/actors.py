@@ -166,6 +166,8 @@ class Actor:
             is_active=True, organization__is_active=True
         ).select_related("organization")
         for membership in memberships.prefetch_related("districts"):
+            if membership.role == Role.ADMINISTRATOR:
+                continue  # platform management (registry.policies) opens no families' data
             own = frozenset(d.ubigeo for d in membership.districts.all())
             area = organization_area(membership.organization, districts=own or None)
             if area.districts is not None or area.programs is not None:

@@ -325,3 +325,15 @@ def test_a_pair_with_another_programmes_family_is_not_dismissed_by_the_service(
     assert isinstance(inside, PossibleDuplicate)
     farmers_services.duplicate_dismiss(actor=actor_of(world, "staff"), duplicate=inside)
     assert PossibleDuplicate.objects.get(pk=cross.pk).status == "open"
+
+
+def test_the_administrator_role_opens_no_families(world: World) -> None:
+    admin = world.users["administrator"]
+    membership_assign(user=admin, organization=world.org_a, role=Role.ADMINISTRATOR)  # type: ignore[arg-type]
+    actor = Actor.for_user(admin)
+    assert actor.areas == ()
+    response = client_for(world, "administrator").get(reverse("admin:farmers_household_changelist"))
+    assert list(response.context["cl"].result_list) == []
+    # …yet it manages agency A's keys.
+    key, _raw = api_key_create(organization=world.org_a, scopes=[], actor=actor)  # type: ignore[arg-type]
+    assert key.organization == world.org_a
