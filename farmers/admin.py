@@ -436,6 +436,8 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
     actions = ["dismiss", "merge"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PossibleDuplicate]:
+        """Pairs whose two households are both in the person's area (the candidate may be
+        another programme's family: its name is not shown to who may not see it)."""
         actor = Actor.for_user(request.user)
         return (
             super()
@@ -443,6 +445,11 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
             .filter(
                 actor.area_q(
                     district_path="household__district_id", program_path="household__program_id"
+                )
+            )
+            .filter(
+                actor.area_q(
+                    district_path="candidate__district_id", program_path="candidate__program_id"
                 )
             )
         )

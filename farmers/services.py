@@ -792,10 +792,11 @@ def _is_maker(actor: Actor, user_id: Any, key_id: Any) -> bool:
 
 @transaction.atomic
 def duplicate_dismiss(*, actor: Actor, duplicate: PossibleDuplicate) -> PossibleDuplicate:
-    """Staff decided the two households are different families."""
-    household = duplicate.household
-    if not actor.covers(
-        district=household.district_id, program=household.program_id, scope=Scope.HOUSEHOLDS_REVIEW
+    """Staff decided the two households are different families (both must be in their area)."""
+    household, candidate = duplicate.household, duplicate.candidate
+    if not all(
+        actor.covers(district=h.district_id, program=h.program_id, scope=Scope.HOUSEHOLDS_REVIEW)
+        for h in (household, candidate)
     ):
         raise PermissionDenied(_("Your role may not resolve duplicates."), code="missing_scope")
     if duplicate.status != DuplicateStatus.OPEN:

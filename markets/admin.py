@@ -20,8 +20,9 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from farmers.identity import normalize_phone
+from registry import policies
 from registry.actors import Actor
-from registry.admin import CappedCountPaginator
+from registry.admin import CappedCountPaginator, request_actor
 from registry.choices import OrganizationKind
 from registry.exceptions import RegistryError
 from registry.models import Organization
@@ -474,7 +475,8 @@ class BuyerProfileForm(forms.ModelForm):
 
 @admin.register(BuyerProfile)
 class BuyerProfileAdmin(admin.ModelAdmin):
-    """Buyers' contact details (the buyer itself is an organization of kind buyer)."""
+    """Buyers' contact details (the buyer itself is an organization of kind buyer): edited by
+    the staff of the agencies whose programmes the buyer works in (``registry.policies``)."""
 
     form = BuyerProfileForm
 
@@ -483,12 +485,34 @@ class BuyerProfileAdmin(admin.ModelAdmin):
     search_fields = ["organization__code", "organization__name", "organization__ruc"]
     fields = ["organization", "contact_name", "phone", "email"]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BuyerProfile]:
+        actor = request_actor(request)
+        queryset = super().get_queryset(request)
+        if policies.is_platform_admin(actor):
+            return queryset
+        return queryset.filter(organization__in=selectors.manageable_buyers(actor).values("pk"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and policies.governs_any_program(
+            request_actor(request)
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        actor = request_actor(request)
+        if obj is None:
+            return policies.governs_any_program(actor)
+        return policies.can_manage_buyer(
+            actor, obj.organization, selectors.buyer_program_ids(obj.organization)
+        )
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ["organization"] if obj is not None else []
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "organization":
-            kwargs["queryset"] = Organization.objects.filter(kind=OrganizationKind.BUYER)
+            kwargs["queryset"] = selectors.manageable_buyers(request_actor(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -497,7 +521,7 @@ class BuyerProfileAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: BuyerProfile, form: Any, change: bool) -> None:
         """Through the service: phone normalised to E.164, history recorded."""
         saved = services.buyer_profile_update(
-            actor=Actor.for_user(request.user),
+            actor=request_actor(request),
             organization=obj.organization,
             contact_name=obj.contact_name,
             phone=obj.phone,
@@ -532,13 +556,23 @@ class YieldNormAdmin(admin.ModelAdmin):
     list_filter = ["crop"]
     fields = ["crop", "product_form", "kg_per_ha_per_season", "source"]
 
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and policies.can_edit_yield_norms(
+            request_actor(request)
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and policies.can_edit_yield_norms(
+            request_actor(request)
+        )
+
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
 
     def save_model(self, request: HttpRequest, obj: YieldNorm, form: Any, change: bool) -> None:
         """Through the service: the form suits the crop, history recorded."""
         saved = services.yield_norm_save(
-            actor=Actor.for_user(request.user),
+            actor=request_actor(request),
             crop=obj.crop,
             product_form=obj.product_form,
             kg_per_ha_per_season=obj.kg_per_ha_per_season,

@@ -15,6 +15,7 @@ from django.db.models import (
     DecimalField,
     F,
     Prefetch,
+    Q,
     QuerySet,
     Sum,
     Value,
@@ -202,3 +203,32 @@ def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
             )
         )
     return facts
+
+
+def buyer_program_ids(buyer: Organization) -> set[int]:
+    """The programmes a buyer is linked to: assigned to it, or where it holds contracts."""
+    assigned = set(buyer.programs.values_list("pk", flat=True))
+    contracted = set(
+        Contract.objects.filter(buyer=buyer).order_by().values_list("program_id", flat=True)
+    )
+    return assigned | contracted
+
+
+def manageable_buyers(actor: Actor | None) -> QuerySet[Organization]:
+    """Buyers whose profile the person edits (``registry.policies.can_manage_buyer`` as a
+    queryset): their own, those linked to a programme they govern, and unlinked ones."""
+    from registry import policies
+
+    buyers = Organization.objects.filter(kind=OrganizationKind.BUYER)
+    if policies.is_platform_admin(actor):
+        return buyers
+    assert actor is not None
+    governed = policies.governed_programs(actor).values("pk")
+    allowed = Q(pk__in=sorted(policies.staff_organization_ids(actor)))
+    allowed |= Q(programs__in=governed) | Q(contracts__program__in=governed)
+    if policies.governs_any_program(actor):
+        linked = Organization.objects.filter(
+            Q(programs__isnull=False) | Q(contracts__isnull=False)
+        ).values("pk")
+        allowed |= ~Q(pk__in=linked)
+    return buyers.filter(pk__in=buyers.filter(allowed).values("pk"))

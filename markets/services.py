@@ -21,6 +21,7 @@ from farmers.choices import Crop, HouseholdStatus
 from farmers.identity import normalize_phone
 from farmers.models import Household
 from farmers.transition import recompute_on_commit
+from registry import policies
 from registry.actors import Actor
 from registry.choices import ChangeAction, OrganizationKind, Scope
 from registry.exceptions import Conflict, InvalidTransition, NotFound, PermissionDenied
@@ -295,9 +296,14 @@ def buyer_profile_update(
     email: str,
     channel: str = "admin",
 ) -> BuyerProfile:
-    """Set a buyer's contact details (creating its profile if it has none)."""
+    """Set a buyer's contact details (creating its profile if it has none); the caller must be
+    allowed to manage the buyer (``registry.policies.can_manage_buyer``)."""
     if organization.kind != OrganizationKind.BUYER:
         raise field_error("organization", _("This organization is not a buyer."), "not_a_buyer")
+    from .selectors import buyer_program_ids
+
+    if not policies.can_manage_buyer(actor, organization, buyer_program_ids(organization)):
+        raise PermissionDenied(_("You may not change this buyer's details."), code="not_your_buyer")
     profile, created = BuyerProfile.objects.select_for_update().get_or_create(
         organization=organization
     )
@@ -856,7 +862,12 @@ def yield_norm_save(
     source: str = "",
     channel: str = "admin",
 ) -> YieldNorm:
-    """Set the expected yield of a crop in a product form (programme staff, in the admin)."""
+    """Set the expected yield of a crop in a product form (programme agencies' staff or platform
+    administrators, in the admin: the norms hold for every programme)."""
+    if not policies.can_edit_yield_norms(actor):
+        raise PermissionDenied(
+            _("Only programme agencies' staff change yield norms."), code="not_program_agency"
+        )
     crop = _choice(crop, Crop, "crop")
     if product_form not in forms_for_crop(crop):
         raise field_error(

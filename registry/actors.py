@@ -44,6 +44,8 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
         }
     ),
     Role.PROGRAM_STAFF: ALL_SCOPES,
+    # Platform management (registry.policies), not programme data: reference data only.
+    Role.ADMINISTRATOR: frozenset({Scope.REFERENCE_READ}),
 }
 
 
@@ -108,6 +110,8 @@ class Actor:
         self.api_key = api_key
         self.scopes = scopes
         self.unrestricted = unrestricted
+        # A person's active (organization id, role) pairs, when known (registry.policies).
+        self.roles: tuple[tuple[int, str], ...] | None = None
 
     @classmethod
     def for_api_key(cls, api_key: ApiKey) -> Actor:
@@ -121,12 +125,17 @@ class Actor:
             return cls(user=None)
         if user.is_superuser:
             return cls(user=user, scopes=ALL_SCOPES, unrestricted=True)
+        roles = tuple(
+            user.memberships.filter(is_active=True, organization__is_active=True).values_list(
+                "organization_id", "role"
+            )
+        )
         scopes: set[str] = set()
-        for role in user.memberships.filter(
-            is_active=True, organization__is_active=True
-        ).values_list("role", flat=True):
+        for _organization, role in roles:
             scopes |= ROLE_SCOPES.get(role, frozenset())
-        return cls(user=user, scopes=frozenset(scopes))
+        actor = cls(user=user, scopes=frozenset(scopes))
+        actor.roles = roles
+        return actor
 
     @property
     def is_authenticated(self) -> bool:
@@ -157,6 +166,8 @@ class Actor:
             is_active=True, organization__is_active=True
         ).select_related("organization")
         for membership in memberships.prefetch_related("districts"):
+            if membership.role == Role.ADMINISTRATOR:
+                continue  # platform management (registry.policies) opens no families' data
             own = frozenset(d.ubigeo for d in membership.districts.all())
             area = organization_area(membership.organization, districts=own or None)
             if area.districts is not None or area.programs is not None:

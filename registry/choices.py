@@ -20,6 +20,8 @@ class Role(models.TextChoices):
     FIELD_OFFICER = "field_officer", _("Field officer")
     SUPERVISOR = "supervisor", _("Supervisor")
     PROGRAM_STAFF = "program_staff", _("Programme staff")
+    # Manages organizations, programmes, keys and memberships across the platform (policies.py).
+    ADMINISTRATOR = "administrator", _("Platform administrator")
 
 
 class Scope(models.TextChoices):

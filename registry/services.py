@@ -16,6 +16,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from . import policies
 from .actors import ALL_SCOPES, Actor
 from .bruteforce import window_count, window_wait
 from .choices import ChangeAction, OrganizationKind, Role, Scope
@@ -71,9 +72,19 @@ def organization_upsert(
     actor: Actor | None = None,
     channel: str = "system",
 ) -> tuple[Organization, bool]:
-    """Create the organization ``code`` or bring it up to date; idempotent on ``code``."""
+    """Create the organization ``code`` or bring it up to date; idempotent on ``code``.
+
+    Platform administrators only (``registry.policies``), except that a caller whose own service
+    already checked it (markets' buyer registration) may create a new buyer without an area."""
     organization = Organization.objects.select_for_update().filter(code=code).first()
     created = organization is None
+    new_buyer = created and kind == OrganizationKind.BUYER and district_ubigeos is None
+    if not new_buyer:
+        policies.require(
+            policies.can_administer_organizations(actor),
+            _("Only platform administrators create organizations or change their areas."),
+            code="not_administrator",
+        )
     before = {} if organization is None else snapshot(organization)
     if organization is None:
         organization = Organization(code=code)
@@ -118,7 +129,13 @@ def program_upsert(
     actor: Actor | None = None,
     channel: str = "system",
 ) -> tuple[Program, bool]:
-    """Create the programme ``code`` or bring it up to date; idempotent on ``code``."""
+    """Create the programme ``code`` or bring it up to date; idempotent on ``code``
+    (platform administrators only)."""
+    policies.require(
+        policies.can_administer_organizations(actor),
+        _("Only platform administrators create or change programmes."),
+        code="not_administrator",
+    )
     agency = Organization.objects.filter(code=agency_code).first()
     if agency is None:
         raise field_error(
@@ -201,29 +218,132 @@ def membership_assign(
     role: str,
     district_ubigeos: Iterable[str] = (),
     actor: Actor | None = None,
+    channel: str = "system",
 ) -> Membership:
-    """Give ``user`` a role in ``organization`` for the given districts (idempotent)."""
+    """Give ``user`` a role in ``organization`` for the given districts (idempotent); the caller
+    must manage the organization, may not grant beyond their own role, nor to themselves."""
     if role not in Role.values:
         raise field_error("role", _("Unknown role: %(role)s.") % {"role": role}, "invalid_choice")
     districts = _districts_by_ubigeo(district_ubigeos, "districts")
+    policies.check_membership_change(
+        actor, user=user, organization=organization, role=role, districts=districts
+    )
     membership, created = Membership.objects.get_or_create(
         user=user, organization=organization, role=role
     )
     membership.is_active = True
     membership.save()
     membership.districts.set(districts)
-    from django.contrib.auth.models import Group
-
-    group = Group.objects.filter(name=ROLE_GROUPS[role][0]).first()
-    if group is not None:
-        user.groups.add(group)
+    _join_role_group(user, role)
     change_record(
         instance=membership,
         action=ChangeAction.CREATE if created else ChangeAction.UPDATE,
         actor=actor,
         changes={"districts": sorted(d.ubigeo for d in districts)},
+        channel=channel,
     )
     return membership
+
+
+def _join_role_group(user: Any, role: str) -> None:
+    """Put the person in the admin group of ``role`` (model permissions; rows stay policy-bound)."""
+    from django.contrib.auth.models import Group
+
+    group = Group.objects.filter(name=ROLE_GROUPS[role][0]).first()
+    if group is not None:
+        user.groups.add(group)
+
+
+@transaction.atomic
+def membership_update(
+    *,
+    membership: Membership,
+    role: str,
+    district_ubigeos: Iterable[str],
+    is_active: bool,
+    actor: Actor | None,
+    channel: str = "admin",
+) -> Membership:
+    """Change a membership's role, districts or activity, under the same rules as assigning it
+    (the person's own membership is never changed by themselves)."""
+    if role not in Role.values:
+        raise field_error("role", _("Unknown role: %(role)s.") % {"role": role}, "invalid_choice")
+    locked = Membership.objects.select_for_update().select_related("user").get(pk=membership.pk)
+    districts = _districts_by_ubigeo(district_ubigeos, "districts")
+    organization = Organization.objects.get(pk=locked.organization_id)
+    # Both the role held now and the role asked for must be within the caller's reach.
+    for wanted in {locked.role, role}:
+        policies.check_membership_change(
+            actor, user=locked.user, organization=organization, role=wanted, districts=districts
+        )
+    before = {
+        "role": locked.role,
+        "is_active": locked.is_active,
+        "districts": sorted(locked.districts.values_list("ubigeo", flat=True)),
+    }
+    after = {
+        "role": role,
+        "is_active": is_active,
+        "districts": sorted(d.ubigeo for d in districts),
+    }
+    changes = {k: [before[k], after[k]] for k in before if before[k] != after[k]}
+    if changes:
+        locked.role = role
+        locked.is_active = is_active
+        locked.full_clean()
+        locked.save()
+        locked.districts.set(districts)
+        _join_role_group(locked.user, role)
+        change_record(
+            instance=locked,
+            action=ChangeAction.UPDATE,
+            actor=actor,
+            changes=changes,
+            channel=channel,
+        )
+    return locked
+
+
+@transaction.atomic
+def organization_areas_set(
+    *,
+    organization: Organization,
+    district_ubigeos: Iterable[str],
+    program_ids: Iterable[int],
+    actor: Actor | None,
+    channel: str = "admin",
+) -> Organization:
+    """Set the districts and programmes assigned to an organization (they widen or narrow every
+    key and person it has): platform administrators only."""
+    policies.require(
+        policies.can_administer_organizations(actor),
+        _("Only platform administrators change an organization's districts and programmes."),
+        code="not_administrator",
+    )
+    districts = _districts_by_ubigeo(district_ubigeos, "districts")
+    wanted_programs = sorted(set(program_ids))
+    programs = list(Program.objects.filter(pk__in=wanted_programs))
+    if len(programs) != len(wanted_programs):
+        raise field_error("programs", _("Unknown programme."), "unknown_program")
+    current_districts = sorted(organization.districts.values_list("ubigeo", flat=True))
+    current_programs = sorted(organization.programs.values_list("pk", flat=True))
+    changes: dict[str, Any] = {}
+    new_districts = sorted(d.ubigeo for d in districts)
+    if current_districts != new_districts:
+        organization.districts.set(districts)
+        changes["districts"] = [current_districts, new_districts]
+    if current_programs != wanted_programs:
+        organization.programs.set(programs)
+        changes["programs"] = [current_programs, wanted_programs]
+    if changes:
+        change_record(
+            instance=organization,
+            action=ChangeAction.UPDATE,
+            actor=actor,
+            changes=changes,
+            channel=channel,
+        )
+    return organization
 
 
 def hash_key(raw_key: str) -> str:
@@ -255,8 +375,12 @@ def api_key_create(
     created_by: Any = None,
     actor: Actor | None = None,
 ) -> tuple[ApiKey, str]:
-    """Issue a key for ``organization``; returns the key and its raw text, shown only once."""
+    """Issue a key for ``organization``; returns the key and its raw text, shown only once.
+
+    The caller must manage the organization and hold every scope it grants there
+    (``registry.policies``)."""
     scope_list = validate_scopes(scopes)
+    policies.check_api_key_create(actor, organization, set(scope_list) - {Scope.REFERENCE_READ})
     if expires_in_days is not None and expires_in_days <= 0:
         raise field_error(
             "expires", _("The expiry must be a positive number of days."), "min_value"
@@ -292,7 +416,8 @@ def api_key_create(
 
 @transaction.atomic
 def api_key_revoke(*, api_key: ApiKey, actor: Actor | None = None) -> ApiKey:
-    """Revoke a key at once; revoking twice changes nothing."""
+    """Revoke a key at once (the caller must manage its organization); twice changes nothing."""
+    policies.check_api_key_revoke(actor, api_key)
     if api_key.revoked_at is None:
         api_key.revoked_at = timezone.now()
         api_key.save(update_fields=["revoked_at"])
@@ -375,19 +500,69 @@ def _api_key_check(raw_key: str) -> ApiKey:
 
 ROLE_GROUPS: dict[str, tuple[str, tuple[str, ...]]] = {
     # role → (group name, permission codename prefixes granted on the project's apps)
+    Role.ADMINISTRATOR: ("Administradores de la plataforma", ("view", "add", "change")),
     Role.PROGRAM_STAFF: ("Personal del programa", ("view", "add", "change")),
     Role.SUPERVISOR: ("Supervisores", ("view", "change")),
     Role.FIELD_OFFICER: ("Técnicos de campo", ("view",)),
 }
 PROJECT_APPS = ("registry", "farmers", "titles", "markets")
+# Management models: administrators and programme staff only (which rows: registry.policies).
+MANAGEMENT_MODELS = frozenset(
+    {
+        ("registry", "membership"),
+        ("registry", "apikey"),
+        ("registry", "changerecord"),
+        ("registry", "accesslog"),
+    }
+)
+# Programme settings: others may look (view), never change.
+SETTINGS_MODELS = frozenset(
+    {
+        ("registry", "organization"),
+        ("registry", "program"),
+        ("titles", "titlesettings"),
+        ("markets", "buyerprofile"),
+        ("markets", "yieldnorm"),
+    }
+)
+MANAGER_ROLES = frozenset({Role.ADMINISTRATOR, Role.PROGRAM_STAFF})
+
+
+def _role_allows(role: str, app_label: str, model: str, action: str) -> bool:
+    """Whether the admin group of ``role`` gets ``action`` on a model (before the policies)."""
+    if action not in ROLE_GROUPS[role][1]:
+        return False
+    if role in MANAGER_ROLES:
+        return True
+    if (app_label, model) in MANAGEMENT_MODELS:
+        return False
+    return action == "view" or (app_label, model) not in SETTINGS_MODELS
 
 
 @transaction.atomic
 def role_groups_sync() -> None:
-    """Create one admin group per role with the model permissions that role needs (idempotent)."""
+    """Create one admin group per role with the model permissions that role needs (idempotent).
+
+    Model permissions are the coarse gate; ``registry.policies`` decides which rows each person
+    may see and change. Administrators also look people up (to give them memberships)."""
     from django.contrib.auth.models import Group, Permission
 
-    permissions = list(Permission.objects.filter(content_type__app_label__in=PROJECT_APPS))
-    for group_name, actions in ROLE_GROUPS.values():
+    permissions = list(
+        Permission.objects.filter(content_type__app_label__in=PROJECT_APPS).select_related(
+            "content_type"
+        )
+    )
+    for role, (group_name, _actions) in ROLE_GROUPS.items():
         group, _created = Group.objects.get_or_create(name=group_name)
-        group.permissions.set([p for p in permissions if p.codename.split("_", 1)[0] in actions])
+        granted = [
+            p
+            for p in permissions
+            if _role_allows(
+                role, p.content_type.app_label, p.content_type.model, p.codename.split("_", 1)[0]
+            )
+        ]
+        if role == Role.ADMINISTRATOR:
+            granted += list(
+                Permission.objects.filter(content_type__app_label="auth", codename="view_user")
+            )
+        group.permissions.set(granted)

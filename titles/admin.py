@@ -17,8 +17,9 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
+from registry import policies
 from registry.actors import Actor
-from registry.admin import CappedCountPaginator
+from registry.admin import CappedCountPaginator, request_actor
 from registry.exceptions import RegistryError
 
 from . import selectors, services
@@ -264,7 +265,8 @@ class TitleApplicationAdmin(admin.ModelAdmin):
 
 @admin.register(TitleSettings)
 class TitleSettingsAdmin(admin.ModelAdmin):
-    """SLA targets per programme (saved through the service, with history)."""
+    """SLA targets per programme (saved through the service, with history): seen by the
+    programme's people, changed only by the programme agency's staff (``registry.policies``)."""
 
     list_display = [
         "program",
@@ -274,8 +276,36 @@ class TitleSettingsAdmin(admin.ModelAdmin):
         "alert_percent",
     ]
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[TitleSettings]:
+        actor = request_actor(request)
+        queryset = super().get_queryset(request)
+        if policies.is_platform_admin(actor):
+            return queryset
+        return queryset.filter(program__in=policies.visible_programs(actor).values("pk"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and policies.governs_any_program(
+            request_actor(request)
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        actor = request_actor(request)
+        if obj is None:
+            return policies.governs_any_program(actor)
+        return policies.can_govern_program(actor, obj.program_id)
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "program":
+            kwargs["queryset"] = policies.governed_programs(request_actor(request))
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return ["program"] if obj is not None else []
+
     def save_model(self, request: HttpRequest, obj: TitleSettings, form: Any, change: bool) -> None:
-        services.title_settings_save(actor=Actor.for_user(request.user), settings_obj=obj)
+        services.title_settings_save(actor=request_actor(request), settings_obj=obj)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

@@ -21,6 +21,7 @@ from farmers.choices import HouseholdStatus
 from farmers.models import Household, Plot, PlotOverlap
 from farmers.services import request_hash
 from farmers.transition import recompute_on_commit
+from registry import policies
 from registry.actors import Actor, organization_area
 from registry.alerts import alerts_resolve_missing
 from registry.choices import AlertKind, ChangeAction, OrganizationKind, Role, Scope
@@ -782,16 +783,9 @@ def document_upload(
 def title_settings_save(
     *, actor: Actor, settings_obj: TitleSettings, channel: str = "admin"
 ) -> TitleSettings:
-    """Save a programme's SLA targets (programme staff); history in the same transaction."""
-    allowed = actor.unrestricted or (
-        actor.has_scope(Scope.TITLES_WRITE)
-        and any(
-            area.allows(Scope.TITLES_WRITE)
-            and (area.programs is None or settings_obj.program_id in area.programs)
-            for area in actor.areas
-        )
-    )
-    if not allowed:
+    """Save a programme's SLA targets (programme staff of its agency, ``registry.policies``);
+    history in the same transaction."""
+    if not policies.can_govern_program(actor, settings_obj.program_id):
         raise PermissionDenied()
     settings_obj.full_clean()
     created = settings_obj.pk is None

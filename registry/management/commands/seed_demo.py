@@ -80,6 +80,8 @@ PEOPLE = [
     ),
     ("supervisor.vraem", "Julio", "Cárdenas Rojas", "implementa-vraem", Role.SUPERVISOR, [], True),
     ("personal.devida", "Ana", "Torres Vílchez", "devida", Role.PROGRAM_STAFF, [], True),
+    # Manages organizations, programmes, keys and memberships (registry.policies), not families.
+    ("admin.plataforma", "Luz", "Mendoza Ríos", "devida", Role.ADMINISTRATOR, [], True),
 ]
 
 

@@ -1,0 +1,356 @@
+"""Who may manage what: one policy for the registry's services and for the admin of every app.
+
+The API scopes rows by area (``Actor.area_q``); this module adds the management rules, which
+every admin class and every management service (keys, memberships, organizations, programmes,
+programme settings) asks. ``actor=None`` is the system (management commands, seeds, migrations)
+and may do everything, as may superusers (``Actor.unrestricted``).
+
+Rules:
+
+1. **Platform administrators** — superusers and people with an active ``administrator`` role
+   ("Administrador de la plataforma") in an active organization — manage every organization:
+   they alone create organizations and programmes, change an organization's kind, activity,
+   assigned districts and programmes (which widen every key it has), manage other organizations'
+   keys and memberships, grant the administrator role and read the whole audit trail.
+2. **Programme staff** manage the API keys and memberships of their *own* organization only
+   (where they hold the ``program_staff`` role), and grant at most the scopes their role holds
+   there (a key's scopes, a membership's role). Supervisors and field officers manage none.
+3. **Nobody grants themselves anything**: no one (superusers aside) creates or changes a
+   membership of their own — not in another organization either — so nobody raises their own
+   role or adds an area to themselves. A membership's districts must lie inside its
+   organization's districts (a membership narrows the organization's area, never widens it).
+4. **Programme settings** — a programme's thresholds (``Program``), its ``TitleSettings`` and
+   its buyers' profiles — are edited only by programme staff of the programme's agency (or
+   platform administrators); a buyer linked to no programme yet may be completed by any programme
+   agency's staff. Yield norms hold for every programme: platform administrators and staff of
+   programme agencies edit them; implementers' staff, supervisors and field officers do not.
+5. **Revoking** a key: only keys of organizations the person manages.
+6. **Audit trail** (``ChangeRecord``, ``AccessLog``): administrators see all; programme staff see
+   rows made by their own organizations' people and keys and rows about their own organizations,
+   keys and memberships; supervisors and field officers see none. Rows made by people who belong
+   to no organization of the viewer (e.g. another programme's officers, with the names of the
+   families they registered) are never shown.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from django.db.models import Q, QuerySet
+from django.utils.translation import gettext as _
+
+from .actors import ALL_SCOPES, ROLE_SCOPES, Actor
+from .choices import Role
+from .exceptions import PermissionDenied
+from .models import ApiKey, District, Membership, Organization, Program
+
+
+def _roles(actor: Actor) -> tuple[tuple[int, str], ...]:
+    """The person's active ``(organization id, role)`` pairs (computed once per actor)."""
+    if actor.roles is None:
+        if actor.user is None or actor.api_key is not None:
+            actor.roles = ()
+        else:
+            actor.roles = tuple(
+                Membership.objects.filter(
+                    user=actor.user, is_active=True, organization__is_active=True
+                ).values_list("organization_id", "role")
+            )
+    return actor.roles
+
+
+def is_system(actor: Actor | None) -> bool:
+    """The system (``None``) or a superuser: no management rule applies."""
+    return actor is None or actor.unrestricted
+
+
+def is_platform_admin(actor: Actor | None) -> bool:
+    """Superusers, the system and people holding the administrator role somewhere active."""
+    if actor is None or actor.unrestricted:
+        return True
+    return any(role == Role.ADMINISTRATOR for _org, role in _roles(actor))
+
+
+def staff_organization_ids(actor: Actor) -> frozenset[int]:
+    """Organizations where the person holds the programme-staff role."""
+    return frozenset(org for org, role in _roles(actor) if role == Role.PROGRAM_STAFF)
+
+
+def member_organization_ids(actor: Actor) -> frozenset[int]:
+    """Organizations where the person holds any active role."""
+    return frozenset(org for org, _role in _roles(actor))
+
+
+def role_scopes_in(actor: Actor, organization_id: int) -> frozenset[str]:
+    """The scopes the person's roles hold in one organization."""
+    scopes: set[str] = set()
+    for org, role in _roles(actor):
+        if org == organization_id:
+            scopes |= ROLE_SCOPES.get(role, frozenset())
+    return frozenset(scopes)
+
+
+def require(allowed: bool, message: str | None = None, code: str = "permission_denied") -> None:
+    """Raise the registry's ``PermissionDenied`` unless ``allowed``."""
+    if not allowed:
+        raise PermissionDenied(message, code=code)
+
+
+# --- organizations -----------------------------------------------------------------------------
+
+
+def manageable_organizations(actor: Actor | None) -> QuerySet[Organization]:
+    """Organizations whose keys and memberships the person manages (rule 1 and 2)."""
+    if is_platform_admin(actor):
+        return Organization.objects.all()
+    assert actor is not None
+    return Organization.objects.filter(pk__in=sorted(staff_organization_ids(actor)))
+
+
+def can_manage_organization(actor: Actor | None, organization: Organization | int | None) -> bool:
+    """Whether the person manages ``organization``'s keys and memberships."""
+    if is_platform_admin(actor):
+        return True
+    if organization is None:
+        return False
+    assert actor is not None
+    pk = organization if isinstance(organization, int) else organization.pk
+    return pk in staff_organization_ids(actor)
+
+
+def can_administer_organizations(actor: Actor | None) -> bool:
+    """Create organizations, edit any of them and change their areas: administrators only."""
+    return is_platform_admin(actor)
+
+
+def visible_organizations(actor: Actor | None) -> QuerySet[Organization]:
+    """Organizations a person may look up: their own, and those running, funding or assigned to
+    programmes of their area (names and codes only; keys and people stay rule-bound)."""
+    if is_platform_admin(actor):
+        return Organization.objects.all()
+    assert actor is not None
+    programs = visible_programs(actor).values("pk")
+    return Organization.objects.filter(
+        Q(pk__in=sorted(member_organization_ids(actor)))
+        | Q(programs_run__in=programs)
+        | Q(programs_funded__in=programs)
+        | Q(programs__in=programs)
+    ).distinct()
+
+
+# --- programmes --------------------------------------------------------------------------------
+
+
+def visible_programs(actor: Actor | None) -> QuerySet[Program]:
+    """Programmes of the person's areas (the ones they run, or their organizations are assigned)."""
+    if is_platform_admin(actor):
+        return Program.objects.all()
+    assert actor is not None
+    orgs = sorted(member_organization_ids(actor))
+    return Program.objects.filter(Q(agency_id__in=orgs) | Q(assigned_organizations__in=orgs))
+
+
+def governed_programs(actor: Actor | None) -> QuerySet[Program]:
+    """Programmes whose settings the person edits: those run by their staff organizations."""
+    if is_platform_admin(actor):
+        return Program.objects.all()
+    assert actor is not None
+    return Program.objects.filter(agency_id__in=sorted(staff_organization_ids(actor)))
+
+
+def can_govern_program(actor: Actor | None, program: Program | int | None) -> bool:
+    """Whether the person edits ``program``'s thresholds, title settings and buyers (rule 4)."""
+    if is_platform_admin(actor):
+        return True
+    if program is None:
+        return False
+    assert actor is not None
+    pk = program if isinstance(program, int) else program.pk
+    agency = Program.objects.filter(pk=pk).values_list("agency_id", flat=True).first()
+    return agency is not None and agency in staff_organization_ids(actor)
+
+
+def governs_any_program(actor: Actor | None) -> bool:
+    """Whether the person is programme staff of an agency that runs a programme (or an
+    administrator)."""
+    return is_platform_admin(actor) or governed_programs(actor).exists()
+
+
+def can_manage_buyer(
+    actor: Actor | None, buyer: Organization | None, program_ids: Iterable[int]
+) -> bool:
+    """A buyer's profile (rule 4): administrators; the buyer's own programme staff; programme
+    staff of the agency of a programme the buyer is linked to (``program_ids``: assigned or
+    contracted); a buyer linked to no programme yet belongs to no agency, so any programme
+    agency's staff may complete it."""
+    if is_platform_admin(actor):
+        return True
+    if buyer is None or buyer.pk is None:
+        return False
+    if can_manage_organization(actor, buyer):
+        return True
+    linked = set(program_ids)
+    governed = set(governed_programs(actor).values_list("pk", flat=True))
+    return bool(linked & governed) if linked else bool(governed)
+
+
+def can_edit_yield_norms(actor: Actor | None) -> bool:
+    """Yield norms hold for every programme: administrators and programme agencies' staff."""
+    return governs_any_program(actor)
+
+
+# --- API keys ------------------------------------------------------------------------------------
+
+
+def grantable_scopes(actor: Actor | None, organization: Organization) -> frozenset[str]:
+    """The scopes the person may put on a key of ``organization`` (what their role holds there)."""
+    if is_platform_admin(actor):
+        return ALL_SCOPES
+    assert actor is not None
+    if not can_manage_organization(actor, organization):
+        return frozenset()
+    return role_scopes_in(actor, organization.pk)
+
+
+def check_api_key_create(
+    actor: Actor | None, organization: Organization, scopes: Iterable[str]
+) -> None:
+    """Raise unless the person may issue a key with ``scopes`` for ``organization``."""
+    require(
+        can_manage_organization(actor, organization),
+        _("You may only issue keys for organizations you manage."),
+        code="not_your_organization",
+    )
+    beyond = sorted(set(scopes) - grantable_scopes(actor, organization))
+    require(
+        not beyond,
+        _("You may not grant scopes your own role does not hold: %(scopes)s.")
+        % {"scopes": ", ".join(beyond)},
+        code="scope_not_grantable",
+    )
+
+
+def check_api_key_revoke(actor: Actor | None, api_key: ApiKey) -> None:
+    """Raise unless the person manages the key's organization (rule 5)."""
+    require(
+        can_manage_organization(actor, api_key.organization_id),
+        _("You may only revoke keys of organizations you manage."),
+        code="not_your_organization",
+    )
+
+
+# --- memberships ---------------------------------------------------------------------------------
+
+
+def grantable_roles(actor: Actor | None, organization: Organization) -> list[str]:
+    """Roles the person may give in ``organization``: those holding no scope beyond theirs
+    there; the administrator role only by administrators."""
+    if is_platform_admin(actor):
+        return list(Role.values)
+    assert actor is not None
+    if not can_manage_organization(actor, organization):
+        return []
+    held = role_scopes_in(actor, organization.pk)
+    return [
+        role
+        for role in Role.values
+        if role != Role.ADMINISTRATOR and ROLE_SCOPES.get(role, frozenset()) <= held
+    ]
+
+
+def check_membership_change(
+    actor: Actor | None,
+    *,
+    user: Any,
+    organization: Organization,
+    role: str,
+    districts: Iterable[District] = (),
+) -> None:
+    """Raise unless the person may give ``user`` the ``role`` in ``organization`` with these
+    districts (rules 1–3)."""
+    if is_system(actor):
+        return
+    assert actor is not None
+    require(
+        actor.user is not None and actor.user.pk != getattr(user, "pk", None),
+        _("Nobody may grant themselves a role or change their own membership."),
+        code="own_membership",
+    )
+    require(
+        can_manage_organization(actor, organization),
+        _("You may only manage memberships of organizations you manage."),
+        code="not_your_organization",
+    )
+    require(
+        role in grantable_roles(actor, organization),
+        _("You may not grant a role beyond your own."),
+        code="role_not_grantable",
+    )
+    if not is_platform_admin(actor):
+        own = set(organization.districts.values_list("ubigeo", flat=True))
+        outside = sorted({d.ubigeo for d in districts} - own) if own else []
+        require(
+            not outside,
+            _("These districts are outside the organization's area: %(codes)s.")
+            % {"codes": ", ".join(outside)},
+            code="district_outside_area",
+        )
+
+
+def manageable_memberships_q(actor: Actor | None) -> Q:
+    """Filter for memberships the person may see in the admin (their managed organizations)."""
+    if is_platform_admin(actor):
+        return Q()
+    assert actor is not None
+    return Q(organization_id__in=sorted(staff_organization_ids(actor)))
+
+
+# --- audit trail ---------------------------------------------------------------------------------
+
+
+def _staff_people_and_keys(actor: Actor) -> tuple[list[int], Any, Any]:
+    orgs = sorted(staff_organization_ids(actor))
+    people = Membership.objects.filter(organization_id__in=orgs).values("user_id")
+    keys = ApiKey.objects.filter(organization_id__in=orgs).values("pk")
+    return orgs, people, keys
+
+
+def can_read_audit(actor: Actor | None) -> bool:
+    """Administrators and programme staff read (part of) the audit trail."""
+    return is_platform_admin(actor) or bool(actor and staff_organization_ids(actor))
+
+
+def change_records_q(actor: Actor | None) -> Q:
+    """Filter for change records the person may read (rule 6)."""
+    if is_platform_admin(actor):
+        return Q()
+    assert actor is not None
+    orgs, people, keys = _staff_people_and_keys(actor)
+    if not orgs:
+        return Q(pk__in=[])
+    from django.contrib.contenttypes.models import ContentType
+
+    types = ContentType.objects.get_for_models(Organization, ApiKey, Membership)
+    key_ids = [str(pk) for pk in keys.values_list("pk", flat=True)]
+    membership_ids = [
+        str(pk)
+        for pk in Membership.objects.filter(organization_id__in=orgs).values_list("pk", flat=True)
+    ]
+    about_own = (
+        Q(content_type=types[Organization], object_id__in=[str(pk) for pk in orgs])
+        | Q(content_type=types[ApiKey], object_id__in=key_ids)
+        | Q(content_type=types[Membership], object_id__in=membership_ids)
+    )
+    return Q(actor_user__in=people) | Q(actor_api_key__in=keys) | about_own
+
+
+def access_logs_q(actor: Actor | None) -> Q:
+    """Filter for sensitive-data reads the person may see (rule 6)."""
+    if is_platform_admin(actor):
+        return Q()
+    assert actor is not None
+    orgs, people, keys = _staff_people_and_keys(actor)
+    if not orgs:
+        return Q(pk__in=[])
+    return Q(actor_user__in=people) | Q(actor_api_key__in=keys)
