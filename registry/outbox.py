@@ -97,9 +97,7 @@ def _report(message: OutboxMessage, exc: BaseException) -> None:
         degraded.mark_down("broker")
         degraded.warn("broker", "messages wait in the outbox for the relay", exc)
     else:
-        logger.error(
-            "outbox message %s (%s) failed", message.pk, message.topic, exc_info=exc
-        )
+        logger.error("outbox message %s (%s) failed", message.pk, message.topic, exc_info=exc)
 
 
 def deliver(message: OutboxMessage) -> bool:

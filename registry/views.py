@@ -75,9 +75,7 @@ def healthz(request: HttpRequest) -> JsonResponse:
     }
     if database != "ok":
         status = "error"
-    elif (
-        body["cache"] == "error" or body["broker"] == "error" or body["outbox"]["status"] != "ok"
-    ):
+    elif body["cache"] == "error" or body["broker"] == "error" or body["outbox"]["status"] != "ok":
         status = "degraded"
     else:
         status = "ok"

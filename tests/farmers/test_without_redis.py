@@ -19,6 +19,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable, Iterator
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -61,7 +62,7 @@ def redis_cache(port: int) -> dict[str, Any]:
 def point_celery_at(url: str, *, eager: bool, queue: str | None = None) -> None:
     """Send tasks to ``url`` (or run them in-process): new settings, fresh connection pools."""
     conf = current_app.conf
-    conf.broker_url = url
+    conf.broker_url = url  # type: ignore[misc]
     conf.task_always_eager = eager
     if queue is not None:
         conf.task_default_queue = queue
@@ -148,7 +149,7 @@ def test_healthz_says_degraded_when_cache_and_broker_are_down(celery_restored: N
 
 @pytest.mark.django_db
 def test_healthz_reports_an_outbox_backlog(celery_restored: None) -> None:
-    old = timezone.now() - timezone.timedelta(minutes=30)
+    old = timezone.now() - timedelta(minutes=30)
     OutboxMessage.objects.create(topic=RECOMPUTE_TOPIC, payload={}, created_at=old)
     body = Client().get("/healthz").json()
     assert body["status"] == "degraded"
@@ -242,8 +243,11 @@ class RedisServer:
         executable = shutil.which("redis-server")
         assert executable, "redis-server is needed (apt-get install redis-server)"
         self.process = subprocess.Popen(  # noqa: S603
-            [executable, "--port", str(self.port), "--bind", "127.0.0.1", "--save", ""]
-            + ["--appendonly", "no", "--dir", str(self.tmp)],
+            [
+                executable,
+                *("--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--save", "", "--appendonly", "no", "--dir", str(self.tmp)),
+            ],
             stdout=subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
@@ -337,8 +341,11 @@ def start_worker(redis_url: str, queue: str) -> subprocess.Popen[bytes]:
         "CELERY_TASK_DEFAULT_QUEUE": queue,
     }
     return subprocess.Popen(  # noqa: S603
-        [sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue]
-        + ["--without-gossip", "--without-mingle", "--without-heartbeat", "--loglevel", "WARNING"],
+        [
+            *(sys.executable, "-m", "celery", "-A", "config", "worker", "--pool=solo", "-Q", queue),
+            *("--without-gossip", "--without-mingle", "--without-heartbeat"),
+            *("--loglevel", "WARNING"),
+        ],
         cwd=ROOT,
         env=env,
     )

@@ -20,9 +20,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--chunk", type=int, default=None, help="Rows per transaction.")
         parser.add_argument("--max", type=int, default=None, help="Stop after this many rows.")
-        parser.add_argument(
-            "--prune", action="store_true", help="Also delete old sent messages."
-        )
+        parser.add_argument("--prune", action="store_true", help="Also delete old sent messages.")
 
     def handle(self, *args: Any, **options: Any) -> None:
         result = outbox.relay(chunk=options["chunk"], max_rows=options["max"])
