@@ -66,7 +66,9 @@ def point_celery_at(url: str, *, eager: bool, queue: str | None = None) -> None:
     conf.task_always_eager = eager
     if queue is not None:
         conf.task_default_queue = queue
-    current_app.close()  # drops the connection pool
+    # Forget the app's connection pools, as ``app.close()`` does, but keep the app registered
+    # (``close()`` deregisters it: tasks imported afterwards would not be registered with it).
+    current_app._pool = None  # type: ignore[attr-defined]
     current_app.amqp._producer_pool = None  # type: ignore[attr-defined]
 
 
