@@ -9,9 +9,12 @@ class FarmersConfig(AppConfig):
     verbose_name = _("Farmers")
 
     def ready(self) -> None:
+        from registry import outbox
         from registry.demo import register_seeder
 
         from .demo import seed_demo_families, seed_demo_support
+        from .transition import RECOMPUTE_TASK, RECOMPUTE_TOPIC
 
         register_seeder(seed_demo_families)
         register_seeder(seed_demo_support)
+        outbox.register(RECOMPUTE_TOPIC, outbox.celery_task(RECOMPUTE_TASK))

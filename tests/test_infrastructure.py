@@ -31,7 +31,13 @@ def test_celery_is_configured_for_reliable_delivery() -> None:
 def test_healthz() -> None:
     response = Client().get("/healthz")
     assert response.status_code == 200
-    assert response.json() == {"status": "ok", "database": "ok", "cache": "ok"}
+    assert response.json() == {
+        "status": "ok",
+        "database": "ok",
+        "cache": "ok",
+        "broker": "in_process",
+        "outbox": {"status": "ok", "pending": 0, "oldest_pending_seconds": None},
+    }
 
 
 @pytest.mark.redis

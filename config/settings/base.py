@@ -354,3 +354,45 @@ MIDDLEWARE = [
     *MIDDLEWARE[_after_auth:],
 ]
 INSTALLED_APPS = [*INSTALLED_APPS, "csp"]
+
+# --- Degraded mode without Redis and the transactional outbox (issue 13) -----------------------
+# Redis (cache and broker) may go down; the database is the core. Cache calls fail fast (a
+# request never hangs on Redis), the API throttle then counts per process, after-commit
+# publishes wait in the outbox (registry.outbox) and /healthz answers "degraded".
+REDIS_SOCKET_CONNECT_TIMEOUT = env.float("REDIS_SOCKET_CONNECT_TIMEOUT", default=0.5)
+REDIS_SOCKET_TIMEOUT = env.float("REDIS_SOCKET_TIMEOUT", default=0.5)
+if REDIS_URL:
+    CACHES["default"]["OPTIONS"] = {
+        "socket_connect_timeout": REDIS_SOCKET_CONNECT_TIMEOUT,
+        "socket_timeout": REDIS_SOCKET_TIMEOUT,
+    }
+# The broker connects fast or fails; its read timeout stays kombu's (workers block on BRPOP).
+CELERY_BROKER_TRANSPORT_OPTIONS["socket_connect_timeout"] = REDIS_SOCKET_CONNECT_TIMEOUT
+# Warnings about a degraded component: at most one line per interval (seconds), with a count.
+DEGRADED_LOG_INTERVAL = env.int("DEGRADED_LOG_INTERVAL", default=60)
+# After a cache or broker failure, the request path skips it for this long (seconds).
+DEGRADED_RETRY_AFTER = env.float("DEGRADED_RETRY_AFTER", default=10.0)
+# The after-commit hand-off to Celery retries briefly, then leaves the message to the relay.
+OUTBOX_PUBLISH_RETRY_POLICY = {
+    "max_retries": 1,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.2,
+}
+# Seconds a fresh message is left to its after-commit hand-off before the relay may take it.
+OUTBOX_RELAY_GRACE = env.int("OUTBOX_RELAY_GRACE", default=30)
+OUTBOX_RELAY_CHUNK = env.int("OUTBOX_RELAY_CHUNK", default=200)
+# Retry backoff of a failed message: base * 2^(attempts-1) seconds, capped.
+OUTBOX_BACKOFF_BASE = env.int("OUTBOX_BACKOFF_BASE", default=30)
+OUTBOX_BACKOFF_MAX = env.int("OUTBOX_BACKOFF_MAX", default=3600)
+OUTBOX_RETENTION_DAYS = env.int("OUTBOX_RETENTION_DAYS", default=7)
+# /healthz reports the outbox as "backlog" when its oldest pending message is older than this.
+OUTBOX_BACKLOG_WARN_SECONDS = env.int("OUTBOX_BACKLOG_WARN_SECONDS", default=300)
+CELERY_BEAT_SCHEDULE["outbox-relay"] = {
+    "task": "registry.tasks.relay_outbox",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["outbox-prune"] = {
+    "task": "registry.tasks.prune_outbox",
+    "schedule": crontab(hour=3, minute=30),
+}
