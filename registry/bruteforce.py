@@ -24,6 +24,8 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils.translation import gettext, ngettext
 
+from registry import degraded
+
 logger = logging.getLogger("registry.bruteforce")
 
 
@@ -108,10 +110,13 @@ def _key(scope: str, ident: str, window: int, now: float) -> tuple[str, int]:
 def window_wait(scope: str, ident: str, *, limit: int, window: int) -> int:
     """Seconds until ``ident`` may try again, 0 if it is below ``limit`` in this window."""
     key, left = _key(scope, ident, window, time.time())
+    if degraded.is_down("cache"):
+        return 0  # skipped while the cache is down (no timeout paid by every request)
     try:
         count = cache.get(key) or 0
     except Exception as exc:  # noqa: BLE001 - cache down: fail open, never a 500
-        logger.warning("Brute-force counter %s unavailable (%s): not enforced", scope, exc)
+        degraded.mark_down("cache")
+        degraded.warn("cache", f"brute-force counter {scope} not enforced", exc)
         return 0
     return left if int(count) >= limit else 0
 
@@ -119,6 +124,8 @@ def window_wait(scope: str, ident: str, *, limit: int, window: int) -> int:
 def window_count(scope: str, ident: str, *, window: int) -> int:
     """Count one event for ``ident`` in the current window; the new count (0 if uncounted)."""
     key, _left = _key(scope, ident, window, time.time())
+    if degraded.is_down("cache"):
+        return 0
     try:
         cache.add(key, 0, timeout=window + 5)
         try:
@@ -127,7 +134,8 @@ def window_count(scope: str, ident: str, *, window: int) -> int:
             cache.set(key, 1, timeout=window + 5)
             return 1
     except Exception as exc:  # noqa: BLE001 - cache down: fail open, never a 500
-        logger.warning("Brute-force counter %s unavailable (%s): not counted", scope, exc)
+        degraded.mark_down("cache")
+        degraded.warn("cache", f"brute-force counter {scope} not counted", exc)
         return 0
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import timedelta
 from typing import Any
 
@@ -10,12 +10,21 @@ import pytest
 from django.utils import timezone
 from rest_framework.test import APIClient
 
+from registry import degraded
 from registry.choices import OrganizationKind
 from registry.models import ApiKey, District, Organization
 from registry.services import api_key_create
 from tests.factories import OrganizationFactory
 
 KeyMaker = Callable[..., tuple[ApiKey, str]]
+
+
+@pytest.fixture(autouse=True)
+def _no_degraded_state_between_tests() -> Iterator[None]:
+    """A cache or broker marked down by one test is not down for the next."""
+    degraded.reset()
+    yield
+    degraded.reset()
 
 
 @pytest.fixture
