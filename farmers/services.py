@@ -465,10 +465,14 @@ def household_register(
     community: str = "",
     consent: dict[str, Any] | None = None,
     id: Any = None,
+    import_ref: str = "",
     channel: str = "api",
     today: date | None = None,
 ) -> tuple[Household, bool]:
     """Register a household with its members and consent; idempotent on a client ``id``.
+
+    ``import_ref`` (imports and demo seeding) is kept in its own field, unique per programme,
+    for the caller's idempotency; the id stays random.
 
     Returns ``(household, created)``. A repeated request with the same ``id`` and payload
     returns the existing household; the same ``id`` with another payload is a 409. An ID
@@ -522,6 +526,7 @@ def household_register(
         community=" ".join(community.split())[:150],
         registered_by=actor.user,
         registered_by_key=actor.api_key,
+        import_ref=import_ref.strip()[:100],
         request_hash=digest,
         **({"id": id} if id is not None else {}),
     )
