@@ -83,7 +83,15 @@ class Household(models.Model):
     # The import file's own reference for the family (``household_ref``), unique per programme
     # where set: what makes a re-import find it. Ids themselves are random (uuid4), never
     # derived from this reference.
-    import_ref = models.CharField(_("import reference"), max_length=100, blank=True, editable=False)
+    # ``db_default`` too: the bulk seeders COPY households without this column.
+    import_ref = models.CharField(
+        _("import reference"),
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
