@@ -527,7 +527,7 @@ class BuyerOfferAdmin(admin.ModelAdmin):
 
     form = BuyerOfferForm
     list_display = ["household", "buyer", "program", "district", "offered_at", "withdrawn_at"]
-    list_filter = [BuyerFilter, "program"]
+    list_filter = [BuyerFilter]
     list_select_related = ["household", "buyer", "program", "district"]
     search_fields = ["=household__code", "buyer__code"]
     raw_id_fields = ["household"]
