@@ -1,7 +1,9 @@
 """Demo families for the embedded default: realistic VRAEM households registered, reviewed,
 with plots, agreements and visits, all through the services (so they obey every rule).
 
-Deterministic ids (uuid5) make it idempotent: a second run finds every record in place.
+Idempotent without guessable ids: each family is found again by its reference (``demo-N`` in
+``Household.import_ref``); household ids are random (uuid4), and the ids of a family's plot,
+agreement and visit derive from that random id, so nobody can compute them from outside.
 """
 
 from __future__ import annotations
@@ -50,6 +52,30 @@ def demo_dni(rng: random.Random) -> str:
     return f"{rng.randint(40_000_000, 48_999_999)}"
 
 
+DEMO_PROGRAM = "pirdais"
+
+
+def demo_ref(n: int) -> str:
+    """The reference of the ``n``-th demo family (its ``import_ref``)."""
+    return f"demo-{n}"
+
+
+def demo_households(*, active_only: bool = False) -> dict[int, Household]:
+    """The demo families already seeded, by their number (one query)."""
+    queryset = Household.objects.filter(
+        program__code=DEMO_PROGRAM, import_ref__in=[demo_ref(n) for n in range(FAMILIES)]
+    )
+    if active_only:
+        queryset = queryset.filter(status=HouseholdStatus.ACTIVE)
+    return {int(h.import_ref.removeprefix("demo-")): h for h in queryset}
+
+
+def demo_child_id(kind: str, household_id: uuid.UUID) -> uuid.UUID:
+    """A stable id for one of a demo family's records (its plot, agreement, visit...), derived
+    from the family's random id: reruns find it, outsiders cannot compute it."""
+    return uuid.uuid5(NAMESPACE, f"{kind}-{household_id}")
+
+
 def seed_demo_families(write: Writer) -> None:
     """Register (or find) the demo families; approve most; add plots, agreements and visits."""
     program = Program.objects.filter(code="pirdais").first()
@@ -64,6 +90,7 @@ def seed_demo_families(write: Writer) -> None:
     rng = random.Random(2026)
     today = timezone.localdate()
     created = 0
+    seeded = demo_households()
     for n in range(FAMILIES):
         ubigeo = list(DEMO_DISTRICTS)[n % len(DEMO_DISTRICTS)]
         lon, lat = DEMO_DISTRICTS[ubigeo]
@@ -95,11 +122,12 @@ def seed_demo_families(write: Writer) -> None:
             "birth_date": date(rng.randint(2008, 2020), rng.randint(1, 12), rng.randint(1, 28)),
             "relationship": Relationship.CHILD,
         }
-        hid = uuid.uuid5(NAMESPACE, f"household-{n}")
+        earlier = seeded.get(n)
         try:
             household, was_created = services.household_register(
                 actor=field,
-                id=hid,
+                id=earlier.pk if earlier is not None else uuid.uuid4(),
+                import_ref=demo_ref(n),
                 program=program.code,
                 district=ubigeo,
                 community=rng.choice(COMMUNITIES),
@@ -119,7 +147,7 @@ def seed_demo_families(write: Writer) -> None:
             )
         services.plot_create(
             actor=field,
-            id=uuid.uuid5(NAMESPACE, f"plot-{n}"),
+            id=demo_child_id("plot", household.pk),
             household=household.pk,
             name="Chacra principal",
             tenure="possession",
@@ -132,7 +160,7 @@ def seed_demo_families(write: Writer) -> None:
         if n % 4 != 3:
             services.agreement_create(
                 actor=field,
-                id=uuid.uuid5(NAMESPACE, f"agreement-{n}"),
+                id=demo_child_id("agreement", household.pk),
                 household=household.pk,
                 signed_on=today - timedelta(days=300 - n),
                 coca_ha_committed=Decimal(rng.choice(["0.50", "0.75", "1.00", "1.50"])),
@@ -140,7 +168,7 @@ def seed_demo_families(write: Writer) -> None:
             )
             visit, _new = services.verification_create(
                 actor=field,
-                id=uuid.uuid5(NAMESPACE, f"visit-{n}"),
+                id=demo_child_id("visit", household.pk),
                 household=household.pk,
                 visited_on=today - timedelta(days=60 + n),
                 method="field_visit",
@@ -153,9 +181,7 @@ def seed_demo_families(write: Writer) -> None:
                 services.verification_transition(
                     actor=review, verification=visit, to=VerificationStatus.CONFIRMED
                 )
-    total = Household.objects.filter(
-        id__in=[uuid.uuid5(NAMESPACE, f"household-{n}") for n in range(FAMILIES)]
-    ).count()
+    total = len(demo_households())
     pending = Verification.objects.filter(status=VerificationStatus.PENDING).count()
     write(f"Demo families:    {total} households ({created} new), {pending} visits to review")
 
@@ -172,15 +198,13 @@ def seed_demo_support(write: Writer) -> None:
         return
     field = Actor(user=officer, unrestricted=True)
     today = timezone.localdate()
-    ids = [uuid.uuid5(NAMESPACE, f"household-{n}") for n in range(FAMILIES)]
-    live = dict(
-        Household.objects.filter(id__in=ids, status=HouseholdStatus.ACTIVE).values_list(
-            "id", "code"
-        )
-    )
+    families = demo_households()
+    ids = [h.pk for h in families.values()]
+    live = {h.pk for h in families.values() if h.status == HouseholdStatus.ACTIVE}
     done = set(Support.objects.filter(household_id__in=ids).values_list("household_id", flat=True))
     recorded = 0
-    for n, hid in enumerate(ids):
+    for n, family in sorted(families.items()):
+        hid = family.pk
         if hid not in live or hid in done:
             continue
         items = [("inputs", "850.00", "fondo-cooperacion", 200)]

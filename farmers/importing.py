@@ -1,9 +1,10 @@
 """Household import from CSV and XLSX files (issue 3, point 9).
 
 One row is one member; rows are grouped into households by ``household_ref``, the client's own
-reference for the family. Each household goes through ``services.household_register`` with an
-``id`` derived from (programme, household_ref) by ``uuid5``, so importing the same file again
-finds the households it already made (``already_imported``) instead of duplicating them. Every
+reference for the family. Each household goes through ``services.household_register`` with a
+random id and the reference kept in ``Household.import_ref`` (unique per programme), so importing
+the same file again finds the households it already made (``already_imported``) instead of
+duplicating them; nobody can compute a household's id from its programme and reference. Every
 household runs in its own savepoint: one bad family never stops the others. A dry run validates
 every row exactly as the real run does (deduplication against the database included) and then
 rolls everything back.
@@ -71,7 +72,9 @@ PROGRESS_EVERY = 100
 CHANNEL = "import"
 
 # The namespace of import ids: never change it, or re-running old files would create duplicates.
-IMPORT_NAMESPACE = uuid.UUID("95de4783-c133-4fea-949f-fe1128914ff2")
+# Before issue 13 imported households got uuid5(this, programme + ref) ids (guessable): kept only
+# to recognise those households on a re-import (``imported_household``); new ids are random.
+LEGACY_IMPORT_NAMESPACE = uuid.UUID("95de4783-c133-4fea-949f-fe1128914ff2")
 
 ProgressCallback = Callable[[int, int], None]
 
@@ -502,9 +505,23 @@ def _date_key(value: Any) -> str:
     return parsed.isoformat() if parsed else ""
 
 
-def household_import_id(program: str, household_ref: str) -> uuid.UUID:
-    """The household id an import gives (programme, household_ref): the same on every run."""
-    return uuid.uuid5(IMPORT_NAMESPACE, f"{program}\x1f{household_ref}")
+def imported_household(program: str, household_ref: str) -> Household | None:
+    """The household an earlier import made for (programme, household_ref), or ``None``.
+
+    Found by ``import_ref``; households imported before that field existed were given
+    ``uuid5(programme, ref)`` ids: such a one is found by that id once and gets its reference
+    recorded, so re-importing an old file stays idempotent.
+    """
+    ref = household_ref.strip()[:100]
+    found = Household.objects.filter(program__code=program, import_ref=ref).first()
+    if found is not None:
+        return found
+    legacy = uuid.uuid5(LEGACY_IMPORT_NAMESPACE, f"{program}\x1f{household_ref}")
+    found = Household.objects.filter(pk=legacy, program__code=program, import_ref="").first()
+    if found is not None:
+        found.import_ref = ref
+        found.save(update_fields=["import_ref"])
+    return found
 
 
 # --- the report ------------------------------------------------------------------------------
@@ -713,10 +730,13 @@ class _Importer:
             "consent.purposes": (purposes_row, "consent_purposes"),
             "id": (rows[0], "household_ref"),
         }
-        household_id = household_import_id(program, household.ref)
         unreadable = household.failed
+        household_id = uuid.uuid4()  # random: never derived from the programme and reference
         try:
             with transaction.atomic():
+                earlier = imported_household(program, household.ref) if program else None
+                if earlier is not None:
+                    household_id = earlier.pk
                 registered, created = household_register(
                     actor=self.actor,
                     program=program,
@@ -725,6 +745,7 @@ class _Importer:
                     members=members,
                     consent=consent,
                     id=household_id,
+                    import_ref=household.ref,
                     channel=CHANNEL,
                     today=self.today,
                 )
@@ -1030,8 +1051,8 @@ __all__ = [
     "RowResult",
     "SourceRow",
     "Table",
-    "household_import_id",
     "import_households",
+    "imported_household",
     "parse_date",
     "read_table",
     "template_bytes",

@@ -80,6 +80,18 @@ class Household(models.Model):
         verbose_name=_("merged into"),
     )
     rejection_reason = models.TextField(_("rejection reason"), blank=True)
+    # The import file's own reference for the family (``household_ref``), unique per programme
+    # where set: what makes a re-import find it. Ids themselves are random (uuid4), never
+    # derived from this reference.
+    # ``db_default`` too: the bulk seeders COPY households without this column.
+    import_ref = models.CharField(
+        _("import reference"),
+        max_length=100,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
     registered_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -132,7 +144,16 @@ class Household(models.Model):
         # A constraint rather than ``unique=True``: the same unique index, without the
         # ``varchar_pattern_ops`` twin Django adds for unique text fields (codes are matched
         # exactly, never by prefix).
-        constraints = [models.UniqueConstraint(fields=["code"], name="hh_code_uniq")]
+        constraints = [
+            models.UniqueConstraint(fields=["code"], name="hh_code_uniq"),
+            # Also the import's lookup index; partial, so API registrations add no entry.
+            models.UniqueConstraint(
+                fields=["program", "import_ref"],
+                condition=~Q(import_ref=""),
+                name="hh_import_ref_uniq",
+                violation_error_message=_("This import reference is already used here."),
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code} · {self.head_name}"

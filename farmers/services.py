@@ -29,7 +29,7 @@ from registry.exceptions import (
     UnsupportedMediaType,
 )
 from registry.history import change_record, diff, snapshot
-from registry.models import District, Organization, Program
+from registry.models import ApiKey, District, Organization, Program
 from registry.services import check_version, field_error
 
 from . import geometry as geo
@@ -465,10 +465,14 @@ def household_register(
     community: str = "",
     consent: dict[str, Any] | None = None,
     id: Any = None,
+    import_ref: str = "",
     channel: str = "api",
     today: date | None = None,
 ) -> tuple[Household, bool]:
     """Register a household with its members and consent; idempotent on a client ``id``.
+
+    ``import_ref`` (imports and demo seeding) is kept in its own field, unique per programme,
+    for the caller's idempotency; the id stays random.
 
     Returns ``(household, created)``. A repeated request with the same ``id`` and payload
     returns the existing household; the same ``id`` with another payload is a 409. An ID
@@ -522,6 +526,7 @@ def household_register(
         community=" ".join(community.split())[:150],
         registered_by=actor.user,
         registered_by_key=actor.api_key,
+        import_ref=import_ref.strip()[:100],
         request_hash=digest,
         **({"id": id} if id is not None else {}),
     )
@@ -783,11 +788,28 @@ def household_transition(
 
 
 def _is_maker(actor: Actor, user_id: Any, key_id: Any) -> bool:
-    if actor.user is not None and user_id is not None:
-        return bool(actor.user.pk == user_id)
-    if actor.api_key is not None and key_id is not None:
-        return bool(actor.api_key.pk == key_id)
-    return False
+    """Maker–checker: whether ``actor`` may not check a record made by the person ``user_id``
+    (through a session) or with the key ``key_id``.
+
+    People are compared, not keys: the same person is refused whether they made or check it
+    through a session or any key acting for them. A key that acts for nobody (an automation)
+    may not check what was made with a key of its own organization (a second key of the same
+    organization is not a second person).
+    """
+    maker_key = (
+        ApiKey.objects.filter(pk=key_id).only("organization_id", "acts_for_user_id").first()
+        if key_id is not None
+        else None
+    )
+    maker_person = user_id if user_id is not None else getattr(maker_key, "acts_for_user_id", None)
+    checker_person = actor.person_id
+    if checker_person is not None and checker_person == maker_person:
+        return True
+    if actor.api_key is None or maker_key is None:
+        return False
+    if actor.api_key.pk == maker_key.pk:
+        return True
+    return checker_person is None and actor.api_key.organization_id == maker_key.organization_id
 
 
 @transaction.atomic

@@ -19,17 +19,19 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
+from farmers.choices import HouseholdStatus
 from farmers.identity import normalize_phone
 from registry import policies
 from registry.actors import Actor
 from registry.admin import CappedCountPaginator, request_actor
-from registry.choices import OrganizationKind
+from registry.choices import OrganizationKind, Scope
 from registry.exceptions import RegistryError
 from registry.models import Organization
 
 from . import selectors, services
 from .choices import ContractStatus, DeliveryStatus, forms_for_crop
 from .models import (
+    BuyerOffer,
     BuyerProfile,
     Contract,
     ContractStatusChange,
@@ -378,9 +380,16 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
         "price_pen_per_kg",
         "amount_pen",
         "status",
+        "confirmed_at",
         "exceeds_volume",
     ]
-    list_filter = ["status", BuyerFilter, "exceeds_volume", "quality_grade"]
+    list_filter = [
+        "status",
+        ("confirmed_at", admin.EmptyFieldListFilter),
+        BuyerFilter,
+        "exceeds_volume",
+        "quality_grade",
+    ]
     list_select_related = ["household", "buyer"]
     search_fields = ["=receipt_reference", "=household__code"]
     show_full_result_count = False
@@ -406,11 +415,14 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
         "paid_amount_pen",
         "recorded_by",
         "recorded_by_key",
+        "confirmed_at",
+        "confirmed_by",
+        "confirmed_by_key",
         "version",
         "created_at",
     ]
     fields = tuple(readonly_fields)
-    actions = ["accept", "export_csv"]
+    actions = ["accept", "confirm", "export_csv"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False if obj is not None else super().has_change_permission(request, obj)
@@ -429,6 +441,24 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
                 refused.append(f"{delivery}: {getattr(exc, 'detail', None) or exc}")
         if done:
             messages.success(request, _("%(n)s deliveries accepted.") % {"n": done})
+        for line in refused[:20]:
+            messages.warning(request, line)
+
+    @admin.action(description=_("Confirm the selected accepted deliveries (programme)"))
+    def confirm(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        actor = Actor.for_user(request.user)
+        done, refused = 0, []
+        pending = queryset.filter(
+            status__in=[DeliveryStatus.ACCEPTED, DeliveryStatus.PAID], confirmed_at__isnull=True
+        )
+        for delivery in pending[:500]:
+            try:
+                services.delivery_confirm(actor=actor, delivery=delivery, channel="admin")
+                done += 1
+            except (RegistryError, ValidationError) as exc:
+                refused.append(f"{delivery}: {getattr(exc, 'detail', None) or exc}")
+        if done:
+            messages.success(request, _("%(n)s deliveries confirmed.") % {"n": done})
         for line in refused[:20]:
             messages.warning(request, line)
 
@@ -459,6 +489,147 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
             .iterator(chunk_size=2000)
         )
         return _stream_csv(DELIVERY_CSV, rows, "entregas.csv")
+
+
+class BuyerOfferForm(forms.ModelForm):
+    """Offer a household to a buyer: the same checks as the service (area, role, active)."""
+
+    class Meta:
+        model = BuyerOffer
+        fields = ["household", "buyer", "note"]
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        self.actor: Actor = kwargs.pop("actor")
+        super().__init__(*args, **kwargs)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        household = data.get("household")
+        if household is None:
+            return data
+        if not self.actor.covers(district=household.district_id, program=household.program_id):
+            self.add_error("household", _("Unknown household."))
+        elif not services.may_offer(self.actor, household):
+            self.add_error(
+                None, _("Only programme staff and implementers may offer households to buyers.")
+            )
+        elif household.status != HouseholdStatus.ACTIVE:
+            self.add_error(
+                "household",
+                _("Only households whose registration was approved can be offered to buyers."),
+            )
+        return data
+
+
+@admin.register(BuyerOffer)
+class BuyerOfferAdmin(admin.ModelAdmin):
+    """Households offered to buyers (the families a buyer may propose contracts to): programme
+    staff add and withdraw offers in their area; never edited or deleted (history is kept)."""
+
+    form = BuyerOfferForm
+    list_display = ["household", "buyer", "program", "district", "offered_at", "withdrawn_at"]
+    list_filter = [BuyerFilter]
+    list_select_related = ["household", "buyer", "program", "district"]
+    search_fields = ["=household__code", "buyer__code"]
+    raw_id_fields = ["household"]
+    show_full_result_count = False
+    list_per_page = 50
+    paginator = CappedCountPaginator
+    actions = ["withdraw"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BuyerOffer]:
+        actor = Actor.for_user(request.user)
+        return (
+            super()
+            .get_queryset(request)
+            .filter(
+                actor.area_q(
+                    district_path="district_id",
+                    program_path="program_id",
+                    scope=Scope.CONTRACTS_READ,
+                )
+            )
+        )
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        form = super().get_form(request, obj, change=change, **kwargs)
+        actor = Actor.for_user(request.user)
+
+        class WithActor(form):  # type: ignore[valid-type,misc]
+            def __init__(self, *args: Any, **kw: Any) -> None:
+                super().__init__(*args, actor=actor, **kw)
+
+        return WithActor
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if obj is None:
+            return []
+        return [
+            "household",
+            "buyer",
+            "program",
+            "district",
+            "note",
+            "offered_at",
+            "offered_by",
+            "offered_by_key",
+            "withdrawn_at",
+            "withdrawn_by",
+            "withdrawn_by_key",
+        ]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return (
+            ["household", "buyer", "note"]
+            if obj is None
+            else self.get_readonly_fields(request, obj)
+        )
+
+    def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
+        if db_field.name == "buyer":
+            kwargs["queryset"] = Organization.objects.filter(
+                kind=OrganizationKind.BUYER, is_active=True
+            )
+        return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and Actor.for_user(request.user).has_scope(
+            Scope.CONTRACTS_WRITE
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(self, request: HttpRequest, obj: BuyerOffer, form: Any, change: bool) -> None:
+        """Through the service (checks, history); an existing live offer is kept."""
+        saved, _created = services.offer_create(
+            actor=Actor.for_user(request.user),
+            household=obj.household,
+            buyer=obj.buyer,
+            note=obj.note,
+            channel="admin",
+        )
+        obj.pk = saved.pk
+
+    @admin.action(description=_("Withdraw the selected offers"))
+    def withdraw(self, request: HttpRequest, queryset: QuerySet[BuyerOffer]) -> None:
+        actor = Actor.for_user(request.user)
+        done, refused = 0, []
+        for offer in queryset.filter(withdrawn_at__isnull=True)[:500]:
+            try:
+                services.offer_withdraw(actor=actor, offer=offer, channel="admin")
+                done += 1
+            except (RegistryError, ValidationError) as exc:
+                refused.append(f"{offer}: {getattr(exc, 'detail', None) or exc}")
+        if done:
+            messages.success(request, _("%(n)s offers withdrawn.") % {"n": done})
+        for line in refused[:20]:
+            messages.warning(request, line)
 
 
 class BuyerProfileForm(forms.ModelForm):

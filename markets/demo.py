@@ -1,5 +1,7 @@
 """Demo market data: two buyers, contracts with demo families and their deliveries, all through
-the services. Deterministic ids (uuid5) make it idempotent: a second run finds every record."""
+the services. Idempotent: a contract's and its deliveries' ids derive from the family's random id
+(reruns find them; nobody outside can compute them). The families are offered to the buyers
+first: buyers reach offered families only."""
 
 from __future__ import annotations
 
@@ -9,8 +11,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from farmers.choices import HouseholdStatus
-from farmers.models import Household
+from farmers.demo import demo_households
 from registry.actors import Actor
 from registry.choices import OrganizationKind
 from registry.demo import Writer
@@ -21,7 +22,6 @@ from .choices import ContractStatus, DeliveryStatus, PriceRule, ProductForm
 from .models import Contract, Delivery, YieldNorm
 
 NAMESPACE = uuid.UUID("0c6b1d7e-5a41-4c3e-9f0d-2b7a9e4d8c21")
-FARMERS_NAMESPACE = uuid.UUID("6f1f6c3e-8f1e-4d55-9d0b-3c1e9a6a5b10")  # farmers.demo
 BUYERS = [
     # code, name, RUC (check digit verified), district, contact, phone, email
     (
@@ -89,14 +89,23 @@ def seed_demo_contracts(write: Writer) -> None:
         return
     today = timezone.localdate()
     made = 0
+    families = demo_households(active_only=True)
+    contract_ids = []
     for n in range(12):
-        household = Household.objects.filter(
-            pk=uuid.uuid5(FARMERS_NAMESPACE, f"household-{n}"), status=HouseholdStatus.ACTIVE
-        ).first()
+        household = families.get(n)
         if household is None:
             continue
         cacao = n % 2 == 0
-        contract_id = uuid.uuid5(NAMESPACE, f"contract-{n}")
+        # The programme offers the family to the buyer before any contract (as staff would in
+        # the admin); families 12–13 are offered to the cooperative without a contract yet.
+        services.offer_create(
+            actor=actor,
+            household=household,
+            buyer="coop-pangoa" if cacao else "exportadora-vraem",
+            channel="demo",
+        )
+        contract_id = uuid.uuid5(NAMESPACE, f"contract-{household.pk}")
+        contract_ids.append(contract_id)
         contract = Contract.objects.filter(pk=contract_id).first()
         start = today - timedelta(days=150)
         if contract is None:
@@ -133,7 +142,7 @@ def seed_demo_contracts(write: Writer) -> None:
         if contract.status != ContractStatus.ACTIVE:
             continue
         for k, (days, kg, grade) in enumerate([(40, "215.5", "a"), (95, "180.0", "b")]):
-            delivery_id = uuid.uuid5(NAMESPACE, f"delivery-{n}-{k}")
+            delivery_id = uuid.uuid5(NAMESPACE, f"delivery-{household.pk}-{k}")
             delivery = Delivery.objects.filter(pk=delivery_id).first()
             day = contract.season_start + timedelta(days=days)
             if delivery is None and n % 5 != 4 and day <= today:
@@ -162,9 +171,12 @@ def seed_demo_contracts(write: Writer) -> None:
                     paid_on=min(day + timedelta(days=7), today),
                     channel="demo",
                 )
-    total = Contract.objects.filter(
-        pk__in=[uuid.uuid5(NAMESPACE, f"contract-{n}") for n in range(12)]
-    ).count()
+    for n in (12, 13):
+        if n in families:
+            services.offer_create(
+                actor=actor, household=families[n], buyer="coop-pangoa", channel="demo"
+            )
+    total = Contract.objects.filter(pk__in=contract_ids).count()
     write(
         f"Demo contracts:   {total} contracts ({made} new) with {len(buyers)} buyers; "
         f"{YieldNorm.objects.count()} yield norms"

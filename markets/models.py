@@ -57,6 +57,109 @@ class BuyerProfile(models.Model):
         return str(self.organization)
 
 
+class BuyerOffer(models.Model):
+    """The programme's link between a household and a buyer: the buyer may propose contracts to,
+    and see, only the households offered to it (``markets.selectors.households_offered_to``).
+
+    Made and withdrawn by programme staff or an implementer whose area covers the household
+    (``markets.services.offer_create`` / ``offer_withdraw``); at most one live (not withdrawn)
+    offer per household and buyer; history in the registry's change records.
+    """
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="buyer_offers",
+        verbose_name=_("household"),
+        db_index=False,
+    )
+    buyer = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="offers",
+        verbose_name=_("buyer"),
+        db_index=False,
+    )
+    # Denormalised from the household, for scoping without joins.
+    district = models.ForeignKey(
+        District,
+        on_delete=models.PROTECT,
+        related_name="+",
+        verbose_name=_("district"),
+        db_index=False,
+    )
+    program = models.ForeignKey(
+        Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
+    )
+    note = models.CharField(_("note"), max_length=300, blank=True)
+    offered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("offered by"),
+    )
+    offered_by_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("offered with key"),
+    )
+    offered_at = models.DateTimeField(_("offered at"), default=timezone.now, editable=False)
+    withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True, editable=False)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("withdrawn by"),
+    )
+    withdrawn_by_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("withdrawn with key"),
+    )
+
+    class Meta:
+        ordering = ["offered_at", "id"]
+        verbose_name = _("offer to a buyer")
+        verbose_name_plural = _("offers to buyers")
+        indexes = [
+            # A buyer's live offers, in list order (its key's list and the contract check).
+            models.Index(
+                fields=["buyer", "offered_at", "id"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="offer_buyer_live_idx",
+            ),
+            models.Index(fields=["household", "buyer"], name="offer_household_idx"),
+            models.Index(fields=["district", "offered_at"], name="offer_district_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household", "buyer"],
+                condition=Q(withdrawn_at__isnull=True),
+                name="offer_one_live_per_buyer",
+                violation_error_message=_("This household is already offered to this buyer."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} → {self.buyer_id}"
+
+    @property
+    def is_live(self) -> bool:
+        """True until the offer is withdrawn."""
+        return self.withdrawn_at is None
+
+
 class Contract(models.Model):
     """A market-access contract between a household and a buyer for one crop and season."""
 
@@ -343,6 +446,27 @@ class Delivery(models.Model):
         null=True,
         blank=True,
         verbose_name=_("recorded by"),
+    )
+    # The programme's confirmation (programme people, never the buyer): only a confirmed
+    # accepted delivery is evidence for the transition engine (docs/markets.md).
+    confirmed_at = models.DateTimeField(
+        _("confirmed by the programme at"), null=True, blank=True, editable=False
+    )
+    confirmed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("confirmed by"),
+    )
+    confirmed_by_key = models.ForeignKey(
+        ApiKey,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("confirmed with key"),
     )
     recorded_by_key = models.ForeignKey(
         ApiKey,

@@ -25,7 +25,7 @@ from registry.choices import OrganizationKind
 from registry.models import Organization, Program
 
 from .choices import ContractStatus
-from .models import Contract, Delivery
+from .models import BuyerOffer, Contract, Delivery
 from .services import amount_for, buyer_register
 
 SEASON_START = date(2026, 1, 1)
@@ -140,13 +140,28 @@ def _chunk_postgresql(
                 "mark": mark,
             },
         )
+        # The programme offered each family to its buyer (buyers reach offered families only).
+        cursor.execute(
+            """
+            INSERT INTO markets_buyeroffer (
+                id, household_id, buyer_id, district_id, program_id, note, offered_at
+            )
+            SELECT gen_random_uuid(), household_id, buyer_id, min(district_id), min(program_id),
+                   '', min(created_at)
+            FROM markets_contract WHERE request_hash = %(mark)s
+            GROUP BY household_id, buyer_id
+            ON CONFLICT (household_id, buyer_id) WHERE withdrawn_at IS NULL DO NOTHING
+            """,
+            {"mark": mark},
+        )
+        # Accepted and paid deliveries count as confirmed by the programme (evidence).
         cursor.execute(
             """
             INSERT INTO markets_delivery (
                 id, contract_id, household_id, buyer_id, district_id, program_id, delivered_on,
                 weight_kg, quality_grade, price_pen_per_kg, amount_pen, receipt_reference,
                 status, exceeds_volume, rejection_reason, note, payment_reference, paid_on,
-                paid_amount_pen, request_hash, version, created_at, updated_at
+                paid_amount_pen, confirmed_at, request_hash, version, created_at, updated_at
             )
             SELECT gen_random_uuid(), c.id, c.household_id, c.buyer_id, c.district_id,
                    c.program_id, d.day, d.kg,
@@ -157,6 +172,7 @@ def _chunk_postgresql(
                    CASE WHEN d.status = 'paid' THEN 'TRF-' || g ELSE '' END,
                    CASE WHEN d.status = 'paid' THEN d.day + 7 END,
                    CASE WHEN d.status = 'paid' THEN round(d.kg * c.price_pen_per_kg, 2) END,
+                   CASE WHEN d.status IN ('accepted', 'paid') THEN c.created_at END,
                    '', 1, c.created_at + g * interval '1 hour', c.created_at
             FROM markets_contract c
             CROSS JOIN generate_series(1, %(per)s) AS g
@@ -280,6 +296,7 @@ def _chunk_portable(
                     payment_reference=f"TRF-{g}" if status == "paid" else "",
                     paid_on=day + timedelta(days=7) if status == "paid" else None,
                     paid_amount_pen=amount if status == "paid" else None,
+                    confirmed_at=now if status in ("accepted", "paid") else None,
                     created_at=contract.created_at + timedelta(hours=g),
                     updated_at=contract.created_at,
                 )
@@ -292,6 +309,27 @@ def _chunk_portable(
         contracts.append(contract)
     Contract.objects.bulk_create(contracts, batch_size=2000)
     Delivery.objects.bulk_create(new_deliveries, batch_size=2000)
+    # The programme offered each family to its buyer (buyers reach offered families only).
+    pairs = {(c.household_id, c.buyer_id): c for c in contracts}
+    live = set(
+        BuyerOffer.objects.filter(
+            household_id__in={h for h, _b in pairs}, withdrawn_at__isnull=True
+        ).values_list("household_id", "buyer_id")
+    )
+    BuyerOffer.objects.bulk_create(
+        [
+            BuyerOffer(
+                household_id=c.household_id,
+                buyer_id=c.buyer_id,
+                district_id=c.district_id,
+                program_id=c.program_id,
+                offered_at=c.created_at,
+            )
+            for pair, c in pairs.items()
+            if pair not in live
+        ],
+        batch_size=2000,
+    )
 
 
 __all__: list[Any] = ["bench_buyers", "seed_deliveries"]

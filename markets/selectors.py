@@ -22,16 +22,16 @@ from django.db.models import (
 )
 from django.db.models.functions import Coalesce, Least
 
-from farmers.choices import VerificationStatus
+from farmers.choices import HouseholdStatus, VerificationStatus
 from farmers.models import Verification
 from farmers.transition.evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, Fact, batch_q
 from registry.actors import Actor
-from registry.choices import OrganizationKind
+from registry.choices import OrganizationKind, Scope
 from registry.exceptions import NotFound
 from registry.models import Organization
 
-from .models import Contract, ContractStatusChange, Delivery
-from .services import contract_scope_q
+from .models import BuyerOffer, Contract, ContractStatusChange, Delivery
+from .services import buyer_of, contract_scope_q
 from .workflow import ACCEPTED_DELIVERY_STATES, ACTIVATED_STATES
 
 
@@ -48,6 +48,44 @@ def buyer_get(*, actor: Actor, code: str) -> Organization:
     if buyer is None:
         raise NotFound()
     return buyer
+
+
+def offer_list(*, actor: Actor) -> QuerySet[BuyerOffer]:
+    """Offers of households to buyers the actor may see: a buyer's key its own live offers
+    (the families it may propose contracts to), everyone else the offers in their area."""
+    buyer = buyer_of(actor)
+    if buyer is not None:
+        if not actor.has_scope(Scope.CONTRACTS_READ):
+            return BuyerOffer.objects.none()
+        queryset = BuyerOffer.objects.filter(
+            buyer=buyer, withdrawn_at__isnull=True, household__status=HouseholdStatus.ACTIVE
+        )
+    else:
+        queryset = BuyerOffer.objects.filter(
+            actor.area_q(
+                district_path="district_id",
+                program_path="program_id",
+                scope=Scope.CONTRACTS_READ,
+            )
+        )
+    return queryset.select_related("household", "buyer", "program").only(
+        *[f.name for f in BuyerOffer._meta.concrete_fields],
+        "household__id",
+        "household__code",
+        "household__district_id",
+        "buyer__id",
+        "buyer__code",
+        "program__id",
+        "program__code",
+    )
+
+
+def offer_get(*, actor: Actor, offer_id: Any) -> BuyerOffer:
+    """One visible offer, or 404."""
+    offer = offer_list(actor=actor).filter(pk=offer_id).first()
+    if offer is None:
+        raise NotFound()
+    return offer
 
 
 def contract_list(*, actor: Actor) -> QuerySet[Contract]:
@@ -154,7 +192,8 @@ def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
     """Evidence provider for the transition engine: for a batch of households, every contract
     that became active (``contract_active``, from its activation, or season start, until its
     season end or earlier close) and every accepted or paid delivery (``delivery_accepted``
-    with kg and value), with the contract's status now. One query (a UNION) for any batch."""
+    with kg and value) that the programme confirmed, with the contract's status now. One query
+    (a UNION) for any batch."""
     if not household_ids:
         return []
     null_decimal = Value(None, output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -173,7 +212,12 @@ def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
         )
     )
     deliveries = (
-        Delivery.objects.filter(batch_q(household_ids), status__in=ACCEPTED_DELIVERY_STATES)
+        # Only deliveries the programme confirmed count (a buyer's own acceptance does not).
+        Delivery.objects.filter(
+            batch_q(household_ids),
+            status__in=ACCEPTED_DELIVERY_STATES,
+            confirmed_at__isnull=False,
+        )
         .order_by()
         .values_list(
             "household_id",

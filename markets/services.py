@@ -41,6 +41,7 @@ from .choices import (
     forms_for_crop,
 )
 from .models import (
+    BuyerOffer,
     BuyerProfile,
     Contract,
     ContractStatusChange,
@@ -48,6 +49,7 @@ from .models import (
     DeliverySchedule,
     YieldNorm,
 )
+from .policies import households_offered_to
 from .workflow import (
     ACCEPTED_DELIVERY_STATES,
     CONTRACT_TRANSITIONS,
@@ -330,6 +332,124 @@ def buyer_profile_update(
     return profile
 
 
+# --- offers: the programme links a household to a buyer ----------------------------------------
+
+# Organizations whose keys may offer households to buyers (in their area); people need the
+# programme-staff role (``contracts:write``) there.
+OFFERING_KINDS = frozenset({OrganizationKind.PROGRAM_AGENCY, OrganizationKind.IMPLEMENTER})
+
+
+def may_offer(actor: Actor, household: Household) -> bool:
+    """Programme staff, or an implementer's or programme agency's key, whose area covers the
+    household, with ``contracts:write``. Never a buyer."""
+    if buyer_of(actor) is not None:
+        return False
+    organization = actor.organization
+    if organization is not None and organization.kind not in OFFERING_KINDS:
+        return False
+    return actor.covers(
+        district=household.district_id, program=household.program_id, scope=Scope.CONTRACTS_WRITE
+    )
+
+
+def _offer_ensure(
+    *, actor: Actor | None, household: Household, buyer: Organization, channel: str
+) -> tuple[BuyerOffer, bool]:
+    """The live offer of ``household`` to ``buyer``, made now if there is none (no checks)."""
+    live = (
+        BuyerOffer.objects.select_for_update()
+        .filter(household=household, buyer=buyer, withdrawn_at__isnull=True)
+        .first()
+    )
+    if live is not None:
+        return live, False
+    offer = BuyerOffer.objects.create(
+        household=household,
+        buyer=buyer,
+        district_id=household.district_id,
+        program_id=household.program_id,
+        offered_by=actor.user if actor is not None else None,
+        offered_by_key=actor.api_key if actor is not None else None,
+    )
+    change_record(
+        instance=offer,
+        action=ChangeAction.CREATE,
+        actor=actor,
+        changes={"household": household.code, "buyer": buyer.code},
+        channel=channel,
+    )
+    return offer, True
+
+
+@transaction.atomic
+def offer_create(
+    *,
+    actor: Actor,
+    household: Any,
+    buyer: str | Organization,
+    note: str = "",
+    channel: str = "api",
+) -> tuple[BuyerOffer, bool]:
+    """Offer a household to a buyer: the buyer may then see the family (code, district) and
+    propose contracts to it. Idempotent: a live offer already there is returned (``created``
+    False). Programme staff and implementers in their area only; the household must be active."""
+    if isinstance(buyer, Organization):
+        buyer_org: Organization | None = buyer
+    else:
+        buyer_org = Organization.objects.filter(code=buyer).first()
+    if buyer_org is None or buyer_org.kind != OrganizationKind.BUYER or not buyer_org.is_active:
+        raise field_error("buyer", _("Unknown buyer code."), "does_not_exist")
+    owner = household if isinstance(household, Household) else None
+    if owner is None:
+        owner = Household.objects.filter(pk=household).first()
+    if owner is None or not actor.covers(district=owner.district_id, program=owner.program_id):
+        # Outside the actor's area a household is unknown (the same answer as a wrong id).
+        raise field_error("household", _("Unknown household."), "does_not_exist")
+    if not may_offer(actor, owner):
+        raise PermissionDenied(
+            _("Only programme staff and implementers may offer households to buyers."),
+            code="missing_scope",
+        )
+    if owner.status != HouseholdStatus.ACTIVE:
+        raise field_error(
+            "household",
+            _("Only households whose registration was approved can be offered to buyers."),
+            "household_not_active",
+        )
+    offer, created = _offer_ensure(actor=actor, household=owner, buyer=buyer_org, channel=channel)
+    if created and note.strip():
+        offer.note = note.strip()[:300]
+        offer.save(update_fields=["note"])
+    return offer, created
+
+
+@transaction.atomic
+def offer_withdraw(
+    *, actor: Actor, offer: BuyerOffer, reason: str = "", channel: str = "api"
+) -> BuyerOffer:
+    """Withdraw an offer: the buyer can no longer propose contracts to the family nor see it in
+    its offers (its existing contracts stay its own). Withdrawing twice changes nothing."""
+    locked = BuyerOffer.objects.select_for_update().select_related("household").get(pk=offer.pk)
+    if not may_offer(actor, locked.household):
+        raise PermissionDenied(
+            _("Only programme staff and implementers may withdraw offers."), code="missing_scope"
+        )
+    if locked.withdrawn_at is not None:
+        return locked
+    locked.withdrawn_at = timezone.now()
+    locked.withdrawn_by = actor.user
+    locked.withdrawn_by_key = actor.api_key
+    locked.save(update_fields=["withdrawn_at", "withdrawn_by", "withdrawn_by_key"])
+    change_record(
+        instance=locked,
+        action=ChangeAction.UPDATE,
+        actor=actor,
+        changes={"withdrawn_at": [None, locked.withdrawn_at.isoformat()], "reason": reason.strip()},
+        channel=channel,
+    )
+    return locked
+
+
 # --- contracts --------------------------------------------------------------------------------
 
 
@@ -461,16 +581,18 @@ def contract_create(
         raise field_error(
             "buyer", _("You can record contracts only for your own organization."), "not_own_buyer"
         )
-    owner = Household.objects.filter(pk=household).first()
+    if own is not None:
+        # A buyer reaches only the households the programme offered it; any other id — existing
+        # or not, active or not — gets the same answer as an unknown one.
+        owner = households_offered_to(own).filter(pk=household).first()
+    else:
+        owner = Household.objects.filter(pk=household).first()
     if owner is None or (
         own is None
         and not actor.covers(
             district=owner.district_id, program=owner.program_id, scope=Scope.CONTRACTS_WRITE
         )
     ):
-        raise field_error("household", _("Unknown household."), "does_not_exist")
-    if owner.status != HouseholdStatus.ACTIVE and own is not None:
-        # A buyer learns nothing about households beyond its contracts, not even their status.
         raise field_error("household", _("Unknown household."), "does_not_exist")
     if owner.status != HouseholdStatus.ACTIVE:
         raise field_error(
@@ -557,6 +679,10 @@ def contract_create(
         [DeliverySchedule(contract=contract, due_on=d, expected_kg=kg) for d, kg in rows]
     )
     _record_status(contract, actor, "", ContractStatus.DRAFT, "")
+    if own is None:
+        # Programme people who sign a family with a buyer link them: the buyer may then see and
+        # propose contracts to that family (as with an offer made in the admin).
+        _offer_ensure(actor=actor, household=owner, buyer=buyer_org, channel=channel)
     change_record(
         instance=contract,
         action=ChangeAction.CREATE,
@@ -740,6 +866,7 @@ def delivery_record(
         exceeds_volume=delivered_total > locked.volume_kg,
         recorded_by=actor.user,
         recorded_by_key=actor.api_key,
+        **_confirmation(actor, now),
         request_hash=digest,
         created_at=now,
         updated_at=now,
@@ -798,6 +925,11 @@ def delivery_transition(
     elif to == DeliveryStatus.ACCEPTED:
         contract.accepted_kg += locked.weight_kg
         contract.accepted_value_pen += locked.amount_pen
+        if locked.confirmed_at is None and buyer_of(actor) is None:
+            # Programme people accepting a buyer's delivery confirm it by doing so.
+            for name, value in _confirmation(actor, timezone.now()).items():
+                setattr(locked, name, value)
+            changes["confirmed"] = True
     elif to == DeliveryStatus.PAID:
         reference = payment_reference.strip()
         if not reference:
@@ -844,8 +976,62 @@ def delivery_transition(
         changes={"status": [before, to], **changes},
         channel=channel,
     )
-    if to in ACCEPTED_DELIVERY_STATES:
+    if to in ACCEPTED_DELIVERY_STATES and locked.confirmed_at is not None:
         recompute_on_commit([locked.household_id])
+    return locked
+
+
+def _confirmation(actor: Actor, now: Any) -> dict[str, Any]:
+    """The confirmation fields a write by ``actor`` sets: programme people (any non-buyer with
+    the right to write the contract) vouch for a delivery; a buyer's key never does."""
+    if buyer_of(actor) is not None:
+        return {}
+    return {"confirmed_at": now, "confirmed_by": actor.user, "confirmed_by_key": actor.api_key}
+
+
+@transaction.atomic
+def delivery_confirm(
+    *,
+    actor: Actor,
+    delivery: Delivery,
+    expected_version: int | None = None,
+    channel: str = "api",
+) -> Delivery:
+    """The programme confirms a delivery a buyer recorded and accepted: only then is it evidence
+    of a market link for the transition engine (a buyer cannot manufacture one by accepting its
+    own deliveries). Programme staff, or an implementer's key, whose area covers the household;
+    never a buyer. The delivery must be accepted or paid; confirming twice changes nothing."""
+    contract = _contract_for_write(actor, delivery.contract_id)
+    locked = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    check_version(locked, expected_version)
+    if buyer_of(actor) is not None or not may_write_contract(actor, contract):
+        raise PermissionDenied(
+            _("Only the programme (its staff or an implementer in the area) confirms deliveries."),
+            code="not_programme",
+        )
+    if locked.confirmed_at is not None:
+        return locked
+    if locked.status not in ACCEPTED_DELIVERY_STATES:
+        raise Conflict(
+            _("Only an accepted or paid delivery can be confirmed (this one is %(s)s).")
+            % {"s": locked.get_status_display()},
+            code="delivery_not_accepted",
+            attr="status",
+        )
+    now = timezone.now()
+    for name, value in _confirmation(actor, now).items():
+        setattr(locked, name, value)
+    locked.version += 1
+    locked.updated_at = now
+    locked.save()
+    change_record(
+        instance=locked,
+        action=ChangeAction.TRANSITION,
+        actor=actor,
+        changes={"confirmed_at": [None, now.isoformat()]},
+        channel=channel,
+    )
+    recompute_on_commit([locked.household_id])
     return locked
 
 
@@ -905,8 +1091,11 @@ __all__ = [
     "buyer_register",
     "contract_create",
     "contract_transition",
+    "delivery_confirm",
     "delivery_record",
     "delivery_transition",
     "kilograms",
+    "offer_create",
+    "offer_withdraw",
     "yield_norm_save",
 ]

@@ -143,6 +143,16 @@ class Actor:
         return self.user is not None or self.api_key is not None
 
     @property
+    def person_id(self) -> Any:
+        """The person behind this actor: the signed-in user, or the person a key acts for;
+        ``None`` for an automation's key (and for the system)."""
+        if self.user is not None:
+            return self.user.pk
+        if self.api_key is not None:
+            return self.api_key.acts_for_user_id
+        return None
+
+    @property
     def organization(self) -> Organization | None:
         """The key's organization (people may belong to several: see ``areas``)."""
         return self.api_key.organization if self.api_key is not None else None

@@ -38,6 +38,7 @@ from .models import (
 from .services import (
     api_key_create,
     api_key_revoke,
+    check_acts_for,
     membership_assign,
     membership_update,
     organization_areas_set,
@@ -465,11 +466,17 @@ class ApiKeyAddForm(forms.ModelForm):
 
     class Meta:
         model = ApiKey
-        fields = ["organization", "name"]
+        fields = ["organization", "name", "acts_for_user", "service"]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
-        organization, scopes = data.get("organization"), data.get("scopes")
+        organization, person = data.get("organization"), data.get("acts_for_user")
+        if organization is not None and person is not None:
+            try:
+                check_acts_for(organization, person)
+            except ValidationError as exc:
+                self.add_error("acts_for_user", exc.messages[0])
+        scopes = data.get("scopes")
         if organization is not None and scopes is not None:
             try:
                 policies.check_api_key_create(self.actor, organization, scopes)
@@ -485,20 +492,25 @@ class ApiKeyAdmin(NoDeleteAdmin):
         "prefix",
         "organization",
         "name",
+        "acts_for_user",
+        "service",
         "created_at",
         "expires_at",
         "revoked_at",
         "last_used_at",
     ]
     list_filter = [("organization", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["organization"]
+    list_select_related = ["organization", "acts_for_user"]
     search_fields = ["prefix", "name", "organization__code"]
     autocomplete_fields = ["organization"]
+    raw_id_fields = ["acts_for_user"]
     actions = ["revoke"]
     readonly_fields = [
         "prefix",
         "organization",
         "name",
+        "acts_for_user",
+        "service",
         "scopes",
         "created_at",
         "created_by",
@@ -546,7 +558,7 @@ class ApiKeyAdmin(NoDeleteAdmin):
 
     def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if obj is None:
-            return ["organization", "name", "scopes", "expires_in_days"]
+            return ["organization", "name", "acts_for_user", "service", "scopes", "expires_in_days"]
         return self.readonly_fields
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -560,6 +572,8 @@ class ApiKeyAdmin(NoDeleteAdmin):
             expires_in_days=form.cleaned_data.get("expires_in_days"),
             created_by=request.user,
             actor=request_actor(request),
+            acts_for_user=form.cleaned_data.get("acts_for_user"),
+            service=form.cleaned_data.get("service") or "",
         )
         obj.pk = api_key.pk
         messages.warning(

@@ -325,6 +325,24 @@ class ApiKey(models.Model):
         blank=True,
         verbose_name=_("created by"),
     )
+    # Who the key acts for: a person (a member of the organization, e.g. the officer behind a
+    # field app) or, when empty, an automation (``service`` names it). Maker–checker compares
+    # the person behind the maker and the checker (``registry.actors.Actor.person_id``).
+    acts_for_user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="api_keys",
+        null=True,
+        blank=True,
+        verbose_name=_("acts for"),
+        help_text=_("The person this key acts for; empty for an automation (service)."),
+    )
+    service = models.CharField(
+        _("service"),
+        max_length=100,
+        blank=True,
+        help_text=_("The system or integration that uses the key (for automations)."),
+    )
     expires_at = models.DateTimeField(_("expires at"), null=True, blank=True)
     revoked_at = models.DateTimeField(_("revoked at"), null=True, blank=True)
     last_used_at = models.DateTimeField(_("last used at"), null=True, blank=True)
@@ -337,6 +355,11 @@ class ApiKey(models.Model):
 
     def __str__(self) -> str:
         return f"{self.prefix}… ({self.organization.code})"
+
+    @property
+    def kind(self) -> str:
+        """``person`` when the key acts for a person, else ``service`` (an automation)."""
+        return "person" if self.acts_for_user_id is not None else "service"
 
     @property
     def is_active(self) -> bool:

@@ -374,13 +374,18 @@ def api_key_create(
     expires_in_days: int | None = None,
     created_by: Any = None,
     actor: Actor | None = None,
+    acts_for_user: Any = None,
+    service: str = "",
 ) -> tuple[ApiKey, str]:
     """Issue a key for ``organization``; returns the key and its raw text, shown only once.
 
     The caller must manage the organization and hold every scope it grants there
-    (``registry.policies``)."""
+    (``registry.policies``). ``acts_for_user``: the person the key acts for (an active member of
+    the organization); without one the key is an automation, named by ``service``.
+    """
     scope_list = validate_scopes(scopes)
     policies.check_api_key_create(actor, organization, set(scope_list) - {Scope.REFERENCE_READ})
+    check_acts_for(organization, acts_for_user)
     if expires_in_days is not None and expires_in_days <= 0:
         raise field_error(
             "expires", _("The expiry must be a positive number of days."), "min_value"
@@ -403,15 +408,37 @@ def api_key_create(
         key_hash=hash_key(raw_key),
         scopes=scope_list,
         created_by=created_by,
+        acts_for_user=acts_for_user,
+        service=" ".join(service.split())[:100],
         expires_at=(timezone.now() + timedelta(days=expires_in_days) if expires_in_days else None),
     )
     change_record(
         instance=api_key,
         action=ChangeAction.CREATE,
         actor=actor,
-        changes={"scopes": scope_list, "expires_at": str(api_key.expires_at or "")},
+        changes={
+            "scopes": scope_list,
+            "expires_at": str(api_key.expires_at or ""),
+            "acts_for": acts_for_user.get_username() if acts_for_user is not None else "",
+            "service": api_key.service,
+        },
     )
     return api_key, raw_key
+
+
+def check_acts_for(organization: Organization, user: Any) -> None:
+    """A key acts for a person only if that person is an active member of its organization."""
+    if user is None:
+        return
+    if not (
+        user.is_active
+        and user.memberships.filter(organization=organization, is_active=True).exists()
+    ):
+        raise field_error(
+            "acts_for",
+            _("A key can act only for an active member of its organization."),
+            "not_a_member",
+        )
 
 
 @transaction.atomic

@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from farmers.choices import HouseholdStatus
+from farmers.demo import demo_child_id, demo_households
 from farmers.models import Household, Plot
 from registry.actors import Actor
 from registry.choices import OrganizationKind
@@ -29,7 +29,6 @@ from .choices import TitleDocumentType, TitleStatus
 from .models import TitleApplication
 
 NAMESPACE = uuid.UUID("0b7c4a52-3d0e-4f7e-9a51-6c2f1e8d9a20")
-FARMERS_NAMESPACE = uuid.UUID("6f1f6c3e-8f1e-4d55-9d0b-3c1e9a6a5b10")  # farmers/demo.py
 AUTHORITY_BY_DEPARTMENT = {"08": "dra-cusco", "05": "dra-ayacucho", "12": "dra-junin"}
 S = TitleStatus
 # The path each demo file walks (its last state is where it stays), with days ago for each move.
@@ -121,17 +120,23 @@ def seed_demo_titles(write: Writer) -> None:
     actor = Actor(user=officer, unrestricted=True)
     today = timezone.localdate()
     created = 0
+    families = demo_households(active_only=True)
+    title_ids = []
     for n in range(FILES):
-        household = Household.objects.filter(
-            pk=uuid.uuid5(FARMERS_NAMESPACE, f"household-{n}"), status=HouseholdStatus.ACTIVE
-        ).first()
-        plot = Plot.objects.filter(pk=uuid.uuid5(FARMERS_NAMESPACE, f"plot-{n}")).first()
+        household = families.get(n)
+        plot = (
+            Plot.objects.filter(pk=demo_child_id("plot", household.pk)).first()
+            if household is not None
+            else None
+        )
         if household is None or plot is None:
             continue
+        title_id = uuid.uuid5(NAMESPACE, f"title-{household.pk}")
+        title_ids.append(title_id)
         try:
             application, was_created = services.title_application_create(
                 actor=actor,
-                id=uuid.uuid5(NAMESPACE, f"title-{n}"),
+                id=title_id,
                 household=household.pk,
                 plot=plot.pk,
                 authority=_authority(household).code,
@@ -142,7 +147,5 @@ def seed_demo_titles(write: Writer) -> None:
                 _walk(actor, application, PATHS[n], today - timedelta(days=300 - 10 * n))
         except RegistryError as exc:
             write(f"Demo title {n}: {exc.detail}")
-    total = TitleApplication.objects.filter(
-        pk__in=[uuid.uuid5(NAMESPACE, f"title-{n}") for n in range(FILES)]
-    ).count()
+    total = TitleApplication.objects.filter(pk__in=title_ids).count()
     write(f"Demo title files: {total} ({created} new)")

@@ -21,7 +21,7 @@ from markets.choices import (
     QualityGrade,
     RejectionReason,
 )
-from markets.models import Contract, ContractStatusChange, Delivery, DeliverySchedule
+from markets.models import BuyerOffer, Contract, ContractStatusChange, Delivery, DeliverySchedule
 from registry.api.fields import DecimalStringField
 from registry.models import Organization
 
@@ -57,6 +57,45 @@ def household_ref(household: Household) -> dict[str, Any]:
         "district": household.district_id,
         "community": household.community,
     }
+
+
+class OfferedHouseholdSerializer(serializers.ModelSerializer[Household]):
+    """A household offered to a buyer: only its id (to propose a contract), code and district;
+    the head's name and community appear on the buyer's contracts, nothing more, ever."""
+
+    district = serializers.CharField(source="district_id", read_only=True)
+
+    class Meta:
+        model = Household
+        fields = ["id", "code", "district"]
+        read_only_fields = fields
+
+
+class OfferSerializer(serializers.ModelSerializer[BuyerOffer]):
+    """The programme's offer of a household to a buyer."""
+
+    household = OfferedHouseholdSerializer(read_only=True)
+    buyer = serializers.CharField(source="buyer.code", read_only=True)
+    program = serializers.CharField(source="program.code", read_only=True)
+
+    class Meta:
+        model = BuyerOffer
+        fields = ["id", "household", "buyer", "program", "offered_at", "withdrawn_at"]
+        read_only_fields = fields
+
+
+class OfferCreateSerializer(serializers.Serializer[Any]):
+    """Offer an active household to a buyer (programme staff and implementers, in their area)."""
+
+    household = serializers.UUIDField()
+    buyer = serializers.RegexField(SLUG, max_length=64)
+    note = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
+
+
+class OfferWithdrawSerializer(serializers.Serializer[Any]):
+    """Withdraw an offer (optionally saying why; kept in the history)."""
+
+    reason = serializers.CharField(max_length=300, required=False, allow_blank=True, default="")
 
 
 class BuyerSerializer(serializers.ModelSerializer[Organization]):
@@ -247,6 +286,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "payment_reference",
             "paid_on",
             "paid_amount_pen",
+            "confirmed_at",
             "version",
             "created_at",
             "updated_at",
@@ -279,6 +319,9 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "payment_reference": d.payment_reference,
             "paid_on": d.paid_on.isoformat() if d.paid_on is not None else None,
             "paid_amount_pen": _money(d.paid_amount_pen),
+            "confirmed_at": (
+                _DATETIME.to_representation(d.confirmed_at) if d.confirmed_at is not None else None
+            ),
             "version": d.version,
             "created_at": _DATETIME.to_representation(d.created_at),
             "updated_at": _DATETIME.to_representation(d.updated_at),

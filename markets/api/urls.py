@@ -2,10 +2,11 @@
 
 from rest_framework.routers import SimpleRouter
 
-from .views import BuyerViewSet, ContractViewSet, DeliveryViewSet
+from .views import BuyerViewSet, ContractViewSet, DeliveryViewSet, OfferViewSet
 
 router = SimpleRouter()
 router.register("buyers", BuyerViewSet, basename="buyer")
+router.register("offers", OfferViewSet, basename="offer")
 router.register("contracts", ContractViewSet, basename="contract")
 router.register("deliveries", DeliveryViewSet, basename="delivery")
 

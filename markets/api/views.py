@@ -14,7 +14,7 @@ from rest_framework.response import Response
 
 from markets import selectors, services
 from markets.filters import ContractFilterSet, DeliveryFilterSet
-from markets.models import Contract, Delivery
+from markets.models import BuyerOffer, Contract, Delivery
 from registry.actors import Actor
 from registry.api.authentication import get_actor
 from registry.api.mixins import etag_for, expected_version
@@ -31,6 +31,9 @@ from .serializers import (
     DeliveryCreateSerializer,
     DeliverySerializer,
     DeliveryTransitionSerializer,
+    OfferCreateSerializer,
+    OfferSerializer,
+    OfferWithdrawSerializer,
 )
 
 
@@ -100,6 +103,53 @@ class BuyerViewSet(MarketsViewSet):
         buyer, created = services.buyer_register(actor=self.actor, **data)
         fresh = selectors.buyer_get(actor=self.actor, code=buyer.code)
         return self.respond(fresh, BuyerSerializer, created)
+
+
+class OfferViewSet(MarketsViewSet):
+    """Households the programme offered to buyers.
+
+    A buyer's key lists the live offers to it: the only families it may propose contracts to
+    (id, code and district). Programme staff and implementers see the offers in their area, make
+    them (idempotent: a live offer is returned) and withdraw them.
+    """
+
+    # Oldest first; the id breaks ties so that cursors are stable.
+    ordering = ("offered_at", "id")
+
+    def get_queryset(self) -> QuerySet[BuyerOffer]:
+        return selectors.offer_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": OfferCreateSerializer,
+            "withdraw": OfferWithdrawSerializer,
+        }.get(self.action, OfferSerializer)
+
+    def get_object(self) -> BuyerOffer:
+        return selectors.offer_get(actor=self.actor, offer_id=self.kwargs["pk"])
+
+    def _detail(self, offer: BuyerOffer, created: bool | None = None) -> Response:
+        fresh = selectors.offer_get(actor=self.actor, offer_id=offer.pk)
+        return self.respond(fresh, OfferSerializer, created)
+
+    @extend_schema(
+        request=OfferCreateSerializer, responses={200: OfferSerializer, 201: OfferSerializer}
+    )
+    def create(self, request: Request) -> Response:
+        data = self.validated(OfferCreateSerializer)
+        offer, created = services.offer_create(actor=self.actor, **data)
+        return self._detail(offer, created)
+
+    @extend_schema(request=OfferWithdrawSerializer, responses=OfferSerializer)
+    @action(detail=True, methods=["post"])
+    def withdraw(self, request: Request, pk: str) -> Response:
+        """Withdraw the offer: the buyer may no longer see the family nor propose contracts to
+        it (its existing contracts stay its own)."""
+        data = self.validated(OfferWithdrawSerializer)
+        offer = services.offer_withdraw(
+            actor=self.actor, offer=self.get_object(), reason=data["reason"]
+        )
+        return self._detail(offer)
 
 
 class ContractViewSet(MarketsViewSet):
@@ -197,6 +247,18 @@ class DeliveryViewSet(MarketsViewSet):
             payment_reference=data["payment_reference"],
             paid_on=data.get("paid_on"),
             paid_amount_pen=data.get("paid_amount_pen"),
+            expected_version=expected_version(request),
+        )
+        return self._detail(delivery)
+
+    @extend_schema(request=None, responses=DeliverySerializer)
+    @action(detail=True, methods=["post"])
+    def confirm(self, request: Request, pk: str) -> Response:
+        """The programme (its staff or an implementer in the area; never the buyer) confirms an
+        accepted or paid delivery: only then does it count as evidence of a market link."""
+        delivery = services.delivery_confirm(
+            actor=self.actor,
+            delivery=self.get_object(),
             expected_version=expected_version(request),
         )
         return self._detail(delivery)

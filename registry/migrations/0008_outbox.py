@@ -7,7 +7,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0006_administrator_role'),
+        ('registry', '0007_apikey_acts_for'),
     ]
 
     operations = [

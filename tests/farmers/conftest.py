@@ -8,10 +8,10 @@ from typing import Any
 import pytest
 from rest_framework.test import APIClient
 
-from registry.choices import OrganizationKind, Scope
+from registry.choices import OrganizationKind, Role, Scope
 from registry.models import District, Organization, Program
-from registry.services import api_key_create
-from tests.factories import OrganizationFactory, ProgramFactory
+from registry.services import api_key_create, membership_assign
+from tests.factories import OrganizationFactory, ProgramFactory, UserFactory
 
 WRITE = [Scope.HOUSEHOLDS_READ, Scope.HOUSEHOLDS_WRITE]
 
@@ -44,12 +44,28 @@ def other_partner(program: Program) -> Organization:
 ClientMaker = Callable[..., APIClient]
 
 
+def reviewer_person(organization: Organization) -> Any:
+    """A new supervisor of ``organization`` (a person a reviewer's key can act for)."""
+    user = UserFactory.create()
+    membership_assign(user=user, organization=organization, role=Role.SUPERVISOR)
+    return user
+
+
 @pytest.fixture
 def client_for(partner: Organization) -> ClientMaker:
     """``client_for(scopes, org=partner)`` → an API client with a fresh key."""
 
-    def make(scopes: list[str] | None = None, org: Organization | None = None) -> APIClient:
-        _key, raw = api_key_create(organization=org or partner, scopes=scopes or WRITE)
+    def make(
+        scopes: list[str] | None = None, org: Organization | None = None, reviewer: bool = False
+    ) -> APIClient:
+        # ``reviewer``: a key acting for a supervisor of the organization (maker–checker compares
+        # people: a second automation key of the same organization is not a second person).
+        organization = org or partner
+        _key, raw = api_key_create(
+            organization=organization,
+            scopes=scopes or WRITE,
+            acts_for_user=reviewer_person(organization) if reviewer else None,
+        )
         client = APIClient()
         client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
         return client

@@ -20,7 +20,7 @@ from registry.choices import Role, Scope
 from registry.models import AccessLog, ApiKey, ChangeRecord, Organization
 from registry.services import api_key_create, membership_assign
 from tests.factories import UserFactory
-from tests.farmers.conftest import WRITE, household_payload
+from tests.farmers.conftest import WRITE, household_payload, reviewer_person
 
 pytestmark = pytest.mark.django_db
 
@@ -34,8 +34,10 @@ def errors(response: Any) -> set[tuple[str | None, str]]:
     return {(e["attr"], e["code"]) for e in response.json()["errors"]}
 
 
-def key_client(organization: Organization, scopes: Sequence[str]) -> tuple[APIClient, ApiKey]:
-    api_key, raw = api_key_create(organization=organization, scopes=scopes)
+def key_client(
+    organization: Organization, scopes: Sequence[str], acts_for: Any = None
+) -> tuple[APIClient, ApiKey]:
+    api_key, raw = api_key_create(organization=organization, scopes=scopes, acts_for_user=acts_for)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
     return client, api_key
@@ -300,7 +302,8 @@ def test_visit_in_the_future_is_400(writer: APIClient, household: dict[str, Any]
 def test_visit_confirm_and_reject_by_a_reviewer(
     partner: Organization, writer: APIClient, household: dict[str, Any]
 ) -> None:
-    reviewer, _key = key_client(partner, REVIEW)
+    # A key acting for a supervisor: another person than whoever recorded the visits.
+    reviewer, _key = key_client(partner, REVIEW, acts_for=reviewer_person(partner))
     first = writer.post(VISITS, visit_payload(household), format="json").json()
     second = writer.post(
         VISITS, visit_payload(household, visited_on="2026-10-01"), format="json"

@@ -149,7 +149,7 @@ def test_same_id_in_another_live_household_is_409(
 
 def test_rejected_households_free_their_ids(client_for: ClientMaker) -> None:
     maker = client_for()
-    reviewer = client_for(scopes=[*WRITE, Scope.HOUSEHOLDS_REVIEW])
+    reviewer = client_for(scopes=[*WRITE, Scope.HOUSEHOLDS_REVIEW], reviewer=True)
     first = register(maker).json()
     rejected = reviewer.post(
         f"{URL}{first['id']}/transition/", {"to": "rejected", "reason": "Datos falsos"}
@@ -222,9 +222,13 @@ def test_review_maker_checker_and_transitions(client_for: ClientMaker) -> None:
     own = maker.post(url, {"to": "active"})
     assert own.status_code == 403
     assert errors(own) == {(None, "maker_checker")}
+    # A second automation key of the same organization is not a second person (issue 13).
+    twin = client_for(scopes=[*WRITE, Scope.HOUSEHOLDS_REVIEW]).post(url, {"to": "active"})
+    assert twin.status_code == 403
+    assert errors(twin) == {(None, "maker_checker")}
     no_scope = client_for().post(url, {"to": "active"})
     assert no_scope.status_code == 403
-    reviewer = client_for(scopes=[*WRITE, Scope.HOUSEHOLDS_REVIEW])
+    reviewer = client_for(scopes=[*WRITE, Scope.HOUSEHOLDS_REVIEW], reviewer=True)
     assert reviewer.post(url, {"to": "rejected"}).status_code == 400  # needs a reason
     approved = reviewer.post(url, {"to": "active"})
     assert approved.status_code == 200, approved.content

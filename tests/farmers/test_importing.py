@@ -22,7 +22,7 @@ from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from farmers import importing
-from farmers.importing import COLUMN_NAMES, household_import_id, import_households
+from farmers.importing import COLUMN_NAMES, import_households, imported_household
 from farmers.models import Consent, Household, Member
 from farmers.services import household_register
 from registry.actors import Actor
@@ -172,7 +172,7 @@ def test_import_creates_households_with_members_and_consent(actor: Actor, office
         (3, "H-1", "created"),
         (4, "H-2", "created"),
     ]
-    household = Household.objects.get(pk=household_import_id("pirdais", "H-1"))
+    household = Household.objects.get(program__code="pirdais", import_ref="H-1")
     assert (household.district_id, household.community, household.program.code) == (
         "080910",
         "Natividad",
@@ -191,7 +191,7 @@ def test_import_creates_households_with_members_and_consent(actor: Actor, office
         date(2025, 3, 15),
         ["partner_sharing", "registry"],
     )
-    second = Household.objects.get(pk=household_import_id("pirdais", "H-2"))
+    second = Household.objects.get(program__code="pirdais", import_ref="H-2")
     assert second.members.get().birth_date == date(1990, 8, 15)
     assert ChangeRecord.objects.filter(object_id=str(household.pk), channel="import").exists()
 
@@ -279,7 +279,7 @@ def test_semicolon_csv_with_bom_spanish_headers_and_values(actor: Actor) -> None
     report = import_households(actor=actor, source=data, filename="hogares.csv", dry_run=False)
     assert not report.has_errors, report.rows
     household = Household.objects.get()
-    assert household.pk == household_import_id("pirdais", "H-1")
+    assert household.import_ref == "H-1"
     assert {(m.sex, m.relationship) for m in household.members.all()} == {
         ("f", "head"),
         ("m", "spouse"),
@@ -391,9 +391,7 @@ def test_row_errors_point_at_the_row_and_column(
     # Both rows of the failed household say why (its own error, or "household_not_imported").
     assert {r.row for r in report.rows if r.errors} == {2, 3}
     assert report.has_errors and report.households_with_errors == 1
-    assert list(Household.objects.values_list("pk", flat=True)) == [
-        household_import_id("pirdais", "H-2")
-    ]
+    assert list(Household.objects.values_list("import_ref", flat=True)) == ["H-2"]
 
 
 def test_a_row_without_household_ref_is_an_error(actor: Actor) -> None:
@@ -451,7 +449,7 @@ def test_rows_of_a_household_may_be_apart_and_leave_household_columns_blank(
     rows.append(spouse)
     report = run(actor, rows)
     assert outcomes(report) == [(2, "H-1", "created"), (3, "H-2", "created"), (4, "H-1", "created")]
-    assert Household.objects.get(pk=household_import_id("pirdais", "H-1")).members.count() == 2
+    assert Household.objects.get(program__code="pirdais", import_ref="H-1").members.count() == 2
 
 
 def test_an_actor_who_may_not_register_is_refused(program: Any) -> None:
@@ -501,7 +499,7 @@ def test_command_imports_then_reports_already_imported(
     ]
     assert (
         lines[0]["household_code"]
-        == Household.objects.get(pk=household_import_id("pirdais", "H-1")).code
+        == Household.objects.get(program__code="pirdais", import_ref="H-1").code
     )
     out, _err = _call(str(path), "--actor", officer.username)
     assert "0 created, 2 already imported" in out
@@ -692,3 +690,45 @@ def test_admin_import_needs_the_add_household_permission(officer: Any) -> None:
     report = response.context["report"]
     assert (4, "district", "out_of_area") in errors(report)
     assert report.households_created == 1
+
+
+def test_imported_ids_cannot_be_computed_from_programme_and_reference(actor: Actor) -> None:
+    """Issue 13: imported households had ``uuid5(namespace, programme + ref)`` ids, so anyone
+    who knew the namespace (it is in the source) could compute them. Ids are random now; the
+    reference lives in its own field, and a re-import still finds the households."""
+    import uuid
+
+    run(actor, sample_rows())
+    household = Household.objects.get(program__code="pirdais", import_ref="H-1")
+    assert household.pk.version == 4
+    legacy = uuid.uuid5(uuid.UUID("95de4783-c133-4fea-949f-fe1128914ff2"), "pirdais\x1fH-1")
+    assert household.pk != legacy
+    assert imported_household("pirdais", "H-1") == household
+    again = run(actor, sample_rows())
+    assert {o for _r, _ref, o in outcomes(again)} == {"already_imported"}
+    assert Household.objects.get(import_ref="H-1").pk == household.pk
+
+
+def test_households_imported_before_the_reference_field_are_found_again(
+    actor: Actor, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A household an older import made (``uuid5`` id, no ``import_ref``) is recognised on a
+    re-import of the same file, not duplicated, and gets its reference recorded."""
+    import uuid
+
+    legacy_ns = uuid.UUID("95de4783-c133-4fea-949f-fe1128914ff2")
+    real = importing.household_register
+
+    def as_the_old_import_did(**kwargs: Any) -> Any:
+        kwargs["id"] = uuid.uuid5(legacy_ns, f"{kwargs['program']}\x1f{kwargs['import_ref']}")
+        kwargs["import_ref"] = ""
+        return real(**kwargs)
+
+    monkeypatch.setattr(importing, "household_register", as_the_old_import_did)
+    run(actor, sample_rows())
+    monkeypatch.undo()
+    assert set(Household.objects.values_list("import_ref", flat=True)) == {""}
+    again = run(actor, sample_rows())
+    assert {o for _r, _ref, o in outcomes(again)} == {"already_imported"}
+    assert Household.objects.count() == 2
+    assert Household.objects.get(import_ref="H-1").pk == uuid.uuid5(legacy_ns, "pirdais\x1fH-1")

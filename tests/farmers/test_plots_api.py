@@ -194,7 +194,7 @@ def test_plots_of_the_same_household_are_not_overlaps(client_for: ClientMaker) -
 def test_plots_only_for_live_households(client_for: ClientMaker) -> None:
     client = client_for()
     household = register(client, JUANA)
-    reviewer = client_for(scopes=[Scope.HOUSEHOLDS_READ, Scope.HOUSEHOLDS_REVIEW])
+    reviewer = client_for(scopes=[Scope.HOUSEHOLDS_READ, Scope.HOUSEHOLDS_REVIEW], reviewer=True)
     rejected = reviewer.post(
         f"/api/v1/households/{household['id']}/transition/",
         {"to": "rejected", "reason": "La familia no vive en la comunidad."},

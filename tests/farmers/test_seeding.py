@@ -55,6 +55,16 @@ def test_seed_demo_families_are_registered_through_the_services() -> None:
     first = Household.objects.count()
     call_command("seed_demo", stdout=StringIO())
     assert Household.objects.count() == first == 24
+    # Issue 13: demo ids were uuid5(namespace in the source, "household-N"): computable. Now
+    # random, the family found again by its reference.
+    import uuid
+
+    namespace = uuid.UUID("6f1f6c3e-8f1e-4d55-9d0b-3c1e9a6a5b10")
+    guessable = {uuid.uuid5(namespace, f"household-{n}") for n in range(24)}
+    ids = set(Household.objects.values_list("pk", flat=True))
+    assert not ids & guessable
+    assert {pk.version for pk in ids} == {4}
+    assert Household.objects.filter(import_ref="demo-0", program__code="pirdais").exists()
     assert Household.objects.filter(status="active").exists()
     assert Household.objects.filter(status="pending_review").exists()
     assert Plot.objects.count() == 24

@@ -87,7 +87,7 @@ def test_photo_only_while_pending_and_only_in_scope(
     client = client_for()
     visit_id = _visit(client)
     assert _upload(client_for(org=other_partner), visit_id, JPEG).status_code == 404
-    reviewer = client_for(scopes=[*WRITE, Scope.HOUSEHOLDS_REVIEW])
+    reviewer = client_for(scopes=[*WRITE, Scope.HOUSEHOLDS_REVIEW], reviewer=True)
     confirmed = reviewer.post(f"/api/v1/verifications/{visit_id}/transition/", {"to": "confirmed"})
     assert confirmed.status_code == 200, confirmed.content
     late = _upload(client, visit_id, JPEG)

@@ -114,6 +114,12 @@ def market(db: Any) -> Market:
     exporter, _c = services.buyer_register(
         actor=None, code="exportadora", name="Exportadora VRAEM", ruc="20601234565"
     )
+    household = make_household(program)
+    other_household = make_household(program, KIMBIRI, given="Wilber", surnames="Condori Ccahuana")
+    # The programme offered both families to the cooperative, the first one to the exporter too:
+    # buyers reach only the households offered to them.
+    for offered, buyer in ((household, coop), (other_household, coop), (household, exporter)):
+        services.offer_create(actor=SYSTEM, household=offered, buyer=buyer, channel="test")
     return Market(
         program=program,
         other_program=other_program,
@@ -121,10 +127,8 @@ def market(db: Any) -> Market:
         implementer=implementer,
         coop=coop,
         exporter=exporter,
-        household=make_household(program),
-        other_household=make_household(
-            program, KIMBIRI, given="Wilber", surnames="Condori Ccahuana"
-        ),
+        household=household,
+        other_household=other_household,
     )
 
 

@@ -200,7 +200,9 @@ def test_buyer_contacts_in_the_admin(admin_client: Client, market: Market) -> No
     assert BuyerProfile.objects.get(organization=buyer).phone == "+51987654320"
 
 
-@pytest.mark.parametrize("model", ["contract", "delivery", "buyerprofile", "yieldnorm"])
+@pytest.mark.parametrize(
+    "model", ["contract", "delivery", "buyerprofile", "yieldnorm", "buyeroffer"]
+)
 def test_changelists_render_for_a_superuser(data: dict[str, Any], model: str) -> None:
     from tests.factories import UserFactory
 

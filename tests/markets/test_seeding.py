@@ -10,7 +10,7 @@ import pytest
 from django.core.management import CommandError, call_command
 from django.db.models import Q, Sum
 
-from markets.models import BuyerProfile, Contract, Delivery
+from markets.models import BuyerOffer, BuyerProfile, Contract, Delivery
 from markets.services import amount_for
 from registry.models import Organization
 
@@ -53,6 +53,14 @@ def _check_consistency() -> None:
         assert contract.delivered_kg == (counted["s"] or Decimal("0"))
         assert contract.accepted_kg == (accepted["kg"] or Decimal("0"))
         assert contract.accepted_value_pen == (accepted["value"] or Decimal("0"))
+        # Every seeded contract is with a family offered to its buyer.
+        assert BuyerOffer.objects.filter(
+            household_id=contract.household_id, buyer_id=contract.buyer_id, withdrawn_at=None
+        ).exists()
+    # Seeded accepted and paid deliveries count as confirmed by the programme.
+    assert not Delivery.objects.filter(
+        status__in=["accepted", "paid"], confirmed_at__isnull=True
+    ).exists()
 
 
 def test_seed_deliveries_makes_consistent_rows() -> None:
@@ -119,6 +127,14 @@ def test_seed_demo_is_idempotent_and_goes_through_the_services() -> None:
         channel="demo",
         object_id__in=[str(pk) for pk in Contract.objects.values_list("pk", flat=True)],
     ).exists()
+    # Demo contracts are with families the programme offered to the buyer.
+    for contract in Contract.objects.all():
+        assert BuyerOffer.objects.filter(
+            household=contract.household, buyer=contract.buyer, withdrawn_at=None
+        ).exists()
+    offers = BuyerOffer.objects.count()
+    assert offers > contracts // 2
     call_command("seed_demo", "--force", stdout=StringIO())
     assert Contract.objects.count() == contracts
     assert Delivery.objects.count() == deliveries
+    assert BuyerOffer.objects.count() == offers
