@@ -33,6 +33,7 @@ from registry.exceptions import (
     UnsupportedMediaType,
 )
 from registry.history import change_record
+from registry.idempotency import replays_lost_race
 from registry.models import Organization, Program
 from registry.services import check_version, field_error
 
@@ -301,6 +302,7 @@ def next_states(application: TitleApplication) -> list[str]:
 # --- create ---------------------------------------------------------------------------------
 
 
+@replays_lost_race(TitleApplication)
 @transaction.atomic
 def title_application_create(
     *,
