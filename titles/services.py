@@ -369,6 +369,15 @@ def title_application_create(
                 code="does_not_exist",
             )
         ]
+    elif not titling.districts.filter(pk=owner.district_id).exists():
+        # A file its authority cannot see would be stuck: neither party could move it.
+        errors["authority"] = [
+            ValidationError(
+                _("This titling authority does not cover the plot's district (%(district)s).")
+                % {"district": owner.district_id},
+                code="authority_out_of_area",
+            )
+        ]
     if errors:
         raise ValidationError(errors)
     assert land is not None and titling is not None
