@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
@@ -50,6 +50,7 @@ class DecimalStringFieldSchema(OpenApiSerializerFieldExtension):
 
 EARLIEST_BIRTH = date(1900, 1, 1)
 EARLIEST_RECORD = date(1990, 1, 1)
+PAST_KINDS = ("birth", "event")  # after today: ``future_date``, the code services use too
 
 
 def date_bounds(kind: str, today: date | None = None) -> tuple[date, date]:
@@ -57,7 +58,7 @@ def date_bounds(kind: str, today: date | None = None) -> tuple[date, date]:
 
     - ``birth``: 1900-01-01 to today;
     - ``event`` (something that happened: a signature, a visit, a delivery, a payment, a
-      registration): 1990-01-01 to a year from today (services apply stricter rules);
+      registration): 1990-01-01 to today (Lima);
     - ``plan`` (a season, a due date) and ``period`` (a query's from/to): 1990-01-01 to ten
       years from today.
     """
@@ -65,7 +66,7 @@ def date_bounds(kind: str, today: date | None = None) -> tuple[date, date]:
     if kind == "birth":
         return EARLIEST_BIRTH, today
     if kind == "event":
-        return EARLIEST_RECORD, today + timedelta(days=366)
+        return EARLIEST_RECORD, today
     if kind in ("plan", "period"):
         return EARLIEST_RECORD, today.replace(year=today.year + 10, day=min(today.day, 28))
     raise ValueError(f"Unknown kind of date: {kind!r}")
@@ -73,10 +74,12 @@ def date_bounds(kind: str, today: date | None = None) -> tuple[date, date]:
 
 class BoundedDateField(serializers.DateField):
     """A ``YYYY-MM-DD`` date within the sane range of its ``kind`` (see ``date_bounds``); a date
-    outside it is a field error ``date_out_of_range``, never a year-9999 record."""
+    outside it is a field error ``date_out_of_range`` (``future_date`` for a birth or an event
+    after today), never a year-9999 record."""
 
     default_error_messages = {
         "date_out_of_range": _("Use a date from %(earliest)s to %(latest)s."),
+        "future_date": _("This date cannot be in the future."),
     }
 
     def __init__(self, *, kind: str, **kwargs: Any) -> None:
@@ -87,6 +90,8 @@ class BoundedDateField(serializers.DateField):
     def to_internal_value(self, value: Any) -> date:
         day = super().to_internal_value(value)
         earliest, latest = date_bounds(self.kind)
+        if day > latest and self.kind in PAST_KINDS:
+            self.fail("future_date")
         if not earliest <= day <= latest:
             self.fail("date_out_of_range", earliest=earliest.isoformat(), latest=latest.isoformat())
         return day

@@ -43,7 +43,7 @@ def test_a_schedule_and_a_delivery_out_of_range(
         "/api/v1/deliveries/",
         {
             "contract": str(contract.pk),
-            "delivered_on": "9999-01-01",
+            "delivered_on": "1900-01-01",
             "weight_kg": "10",
             "quality_grade": "a",
         },
