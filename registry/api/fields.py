@@ -93,5 +93,10 @@ class BoundedDateField(serializers.DateField):
         if day > latest and self.kind in PAST_KINDS:
             self.fail("future_date")
         if not earliest <= day <= latest:
-            self.fail("date_out_of_range", earliest=earliest.isoformat(), latest=latest.isoformat())
+            # Not ``self.fail``: it formats with ``str.format`` and the catalogue uses %-style.
+            raise serializers.ValidationError(
+                str(self.error_messages["date_out_of_range"])
+                % {"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+                code="date_out_of_range",
+            )
         return day

@@ -117,6 +117,9 @@ def test_an_indicator_period_that_ends_before_it_starts_is_400(
     far = client.get("/api/v1/indicators/", {"metric": "households", "to": "9999-12-31"})
     assert far.status_code == 400
     assert _errors(far) == [("to", "date_out_of_range")]
+    earliest, latest = date_bounds("period")
+    detail = far.json()["errors"][0]["detail"]
+    assert earliest.isoformat() in detail and latest.isoformat() in detail
     same_day = client.get(
         "/api/v1/indicators/", {"metric": "households", "from": "2026-01-01", "to": "2026-01-01"}
     )
