@@ -385,7 +385,11 @@ class Agreement(models.Model):
         ordering = ["created_at", "id"]
         verbose_name = _("agreement")
         verbose_name_plural = _("agreements")
-        indexes = [models.Index(fields=["household", "signed_on"], name="agreement_hh_idx")]
+        indexes = [
+            models.Index(fields=["household", "signed_on"], name="agreement_hh_idx"),
+            # The API's keyset pages (created_at, id).
+            models.Index(fields=["created_at", "id"], name="agreement_created_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.household_id} · {self.signed_on}"
@@ -465,6 +469,8 @@ class Verification(models.Model):
         indexes = [
             models.Index(fields=["household", "visited_on"], name="verification_hh_idx"),
             models.Index(fields=["status", "created_at"], name="verification_status_idx"),
+            # The API's keyset pages (created_at, id).
+            models.Index(fields=["created_at", "id"], name="verification_created_idx"),
         ]
 
     def __str__(self) -> str:

@@ -29,6 +29,7 @@ from registry.exceptions import (
     UnsupportedMediaType,
 )
 from registry.history import change_record, diff, snapshot
+from registry.idempotency import replays_lost_race
 from registry.models import ApiKey, District, Organization, Program
 from registry.services import check_version, field_error
 
@@ -455,6 +456,7 @@ def _set_head_name(household: Household, members: Iterable[Any]) -> None:
 # --- households ------------------------------------------------------------------------------
 
 
+@replays_lost_race(Household)
 @transaction.atomic
 def household_register(
     *,
@@ -963,6 +965,7 @@ def _refresh_overlaps(plot: Plot, shape: Any) -> None:
     PlotOverlap.objects.bulk_create(rows, ignore_conflicts=True)
 
 
+@replays_lost_race(Plot)
 @transaction.atomic
 def plot_create(
     *,
@@ -1083,6 +1086,7 @@ def plot_update(
 # --- agreements, visits, support ---------------------------------------------------------------
 
 
+@replays_lost_race(Agreement)
 @transaction.atomic
 def agreement_create(
     *,
@@ -1125,6 +1129,7 @@ def agreement_create(
     return agreement, True
 
 
+@replays_lost_race(Verification)
 @transaction.atomic
 def verification_create(
     *,

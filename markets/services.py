@@ -26,6 +26,7 @@ from registry.actors import Actor
 from registry.choices import ChangeAction, OrganizationKind, Scope
 from registry.exceptions import Conflict, InvalidTransition, NotFound, PermissionDenied
 from registry.history import change_record, diff, snapshot
+from registry.idempotency import replays_lost_race
 from registry.models import District, Organization
 from registry.services import check_version, field_error, organization_upsert
 from registry.validators import validate_ruc
@@ -524,6 +525,7 @@ def _record_status(
     )
 
 
+@replays_lost_race(Contract)
 @transaction.atomic
 def contract_create(
     *,
@@ -771,6 +773,7 @@ def contract_transition(
 # --- deliveries -------------------------------------------------------------------------------
 
 
+@replays_lost_race(Delivery)
 @transaction.atomic
 def delivery_record(
     *,

@@ -34,6 +34,7 @@ from registry.exceptions import (
     UnsupportedMediaType,
 )
 from registry.history import change_record
+from registry.idempotency import replays_lost_race
 from registry.models import Organization, Program
 from registry.services import check_version, field_error
 
@@ -302,6 +303,7 @@ def next_states(application: TitleApplication) -> list[str]:
 # --- create ---------------------------------------------------------------------------------
 
 
+@replays_lost_race(TitleApplication)
 @transaction.atomic
 def title_application_create(
     *,
@@ -366,6 +368,15 @@ def title_application_create(
             ValidationError(
                 _("No active titling authority with the code “%(code)s”.") % {"code": authority},
                 code="does_not_exist",
+            )
+        ]
+    elif not titling.districts.filter(pk=owner.district_id).exists():
+        # A file its authority cannot see would be stuck: neither party could move it.
+        errors["authority"] = [
+            ValidationError(
+                _("This titling authority does not cover the plot's district (%(district)s).")
+                % {"district": owner.district_id},
+                code="authority_out_of_area",
             )
         ]
     if errors:

@@ -185,7 +185,7 @@ REST_FRAMEWORK = {
     "DEFAULT_FILTER_BACKENDS": ["django_filters.rest_framework.DjangoFilterBackend"],
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     # JSON everywhere; upload actions name MultiPartParser themselves.
-    "DEFAULT_PARSER_CLASSES": ["rest_framework.parsers.JSONParser"],
+    "DEFAULT_PARSER_CLASSES": ["registry.api.parsers.JSONParser"],
     "DEFAULT_THROTTLE_CLASSES": ["registry.api.throttling.ClientRateThrottle"],
     "DEFAULT_THROTTLE_RATES": {"client": env("API_THROTTLE_RATE", default="1200/min")},
     "EXCEPTION_HANDLER": "registry.api.errors.exception_handler",

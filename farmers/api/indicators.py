@@ -21,6 +21,7 @@ from rest_framework.views import APIView
 from farmers import indicators
 from farmers.choices import Stage
 from registry.api.authentication import get_actor
+from registry.api.fields import BoundedDateField
 from registry.choices import Scope
 
 DIMENSION_RE = "(district|program|stage|month)"
@@ -62,14 +63,16 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         ],
     )
     # ``from`` is a Python keyword: declared below under its real name.
-    to = serializers.DateField(
-        required=False, help_text=gettext_lazy("Last day of the period (YYYY-MM-DD).")
+    to = BoundedDateField(
+        kind="period",
+        required=False,
+        help_text=gettext_lazy("Last day of the period (YYYY-MM-DD)."),
     )
 
     def get_fields(self) -> dict[str, serializers.Field[Any, Any, Any, Any]]:
         fields = super().get_fields()
-        fields["from"] = serializers.DateField(
-            required=False, help_text=_("First day of the period (YYYY-MM-DD).")
+        fields["from"] = BoundedDateField(
+            kind="period", required=False, help_text=_("First day of the period (YYYY-MM-DD).")
         )
         return fields
 
@@ -77,6 +80,11 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         return tuple(dict.fromkeys(p for p in value.split(",") if p))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
+            raise serializers.ValidationError(
+                {"from": [_("The period starts after it ends: choose a date on or before “to”.")]},
+                code="invalid_period",
+            )
         metric = attrs["metric"]
         group_by = attrs.get("group_by") or indicators.DEFAULT_GROUP_BY[metric]
         allowed = indicators.METRIC_DIMENSIONS[metric]

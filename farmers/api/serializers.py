@@ -30,7 +30,7 @@ from farmers.models import (
     StageChange,
     Verification,
 )
-from registry.api.fields import DecimalStringField
+from registry.api.fields import BoundedDateField, DecimalStringField
 from registry.choices import Scope
 
 
@@ -92,7 +92,7 @@ class MemberInputSerializer(serializers.Serializer[Any]):
     )
     document_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
     sex = serializers.ChoiceField(choices=Sex.choices)
-    birth_date = serializers.DateField()
+    birth_date = BoundedDateField(kind="birth")
     relationship = serializers.ChoiceField(choices=Relationship.choices)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
 
@@ -100,7 +100,7 @@ class MemberInputSerializer(serializers.Serializer[Any]):
 class ConsentInputSerializer(serializers.Serializer[Any]):
     """The family's consent given with the registration."""
 
-    signed_on = serializers.DateField()
+    signed_on = BoundedDateField(kind="event")
     purposes = serializers.ListField(
         child=serializers.ChoiceField(choices=ConsentPurpose.choices), min_length=1, max_length=10
     )
@@ -148,7 +148,7 @@ class MemberPatchSerializer(serializers.Serializer[Any]):
     )
     document_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
     sex = serializers.ChoiceField(choices=Sex.choices, required=False)
-    birth_date = serializers.DateField(required=False)
+    birth_date = BoundedDateField(kind="birth", required=False)
     relationship = serializers.ChoiceField(choices=Relationship.choices, required=False)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
@@ -349,7 +349,7 @@ class AgreementSerializer(CocaFieldsMixin, serializers.ModelSerializer[Agreement
 class AgreementCreateSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(required=False)
     household = serializers.UUIDField()
-    signed_on = serializers.DateField()
+    signed_on = BoundedDateField(kind="event")
     coca_ha_committed = DecimalStringField(max_digits=10, decimal_places=4)
 
 
@@ -400,7 +400,7 @@ class VerificationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Verifi
 class VerificationCreateSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(required=False)
     household = serializers.UUIDField()
-    visited_on = serializers.DateField()
+    visited_on = BoundedDateField(kind="event")
     method = serializers.ChoiceField(choices=VerificationMethod.choices)
     coca_ha = DecimalStringField(max_digits=10, decimal_places=4)
     licit_crops = LicitCropSerializer(many=True, required=False)

@@ -122,7 +122,7 @@ class HouseholdViewSet(FarmersViewSet):
     """Farmer households: register (members and consent in one request), read, update, review."""
 
     filterset_class = HouseholdFilterSet
-    ordering = "created_at"
+    ordering = ("created_at", "id")
     action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW, "lookup": Scope.HOUSEHOLDS_READ}
 
     def get_queryset(self) -> QuerySet[Household]:
@@ -273,7 +273,7 @@ class PlotViewSet(FarmersViewSet):
     """Plots with GeoJSON boundaries (WGS84); area and overlaps are computed on save."""
 
     filterset_class = PlotFilterSet
-    ordering = "created_at"
+    ordering = ("created_at", "id")
 
     def get_queryset(self) -> QuerySet[Plot]:
         return selectors.plot_list(actor=self.actor)
@@ -344,7 +344,7 @@ class AgreementViewSet(FarmersViewSet):
     """Voluntary coca-reduction agreements."""
 
     filterset_class = AgreementFilterSet
-    ordering = "created_at"
+    ordering = ("created_at", "id")
     coca_resource = "agreements"
     coca_fields = AgreementSerializer.coca_fields
     http_method_names = ["get", "post", "head", "options"]
@@ -373,7 +373,7 @@ class VerificationViewSet(FarmersViewSet):
     """Field verification visits, confirmed or rejected by a supervisor."""
 
     filterset_class = VerificationFilterSet
-    ordering = "created_at"
+    ordering = ("created_at", "id")
     coca_resource = "verifications"
     coca_fields = VerificationSerializer.coca_fields
     http_method_names = ["get", "post", "head", "options"]

@@ -22,7 +22,7 @@ from markets.choices import (
     RejectionReason,
 )
 from markets.models import BuyerOffer, Contract, ContractStatusChange, Delivery, DeliverySchedule
-from registry.api.fields import DecimalStringField
+from registry.api.fields import BoundedDateField, DecimalStringField
 from registry.models import Organization
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
@@ -150,7 +150,7 @@ class ScheduleSerializer(serializers.ModelSerializer[DeliverySchedule]):
 
 
 class ScheduleInputSerializer(serializers.Serializer[Any]):
-    due_on = serializers.DateField()
+    due_on = BoundedDateField(kind="plan")
     expected_kg = DecimalStringField(max_digits=12, decimal_places=2)
 
 
@@ -228,8 +228,8 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
     buyer = serializers.RegexField(SLUG, max_length=50)
     crop = serializers.ChoiceField(choices=Crop.choices)
     product_form = serializers.ChoiceField(choices=ProductForm.choices)
-    season_start = serializers.DateField()
-    season_end = serializers.DateField()
+    season_start = BoundedDateField(kind="plan")
+    season_end = BoundedDateField(kind="plan")
     volume_kg = DecimalStringField(max_digits=12, decimal_places=2, required=False)
     volume_qq = DecimalStringField(
         max_digits=10,
@@ -337,7 +337,7 @@ class DeliveryCreateSerializer(serializers.Serializer[Any]):
 
     id = serializers.UUIDField(required=False, help_text=_("Client-chosen id: retries are safe."))
     contract = serializers.UUIDField()
-    delivered_on = serializers.DateField()
+    delivered_on = BoundedDateField(kind="event")
     weight_kg = DecimalStringField(max_digits=12, decimal_places=2, required=False)
     weight_qq = DecimalStringField(
         max_digits=10,
@@ -368,5 +368,5 @@ class DeliveryTransitionSerializer(serializers.Serializer[Any]):
     payment_reference = serializers.CharField(
         max_length=60, required=False, allow_blank=True, default=""
     )
-    paid_on = serializers.DateField(required=False)
+    paid_on = BoundedDateField(kind="event", required=False)
     paid_amount_pen = DecimalStringField(max_digits=14, decimal_places=2, required=False)

@@ -156,7 +156,7 @@ class ContractViewSet(MarketsViewSet):
     """Market-access contracts between a household and a buyer, and their workflow."""
 
     filterset_class = ContractFilterSet
-    ordering = "created_at"
+    ordering = ("created_at", "id")
 
     def get_queryset(self) -> QuerySet[Contract]:
         return selectors.contract_list(actor=self.actor)

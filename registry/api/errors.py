@@ -9,11 +9,14 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from django.conf import settings
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
+from django.core.exceptions import RequestDataTooBig, SuspiciousOperation
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.db import IntegrityError
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 from django.views import defaults
 from rest_framework import exceptions, status
 from rest_framework.response import Response
@@ -49,6 +52,14 @@ def _flatten(detail: Any, path: str | None = None) -> list[dict[str, Any]]:
     return [{"code": str(code), "detail": str(detail), "attr": path}]
 
 
+class RequestTooLarge(exceptions.APIException):
+    """413: the body is over ``DATA_UPLOAD_MAX_MEMORY_SIZE`` (files excepted)."""
+
+    status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
+    default_code = "request_too_large"
+    default_detail = gettext_lazy("The request body is too large.")
+
+
 def error_payload(error_type: str, errors: list[dict[str, Any]]) -> dict[str, Any]:
     """The documented error body."""
     return {"type": error_type, "errors": errors}
@@ -71,6 +82,15 @@ def exception_handler(exc: Exception, context: dict[str, Any]) -> Response:
             _("The record conflicts with another one saved at the same time. Reload and retry."),
             code="conflict",
         )
+    elif isinstance(exc, RequestDataTooBig):
+        limit = settings.DATA_UPLOAD_MAX_MEMORY_SIZE
+        exc = RequestTooLarge(
+            _("The request body is larger than %(limit)s bytes.") % {"limit": limit},
+            code="request_too_large",
+        )
+    elif isinstance(exc, SuspiciousOperation):
+        # Too many fields or files in a form, and the like: the request is at fault.
+        exc = exceptions.ParseError(_("Bad request."), code="bad_request")
     elif isinstance(exc, Http404):
         exc = exceptions.NotFound()
     elif isinstance(exc, DjangoPermissionDenied):

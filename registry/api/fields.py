@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import date
 from decimal import Decimal
 from typing import Any
 
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
@@ -42,3 +44,59 @@ class DecimalStringFieldSchema(OpenApiSerializerFieldExtension):
             "pattern": rf"^[0-9]{{1,{whole}}}(\.[0-9]{{1,{field.decimal_places}}})?$",
             "example": "0.75",
         }
+
+
+# --- dates -----------------------------------------------------------------------------------
+
+EARLIEST_BIRTH = date(1900, 1, 1)
+EARLIEST_RECORD = date(1990, 1, 1)
+PAST_KINDS = ("birth", "event")  # after today: ``future_date``, the code services use too
+
+
+def date_bounds(kind: str, today: date | None = None) -> tuple[date, date]:
+    """The sane range of a date the API accepts, by kind (documented in docs/api.md):
+
+    - ``birth``: 1900-01-01 to today;
+    - ``event`` (something that happened: a signature, a visit, a delivery, a payment, a
+      registration): 1990-01-01 to today (Lima);
+    - ``plan`` (a season, a due date) and ``period`` (a query's from/to): 1990-01-01 to ten
+      years from today.
+    """
+    today = today or timezone.localdate()
+    if kind == "birth":
+        return EARLIEST_BIRTH, today
+    if kind == "event":
+        return EARLIEST_RECORD, today
+    if kind in ("plan", "period"):
+        return EARLIEST_RECORD, today.replace(year=today.year + 10, day=min(today.day, 28))
+    raise ValueError(f"Unknown kind of date: {kind!r}")
+
+
+class BoundedDateField(serializers.DateField):
+    """A ``YYYY-MM-DD`` date within the sane range of its ``kind`` (see ``date_bounds``); a date
+    outside it is a field error ``date_out_of_range`` (``future_date`` for a birth or an event
+    after today), never a year-9999 record."""
+
+    default_error_messages = {
+        "date_out_of_range": _("Use a date from %(earliest)s to %(latest)s."),
+        "future_date": _("This date cannot be in the future."),
+    }
+
+    def __init__(self, *, kind: str, **kwargs: Any) -> None:
+        date_bounds(kind)  # an unknown kind fails at import, not on a request
+        self.kind = kind
+        super().__init__(**kwargs)
+
+    def to_internal_value(self, value: Any) -> date:
+        day = super().to_internal_value(value)
+        earliest, latest = date_bounds(self.kind)
+        if day > latest and self.kind in PAST_KINDS:
+            self.fail("future_date")
+        if not earliest <= day <= latest:
+            # Not ``self.fail``: it formats with ``str.format`` and the catalogue uses %-style.
+            raise serializers.ValidationError(
+                str(self.error_messages["date_out_of_range"])
+                % {"earliest": earliest.isoformat(), "latest": latest.isoformat()},
+                code="date_out_of_range",
+            )
+        return day

@@ -329,10 +329,16 @@ def test_api_rejects_bad_parameters(
 def test_api_ignores_dimensions_a_metric_lacks_and_empty_periods(funder_client: APIClient) -> None:
     body = funder_client.get(URL, {"metric": "relapse_rate", "group_by": "month,program"}).json()
     assert body["group_by"] == ["program"]
+    # A period that ends before it starts is a field error on ``from`` (it used to be an empty 200).
     backwards = {"group_by": "month", "from": "2026-05-01", "to": "2026-04-01"}
-    assert funder_client.get(URL, backwards).json()["results"] == []
-    flows = funder_client.get(URL, {"metric": "flows", **backwards}).json()
-    assert flows["results"] == []
+    for metric in ("households", "flows"):
+        response = funder_client.get(URL, {"metric": metric, **backwards})
+        assert response.status_code == 400
+        assert [(e["attr"], e["code"]) for e in response.json()["errors"]] == [
+            ("from", "invalid_period")
+        ]
+    one_day = funder_client.get(URL, {"metric": "flows", "from": "2026-04-01", "to": "2026-04-01"})
+    assert one_day.status_code == 200 and one_day.json()["results"] == []
 
 
 def test_month_range_is_bounded() -> None:

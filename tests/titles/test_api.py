@@ -122,9 +122,17 @@ def test_full_happy_path_through_the_api(
     assert late.status_code == 409 and late.json()["errors"][0]["code"] == "notice_closed"
     assert _move(authority, pk, "title_issued").status_code == 200
     assert _move(authority, pk, "sent_to_sunarp").status_code == 200
-    bad = _move(authority, pk, "registered", partida_number="12-34", registered_on="2099-01-01")
+    bad = _move(
+        authority, pk, "registered", partida_number="12-34", registered_on=str(date.today())
+    )
     assert bad.status_code == 400
-    assert {e["attr"] for e in bad.json()["errors"]} == {"partida_number", "registered_on"}
+    assert {e["attr"] for e in bad.json()["errors"]} == {"partida_number"}
+    # A date out of range is refused by the request's own field (docs/api.md, dates).
+    future = _move(authority, pk, "registered", partida_number="12-34", registered_on="2099-01-01")
+    assert future.status_code == 400
+    assert [(e["attr"], e["code"]) for e in future.json()["errors"]] == [
+        ("registered_on", "future_date")
+    ]
     current = TitleApplication.objects.get(pk=pk).version
     stale = authority.post(
         f"{URL}{pk}/transition/",

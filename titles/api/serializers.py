@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from registry.api.fields import BoundedDateField
 from titles.choices import (
     OPEN_STATUSES,
     ObjectionDecision,
@@ -137,7 +138,7 @@ class TitleTransitionSerializer(serializers.Serializer[Any]):
     registry_zone = serializers.CharField(
         max_length=60, required=False, allow_blank=True, default=""
     )
-    registered_on = serializers.DateField(required=False, allow_null=True, default=None)
+    registered_on = BoundedDateField(kind="event", required=False, allow_null=True, default=None)
 
 
 class TitleStatusChangeSerializer(serializers.ModelSerializer[TitleStatusChange]):

@@ -51,11 +51,11 @@ PAGE_PARAMETERS = [
 class OldestFirst(CursorPagination):
     """Cursor pages of a file's sub-records, oldest first."""
 
-    ordering = "created_at"
+    ordering = ("created_at", "id")
 
 
 class HistoryPages(CursorPagination):
-    ordering = "at"
+    ordering = ("at", "id")
 
 
 class TitleApplicationViewSet(viewsets.GenericViewSet[Any]):
@@ -70,15 +70,15 @@ class TitleApplicationViewSet(viewsets.GenericViewSet[Any]):
     lookup_value_regex = UUID_PATTERN
 
     @property
-    def ordering(self) -> str:
+    def ordering(self) -> tuple[str, str]:
         """The overdue queue comes most overdue first (an index range scan on ``due_on``)."""
         request = getattr(self, "request", None)
         if request is not None and str(request.query_params.get("overdue", "")).lower() in (
             "true",
             "1",
         ):
-            return "due_on"
-        return "created_at"
+            return ("due_on", "id")
+        return ("created_at", "id")
 
     @property
     def actor(self) -> Actor:
