@@ -22,8 +22,7 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
-from registry.actors import Actor
-from registry.admin import CappedCountPaginator
+from registry.admin import CappedCountPaginator, request_actor
 from registry.choices import Scope
 from registry.exceptions import RegistryError
 from registry.models import ChangeRecord
@@ -50,7 +49,7 @@ MASK = "•••"
 
 def coca_allowed(request: HttpRequest, household: Household) -> bool:
     """Whether the person may read coca data of ``household`` (coca:read in its area)."""
-    return Actor.for_user(request.user).covers(
+    return request_actor(request).covers(
         district=household.district_id, program=household.program_id, scope=Scope.COCA_READ
     )
 
@@ -63,7 +62,7 @@ class ScopedAdminMixin:
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)  # type: ignore[misc]
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         return queryset.filter(
             actor.area_q(
                 district_path=f"{self.household_prefix}district_id",
@@ -247,7 +246,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         """Edits go through the service: area check, version, history."""
         data = {"community": obj.community, "district": obj.district_id}
         saved = services.household_update(
-            actor=Actor.for_user(request.user),
+            actor=request_actor(request),
             household=obj,
             data={k: v for k, v in data.items() if k in form.changed_data},
             expected_version=None,
@@ -322,7 +321,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Approve selected registrations"))
     def approve(self, request: HttpRequest, queryset: QuerySet[Household]) -> None:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         done, refused = 0, []
         for household in queryset.filter(status=HouseholdStatus.PENDING_REVIEW)[:500]:
             try:
@@ -374,7 +373,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 upload = form.cleaned_data["file"]
                 try:
                     report = importing.import_households(
-                        actor=Actor.for_user(request.user),
+                        actor=request_actor(request),
                         source=upload,
                         filename=upload.name or "",
                         dry_run=form.cleaned_data["dry_run"],
@@ -438,7 +437,7 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[PossibleDuplicate]:
         """Pairs whose two households are both in the person's area (the candidate may be
         another programme's family: its name is not shown to who may not see it)."""
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         return (
             super()
             .get_queryset(request)
@@ -462,7 +461,7 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Not the same family: dismiss"), permissions=["change"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet[PossibleDuplicate]) -> None:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         for row in queryset.filter(status=DuplicateStatus.OPEN):
             services.duplicate_dismiss(actor=actor, duplicate=row)
         messages.success(request, _("Dismissed."))
@@ -472,7 +471,7 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
         permissions=["change"],
     )
     def merge(self, request: HttpRequest, queryset: QuerySet[PossibleDuplicate]) -> None:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         for row in queryset.filter(status=DuplicateStatus.OPEN).select_related(
             "household", "candidate"
         ):
@@ -535,7 +534,7 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Confirm selected visits"))
     def confirm(self, request: HttpRequest, queryset: QuerySet[Verification]) -> None:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         for visit in queryset.filter(status=VerificationStatus.PENDING)[:500]:
             try:
                 services.verification_transition(
@@ -588,7 +587,7 @@ class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
 
     def save_model(self, request: HttpRequest, obj: Support, form: Any, change: bool) -> None:
         saved = services.support_record(
-            actor=Actor.for_user(request.user),
+            actor=request_actor(request),
             household=obj.household_id,
             kind=obj.kind,
             cost_pen=obj.cost_pen,
@@ -606,7 +605,7 @@ class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
 def dashboard_view(request: HttpRequest) -> HttpResponse:
     """Stage funnel, stages over time, relapses, map, overdue items and cost per result for the
     person's area (needs ``indicators:read``: supervisors and programme staff)."""
-    actor = Actor.for_user(request.user)
+    actor = request_actor(request)
     if not actor.has_scope(Scope.INDICATORS_READ):
         raise AdminPermissionDenied
     context = {
@@ -629,7 +628,7 @@ def _admin_urls_with_dashboard(original: Any) -> Any:
 
 def _index_with_dashboard_link(original: Any) -> Any:
     def index(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        allowed = Actor.for_user(request.user).has_scope(Scope.INDICATORS_READ)
+        allowed = request_actor(request).has_scope(Scope.INDICATORS_READ)
         return original(request, {"dashboard_allowed": allowed, **(extra_context or {})})
 
     return index

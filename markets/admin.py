@@ -127,7 +127,7 @@ class ScopedMixin:
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)  # type: ignore[misc]
-        return queryset.filter(services.contract_scope_q(Actor.for_user(request.user)))
+        return queryset.filter(services.contract_scope_q(request_actor(request)))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -240,7 +240,7 @@ class ContractAdmin(ScopedMixin, admin.ModelAdmin):
         return f"{obj.fulfilment * 100:.1f} %"
 
     def _move(self, request: HttpRequest, queryset: QuerySet[Contract], to: str) -> None:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         done, refused = 0, []
         for contract in queryset[:500]:
             try:
@@ -429,7 +429,7 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Accept the selected recorded deliveries"))
     def accept(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         done, refused = 0, []
         for delivery in queryset.filter(status=DeliveryStatus.RECORDED)[:500]:
             try:
@@ -446,7 +446,7 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
 
     @admin.action(description=_("Confirm the selected accepted deliveries (programme)"))
     def confirm(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         done, refused = 0, []
         pending = queryset.filter(
             status__in=[DeliveryStatus.ACCEPTED, DeliveryStatus.PAID], confirmed_at__isnull=True
@@ -538,7 +538,7 @@ class BuyerOfferAdmin(admin.ModelAdmin):
     actions = ["withdraw"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BuyerOffer]:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         return (
             super()
             .get_queryset(request)
@@ -555,7 +555,7 @@ class BuyerOfferAdmin(admin.ModelAdmin):
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
     ) -> Any:
         form = super().get_form(request, obj, change=change, **kwargs)
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
 
         class WithActor(form):  # type: ignore[valid-type,misc]
             def __init__(self, *args: Any, **kw: Any) -> None:
@@ -595,7 +595,7 @@ class BuyerOfferAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and Actor.for_user(request.user).has_scope(
+        return super().has_add_permission(request) and request_actor(request).has_scope(
             Scope.CONTRACTS_WRITE
         )
 
@@ -608,7 +608,7 @@ class BuyerOfferAdmin(admin.ModelAdmin):
     def save_model(self, request: HttpRequest, obj: BuyerOffer, form: Any, change: bool) -> None:
         """Through the service (checks, history); an existing live offer is kept."""
         saved, _created = services.offer_create(
-            actor=Actor.for_user(request.user),
+            actor=request_actor(request),
             household=obj.household,
             buyer=obj.buyer,
             note=obj.note,
@@ -618,7 +618,7 @@ class BuyerOfferAdmin(admin.ModelAdmin):
 
     @admin.action(description=_("Withdraw the selected offers"))
     def withdraw(self, request: HttpRequest, queryset: QuerySet[BuyerOffer]) -> None:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         done, refused = 0, []
         for offer in queryset.filter(withdrawn_at__isnull=True)[:500]:
             try:

@@ -112,6 +112,8 @@ class Actor:
         self.unrestricted = unrestricted
         # A person's active (organization id, role) pairs, when known (registry.policies).
         self.roles: tuple[tuple[int, str], ...] | None = None
+        # Answers of registry.policies worth keeping for the actor's life (one request).
+        self.memo: dict[str, Any] = {}
 
     @classmethod
     def for_api_key(cls, api_key: ApiKey) -> Actor:

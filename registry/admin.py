@@ -715,7 +715,7 @@ class AlertAdmin(admin.ModelAdmin):
     fields = tuple(readonly_fields)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         return (
             super()
             .get_queryset(request)
@@ -732,7 +732,7 @@ class AlertAdmin(admin.ModelAdmin):
         return False if obj is not None else super().has_change_permission(request, obj)
 
     def _move(self, request: HttpRequest, queryset: QuerySet[Alert], to: str) -> int:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         done, refused = 0, []
         for alert in queryset.filter(status__in=LIVE_ALERT_STATUSES)[:500]:
             try:

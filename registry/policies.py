@@ -174,7 +174,12 @@ def can_govern_program(actor: Actor | None, program: Program | int | None) -> bo
 def governs_any_program(actor: Actor | None) -> bool:
     """Whether the person is programme staff of an agency that runs a programme (or an
     administrator)."""
-    return is_platform_admin(actor) or governed_programs(actor).exists()
+    if is_platform_admin(actor):
+        return True
+    assert actor is not None
+    if "governs_any_program" not in actor.memo:
+        actor.memo["governs_any_program"] = governed_programs(actor).exists()
+    return bool(actor.memo["governs_any_program"])
 
 
 def can_manage_buyer(

@@ -18,7 +18,6 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from registry import policies
-from registry.actors import Actor
 from registry.admin import CappedCountPaginator, request_actor
 from registry.exceptions import RegistryError
 
@@ -100,7 +99,7 @@ class TransitionForm(forms.Form):
 
 
 def _move_many(request: HttpRequest, queryset: QuerySet[TitleApplication], to: str) -> None:
-    actor = Actor.for_user(request.user)
+    actor = request_actor(request)
     done = 0
     for application in queryset[:500]:
         try:
@@ -191,7 +190,7 @@ class TitleApplicationAdmin(admin.ModelAdmin):
     ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TitleApplication]:
-        actor = Actor.for_user(request.user)
+        actor = request_actor(request)
         return super().get_queryset(request).filter(selectors.title_scope_q(actor))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
@@ -238,7 +237,7 @@ class TitleApplicationAdmin(admin.ModelAdmin):
         if request.method == "POST" and form.is_valid():
             try:
                 services.title_application_transition(
-                    actor=Actor.for_user(request.user),
+                    actor=request_actor(request),
                     application=application.pk,
                     channel="admin",
                     **form.cleaned_data,
