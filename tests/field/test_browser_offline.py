@@ -156,3 +156,26 @@ def test_offline_visit_with_photo_and_plot_are_kept_and_sent(
     assert len(visit.photo_sha256) == 64 and str(visit.latitude) == "-12.440000"
     assert Plot.objects.get(household=household).name == "Chacra del río"
     context.close()
+
+
+def test_search_without_signal_opens_the_cached_page(
+    chromium: Any, live_server: Any, officer: Any
+) -> None:
+    """The search posts its query (no ID number in a URL); without signal the phone shows the
+    cached "my work" page, not the browser's error page."""
+    context = phone_context(chromium)
+    page = context.new_page()
+    sign_in(page, live_server, "tecnico")
+    page.goto(f"{live_server.url}/campo/")
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    wait_cached(page, "/campo/")
+    page.reload()  # now controlled by the service worker
+    page.wait_for_function("navigator.serviceWorker.controller !== null")
+
+    context.set_offline(True)
+    page.fill("#q", "40506070")
+    page.click("form.search button[type=submit]")
+    page.wait_for_load_state()
+    assert page.locator("#hh-title").count() == 1  # "my work", from the phone's cache
+    assert "40506070" not in page.url
+    context.close()

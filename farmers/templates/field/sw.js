@@ -70,8 +70,15 @@ function pageKey(request) {
 
 self.addEventListener("fetch", function (event) {
   var request = event.request;
-  if (request.method !== "GET") { return; }
   var url = new URL(request.url);
+  if (request.method !== "GET") {
+    /* The search on "my work" is a POST (no ID number in a URL): without signal it opens the
+     * cached "my work" page instead of the browser's error page. Other forms are left alone. */
+    if (request.mode === "navigate" && url.origin === self.location.origin && url.pathname === HOME) {
+      event.respondWith(fetch(request)["catch"](function () { return caches.match(HOME); }));
+    }
+    return;
+  }
   if (url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) { return; }
   var isShell = SHELL.indexOf(url.pathname) >= 0;
   if (isShell) {
