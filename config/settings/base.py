@@ -25,7 +25,7 @@ ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1"
 INSTALLED_APPS = [
     # First, so that its admin templates (Spanish branding, language switch) take precedence.
     "registry",
-    "django.contrib.admin",
+    "registry.apps.RegistryAdminConfig",  # django.contrib.admin with RegistryAdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
