@@ -6,7 +6,6 @@ joins declared up front, and every queryset narrowed to the person's area.
 
 from __future__ import annotations
 
-import csv
 import json
 from typing import Any
 
@@ -23,6 +22,8 @@ from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from registry.admin import CappedCountPaginator, request_actor
+from registry.admin_site import AdminPage
+from registry.admin_toolkit import ReadOnlyInline, stream_csv
 from registry.choices import Scope
 from registry.exceptions import RegistryError
 from registry.models import ChangeRecord
@@ -74,22 +75,13 @@ class ScopedAdminMixin:
         return False
 
 
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
+class LinkedInline(ReadOnlyInline):
+    """A read-only inline whose rows link to their own change page."""
+
     show_change_link = True
 
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return list(self.fields or [])
-
-
-class MemberInline(ReadOnlyInline):
+class MemberInline(LinkedInline):
     model = Member
     fields = [
         "given_names",
@@ -105,7 +97,7 @@ class MemberInline(ReadOnlyInline):
     ]
 
 
-class PlotInline(ReadOnlyInline):
+class PlotInline(LinkedInline):
     model = Plot
     fields = ["name", "tenure", "area_ha", "crops", "is_active"]
 
@@ -120,7 +112,7 @@ class CocaInlineMixin:
         return super().get_formset(request, obj, **kwargs)  # type: ignore[misc]
 
 
-class AgreementInline(CocaInlineMixin, ReadOnlyInline):
+class AgreementInline(CocaInlineMixin, LinkedInline):
     model = Agreement
     fields = ["signed_on", "coca_committed", "is_active"]
 
@@ -129,7 +121,7 @@ class AgreementInline(CocaInlineMixin, ReadOnlyInline):
         return str(obj.coca_ha_committed) if self.coca_shown else MASK
 
 
-class VerificationInline(CocaInlineMixin, ReadOnlyInline):
+class VerificationInline(CocaInlineMixin, LinkedInline):
     model = Verification
     fields = ["visited_on", "method", "coca", "status", "officer"]
 
@@ -138,12 +130,12 @@ class VerificationInline(CocaInlineMixin, ReadOnlyInline):
         return str(obj.coca_ha) if self.coca_shown else MASK
 
 
-class SupportInline(ReadOnlyInline):
+class SupportInline(LinkedInline):
     model = Support
     fields = ["given_on", "kind", "cost_pen", "funding_source"]
 
 
-class StageChangeInline(ReadOnlyInline):
+class StageChangeInline(LinkedInline):
     """The household's stage history (the transition ledger), oldest first."""
 
     model = StageChange
@@ -153,51 +145,40 @@ class StageChangeInline(ReadOnlyInline):
     verbose_name_plural = _("stage history")
 
 
-class ConsentInline(ReadOnlyInline):
+class ConsentInline(LinkedInline):
     model = Consent
     fields = ["signed_on", "purposes", "notice_version", "language", "officer"]
 
 
+HOUSEHOLD_CSV = [
+    "code",
+    "program",
+    "district",
+    "community",
+    "status",
+    "stage",
+    "stage_since",
+    "head_name",
+    "created_at",
+]
+
+
 def _export_csv(queryset: QuerySet[Household]) -> StreamingHttpResponse:
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Echo())
-    header = [
-        "code",
-        "program",
-        "district",
-        "community",
-        "status",
-        "stage",
-        "stage_since",
-        "head_name",
-        "created_at",
-    ]
-
-    def rows() -> Any:
-        yield writer.writerow(header)
-        for h in (
-            queryset.select_related("program").order_by("created_at").iterator(chunk_size=2000)
-        ):
-            yield writer.writerow(
-                [
-                    h.code,
-                    h.program.code,
-                    h.district_id,
-                    h.community,
-                    h.status,
-                    h.stage,
-                    h.stage_since,
-                    h.head_name,
-                    h.created_at.isoformat(),
-                ]
-            )
-
-    response = StreamingHttpResponse(rows(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = 'attachment; filename="hogares.csv"'
-    return response
+    rows = (
+        [
+            h.code,
+            h.program.code,
+            h.district_id,
+            h.community,
+            h.status,
+            h.stage,
+            h.stage_since,
+            h.head_name,
+            h.created_at.isoformat(),
+        ]
+        for h in queryset.select_related("program").order_by("created_at").iterator(chunk_size=2000)
+    )
+    return stream_csv(HOUSEHOLD_CSV, rows, "hogares.csv")
 
 
 IMPORT_REPORT_ROWS = 500
@@ -616,27 +597,19 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     return TemplateResponse(request, "admin/farmers/dashboard.html", context)
 
 
-def _admin_urls_with_dashboard(original: Any) -> Any:
-    def get_urls() -> list[Any]:
-        return [
-            path("dashboard/", admin.site.admin_view(dashboard_view), name="dashboard"),
-            *original(),
-        ]
-
-    return get_urls
+def dashboard_allowed(request: HttpRequest) -> bool:
+    """Whether the person may open the dashboard (its link on the admin index shows then)."""
+    return request_actor(request).has_scope(Scope.INDICATORS_READ)
 
 
-def _index_with_dashboard_link(original: Any) -> Any:
-    def index(request: HttpRequest, extra_context: dict[str, Any] | None = None) -> Any:
-        allowed = request_actor(request).has_scope(Scope.INDICATORS_READ)
-        return original(request, {"dashboard_allowed": allowed, **(extra_context or {})})
-
-    return index
-
-
-admin.site.get_urls = _admin_urls_with_dashboard(admin.site.get_urls)  # type: ignore[method-assign]
-admin.site.index = _index_with_dashboard_link(admin.site.index)  # type: ignore[method-assign]
-admin.site.index_template = "admin/farmers/index.html"
+DASHBOARD_PAGE = AdminPage(
+    route="dashboard/",
+    name="dashboard",
+    view=dashboard_view,
+    index_template="admin/farmers/index_dashboard.html",
+    index_flag="dashboard_allowed",
+    allowed=dashboard_allowed,
+)
 
 
 @admin.register(StageChange)
@@ -669,7 +642,7 @@ class StageChangeAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return False if obj is not None else super().has_change_permission(request, obj)
 
 
-class SweepRangeInline(ReadOnlyInline):
+class SweepRangeInline(LinkedInline):
     model = SweepRange
     fields = ["lo", "hi", "status", "households", "changes", "finished_at"]
     show_change_link = False

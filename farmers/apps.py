@@ -10,11 +10,14 @@ class FarmersConfig(AppConfig):
 
     def ready(self) -> None:
         from registry import outbox
+        from registry.admin_site import register_admin_page
         from registry.demo import register_seeder
 
+        from .admin import DASHBOARD_PAGE
         from .demo import seed_demo_families, seed_demo_support
         from .transition import RECOMPUTE_TASK, RECOMPUTE_TOPIC
 
+        register_admin_page(DASHBOARD_PAGE)
         register_seeder(seed_demo_families)
         register_seeder(seed_demo_support)
         outbox.register(RECOMPUTE_TOPIC, outbox.celery_task(RECOMPUTE_TASK))

@@ -7,7 +7,6 @@ narrowed to the person's area (the same rule as the API) and never count big tab
 
 from __future__ import annotations
 
-import csv
 from typing import Any
 
 from django import forms
@@ -24,6 +23,7 @@ from farmers.identity import normalize_phone
 from registry import policies
 from registry.actors import Actor
 from registry.admin import CappedCountPaginator, request_actor
+from registry.admin_toolkit import ReadOnlyInline, stream_csv
 from registry.choices import OrganizationKind, Scope
 from registry.exceptions import RegistryError
 from registry.models import Organization
@@ -39,20 +39,6 @@ from .models import (
     DeliverySchedule,
     YieldNorm,
 )
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        return list(self.fields or [])
 
 
 class DeliveryInline(ReadOnlyInline):
@@ -134,23 +120,6 @@ class ScopedMixin:
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # recorded through the API by buyers and programme staff
-
-
-def _stream_csv(header: list[str], rows: Any, filename: str) -> StreamingHttpResponse:
-    class Echo:
-        def write(self, value: str) -> str:
-            return value
-
-    writer = csv.writer(Echo())
-
-    def lines() -> Any:
-        yield writer.writerow(header)
-        for row in rows:
-            yield writer.writerow(row)
-
-    response = StreamingHttpResponse(lines(), content_type="text/csv; charset=utf-8")
-    response["Content-Disposition"] = f'attachment; filename="{filename}"'
-    return response
 
 
 CONTRACT_CSV = [
@@ -293,7 +262,7 @@ class ContractAdmin(ScopedMixin, admin.ModelAdmin):
             .order_by("created_at")
             .iterator(chunk_size=2000)
         )
-        return _stream_csv(CONTRACT_CSV, rows, "contratos.csv")
+        return stream_csv(CONTRACT_CSV, rows, "contratos.csv")
 
     # --- totals per buyer and crop ---------------------------------------------------------
 
@@ -338,7 +307,7 @@ class ContractAdmin(ScopedMixin, admin.ModelAdmin):
                 ]
                 for t in totals
             )
-            return _stream_csv(header, rows, "totales_por_comprador.csv")
+            return stream_csv(header, rows, "totales_por_comprador.csv")
         context = {
             **self.admin_site.each_context(request),
             "opts": self.model._meta,
@@ -488,7 +457,7 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
             .order_by("created_at")
             .iterator(chunk_size=2000)
         )
-        return _stream_csv(DELIVERY_CSV, rows, "entregas.csv")
+        return stream_csv(DELIVERY_CSV, rows, "entregas.csv")
 
 
 class BuyerOfferForm(forms.ModelForm):

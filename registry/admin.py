@@ -89,11 +89,6 @@ class CappedCountPaginator(Paginator):
         return int(rows[: self.CAP + 1].count())
 
 
-admin.site.site_header = _("Alternative-development farmer registry")
-admin.site.site_title = _("Farmer registry")
-admin.site.index_title = _("Administration")
-
-
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Reference data loaded by migrations: browsable, never edited by hand."""
 

@@ -1,4 +1,5 @@
 from django.apps import AppConfig
+from django.contrib.admin import apps as admin_apps
 from django.utils.translation import gettext_lazy as _
 
 
@@ -14,3 +15,11 @@ class RegistryConfig(AppConfig):
 
         # Registers the OpenAPI extensions (Api-Key security scheme).
         from .api import fields, schema  # noqa: F401
+
+
+class RegistryAdminConfig(admin_apps.AdminConfig):
+    """``django.contrib.admin`` with the registry's own site (``RegistryAdminSite``) as
+    ``admin.site``: listed in ``INSTALLED_APPS`` in place of ``django.contrib.admin``."""
+
+    default = False
+    default_site = "registry.admin_site.RegistryAdminSite"

@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registry import policies
 from registry.admin import CappedCountPaginator, request_actor
+from registry.admin_toolkit import ReadOnlyInline
 from registry.exceptions import RegistryError
 
 from . import selectors, services
@@ -44,17 +45,6 @@ class OverdueFilter(admin.SimpleListFilter):
         if self.value() == "approaching":
             return queryset.filter(status__in=OPEN_STATUSES, warn_on__lte=today, due_on__gte=today)
         return queryset
-
-
-class ReadOnlyInline(admin.TabularInline):
-    extra = 0
-    can_delete = False
-
-    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 class StatusChangeInline(ReadOnlyInline):

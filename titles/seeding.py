@@ -19,11 +19,12 @@ from django.utils import timezone
 
 from farmers.models import Plot
 from farmers.seeding import _copy_rows
+from registry.dates import add_months
 from registry.models import Organization, Program
 
 from .choices import OPEN_STATUSES, RejectionReason, TitleStatus
 from .models import TitleApplication, TitleSettings
-from .services import add_months, recompute_clock
+from .services import recompute_clock
 
 S = TitleStatus
 STATUS_WEIGHTS = [

@@ -4,7 +4,6 @@ the actor's scope and role, runs in a transaction and leaves history in it."""
 
 from __future__ import annotations
 
-import calendar
 import hashlib
 import math
 import re
@@ -25,6 +24,7 @@ from registry import policies
 from registry.actors import Actor, organization_area
 from registry.alerts import alerts_resolve_missing
 from registry.choices import AlertKind, ChangeAction, OrganizationKind, Role, Scope
+from registry.dates import add_months
 from registry.exceptions import (
     Conflict,
     InvalidTransition,
@@ -176,13 +176,6 @@ def settings_for(program_id: int) -> TitleSettings:
     """The programme's SLA targets (the defaults of DESIGN.md §5 when it has none saved)."""
     found = TitleSettings.objects.filter(program_id=program_id).first()
     return found if found is not None else TitleSettings(program_id=program_id)
-
-
-def add_months(day: date, months: int) -> date:
-    """``day`` plus ``months`` calendar months (clamped to the month's last day)."""
-    month_index = day.month - 1 + months
-    year, month = day.year + month_index // 12, month_index % 12 + 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 def recompute_clock(application: TitleApplication, cfg: TitleSettings) -> None:

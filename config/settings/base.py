@@ -25,7 +25,7 @@ ALLOWED_HOSTS: list[str] = env.list("DJANGO_ALLOWED_HOSTS", default=["127.0.0.1"
 INSTALLED_APPS = [
     # First, so that its admin templates (Spanish branding, language switch) take precedence.
     "registry",
-    "django.contrib.admin",
+    "registry.apps.RegistryAdminConfig",  # django.contrib.admin with RegistryAdminSite
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -120,8 +120,6 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
 # Households per task of the nightly transition sweep (farmers.tasks.sweep_range).
 TRANSITION_SWEEP_CHUNK = env.int("TRANSITION_SWEEP_CHUNK", default=5000)
-# Test hook only: seconds each sweep range waits before committing (the worker-kill test).
-TRANSITION_SWEEP_RANGE_PAUSE = env.float("TRANSITION_SWEEP_RANGE_PAUSE", default=0.0)
 # Periodic jobs (Lima time). In the embedded default, `manage.py run_periodic` runs them.
 CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
     "transition-nightly-sweep": {

@@ -22,7 +22,6 @@ evidence only, so reruns on later days do not rewrite them while nothing changes
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -31,6 +30,7 @@ from functools import lru_cache
 from typing import Any
 
 from farmers.choices import Stage
+from registry.dates import add_months
 
 from .evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, TITLE_APPLIED, TITLE_REGISTERED, Fact
 
@@ -177,15 +177,6 @@ class Result:
         if RANK.get(self.stage, 0) < RANK[previous]:
             return self.held_back
         return self.reason
-
-
-@lru_cache(maxsize=1 << 16)
-def add_months(day: date, months: int) -> date:
-    """``day`` moved by ``months`` calendar months (the day clamped to the month's length)."""
-    month_index = day.year * 12 + day.month - 1 + months
-    year, month = divmod(month_index, 12)
-    month += 1
-    return date(year, month, min(day.day, calendar.monthrange(year, month)[1]))
 
 
 @lru_cache(maxsize=256)

@@ -10,7 +10,6 @@ nothing the second time.
 
 from __future__ import annotations
 
-import time
 import uuid
 from datetime import date
 from typing import Any
@@ -90,6 +89,13 @@ def plan(
     return run
 
 
+def before_range_commit(range_id: int) -> None:
+    """Runs inside a range's transaction, after its households are swept and before the range
+    is marked done and committed. Does nothing: a seam for tests, which replace this module
+    attribute (the worker-kill test, in its worker process, holds each range open a moment so
+    the worker can be killed mid-range)."""
+
+
 def run_range(range_id: int) -> dict[str, Any]:
     """Sweep one range once; return its counts (zeros when it was already done)."""
     with transaction.atomic():
@@ -105,9 +111,7 @@ def run_range(range_id: int) -> dict[str, Any]:
         if row is None:
             return {"households": 0, "changes": 0, "skipped": True}
         outcome = sweep_range(row.lo, row.hi, row.run.today)
-        pause = float(getattr(settings, "TRANSITION_SWEEP_RANGE_PAUSE", 0) or 0)
-        if pause:
-            time.sleep(pause)
+        before_range_commit(row.pk)
         row.status = SweepStatus.DONE
         row.households = outcome.households
         row.changes = outcome.changes

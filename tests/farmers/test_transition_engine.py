@@ -386,6 +386,34 @@ def test_planning_again_resumes_an_unfinished_sweep(program: Program) -> None:
     assert resumed.households == 12
 
 
+def test_a_range_failing_before_its_commit_leaves_nothing_done(
+    program: Program, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The ``before_range_commit`` seam (what the worker-kill test slows down) runs inside the
+    range's transaction: a range dying there leaves no stage change and the range to redo."""
+    from farmers.transition import sweep
+
+    _population(program, 6)
+    with transaction.atomic():
+        run = plan(today=TODAY, chunk_size=10)
+    seen: list[int] = []
+
+    def die(range_id: int) -> None:
+        seen.append(range_id)
+        raise RuntimeError("worker killed")
+
+    monkeypatch.setattr(sweep, "before_range_commit", die)
+    only = SweepRange.objects.get(run=run)
+    with pytest.raises(RuntimeError):
+        run_range(only.pk)
+    assert seen == [only.pk]
+    assert StageChange.objects.count() == 0
+    assert SweepRange.objects.get(pk=only.pk).status != SweepStatus.DONE
+    monkeypatch.undo()
+    assert run_range(only.pk)["households"] == 6
+    assert StageChange.objects.count() > 0
+
+
 def test_plan_sweep_task_runs_the_sweep(
     program: Program, django_capture_on_commit_callbacks: Any
 ) -> None:

@@ -61,14 +61,15 @@ def queue() -> Iterator[str]:
 
 @pytest.fixture
 def start_worker(queue: str) -> Iterator[Callable[..., subprocess.Popen[bytes]]]:
-    """``start_worker(**env)`` → a ``celery worker`` on the test database and ``queue``."""
+    """``start_worker(**env)`` → a ``celery worker`` on the test database and ``queue``;
+    ``start_worker(slow_ranges=True)``: one whose sweep ranges pause before committing."""
     db = connection.settings_dict
     url = f"postgres://{db['USER']}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
     if db.get("PASSWORD"):
         url = url.replace(f"{db['USER']}@", f"{db['USER']}:{db['PASSWORD']}@")
     workers: list[subprocess.Popen[bytes]] = []
 
-    def start(**extra: str) -> subprocess.Popen[bytes]:
+    def start(*, slow_ranges: bool = False, **extra: str) -> subprocess.Popen[bytes]:
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.local",
@@ -82,7 +83,7 @@ def start_worker(queue: str) -> Iterator[Callable[..., subprocess.Popen[bytes]]]
             [
                 sys.executable,
                 "-m",
-                "celery",
+                "tests.farmers.slow_sweep_worker" if slow_ranges else "celery",
                 "-A",
                 "config",
                 "worker",
@@ -145,7 +146,7 @@ def test_a_worker_killed_mid_sweep_ends_like_a_clean_run(
             engine.Q(pk__in=ids), engine.Q(household_id__in=ids), today
         )
     }
-    worker = start_worker(TRANSITION_SWEEP_RANGE_PAUSE="0.3")
+    worker = start_worker(slow_ranges=True, SLOW_SWEEP_PAUSE="0.3")
     plan_sweep.delay(today.isoformat(), 3)
     assert wait_for(lambda: SweepRun.objects.filter(ranges_done__gte=2).exists(), timeout=30)
     worker.send_signal(signal.SIGKILL)  # mid-range: its transaction is rolled back
