@@ -1,7 +1,9 @@
 """Test settings: the embedded default unless DATABASE_URL / REDIS_URL point at real servers."""
 
+import os
+
 from .base import *  # noqa: F403
-from .base import REST_FRAMEWORK
+from .base import DATABASES, REST_FRAMEWORK, VAR_DIR
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"  # noqa: S105
@@ -18,3 +20,11 @@ REST_FRAMEWORK = {
 # limits set their own low values (see tests/registry/test_bruteforce.py).
 API_KEY_FAILURE_LIMIT = 100000
 DUPLICATE_CHECK_LIMIT = 100000
+
+# SQLite: the test database is a file (WAL, busy timeout), not memory. Django shares one
+# in-memory connection among every live-server thread, and two browser requests at once (the
+# field app's outbox and its duplicate check) then deadlock inside SQLite; with a file each
+# thread has its own connection, as in the embedded default. One file per test process.
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    VAR_DIR.mkdir(exist_ok=True)
+    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / f"test-{os.getpid()}.sqlite3")}

@@ -89,9 +89,9 @@ def test_admin_dashboard_and_docs_pass_the_csp(
     watch.visit(page, "/admin/farmers/household/", "#changelist")
     # The language switch (a static script, no inline handler) still switches to English.
     page.select_option("#language-select", "en")
-    page.wait_for_function("document.documentElement.lang === 'en'")
+    page.wait_for_function("() => document.documentElement.lang === 'en'")
     page.select_option("#language-select", "es")
-    page.wait_for_function("document.documentElement.lang === 'es'")
+    page.wait_for_function("() => document.documentElement.lang === 'es'")
     # Swagger UI draws the operations; ReDoc its menu (both fetch the schema).
     watch.visit(page, "/api/v1/docs/", ".swagger-ui .opblock")
     page.screenshot(path=str(artifacts_dir / "csp-swagger.png"))
@@ -111,7 +111,7 @@ def test_field_app_passes_the_csp(
     watch.visit(page, "/campo/ingresar/", "#id_username")
     sign_in(page, live_server, "tecnico")
     # The service worker registers and takes control (its script is the site's own).
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
     watch.visit(page, "/campo/", "[data-outbox-count]")
     watch.visit(page, "/campo/registrar/", "form")
     watch.visit(page, f"/campo/hogares/{household.pk}/", "main")

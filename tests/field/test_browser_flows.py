@@ -93,7 +93,7 @@ def test_record_visit_with_gps_and_photo(
     page.select_option("[name='licit_crops.0.crop']", "cacao")
     page.fill("[name='licit_crops.0.ha']", "1.5")
     page.click("[data-gps]")
-    page.wait_for_function("document.querySelector(\"[name='location.lat']\").value !== ''")
+    page.wait_for_function("() => document.querySelector(\"[name='location.lat']\").value !== ''")
     page.set_input_files(
         "#photo", files=[{"name": "visita.png", "mimeType": "image/png", "buffer": PNG}]
     )
@@ -130,13 +130,13 @@ def test_capture_plot_by_walking_and_by_file(
     page.select_option("#tenure", "possession")
     page.click("[data-walk-start]")
     page.wait_for_function(
-        "document.querySelector('[data-walk-status]').textContent.startsWith('1 ')"
+        "() => document.querySelector('[data-walk-status]').textContent.startsWith('1 ')"
     )
     for lat, lon in corners[1:]:
         context.set_geolocation({"latitude": lat, "longitude": lon})
         page.click("[data-walk-point]")
     page.wait_for_function(
-        "document.querySelector('[data-walk-status]').textContent.startsWith('4 ')"
+        "() => document.querySelector('[data-walk-status]').textContent.startsWith('4 ')"
     )
     page.click("[data-walk-close]")
     assert page.locator("#map path.leaflet-interactive").count() == 1
@@ -161,7 +161,7 @@ def test_capture_plot_by_walking_and_by_file(
         "#file",
         files=[{"name": "chacra.kml", "mimeType": "application/xml", "buffer": kml.encode()}],
     )
-    page.wait_for_function("document.querySelector('[data-geometry]').value !== ''")
+    page.wait_for_function("() => document.querySelector('[data-geometry]').value !== ''")
     page.click("button[type=submit]")
     page.wait_for_url(f"{live_server.url}/campo/hogares/{household.pk}/")
     assert Plot.objects.filter(household=household).count() == 2

@@ -36,7 +36,7 @@ def test_offline_registrations_sync_exactly_once(
     wait_cached(page, "/campo/")
 
     context.set_offline(True)
-    page.wait_for_function("document.getElementById('net-status').classList.contains('off')")
+    page.wait_for_function("() => document.getElementById('net-status').classList.contains('off')")
     register(page, HEAD, SPOUSE)
     page.locator("[data-saved-notice]").wait_for()
     assert "Guardado en este celular" in page.inner_text("[data-saved-notice]")
@@ -51,7 +51,7 @@ def test_offline_registrations_sync_exactly_once(
     # Without signal the app still opens from the phone's cache, with the records waiting.
     page.goto(f"{live_server.url}/campo/")
     page.wait_for_function(
-        "document.querySelectorAll('[data-outbox-list] li[data-status=pending]').length === 2"
+        "() => document.querySelectorAll('[data-outbox-list] li[data-status=pending]').length === 2"
     )
     check_page(page, artifacts_dir, "sin-conexion")
 
@@ -59,7 +59,7 @@ def test_offline_registrations_sync_exactly_once(
     wait_outbox(page, ALL_SENT)
     assert sorted(str(pk) for pk in Household.objects.values_list("pk", flat=True)) == sorted(ids)
     page.wait_for_function(
-        "document.querySelectorAll('[data-outbox-list] li[data-status=sent]').length === 2"
+        "() => document.querySelectorAll('[data-outbox-list] li[data-status=sent]').length === 2"
     )
     check_page(page, artifacts_dir, "enviados")
 
@@ -97,7 +97,7 @@ def test_rejected_offline_record_shows_its_error(
     record_id = outbox_rows(page)[0]["id"]
     error.get_by_role("link", name="Corregir").click()
     page.wait_for_function(
-        "document.querySelector(\"[name='members.0.document_number']\").value === '11223344'"
+        "() => document.querySelector(\"[name='members.0.document_number']\").value === '11223344'"
     )
     assert "ya está registrado" in page.inner_text("[data-form-errors]")
     page.click("[data-step='1'] [data-next]")
@@ -127,7 +127,7 @@ def test_offline_visit_with_photo_and_plot_are_kept_and_sent(
     page.goto(f"{live_server.url}/campo/hogares/{household.pk}/visita/")
     context.set_offline(True)
     page.click("[data-gps]")
-    page.wait_for_function("document.querySelector(\"[name='location.lat']\").value !== ''")
+    page.wait_for_function("() => document.querySelector(\"[name='location.lat']\").value !== ''")
     page.set_input_files(
         "#photo", files=[{"name": "visita.png", "mimeType": "image/png", "buffer": PNG}]
     )
@@ -143,7 +143,7 @@ def test_offline_visit_with_photo_and_plot_are_kept_and_sent(
         "#file",
         files=[{"name": "r.geojson", "mimeType": "application/json", "buffer": geojson.encode()}],
     )
-    page.wait_for_function("document.querySelector('[data-geometry]').value !== ''")
+    page.wait_for_function("() => document.querySelector('[data-geometry]').value !== ''")
     page.click("button[type=submit]")
     page.locator("[data-saved-notice]").wait_for()
     rows = wait_outbox(page, "rows => rows.length === 2")
@@ -170,7 +170,7 @@ def test_search_without_signal_opens_the_cached_page(
     assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
     wait_cached(page, "/campo/")
     page.reload()  # now controlled by the service worker
-    page.wait_for_function("navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
 
     context.set_offline(True)
     page.fill("#q", "40506070")
