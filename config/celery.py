@@ -10,6 +10,7 @@ from celery import Celery
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
 
-app = Celery("registry")
+# Every task of the project inherits the retry policy of ``registry.tasks.RegistryTask``.
+app = Celery("registry", task_cls="registry.tasks:RegistryTask")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()

@@ -1,8 +1,79 @@
-"""Celery tasks of the kernel: the outbox relay and its pruning (beat, see settings)."""
+"""Celery tasks of the kernel: the outbox relay and its pruning (beat, see settings), and the
+retry policy every task of the project runs with (``RegistryTask``)."""
 
 from __future__ import annotations
 
-from celery import shared_task
+from typing import Any
+
+from celery import Task, shared_task
+from celery.exceptions import Retry
+from django.core.exceptions import ObjectDoesNotExist, ValidationError
+
+
+def _transient_errors() -> tuple[type[BaseException], ...]:
+    """Errors of a database or broker that is briefly away, busy or locked: worth a retry."""
+    from django.db import InterfaceError, OperationalError
+    from kombu.exceptions import OperationalError as BrokerError
+    from redis.exceptions import ConnectionError as RedisConnectionError
+    from redis.exceptions import TimeoutError as RedisTimeoutError
+
+    errors: list[type[BaseException]] = [
+        OperationalError,  # connection lost, deadlock, serialization failure, "database is locked"
+        InterfaceError,  # the connection was closed under us
+        BrokerError,
+        RedisConnectionError,
+        RedisTimeoutError,
+    ]
+    try:  # Django wraps driver errors; a raw one may still escape (e.g. while connecting).
+        import psycopg
+    except ImportError:  # pragma: no cover - psycopg is installed wherever PostgreSQL is used
+        pass
+    else:
+        errors += [psycopg.OperationalError, psycopg.InterfaceError]
+    return tuple(errors)
+
+
+#: Retried with backoff: the database or the broker is briefly unavailable.
+TRANSIENT_ERRORS: tuple[type[BaseException], ...] = _transient_errors()
+#: Never retried, even if a subclass of a transient one: the same input fails the same way.
+PERMANENT_ERRORS: tuple[type[BaseException], ...] = (ValidationError, ObjectDoesNotExist)
+
+
+class RegistryTask(Task):
+    """The project's task base (``Celery(task_cls=...)`` in config/celery.py), so every
+    ``@shared_task`` of every app runs with one retry policy.
+
+    Transient errors (``TRANSIENT_ERRORS``) are retried at most ``max_retries`` times, after an
+    exponential backoff with full jitter: a random wait of up to 5, 10, 20, 40, 80 seconds
+    (never over ``retry_backoff_max``), so that workers coming back from the same outage do
+    not all retry at once. Anything else (validation, a missing row, a programming or
+    integrity error, a time limit) fails at once: a retry would fail the same way. Tasks are
+    idempotent, so a retry after a partial run changes nothing already written. In eager mode
+    (the embedded default, tests) a retry runs again at once, without the wait.
+    """
+
+    autoretry_for = TRANSIENT_ERRORS
+    dont_autoretry_for = PERMANENT_ERRORS
+    max_retries = 5
+    retry_backoff = 5  # seconds: the first wait is at most 5 s, then doubling
+    retry_backoff_max = 600  # ten minutes
+    retry_jitter = True
+
+    def apply(self, *args: Any, **kwargs: Any) -> Any:
+        """Run in-process (eager mode), retries included.
+
+        With ``task_eager_propagates`` (our settings) Celery lets the first ``Retry`` escape
+        instead of running the retry; run it here, at once, so that eager mode follows the
+        same policy as a worker: the original error is raised once the retries are spent,
+        a permanent error at once, as before the policy.
+        """
+        try:
+            return super().apply(*args, **kwargs)
+        except Retry as retry:
+            signature = getattr(retry, "sig", None)  # the stubs do not know it
+            if signature is None:  # pragma: no cover - a retry always carries its signature
+                raise
+            return signature.apply()
 
 
 @shared_task(name="registry.tasks.relay_outbox", acks_late=True)

@@ -118,6 +118,12 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("CELERY_VISIBILITY_TIMEOUT", default=CELERY_TASK_TIME_LIMIT * 4)
 }
 CELERY_TASK_DEFAULT_QUEUE = env("CELERY_TASK_DEFAULT_QUEUE", default="celery")
+# Retry policy of every task (registry.tasks.RegistryTask, the app's task_cls in config/celery.py):
+# transient database/broker errors (django.db OperationalError and InterfaceError, psycopg's,
+# kombu OperationalError, redis ConnectionError/TimeoutError) are retried at most 5 times with
+# exponential backoff and full jitter (waits of up to 5, 10, 20, 40, 80 s, never over 600 s);
+# permanent errors (ValidationError, DoesNotExist, integrity/programming errors) are not. In
+# eager mode the retries run at once. Tasks are idempotent, so a retry redoes nothing twice.
 # Households per task of the nightly transition sweep (farmers.tasks.sweep_range).
 TRANSITION_SWEEP_CHUNK = env.int("TRANSITION_SWEEP_CHUNK", default=5000)
 # Periodic jobs (Lima time). In the embedded default, `manage.py run_periodic` runs them.

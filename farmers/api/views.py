@@ -27,7 +27,7 @@ from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
 from farmers.models import Agreement, Household, Plot, StageChange, Verification
 from registry.actors import Actor
 from registry.api.authentication import get_actor
-from registry.api.mixins import etag_for, expected_version
+from registry.api.mixins import ETagMixin, conditional_response, etag_for, not_modified
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
 from registry.exceptions import PayloadTooLarge
@@ -62,7 +62,7 @@ class LedgerPagination(CursorPagination):
         return ("id",)
 
 
-class FarmersViewSet(viewsets.GenericViewSet[Any]):
+class FarmersViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
     """Common behaviour: scopes, the actor, coca visibility and its access log."""
 
     read_scope = Scope.HOUSEHOLDS_READ
@@ -110,9 +110,9 @@ class FarmersViewSet(viewsets.GenericViewSet[Any]):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         instance = self.get_object()
-        data = self.get_serializer(instance).data
+        data = self.representation(instance)
         etag = etag_for(instance, data)
-        if request.headers.get("If-None-Match") == etag:
+        if not_modified(request, etag):
             return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
         self.log_coca_read([instance])
         return Response(data, headers={"ETag": etag})
@@ -123,6 +123,7 @@ class HouseholdViewSet(FarmersViewSet):
 
     filterset_class = HouseholdFilterSet
     ordering = ("created_at", "id")
+    detail_serializer_class = HouseholdDetailSerializer
     action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW, "lookup": Scope.HOUSEHOLDS_READ}
 
     def get_queryset(self) -> QuerySet[Household]:
@@ -174,11 +175,8 @@ class HouseholdViewSet(FarmersViewSet):
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         household = self._detail_object()
-        data = HouseholdDetailSerializer(household, context=self.get_serializer_context()).data
-        etag = etag_for(household, data)
-        if request.headers.get("If-None-Match") == etag:
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(data, headers={"ETag": etag})
+        data = self.representation(household)
+        return conditional_response(request, data, etag_for(household, data))
 
     @extend_schema(request=HouseholdUpdateSerializer, responses=HouseholdDetailSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
@@ -187,7 +185,7 @@ class HouseholdViewSet(FarmersViewSet):
             actor=self.actor,
             household=self._detail_object(),
             data=data,
-            expected_version=expected_version(request),
+            expected_version=self.if_match(self._detail_object()),
         )
         return self._detail(household)
 
@@ -247,7 +245,7 @@ class HouseholdViewSet(FarmersViewSet):
             household=self._detail_object(),
             to=data["to"],
             reason=data["reason"],
-            expected_version=expected_version(request),
+            expected_version=self.if_match(self._detail_object()),
         )
         return self._detail(household)
 
@@ -274,6 +272,7 @@ class PlotViewSet(FarmersViewSet):
 
     filterset_class = PlotFilterSet
     ordering = ("created_at", "id")
+    detail_serializer_class = PlotSerializer
 
     def get_queryset(self) -> QuerySet[Plot]:
         return selectors.plot_list(actor=self.actor)
@@ -305,11 +304,9 @@ class PlotViewSet(FarmersViewSet):
     @extend_schema(request=PlotUpdateSerializer, responses=PlotSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
         data = self.validated(PlotUpdateSerializer)
+        plot = self.get_object()
         plot = services.plot_update(
-            actor=self.actor,
-            plot=self.get_object(),
-            data=data,
-            expected_version=expected_version(request),
+            actor=self.actor, plot=plot, data=data, expected_version=self.if_match(plot)
         )
         return self._respond(plot)
 
@@ -347,6 +344,7 @@ class AgreementViewSet(FarmersViewSet):
     ordering = ("created_at", "id")
     coca_resource = "agreements"
     coca_fields = AgreementSerializer.coca_fields
+    detail_serializer_class = AgreementSerializer
     http_method_names = ["get", "post", "head", "options"]
 
     def get_queryset(self) -> QuerySet[Agreement]:
@@ -376,6 +374,7 @@ class VerificationViewSet(FarmersViewSet):
     ordering = ("created_at", "id")
     coca_resource = "verifications"
     coca_fields = VerificationSerializer.coca_fields
+    detail_serializer_class = VerificationSerializer
     http_method_names = ["get", "post", "head", "options"]
     action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW}
 

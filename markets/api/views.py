@@ -17,7 +17,7 @@ from markets.filters import ContractFilterSet, DeliveryFilterSet
 from markets.models import BuyerOffer, Contract, Delivery
 from registry.actors import Actor
 from registry.api.authentication import get_actor
-from registry.api.mixins import etag_for, expected_version
+from registry.api.mixins import ETagMixin, etag_for
 from registry.choices import Scope
 from registry.models import Organization
 
@@ -37,7 +37,7 @@ from .serializers import (
 )
 
 
-class MarketsViewSet(viewsets.GenericViewSet[Any]):
+class MarketsViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
     """Common behaviour: scopes, the actor, request validation, ETags."""
 
     read_scope = Scope.CONTRACTS_READ
@@ -59,14 +59,6 @@ class MarketsViewSet(viewsets.GenericViewSet[Any]):
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(data, status=code, headers={"ETag": etag_for(instance, data)})
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        instance = self.get_object()
-        data = self.get_serializer(instance).data
-        etag = etag_for(instance, data)
-        if request.headers.get("If-None-Match") == etag:
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(data, headers={"ETag": etag})
-
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
@@ -82,6 +74,7 @@ class BuyerViewSet(MarketsViewSet):
     """
 
     read_scope = Scope.REFERENCE_READ
+    detail_serializer_class = BuyerSerializer
     lookup_field = "code"
     lookup_value_regex = r"[-a-zA-Z0-9_]+"
     ordering = "code"
@@ -115,6 +108,7 @@ class OfferViewSet(MarketsViewSet):
 
     # Oldest first; the id breaks ties so that cursors are stable.
     ordering = ("offered_at", "id")
+    detail_serializer_class = OfferSerializer
 
     def get_queryset(self) -> QuerySet[BuyerOffer]:
         return selectors.offer_list(actor=self.actor)
@@ -157,6 +151,7 @@ class ContractViewSet(MarketsViewSet):
 
     filterset_class = ContractFilterSet
     ordering = ("created_at", "id")
+    detail_serializer_class = ContractDetailSerializer
 
     def get_queryset(self) -> QuerySet[Contract]:
         return selectors.contract_list(actor=self.actor)
@@ -190,12 +185,13 @@ class ContractViewSet(MarketsViewSet):
         """Sign (``active``), cancel a draft, suspend (with a reason), resume, complete or
         terminate (with a reason). A move the workflow does not allow is a 409."""
         data = self.validated(ContractTransitionSerializer)
+        contract = self.get_object()
         contract = services.contract_transition(
             actor=self.actor,
-            contract=self.get_object(),
+            contract=contract,
             to=data["to"],
             reason=data["reason"],
-            expected_version=expected_version(request),
+            expected_version=self.if_match(contract),
         )
         return self._detail(contract)
 
@@ -206,6 +202,7 @@ class DeliveryViewSet(MarketsViewSet):
     filterset_class = DeliveryFilterSet
     # Newest delivery first; the id breaks ties so that cursors are stable.
     ordering = ("-delivered_on", "-id")
+    detail_serializer_class = DeliverySerializer
 
     def get_queryset(self) -> QuerySet[Delivery]:
         return selectors.delivery_list(actor=self.actor)
@@ -238,16 +235,17 @@ class DeliveryViewSet(MarketsViewSet):
         """Accept or reject (with a ``rejection_reason``) a recorded delivery, or record the
         payment of an accepted one (``payment_reference``, ``paid_on``, ``paid_amount_pen``)."""
         data = self.validated(DeliveryTransitionSerializer)
+        delivery = self.get_object()
         delivery = services.delivery_transition(
             actor=self.actor,
-            delivery=self.get_object(),
+            delivery=delivery,
             to=data["to"],
             rejection_reason=data.get("rejection_reason", ""),
             note=data["note"],
             payment_reference=data["payment_reference"],
             paid_on=data.get("paid_on"),
             paid_amount_pen=data.get("paid_amount_pen"),
-            expected_version=expected_version(request),
+            expected_version=self.if_match(delivery),
         )
         return self._detail(delivery)
 
@@ -256,9 +254,8 @@ class DeliveryViewSet(MarketsViewSet):
     def confirm(self, request: Request, pk: str) -> Response:
         """The programme (its staff or an implementer in the area; never the buyer) confirms an
         accepted or paid delivery: only then does it count as evidence of a market link."""
+        delivery = self.get_object()
         delivery = services.delivery_confirm(
-            actor=self.actor,
-            delivery=self.get_object(),
-            expected_version=expected_version(request),
+            actor=self.actor, delivery=delivery, expected_version=self.if_match(delivery)
         )
         return self._detail(delivery)

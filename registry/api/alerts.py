@@ -25,7 +25,7 @@ from registry.filters import AlertFilterSet
 from registry.models import Alert
 
 from .authentication import get_actor
-from .mixins import ETagMixin, etag_for, expected_version
+from .mixins import ETagMixin, etag_for
 
 
 class AlertSerializer(serializers.ModelSerializer[Alert]):
@@ -84,6 +84,7 @@ class AlertViewSet(
     """Alerts of the caller's area: relapses, visits due, overdue title files and deliveries."""
 
     serializer_class = AlertSerializer
+    detail_serializer_class = AlertSerializer
     filterset_class = AlertFilterSet
     read_scope = Scope.HOUSEHOLDS_READ
     action_scopes = {"transition": Scope.HOUSEHOLDS_WRITE}
@@ -116,7 +117,7 @@ class AlertViewSet(
             alert=alert,
             to=body.validated_data["to"],
             note=body.validated_data["note"],
-            expected_version=expected_version(request),
+            expected_version=self.if_match(alert),
         )
         fresh = selectors.alert_get(actor=self.actor, alert_id=moved.pk)
         data = AlertSerializer(fresh, context=self.get_serializer_context()).data

@@ -29,7 +29,8 @@ def register(client: Any, **overrides: Any) -> Any:
 
 
 def test_register_household_with_members_and_consent(client_for: ClientMaker) -> None:
-    response = register(client_for())
+    client = client_for()
+    response = register(client)
     assert response.status_code == 201, response.content
     body = response.json()
     assert body["code"].startswith("HH-")
@@ -43,7 +44,7 @@ def test_register_household_with_members_and_consent(client_for: ClientMaker) ->
     assert head["phone"] == "+51987654321"
     assert head["document_number"] == "10117410"
     assert len(body["members"]) == 2
-    assert response["ETag"] == '"1"'
+    assert response["ETag"] == client.get(f"{URL}{body['id']}/")["ETag"]
     household = Household.objects.get(pk=body["id"])
     assert household.consents.get().purposes == ["partner_sharing", "registry"]
     assert ChangeRecord.objects.filter(object_id=str(household.pk), action="create").exists()
@@ -251,11 +252,14 @@ def test_status_and_stage_are_not_writable(client_for: ClientMaker) -> None:
 
 def test_patch_with_stale_if_match_is_412(client_for: ClientMaker) -> None:
     client = client_for()
-    household = register(client).json()
+    registered = register(client)
+    household = registered.json()
     url = f"{URL}{household['id']}/"
-    ok = client.patch(url, {"community": "Puerto Ene"}, HTTP_IF_MATCH='"1"')
+    etag = registered["ETag"]
+    assert client.get(url)["ETag"] == etag
+    ok = client.patch(url, {"community": "Puerto Ene"}, HTTP_IF_MATCH=etag)
     assert ok.status_code == 200 and ok.json()["version"] == 2
-    stale = client.patch(url, {"community": "Otra"}, HTTP_IF_MATCH='"1"')
+    stale = client.patch(url, {"community": "Otra"}, HTTP_IF_MATCH=etag)
     assert stale.status_code == 412
     assert Household.objects.get(pk=household["id"]).community == "Puerto Ene"
     history = ChangeRecord.objects.filter(object_id=household["id"], action="update").get()

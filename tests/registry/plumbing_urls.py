@@ -17,7 +17,7 @@ from rest_framework.routers import SimpleRouter
 
 from config.urls import urlpatterns as project_urlpatterns
 from registry.api.authentication import get_actor
-from registry.api.mixins import ETagMixin, expected_version
+from registry.api.mixins import ETagMixin
 from registry.choices import Scope
 from registry.models import Organization
 from registry.services import organization_update
@@ -45,7 +45,7 @@ class EditableOrganizationViewSet(
         serializer.instance = organization_update(
             organization=serializer.instance,
             data=serializer.validated_data,
-            expected_version=expected_version(self.request),
+            expected_version=self.if_match(serializer.instance),
             actor=get_actor(self.request),
         )
 

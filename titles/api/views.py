@@ -17,7 +17,7 @@ from rest_framework.response import Response
 
 from registry.actors import Actor
 from registry.api.authentication import get_actor
-from registry.api.mixins import etag_for, expected_version
+from registry.api.mixins import ETagMixin, conditional_response, etag_for
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
 from titles import selectors, services
@@ -58,7 +58,7 @@ class HistoryPages(CursorPagination):
     ordering = ("at", "id")
 
 
-class TitleApplicationViewSet(viewsets.GenericViewSet[Any]):
+class TitleApplicationViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
     """Land-title files: file a draft, read, move through the workflow; sub-resources for the
     history, objections and documents."""
 
@@ -114,13 +114,13 @@ class TitleApplicationViewSet(viewsets.GenericViewSet[Any]):
         assert page is not None
         return self.get_paginated_response(TitleApplicationSerializer(page, many=True).data)
 
+    def representation(self, instance: TitleApplication) -> Any:
+        return TitleApplicationSerializer(instance).data
+
     def retrieve(self, request: Request, pk: str) -> Response:
         application = self.get_object()
-        data = TitleApplicationSerializer(application).data
-        etag = etag_for(application, data)
-        if request.headers.get("If-None-Match") == etag:
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        return Response(data, headers={"ETag": etag})
+        data = self.representation(application)
+        return conditional_response(request, data, etag_for(application, data))
 
     @extend_schema(
         request=TitleApplicationCreateSerializer,
@@ -138,10 +138,11 @@ class TitleApplicationViewSet(viewsets.GenericViewSet[Any]):
         """Move the file: ``{"to": "<state>", "note", "reason", "partida_number",
         "registered_on"}``; 409 ``invalid_transition`` lists the allowed next states."""
         data = self.validated(TitleTransitionSerializer)
+        application = self.get_object()
         application = services.title_application_transition(
             actor=self.actor,
-            application=self.get_object(),
-            expected_version=expected_version(request),
+            application=application,
+            expected_version=self.if_match(application),
             **data,
         )
         return self._detail(application)
