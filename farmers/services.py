@@ -10,7 +10,7 @@ import secrets
 from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, transaction
@@ -32,6 +32,7 @@ from registry.history import change_record, diff, snapshot
 from registry.idempotency import replays_lost_race
 from registry.models import ApiKey, District, Organization, Program
 from registry.services import check_version, field_error
+from registry.workflow import Flow, Step, transition
 
 from . import geometry as geo
 from .choices import (
@@ -70,7 +71,7 @@ from .models import (
     Verification,
 )
 from .transition import recompute_on_commit
-from .workflow import HOUSEHOLD_TRANSITIONS, VERIFICATION_TRANSITIONS
+from .workflow import HOUSEHOLD_MACHINE, MAKER_CHECKER, REVIEWER, VERIFICATION_MACHINE
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 POSSIBLE_DUPLICATE_MIN_SCORE = 0.75
@@ -737,7 +738,68 @@ def _plain_value(value: Any) -> Any:
     return value.isoformat() if isinstance(value, date) else value
 
 
-@transaction.atomic
+def _need_review_reason(step: Step[Any]) -> None:
+    if not (step.data.get("reason") or "").strip():
+        raise field_error("reason", _("Give the reason."), "required")
+
+
+def _reviewer(step: Step[Any], household: Household) -> set[str]:
+    actor = cast(Actor, step.actor)
+    covers = actor.covers(
+        district=household.district_id, program=household.program_id, scope=step.move.scope
+    )
+    return {REVIEWER} if covers else set()
+
+
+def _household_maker_checker(step: Step[Household]) -> None:
+    household = step.instance
+    if _is_maker(
+        cast(Actor, step.actor), household.registered_by_id, household.registered_by_key_id
+    ):
+        raise PermissionDenied(
+            _("You registered this household: another person must review it."),
+            code="maker_checker",
+        )
+
+
+def _household_apply(step: Step[Household]) -> None:
+    household, reason = step.instance, step.data.get("reason") or ""
+    if step.to in (HouseholdStatus.ACTIVE, HouseholdStatus.REJECTED):
+        household.reviewed_by = cast(Actor, step.actor).user
+        household.reviewed_at = timezone.now()
+    if reason:
+        household.rejection_reason = reason.strip()
+        step.changes["reason"] = reason
+
+
+def _household_after(step: Step[Household]) -> None:
+    household = step.instance
+    live = step.to in LIVE_STATUSES
+    household.members.filter(is_active=True).update(is_live=live)
+    if not live:
+        DedupKey.objects.filter(household=household).delete()
+
+
+HOUSEHOLD_FLOW: Flow[Household] = Flow(
+    machine=HOUSEHOLD_MACHINE,
+    lock=lambda actor, household: _household_for_write(
+        actor,
+        household.pk if isinstance(household, Household) else household,
+        scope=Scope.HOUSEHOLDS_READ,
+    ),
+    parties=lambda step: _reviewer(step, step.instance),
+    denied=lambda step: PermissionDenied(
+        _("Your role may not review households."), code="missing_scope"
+    ),
+    fields={"reason": _need_review_reason},
+    who={MAKER_CHECKER: _household_maker_checker},
+    apply=_household_apply,
+    after=_household_after,
+    enqueue=lambda step: recompute_on_commit([step.instance.pk]),
+    version_first=True,
+)
+
+
 def household_transition(
     *,
     actor: Actor,
@@ -747,46 +809,17 @@ def household_transition(
     expected_version: int | None = None,
     channel: str = "api",
 ) -> Household:
-    """Move a household through review (DESIGN.md §5): approve, reject, deactivate."""
-    locked = _household_for_write(actor, household.pk, scope=Scope.HOUSEHOLDS_READ)
-    check_version(locked, expected_version)
-    moves = HOUSEHOLD_TRANSITIONS.get(locked.status, {})
-    if to not in moves:
-        raise InvalidTransition(locked.status, to, moves)
-    move = moves[to]
-    if not actor.covers(district=locked.district_id, program=locked.program_id, scope=move.scope):
-        raise PermissionDenied(_("Your role may not review households."), code="missing_scope")
-    if move.maker_checker and _is_maker(
-        actor, locked.registered_by_id, locked.registered_by_key_id
-    ):
-        raise PermissionDenied(
-            _("You registered this household: another person must review it."),
-            code="maker_checker",
-        )
-    if "reason" in move.requires and not reason.strip():
-        raise field_error("reason", _("Give the reason."), "required")
-    before = locked.status
-    locked.status = to
-    if to in (HouseholdStatus.ACTIVE, HouseholdStatus.REJECTED):
-        locked.reviewed_by = actor.user
-        locked.reviewed_at = timezone.now()
-    if reason:
-        locked.rejection_reason = reason.strip()
-    _touch(locked)
-    locked.save()
-    live = to in LIVE_STATUSES
-    locked.members.filter(is_active=True).update(is_live=live)
-    if not live:
-        DedupKey.objects.filter(household=locked).delete()
-    recompute_on_commit([locked.pk])
-    change_record(
-        instance=locked,
-        action=ChangeAction.TRANSITION,
+    """Move a household through review (DESIGN.md §5, ``workflow.HOUSEHOLD_MACHINE``, through
+    the kernel's ``registry.workflow.transition``): approve, reject, deactivate."""
+    return transition(
+        HOUSEHOLD_FLOW,
         actor=actor,
-        changes={"status": [before, to], **({"reason": reason} if reason else {})},
+        record=household,
+        to=to,
+        data={"reason": reason},
+        expected_version=expected_version,
         channel=channel,
     )
-    return locked
 
 
 def _is_maker(actor: Actor, user_id: Any, key_id: Any) -> bool:
@@ -1278,41 +1311,57 @@ def verification_attach_photo(
     return locked
 
 
-@transaction.atomic
-def verification_transition(
-    *, actor: Actor, verification: Verification, to: str, reason: str = ""
-) -> Verification:
-    """A supervisor confirms or rejects a visit; the officer who made it cannot."""
-    locked = Verification.objects.select_for_update().get(pk=verification.pk)
-    household = _household_for_write(actor, locked.household_id, scope=Scope.HOUSEHOLDS_READ)
-    moves = VERIFICATION_TRANSITIONS.get(locked.status, {})
-    if to not in moves:
-        raise InvalidTransition(locked.status, to, moves)
-    move = moves[to]
-    if not actor.covers(
-        district=household.district_id, program=household.program_id, scope=move.scope
-    ):
-        raise PermissionDenied(_("Your role may not review visits."), code="missing_scope")
-    if _is_maker(actor, locked.officer_id, locked.officer_key_id):
+def _verification_lock(actor: Actor, verification: Any) -> Verification:
+    """Lock the visit, then its household (404 when the actor cannot see it)."""
+    pk = verification.pk if isinstance(verification, Verification) else verification
+    locked = Verification.objects.select_for_update().get(pk=pk)
+    locked.household = _household_for_write(actor, locked.household_id, scope=Scope.HOUSEHOLDS_READ)
+    return locked
+
+
+def _verification_maker_checker(step: Step[Verification]) -> None:
+    visit = step.instance
+    if _is_maker(cast(Actor, step.actor), visit.officer_id, visit.officer_key_id):
         raise PermissionDenied(
             _("You recorded this visit: another person must review it."), code="maker_checker"
         )
-    if "reason" in move.requires and not reason.strip():
-        raise field_error("reason", _("Give the reason."), "required")
-    before = locked.status
-    locked.status = to
-    locked.reviewed_by = actor.user
-    locked.reviewed_at = timezone.now()
-    locked.review_note = reason.strip()
-    locked.save()
-    recompute_on_commit([locked.household_id])
-    change_record(
-        instance=locked,
-        action=ChangeAction.TRANSITION,
+
+
+def _verification_apply(step: Step[Verification]) -> None:
+    visit = step.instance
+    visit.reviewed_by = cast(Actor, step.actor).user
+    visit.reviewed_at = timezone.now()
+    visit.review_note = (step.data.get("reason") or "").strip()
+
+
+VERIFICATION_FLOW: Flow[Verification] = Flow(
+    machine=VERIFICATION_MACHINE,
+    lock=_verification_lock,
+    parties=lambda step: _reviewer(step, step.instance.household),
+    denied=lambda step: PermissionDenied(
+        _("Your role may not review visits."), code="missing_scope"
+    ),
+    fields={"reason": _need_review_reason},
+    who={MAKER_CHECKER: _verification_maker_checker},
+    apply=_verification_apply,
+    enqueue=lambda step: recompute_on_commit([step.instance.household_id]),
+    versioned=False,
+)
+
+
+def verification_transition(
+    *, actor: Actor, verification: Verification, to: str, reason: str = ""
+) -> Verification:
+    """A supervisor confirms or rejects a visit (``workflow.VERIFICATION_MACHINE``, through the
+    kernel's ``registry.workflow.transition``); the officer who made it cannot."""
+    return transition(
+        VERIFICATION_FLOW,
         actor=actor,
-        changes={"status": [before, to]},
+        record=verification,
+        to=to,
+        data={"reason": reason},
+        channel="system",
     )
-    return locked
 
 
 @transaction.atomic

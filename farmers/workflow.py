@@ -13,31 +13,36 @@ Whoever registered a household or recorded a visit may not review it (maker–ch
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from registry.choices import Scope
+from registry.workflow import Machine, Move
 
 from .choices import HouseholdStatus, VerificationStatus
 
+# The one party: a reviewer (supervisor, programme staff, or a key with ``households:review``)
+# whose area covers the household; each move's ``scope`` is what the reviewer needs.
+REVIEWER = "reviewer"
+PARTIES = frozenset({REVIEWER})
 
-@dataclass(frozen=True)
-class Move:
-    """One allowed move: the scope it needs and the fields it requires."""
+# Guards (callables in ``services.HOUSEHOLD_FLOW`` / ``VERIFICATION_FLOW``): names only here.
+MAKER_CHECKER = "maker_checker"  # whoever made the record may not review it
 
-    scope: str
-    requires: tuple[str, ...] = ()
-    maker_checker: bool = True
+
+def _review(*requires: str, maker_checker: bool = True) -> Move:
+    return Move(
+        PARTIES,
+        scope=Scope.HOUSEHOLDS_REVIEW,
+        requires=requires,
+        guards=(MAKER_CHECKER,) if maker_checker else (),
+    )
 
 
 HOUSEHOLD_TRANSITIONS: dict[str, dict[str, Move]] = {
     HouseholdStatus.PENDING_REVIEW: {
-        HouseholdStatus.ACTIVE: Move(Scope.HOUSEHOLDS_REVIEW),
-        HouseholdStatus.REJECTED: Move(Scope.HOUSEHOLDS_REVIEW, requires=("reason",)),
+        HouseholdStatus.ACTIVE: _review(),
+        HouseholdStatus.REJECTED: _review("reason"),
     },
     HouseholdStatus.ACTIVE: {
-        HouseholdStatus.INACTIVE: Move(
-            Scope.HOUSEHOLDS_REVIEW, requires=("reason",), maker_checker=False
-        ),
+        HouseholdStatus.INACTIVE: _review("reason", maker_checker=False),
     },
     HouseholdStatus.REJECTED: {},
     HouseholdStatus.INACTIVE: {},
@@ -46,17 +51,20 @@ HOUSEHOLD_TRANSITIONS: dict[str, dict[str, Move]] = {
 
 VERIFICATION_TRANSITIONS: dict[str, dict[str, Move]] = {
     VerificationStatus.PENDING: {
-        VerificationStatus.CONFIRMED: Move(Scope.HOUSEHOLDS_REVIEW),
-        VerificationStatus.REJECTED: Move(Scope.HOUSEHOLDS_REVIEW, requires=("reason",)),
+        VerificationStatus.CONFIRMED: _review(),
+        VerificationStatus.REJECTED: _review("reason"),
     },
     VerificationStatus.CONFIRMED: {},
     VerificationStatus.REJECTED: {},
 }
 
+HOUSEHOLD_MACHINE = Machine("household review", HOUSEHOLD_TRANSITIONS, parties=PARTIES)
+VERIFICATION_MACHINE = Machine("visit review", VERIFICATION_TRANSITIONS, parties=PARTIES)
+
 
 def allowed_moves(table: dict[str, dict[str, Move]], state: str) -> list[str]:
     """The states reachable from ``state``, sorted."""
-    return sorted(table.get(state, {}))
+    return sorted(t for t, move in table.get(state, {}).items() if not move.system)
 
 
 def terminal_states(table: dict[str, dict[str, Move]]) -> set[str]:

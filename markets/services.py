@@ -9,7 +9,7 @@ import json
 from collections.abc import Iterable
 from datetime import date
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -24,12 +24,13 @@ from farmers.transition import recompute_on_commit
 from registry import policies
 from registry.actors import Actor
 from registry.choices import ChangeAction, OrganizationKind, Scope
-from registry.exceptions import Conflict, InvalidTransition, NotFound, PermissionDenied
+from registry.exceptions import Conflict, NotFound, PermissionDenied
 from registry.history import change_record, diff, snapshot
 from registry.idempotency import replays_lost_race
 from registry.models import District, Organization
 from registry.services import check_version, field_error, organization_upsert
 from registry.validators import validate_ruc
+from registry.workflow import Flow, Step, transition
 
 from .choices import (
     KG_PER_QUINTAL,
@@ -53,8 +54,11 @@ from .models import (
 from .policies import households_offered_to
 from .workflow import (
     ACCEPTED_DELIVERY_STATES,
-    CONTRACT_TRANSITIONS,
-    DELIVERY_TRANSITIONS,
+    BUYER,
+    CONTRACT_MACHINE,
+    DELIVERY_MACHINE,
+    PROGRAMME,
+    SEASON_OPEN,
 )
 
 CENTIMO = Decimal("0.01")
@@ -147,16 +151,24 @@ def buyer_of(actor: Actor) -> Organization | None:
     return None
 
 
-def may_write_contract(actor: Actor, contract: Contract) -> bool:
-    """The contract's own buyer, or programme people with contracts:write in its area."""
-    if not actor.has_scope(Scope.CONTRACTS_WRITE):
-        return False
+def contract_parties(
+    actor: Actor, contract: Contract, scope: str = Scope.CONTRACTS_WRITE
+) -> set[str]:
+    """The workflow parties ``actor`` holds on ``contract`` with ``scope``: ``buyer`` (the
+    contract's own buyer's key) or ``programme`` (anyone else whose area covers it)."""
+    if not actor.has_scope(scope):
+        return set()
     buyer = buyer_of(actor)
     if buyer is not None:
-        return bool(contract.buyer_id == buyer.pk)
-    return actor.covers(
-        district=contract.district_id, program=contract.program_id, scope=Scope.CONTRACTS_WRITE
-    )
+        return {BUYER} if contract.buyer_id == buyer.pk else set()
+    if actor.covers(district=contract.district_id, program=contract.program_id, scope=scope):
+        return {PROGRAMME}
+    return set()
+
+
+def may_write_contract(actor: Actor, contract: Contract) -> bool:
+    """The contract's own buyer, or programme people with contracts:write in its area."""
+    return bool(contract_parties(actor, contract))
 
 
 def contract_scope_q(actor: Actor, prefix: str = "") -> Q:
@@ -715,7 +727,58 @@ def _contract_for_write(actor: Actor, contract_id: Any) -> Contract:
     return contract
 
 
-@transaction.atomic
+def _contract_season_open(step: Step[Contract]) -> None:
+    if step.instance.season_end < step.today:
+        raise Conflict(
+            _("The season of this contract is over: it cannot start."),
+            code="season_over",
+            attr="to",
+        )
+
+
+def _contract_apply(step: Step[Contract]) -> None:
+    contract, reason = step.instance, step.data.get("reason", "")
+    if step.to == ContractStatus.ACTIVE and step.before == ContractStatus.DRAFT:
+        contract.activated_on = step.today
+    if step.to in (ContractStatus.COMPLETED, ContractStatus.CANCELLED, ContractStatus.TERMINATED):
+        contract.closed_on = step.today
+    contract.status_reason = reason
+    if reason:
+        step.changes["reason"] = reason
+
+
+def _contract_enqueue(step: Step[Contract]) -> None:
+    if step.to in (ContractStatus.ACTIVE, ContractStatus.COMPLETED, ContractStatus.TERMINATED) or (
+        step.before == ContractStatus.ACTIVE
+    ):
+        recompute_on_commit([step.instance.household_id])
+
+
+def _need_reason(step: Step[Any]) -> None:
+    if not step.data.get("reason"):
+        raise field_error("reason", _("Give the reason."), "required")
+
+
+CONTRACT_FLOW: Flow[Contract] = Flow(
+    machine=CONTRACT_MACHINE,
+    lock=lambda actor, contract: _contract_for_write(
+        actor, contract.pk if isinstance(contract, Contract) else contract
+    ),
+    parties=lambda step: contract_parties(cast(Actor, step.actor), step.instance, step.move.scope),
+    denied=lambda step: PermissionDenied(
+        _("Your role may not change contracts."), code="missing_scope"
+    ),
+    fields={"reason": _need_reason},
+    guards={SEASON_OPEN: _contract_season_open},
+    apply=_contract_apply,
+    history=lambda step: _record_status(
+        step.instance, step.actor, step.before, step.to, step.data.get("reason", "")
+    ),
+    enqueue=_contract_enqueue,
+    version_first=True,
+)
+
+
 def contract_transition(
     *,
     actor: Actor,
@@ -726,48 +789,18 @@ def contract_transition(
     channel: str = "api",
     today: date | None = None,
 ) -> Contract:
-    """Move a contract through its workflow (DESIGN.md §5), with its status ledger."""
-    locked = _contract_for_write(actor, contract.pk)
-    check_version(locked, expected_version)
-    moves = CONTRACT_TRANSITIONS.get(locked.status, {})
-    if to not in moves:
-        raise InvalidTransition(locked.status, to, moves)
-    move = moves[to]
-    if not may_write_contract(actor, locked):
-        raise PermissionDenied(_("Your role may not change contracts."), code="missing_scope")
-    reason = reason.strip()
-    if "reason" in move.requires and not reason:
-        raise field_error("reason", _("Give the reason."), "required")
-    day = today or timezone.localdate()
-    if to == ContractStatus.ACTIVE and locked.status == ContractStatus.DRAFT:
-        if locked.season_end < day:
-            raise Conflict(
-                _("The season of this contract is over: it cannot start."),
-                code="season_over",
-                attr="to",
-            )
-        locked.activated_on = day
-    if to in (ContractStatus.COMPLETED, ContractStatus.CANCELLED, ContractStatus.TERMINATED):
-        locked.closed_on = day
-    before = locked.status
-    locked.status = to
-    locked.status_reason = reason
-    locked.version += 1
-    locked.updated_at = timezone.now()
-    locked.save()
-    _record_status(locked, actor, before, to, reason)
-    change_record(
-        instance=locked,
-        action=ChangeAction.TRANSITION,
+    """Move a contract through its workflow (DESIGN.md §5, ``workflow.CONTRACT_MACHINE``, through
+    the kernel's ``registry.workflow.transition``), with its status ledger."""
+    return transition(
+        CONTRACT_FLOW,
         actor=actor,
-        changes={"status": [before, to], **({"reason": reason} if reason else {})},
+        record=contract,
+        to=to,
+        data={"reason": reason.strip()},
+        expected_version=expected_version,
         channel=channel,
+        today=today,
     )
-    if to in (ContractStatus.ACTIVE, ContractStatus.COMPLETED, ContractStatus.TERMINATED) or (
-        before == ContractStatus.ACTIVE
-    ):
-        recompute_on_commit([locked.household_id])
-    return locked
 
 
 # --- deliveries -------------------------------------------------------------------------------
@@ -894,7 +927,119 @@ def delivery_record(
     return delivery, True
 
 
-@transaction.atomic
+def _delivery_lock(actor: Actor, delivery: Any) -> Delivery:
+    """Lock the delivery's contract (404 when the actor cannot see it), then the delivery."""
+    if not isinstance(delivery, Delivery):
+        delivery = Delivery.objects.only("contract_id").get(pk=delivery)
+    contract = _contract_for_write(actor, delivery.contract_id)
+    locked = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    locked.contract = contract
+    return locked
+
+
+def _need_rejection_reason(step: Step[Delivery]) -> None:
+    value = step.data.get("rejection_reason")
+    if not value:
+        raise field_error("rejection_reason", _("Give the reason."), "required")
+    step.data["rejection_reason"] = _choice(value, RejectionReason, "rejection_reason")
+
+
+def _need_payment_reference(step: Step[Delivery]) -> None:
+    reference = (step.data.get("payment_reference") or "").strip()
+    if not reference:
+        raise field_error("payment_reference", _("Give the payment reference."), "required")
+    step.data["payment_reference"] = reference
+
+
+def _need_paid_on(step: Step[Delivery]) -> None:
+    paid_on = step.data.get("paid_on")
+    if paid_on is None:
+        raise field_error("paid_on", _("Give the payment date."), "required")
+    if paid_on < step.instance.delivered_on:
+        raise field_error(
+            "paid_on", _("The payment cannot precede the delivery."), "before_delivery"
+        )
+    if paid_on > step.today:
+        raise field_error("paid_on", _("The date cannot be in the future."), "future_date")
+
+
+def _delivery_apply(step: Step[Delivery]) -> None:
+    locked, to, changes = step.instance, step.to, step.changes
+    contract = locked.contract
+    if to == DeliveryStatus.REJECTED:
+        locked.rejection_reason = step.data["rejection_reason"]
+        contract.delivered_kg = max(contract.delivered_kg - locked.weight_kg, Decimal("0"))
+        changes["rejection_reason"] = locked.rejection_reason
+    elif to == DeliveryStatus.ACCEPTED:
+        contract.accepted_kg += locked.weight_kg
+        contract.accepted_value_pen += locked.amount_pen
+        actor = cast(Actor, step.actor)
+        if locked.confirmed_at is None and buyer_of(actor) is None:
+            # Programme people accepting a buyer's delivery confirm it by doing so.
+            for name, value in _confirmation(actor, timezone.now()).items():
+                setattr(locked, name, value)
+            changes["confirmed"] = True
+    elif to == DeliveryStatus.PAID:
+        paid_amount_pen = step.data.get("paid_amount_pen")
+        paid = (
+            locked.amount_pen
+            if paid_amount_pen is None
+            else _decimal(paid_amount_pen, "paid_amount_pen").quantize(CENTIMO, ROUND_HALF_UP)
+        )
+        if paid > locked.amount_pen:
+            raise field_error(
+                "paid_amount_pen",
+                _("The payment cannot exceed the delivery's amount of %(amount)s PEN.")
+                % {"amount": locked.amount_pen},
+                "above_amount",
+            )
+        reference = step.data["payment_reference"]
+        locked.payment_reference = reference[:60]
+        locked.paid_on = step.data["paid_on"]
+        locked.paid_amount_pen = paid
+        changes.update(
+            {
+                "payment_reference": reference,
+                "paid_on": str(locked.paid_on),
+                "paid_amount_pen": str(paid),
+            }
+        )
+    note = step.data.get("note", "").strip()
+    if note:
+        locked.note = note
+        changes["note"] = locked.note
+
+
+def _delivery_after(step: Step[Delivery]) -> None:
+    step.instance.contract.save(update_fields=["delivered_kg", "accepted_kg", "accepted_value_pen"])
+
+
+def _delivery_enqueue(step: Step[Delivery]) -> None:
+    if step.to in ACCEPTED_DELIVERY_STATES and step.instance.confirmed_at is not None:
+        recompute_on_commit([step.instance.household_id])
+
+
+DELIVERY_FLOW: Flow[Delivery] = Flow(
+    machine=DELIVERY_MACHINE,
+    lock=_delivery_lock,
+    parties=lambda step: contract_parties(
+        cast(Actor, step.actor), step.instance.contract, step.move.scope
+    ),
+    denied=lambda step: PermissionDenied(
+        _("Your role may not change deliveries."), code="missing_scope"
+    ),
+    fields={
+        "rejection_reason": _need_rejection_reason,
+        "payment_reference": _need_payment_reference,
+        "paid_on": _need_paid_on,
+    },
+    apply=_delivery_apply,
+    after=_delivery_after,
+    enqueue=_delivery_enqueue,
+    version_first=True,
+)
+
+
 def delivery_transition(
     *,
     actor: Actor,
@@ -909,79 +1054,24 @@ def delivery_transition(
     channel: str = "api",
     today: date | None = None,
 ) -> Delivery:
-    """Accept or reject a recorded delivery (quality check), or record its payment."""
-    contract = _contract_for_write(actor, delivery.contract_id)
-    locked = Delivery.objects.select_for_update().get(pk=delivery.pk)
-    check_version(locked, expected_version)
-    moves = DELIVERY_TRANSITIONS.get(locked.status, {})
-    if to not in moves:
-        raise InvalidTransition(locked.status, to, moves)
-    if not may_write_contract(actor, contract):
-        raise PermissionDenied(_("Your role may not change deliveries."), code="missing_scope")
-    changes: dict[str, Any] = {}
-    if to == DeliveryStatus.REJECTED:
-        if not rejection_reason:
-            raise field_error("rejection_reason", _("Give the reason."), "required")
-        locked.rejection_reason = _choice(rejection_reason, RejectionReason, "rejection_reason")
-        contract.delivered_kg = max(contract.delivered_kg - locked.weight_kg, Decimal("0"))
-        changes["rejection_reason"] = locked.rejection_reason
-    elif to == DeliveryStatus.ACCEPTED:
-        contract.accepted_kg += locked.weight_kg
-        contract.accepted_value_pen += locked.amount_pen
-        if locked.confirmed_at is None and buyer_of(actor) is None:
-            # Programme people accepting a buyer's delivery confirm it by doing so.
-            for name, value in _confirmation(actor, timezone.now()).items():
-                setattr(locked, name, value)
-            changes["confirmed"] = True
-    elif to == DeliveryStatus.PAID:
-        reference = payment_reference.strip()
-        if not reference:
-            raise field_error("payment_reference", _("Give the payment reference."), "required")
-        if paid_on is None:
-            raise field_error("paid_on", _("Give the payment date."), "required")
-        if paid_on < locked.delivered_on:
-            raise field_error(
-                "paid_on", _("The payment cannot precede the delivery."), "before_delivery"
-            )
-        if paid_on > (today or timezone.localdate()):
-            raise field_error("paid_on", _("The date cannot be in the future."), "future_date")
-        paid = (
-            locked.amount_pen
-            if paid_amount_pen is None
-            else _decimal(paid_amount_pen, "paid_amount_pen").quantize(CENTIMO, ROUND_HALF_UP)
-        )
-        if paid > locked.amount_pen:
-            raise field_error(
-                "paid_amount_pen",
-                _("The payment cannot exceed the delivery's amount of %(amount)s PEN.")
-                % {"amount": locked.amount_pen},
-                "above_amount",
-            )
-        locked.payment_reference = reference[:60]
-        locked.paid_on = paid_on
-        locked.paid_amount_pen = paid
-        changes.update(
-            {"payment_reference": reference, "paid_on": str(paid_on), "paid_amount_pen": str(paid)}
-        )
-    if note.strip():
-        locked.note = note.strip()
-        changes["note"] = locked.note
-    before = locked.status
-    locked.status = to
-    locked.version += 1
-    locked.updated_at = timezone.now()
-    locked.save()
-    contract.save(update_fields=["delivered_kg", "accepted_kg", "accepted_value_pen"])
-    change_record(
-        instance=locked,
-        action=ChangeAction.TRANSITION,
+    """Accept or reject a recorded delivery (quality check), or record its payment
+    (``workflow.DELIVERY_MACHINE``: its ``requires`` name the fields each move checks)."""
+    return transition(
+        DELIVERY_FLOW,
         actor=actor,
-        changes={"status": [before, to], **changes},
+        record=delivery,
+        to=to,
+        data={
+            "rejection_reason": rejection_reason,
+            "note": note,
+            "payment_reference": payment_reference,
+            "paid_on": paid_on,
+            "paid_amount_pen": paid_amount_pen,
+        },
+        expected_version=expected_version,
         channel=channel,
+        today=today,
     )
-    if to in ACCEPTED_DELIVERY_STATES and locked.confirmed_at is not None:
-        recompute_on_commit([locked.household_id])
-    return locked
 
 
 def _confirmation(actor: Actor, now: Any) -> dict[str, Any]:

@@ -15,34 +15,39 @@ or ``rejected`` (with a reason: moisture, fermentation, grade...); an accepted d
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from registry.choices import Scope
+from registry.workflow import Machine, Move
 
 from .choices import ContractStatus, DeliveryStatus
 
+# Parties: the contract's own buyer (its key), and programme people (or an implementer's key)
+# whose area covers the contract. Both need ``contracts:write`` (each move's ``scope``).
+BUYER = "buyer"
+PROGRAMME = "programme"
+PARTIES = frozenset({BUYER, PROGRAMME})
 
-@dataclass(frozen=True)
-class Move:
-    """One allowed move: the scope it needs and the fields it requires."""
 
-    scope: str = Scope.CONTRACTS_WRITE
-    requires: tuple[str, ...] = ()
+# Guards (callables in ``services.CONTRACT_FLOW``): names only here.
+SEASON_OPEN = "season_open"  # a draft whose season is over cannot start
+
+
+def _move(*requires: str, guards: tuple[str, ...] = ()) -> Move:
+    return Move(PARTIES, scope=Scope.CONTRACTS_WRITE, requires=requires, guards=guards)
 
 
 CONTRACT_TRANSITIONS: dict[str, dict[str, Move]] = {
     ContractStatus.DRAFT: {
-        ContractStatus.ACTIVE: Move(),
-        ContractStatus.CANCELLED: Move(),
+        ContractStatus.ACTIVE: _move(guards=(SEASON_OPEN,)),
+        ContractStatus.CANCELLED: _move(),
     },
     ContractStatus.ACTIVE: {
-        ContractStatus.SUSPENDED: Move(requires=("reason",)),
-        ContractStatus.COMPLETED: Move(),
-        ContractStatus.TERMINATED: Move(requires=("reason",)),
+        ContractStatus.SUSPENDED: _move("reason"),
+        ContractStatus.COMPLETED: _move(),
+        ContractStatus.TERMINATED: _move("reason"),
     },
     ContractStatus.SUSPENDED: {
-        ContractStatus.ACTIVE: Move(),
-        ContractStatus.TERMINATED: Move(requires=("reason",)),
+        ContractStatus.ACTIVE: _move(),
+        ContractStatus.TERMINATED: _move("reason"),
     },
     ContractStatus.COMPLETED: {},
     ContractStatus.CANCELLED: {},
@@ -51,15 +56,18 @@ CONTRACT_TRANSITIONS: dict[str, dict[str, Move]] = {
 
 DELIVERY_TRANSITIONS: dict[str, dict[str, Move]] = {
     DeliveryStatus.RECORDED: {
-        DeliveryStatus.ACCEPTED: Move(),
-        DeliveryStatus.REJECTED: Move(requires=("rejection_reason",)),
+        DeliveryStatus.ACCEPTED: _move(),
+        DeliveryStatus.REJECTED: _move("rejection_reason"),
     },
     DeliveryStatus.ACCEPTED: {
-        DeliveryStatus.PAID: Move(requires=("payment_reference", "paid_on")),
+        DeliveryStatus.PAID: _move("payment_reference", "paid_on"),
     },
     DeliveryStatus.REJECTED: {},
     DeliveryStatus.PAID: {},
 }
+
+CONTRACT_MACHINE = Machine("contract", CONTRACT_TRANSITIONS, parties=PARTIES)
+DELIVERY_MACHINE = Machine("delivery", DELIVERY_TRANSITIONS, parties=PARTIES)
 
 # Contract states that count as evidence of a market link once reached.
 ACTIVATED_STATES = frozenset(
@@ -77,7 +85,7 @@ ACCEPTED_DELIVERY_STATES = (DeliveryStatus.ACCEPTED, DeliveryStatus.PAID)
 
 def allowed_moves(table: dict[str, dict[str, Move]], state: str) -> list[str]:
     """The states reachable from ``state``, sorted."""
-    return sorted(table.get(state, {}))
+    return sorted(t for t, move in table.get(state, {}).items() if not move.system)
 
 
 def terminal_states(table: dict[str, dict[str, Move]]) -> set[str]:

@@ -9,7 +9,7 @@ import math
 import re
 from collections.abc import Sequence
 from datetime import date, timedelta
-from typing import Any
+from typing import Any, cast
 
 from django.core.exceptions import ValidationError
 from django.db import transaction
@@ -36,7 +36,8 @@ from registry.exceptions import (
 from registry.history import change_record
 from registry.idempotency import replays_lost_race
 from registry.models import Organization, Program
-from registry.services import check_version, field_error
+from registry.services import field_error
+from registry.workflow import Flow, Step, apply_move, system_step, transition
 
 from . import selectors
 from .choices import (
@@ -71,7 +72,7 @@ from .workflow import (
     PROGRAMME,
     REQUIRED_DOCUMENTS,
     STATE_PARTY,
-    TITLE_TRANSITIONS,
+    TITLE_MACHINE,
     allowed_moves,
 )
 
@@ -206,18 +207,12 @@ def recompute_clock(application: TitleApplication, cfg: TitleSettings) -> None:
     )
 
 
-def _move(
-    *,
-    actor: Actor | None,
-    application: TitleApplication,
-    to: str,
-    note: str,
-    today: date,
-    channel: str,
-) -> TitleApplication:
-    """Apply a move: the clock split, milestone dates, due dates, history rows, evidence."""
+def _apply(step: Step[TitleApplication]) -> None:
+    """What a move changes on the file: the clock split, milestone dates, due dates, the fields
+    the move brings (rejection reason, SUNARP registration)."""
+    application, before, to, today = step.instance, step.before, step.to, step.today
+    note = step.data.get("note", "")
     cfg = settings_for(application.program_id)
-    before = application.status
     returning = before == S.OBSERVED and to == application.observed_from
     spent = max((today - application.status_since).days, 0)
     party = STATE_PARTY.get(before)
@@ -252,34 +247,39 @@ def _move(
         program = Program.objects.only("public_notice_days").get(pk=application.program_id)
         application.notice_starts_on = today
         application.notice_ends_on = today + timedelta(days=program.public_notice_days)
-    application.status = to
+    if to == S.REJECTED and "reason" in step.move.requires:
+        application.rejection_reason = step.data["reason"]
+    if to == S.REGISTERED:
+        application.partida_number = step.data["partida_number"]
+        application.registry_zone = (step.data.get("registry_zone") or "").strip()[:60]
+        application.registered_on = step.data["registered_on"]
     application.status_since = today
     application.note = note
     recompute_clock(application, cfg)
-    application.version += 1
-    application.updated_at = timezone.now()
     application.full_clean(exclude=["household", "plot", "authority", "district", "program"])
-    application.save()
+    if note:
+        step.changes["note"] = note
+
+
+def _history(step: Step[TitleApplication]) -> None:
     TitleStatusChange.objects.create(
-        application=application,
-        from_status=before,
-        to_status=to,
-        actor_user=actor.user if actor is not None else None,
-        actor_api_key=actor.api_key if actor is not None else None,
-        note=note,
+        application=step.instance,
+        from_status=step.before,
+        to_status=step.to,
+        actor_user=step.actor.user if step.actor is not None else None,
+        actor_api_key=step.actor.api_key if step.actor is not None else None,
+        note=step.data.get("note", ""),
     )
-    change_record(
-        instance=application,
-        action=ChangeAction.TRANSITION,
-        actor=actor,
-        changes={"status": [before, to], **({"note": note} if note else {})},
-        channel=channel,
-    )
+
+
+def _after(step: Step[TitleApplication]) -> None:
     # The alerts of the state the file leaves no longer hold.
-    alerts_resolve_missing(AlertKind.TITLE_OVERDUE, [], key_prefix=f"title:{application.pk}:")
-    if to in EVIDENCE_MOVES:
-        recompute_on_commit([application.household_id])
-    return application
+    alerts_resolve_missing(AlertKind.TITLE_OVERDUE, [], key_prefix=f"title:{step.instance.pk}:")
+
+
+def _enqueue(step: Step[TitleApplication]) -> None:
+    if step.to in EVIDENCE_MOVES:
+        recompute_on_commit([step.instance.household_id])
 
 
 def next_states(application: TitleApplication) -> list[str]:
@@ -466,46 +466,47 @@ def title_application_file(
 # --- transitions ---------------------------------------------------------------------------------
 
 
-def _check_guards(
-    actor: Actor, application: TitleApplication, to: str, guards: tuple[str, ...], today: date
-) -> None:
-    if DOCUMENTS in guards:
-        required = REQUIRED_DOCUMENTS.get(to, ())
-        present = set(
-            application.documents.filter(type__in=required).values_list("type", flat=True)
+def _documents(step: Step[TitleApplication]) -> None:
+    required = REQUIRED_DOCUMENTS.get(step.to, ())
+    present = set(step.instance.documents.filter(type__in=required).values_list("type", flat=True))
+    missing = [kind for kind in required if kind not in present]
+    if missing:
+        labels = ", ".join(str(TitleDocumentType(kind).label) for kind in missing)
+        raise Conflict(
+            _("Documents missing for this step: %(missing)s.") % {"missing": labels},
+            code="missing_documents",
+            extra={"missing": missing},
         )
-        missing = [kind for kind in required if kind not in present]
-        if missing:
-            labels = ", ".join(str(TitleDocumentType(kind).label) for kind in missing)
-            raise Conflict(
-                _("Documents missing for this step: %(missing)s.") % {"missing": labels},
-                code="missing_documents",
-                extra={"missing": missing},
-            )
-    if NO_OVERLAP in guards:
-        _check_no_overlap(actor, application)
-    if NOTICE_CLOSED in guards and (
-        application.notice_ends_on is None or today < application.notice_ends_on
-    ):
+
+
+def _notice_closed(step: Step[TitleApplication]) -> None:
+    application = step.instance
+    if application.notice_ends_on is None or step.today < application.notice_ends_on:
         raise Conflict(
             _("The public notice is open until %(end)s: the title cannot be issued before.")
             % {"end": application.notice_ends_on},
             code="public_notice_open",
             extra={"notice_ends_on": str(application.notice_ends_on)},
         )
-    if (
-        OBJECTIONS_DECIDED in guards
-        and application.objections.filter(decision=ObjectionDecision.PENDING).exists()
-    ):
+
+
+def _objections_decided(step: Step[TitleApplication]) -> None:
+    if step.instance.objections.filter(decision=ObjectionDecision.PENDING).exists():
         raise Conflict(_("Decide every pending objection first."), code="objections_pending")
-    if (
-        NONE_UPHELD in guards
-        and application.objections.filter(decision=ObjectionDecision.UPHELD).exists()
-    ):
+
+
+def _none_upheld(step: Step[TitleApplication]) -> None:
+    if step.instance.objections.filter(decision=ObjectionDecision.UPHELD).exists():
         raise Conflict(
             _("An objection was upheld: the file cannot be titled (reject it instead)."),
             code="objection_upheld",
         )
+
+
+def _back_to_origin(step: Step[TitleApplication]) -> None:
+    # ``next_states`` already offers only the origin; kept so the table's guard has its check.
+    if step.to != step.instance.observed_from:
+        raise InvalidTransition(step.before, step.to, next_states(step.instance))
 
 
 def overlap_conflicts(application: TitleApplication) -> list[TitleApplication]:
@@ -539,7 +540,83 @@ def _check_no_overlap(actor: Actor, application: TitleApplication) -> None:
     raise Conflict(detail, code="parcel_overlap", extra=extra)
 
 
-@transaction.atomic
+def _need_note(step: Step[TitleApplication]) -> None:
+    if not step.data.get("note"):
+        raise field_error("note", _("Explain the reason in a note."), "required")
+
+
+def _need_reason(step: Step[TitleApplication]) -> None:
+    reason = step.data.get("reason")
+    if not reason:
+        raise field_error("reason", _("Choose the rejection reason."), "required")
+    if reason not in RejectionReason.values:
+        raise field_error(
+            "reason",
+            _("Use one of: %(valid)s.") % {"valid": ", ".join(RejectionReason.values)},
+            "invalid_choice",
+        )
+
+
+def _need_partida(step: Step[TitleApplication]) -> None:
+    partida = step.data.get("partida_number")
+    if not partida:
+        raise field_error("partida_number", _("Give the SUNARP partida number."), "required")
+    if not re.match(PARTIDA_RE, partida):
+        raise field_error(
+            "partida_number", _("A SUNARP partida number has 8 to 11 digits."), "invalid_partida"
+        )
+
+
+def _need_registered_on(step: Step[TitleApplication]) -> None:
+    registered_on = step.data.get("registered_on")
+    sent_on = step.instance.sent_to_sunarp_on
+    if registered_on is None:
+        raise field_error(
+            "registered_on", _("Give the date of the SUNARP registration."), "required"
+        )
+    if registered_on > step.today:
+        raise field_error(
+            "registered_on", _("The registration date cannot be in the future."), "future"
+        )
+    if sent_on and registered_on < sent_on:
+        raise field_error(
+            "registered_on",
+            _("The registration cannot precede the sending to SUNARP (%(day)s).")
+            % {"day": sent_on},
+            "before_sending",
+        )
+
+
+TITLE_FLOW: Flow[TitleApplication] = Flow(
+    machine=TITLE_MACHINE,
+    lock=lambda actor, application: _locked(actor, application),
+    parties=lambda step: _parties_for(step.actor, step.instance) if step.actor else (),
+    denied=lambda step: PermissionDenied(
+        _("Your role may not make this change to the title file.")
+    ),
+    fields={
+        "note": _need_note,
+        "reason": _need_reason,
+        "partida_number": _need_partida,
+        "registered_on": _need_registered_on,
+    },
+    guards={
+        DOCUMENTS: _documents,
+        NO_OVERLAP: lambda step: _check_no_overlap(cast(Actor, step.actor), step.instance),
+        NOTICE_CLOSED: _notice_closed,
+        OBJECTIONS_DECIDED: _objections_decided,
+        NONE_UPHELD: _none_upheld,
+        BACK_TO_ORIGIN: _back_to_origin,
+    },
+    apply=_apply,
+    history=_history,
+    after=_after,
+    enqueue=_enqueue,
+    next_states=lambda application: next_states(application),
+    all_field_errors=True,
+)
+
+
 def title_application_transition(
     *,
     actor: Actor,
@@ -554,67 +631,25 @@ def title_application_transition(
     channel: str = "api",
     today: date | None = None,
 ) -> TitleApplication:
-    """Move a title file along its workflow (``workflow.TITLE_TRANSITIONS``): check the move, the
-    actor's role, the fields it needs and its guards, then update the clock and write history."""
-    today = today or timezone.localdate()
-    locked = _locked(actor, application)
-    moves = TITLE_TRANSITIONS.get(locked.status, {})
-    move = moves.get(to)
-    if move is None or move.system or to not in next_states(locked):
-        raise InvalidTransition(locked.status, to, next_states(locked))
-    if BACK_TO_ORIGIN in move.guards and to != locked.observed_from:
-        raise InvalidTransition(locked.status, to, next_states(locked))
-    _require_party(actor, locked, move.by)
-    check_version(locked, expected_version)
-    note = (note or "").strip()
-    errors: dict[str, list[ValidationError]] = {}
-
-    def need(attr: str, message: str, code: str = "required") -> None:
-        errors.setdefault(attr, []).append(ValidationError(message, code=code))
-
-    if "note" in move.requires and not note:
-        need("note", _("Explain the reason in a note."))
-    if "reason" in move.requires:
-        if not reason:
-            need("reason", _("Choose the rejection reason."))
-        elif reason not in RejectionReason.values:
-            need(
-                "reason",
-                _("Use one of: %(valid)s.") % {"valid": ", ".join(RejectionReason.values)},
-                "invalid_choice",
-            )
-    partida = (partida_number or "").strip()
-    if "partida_number" in move.requires:
-        if not partida:
-            need("partida_number", _("Give the SUNARP partida number."))
-        elif not re.match(PARTIDA_RE, partida):
-            need(
-                "partida_number",
-                _("A SUNARP partida number has 8 to 11 digits."),
-                "invalid_partida",
-            )
-    if "registered_on" in move.requires:
-        if registered_on is None:
-            need("registered_on", _("Give the date of the SUNARP registration."))
-        elif registered_on > today:
-            need("registered_on", _("The registration date cannot be in the future."), "future")
-        elif locked.sent_to_sunarp_on and registered_on < locked.sent_to_sunarp_on:
-            need(
-                "registered_on",
-                _("The registration cannot precede the sending to SUNARP (%(day)s).")
-                % {"day": locked.sent_to_sunarp_on},
-                "before_sending",
-            )
-    if errors:
-        raise ValidationError(errors)
-    _check_guards(actor, locked, to, move.guards, today)
-    if to == S.REJECTED:
-        locked.rejection_reason = reason
-    if to == S.REGISTERED:
-        locked.partida_number = partida
-        locked.registry_zone = (registry_zone or "").strip()[:60]
-        locked.registered_on = registered_on
-    return _move(actor=actor, application=locked, to=to, note=note, today=today, channel=channel)
+    """Move a title file along its workflow (``workflow.TITLE_MACHINE``, through the kernel's
+    ``registry.workflow.transition``): check the move, the actor's role, the fields it needs and
+    its guards, then update the clock and write history."""
+    return transition(
+        TITLE_FLOW,
+        actor=actor,
+        record=application,
+        to=to,
+        data={
+            "note": (note or "").strip(),
+            "reason": reason,
+            "partida_number": (partida_number or "").strip(),
+            "registry_zone": registry_zone,
+            "registered_on": registered_on,
+        },
+        expected_version=expected_version,
+        channel=channel,
+        today=today or timezone.localdate(),
+    )
 
 
 # --- objections ----------------------------------------------------------------------------------
@@ -668,14 +703,17 @@ def objection_file(
         channel=channel,
     )
     if locked.status == S.PUBLIC_NOTICE:
-        _move(
+        note = _("Objection filed by %(name)s.") % {"name": objection.objector_name}
+        step = system_step(
+            TITLE_FLOW,
             actor=actor,
-            application=locked,
+            instance=locked,
             to=S.OBJECTED,
-            note=_("Objection filed by %(name)s.") % {"name": objection.objector_name},
-            today=today,
+            data={"note": note},
             channel=channel,
+            today=today,
         )
+        apply_move(TITLE_FLOW, step)
     return objection
 
 

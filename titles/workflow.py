@@ -23,7 +23,7 @@ is filed with). ``system`` moves are made by a service, never through ``transiti
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from registry.workflow import Machine, Move
 
 from .choices import Party, TitleDocumentType, TitleStatus
 
@@ -38,17 +38,7 @@ MOVERS = frozenset({PROGRAMME, AUTHORITY})
 ANYONE = frozenset({OFFICER, PROGRAMME, AUTHORITY})
 
 
-@dataclass(frozen=True)
-class Move:
-    """One allowed move: who may make it, the fields it needs, its guards."""
-
-    by: frozenset[str]
-    requires: tuple[str, ...] = ()
-    guards: tuple[str, ...] = ()
-    system: bool = False
-
-
-# Guards (checked by the service, which has the data): names only here.
+# Guards (callables in ``services.TITLE_FLOW``, which has the data): names only here.
 DOCUMENTS = "documents"  # the documents REQUIRED_DOCUMENTS names for the target state
 NO_OVERLAP = "no_overlap"  # no overlap with another household's live file or title
 NOTICE_CLOSED = "notice_closed"  # the public-notice window has ended
@@ -120,6 +110,8 @@ TITLE_TRANSITIONS: dict[str, dict[str, Move]] = {
     S.WITHDRAWN: {},
 }
 
+TITLE_MACHINE = Machine("title", TITLE_TRANSITIONS, parties=frozenset(ACTOR_PARTIES))
+
 # Documents a file must hold before it may enter a state.
 REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
     S.SUBMITTED: (
@@ -150,9 +142,9 @@ STATE_PARTY: dict[str, str | None] = {
 
 def allowed_moves(state: str) -> list[str]:
     """The states reachable from ``state`` through ``transition/``, sorted."""
-    return sorted(to for to, move in TITLE_TRANSITIONS.get(state, {}).items() if not move.system)
+    return TITLE_MACHINE.allowed(state)
 
 
 def terminal_states() -> set[str]:
     """States with no way out."""
-    return {state for state, moves in TITLE_TRANSITIONS.items() if not moves}
+    return TITLE_MACHINE.terminal_states()
