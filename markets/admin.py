@@ -22,7 +22,7 @@ from farmers.choices import HouseholdStatus
 from farmers.identity import normalize_phone
 from registry import policies
 from registry.actors import Actor
-from registry.admin import CappedCountPaginator, request_actor
+from registry.admin import CappedCountPaginator, ProgrammeSettingsAdmin, request_actor
 from registry.admin_toolkit import ReadOnlyInline, stream_csv
 from registry.choices import OrganizationKind, Scope
 from registry.exceptions import RegistryError
@@ -614,7 +614,7 @@ class BuyerProfileForm(forms.ModelForm):
 
 
 @admin.register(BuyerProfile)
-class BuyerProfileAdmin(admin.ModelAdmin):
+class BuyerProfileAdmin(ProgrammeSettingsAdmin):
     """Buyers' contact details (the buyer itself is an organization of kind buyer): edited by
     the staff of the agencies whose programmes the buyer works in (``registry.policies``)."""
 
@@ -625,24 +625,10 @@ class BuyerProfileAdmin(admin.ModelAdmin):
     search_fields = ["organization__code", "organization__name", "organization__ruc"]
     fields = ["organization", "contact_name", "phone", "email"]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[BuyerProfile]:
-        actor = request_actor(request)
-        queryset = super().get_queryset(request)
-        if policies.is_platform_admin(actor):
-            return queryset
+    def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(organization__in=selectors.manageable_buyers(actor).values("pk"))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and policies.governs_any_program(
-            request_actor(request)
-        )
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if not super().has_change_permission(request, obj):
-            return False
-        actor = request_actor(request)
-        if obj is None:
-            return policies.governs_any_program(actor)
+    def may_change(self, actor: Actor, obj: Any) -> bool:
         return policies.can_manage_buyer(
             actor, obj.organization, selectors.buyer_program_ids(obj.organization)
         )

@@ -89,6 +89,39 @@ class CappedCountPaginator(Paginator):
         return int(rows[: self.CAP + 1].count())
 
 
+class ProgrammeSettingsAdmin(admin.ModelAdmin):
+    """Settings that belong to programmes (thresholds, title SLAs, buyers' profiles), ruled by
+    ``registry.policies``: platform administrators see every row, others the rows
+    ``scope_rows`` keeps; adding needs programme-agency staff, and an object is changed when
+    ``may_change`` allows it."""
+
+    def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """The rows a person who is not a platform administrator may see."""
+        return queryset
+
+    def may_change(self, actor: Actor, obj: Any) -> bool:
+        """Whether ``actor`` may change ``obj`` (the changelist asks with none)."""
+        return policies.governs_any_program(actor)
+
+    def may_add(self, actor: Actor) -> bool:
+        """Whether ``actor`` may add a row."""
+        return policies.governs_any_program(actor)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        actor = request_actor(request)
+        queryset = super().get_queryset(request)
+        return queryset if policies.is_platform_admin(actor) else self.scope_rows(actor, queryset)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and self.may_add(request_actor(request))
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        if not super().has_change_permission(request, obj):
+            return False
+        actor = request_actor(request)
+        return policies.governs_any_program(actor) if obj is None else self.may_change(actor, obj)
+
+
 class ReadOnlyAdmin(admin.ModelAdmin):
     """Reference data loaded by migrations: browsable, never edited by hand."""
 
@@ -230,7 +263,7 @@ class OrganizationAdmin(VersionedAdmin):
 
 
 @admin.register(Program)
-class ProgramAdmin(VersionedAdmin):
+class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
     list_display = ["code", "name", "agency", "funder", "budget_pen", "is_active"]
     list_filter = [
         "is_active",
@@ -253,24 +286,13 @@ class ProgramAdmin(VersionedAdmin):
         "public_notice_days",
     ]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[Program]:
-        actor = request_actor(request)
-        queryset = super().get_queryset(request)
-        if policies.is_platform_admin(actor):
-            return queryset
+    def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(pk__in=policies.visible_programs(actor).values("pk"))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and policies.can_administer_organizations(
-            request_actor(request)
-        )
+    def may_add(self, actor: Actor) -> bool:
+        return policies.can_administer_organizations(actor)
 
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if not super().has_change_permission(request, obj):
-            return False
-        actor = request_actor(request)
-        if obj is None:
-            return policies.governs_any_program(actor)
+    def may_change(self, actor: Actor, obj: Any) -> bool:
         return policies.can_govern_program(actor, obj)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

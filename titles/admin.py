@@ -18,7 +18,8 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from registry import policies
-from registry.admin import CappedCountPaginator, request_actor
+from registry.actors import Actor
+from registry.admin import CappedCountPaginator, ProgrammeSettingsAdmin, request_actor
 from registry.admin_toolkit import ReadOnlyInline
 from registry.exceptions import RegistryError
 
@@ -253,7 +254,7 @@ class TitleApplicationAdmin(admin.ModelAdmin):
 
 
 @admin.register(TitleSettings)
-class TitleSettingsAdmin(admin.ModelAdmin):
+class TitleSettingsAdmin(ProgrammeSettingsAdmin):
     """SLA targets per programme (saved through the service, with history): seen by the
     programme's people, changed only by the programme agency's staff (``registry.policies``)."""
 
@@ -265,24 +266,10 @@ class TitleSettingsAdmin(admin.ModelAdmin):
         "alert_percent",
     ]
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[TitleSettings]:
-        actor = request_actor(request)
-        queryset = super().get_queryset(request)
-        if policies.is_platform_admin(actor):
-            return queryset
+    def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(program__in=policies.visible_programs(actor).values("pk"))
 
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and policies.governs_any_program(
-            request_actor(request)
-        )
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        if not super().has_change_permission(request, obj):
-            return False
-        actor = request_actor(request)
-        if obj is None:
-            return policies.governs_any_program(actor)
+    def may_change(self, actor: Actor, obj: Any) -> bool:
         return policies.can_govern_program(actor, obj.program_id)
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
