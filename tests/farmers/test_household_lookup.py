@@ -56,3 +56,39 @@ def test_lookup_needs_households_read_and_a_valid_document(client_for: ClientMak
     ]
     missing = reader.post(LOOKUP, {}, format="json")
     assert {e["attr"] for e in missing.json()["errors"]} == {"document_type", "document_number"}
+
+
+def test_lookup_query_count_does_not_grow_with_members(client_for: ClientMaker) -> None:
+    """The same number of queries for a family of one as for a family of four (prefetched)."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    writer = client_for()
+    alone = household_payload()
+    alone["members"] = alone["members"][:1]
+    assert writer.post("/api/v1/households/", alone, format="json").status_code == 201
+    larger = household_payload(community="Palmapampa")
+    larger["members"][0] = dict(larger["members"][0], document_number="20654321")
+    larger["members"][1] = dict(larger["members"][1], document_number="43456789")
+    larger["members"] += [
+        dict(
+            larger["members"][1],
+            given_names=name,
+            document_number=dni,
+            relationship="child",
+            birth_date="2008-03-03",
+        )
+        for name, dni in (("Rosa", "71234567"), ("Luis", "72345678"))
+    ]
+    assert writer.post("/api/v1/households/", larger, format="json").status_code == 201
+    reader = client_for([Scope.HOUSEHOLDS_READ])
+    reader.post(LOOKUP, {"document_type": "dni", "document_number": "33333333"})  # key last used
+    counts = []
+    for dni, members in (("10117410", 1), ("20654321", 4)):
+        with CaptureQueriesContext(connection) as queries:
+            found = reader.post(LOOKUP, {"document_type": "dni", "document_number": dni})
+        assert found.status_code == 200
+        [household] = found.json()["results"]
+        assert len(household["members"]) == members
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]
