@@ -51,7 +51,7 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
             "cost_per_household."
         ),
     )
-    program = serializers.CharField(required=False, max_length=50)
+    program = serializers.CharField(required=False, allow_blank=True, max_length=50)
     district = serializers.CharField(
         required=False,
         validators=[RegexValidator(r"\A[0-9]{6}\Z", gettext_lazy("Use the 6-digit INEI ubigeo."))],
@@ -149,7 +149,7 @@ class IndicatorView(APIView):
         query = indicators.IndicatorQuery(
             metric=data["metric"],
             group_by=data["group_by"],
-            program=data.get("program"),
+            program=data.get("program") or None,  # blank: every programme
             district=data.get("district"),
             department=data.get("department"),
             date_from=data.get("from"),

@@ -236,6 +236,15 @@ def test_api_suppresses_small_cells(funder_client: APIClient) -> None:
         assert cells[key]["households"] is None and cells[key]["suppressed"] is True
 
 
+def test_a_blank_programme_filter_means_every_programme(funder_client: APIClient) -> None:
+    """``program=`` (or only white space, as a form may send it) filters nothing; it is no 400."""
+    every = funder_client.get(URL, {"group_by": "district,program,stage"}).json()["results"]
+    for blank in ("", " ", "\x1f"):
+        response = funder_client.get(URL, {"group_by": "district,program,stage", "program": blank})
+        assert response.status_code == 200, response.json()
+        assert response.json()["results"] == every
+
+
 def test_four_households_are_suppressed_and_five_are_shown(
     program: Program, funder_client: APIClient
 ) -> None:
