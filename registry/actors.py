@@ -154,6 +154,11 @@ class Actor:
             return self.api_key.acts_for_user_id
         return None
 
+    def stamp(self, verb: str = "created") -> dict[str, Any]:
+        """The actor pair of a record, e.g. ``{"created_by": user, "created_by_key": key}``
+        (``registry.models.CreatedByModel``: one spelling, ``<verb>_by`` / ``<verb>_by_key``)."""
+        return {f"{verb}_by": self.user, f"{verb}_by_key": self.api_key}
+
     @property
     def organization(self) -> Organization | None:
         """The key's organization (people may belong to several: see ``areas``)."""

@@ -120,6 +120,65 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
+class VersionedModel(TimestampedModel):
+    """A record that partners and staff edit concurrently.
+
+    ``version`` is its optimistic-concurrency counter (the number in its ETag and the one a
+    write holds with ``If-Match``). Every change is written through ``touch()``, so that no
+    change escapes a new version.
+    """
+
+    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
+
+    class Meta:
+        abstract = True
+
+    def touch(self, *fields: str) -> None:
+        """Save ``fields`` as a new version of the record, stamped now (``updated_at``)."""
+        self.version += 1
+        self.updated_at = timezone.now()
+        self.save(update_fields=list(dict.fromkeys([*fields, "version", "updated_at"])))
+
+
+class IdempotentModel(models.Model):
+    """A record created with a client-chosen ``id``: ``request_hash`` tells a retry of its
+    create (same payload) from another use of the ``id`` (``registry.idempotency``)."""
+
+    request_hash = models.CharField(max_length=64, blank=True, editable=False)
+
+    class Meta:
+        abstract = True
+
+
+class CreatedByModel(models.Model):
+    """Who made the record: the one actor pair of the registry.
+
+    Every pair of "who did it" columns is spelled ``<verb>_by`` (a person) and
+    ``<verb>_by_key`` (a partner's API key); the pair that says who created a record is
+    ``created_by`` / ``created_by_key``. ``registry.actors.Actor.stamp()`` fills it.
+    """
+
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("created by"),
+    )
+    created_by_key = models.ForeignKey(
+        "registry.ApiKey",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("created by (API key)"),
+    )
+
+    class Meta:
+        abstract = True
+
+
 class Organization(TimestampedModel):
     """An agency, implementer, titling authority, buyer or funder taking part in the programmes."""
 

@@ -12,20 +12,18 @@ from typing import Any
 from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema, extend_schema_field
-from rest_framework import mixins, serializers, viewsets
+from rest_framework import serializers
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry import selectors
-from registry.actors import Actor
 from registry.alerts import alert_transition
 from registry.choices import AlertStatus, Scope
 from registry.filters import AlertFilterSet
 from registry.models import Alert
 
-from .authentication import get_actor
-from .mixins import ETagMixin, etag_for
+from .base import RegistryViewSet
 
 
 class AlertSerializer(serializers.ModelSerializer[Alert]):
@@ -78,9 +76,7 @@ class AlertTransitionSerializer(serializers.Serializer[Any]):
     )
 
 
-class AlertViewSet(
-    ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet[Alert]
-):
+class AlertViewSet(RegistryViewSet):
     """Alerts of the caller's area: relapses, visits due, overdue title files and deliveries."""
 
     serializer_class = AlertSerializer
@@ -90,10 +86,6 @@ class AlertViewSet(
     action_scopes = {"transition": Scope.HOUSEHOLDS_WRITE}
     ordering = ("-raised_at", "-id")
     http_method_names = ["get", "post", "head", "options"]
-
-    @property
-    def actor(self) -> Actor:
-        return get_actor(self.request)
 
     def get_queryset(self) -> QuerySet[Alert]:
         return selectors.alert_list(actor=self.actor)
@@ -110,15 +102,12 @@ class AlertViewSet(
         """Acknowledge (``{"to": "acknowledged"}``) or resolve (``{"to": "resolved", "note":
         ...}``) an alert; ``If-Match`` with the alert's ETag refuses a stale copy (412)."""
         alert = self.get_object()
-        body = AlertTransitionSerializer(data=request.data)
-        body.is_valid(raise_exception=True)
+        body = self.validated(AlertTransitionSerializer)
         moved = alert_transition(
             actor=self.actor,
             alert=alert,
-            to=body.validated_data["to"],
-            note=body.validated_data["note"],
+            to=body["to"],
+            note=body["note"],
             expected_version=self.if_match(alert),
         )
-        fresh = selectors.alert_get(actor=self.actor, alert_id=moved.pk)
-        data = AlertSerializer(fresh, context=self.get_serializer_context()).data
-        return Response(data, headers={"ETag": etag_for(fresh, data)})
+        return self.respond(selectors.alert_get(actor=self.actor, alert_id=moved.pk))

@@ -3,24 +3,13 @@
 from __future__ import annotations
 
 from django.db.models import QuerySet
-from rest_framework import mixins, viewsets
 
 from registry import selectors
-from registry.choices import Scope
 from registry.filters import DistrictFilterSet, OrganizationFilterSet, ProgramFilterSet
 from registry.models import District, Organization, Program
 
-from .authentication import get_actor
-from .mixins import ETagMixin
+from .base import ReadOnlyViewSet
 from .serializers import DistrictSerializer, OrganizationSerializer, ProgramSerializer
-
-
-class ReadOnlyViewSet(
-    ETagMixin, mixins.ListModelMixin, mixins.RetrieveModelMixin, viewsets.GenericViewSet
-):
-    """List and retrieve, with ETags."""
-
-    read_scope = Scope.REFERENCE_READ
 
 
 class DistrictViewSet(ReadOnlyViewSet):
@@ -33,7 +22,7 @@ class DistrictViewSet(ReadOnlyViewSet):
     ordering = "ubigeo"
 
     def get_queryset(self) -> QuerySet[District]:
-        return selectors.district_list(actor=get_actor(self.request))
+        return selectors.district_list(actor=self.actor)
 
 
 class OrganizationViewSet(ReadOnlyViewSet):
@@ -46,7 +35,7 @@ class OrganizationViewSet(ReadOnlyViewSet):
     ordering = "code"
 
     def get_queryset(self) -> QuerySet[Organization]:
-        return selectors.organization_list(actor=get_actor(self.request))
+        return selectors.organization_list(actor=self.actor)
 
 
 class ProgramViewSet(ReadOnlyViewSet):
@@ -59,4 +48,4 @@ class ProgramViewSet(ReadOnlyViewSet):
     ordering = "code"
 
     def get_queryset(self) -> QuerySet[Program]:
-        return selectors.program_list(actor=get_actor(self.request))
+        return selectors.program_list(actor=self.actor)
