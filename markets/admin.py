@@ -20,15 +20,14 @@ from django.utils.translation import gettext_lazy as _
 
 from farmers.choices import HouseholdStatus
 from farmers.identity import normalize_phone
-from registry import policies
 from registry.actors import Actor
 from registry.admin import CappedCountPaginator, ProgrammeSettingsAdmin, request_actor
 from registry.admin_toolkit import ReadOnlyInline, stream_csv
-from registry.choices import OrganizationKind, Scope
+from registry.choices import OrganizationKind
 from registry.exceptions import RegistryError
 from registry.models import Organization
 
-from . import selectors, services
+from . import policies, selectors, services
 from .choices import ContractStatus, DeliveryStatus, forms_for_crop
 from .models import (
     BuyerOffer,
@@ -67,7 +66,7 @@ class ScheduleInline(ReadOnlyInline):
 
 class StatusChangeInline(ReadOnlyInline):
     model = ContractStatusChange
-    fields = ["at", "from_status", "to_status", "reason", "actor_user", "actor_api_key"]
+    fields = ["at", "from_status", "to_status", "reason", "created_by", "created_by_key"]
     verbose_name_plural = _("status history")
 
 
@@ -113,7 +112,7 @@ class ScopedMixin:
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)  # type: ignore[misc]
-        return queryset.filter(services.contract_scope_q(request_actor(request)))
+        return queryset.filter(policies.contract_q(request_actor(request)))
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
@@ -382,8 +381,8 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
         "payment_reference",
         "paid_on",
         "paid_amount_pen",
-        "recorded_by",
-        "recorded_by_key",
+        "created_by",
+        "created_by_key",
         "confirmed_at",
         "confirmed_by",
         "confirmed_by_key",
@@ -476,9 +475,9 @@ class BuyerOfferForm(forms.ModelForm):
         household = data.get("household")
         if household is None:
             return data
-        if not self.actor.covers(district=household.district_id, program=household.program_id):
+        if not policies.offer_can(self.actor, household, "view"):
             self.add_error("household", _("Unknown household."))
-        elif not services.may_offer(self.actor, household):
+        elif not policies.offer_can(self.actor, household, "create"):
             self.add_error(
                 None, _("Only programme staff and implementers may offer households to buyers.")
             )
@@ -508,17 +507,7 @@ class BuyerOfferAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BuyerOffer]:
         actor = request_actor(request)
-        return (
-            super()
-            .get_queryset(request)
-            .filter(
-                actor.area_q(
-                    district_path="district_id",
-                    program_path="program_id",
-                    scope=Scope.CONTRACTS_READ,
-                )
-            )
-        )
+        return super().get_queryset(request).filter(policies.offer_q(actor))
 
     def get_form(
         self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
@@ -542,8 +531,8 @@ class BuyerOfferAdmin(admin.ModelAdmin):
             "district",
             "note",
             "offered_at",
-            "offered_by",
-            "offered_by_key",
+            "created_by",
+            "created_by_key",
             "withdrawn_at",
             "withdrawn_by",
             "withdrawn_by_key",
@@ -564,8 +553,8 @@ class BuyerOfferAdmin(admin.ModelAdmin):
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and request_actor(request).has_scope(
-            Scope.CONTRACTS_WRITE
+        return super().has_add_permission(request) and policies.offer_can(
+            request_actor(request), None, "create"
         )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -629,9 +618,7 @@ class BuyerProfileAdmin(ProgrammeSettingsAdmin):
         return queryset.filter(organization__in=selectors.manageable_buyers(actor).values("pk"))
 
     def may_change(self, actor: Actor, obj: Any) -> bool:
-        return policies.can_manage_buyer(
-            actor, obj.organization, selectors.buyer_program_ids(obj.organization)
-        )
+        return policies.buyer_can(actor, obj.organization, "manage")
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return ["organization"] if obj is not None else []
@@ -683,12 +670,12 @@ class YieldNormAdmin(admin.ModelAdmin):
     fields = ["crop", "product_form", "kg_per_ha_per_season", "source"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
-        return super().has_add_permission(request) and policies.can_edit_yield_norms(
-            request_actor(request)
+        return super().has_add_permission(request) and policies.yield_norm_can(
+            request_actor(request), "add"
         )
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return super().has_change_permission(request, obj) and policies.can_edit_yield_norms(
+        return super().has_change_permission(request, obj) and policies.yield_norm_can(
             request_actor(request)
         )
 
