@@ -64,7 +64,7 @@ class BuyerProfile(VersionedModel):
 
 class BuyerOffer(CreatedByModel):
     """The programme's link between a household and a buyer: the buyer may propose contracts to,
-    and see, only the households offered to it (``markets.selectors.households_offered_to``).
+    and see, only the households offered to it (``markets.policies.households_offered_to``).
 
     Made and withdrawn by programme staff or an implementer whose area covers the household
     (``markets.services.offer_create`` / ``offer_withdraw``); at most one live (not withdrawn)
