@@ -14,7 +14,7 @@ class MarketsConfig(AppConfig):
         from farmers.transition.evidence import register_provider
         from registry.demo import register_seeder
 
-        from .demo import seed_demo_contracts
+        from .devtools.demo import seed_demo_contracts
         from .selectors import market_facts
 
         register_provider("markets", market_facts)

@@ -15,7 +15,15 @@ from django.utils.translation import gettext_lazy as _
 
 from farmers.choices import Crop
 from farmers.models import Household
-from registry.models import ApiKey, District, Organization, Program
+from registry.models import (
+    ApiKey,
+    CreatedByModel,
+    District,
+    IdempotentModel,
+    Organization,
+    Program,
+    VersionedModel,
+)
 
 from .choices import (
     Certification,
@@ -32,7 +40,7 @@ PRICE = {"max_digits": 10, "decimal_places": 2, "validators": [MinValueValidator
 MONEY = {"max_digits": 14, "decimal_places": 2, "validators": [MinValueValidator(Decimal("0"))]}
 
 
-class BuyerProfile(models.Model):
+class BuyerProfile(VersionedModel):
     """A buyer's contact details (the buyer itself is a ``registry.Organization`` of kind buyer)."""
 
     organization = models.OneToOneField(
@@ -44,9 +52,6 @@ class BuyerProfile(models.Model):
     contact_name = models.CharField(_("contact person"), max_length=150, blank=True)
     phone = models.CharField(_("phone"), max_length=16, blank=True)
     email = models.EmailField(_("email"), blank=True)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
         ordering = ["organization__code"]
@@ -57,9 +62,9 @@ class BuyerProfile(models.Model):
         return str(self.organization)
 
 
-class BuyerOffer(models.Model):
+class BuyerOffer(CreatedByModel):
     """The programme's link between a household and a buyer: the buyer may propose contracts to,
-    and see, only the households offered to it (``markets.selectors.households_offered_to``).
+    and see, only the households offered to it (``markets.policies.households_offered_to``).
 
     Made and withdrawn by programme staff or an implementer whose area covers the household
     (``markets.services.offer_create`` / ``offer_withdraw``); at most one live (not withdrawn)
@@ -93,22 +98,6 @@ class BuyerOffer(models.Model):
         Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
     )
     note = models.CharField(_("note"), max_length=300, blank=True)
-    offered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("offered by"),
-    )
-    offered_by_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("offered with key"),
-    )
     offered_at = models.DateTimeField(_("offered at"), default=timezone.now, editable=False)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True, editable=False)
     withdrawn_by = models.ForeignKey(
@@ -160,7 +149,7 @@ class BuyerOffer(models.Model):
         return self.withdrawn_at is None
 
 
-class Contract(models.Model):
+class Contract(VersionedModel, IdempotentModel, CreatedByModel):
     """A market-access contract between a household and a buyer for one crop and season."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -235,25 +224,8 @@ class Contract(models.Model):
         editable=False,
         **MONEY,  # type: ignore[arg-type]
     )
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("created by"),
-    )
-    created_by_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("created with key"),
-    )
-    request_hash = models.CharField(max_length=64, blank=True, editable=False)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    # Stamped by the services (``touch()``, the workflow), not on every save: the running
+    # totals a delivery updates do not make a new version of the contract.
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -302,7 +274,7 @@ class Contract(models.Model):
         return (self.accepted_kg / self.volume_kg).quantize(Decimal("0.0001"))
 
 
-class ContractStatusChange(models.Model):
+class ContractStatusChange(CreatedByModel):
     """One entry of a contract's status ledger: who moved it, from where to where, why."""
 
     contract = models.ForeignKey(
@@ -317,22 +289,6 @@ class ContractStatusChange(models.Model):
     to_status = models.CharField(_("to"), max_length=12, choices=ContractStatus.choices)
     reason = models.TextField(_("reason"), blank=True)
     at = models.DateTimeField(_("at"), default=timezone.now)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("user"),
-    )
-    actor_api_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("API key"),
-    )
 
     class Meta:
         ordering = ["at", "id"]
@@ -370,7 +326,7 @@ class DeliverySchedule(models.Model):
         return f"{self.due_on} · {self.expected_kg} kg"
 
 
-class Delivery(models.Model):
+class Delivery(VersionedModel, IdempotentModel, CreatedByModel):
     """Produce a family delivered against an active contract: weight, grade, price, amount."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -439,14 +395,6 @@ class Delivery(models.Model):
         blank=True,
         **MONEY,  # type: ignore[arg-type]
     )
-    recorded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("recorded by"),
-    )
     # The programme's confirmation (programme people, never the buyer): only a confirmed
     # accepted delivery is evidence for the transition engine (docs/markets.md).
     confirmed_at = models.DateTimeField(
@@ -468,17 +416,7 @@ class Delivery(models.Model):
         blank=True,
         verbose_name=_("confirmed with key"),
     )
-    recorded_by_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("recorded with key"),
-    )
-    request_hash = models.CharField(max_length=64, blank=True, editable=False)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    # Stamped by the services (``touch()``, the workflow), not on every save.
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
     class Meta:

@@ -8,8 +8,8 @@ from typing import Any
 
 from farmers.models import Household
 from registry.actors import Actor
-from registry.choices import Scope
 
+from . import policies
 from .selectors import contract_list
 
 PANEL_TEMPLATE = "field/markets/_panel.html"
@@ -33,9 +33,7 @@ PANEL_FIELDS = (
 def contract_panel(actor: Actor, household: Household) -> tuple[str, dict[str, Any]] | None:
     """The household's contracts the actor may see (hidden without ``contracts:read`` in the
     household's area): buyer, crop, product form, season, status and fulfilment."""
-    if not actor.covers(
-        district=household.district_id, program=household.program_id, scope=Scope.CONTRACTS_READ
-    ):
+    if not policies.contracts_visible_on(actor, household):
         return None
     contracts = list(
         contract_list(actor=actor)

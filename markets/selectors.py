@@ -15,23 +15,22 @@ from django.db.models import (
     DecimalField,
     F,
     Prefetch,
-    Q,
     QuerySet,
     Sum,
     Value,
 )
 from django.db.models.functions import Coalesce, Least
 
-from farmers.choices import HouseholdStatus, VerificationStatus
+from farmers.choices import VerificationStatus
 from farmers.models import Verification
 from farmers.transition.evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, Fact, batch_q
 from registry.actors import Actor
-from registry.choices import OrganizationKind, Scope
+from registry.choices import OrganizationKind
 from registry.exceptions import NotFound
 from registry.models import Organization
 
+from . import policies
 from .models import BuyerOffer, Contract, ContractStatusChange, Delivery
-from .services import buyer_of, contract_scope_q
 from .workflow import ACCEPTED_DELIVERY_STATES, ACTIVATED_STATES
 
 
@@ -53,21 +52,7 @@ def buyer_get(*, actor: Actor, code: str) -> Organization:
 def offer_list(*, actor: Actor) -> QuerySet[BuyerOffer]:
     """Offers of households to buyers the actor may see: a buyer's key its own live offers
     (the families it may propose contracts to), everyone else the offers in their area."""
-    buyer = buyer_of(actor)
-    if buyer is not None:
-        if not actor.has_scope(Scope.CONTRACTS_READ):
-            return BuyerOffer.objects.none()
-        queryset = BuyerOffer.objects.filter(
-            buyer=buyer, withdrawn_at__isnull=True, household__status=HouseholdStatus.ACTIVE
-        )
-    else:
-        queryset = BuyerOffer.objects.filter(
-            actor.area_q(
-                district_path="district_id",
-                program_path="program_id",
-                scope=Scope.CONTRACTS_READ,
-            )
-        )
+    queryset = BuyerOffer.objects.filter(policies.offer_q(actor))
     return queryset.select_related("household", "buyer", "program").only(
         *[f.name for f in BuyerOffer._meta.concrete_fields],
         "household__id",
@@ -91,7 +76,7 @@ def offer_get(*, actor: Actor, offer_id: Any) -> BuyerOffer:
 def contract_list(*, actor: Actor) -> QuerySet[Contract]:
     """Contracts the actor may see, with household and buyer joined (one query a page)."""
     return (
-        Contract.objects.filter(contract_scope_q(actor))
+        Contract.objects.filter(policies.contract_q(actor))
         .select_related("household", "buyer")
         .only(*[f.name for f in Contract._meta.concrete_fields], *REF_FIELDS)
     )
@@ -131,7 +116,7 @@ REF_FIELDS = (
 def delivery_list(*, actor: Actor) -> QuerySet[Delivery]:
     """Deliveries the actor may see, with household and buyer joined (one query a page)."""
     return (
-        Delivery.objects.filter(contract_scope_q(actor))
+        Delivery.objects.filter(policies.delivery_q(actor))
         .select_related("household", "buyer")
         .only(*[f.name for f in Delivery._meta.concrete_fields], *REF_FIELDS)
     )
@@ -249,30 +234,6 @@ def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
     return facts
 
 
-def buyer_program_ids(buyer: Organization) -> set[int]:
-    """The programmes a buyer is linked to: assigned to it, or where it holds contracts."""
-    assigned = set(buyer.programs.values_list("pk", flat=True))
-    contracted = set(
-        Contract.objects.filter(buyer=buyer).order_by().values_list("program_id", flat=True)
-    )
-    return assigned | contracted
-
-
 def manageable_buyers(actor: Actor | None) -> QuerySet[Organization]:
-    """Buyers whose profile the person edits (``registry.policies.can_manage_buyer`` as a
-    queryset): their own, those linked to a programme they govern, and unlinked ones."""
-    from registry import policies
-
-    buyers = Organization.objects.filter(kind=OrganizationKind.BUYER)
-    if policies.is_platform_admin(actor):
-        return buyers
-    assert actor is not None
-    governed = policies.governed_programs(actor).values("pk")
-    allowed = Q(pk__in=sorted(policies.staff_organization_ids(actor)))
-    allowed |= Q(programs__in=governed) | Q(contracts__program__in=governed)
-    if policies.governs_any_program(actor):
-        linked = Organization.objects.filter(
-            Q(programs__isnull=False) | Q(contracts__isnull=False)
-        ).values("pk")
-        allowed |= ~Q(pk__in=linked)
-    return buyers.filter(pk__in=buyers.filter(allowed).values("pk"))
+    """Buyers whose profile the person edits (``markets.policies.buyer_q``)."""
+    return Organization.objects.filter(kind=OrganizationKind.BUYER).filter(policies.buyer_q(actor))

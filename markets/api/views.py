@@ -7,7 +7,6 @@ from typing import Any
 
 from django.db.models import QuerySet
 from drf_spectacular.utils import extend_schema
-from rest_framework import status, viewsets
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -15,9 +14,7 @@ from rest_framework.response import Response
 from markets import selectors, services
 from markets.filters import ContractFilterSet, DeliveryFilterSet
 from markets.models import BuyerOffer, Contract, Delivery
-from registry.actors import Actor
-from registry.api.authentication import get_actor
-from registry.api.mixins import ETagMixin, etag_for
+from registry.api.base import RegistryViewSet
 from registry.choices import Scope
 from registry.models import Organization
 
@@ -37,33 +34,31 @@ from .serializers import (
 )
 
 
-class MarketsViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
-    """Common behaviour: scopes, the actor, request validation, ETags."""
+class MarketsViewSet(RegistryViewSet):
+    """The markets app's scopes on the kernel's viewset base (actor, validation, ETags)."""
 
     read_scope = Scope.CONTRACTS_READ
     write_scope = Scope.CONTRACTS_WRITE
     http_method_names = ["get", "post", "head", "options"]
 
-    @property
-    def actor(self) -> Actor:
-        return get_actor(self.request)
-
-    def validated(self, serializer_class: type[Any]) -> dict[str, Any]:
-        """The request body checked by ``serializer_class`` (400 with field errors if not)."""
-        serializer = serializer_class(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def respond(self, instance: Any, serializer_class: type[Any], created: bool | None) -> Response:
-        data = serializer_class(instance, context=self.get_serializer_context()).data
-        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(data, status=code, headers={"ETag": etag_for(instance, data)})
-
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        assert page is not None
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        return super().list(request, *args, **kwargs)
+
+    # No description of its own (nor the kernel's, which ``inspect.getdoc`` would inherit): the
+    # OpenAPI schema keeps describing each list by its viewset's docstring.
+    list.__doc__ = ""
+
+    def fetch(self, key: Any) -> Any:
+        """One visible record by its ``lookup_field``, through the app's selector (404 if
+        not)."""
+        raise NotImplementedError
+
+    def get_object(self) -> Any:
+        return self.fetch(self.kwargs[self.lookup_field])
+
+    def _detail(self, instance: Any, created: bool | None = None) -> Response:
+        """``instance`` read again as GET shows it, with its ETag (201 when ``created``)."""
+        return self.respond(self.fetch(getattr(instance, self.lookup_field)), created=created)
 
 
 class BuyerViewSet(MarketsViewSet):
@@ -85,8 +80,8 @@ class BuyerViewSet(MarketsViewSet):
     def get_serializer_class(self) -> Any:
         return BuyerCreateSerializer if self.action == "create" else BuyerSerializer
 
-    def get_object(self) -> Organization:
-        return selectors.buyer_get(actor=self.actor, code=self.kwargs["code"])
+    def fetch(self, key: Any) -> Organization:
+        return selectors.buyer_get(actor=self.actor, code=key)
 
     @extend_schema(
         request=BuyerCreateSerializer, responses={200: BuyerSerializer, 201: BuyerSerializer}
@@ -94,8 +89,7 @@ class BuyerViewSet(MarketsViewSet):
     def create(self, request: Request) -> Response:
         data = self.validated(BuyerCreateSerializer)
         buyer, created = services.buyer_register(actor=self.actor, **data)
-        fresh = selectors.buyer_get(actor=self.actor, code=buyer.code)
-        return self.respond(fresh, BuyerSerializer, created)
+        return self._detail(buyer, created)
 
 
 class OfferViewSet(MarketsViewSet):
@@ -119,12 +113,8 @@ class OfferViewSet(MarketsViewSet):
             "withdraw": OfferWithdrawSerializer,
         }.get(self.action, OfferSerializer)
 
-    def get_object(self) -> BuyerOffer:
-        return selectors.offer_get(actor=self.actor, offer_id=self.kwargs["pk"])
-
-    def _detail(self, offer: BuyerOffer, created: bool | None = None) -> Response:
-        fresh = selectors.offer_get(actor=self.actor, offer_id=offer.pk)
-        return self.respond(fresh, OfferSerializer, created)
+    def fetch(self, key: Any) -> BuyerOffer:
+        return selectors.offer_get(actor=self.actor, offer_id=key)
 
     @extend_schema(
         request=OfferCreateSerializer, responses={200: OfferSerializer, 201: OfferSerializer}
@@ -163,12 +153,8 @@ class ContractViewSet(MarketsViewSet):
             "retrieve": ContractDetailSerializer,
         }.get(self.action, ContractSerializer)
 
-    def get_object(self) -> Contract:
-        return selectors.contract_get(actor=self.actor, contract_id=self.kwargs["pk"])
-
-    def _detail(self, contract: Contract, created: bool | None = None) -> Response:
-        fresh = selectors.contract_get(actor=self.actor, contract_id=contract.pk)
-        return self.respond(fresh, ContractDetailSerializer, created)
+    def fetch(self, key: Any) -> Contract:
+        return selectors.contract_get(actor=self.actor, contract_id=key)
 
     @extend_schema(
         request=ContractCreateSerializer,
@@ -213,12 +199,8 @@ class DeliveryViewSet(MarketsViewSet):
             "transition": DeliveryTransitionSerializer,
         }.get(self.action, DeliverySerializer)
 
-    def get_object(self) -> Delivery:
-        return selectors.delivery_get(actor=self.actor, delivery_id=self.kwargs["pk"])
-
-    def _detail(self, delivery: Delivery, created: bool | None = None) -> Response:
-        fresh = selectors.delivery_get(actor=self.actor, delivery_id=delivery.pk)
-        return self.respond(fresh, DeliverySerializer, created)
+    def fetch(self, key: Any) -> Delivery:
+        return selectors.delivery_get(actor=self.actor, delivery_id=key)
 
     @extend_schema(
         request=DeliveryCreateSerializer,

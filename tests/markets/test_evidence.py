@@ -14,6 +14,7 @@ from django.test.utils import CaptureQueriesContext
 from farmers.transition import evidence
 from markets import services
 from markets.selectors import market_facts
+from markets.services import contracts, deliveries
 
 from .conftest import SYSTEM, ContractMaker, Market, make_household, today
 
@@ -103,7 +104,8 @@ def test_evidence_changes_queue_a_recompute(
     make_contract: ContractMaker, market: Market, monkeypatch: Any
 ) -> None:
     calls: list[list[Any]] = []
-    monkeypatch.setattr(services, "recompute_on_commit", lambda ids: calls.append(list(ids)))
+    for module in (contracts, deliveries):  # the services that queue it
+        monkeypatch.setattr(module, "recompute_on_commit", lambda ids: calls.append(list(ids)))
     contract = make_contract(status="draft")
     assert calls == []
     contract = services.contract_transition(actor=SYSTEM, contract=contract, to="active")

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from markets.seeding import bench_buyers, seed_deliveries
+from markets.devtools.seeding import bench_buyers, seed_deliveries
 from registry.models import Program
 
 

@@ -24,9 +24,9 @@ from farmers.models import Household
 from registry.choices import OrganizationKind
 from registry.models import Organization, Program
 
-from .choices import ContractStatus
-from .models import BuyerOffer, Contract, Delivery
-from .services import amount_for, buyer_register
+from ..choices import ContractStatus
+from ..models import BuyerOffer, Contract, Delivery
+from ..services import amount_for, buyer_register
 
 SEASON_START = date(2026, 1, 1)
 SEASON_END = date(2026, 12, 31)

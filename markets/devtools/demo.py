@@ -17,9 +17,9 @@ from registry.choices import OrganizationKind
 from registry.demo import Writer
 from registry.models import Organization
 
-from . import services
-from .choices import ContractStatus, DeliveryStatus, PriceRule, ProductForm
-from .models import Contract, Delivery, YieldNorm
+from .. import services
+from ..choices import ContractStatus, DeliveryStatus, PriceRule, ProductForm
+from ..models import Contract, Delivery, YieldNorm
 
 NAMESPACE = uuid.UUID("0c6b1d7e-5a41-4c3e-9f0d-2b7a9e4d8c21")
 BUYERS = [

@@ -1,0 +1,394 @@
+"""Contracts with their deliveries, schedule and status history, totals per buyer and crop,
+CSV exports; the deliveries' reception queue. Status moves through actions that call the
+workflow services; changelists show what the person may see (``markets.policies``)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.translation import gettext_lazy as _
+
+from registry.admin import CappedCountPaginator
+from registry.admin_toolkit import ReadOnlyInline, stream_csv
+
+from .. import selectors, services
+from ..choices import ContractStatus, DeliveryStatus
+from ..models import Contract, ContractStatusChange, Delivery, DeliverySchedule
+from .common import BuyerFilter, ScopedMixin, apply_each
+
+
+class DeliveryInline(ReadOnlyInline):
+    model = Delivery
+    fk_name = "contract"
+    show_change_link = True
+    fields = [
+        "delivered_on",
+        "weight_kg",
+        "quality_grade",
+        "price_pen_per_kg",
+        "amount_pen",
+        "status",
+        "exceeds_volume",
+        "paid_on",
+        "paid_amount_pen",
+        "receipt_reference",
+    ]
+    ordering = ["delivered_on"]
+
+
+class ScheduleInline(ReadOnlyInline):
+    model = DeliverySchedule
+    fields = ["due_on", "expected_kg"]
+
+
+class StatusChangeInline(ReadOnlyInline):
+    model = ContractStatusChange
+    fields = ["at", "from_status", "to_status", "reason", "created_by", "created_by_key"]
+    verbose_name_plural = _("status history")
+
+
+class SeasonYearFilter(admin.SimpleListFilter):
+    """Contracts whose season touches a calendar year."""
+
+    title = _("season")
+    parameter_name = "season"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> list[tuple[str, str]]:
+        years = Contract.objects.dates("season_start", "year", order="DESC")[:10]
+        return [(str(d.year), str(d.year)) for d in years]
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        if not value or not value.isdigit():
+            return queryset
+        year = int(value)
+        return queryset.filter(season_start__year__lte=year, season_end__year__gte=year)
+
+
+CONTRACT_CSV = [
+    "id",
+    "household",
+    "buyer",
+    "district",
+    "crop",
+    "product_form",
+    "season_start",
+    "season_end",
+    "volume_kg",
+    "price_rule",
+    "price_pen_per_kg",
+    "price_floor_pen_per_kg",
+    "certification",
+    "status",
+    "delivered_kg",
+    "accepted_kg",
+    "accepted_value_pen",
+]
+
+
+@admin.register(Contract)
+class ContractAdmin(ScopedMixin, admin.ModelAdmin):
+    """Contracts with their deliveries, schedule and status history."""
+
+    list_display = [
+        "household",
+        "buyer",
+        "crop",
+        "product_form",
+        "season_start",
+        "season_end",
+        "volume_kg",
+        "accepted_kg",
+        "fulfilment_pct",
+        "status",
+    ]
+    list_filter = ["crop", BuyerFilter, "status", SeasonYearFilter, "certification"]
+    list_select_related = ["household", "buyer"]
+    search_fields = ["=household__code", "=id"]
+    show_full_result_count = False
+    list_per_page = 50
+    paginator = CappedCountPaginator
+    readonly_fields = [
+        "household",
+        "buyer",
+        "district",
+        "program",
+        "crop",
+        "product_form",
+        "season_start",
+        "season_end",
+        "volume_kg",
+        "price_rule",
+        "price_pen_per_kg",
+        "price_floor_pen_per_kg",
+        "reference_price_note",
+        "quality_terms",
+        "certification",
+        "status",
+        "status_reason",
+        "activated_on",
+        "closed_on",
+        "delivered_kg",
+        "accepted_kg",
+        "accepted_value_pen",
+        "fulfilment_pct",
+        "created_by",
+        "created_by_key",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
+    fields = tuple(readonly_fields)
+    inlines = [ScheduleInline, DeliveryInline, StatusChangeInline]
+    actions = ["activate", "complete", "cancel", "export_csv"]
+    change_list_template = "admin/markets/contract/change_list.html"
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        # Viewable; the workflow moves through actions only.
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    @admin.display(description=_("fulfilment"))
+    def fulfilment_pct(self, obj: Contract) -> str:
+        return f"{obj.fulfilment * 100:.1f} %"
+
+    def _move(self, request: HttpRequest, queryset: QuerySet[Contract], to: str) -> None:
+        apply_each(
+            request,
+            queryset,
+            lambda actor, contract: services.contract_transition(
+                actor=actor, contract=contract, to=to, channel="admin"
+            ),
+            lambda n: _("%(n)s contracts changed.") % {"n": n},
+        )
+
+    @admin.action(description=_("Sign: make the selected draft contracts active"))
+    def activate(self, request: HttpRequest, queryset: QuerySet[Contract]) -> None:
+        self._move(request, queryset, ContractStatus.ACTIVE)
+
+    @admin.action(description=_("Mark the selected contracts as completed"))
+    def complete(self, request: HttpRequest, queryset: QuerySet[Contract]) -> None:
+        self._move(request, queryset, ContractStatus.COMPLETED)
+
+    @admin.action(description=_("Cancel the selected draft contracts"))
+    def cancel(self, request: HttpRequest, queryset: QuerySet[Contract]) -> None:
+        self._move(request, queryset, ContractStatus.CANCELLED)
+
+    @admin.action(description=_("Export selected contracts as CSV"))
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Contract]
+    ) -> StreamingHttpResponse:
+        rows = (
+            [
+                c.pk,
+                c.household.code,
+                c.buyer.code,
+                c.district_id,
+                c.crop,
+                c.product_form,
+                c.season_start,
+                c.season_end,
+                c.volume_kg,
+                c.price_rule,
+                c.price_pen_per_kg or "",
+                c.price_floor_pen_per_kg or "",
+                c.certification,
+                c.status,
+                c.delivered_kg,
+                c.accepted_kg,
+                c.accepted_value_pen,
+            ]
+            for c in queryset.select_related("household", "buyer")
+            .order_by("created_at")
+            .iterator(chunk_size=2000)
+        )
+        return stream_csv(CONTRACT_CSV, rows, "contratos.csv")
+
+    # --- totals per buyer and crop ---------------------------------------------------------
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("totals/", view(self.totals_view), name="markets_contract_totals"),
+            *super().get_urls(),
+        ]
+
+    def totals_view(self, request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
+        """Contracted kg, accepted kg and value per buyer and crop (of the contracts the person
+        sees, narrowed by the changelist's filters); ``?format=csv`` downloads them."""
+        if not self.has_view_permission(request):
+            from django.core.exceptions import PermissionDenied
+
+            raise PermissionDenied
+        want_csv = request.GET.get("format") == "csv"
+        if want_csv:
+            params = request.GET.copy()
+            params.pop("format")
+            request.GET = params  # type: ignore[assignment]
+        changelist = self.get_changelist_instance(request)
+        totals = selectors.totals_by_buyer_and_crop(changelist.get_queryset(request))
+        if want_csv:
+            header = [
+                "buyer",
+                "crop",
+                "product_form",
+                "contracted_kg",
+                "accepted_kg",
+                "accepted_value_pen",
+            ]
+            rows = (
+                [
+                    t["buyer__code"],
+                    t["crop"],
+                    t["product_form"],
+                    t["contracted_kg"],
+                    t["accepted_kg"],
+                    t["accepted_value_pen"],
+                ]
+                for t in totals
+            )
+            return stream_csv(header, rows, "totales_por_comprador.csv")
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Totals per buyer and crop"),
+            "totals": totals,
+        }
+        return TemplateResponse(request, "admin/markets/contract/totals.html", context)
+
+
+DELIVERY_CSV = [
+    "id",
+    "contract",
+    "household",
+    "buyer",
+    "delivered_on",
+    "weight_kg",
+    "quality_grade",
+    "price_pen_per_kg",
+    "amount_pen",
+    "status",
+    "exceeds_volume",
+    "paid_on",
+    "paid_amount_pen",
+    "payment_reference",
+    "receipt_reference",
+]
+
+
+@admin.register(Delivery)
+class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
+    """Deliveries: the reception queue (accept through the service) and CSV export."""
+
+    list_display = [
+        "delivered_on",
+        "household",
+        "buyer",
+        "weight_kg",
+        "quality_grade",
+        "price_pen_per_kg",
+        "amount_pen",
+        "status",
+        "confirmed_at",
+        "exceeds_volume",
+    ]
+    list_filter = [
+        "status",
+        ("confirmed_at", admin.EmptyFieldListFilter),
+        BuyerFilter,
+        "exceeds_volume",
+        "quality_grade",
+    ]
+    list_select_related = ["household", "buyer"]
+    search_fields = ["=receipt_reference", "=household__code"]
+    show_full_result_count = False
+    list_per_page = 50
+    paginator = CappedCountPaginator
+    date_hierarchy = None
+    readonly_fields = [
+        "contract",
+        "household",
+        "buyer",
+        "delivered_on",
+        "weight_kg",
+        "quality_grade",
+        "price_pen_per_kg",
+        "amount_pen",
+        "receipt_reference",
+        "status",
+        "exceeds_volume",
+        "rejection_reason",
+        "note",
+        "payment_reference",
+        "paid_on",
+        "paid_amount_pen",
+        "created_by",
+        "created_by_key",
+        "confirmed_at",
+        "confirmed_by",
+        "confirmed_by_key",
+        "version",
+        "created_at",
+    ]
+    fields = tuple(readonly_fields)
+    actions = ["accept", "confirm", "export_csv"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    @admin.action(description=_("Accept the selected recorded deliveries"))
+    def accept(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        apply_each(
+            request,
+            queryset.filter(status=DeliveryStatus.RECORDED),
+            lambda actor, delivery: services.delivery_transition(
+                actor=actor, delivery=delivery, to=DeliveryStatus.ACCEPTED, channel="admin"
+            ),
+            lambda n: _("%(n)s deliveries accepted.") % {"n": n},
+        )
+
+    @admin.action(description=_("Confirm the selected accepted deliveries (programme)"))
+    def confirm(self, request: HttpRequest, queryset: QuerySet[Delivery]) -> None:
+        pending = queryset.filter(
+            status__in=[DeliveryStatus.ACCEPTED, DeliveryStatus.PAID], confirmed_at__isnull=True
+        )
+        apply_each(
+            request,
+            pending,
+            lambda actor, delivery: services.delivery_confirm(
+                actor=actor, delivery=delivery, channel="admin"
+            ),
+            lambda n: _("%(n)s deliveries confirmed.") % {"n": n},
+        )
+
+    @admin.action(description=_("Export selected deliveries as CSV"))
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Delivery]
+    ) -> StreamingHttpResponse:
+        rows = (
+            [
+                d.pk,
+                d.contract_id,
+                d.household.code,
+                d.buyer.code,
+                d.delivered_on,
+                d.weight_kg,
+                d.quality_grade,
+                d.price_pen_per_kg,
+                d.amount_pen,
+                d.status,
+                d.exceeds_volume,
+                d.paid_on or "",
+                d.paid_amount_pen if d.paid_amount_pen is not None else "",
+                d.payment_reference,
+                d.receipt_reference,
+            ]
+            for d in queryset.select_related("household", "buyer")
+            .order_by("created_at")
+            .iterator(chunk_size=2000)
+        )
+        return stream_csv(DELIVERY_CSV, rows, "entregas.csv")

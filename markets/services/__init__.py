@@ -1,0 +1,34 @@
+"""Writes of the markets app, one module per sub-domain: buyers, offers, contracts and their
+workflow, deliveries and payments, yield norms, and the money and weight rules they share.
+
+Every write asks ``markets.policies`` who may make it, runs in a transaction and leaves history
+in it; changes to a family's market evidence queue a stage recompute after the commit. The
+public services are re-exported here: ``from markets import services`` and
+``from markets.services import X`` keep working.
+"""
+
+from __future__ import annotations
+
+from .amounts import amount_for, kilograms
+from .buyers import buyer_profile_update, buyer_register
+from .contracts import CONTRACT_FLOW, contract_create, contract_transition
+from .deliveries import DELIVERY_FLOW, delivery_confirm, delivery_record, delivery_transition
+from .norms import yield_norm_save
+from .offers import offer_create, offer_withdraw
+
+__all__ = [
+    "CONTRACT_FLOW",
+    "DELIVERY_FLOW",
+    "amount_for",
+    "buyer_profile_update",
+    "buyer_register",
+    "contract_create",
+    "contract_transition",
+    "delivery_confirm",
+    "delivery_record",
+    "delivery_transition",
+    "kilograms",
+    "offer_create",
+    "offer_withdraw",
+    "yield_norm_save",
+]

@@ -1,0 +1,342 @@
+"""Contracts: recording a draft contract (idempotent on its ``id``) and moving it through its
+workflow (``workflow.CONTRACT_MACHINE`` through the kernel's ``registry.workflow``), with its
+status ledger; moves that change a family's market evidence queue a stage recompute."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date
+from decimal import Decimal
+from typing import Any, cast
+
+from django.core.exceptions import ValidationError
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from farmers.choices import Crop, HouseholdStatus
+from farmers.transition import recompute_on_commit
+from registry.actors import Actor
+from registry.choices import ChangeAction, OrganizationKind
+from registry.exceptions import Conflict, NotFound, PermissionDenied
+from registry.history import change_record
+from registry.idempotency import replayed, replays_lost_race, request_hash
+from registry.models import Organization
+from registry.services import field_error
+from registry.workflow import Flow, Step, transition
+
+from .. import policies
+from ..choices import Certification, ContractStatus, PriceRule, forms_for_crop
+from ..models import Contract, ContractStatusChange, DeliverySchedule
+from ..workflow import CONTRACT_MACHINE, SEASON_OPEN
+from .amounts import MAX_SCHEDULE, MAX_SEASON_DAYS, clean_choice, clean_price, kilograms
+from .offers import offer_ensure
+
+
+def _clean_schedule(
+    schedule: Iterable[dict[str, Any]], season_start: date, season_end: date
+) -> list[tuple[date, Decimal]]:
+    rows = list(schedule)
+    if len(rows) > MAX_SCHEDULE:
+        raise field_error(
+            "schedule",
+            _("At most %(max)s scheduled deliveries.") % {"max": MAX_SCHEDULE},
+            "max_length",
+        )
+    errors: dict[str, list[ValidationError]] = {}
+    cleaned: list[tuple[date, Decimal]] = []
+    seen: set[date] = set()
+    for index, row in enumerate(rows):
+        due_on = row.get("due_on")
+        if not isinstance(due_on, date) or not season_start <= due_on <= season_end:
+            errors.setdefault(f"schedule.{index}.due_on", []).append(
+                ValidationError(_("The date must fall within the season."), code="outside_season")
+            )
+            continue
+        if due_on in seen:
+            errors.setdefault(f"schedule.{index}.due_on", []).append(
+                ValidationError(_("Two scheduled deliveries on the same day."), code="duplicate")
+            )
+            continue
+        seen.add(due_on)
+        try:
+            expected = kilograms(kg=row.get("expected_kg"), qq=None, attr="expected")
+        except ValidationError as exc:
+            errors.setdefault(f"schedule.{index}.expected_kg", []).extend(
+                e for errs in exc.error_dict.values() for e in errs
+            )
+            continue
+        cleaned.append((due_on, expected))
+    if errors:
+        raise ValidationError(errors)
+    return sorted(cleaned)
+
+
+def _record_status(
+    contract: Contract, actor: Actor | None, before: str, to: str, reason: str
+) -> None:
+    ContractStatusChange.objects.create(
+        contract=contract,
+        from_status=before,
+        to_status=to,
+        reason=reason,
+        **(actor.stamp() if actor is not None else {}),
+    )
+
+
+@replays_lost_race(Contract)
+@transaction.atomic
+def contract_create(
+    *,
+    actor: Actor,
+    household: Any,
+    buyer: str,
+    crop: str,
+    product_form: str,
+    season_start: date,
+    season_end: date,
+    volume_kg: Any = None,
+    volume_qq: Any = None,
+    price_rule: str = PriceRule.FIXED,
+    price_pen_per_kg: Any = None,
+    price_floor_pen_per_kg: Any = None,
+    reference_price_note: str = "",
+    quality_terms: str = "",
+    certification: str = Certification.NONE,
+    schedule: Iterable[dict[str, Any]] = (),
+    id: Any = None,
+    channel: str = "api",
+) -> tuple[Contract, bool]:
+    """Record a draft contract between a household and a buyer. Idempotent on ``id``.
+
+    A buyer's key records contracts for itself only; programme people for households in their
+    area. The household must be active (reviewed); the product form must suit the crop; a
+    fixed-price contract needs its price, a reference-price one its floor.
+    """
+    schedule = list(schedule)
+    payload = {
+        "household": str(household),
+        "buyer": buyer,
+        "crop": crop,
+        "product_form": product_form,
+        "season": [season_start, season_end],
+        "volume": [str(volume_kg), str(volume_qq)],
+        "price": [price_rule, str(price_pen_per_kg), str(price_floor_pen_per_kg)],
+        "terms": [reference_price_note, quality_terms, certification],
+        "schedule": [[str(r.get("due_on")), str(r.get("expected_kg"))] for r in schedule],
+    }
+    digest = request_hash(payload)
+    existing = replayed(
+        Contract, id, digest, may_see=lambda c: policies.contract_can(actor, c, "write")
+    )
+    if existing is not None:
+        return existing, False
+    policies.require_contract_create(actor)
+
+    own = policies.buyer_of(actor)
+    buyer_org = Organization.objects.filter(
+        code=buyer, kind=OrganizationKind.BUYER, is_active=True
+    ).first()
+    if buyer_org is None:
+        raise field_error("buyer", _("Unknown buyer code."), "does_not_exist")
+    if own is not None and buyer_org.pk != own.pk:
+        raise field_error(
+            "buyer", _("You can record contracts only for your own organization."), "not_own_buyer"
+        )
+    owner = policies.contract_household(actor, household)
+    if owner is None:
+        raise field_error("household", _("Unknown household."), "does_not_exist")
+    if owner.status != HouseholdStatus.ACTIVE:
+        raise field_error(
+            "household",
+            _("Contracts can be made only with households whose registration was approved."),
+            "household_not_active",
+        )
+    crop = clean_choice(crop, Crop, "crop")
+    allowed_forms = forms_for_crop(crop)
+    if product_form not in allowed_forms:
+        raise field_error(
+            "product_form",
+            _("For this crop use one of: %(valid)s.") % {"valid": ", ".join(allowed_forms)},
+            "invalid_product_form",
+        )
+    if season_end < season_start:
+        raise field_error(
+            "season_end", _("The season cannot end before it starts."), "season_order"
+        )
+    if (season_end - season_start).days > MAX_SEASON_DAYS:
+        raise field_error("season_end", _("A season lasts at most two years."), "season_too_long")
+    volume = kilograms(kg=volume_kg, qq=volume_qq, attr="volume")
+    price_rule = clean_choice(price_rule, PriceRule, "price_rule")
+    certification = clean_choice(certification, Certification, "certification")
+    price = floor = None
+    if price_rule == PriceRule.FIXED:
+        if price_pen_per_kg is None:
+            raise field_error(
+                "price_pen_per_kg", _("A fixed-price contract needs its price."), "required"
+            )
+        price = clean_price(price_pen_per_kg, "price_pen_per_kg")
+        if price_floor_pen_per_kg is not None:
+            floor = clean_price(price_floor_pen_per_kg, "price_floor_pen_per_kg")
+            if floor > price:
+                raise field_error(
+                    "price_floor_pen_per_kg",
+                    _("The floor cannot be above the contract price."),
+                    "floor_above_price",
+                )
+    else:
+        if price_floor_pen_per_kg is None:
+            raise field_error(
+                "price_floor_pen_per_kg",
+                _("A reference-price contract needs its floor price."),
+                "required",
+            )
+        floor = clean_price(price_floor_pen_per_kg, "price_floor_pen_per_kg")
+        if price_pen_per_kg is not None:
+            price = clean_price(price_pen_per_kg, "price_pen_per_kg")
+            if price < floor:
+                raise field_error(
+                    "price_pen_per_kg",
+                    _("The price cannot be below the floor."),
+                    "price_below_floor",
+                )
+    rows = _clean_schedule(schedule, season_start, season_end)
+    now = timezone.now()
+    contract = Contract(
+        household=owner,
+        buyer=buyer_org,
+        district_id=owner.district_id,
+        program_id=owner.program_id,
+        crop=crop,
+        product_form=product_form,
+        season_start=season_start,
+        season_end=season_end,
+        volume_kg=volume,
+        price_rule=price_rule,
+        price_pen_per_kg=price,
+        price_floor_pen_per_kg=floor,
+        reference_price_note=reference_price_note.strip()[:200],
+        quality_terms=quality_terms.strip(),
+        certification=certification,
+        **actor.stamp(),
+        request_hash=digest,
+        created_at=now,
+        updated_at=now,
+        **({"id": id} if id is not None else {}),
+    )
+    contract.full_clean(exclude=["household", "buyer", "district", "program"])
+    contract.save(force_insert=True)
+    DeliverySchedule.objects.bulk_create(
+        [DeliverySchedule(contract=contract, due_on=d, expected_kg=kg) for d, kg in rows]
+    )
+    _record_status(contract, actor, "", ContractStatus.DRAFT, "")
+    if own is None:
+        # Programme people who sign a family with a buyer link them: the buyer may then see and
+        # propose contracts to that family (as with an offer made in the admin).
+        offer_ensure(actor=actor, household=owner, buyer=buyer_org, channel=channel)
+    change_record(
+        instance=contract,
+        action=ChangeAction.CREATE,
+        actor=actor,
+        changes={
+            "household": owner.code,
+            "buyer": buyer_org.code,
+            "crop": crop,
+            "product_form": product_form,
+            "volume_kg": str(volume),
+            "price_rule": price_rule,
+        },
+        channel=channel,
+    )
+    return contract, True
+
+
+def contract_lock(actor: Actor, contract_id: Any) -> Contract:
+    """Lock a contract the actor can see, or 404."""
+    contract = (
+        Contract.objects.select_for_update()
+        .filter(policies.contract_q(actor))
+        .filter(pk=contract_id)
+        .first()
+    )
+    if contract is None:
+        raise NotFound()
+    return contract
+
+
+def _contract_season_open(step: Step[Contract]) -> None:
+    if step.instance.season_end < step.today:
+        raise Conflict(
+            _("The season of this contract is over: it cannot start."),
+            code="season_over",
+            attr="to",
+        )
+
+
+def _contract_apply(step: Step[Contract]) -> None:
+    contract, reason = step.instance, step.data.get("reason", "")
+    if step.to == ContractStatus.ACTIVE and step.before == ContractStatus.DRAFT:
+        contract.activated_on = step.today
+    if step.to in (ContractStatus.COMPLETED, ContractStatus.CANCELLED, ContractStatus.TERMINATED):
+        contract.closed_on = step.today
+    contract.status_reason = reason
+    if reason:
+        step.changes["reason"] = reason
+
+
+def _contract_enqueue(step: Step[Contract]) -> None:
+    if step.to in (ContractStatus.ACTIVE, ContractStatus.COMPLETED, ContractStatus.TERMINATED) or (
+        step.before == ContractStatus.ACTIVE
+    ):
+        recompute_on_commit([step.instance.household_id])
+
+
+def _need_reason(step: Step[Any]) -> None:
+    if not step.data.get("reason"):
+        raise field_error("reason", _("Give the reason."), "required")
+
+
+CONTRACT_FLOW: Flow[Contract] = Flow(
+    machine=CONTRACT_MACHINE,
+    lock=lambda actor, contract: contract_lock(
+        actor, contract.pk if isinstance(contract, Contract) else contract
+    ),
+    parties=lambda step: policies.contract_parties(
+        cast(Actor, step.actor), step.instance, step.move.scope
+    ),
+    denied=lambda step: PermissionDenied(
+        _("Your role may not change contracts."), code="missing_scope"
+    ),
+    fields={"reason": _need_reason},
+    guards={SEASON_OPEN: _contract_season_open},
+    apply=_contract_apply,
+    history=lambda step: _record_status(
+        step.instance, step.actor, step.before, step.to, step.data.get("reason", "")
+    ),
+    enqueue=_contract_enqueue,
+    version_first=True,
+)
+
+
+def contract_transition(
+    *,
+    actor: Actor,
+    contract: Contract,
+    to: str,
+    reason: str = "",
+    expected_version: int | None = None,
+    channel: str = "api",
+    today: date | None = None,
+) -> Contract:
+    """Move a contract through its workflow (DESIGN.md §5, ``workflow.CONTRACT_MACHINE``, through
+    the kernel's ``registry.workflow.transition``), with its status ledger."""
+    return transition(
+        CONTRACT_FLOW,
+        actor=actor,
+        record=contract,
+        to=to,
+        data={"reason": reason.strip()},
+        expected_version=expected_version,
+        channel=channel,
+        today=today,
+    )

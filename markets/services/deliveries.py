@@ -1,0 +1,347 @@
+"""Deliveries: recording produce delivered against an active contract (idempotent on its
+``id``), its quality check and payment (``workflow.DELIVERY_MACHINE`` through the kernel's
+``registry.workflow``: the table's ``requires`` name the fields each move checks, and the rules
+below are the only checks of them), and the programme's confirmation that makes an accepted
+delivery evidence of a market link."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any, cast
+
+from django.db import transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from farmers.transition import recompute_on_commit
+from registry.actors import Actor
+from registry.choices import ChangeAction
+from registry.exceptions import Conflict, PermissionDenied
+from registry.history import change_record
+from registry.idempotency import replayed, replays_lost_race, request_hash
+from registry.services import check_version, field_error
+from registry.workflow import Flow, Step, transition
+
+from .. import policies
+from ..choices import ContractStatus, DeliveryStatus, QualityGrade, RejectionReason
+from ..models import Delivery
+from ..workflow import ACCEPTED_DELIVERY_STATES, DELIVERY_MACHINE
+from .amounts import CENTIMO, amount_for, clean_choice, clean_decimal, clean_price, kilograms
+from .contracts import contract_lock
+
+
+@replays_lost_race(Delivery)
+@transaction.atomic
+def delivery_record(
+    *,
+    actor: Actor,
+    contract: Any,
+    delivered_on: date,
+    quality_grade: str,
+    weight_kg: Any = None,
+    weight_qq: Any = None,
+    price_pen_per_kg: Any = None,
+    receipt_reference: str = "",
+    note: str = "",
+    id: Any = None,
+    channel: str = "api",
+    today: date | None = None,
+) -> tuple[Delivery, bool]:
+    """Record a delivery against an active contract, within its season. Idempotent on ``id``.
+
+    The price defaults to the contract's; it may never be below the contract's floor. The amount
+    is kg × price rounded to the céntimo. A delivery that takes the contract past its volume is
+    recorded but flagged ``exceeds_volume``. A contract that is not active, or a date outside the
+    season, is a 409.
+    """
+    payload = {
+        "contract": str(contract),
+        "delivered_on": delivered_on,
+        "weight": [str(weight_kg), str(weight_qq)],
+        "grade": quality_grade,
+        "price": str(price_pen_per_kg),
+        "receipt": receipt_reference,
+        "note": note,
+    }
+    digest = request_hash(payload)
+    existing = replayed(
+        Delivery, id, digest, may_see=lambda d: policies.delivery_can(actor, d, "record")
+    )
+    if existing is not None:
+        return existing, False
+    locked = contract_lock(actor, contract)
+    policies.require_delivery(actor, Delivery(contract=locked), "record")
+    quality_grade = clean_choice(quality_grade, QualityGrade, "quality_grade")
+    if delivered_on > (today or timezone.localdate()):
+        raise field_error("delivered_on", _("The date cannot be in the future."), "future_date")
+    weight = kilograms(kg=weight_kg, qq=weight_qq, attr="weight")
+    if locked.status != ContractStatus.ACTIVE:
+        raise Conflict(
+            _("Deliveries can be recorded only against an active contract (this one is %(s)s).")
+            % {"s": locked.get_status_display()},
+            code="contract_not_active",
+            attr="contract",
+        )
+    if not locked.season_start <= delivered_on <= locked.season_end:
+        raise Conflict(
+            _("The delivery date is outside the contract's season (%(start)s to %(end)s).")
+            % {"start": locked.season_start, "end": locked.season_end},
+            code="outside_season",
+            attr="delivered_on",
+        )
+    if price_pen_per_kg is None:
+        if locked.price_pen_per_kg is None:
+            raise field_error(
+                "price_pen_per_kg",
+                _("This contract follows a reference price: give the price of the day."),
+                "required",
+            )
+        price = locked.price_pen_per_kg
+    else:
+        price = clean_price(price_pen_per_kg, "price_pen_per_kg")
+    floor = locked.price_floor_pen_per_kg
+    if floor is not None and price < floor:
+        raise field_error(
+            "price_pen_per_kg",
+            _("The price is below the contract's floor of %(floor)s PEN/kg.") % {"floor": floor},
+            "price_below_floor",
+        )
+    amount = amount_for(weight, price)
+    if amount > Decimal("999999999999.99"):
+        raise field_error("weight_kg", _("The amount is too large."), "max_value")
+    delivered_total = locked.delivered_kg + weight
+    now = timezone.now()
+    delivery = Delivery(
+        contract=locked,
+        household_id=locked.household_id,
+        buyer_id=locked.buyer_id,
+        district_id=locked.district_id,
+        program_id=locked.program_id,
+        delivered_on=delivered_on,
+        weight_kg=weight,
+        quality_grade=quality_grade,
+        price_pen_per_kg=price,
+        amount_pen=amount,
+        receipt_reference=receipt_reference.strip()[:60],
+        note=note.strip(),
+        exceeds_volume=delivered_total > locked.volume_kg,
+        **actor.stamp(),
+        **_confirmation(actor, now),
+        request_hash=digest,
+        created_at=now,
+        updated_at=now,
+        **({"id": id} if id is not None else {}),
+    )
+    delivery.save(force_insert=True)
+    locked.delivered_kg = delivered_total
+    locked.save(update_fields=["delivered_kg"])
+    change_record(
+        instance=delivery,
+        action=ChangeAction.CREATE,
+        actor=actor,
+        changes={
+            "contract": str(locked.pk),
+            "weight_kg": str(weight),
+            "price_pen_per_kg": str(price),
+            "amount_pen": str(amount),
+            "exceeds_volume": delivery.exceeds_volume,
+        },
+        channel=channel,
+    )
+    return delivery, True
+
+
+def _delivery_lock(actor: Actor, delivery: Any) -> Delivery:
+    """Lock the delivery's contract (404 when the actor cannot see it), then the delivery."""
+    if not isinstance(delivery, Delivery):
+        delivery = Delivery.objects.only("contract_id").get(pk=delivery)
+    contract = contract_lock(actor, delivery.contract_id)
+    locked = Delivery.objects.select_for_update().get(pk=delivery.pk)
+    locked.contract = contract
+    return locked
+
+
+def _need_rejection_reason(step: Step[Delivery]) -> None:
+    value = step.data.get("rejection_reason")
+    if not value:
+        raise field_error("rejection_reason", _("Give the reason."), "required")
+    step.data["rejection_reason"] = clean_choice(value, RejectionReason, "rejection_reason")
+
+
+def _need_payment_reference(step: Step[Delivery]) -> None:
+    reference = (step.data.get("payment_reference") or "").strip()
+    if not reference:
+        raise field_error("payment_reference", _("Give the payment reference."), "required")
+    step.data["payment_reference"] = reference
+
+
+def _need_paid_on(step: Step[Delivery]) -> None:
+    paid_on = step.data.get("paid_on")
+    if paid_on is None:
+        raise field_error("paid_on", _("Give the payment date."), "required")
+    if paid_on < step.instance.delivered_on:
+        raise field_error(
+            "paid_on", _("The payment cannot precede the delivery."), "before_delivery"
+        )
+    if paid_on > step.today:
+        raise field_error("paid_on", _("The date cannot be in the future."), "future_date")
+
+
+def _delivery_apply(step: Step[Delivery]) -> None:
+    locked, to, changes = step.instance, step.to, step.changes
+    contract = locked.contract
+    if to == DeliveryStatus.REJECTED:
+        locked.rejection_reason = step.data["rejection_reason"]
+        contract.delivered_kg = max(contract.delivered_kg - locked.weight_kg, Decimal("0"))
+        changes["rejection_reason"] = locked.rejection_reason
+    elif to == DeliveryStatus.ACCEPTED:
+        contract.accepted_kg += locked.weight_kg
+        contract.accepted_value_pen += locked.amount_pen
+        actor = cast(Actor, step.actor)
+        if locked.confirmed_at is None and policies.vouches_for_deliveries(actor):
+            # Programme people accepting a buyer's delivery confirm it by doing so.
+            for name, value in _confirmation(actor, timezone.now()).items():
+                setattr(locked, name, value)
+            changes["confirmed"] = True
+    elif to == DeliveryStatus.PAID:
+        paid_amount_pen = step.data.get("paid_amount_pen")
+        paid = (
+            locked.amount_pen
+            if paid_amount_pen is None
+            else clean_decimal(paid_amount_pen, "paid_amount_pen").quantize(CENTIMO, ROUND_HALF_UP)
+        )
+        if paid > locked.amount_pen:
+            raise field_error(
+                "paid_amount_pen",
+                _("The payment cannot exceed the delivery's amount of %(amount)s PEN.")
+                % {"amount": locked.amount_pen},
+                "above_amount",
+            )
+        reference = step.data["payment_reference"]
+        locked.payment_reference = reference[:60]
+        locked.paid_on = step.data["paid_on"]
+        locked.paid_amount_pen = paid
+        changes.update(
+            {
+                "payment_reference": reference,
+                "paid_on": str(locked.paid_on),
+                "paid_amount_pen": str(paid),
+            }
+        )
+    note = step.data.get("note", "").strip()
+    if note:
+        locked.note = note
+        changes["note"] = locked.note
+
+
+def _delivery_after(step: Step[Delivery]) -> None:
+    step.instance.contract.save(update_fields=["delivered_kg", "accepted_kg", "accepted_value_pen"])
+
+
+def _delivery_enqueue(step: Step[Delivery]) -> None:
+    if step.to in ACCEPTED_DELIVERY_STATES and step.instance.confirmed_at is not None:
+        recompute_on_commit([step.instance.household_id])
+
+
+DELIVERY_FLOW: Flow[Delivery] = Flow(
+    machine=DELIVERY_MACHINE,
+    lock=_delivery_lock,
+    parties=lambda step: policies.contract_parties(
+        cast(Actor, step.actor), step.instance.contract, step.move.scope
+    ),
+    denied=lambda step: PermissionDenied(
+        _("Your role may not change deliveries."), code="missing_scope"
+    ),
+    fields={
+        "rejection_reason": _need_rejection_reason,
+        "payment_reference": _need_payment_reference,
+        "paid_on": _need_paid_on,
+    },
+    apply=_delivery_apply,
+    after=_delivery_after,
+    enqueue=_delivery_enqueue,
+    version_first=True,
+)
+
+
+def delivery_transition(
+    *,
+    actor: Actor,
+    delivery: Delivery,
+    to: str,
+    rejection_reason: str = "",
+    note: str = "",
+    payment_reference: str = "",
+    paid_on: date | None = None,
+    paid_amount_pen: Any = None,
+    expected_version: int | None = None,
+    channel: str = "api",
+    today: date | None = None,
+) -> Delivery:
+    """Accept or reject a recorded delivery (quality check), or record its payment
+    (``workflow.DELIVERY_MACHINE``: its ``requires`` name the fields each move checks)."""
+    return transition(
+        DELIVERY_FLOW,
+        actor=actor,
+        record=delivery,
+        to=to,
+        data={
+            "rejection_reason": rejection_reason,
+            "note": note,
+            "payment_reference": payment_reference,
+            "paid_on": paid_on,
+            "paid_amount_pen": paid_amount_pen,
+        },
+        expected_version=expected_version,
+        channel=channel,
+        today=today,
+    )
+
+
+def _confirmation(actor: Actor, now: Any) -> dict[str, Any]:
+    """The confirmation fields a write by ``actor`` sets: programme people (any non-buyer with
+    the right to write the contract) vouch for a delivery; a buyer's key never does."""
+    if not policies.vouches_for_deliveries(actor):
+        return {}
+    return {"confirmed_at": now, "confirmed_by": actor.user, "confirmed_by_key": actor.api_key}
+
+
+@transaction.atomic
+def delivery_confirm(
+    *,
+    actor: Actor,
+    delivery: Delivery,
+    expected_version: int | None = None,
+    channel: str = "api",
+) -> Delivery:
+    """The programme confirms a delivery a buyer recorded and accepted: only then is it evidence
+    of a market link for the transition engine (a buyer cannot manufacture one by accepting its
+    own deliveries). Programme staff, or an implementer's key, whose area covers the household;
+    never a buyer. The delivery must be accepted or paid; confirming twice changes nothing."""
+    locked = _delivery_lock(actor, delivery)
+    check_version(locked, expected_version)
+    policies.require_delivery(actor, locked, "confirm")
+    if locked.confirmed_at is not None:
+        return locked
+    if locked.status not in ACCEPTED_DELIVERY_STATES:
+        raise Conflict(
+            _("Only an accepted or paid delivery can be confirmed (this one is %(s)s).")
+            % {"s": locked.get_status_display()},
+            code="delivery_not_accepted",
+            attr="status",
+        )
+    now = timezone.now()
+    confirmation = _confirmation(actor, now)
+    for name, value in confirmation.items():
+        setattr(locked, name, value)
+    locked.touch(*confirmation)
+    change_record(
+        instance=locked,
+        action=ChangeAction.TRANSITION,
+        actor=actor,
+        changes={"confirmed_at": [None, now.isoformat()]},
+        channel=channel,
+    )
+    recompute_on_commit([locked.household_id])
+    return locked
