@@ -41,13 +41,6 @@ class MarketsViewSet(RegistryViewSet):
     write_scope = Scope.CONTRACTS_WRITE
     http_method_names = ["get", "post", "head", "options"]
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        return super().list(request, *args, **kwargs)
-
-    # No description of its own (nor the kernel's, which ``inspect.getdoc`` would inherit): the
-    # OpenAPI schema keeps describing each list by its viewset's docstring.
-    list.__doc__ = ""
-
     def fetch(self, key: Any) -> Any:
         """One visible record by its ``lookup_field``, through the app's selector (404 if
         not)."""
