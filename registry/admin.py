@@ -34,6 +34,7 @@ from .models import (
     Organization,
     Program,
     Province,
+    next_version,
 )
 from .services import (
     api_key_create,
@@ -203,7 +204,7 @@ class VersionedAdmin(NoDeleteAdmin):
 
     def save_model(self, request: HttpRequest, obj: Any, form: Any, change: bool) -> None:
         if change:
-            obj.version += 1
+            next_version(obj)
         super().save_model(request, obj, form, change)
 
 
@@ -625,12 +626,12 @@ class ChangeRecordAdmin(ReadOnlyAdmin):
         "content_type",
         "object_repr",
         "action",
-        "actor_user",
-        "actor_api_key",
+        "created_by",
+        "created_by_key",
         "channel",
     ]
     list_filter = ["action", "channel", "content_type"]
-    list_select_related = ["content_type", "actor_user", "actor_api_key"]
+    list_select_related = ["content_type", "created_by", "created_by_key"]
     search_fields = ["object_id", "object_repr"]
     show_full_result_count = False
     date_hierarchy = "at"
@@ -649,9 +650,9 @@ class ChangeRecordAdmin(ReadOnlyAdmin):
 class AccessLogAdmin(ReadOnlyAdmin):
     """Who read sensitive (coca) data, when, which records: for audits and breach notices."""
 
-    list_display = ["at", "resource", "organization", "actor_api_key", "actor_user", "path"]
+    list_display = ["at", "resource", "organization", "created_by_key", "created_by", "path"]
     list_filter = ["resource", ("organization", admin.RelatedOnlyFieldListFilter)]
-    list_select_related = ["organization", "actor_api_key", "actor_user"]
+    list_select_related = ["organization", "created_by_key", "created_by"]
     search_fields = ["path"]
     show_full_result_count = False
     date_hierarchy = "at"

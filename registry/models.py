@@ -120,6 +120,14 @@ class TimestampedModel(models.Model):
         abstract = True
 
 
+class VersionedQuerySet(models.QuerySet[Any]):
+    """Rows of a versioned model: ``touch(**values)`` is ``touch()`` for many rows at once."""
+
+    def touch(self, **values: Any) -> int:
+        """Update ``values`` on every row as a new version of it, stamped now."""
+        return self.update(version=F("version") + 1, updated_at=timezone.now(), **values)
+
+
 class VersionedModel(TimestampedModel):
     """A record that partners and staff edit concurrently.
 
@@ -130,14 +138,22 @@ class VersionedModel(TimestampedModel):
 
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
+    objects = VersionedQuerySet.as_manager()
+
     class Meta:
         abstract = True
 
     def touch(self, *fields: str) -> None:
         """Save ``fields`` as a new version of the record, stamped now (``updated_at``)."""
-        self.version += 1
-        self.updated_at = timezone.now()
+        next_version(self)
         self.save(update_fields=list(dict.fromkeys([*fields, "version", "updated_at"])))
+
+
+def next_version(record: Any) -> None:
+    """Move a versioned record to its next version, stamped now, for a caller that saves the
+    whole row itself (the admin's form, a workflow move); ``touch()`` for everyone else."""
+    record.version += 1
+    record.updated_at = timezone.now()
 
 
 class IdempotentModel(models.Model):
@@ -179,7 +195,7 @@ class CreatedByModel(models.Model):
         abstract = True
 
 
-class Organization(TimestampedModel):
+class Organization(VersionedModel):
     """An agency, implementer, titling authority, buyer or funder taking part in the programmes."""
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
@@ -215,7 +231,6 @@ class Organization(TimestampedModel):
         help_text=_("Its keys and people see households of these programmes only."),
     )
     is_active = models.BooleanField(_("active"), default=True)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["code"]
@@ -235,7 +250,7 @@ class Organization(TimestampedModel):
         return self.name
 
 
-class Program(TimestampedModel):
+class Program(VersionedModel):
     """An alternative-development programme: who runs and funds it, its budget and thresholds."""
 
     code = models.SlugField(_("code"), max_length=50, unique=True)
@@ -290,7 +305,6 @@ class Program(TimestampedModel):
         _("public notice for titles (days)"), default=30
     )
     is_active = models.BooleanField(_("active"), default=True)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["code"]
@@ -427,7 +441,7 @@ class ApiKey(models.Model):
         return self.revoked_at is None and (self.expires_at is None or self.expires_at > now)
 
 
-class ChangeRecord(models.Model):
+class ChangeRecord(CreatedByModel):
     """One entry of a record's history: who changed what, when, through which channel."""
 
     content_type = models.ForeignKey(
@@ -437,22 +451,6 @@ class ChangeRecord(models.Model):
     object_repr = models.CharField(_("record"), max_length=200)
     action = models.CharField(_("action"), max_length=16, choices=ChangeAction.choices)
     changes = models.JSONField(_("changes"), default=dict, blank=True)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("user"),
-    )
-    actor_api_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("API key"),
-    )
     channel = models.CharField(_("channel"), max_length=16, default="system")
     at = models.DateTimeField(_("at"), default=timezone.now)
 
@@ -469,26 +467,10 @@ class ChangeRecord(models.Model):
         return f"{self.get_action_display()} · {self.object_repr}"
 
 
-class AccessLog(models.Model):
+class AccessLog(CreatedByModel):
     """A read of sensitive data (coca) by a partner or a person: who, what, when."""
 
     at = models.DateTimeField(_("at"), default=timezone.now)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("user"),
-    )
-    actor_api_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("API key"),
-    )
     organization = models.ForeignKey(
         Organization,
         on_delete=models.PROTECT,
@@ -515,7 +497,7 @@ class AccessLog(models.Model):
         return f"{self.at:%Y-%m-%d %H:%M} · {self.resource}"
 
 
-class Alert(models.Model):
+class Alert(VersionedModel):
     """Something a person must look at: a relapse, a visit due, an overdue title file or delivery.
 
     Raised by the transition engine, titles and markets through ``registry.alerts``. ``key``
@@ -574,7 +556,6 @@ class Alert(models.Model):
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     resolution_note = models.CharField(_("resolution note"), max_length=500, blank=True)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
     class Meta:
         ordering = ["-raised_at", "-id"]
