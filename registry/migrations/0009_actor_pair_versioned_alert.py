@@ -18,8 +18,13 @@ def stamp_alerts(apps, schema_editor):
     Alert = apps.get_model("registry", "Alert")
     Alert.objects.update(
         created_at=models.F("raised_at"),
-        updated_at=Coalesce(models.F("resolved_at"), models.F("acknowledged_at"), models.F("raised_at")),
+        updated_at=Coalesce(
+            models.F("resolved_at"), models.F("acknowledged_at"), models.F("raised_at")
+        ),
     )
+
+
+HISTORY_MODELS = ("changerecord", "accesslog")
 
 
 class Migration(migrations.Migration):
@@ -29,57 +34,29 @@ class Migration(migrations.Migration):
     ]
 
     operations = [
-        migrations.RenameField("changerecord", "actor_user", "created_by"),
-        migrations.RenameField("changerecord", "actor_api_key", "created_by_key"),
-        migrations.RenameField("accesslog", "actor_user", "created_by"),
-        migrations.RenameField("accesslog", "actor_api_key", "created_by_key"),
-        migrations.AlterField(
-            model_name="changerecord",
-            name="created_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="created by",
-            ),
+        *(
+            migrations.RenameField(model, old, new)
+            for model in HISTORY_MODELS
+            for old, new in (("actor_user", "created_by"), ("actor_api_key", "created_by_key"))
         ),
-        migrations.AlterField(
-            model_name="changerecord",
-            name="created_by_key",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="registry.apikey",
-                verbose_name="created by (API key)",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="accesslog",
-            name="created_by",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to=settings.AUTH_USER_MODEL,
-                verbose_name="created by",
-            ),
-        ),
-        migrations.AlterField(
-            model_name="accesslog",
-            name="created_by_key",
-            field=models.ForeignKey(
-                blank=True,
-                null=True,
-                on_delete=django.db.models.deletion.PROTECT,
-                related_name="+",
-                to="registry.apikey",
-                verbose_name="created by (API key)",
-            ),
+        *(
+            migrations.AlterField(
+                model_name=model,
+                name=name,
+                field=models.ForeignKey(
+                    blank=True,
+                    null=True,
+                    on_delete=django.db.models.deletion.PROTECT,
+                    related_name="+",
+                    to=to,
+                    verbose_name=label,
+                ),
+            )
+            for model in HISTORY_MODELS
+            for name, to, label in (
+                ("created_by", settings.AUTH_USER_MODEL, "created by"),
+                ("created_by_key", "registry.apikey", "created by (API key)"),
+            )
         ),
         migrations.AddField(
             model_name="alert",
