@@ -10,6 +10,7 @@ test:
 lint:
 	python3 config/dev.py setup
 	.venv/bin/ruff check . && .venv/bin/ruff format --check . && .venv/bin/mypy .
+	.venv/bin/python .ci/duplicate_code.py
 
 ci:
 	bash .ci/run

@@ -261,7 +261,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         ids += [str(pk) for pk in obj.verifications.values_list("pk", flat=True)]
         records = (
             ChangeRecord.objects.filter(object_id__in=ids)
-            .select_related("content_type", "actor_user", "actor_api_key")
+            .select_related("content_type", "created_by", "created_by_key")
             .order_by("-at")[:100]
         )
         rows = format_html_join(
@@ -272,7 +272,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
                     localtime(r.at).strftime("%Y-%m-%d %H:%M"),
                     r.content_type.name,
                     r.get_action_display(),
-                    r.actor_user or r.actor_api_key or "—",
+                    r.created_by or r.created_by_key or "—",
                     r.channel,
                     json.dumps(r.changes, ensure_ascii=False, default=str)[:300],
                 )

@@ -11,7 +11,7 @@ class FarmersConfig(AppConfig):
     def ready(self) -> None:
         from registry import outbox
         from registry.admin_site import register_admin_page
-        from registry.demo import register_seeder
+        from registry.devtools import register_seeder
 
         from .admin import DASHBOARD_PAGE
         from .demo import seed_demo_families, seed_demo_support

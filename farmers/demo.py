@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from registry.actors import Actor
-from registry.demo import Writer
+from registry.devtools import Writer
 from registry.exceptions import RegistryError
 from registry.models import Program
 

@@ -12,7 +12,7 @@ class MarketsConfig(AppConfig):
 
     def ready(self) -> None:
         from farmers.transition.evidence import register_provider
-        from registry.demo import register_seeder
+        from registry.devtools import register_seeder
 
         from .devtools.demo import seed_demo_contracts
         from .selectors import market_facts

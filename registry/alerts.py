@@ -137,11 +137,10 @@ def alerts_raise_many(
 
 def alert_resolve_condition(kind: str, key: str, note: str = "") -> int:
     """Resolve the live alert of a condition that no longer holds (0 or 1 rows)."""
-    return Alert.objects.filter(kind=kind, key=key, status__in=LIVE_ALERT_STATUSES).update(
+    return Alert.objects.filter(kind=kind, key=key, status__in=LIVE_ALERT_STATUSES).touch(
         status=AlertStatus.RESOLVED,
         resolved_at=timezone.now(),
         resolution_note=str(note or _("The condition no longer holds."))[:500],
-        version=models.F("version") + 1,
     )
 
 
@@ -155,11 +154,10 @@ def alerts_resolve_missing(kind: str, keep_keys: Iterable[str], *, key_prefix: s
     stale = [pk for pk, key in qs.values_list("pk", "key") if key not in keep]
     resolved = 0
     for start in range(0, len(stale), 1000):
-        resolved += Alert.objects.filter(pk__in=stale[start : start + 1000]).update(
+        resolved += Alert.objects.filter(pk__in=stale[start : start + 1000]).touch(
             status=AlertStatus.RESOLVED,
             resolved_at=timezone.now(),
             resolution_note=str(_("The condition no longer holds.")),
-            version=models.F("version") + 1,
         )
     return resolved
 
@@ -198,8 +196,7 @@ def alert_transition(
         if to == AlertStatus.RESOLVED:
             alert.resolved_at = now
             alert.resolution_note = note[:500]
-        alert.version += 1
-        alert.save()
+        alert.touch("status", "acknowledged_at", "assigned_to", "resolved_at", "resolution_note")
         change_record(
             instance=alert,
             action=ChangeAction.TRANSITION,

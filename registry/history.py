@@ -58,8 +58,7 @@ def change_record(
         object_repr=str(instance)[:200],
         action=action,
         changes=changes or {},
-        actor_user=actor.user if actor is not None else None,
-        actor_api_key=actor.api_key if actor is not None else None,
+        **(actor.stamp() if actor is not None else {}),
         channel=channel,
     )
 
@@ -76,8 +75,7 @@ def access_log_record(
     if not object_ids:
         return
     AccessLog.objects.create(
-        actor_user=actor.user,
-        actor_api_key=actor.api_key,
+        **actor.stamp(),
         organization=actor.organization,
         resource=resource,
         object_ids=object_ids,

@@ -347,7 +347,7 @@ def change_records_q(actor: Actor | None) -> Q:
         | Q(content_type=types[ApiKey], object_id__in=key_ids)
         | Q(content_type=types[Membership], object_id__in=membership_ids)
     )
-    return Q(actor_user__in=people) | Q(actor_api_key__in=keys) | about_own
+    return Q(created_by__in=people) | Q(created_by_key__in=keys) | about_own
 
 
 def access_logs_q(actor: Actor | None) -> Q:
@@ -358,4 +358,4 @@ def access_logs_q(actor: Actor | None) -> Q:
     orgs, people, keys = _staff_people_and_keys(actor)
     if not orgs:
         return Q(pk__in=[])
-    return Q(actor_user__in=people) | Q(actor_api_key__in=keys)
+    return Q(created_by__in=people) | Q(created_by_key__in=keys)

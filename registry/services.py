@@ -97,10 +97,10 @@ def organization_upsert(
         None if district_ubigeos is None else _districts_by_ubigeo(district_ubigeos, "districts")
     )
     changes = diff(before, snapshot(organization))
-    if created or changes:
-        if not created:
-            organization.version += 1
+    if created:
         organization.save()
+    elif changes:
+        organization.touch(*changes)
     if districts is not None:
         current = set(organization.districts.values_list("ubigeo", flat=True))
         new = {d.ubigeo for d in districts}
@@ -165,9 +165,10 @@ def program_upsert(
     program.full_clean(exclude=None if created else ["code"])
     changes = diff(before, snapshot(program))
     if created or changes:
-        if not created:
-            program.version += 1
-        program.save()
+        if created:
+            program.save()
+        else:
+            program.touch(*changes)
         change_record(
             instance=program,
             action=ChangeAction.CREATE if created else ChangeAction.UPDATE,
@@ -198,8 +199,7 @@ def organization_update(
     locked.full_clean(exclude=["code"])
     changes = diff(before, snapshot(locked))
     if changes:
-        locked.version += 1
-        locked.save()
+        locked.touch(*changes)
         change_record(
             instance=locked,
             action=ChangeAction.UPDATE,

@@ -39,6 +39,7 @@ from .actors import Actor
 from .choices import ChangeAction
 from .exceptions import InvalidTransition, PermissionDenied
 from .history import change_record
+from .models import next_version
 from .services import check_version
 
 T = TypeVar("T", bound=models.Model)
@@ -184,12 +185,6 @@ class Flow(Generic[T]):
         return self.machine.allowed(getattr(instance, self.status_field))
 
 
-def bump_version(instance: Any) -> None:
-    """One more version of ``instance`` (its ETag changes), stamped now."""
-    instance.version += 1
-    instance.updated_at = timezone.now()
-
-
 @transaction.atomic
 def transition(
     flow: Flow[T],
@@ -259,7 +254,7 @@ def apply_move(flow: Flow[T], step: Step[T]) -> T:
     if flow.apply is not None:
         flow.apply(step)
     if flow.versioned:
-        bump_version(instance)
+        next_version(instance)
     instance.save()
     if flow.history is not None:
         flow.history(step)

@@ -10,7 +10,7 @@ class TitlesConfig(AppConfig):
 
     def ready(self) -> None:
         from farmers.transition.evidence import register_provider
-        from registry.demo import register_seeder
+        from registry.devtools import register_seeder
 
         from .demo import seed_demo_titles
         from .selectors import title_facts

@@ -19,7 +19,7 @@ from farmers.demo import demo_child_id, demo_households
 from farmers.models import Household, Plot
 from registry.actors import Actor
 from registry.choices import OrganizationKind
-from registry.demo import Writer
+from registry.devtools import Writer
 from registry.exceptions import RegistryError
 from registry.models import District, Organization
 from registry.services import organization_upsert

@@ -14,7 +14,7 @@ from django.utils import timezone
 from farmers.demo import demo_households
 from registry.actors import Actor
 from registry.choices import OrganizationKind
-from registry.demo import Writer
+from registry.devtools import Writer
 from registry.models import Organization
 
 from .. import services

@@ -163,7 +163,7 @@ def test_every_coca_read_is_logged_and_other_reads_are_not(
     reader, api_key = key_client(partner, [Scope.HOUSEHOLDS_READ, Scope.COCA_READ])
     assert reader.get(f"{AGREEMENTS}?page_size=10").status_code == 200
     listed = AccessLog.objects.get()
-    assert (listed.resource, listed.organization, listed.actor_api_key) == (
+    assert (listed.resource, listed.organization, listed.created_by_key) == (
         "agreements",
         partner,
         api_key,
@@ -204,7 +204,7 @@ def test_creating_with_coca_read_logs_the_coca_returned(
     assert created.status_code == 201
     assert field in created.json()
     log = AccessLog.objects.get()
-    assert (log.resource, log.object_ids, log.organization, log.actor_api_key) == (
+    assert (log.resource, log.object_ids, log.organization, log.created_by_key) == (
         resource,
         [created.json()["id"]],
         partner,
@@ -265,7 +265,7 @@ def test_visit_with_location_and_licit_crops_is_pending(
     reader, api_key = key_client(partner, [Scope.HOUSEHOLDS_READ, Scope.COCA_READ])
     assert reader.get(f"{VISITS}{body['id']}/").json()["coca_ha"] == "0.2500"
     log = AccessLog.objects.get()
-    assert (log.resource, log.object_ids, log.organization, log.actor_api_key, log.fields) == (
+    assert (log.resource, log.object_ids, log.organization, log.created_by_key, log.fields) == (
         "verifications",
         [body["id"]],
         partner,

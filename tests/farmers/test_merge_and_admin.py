@@ -272,7 +272,7 @@ def test_merge_marks_the_source_merged_and_records_history_on_both(family: Famil
         object_id=str(target.pk), action="update", changes__has_key="merged_from"
     )
     for record in (on_source, on_target):
-        assert record.actor_user == family.supervisor
+        assert record.created_by == family.supervisor
     assert on_source.changes["merged_into"] == target.code
     # The status change names the state the household left, like every other transition.
     assert on_source.changes["status"] == ["pending_review", "merged"]
@@ -368,7 +368,7 @@ def test_duplicate_queue_lists_open_pairs_and_dismisses(family: Family, root: An
     pair.refresh_from_db()
     assert (pair.status, pair.resolved_by) == ("dismissed", root)
     assert ChangeRecord.objects.filter(
-        object_id=str(pair.household_id), changes__has_key="possible_duplicate", actor_user=root
+        object_id=str(pair.household_id), changes__has_key="possible_duplicate", created_by=root
     ).exists()
     assert Household.objects.get(pk=family.source.pk).status == "pending_review"
 
@@ -445,7 +445,7 @@ def test_approve_action_respects_maker_checker(family: Family, partner: Organiza
     assert Household.objects.get(pk=own.pk).status == "pending_review"
     assert Household.objects.get(pk=family.neighbour.pk).status == "active"
     record = ChangeRecord.objects.get(object_id=str(family.neighbour.pk), action="transition")
-    assert (record.actor_user, record.channel) == (supervisor, "admin")
+    assert (record.created_by, record.channel) == (supervisor, "admin")
     messages = [str(m) for m in get_messages(response.wsgi_request)]
     assert any(own.code in m for m in messages)
     assert not any(family.neighbour.code in m for m in messages)

@@ -130,7 +130,7 @@ def test_create_plot_computes_geodesic_area(client_for: ClientMaker) -> None:
     assert body["crops"] == ["banana", "cacao"]
     assert response["ETag"] == client.get(f"{URL}{body['id']}/")["ETag"]
     record = ChangeRecord.objects.get(object_id=body["id"], action="create")
-    assert record.actor_api_key is not None
+    assert record.created_by_key is not None
 
 
 def test_overlapping_plots_of_two_households_list_each_other(client_for: ClientMaker) -> None:

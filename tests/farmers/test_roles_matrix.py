@@ -254,7 +254,7 @@ def test_role_action_matrix(
     elif action == "read_coca" and expected in ("shown", "hidden"):
         assert response.status_code == 200, response.content
         body = response.json()
-        logged = AccessLog.objects.filter(actor_user=user, resource="agreements")
+        logged = AccessLog.objects.filter(created_by=user, resource="agreements")
         if expected == "shown":
             assert body["coca_ha_committed"] == "0.7500"
             assert list(logged.values_list("object_ids", flat=True)) == [[world.agreement["id"]]]
@@ -272,9 +272,9 @@ def test_role_action_matrix(
     else:
         model, object_id, change = written
         record = ChangeRecord.objects.get(
-            content_type__model=model, object_id=object_id, action=change, actor_user=user
+            content_type__model=model, object_id=object_id, action=change, created_by=user
         )
-        assert record.actor_api_key is None
+        assert record.created_by_key is None
         assert record.channel == "api"
 
 
@@ -316,7 +316,7 @@ def test_a_role_in_one_organization_grants_nothing_in_another(
     assert approve_response.status_code == 403, approve_response.content
     coca = client.get(f"/api/v1/agreements/{world.agreement['id']}/").json()
     assert "coca_ha_committed" not in coca
-    assert not AccessLog.objects.filter(actor_user=user).exists()
+    assert not AccessLog.objects.filter(created_by=user).exists()
 
 
 def test_people_without_membership_see_nothing(world: World) -> None:

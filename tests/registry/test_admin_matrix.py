@@ -113,14 +113,14 @@ def world(geography: None) -> World:
         object_id="x-a",
         object_repr="Juana Quispe Huamán (agencia A)",
         action="update",
-        actor_user=users["officer"],
+        created_by=users["officer"],
     )
     record_b = ChangeRecord.objects.create(
         content_type_id=record_a.content_type_id,
         object_id="x-b",
         object_repr="Benedicta Quispe Huamán (agencia B)",
         action="update",
-        actor_user=officer_b,
+        created_by=officer_b,
     )
     world = World(users=users, org_a=org_a, org_b=org_b)
     world.objects = {
@@ -143,10 +143,10 @@ def world(geography: None) -> World:
         "changerecord": {"a": record_a, "b": record_b},
         "accesslog": {
             "a": AccessLog.objects.create(
-                actor_user=users["supervisor"], resource="households", object_ids=["1"]
+                created_by=users["supervisor"], resource="households", object_ids=["1"]
             ),
             "b": AccessLog.objects.create(
-                actor_api_key=key_b, organization=org_b, resource="households", object_ids=["2"]
+                created_by_key=key_b, organization=org_b, resource="households", object_ids=["2"]
             ),
         },
         "possibleduplicate": {

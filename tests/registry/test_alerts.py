@@ -380,3 +380,12 @@ def test_district_filter_lists_only_districts_with_alerts(
     response = officer_client.get(reverse("admin:registry_alert_changelist"))
     assert District.objects.get(ubigeo=IN_AREA).name in response.content.decode()
     assert "Sivia" not in response.content.decode()
+
+
+def test_resolving_a_condition_moves_the_version_and_stamps_the_change(program: Program) -> None:
+    alert = raise_alert(program)
+    before = Alert.objects.get(pk=alert.pk)
+    assert alert_resolve_condition(AlertKind.RELAPSE, "hh:1") == 1
+    after = Alert.objects.get(pk=alert.pk)
+    assert (after.status, after.version) == (AlertStatus.RESOLVED, before.version + 1)
+    assert after.updated_at > before.updated_at and after.created_at == before.created_at

@@ -43,7 +43,7 @@ def test_write_leaves_history(client: APIClient, organization: Any) -> None:
     record = ChangeRecord.objects.filter(object_id=str(organization.pk)).latest("at")
     assert record.action == "update"
     assert record.changes["name"][1] == "Nuevo nombre"
-    assert record.actor_api_key is not None
+    assert record.created_by_key is not None
 
 
 def test_unchanged_patch_keeps_the_version(client: APIClient, organization: Any) -> None:

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 from registry.admin_toolkit import stream_csv
 from registry.dates import add_months
@@ -58,3 +60,18 @@ def test_the_apps_use_the_kernel_read_only_inline() -> None:
         ]
         assert inlines and all(issubclass(i, ReadOnlyInline) for i in inlines), module.__name__
         assert "ReadOnlyInline" not in vars(module) or module.ReadOnlyInline is ReadOnlyInline
+
+
+def test_the_kernel_bumps_versions_only_through_touch() -> None:
+    """``VersionedModel.touch()`` (or ``next_version``) is the one way the kernel writes a new
+    version: no hand-written ``version += 1`` or ``F("version") + 1`` in registry/."""
+    root = Path(__file__).resolve().parents[2] / "registry"
+    bases = root / "models" / "bases.py"
+    found = [
+        f"{path.relative_to(root)}:{number}"
+        for path in root.rglob("*.py")
+        if "migrations" not in path.parts and path != bases
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+        if re.search(r"version\s*\+=|F\(\s*[\"']version[\"']\s*\)\s*\+", line)
+    ]
+    assert not found, found

@@ -2,87 +2,13 @@
 
 from __future__ import annotations
 
-import io
-import secrets
-from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
-from django.contrib.auth import get_user_model
-from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from django.db import transaction
 
-from registry.choices import OrganizationKind, Role, Scope
-from registry.demo import run_seeders
-from registry.models import ApiKey, Organization
-from registry.services import (
-    api_key_create,
-    api_key_revoke,
-    membership_assign,
-    organization_upsert,
-    program_upsert,
-    role_groups_sync,
-)
-
-DEMO_KEY_NAME = "demo"
-
-ORGANIZATIONS = [
-    # code, kind, name, ruc, districts
-    ("devida", OrganizationKind.PROGRAM_AGENCY, "DEVIDA (demo)", "", []),
-    (
-        "implementa-vraem",
-        OrganizationKind.IMPLEMENTER,
-        "Agencia Implementadora VRAEM (demo)",
-        "20600000013",
-        ["080910", "080907", "050407", "050408", "120608", "120606"],
-    ),
-    (
-        "dra-cusco",
-        OrganizationKind.TITLING_AUTHORITY,
-        "Dirección Regional Agraria Cusco (demo)",
-        "",
-        ["080902", "080907", "080910", "080912", "080913", "080914"],
-    ),
-    (
-        "dra-ayacucho",
-        OrganizationKind.TITLING_AUTHORITY,
-        "Dirección Regional Agraria Ayacucho (demo)",
-        "",
-        ["050407", "050408", "050409", "050502", "050507", "050509"],
-    ),
-    (
-        "coop-pangoa",
-        OrganizationKind.BUYER,
-        "Cooperativa Agraria Pangoa (demo)",
-        "20131312955",
-        [],
-    ),
-    (
-        "fondo-cooperacion",
-        OrganizationKind.FUNDER,
-        "Fondo de Cooperación Internacional (demo)",
-        "",
-        [],
-    ),
-]
-
-PEOPLE = [
-    # username, first, last, organization, role, districts, is_staff
-    (
-        "tecnico.pichari",
-        "Rosa",
-        "Quispe Huamán",
-        "implementa-vraem",
-        Role.FIELD_OFFICER,
-        ["080910", "080907"],
-        False,
-    ),
-    ("supervisor.vraem", "Julio", "Cárdenas Rojas", "implementa-vraem", Role.SUPERVISOR, [], True),
-    ("personal.devida", "Ana", "Torres Vílchez", "devida", Role.PROGRAM_STAFF, [], True),
-    # Manages organizations, programmes, keys and memberships (registry.policies), not families.
-    ("admin.plataforma", "Luz", "Mendoza Ríos", "devida", Role.ADMINISTRATOR, [], True),
-]
+from registry.devtools.demo import seed_demo
 
 
 class Command(BaseCommand):
@@ -97,73 +23,4 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if not settings.DEBUG and not options["force"]:
             raise CommandError("seed_demo only runs with DEBUG on (use --force to override).")
-        for code, kind, name, ruc, districts in ORGANIZATIONS:
-            organization_upsert(
-                code=code, kind=kind, name=name, ruc=ruc, district_ubigeos=districts
-            )
-        program, _created = program_upsert(
-            code="pirdais",
-            name="Programa de Desarrollo Alternativo Integral y Sostenible (demo)",
-            agency_code="devida",
-            funder_code="fondo-cooperacion",
-            budget_pen=Decimal("25000000.00"),
-        )
-        Organization.objects.get(code="implementa-vraem").programs.add(program)
-        role_groups_sync()
-
-        user_model = get_user_model()
-        admin_password = secrets.token_urlsafe(9)
-        admin, _created = user_model.objects.get_or_create(
-            username="admin", defaults={"email": "admin@example.org"}
-        )
-        admin.is_staff = admin.is_superuser = admin.is_active = True
-        admin.set_password(admin_password)
-        admin.save()
-
-        demo_password = secrets.token_urlsafe(9)
-        for username, first, last, org_code, role, districts, is_staff in PEOPLE:
-            user, _created = user_model.objects.get_or_create(username=username)
-            user.first_name, user.last_name, user.is_staff = first, last, is_staff
-            user.set_password(demo_password)
-            user.save()
-            membership_assign(
-                user=user,
-                organization=Organization.objects.get(code=org_code),
-                role=role,
-                district_ubigeos=districts,
-            )
-
-        implementer = Organization.objects.get(code="implementa-vraem")
-        for old in ApiKey.objects.filter(
-            organization=implementer, name=DEMO_KEY_NAME, revoked_at__isnull=True
-        ):
-            api_key_revoke(api_key=old)
-        _api_key, raw_key = api_key_create(
-            organization=implementer,
-            name=DEMO_KEY_NAME,
-            scopes=[
-                Scope.HOUSEHOLDS_READ,
-                Scope.HOUSEHOLDS_WRITE,
-                Scope.TITLES_READ,
-                Scope.CONTRACTS_READ,
-                Scope.INDICATORS_READ,
-            ],
-        )
-
-        run_seeders(self.stdout.write)
-        # The periodic checks (stage sweep, compliance, overdue titles) so that the dashboard and
-        # the alert queues show the demo families' state at once; reruns raise nothing new.
-        call_command("run_periodic", stdout=io.StringIO())
-
-        self.stdout.write(self.style.SUCCESS("Demo data ready (datos de demostración listos)."))
-        self.stdout.write(
-            f"Admin login:      http://127.0.0.1:8000/admin/  admin / {admin_password}"
-        )
-        people = ", ".join(p[0] for p in PEOPLE)
-        self.stdout.write(f"Demo users:       {people} / {demo_password}")
-        self.stdout.write("API docs:         http://127.0.0.1:8000/api/v1/docs/")
-        self.stdout.write(f"Demo API key:     {raw_key}")
-        self.stdout.write(
-            f'Try:              curl -H "Authorization: Api-Key {raw_key}" '
-            '"http://127.0.0.1:8000/api/v1/districts/?vraem=true"'
-        )
+        seed_demo(self.stdout.write, self.style.SUCCESS)

@@ -1,7 +1,9 @@
-"""Demo-data hooks: apps register a seeder at start-up; ``seed_demo`` runs them in order.
+"""Developer tools of the kernel, apart from the runtime modules: demo data and its hooks.
 
-The kernel never imports the apps (STYLE.md): ``farmers`` adds its families from its
-``AppConfig.ready()``.
+Apps register a demo seeder at start-up (``register_seeder``); ``seed_demo``
+(``registry.devtools.demo``) writes the kernel's organizations, people and key, then runs the
+seeders in order. The kernel never imports the apps (STYLE.md): ``farmers`` adds its families
+from its ``AppConfig.ready()``.
 """
 
 from __future__ import annotations

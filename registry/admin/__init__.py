@@ -1,0 +1,36 @@
+"""Admin for the registry kernel, in Spanish: geography, organizations, programmes, people, keys,
+the audit trail and alerts (one module each); the shared pieces live in ``base`` and are
+re-exported here for the other apps' admins (``from registry.admin import request_actor``).
+"""
+
+from . import alerts, audit, geography, organizations, people
+from .base import (
+    ACTOR_ATTRIBUTE,
+    CappedCountPaginator,
+    NoDeleteAdmin,
+    ProgrammeSettingsAdmin,
+    ReadOnlyAdmin,
+    VersionedAdmin,
+    VersionedForm,
+    autocomplete_source,
+    denied_as_form_error,
+    request_actor,
+)
+
+__all__ = [
+    "ACTOR_ATTRIBUTE",
+    "CappedCountPaginator",
+    "NoDeleteAdmin",
+    "ProgrammeSettingsAdmin",
+    "ReadOnlyAdmin",
+    "VersionedAdmin",
+    "VersionedForm",
+    "alerts",
+    "audit",
+    "autocomplete_source",
+    "denied_as_form_error",
+    "geography",
+    "organizations",
+    "people",
+    "request_actor",
+]

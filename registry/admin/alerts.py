@@ -1,0 +1,131 @@
+"""Admin for alerts: scoped like households, acknowledged and resolved through the workflow."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from ..alerts import alert_transition
+from ..choices import LIVE_ALERT_STATUSES, AlertStatus
+from ..exceptions import RegistryError
+from ..models import (
+    Alert,
+)
+from .base import (
+    CappedCountPaginator,
+    request_actor,
+)
+
+
+class AlertDistrictFilter(admin.SimpleListFilter):
+    """Districts that have alerts in the person's area (not all 1,891 of Peru)."""
+
+    title = _("district")
+    parameter_name = "district"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        rows = (
+            model_admin.get_queryset(request)
+            .order_by()
+            .values_list("district_id", "district__name")
+            .distinct()
+        )
+        return sorted(((ubigeo, f"{name} ({ubigeo})") for ubigeo, name in rows), key=lambda r: r[1])
+
+    def queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        value = self.value()
+        return queryset.filter(district_id=value) if value else queryset
+
+
+@admin.register(Alert)
+class AlertAdmin(admin.ModelAdmin):
+    """The alert queue of the person's area: acknowledge or resolve through the workflow."""
+
+    list_display = [
+        "raised_at",
+        "kind",
+        "severity",
+        "status",
+        "message",
+        "district",
+        "program",
+        "due_on",
+        "assigned_to",
+    ]
+    list_filter = ["status", "kind", "severity", AlertDistrictFilter, "program"]
+    list_select_related = ["district", "program", "assigned_to"]
+    search_fields = ["message", "=key"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    date_hierarchy = "raised_at"
+    actions = ["acknowledge", "resolve"]
+    readonly_fields = [
+        "kind",
+        "key",
+        "status",
+        "severity",
+        "message",
+        "details",
+        "district",
+        "program",
+        "household_id",
+        "subject_type",
+        "subject_id",
+        "owner_role",
+        "assigned_to",
+        "due_on",
+        "raised_at",
+        "acknowledged_at",
+        "resolved_at",
+        "resolution_note",
+        "version",
+    ]
+    fields = tuple(readonly_fields)
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
+        actor = request_actor(request)
+        return (
+            super()
+            .get_queryset(request)
+            .filter(actor.area_q(district_path="district_id", program_path="program_id"))
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # alerts are raised by the system
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def _move(self, request: HttpRequest, queryset: QuerySet[Alert], to: str) -> int:
+        actor = request_actor(request)
+        done, refused = 0, []
+        for alert in queryset.filter(status__in=LIVE_ALERT_STATUSES)[:500]:
+            try:
+                alert_transition(actor=actor, alert=alert, to=to)
+                done += 1
+            except RegistryError as exc:
+                refused.append(f"{alert}: {exc.detail}")
+        for line in refused[:20]:
+            messages.warning(request, line)
+        return done
+
+    @admin.action(description=_("Acknowledge selected alerts"), permissions=["change"])
+    def acknowledge(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        done = self._move(
+            request, queryset.filter(status=AlertStatus.OPEN), AlertStatus.ACKNOWLEDGED
+        )
+        if done:
+            messages.success(request, _("%(n)s alerts acknowledged.") % {"n": done})
+
+    @admin.action(description=_("Resolve selected alerts"), permissions=["change"])
+    def resolve(self, request: HttpRequest, queryset: QuerySet[Alert]) -> None:
+        done = self._move(request, queryset, AlertStatus.RESOLVED)
+        if done:
+            messages.success(request, _("%(n)s alerts resolved.") % {"n": done})

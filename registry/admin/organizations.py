@@ -1,0 +1,157 @@
+"""Admin for organizations and programmes: versioned; areas and thresholds by the policies."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from .. import policies
+from ..actors import Actor
+from ..models import (
+    Organization,
+    Program,
+)
+from ..services import (
+    organization_areas_set,
+)
+from .base import (
+    ProgrammeSettingsAdmin,
+    VersionedAdmin,
+    autocomplete_source,
+    request_actor,
+)
+
+# Autocompletes that offer only the organizations whose keys and people the person manages.
+MANAGED_ORGANIZATION_FIELDS = frozenset(
+    {
+        ("registry", "apikey", "organization"),
+        ("registry", "membership", "organization"),
+        ("registry", "program", "agency"),
+        ("registry", "program", "funder"),
+    }
+)
+
+
+@admin.register(Organization)
+class OrganizationAdmin(VersionedAdmin):
+    """Organizations: administrators create and edit them and set their areas (through
+    ``organization_areas_set``); others see their own and their programmes' partners."""
+
+    list_display = ["code", "name", "kind", "ruc", "is_active"]
+    list_filter = ["kind", "is_active"]
+    search_fields = ["code", "name", "ruc"]
+    autocomplete_fields = ["district", "districts", "programs"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Organization]:
+        actor = request_actor(request)
+        if autocomplete_source(request) in MANAGED_ORGANIZATION_FIELDS:
+            allowed = policies.manageable_organizations(actor)
+        else:
+            allowed = policies.visible_organizations(actor)
+        queryset = super().get_queryset(request)
+        if policies.is_platform_admin(actor):
+            return queryset
+        return queryset.filter(pk__in=allowed.values("pk"))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and policies.can_administer_organizations(
+            request_actor(request)
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(
+            request, obj
+        ) and policies.can_administer_organizations(request_actor(request))
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Assigned districts and programmes go through the service (administrators, history)."""
+        data = form.cleaned_data
+        if "districts" in data and "programs" in data:
+            organization_areas_set(
+                organization=form.instance,
+                district_ubigeos=[d.pk for d in data["districts"]],
+                program_ids=[p.pk for p in data["programs"]],
+                actor=request_actor(request),
+            )
+
+
+@admin.register(Program)
+class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
+    list_display = ["code", "name", "agency", "funder", "budget_pen", "is_active"]
+    list_filter = [
+        "is_active",
+        ("agency", admin.RelatedOnlyFieldListFilter),
+        ("funder", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["agency", "funder"]
+    search_fields = ["code", "name"]
+    autocomplete_fields = ["agency", "funder"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+    # What programme staff of the agency may change; the rest is the administrators'.
+    threshold_fields = [
+        "coca_free_max_age_months",
+        "licit_min_ha",
+        "market_window_months",
+        "graduation_coca_free_months",
+        "graduation_income_pen",
+        "relapses_before_exclusion",
+        "visit_due_months",
+        "public_notice_days",
+    ]
+
+    def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(pk__in=policies.visible_programs(actor).values("pk"))
+
+    def may_add(self, actor: Actor) -> bool:
+        return policies.can_administer_organizations(actor)
+
+    def may_change(self, actor: Actor, obj: Any) -> bool:
+        return policies.can_govern_program(actor, obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        if policies.is_platform_admin(request_actor(request)):
+            return self.readonly_fields
+        editable = {*self.threshold_fields, "edited_version"}
+        return [
+            *self.readonly_fields,
+            *(f for _name, box in self.fieldsets for f in box["fields"] if f not in editable),
+        ]
+
+    fieldsets = [
+        (
+            None,
+            {
+                "fields": [
+                    "code",
+                    "name",
+                    "agency",
+                    "funder",
+                    "budget_pen",
+                    "starts_on",
+                    "ends_on",
+                    "is_active",
+                ]
+            },
+        ),
+        (
+            _("Transition thresholds"),
+            {
+                "fields": [
+                    "coca_free_max_age_months",
+                    "licit_min_ha",
+                    "market_window_months",
+                    "graduation_coca_free_months",
+                    "graduation_income_pen",
+                    "relapses_before_exclusion",
+                    "visit_due_months",
+                    "public_notice_days",
+                ]
+            },
+        ),
+        (_("Record"), {"fields": ["version", "created_at", "updated_at", "edited_version"]}),
+    ]

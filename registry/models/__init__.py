@@ -1,0 +1,37 @@
+"""Models of the registry kernel: geography, organizations, programmes, people, keys, history,
+alerts and the outbox, one module each; the abstract record bases in ``bases``. Everything is
+importable from ``registry.models``."""
+
+from .alerts import Alert
+from .audit import AccessLog, ChangeRecord
+from .bases import (
+    CreatedByModel,
+    IdempotentModel,
+    TimestampedModel,
+    VersionedModel,
+    VersionedQuerySet,
+    next_version,
+)
+from .geography import Department, District, Province
+from .organizations import ApiKey, Membership, Organization, Program
+from .outbox import OutboxMessage
+
+__all__ = [
+    "AccessLog",
+    "Alert",
+    "ApiKey",
+    "ChangeRecord",
+    "CreatedByModel",
+    "Department",
+    "District",
+    "IdempotentModel",
+    "Membership",
+    "Organization",
+    "OutboxMessage",
+    "Program",
+    "Province",
+    "TimestampedModel",
+    "VersionedModel",
+    "VersionedQuerySet",
+    "next_version",
+]
