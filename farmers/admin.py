@@ -123,7 +123,7 @@ class AgreementInline(CocaInlineMixin, LinkedInline):
 
 class VerificationInline(CocaInlineMixin, LinkedInline):
     model = Verification
-    fields = ["visited_on", "method", "coca", "status", "officer"]
+    fields = ["visited_on", "method", "coca", "status", "created_by"]
 
     @admin.display(description=_("coca observed (ha)"))
     def coca(self, obj: Verification) -> str:
@@ -212,8 +212,8 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "head_name",
         "merged_into",
         "rejection_reason",
-        "registered_by",
-        "registered_by_key",
+        "created_by",
+        "created_by_key",
         "reviewed_by",
         "reviewed_at",
         "version",
@@ -472,9 +472,9 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """The visit review queue (maker–checker)."""
 
     household_prefix = "household__"
-    list_display = ["household", "visited_on", "method", "status", "officer"]
+    list_display = ["household", "visited_on", "method", "status", "created_by"]
     list_filter = ["status", "method"]
-    list_select_related = ["household", "officer"]
+    list_select_related = ["household", "created_by"]
     show_full_result_count = False
     exclude = ["coca_ha", "request_hash"]
     base_readonly_fields = [
@@ -487,7 +487,7 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "photo",
         "photo_sha256",
         "status",
-        "officer",
+        "created_by",
         "reviewed_by",
         "reviewed_at",
         "review_note",

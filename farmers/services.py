@@ -527,8 +527,7 @@ def household_register(
         program=program_obj,
         district=district_obj,
         community=" ".join(community.split())[:150],
-        registered_by=actor.user,
-        registered_by_key=actor.api_key,
+        **actor.stamp(),
         import_ref=import_ref.strip()[:100],
         request_hash=digest,
         **({"id": id} if id is not None else {}),
@@ -753,9 +752,7 @@ def _reviewer(step: Step[Any], household: Household) -> set[str]:
 
 def _household_maker_checker(step: Step[Household]) -> None:
     household = step.instance
-    if _is_maker(
-        cast(Actor, step.actor), household.registered_by_id, household.registered_by_key_id
-    ):
+    if _is_maker(cast(Actor, step.actor), household.created_by_id, household.created_by_key_id):
         raise PermissionDenied(
             _("You registered this household: another person must review it."),
             code="maker_checker",
@@ -1145,7 +1142,7 @@ def agreement_create(
         household=owner,
         signed_on=signed_on,
         coca_ha_committed=coca,
-        created_by=actor.user,
+        **actor.stamp(),
         request_hash=digest,
         **({"id": id} if id is not None else {}),
     )
@@ -1233,8 +1230,7 @@ def verification_create(
         licit_crops=crops,
         latitude=latitude,
         longitude=longitude,
-        officer=actor.user,
-        officer_key=actor.api_key,
+        **actor.stamp(),
         request_hash=digest,
         **({"id": id} if id is not None else {}),
     )
@@ -1321,7 +1317,7 @@ def _verification_lock(actor: Actor, verification: Any) -> Verification:
 
 def _verification_maker_checker(step: Step[Verification]) -> None:
     visit = step.instance
-    if _is_maker(cast(Actor, step.actor), visit.officer_id, visit.officer_key_id):
+    if _is_maker(cast(Actor, step.actor), visit.created_by_id, visit.created_by_key_id):
         raise PermissionDenied(
             _("You recorded this visit: another person must review it."), code="maker_checker"
         )
