@@ -5,7 +5,6 @@ leaves history in it."""
 from __future__ import annotations
 
 import hashlib
-import json
 import secrets
 from collections.abc import Iterable
 from datetime import date
@@ -29,7 +28,7 @@ from registry.exceptions import (
     UnsupportedMediaType,
 )
 from registry.history import change_record, diff, snapshot
-from registry.idempotency import replays_lost_race
+from registry.idempotency import replayed, replays_lost_race, request_hash
 from registry.models import ApiKey, District, Organization, Program
 from registry.services import check_version, field_error
 from registry.workflow import Flow, Step, transition
@@ -82,35 +81,19 @@ MAX_MEMBERS = 30
 # --- helpers -----------------------------------------------------------------------------------
 
 
-def request_hash(payload: dict[str, Any]) -> str:
-    """A stable hash of a create request, to tell a retry from a different reuse of an ``id``."""
-    return hashlib.sha256(
-        json.dumps(payload, sort_keys=True, default=str, ensure_ascii=False).encode()
-    ).hexdigest()
+def _may_write(actor: Actor) -> Any:
+    """Whether a record (a household, or one of its records) is one ``actor`` may write: a
+    retried create answers with it only then."""
 
+    def may_see(record: Any) -> bool:
+        household = record if isinstance(record, Household) else record.household
+        return actor.covers(
+            district=household.district_id,
+            program=household.program_id,
+            scope=Scope.HOUSEHOLDS_WRITE,
+        )
 
-def _replayed(model: Any, id: Any, digest: str, actor: Actor) -> Any:
-    """The record a retried create already made (same ``id``, same payload), or ``None``.
-
-    The same ``id`` with another payload, or a record the actor may not write, is a 409
-    ``idempotency_conflict``: offline field apps retry with the ids they generated.
-    """
-    if id is None:
-        return None
-    existing = model.objects.filter(pk=id).first()
-    if existing is None:
-        return None
-    household = existing if isinstance(existing, Household) else existing.household
-    if existing.request_hash == digest and actor.covers(
-        district=household.district_id, program=household.program_id, scope=Scope.HOUSEHOLDS_WRITE
-    ):
-        return existing
-    raise Conflict(
-        _("This id was already used for a different %(record)s.")
-        % {"record": model._meta.verbose_name},
-        code="idempotency_conflict",
-        attr="id",
-    )
+    return may_see
 
 
 def _new_code() -> str:
@@ -168,11 +151,6 @@ def _household_for_write(
     if household is None:
         raise NotFound()
     return household
-
-
-def _touch(household: Household) -> None:
-    household.version += 1
-    household.updated_at = timezone.now()
 
 
 # --- members ---------------------------------------------------------------------------------
@@ -490,7 +468,7 @@ def household_register(
         "consent": consent,
     }
     digest = request_hash(payload)
-    existing = _replayed(Household, id, digest, actor)
+    existing = replayed(Household, id, digest, may_see=_may_write(actor))
     if existing is not None:
         return existing, False
 
@@ -638,8 +616,7 @@ def household_update(
         if member_changes:
             changes["members"] = member_changes
     if changes:
-        _touch(locked)
-        locked.save()
+        locked.touch("community", "district", "program", "head_name", "head_name_search")
         if "district_id" in changes or "members" in changes:
             keys = _refresh_dedup_keys(locked)
             _find_possible_duplicates(locked, keys, list(locked.members.filter(is_active=True)))
@@ -909,11 +886,9 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
     PlotOverlap.objects.filter(plot__in=target_plots, other__in=target_plots).delete()
     source.status = HouseholdStatus.MERGED
     source.merged_into = target
-    _touch(source)
-    source.save()
+    source.touch("status", "merged_into")
     DedupKey.objects.filter(household=source).delete()
-    _touch(target)
-    target.save()
+    target.touch()
     _refresh_dedup_keys(target)
     recompute_on_commit([source.pk, target.pk])
     PossibleDuplicate.objects.filter(
@@ -940,6 +915,20 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
 
 
 # --- plots -----------------------------------------------------------------------------------
+
+# What a plot's edit may change (its boundary sets the area and the bounding box).
+PLOT_FIELDS = (
+    "name",
+    "tenure",
+    "crops",
+    "geometry",
+    "area_ha",
+    "min_lon",
+    "min_lat",
+    "max_lon",
+    "max_lat",
+    "is_active",
+)
 
 
 def _clean_crops(crops: Any, attr: str = "crops") -> list[str]:
@@ -1017,7 +1006,7 @@ def plot_create(
         "crops": crops,
     }
     digest = request_hash(payload)
-    existing = _replayed(Plot, id, digest, actor)
+    existing = replayed(Plot, id, digest, may_see=_may_write(actor))
     if existing is not None:
         return existing, False
     owner = _household_for_write(actor, household)
@@ -1051,8 +1040,7 @@ def plot_create(
         raise ValidationError(errors)
     plot.save(force_insert=True)
     _refresh_overlaps(plot, shape)
-    _touch(owner)
-    owner.save(update_fields=["version", "updated_at"])
+    owner.touch()
     change_record(
         instance=plot,
         action=ChangeAction.CREATE,
@@ -1095,9 +1083,7 @@ def plot_update(
     )
     changes = diff(before, snapshot(locked, fields))
     if changes:
-        locked.version += 1
-        locked.updated_at = timezone.now()
-        locked.save()
+        locked.touch(*PLOT_FIELDS)
         if {"geometry", "is_active"} & set(changes):
             _refresh_overlaps(locked, shape)
         change_record(
@@ -1131,7 +1117,7 @@ def agreement_create(
     """Record a voluntary coca-reduction agreement. Idempotent on ``id``."""
     payload = {"household": str(household), "signed_on": signed_on, "coca": str(coca_ha_committed)}
     digest = request_hash(payload)
-    existing = _replayed(Agreement, id, digest, actor)
+    existing = replayed(Agreement, id, digest, may_see=_may_write(actor))
     if existing is not None:
         return existing, False
     owner = _household_for_write(actor, household)
@@ -1146,8 +1132,7 @@ def agreement_create(
         request_hash=digest,
         **({"id": id} if id is not None else {}),
     )
-    _touch(owner)
-    owner.save(update_fields=["version", "updated_at"])
+    owner.touch()
     recompute_on_commit([owner.pk])
     change_record(
         instance=agreement,
@@ -1185,7 +1170,7 @@ def verification_create(
         "location": location,
     }
     digest = request_hash(payload)
-    existing = _replayed(Verification, id, digest, actor)
+    existing = replayed(Verification, id, digest, may_see=_may_write(actor))
     if existing is not None:
         return existing, False
     owner = _household_for_write(actor, household)
@@ -1409,6 +1394,7 @@ __all__ = [
     "household_update",
     "plot_create",
     "plot_update",
+    "request_hash",
     "support_record",
     "verification_create",
     "verification_transition",
