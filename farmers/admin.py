@@ -28,7 +28,7 @@ from registry.choices import Scope
 from registry.exceptions import RegistryError
 from registry.models import ChangeRecord
 
-from . import importing, services
+from . import importing, policies, services
 from .choices import DuplicateStatus, HouseholdStatus, VerificationStatus
 from .dashboard import dashboard_context
 from .models import (
@@ -50,9 +50,7 @@ MASK = "•••"
 
 def coca_allowed(request: HttpRequest, household: Household) -> bool:
     """Whether the person may read coca data of ``household`` (coca:read in its area)."""
-    return request_actor(request).covers(
-        district=household.district_id, program=household.program_id, scope=Scope.COCA_READ
-    )
+    return policies.household_can(request_actor(request), household, "read_coca")
 
 
 class ScopedAdminMixin:
@@ -63,12 +61,8 @@ class ScopedAdminMixin:
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         queryset = super().get_queryset(request)  # type: ignore[misc]
-        actor = request_actor(request)
         return queryset.filter(
-            actor.area_q(
-                district_path=f"{self.household_prefix}district_id",
-                program_path=f"{self.household_prefix}program_id",
-            )
+            policies.household_q(request_actor(request), prefix=self.household_prefix)
         )
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -418,21 +412,7 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
     def get_queryset(self, request: HttpRequest) -> QuerySet[PossibleDuplicate]:
         """Pairs whose two households are both in the person's area (the candidate may be
         another programme's family: its name is not shown to who may not see it)."""
-        actor = request_actor(request)
-        return (
-            super()
-            .get_queryset(request)
-            .filter(
-                actor.area_q(
-                    district_path="household__district_id", program_path="household__program_id"
-                )
-            )
-            .filter(
-                actor.area_q(
-                    district_path="candidate__district_id", program_path="candidate__program_id"
-                )
-            )
-        )
+        return super().get_queryset(request).filter(policies.duplicate_q(request_actor(request)))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -29,11 +29,12 @@ from registry.exceptions import (
 )
 from registry.history import change_record, diff, snapshot
 from registry.idempotency import replayed, replays_lost_race, request_hash
-from registry.models import ApiKey, District, Organization, Program
+from registry.models import District, Organization, Program
 from registry.services import check_version, field_error
 from registry.workflow import Flow, Step, transition
 
 from . import geometry as geo
+from . import policies
 from .choices import (
     LIVE_STATUSES,
     ConsentPurpose,
@@ -70,7 +71,7 @@ from .models import (
     Verification,
 )
 from .transition import recompute_on_commit
-from .workflow import HOUSEHOLD_MACHINE, MAKER_CHECKER, REVIEWER, VERIFICATION_MACHINE
+from .workflow import HOUSEHOLD_MACHINE, MAKER_CHECKER, VERIFICATION_MACHINE
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 POSSIBLE_DUPLICATE_MIN_SCORE = 0.75
@@ -82,18 +83,8 @@ MAX_MEMBERS = 30
 
 
 def _may_write(actor: Actor) -> Any:
-    """Whether a record (a household, or one of its records) is one ``actor`` may write: a
-    retried create answers with it only then."""
-
-    def may_see(record: Any) -> bool:
-        household = record if isinstance(record, Household) else record.household
-        return actor.covers(
-            district=household.district_id,
-            program=household.program_id,
-            scope=Scope.HOUSEHOLDS_WRITE,
-        )
-
-    return may_see
+    """A retried create answers with the stored record only when ``actor`` may write it."""
+    return lambda record: policies.record_can(actor, record, "write")
 
 
 def _new_code() -> str:
@@ -128,23 +119,13 @@ def _collect(errors: dict[str, list[ValidationError]], attr: str, exc: Validatio
         errors.setdefault(attr, []).append(error)
 
 
-def require_in_area(actor: Actor, *, district: District, program: Program) -> None:
-    """Refuse writes outside the actor's districts and programmes (reported on the field)."""
-    if not actor.covers(district=district.ubigeo, program=program.pk, scope=Scope.HOUSEHOLDS_WRITE):
-        raise field_error(
-            "district",
-            _("This district and programme are outside your assigned area."),
-            "out_of_area",
-        )
-
-
 def _household_for_write(
     actor: Actor, household_id: Any, scope: str = Scope.HOUSEHOLDS_WRITE
 ) -> Household:
     """Lock a household the actor may change (``scope`` in its area), or 404."""
     household = (
         Household.objects.select_for_update()
-        .filter(actor.area_q(district_path="district_id", program_path="program_id", scope=scope))
+        .filter(policies.household_q(actor, scope))
         .filter(pk=household_id)
         .first()
     )
@@ -295,7 +276,7 @@ def _check_documents_free(members: list[dict[str, Any]], *, actor: Actor, exclud
 def _raise_duplicate(actor: Actor, clash: Member) -> None:
     household = clash.household
     index = None
-    visible = actor.covers(district=household.district_id, program=household.program_id)
+    visible = policies.household_can(actor, household, "view")
     detail = _("The ID %(number)s is already registered in another household.") % {
         "number": clash.document_number
     }
@@ -498,7 +479,7 @@ def household_register(
     if errors:
         raise ValidationError(errors)
     assert program_obj is not None and district_obj is not None
-    require_in_area(actor, district=district_obj, program=program_obj)
+    policies.require_in_area(actor, district=district_obj, program=program_obj)
     _check_documents_free(cleaned, actor=actor, exclude=None)
 
     household = Household(
@@ -607,7 +588,7 @@ def household_update(
         if program is None:
             raise field_error("program", _("Unknown programme code."), "does_not_exist")
         locked.program = program
-    require_in_area(actor, district=locked.district, program=locked.program)
+    policies.require_in_area(actor, district=locked.district, program=locked.program)
     changes: dict[str, Any] = diff(
         before, snapshot(locked, ["community", "district_id", "program_id"])
     )
@@ -719,17 +700,9 @@ def _need_review_reason(step: Step[Any]) -> None:
         raise field_error("reason", _("Give the reason."), "required")
 
 
-def _reviewer(step: Step[Any], household: Household) -> set[str]:
-    actor = cast(Actor, step.actor)
-    covers = actor.covers(
-        district=household.district_id, program=household.program_id, scope=step.move.scope
-    )
-    return {REVIEWER} if covers else set()
-
-
 def _household_maker_checker(step: Step[Household]) -> None:
     household = step.instance
-    if _is_maker(cast(Actor, step.actor), household.created_by_id, household.created_by_key_id):
+    if policies.made_by(cast(Actor, step.actor), household):
         raise PermissionDenied(
             _("You registered this household: another person must review it."),
             code="maker_checker",
@@ -761,7 +734,9 @@ HOUSEHOLD_FLOW: Flow[Household] = Flow(
         household.pk if isinstance(household, Household) else household,
         scope=Scope.HOUSEHOLDS_READ,
     ),
-    parties=lambda step: _reviewer(step, step.instance),
+    parties=lambda step: policies.reviewer_parties(
+        cast(Actor, step.actor), step.instance, step.move.scope
+    ),
     denied=lambda step: PermissionDenied(
         _("Your role may not review households."), code="missing_scope"
     ),
@@ -796,39 +771,10 @@ def household_transition(
     )
 
 
-def _is_maker(actor: Actor, user_id: Any, key_id: Any) -> bool:
-    """Maker–checker: whether ``actor`` may not check a record made by the person ``user_id``
-    (through a session) or with the key ``key_id``.
-
-    People are compared, not keys: the same person is refused whether they made or check it
-    through a session or any key acting for them. A key that acts for nobody (an automation)
-    may not check what was made with a key of its own organization (a second key of the same
-    organization is not a second person).
-    """
-    maker_key = (
-        ApiKey.objects.filter(pk=key_id).only("organization_id", "acts_for_user_id").first()
-        if key_id is not None
-        else None
-    )
-    maker_person = user_id if user_id is not None else getattr(maker_key, "acts_for_user_id", None)
-    checker_person = actor.person_id
-    if checker_person is not None and checker_person == maker_person:
-        return True
-    if actor.api_key is None or maker_key is None:
-        return False
-    if actor.api_key.pk == maker_key.pk:
-        return True
-    return checker_person is None and actor.api_key.organization_id == maker_key.organization_id
-
-
 @transaction.atomic
 def duplicate_dismiss(*, actor: Actor, duplicate: PossibleDuplicate) -> PossibleDuplicate:
     """Staff decided the two households are different families (both must be in their area)."""
-    household, candidate = duplicate.household, duplicate.candidate
-    if not all(
-        actor.covers(district=h.district_id, program=h.program_id, scope=Scope.HOUSEHOLDS_REVIEW)
-        for h in (household, candidate)
-    ):
+    if not policies.duplicate_can(actor, duplicate, "review"):
         raise PermissionDenied(_("Your role may not resolve duplicates."), code="missing_scope")
     if duplicate.status != DuplicateStatus.OPEN:
         raise InvalidTransition(duplicate.status, DuplicateStatus.DISMISSED, [])
@@ -1302,7 +1248,7 @@ def _verification_lock(actor: Actor, verification: Any) -> Verification:
 
 def _verification_maker_checker(step: Step[Verification]) -> None:
     visit = step.instance
-    if _is_maker(cast(Actor, step.actor), visit.created_by_id, visit.created_by_key_id):
+    if policies.made_by(cast(Actor, step.actor), visit):
         raise PermissionDenied(
             _("You recorded this visit: another person must review it."), code="maker_checker"
         )
@@ -1318,7 +1264,9 @@ def _verification_apply(step: Step[Verification]) -> None:
 VERIFICATION_FLOW: Flow[Verification] = Flow(
     machine=VERIFICATION_MACHINE,
     lock=_verification_lock,
-    parties=lambda step: _reviewer(step, step.instance.household),
+    parties=lambda step: policies.reviewer_parties(
+        cast(Actor, step.actor), step.instance.household, step.move.scope
+    ),
     denied=lambda step: PermissionDenied(
         _("Your role may not review visits."), code="missing_scope"
     ),

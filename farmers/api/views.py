@@ -51,7 +51,7 @@ from .serializers import (
     VerificationPhotoSerializer,
     VerificationSerializer,
     VerificationTransitionSerializer,
-    coca_visible,
+    coca_shown,
 )
 
 
@@ -92,7 +92,7 @@ class FarmersViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
         if not self.coca_resource or not self.actor.has_scope(Scope.COCA_READ):
             return
         context = self.get_serializer_context()
-        shown = [o for o in objects if coca_visible(context, o)]
+        shown = [o for o in objects if coca_shown(context, o)]
         access_log_record(
             actor=self.actor,
             resource=self.coca_resource,
