@@ -111,6 +111,11 @@ def coca_visible(actor: Actor | None, record: Any) -> bool:
     return actor is not None and record_can(actor, record, "read_coca")
 
 
+def may_read_coca(actor: Actor) -> bool:
+    """Whether ``actor`` holds coca:read at all (each record still needs ``coca_visible``)."""
+    return actor.has_scope(Scope.COCA_READ)
+
+
 def reviewer_parties(actor: Actor, household: Household, scope: str) -> set[str]:
     """The workflow parties ``actor`` holds on a household's review: ``reviewer`` when its area
     covers the household with ``scope`` (the move's)."""
@@ -181,6 +186,7 @@ __all__ = [
     "household_q",
     "is_maker",
     "made_by",
+    "may_read_coca",
     "member_q",
     "plot_q",
     "record_can",
