@@ -13,7 +13,14 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from registry.models import ApiKey, District, Organization, Program
+from registry.models import (
+    CreatedByModel,
+    District,
+    IdempotentModel,
+    Organization,
+    Program,
+    VersionedModel,
+)
 
 from .choices import (
     ConsentPurpose,
@@ -33,8 +40,9 @@ from .choices import (
 HA = {"max_digits": 10, "decimal_places": 4, "validators": [MinValueValidator(Decimal("0"))]}
 
 
-class Household(models.Model):
-    """A farming family registered in a programme, in one district."""
+class Household(VersionedModel, IdempotentModel, CreatedByModel):
+    """A farming family registered in a programme, in one district (``created_by``: who
+    registered it)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     code = models.CharField(_("code"), max_length=16, editable=False)
@@ -92,22 +100,6 @@ class Household(models.Model):
         db_default="",
         editable=False,
     )
-    registered_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("registered by"),
-    )
-    registered_by_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("registered with key"),
-    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -117,9 +109,7 @@ class Household(models.Model):
         verbose_name=_("reviewed by"),
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
-    request_hash = models.CharField(max_length=64, blank=True, editable=False)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    # Not ``auto_now``: only a new version (``touch()``) or a stage move changes it.
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -304,7 +294,7 @@ class Consent(models.Model):
         return f"{self.household_id} · {self.signed_on}"
 
 
-class Plot(models.Model):
+class Plot(VersionedModel, IdempotentModel):
     """A plot the family farms: its boundary (GeoJSON, WGS84), geodesic area and tenure."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -321,9 +311,7 @@ class Plot(models.Model):
     max_lon = models.FloatField(editable=False)
     max_lat = models.FloatField(editable=False)
     is_active = models.BooleanField(_("active"), default=True)
-    request_hash = models.CharField(max_length=64, blank=True, editable=False)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
+    # Not ``auto_now``: only a new version (``touch()``) changes it.
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -360,7 +348,7 @@ class PlotOverlap(models.Model):
         return f"{self.plot_id} ∩ {self.other_id}"
 
 
-class Agreement(models.Model):
+class Agreement(IdempotentModel, CreatedByModel):
     """A voluntary coca-reduction agreement signed by the family."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -370,15 +358,6 @@ class Agreement(models.Model):
     signed_on = models.DateField(_("signed on"))
     coca_ha_committed = models.DecimalField(_("coca committed (ha)"), **HA)  # type: ignore[arg-type]
     is_active = models.BooleanField(_("active"), default=True)
-    request_hash = models.CharField(max_length=64, blank=True, editable=False)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("created by"),
-    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -395,8 +374,9 @@ class Agreement(models.Model):
         return f"{self.household_id} · {self.signed_on}"
 
 
-class Verification(models.Model):
-    """A field verification visit: coca and licit crops observed, confirmed by a supervisor."""
+class Verification(IdempotentModel, CreatedByModel):
+    """A field verification visit: coca and licit crops observed, confirmed by a supervisor
+    (``created_by``: the officer who recorded it)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     household = models.ForeignKey(
@@ -433,22 +413,6 @@ class Verification(models.Model):
         choices=VerificationStatus.choices,
         default=VerificationStatus.PENDING,
     )
-    officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("officer"),
-    )
-    officer_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("recorded with key"),
-    )
     reviewed_by = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         on_delete=models.PROTECT,
@@ -459,7 +423,6 @@ class Verification(models.Model):
     )
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_note = models.TextField(_("review note"), blank=True)
-    request_hash = models.CharField(max_length=64, blank=True, editable=False)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:

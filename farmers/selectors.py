@@ -13,6 +13,7 @@ from registry.choices import LIVE_ALERT_STATUSES
 from registry.exceptions import NotFound
 from registry.models import Alert
 
+from . import policies
 from .choices import LIVE_STATUSES, DuplicateStatus, HouseholdStatus, VerificationStatus
 from .identity import blocking_keys, name_similarity, name_tokens
 from .models import (
@@ -28,14 +29,10 @@ from .models import (
 )
 
 
-def _household_area(actor: Actor, prefix: str = "") -> Any:
-    return actor.area_q(district_path=f"{prefix}district_id", program_path=f"{prefix}program_id")
-
-
 def household_list(*, actor: Actor) -> QuerySet[Household]:
     """Households in the actor's area with programme and active members (three queries a page)."""
     return (
-        Household.objects.filter(_household_area(actor))
+        Household.objects.filter(policies.household_q(actor))
         .select_related("program")
         .prefetch_related(
             Prefetch(
@@ -73,17 +70,13 @@ def possible_duplicates_for(*, actor: Actor, household: Household) -> list[Possi
         .select_related("candidate")
         .order_by("-score")[:20]
     )
-    return [
-        row
-        for row in rows
-        if actor.covers(district=row.candidate.district_id, program=row.candidate.program_id)
-    ]
+    return [row for row in rows if policies.household_can(actor, row.candidate, "view")]
 
 
 def plot_list(*, actor: Actor) -> QuerySet[Plot]:
     """Plots of households in the actor's area, with their overlaps."""
     return (
-        Plot.objects.filter(_household_area(actor, "household__"))
+        Plot.objects.filter(policies.plot_q(actor))
         .select_related("household")
         .prefetch_related(
             Prefetch(
@@ -96,16 +89,12 @@ def plot_list(*, actor: Actor) -> QuerySet[Plot]:
 
 def agreement_list(*, actor: Actor) -> QuerySet[Agreement]:
     """Agreements of households in the actor's area."""
-    return Agreement.objects.filter(_household_area(actor, "household__")).select_related(
-        "household"
-    )
+    return Agreement.objects.filter(policies.agreement_q(actor)).select_related("household")
 
 
 def verification_list(*, actor: Actor) -> QuerySet[Verification]:
     """Verification visits of households in the actor's area."""
-    return Verification.objects.filter(_household_area(actor, "household__")).select_related(
-        "household"
-    )
+    return Verification.objects.filter(policies.verification_q(actor)).select_related("household")
 
 
 def alerts_due(*, actor: Actor, limit: int = 20) -> list[Alert]:
@@ -121,7 +110,7 @@ def alerts_due(*, actor: Actor, limit: int = 20) -> list[Alert]:
 def observations_to_fix(*, actor: Actor, limit: int = 20) -> dict[str, list[Any]]:
     """What the officer should look at: registrations waiting for review, visits a supervisor
     rejected, and registrations rejected with a reason (all in the actor's area)."""
-    area = _household_area(actor)
+    area = policies.household_q(actor)
     pending = list(
         Household.objects.filter(area, status=HouseholdStatus.PENDING_REVIEW).order_by(
             "-created_at"
@@ -174,7 +163,7 @@ def duplicate_hints(
     if document_type and document_number:
         clash = (
             Member.objects.filter(
-                _household_area(actor, "household__"),
+                policies.member_q(actor),
                 document_type=document_type,
                 document_number=document_number.strip().upper(),
                 is_live=True,
@@ -187,7 +176,7 @@ def duplicate_hints(
     if given_names.strip() and surnames.strip() and birth_date is not None:
         keys = blocking_keys(given_names, surnames, birth_date, district or None, None)
         ranked = (
-            DedupKey.objects.filter(_household_area(actor, "household__"), key__in=sorted(keys))
+            DedupKey.objects.filter(policies.member_q(actor), key__in=sorted(keys))
             .values("household_id")
             .annotate(shared=Count("id"))
             .order_by("-shared")[:25]
@@ -195,7 +184,7 @@ def duplicate_hints(
         ids = [row["household_id"] for row in ranked]
         tokens = name_tokens(given_names, surnames)
         candidates = Household.objects.filter(
-            _household_area(actor), pk__in=ids, status__in=LIVE_STATUSES
+            policies.household_q(actor), pk__in=ids, status__in=LIVE_STATUSES
         ).prefetch_related(Prefetch("members", queryset=Member.objects.filter(is_active=True)))
         seen = {hint.household_id for hint in hints}
         for candidate in candidates:
@@ -224,7 +213,7 @@ def stage_change_list(*, actor: Actor) -> QuerySet[StageChange]:
     """The transition ledger in the actor's area (by the district and programme recorded with
     each change), oldest first."""
     return (
-        StageChange.objects.filter(_household_area(actor))
+        StageChange.objects.filter(policies.stage_change_q(actor))
         .select_related("household", "program")
         .order_by("id")
     )

@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from farmers import policies
 from farmers.choices import (
     ConsentPurpose,
     Crop,
@@ -31,21 +32,12 @@ from farmers.models import (
     Verification,
 )
 from registry.api.fields import BoundedDateField, DecimalStringField
-from registry.choices import Scope
 
 
-def coca_visible(context: dict[str, Any], record: Any) -> bool:
-    """Coca fields of ``record`` (an agreement or visit) are shown only to callers holding
-    coca:read in the area of its household."""
-    actor = context.get("actor")
-    if actor is None or not context.get("show_coca"):
-        return False
-    household = record.household
-    return bool(
-        actor.covers(
-            district=household.district_id, program=household.program_id, scope=Scope.COCA_READ
-        )
-    )
+def coca_shown(context: dict[str, Any], record: Any) -> bool:
+    """Whether this response shows the coca fields of ``record`` (``policies.coca_visible``
+    for the request's actor, when the view shows coca at all)."""
+    return bool(context.get("show_coca")) and policies.coca_visible(context.get("actor"), record)
 
 
 class CocaFieldsMixin:
@@ -55,7 +47,7 @@ class CocaFieldsMixin:
 
     def to_representation(self, instance: Any) -> Any:
         data = super().to_representation(instance)  # type: ignore[misc]
-        if not coca_visible(self.context, instance):  # type: ignore[attr-defined]
+        if not coca_shown(self.context, instance):  # type: ignore[attr-defined]
             for name in self.coca_fields:
                 data.pop(name, None)
         return data
@@ -266,9 +258,7 @@ class OverlapSerializer(serializers.Serializer[Any]):
     def get_household_code(self, overlap: Any) -> str | None:
         actor = self.context.get("actor")
         household = overlap.other.household
-        if actor is not None and actor.covers(
-            district=household.district_id, program=household.program_id
-        ):
+        if actor is not None and policies.household_can(actor, household, "view"):
             return str(household.code)
         return None
 
@@ -442,6 +432,6 @@ class StageChangeSerializer(serializers.ModelSerializer[StageChange]):
 
     def to_representation(self, instance: StageChange) -> Any:
         data = super().to_representation(instance)
-        if not coca_visible(self.context, instance):
+        if not coca_shown(self.context, instance):
             data["evidence"] = {k: v for k, v in (data["evidence"] or {}).items() if k != "coca"}
         return data

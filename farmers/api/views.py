@@ -9,13 +9,13 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from farmers import selectors, services
+from farmers import policies, selectors, services
 from farmers.filters import (
     AgreementFilterSet,
     HouseholdFilterSet,
@@ -25,9 +25,8 @@ from farmers.filters import (
 )
 from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
 from farmers.models import Agreement, Household, Plot, StageChange, Verification
-from registry.actors import Actor
-from registry.api.authentication import get_actor
-from registry.api.mixins import ETagMixin, conditional_response, etag_for, not_modified
+from registry.api.base import RegistryViewSet
+from registry.api.mixins import conditional_response, etag_for
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
 from registry.exceptions import PayloadTooLarge
@@ -51,7 +50,7 @@ from .serializers import (
     VerificationPhotoSerializer,
     VerificationSerializer,
     VerificationTransitionSerializer,
-    coca_visible,
+    coca_shown,
 )
 
 
@@ -62,8 +61,9 @@ class LedgerPagination(CursorPagination):
         return ("id",)
 
 
-class FarmersViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
-    """Common behaviour: scopes, the actor, coca visibility and its access log."""
+class FarmersViewSet(RegistryViewSet):
+    """The farmers API's base: households scopes, and coca figures shown only where the caller
+    may read them (``farmers.policies``), every response carrying them logged."""
 
     read_scope = Scope.HOUSEHOLDS_READ
     write_scope: str | None = Scope.HOUSEHOLDS_WRITE
@@ -71,28 +71,17 @@ class FarmersViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
     coca_resource: str | None = None
     coca_fields: tuple[str, ...] = ()
 
-    @property
-    def actor(self) -> Actor:
-        return get_actor(self.request)
-
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
-        context["actor"] = self.actor
-        context["show_coca"] = self.actor.has_scope(Scope.COCA_READ)
+        context["show_coca"] = policies.may_read_coca(self.actor)
         return context
-
-    def validated(self, serializer_class: type[Any]) -> dict[str, Any]:
-        """The request body checked by ``serializer_class`` (400 with field errors if not)."""
-        serializer = serializer_class(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
 
     def log_coca_read(self, objects: list[Any]) -> None:
         """Every response carrying coca fields is logged: who, which records, which request."""
-        if not self.coca_resource or not self.actor.has_scope(Scope.COCA_READ):
+        if not self.coca_resource or not policies.may_read_coca(self.actor):
             return
         context = self.get_serializer_context()
-        shown = [o for o in objects if coca_visible(context, o)]
+        shown = [o for o in objects if coca_shown(context, o)]
         access_log_record(
             actor=self.actor,
             resource=self.coca_resource,
@@ -101,21 +90,22 @@ class FarmersViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
             path=self.request.get_full_path(),
         )
 
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        assert page is not None
-        self.log_coca_read(page)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
+        """One page of a list, its coca reads logged."""
+        page = super().paginate_queryset(queryset)
+        if page is not None:
+            self.log_coca_read(page)
+        return page
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        # One record with its ETag: 304 while the client's copy is current (not logged). No
+        # docstring: the schema describes the endpoint with the viewset's.
         instance = self.get_object()
         data = self.representation(instance)
-        etag = etag_for(instance, data)
-        if not_modified(request, etag):
-            return Response(status=status.HTTP_304_NOT_MODIFIED, headers={"ETag": etag})
-        self.log_coca_read([instance])
-        return Response(data, headers={"ETag": etag})
+        response = conditional_response(request, data, etag_for(instance, data))
+        if response.status_code != status.HTTP_304_NOT_MODIFIED:
+            self.log_coca_read([instance])
+        return response
 
 
 class HouseholdViewSet(FarmersViewSet):
@@ -139,30 +129,24 @@ class HouseholdViewSet(FarmersViewSet):
         }.get(self.action, HouseholdSerializer)
 
     def get_object(self) -> Household:
-        return selectors.household_get(actor=self.actor, household_id=self.kwargs["pk"])
+        """The household of the URL (fetched once per request)."""
+        if not hasattr(self, "_object"):
+            self._object = selectors.household_get(actor=self.actor, household_id=self.kwargs["pk"])
+        return self._object
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         if self.action not in ("list", "stage_history") and "pk" in self.kwargs:
-            household = self._detail_object()
             context["possible_duplicates"] = selectors.possible_duplicates_for(
-                actor=self.actor, household=household
+                actor=self.actor, household=self.get_object()
             )
         return context
-
-    def _detail_object(self) -> Household:
-        if not hasattr(self, "_object"):
-            self._object = self.get_object()
-        return self._object
 
     def _detail(self, household: Household, *, created: bool | None = None) -> Response:
         fresh = selectors.household_get(actor=self.actor, household_id=household.pk)
         self._object = fresh
         self.kwargs["pk"] = str(fresh.pk)
-        serializer = HouseholdDetailSerializer(fresh, context=self.get_serializer_context())
-        data = serializer.data
-        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(data, status=code, headers={"ETag": etag_for(fresh, data)})
+        return self.respond(fresh, created=created)
 
     @extend_schema(
         request=HouseholdCreateSerializer,
@@ -173,19 +157,14 @@ class HouseholdViewSet(FarmersViewSet):
         household, created = services.household_register(actor=self.actor, **data)
         return self._detail(household, created=created)
 
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        household = self._detail_object()
-        data = self.representation(household)
-        return conditional_response(request, data, etag_for(household, data))
-
     @extend_schema(request=HouseholdUpdateSerializer, responses=HouseholdDetailSerializer)
     def partial_update(self, request: Request, pk: str) -> Response:
         data = self.validated(HouseholdUpdateSerializer)
         household = services.household_update(
             actor=self.actor,
-            household=self._detail_object(),
+            household=self.get_object(),
             data=data,
-            expected_version=self.if_match(self._detail_object()),
+            expected_version=self.if_match(self.get_object()),
         )
         return self._detail(household)
 
@@ -223,14 +202,13 @@ class HouseholdViewSet(FarmersViewSet):
     )
     def stage_history(self, request: Request, pk: str) -> Response:
         """The household's stage ledger, oldest first (cursor-paginated)."""
-        household = self._detail_object()
+        household = self.get_object()
+        self.coca_resource = "stage_changes"
+        self.coca_fields = StageChangeSerializer.coca_fields
         page = self.paginate_queryset(
             selectors.stage_history(actor=self.actor, household=household)
         )
         assert page is not None
-        self.coca_resource = "stage_changes"
-        self.coca_fields = StageChangeSerializer.coca_fields
-        self.log_coca_read(page)
         return self.get_paginated_response(
             StageChangeSerializer(page, many=True, context=self.get_serializer_context()).data
         )
@@ -242,10 +220,10 @@ class HouseholdViewSet(FarmersViewSet):
         data = self.validated(HouseholdTransitionSerializer)
         household = services.household_transition(
             actor=self.actor,
-            household=self._detail_object(),
+            household=self.get_object(),
             to=data["to"],
             reason=data["reason"],
-            expected_version=self.if_match(self._detail_object()),
+            expected_version=self.if_match(self.get_object()),
         )
         return self._detail(household)
 
@@ -288,10 +266,7 @@ class PlotViewSet(FarmersViewSet):
         return self.get_queryset().get(pk=plot.pk)
 
     def _respond(self, plot: Plot, created: bool | None = None) -> Response:
-        fresh = self._fresh(plot)
-        data = PlotSerializer(fresh, context=self.get_serializer_context()).data
-        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(data, status=code, headers={"ETag": etag_for(fresh, data)})
+        return self.respond(self._fresh(plot), created=created)
 
     @extend_schema(
         request=PlotCreateSerializer, responses={200: PlotSerializer, 201: PlotSerializer}
@@ -360,11 +335,9 @@ class AgreementViewSet(FarmersViewSet):
     def create(self, request: Request) -> Response:
         data = self.validated(AgreementCreateSerializer)
         agreement, created = services.agreement_create(actor=self.actor, **data)
-        data = AgreementSerializer(agreement, context=self.get_serializer_context()).data
+        response = self.respond(agreement, created=created)
         self.log_coca_read([agreement])
-        return Response(
-            data, status=201 if created else 200, headers={"ETag": etag_for(agreement, data)}
-        )
+        return response
 
 
 class VerificationViewSet(FarmersViewSet):
@@ -389,11 +362,9 @@ class VerificationViewSet(FarmersViewSet):
         }.get(self.action, VerificationSerializer)
 
     def _respond(self, visit: Verification, created: bool | None = None) -> Response:
-        data = VerificationSerializer(visit, context=self.get_serializer_context()).data
+        response = self.respond(visit, created=created)
         self.log_coca_read([visit])
-        return Response(
-            data, status=201 if created else 200, headers={"ETag": etag_for(visit, data)}
-        )
+        return response
 
     @extend_schema(
         request=VerificationCreateSerializer,

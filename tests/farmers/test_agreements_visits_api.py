@@ -381,7 +381,7 @@ def test_maker_checker_for_people(partner: Organization, household: dict[str, An
     assert confirmed.status_code == 200, confirmed.content
     stored = Verification.objects.get(pk=visit["id"])
     assert stored.status == "confirmed"
-    assert stored.officer is not None and stored.officer.username == "tecnico.pichari"
+    assert stored.created_by is not None and stored.created_by.username == "tecnico.pichari"
     assert stored.reviewed_by is not None and stored.reviewed_by.username == "supervisor.pichari"
     other = supervisor.post(f"{VISITS}{own.json()['id']}/transition/", {"to": "confirmed"})
     assert other.status_code == 200

@@ -178,7 +178,7 @@ def test_import_creates_households_with_members_and_consent(actor: Actor, office
         "Natividad",
         "pirdais",
     )
-    assert household.registered_by == officer
+    assert household.created_by == officer
     assert household.head_name == "Juana Quispe Huamán"
     assert report.rows[0].household_code == household.code
     assert report.rows[0].household_id == str(household.pk)

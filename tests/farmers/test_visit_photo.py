@@ -73,7 +73,7 @@ def test_other_types_are_415(client_for: ClientMaker) -> None:
 
 
 def test_large_photo_is_413(client_for: ClientMaker, monkeypatch: Any) -> None:
-    monkeypatch.setattr(services, "PHOTO_MAX_BYTES", 100)
+    monkeypatch.setattr(services.visits, "PHOTO_MAX_BYTES", 100)
     client = client_for()
     visit_id = _visit(client)
     response = _upload(client, visit_id, JPEG)

@@ -71,7 +71,7 @@ def test_register_household_with_two_members(
     household_id = page.url.rstrip("/").rsplit("/", 1)[-1]
     household = Household.objects.get(pk=household_id)
     assert household.status == "pending_review"
-    assert household.registered_by == officer
+    assert household.created_by == officer
     assert sorted(
         Member.objects.filter(household=household).values_list("document_number", flat=True)
     ) == ["20304050", "30405060"]
@@ -103,7 +103,7 @@ def test_record_visit_with_gps_and_photo(
     visit = Verification.objects.get(household=household)
     assert (str(visit.latitude), str(visit.longitude)) == ("-12.440100", "-73.980200")
     assert visit.licit_crops == [{"crop": "cacao", "ha": "1.5000"}]
-    assert visit.officer == officer
+    assert visit.created_by == officer
     wait_outbox(page, ALL_FILES_SENT)
     visit.refresh_from_db()
     assert len(visit.photo_sha256) == 64

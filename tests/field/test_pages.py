@@ -206,7 +206,7 @@ def test_register_without_javascript_calls_the_service(
     household = Household.objects.get(pk=data["id"])
     assert response["Location"] == f"/campo/hogares/{household.pk}/"
     assert household.members.count() == 2
-    assert household.registered_by == officer
+    assert household.created_by == officer
     assert household.consents.get().purposes == ["contact", "registry"]
     record = ChangeRecord.objects.get(object_id=str(household.pk), action="create")
     assert record.channel == "web"

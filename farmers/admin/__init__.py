@@ -1,0 +1,54 @@
+"""Admin for programme staff: households with inlines, review and duplicate queues, CSV export.
+
+Changelists stay fast on a million households: no full counts, filters on indexed columns,
+joins declared up front, and every queryset narrowed to the person's area (``farmers.policies``).
+
+One module per part, registered on import: ``base`` (scoping, coca masking), ``inlines``,
+``households`` (changelist, approval, export, import), ``queues`` (duplicates, visit review),
+``records`` (plots, support, stage ledger, sweeps), ``dashboard_page``.
+"""
+
+from __future__ import annotations
+
+from .base import MASK, CocaInlineMixin, LinkedInline, ScopedAdminMixin, coca_allowed
+from .dashboard_page import DASHBOARD_PAGE, dashboard_allowed, dashboard_view
+from .households import HOUSEHOLD_CSV, HouseholdAdmin, HouseholdImportForm
+from .inlines import (
+    AgreementInline,
+    ConsentInline,
+    MemberInline,
+    PlotInline,
+    StageChangeInline,
+    SupportInline,
+    VerificationInline,
+)
+from .queues import PossibleDuplicateAdmin, VerificationAdmin
+from .records import PlotAdmin, StageChangeAdmin, SupportAdmin, SweepRangeInline, SweepRunAdmin
+
+__all__ = [
+    "DASHBOARD_PAGE",
+    "HOUSEHOLD_CSV",
+    "MASK",
+    "AgreementInline",
+    "CocaInlineMixin",
+    "ConsentInline",
+    "HouseholdAdmin",
+    "HouseholdImportForm",
+    "LinkedInline",
+    "MemberInline",
+    "PlotAdmin",
+    "PlotInline",
+    "PossibleDuplicateAdmin",
+    "ScopedAdminMixin",
+    "StageChangeAdmin",
+    "StageChangeInline",
+    "SupportAdmin",
+    "SupportInline",
+    "SweepRangeInline",
+    "SweepRunAdmin",
+    "VerificationAdmin",
+    "VerificationInline",
+    "coca_allowed",
+    "dashboard_allowed",
+    "dashboard_view",
+]

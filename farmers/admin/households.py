@@ -1,0 +1,284 @@
+"""Households in the admin: the scoped changelist, edits through the service, approval, CSV
+export, history and the CSV / XLSX import."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from django import forms
+from django.contrib import admin, messages
+from django.core.exceptions import PermissionDenied as AdminPermissionDenied
+from django.core.exceptions import ValidationError
+from django.db.models import QuerySet
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.template.response import TemplateResponse
+from django.urls import URLPattern, path
+from django.utils.html import format_html, format_html_join
+from django.utils.timezone import localtime
+from django.utils.translation import gettext_lazy as _
+
+from registry.admin import CappedCountPaginator, request_actor
+from registry.admin_toolkit import stream_csv
+from registry.exceptions import RegistryError
+from registry.models import ChangeRecord
+
+from .. import importing, services
+from ..choices import HouseholdStatus
+from ..models import (
+    Household,
+)
+from .base import ScopedAdminMixin
+from .inlines import (
+    AgreementInline,
+    ConsentInline,
+    MemberInline,
+    PlotInline,
+    StageChangeInline,
+    SupportInline,
+    VerificationInline,
+)
+
+HOUSEHOLD_CSV = [
+    "code",
+    "program",
+    "district",
+    "community",
+    "status",
+    "stage",
+    "stage_since",
+    "head_name",
+    "created_at",
+]
+
+
+def _export_csv(queryset: QuerySet[Household]) -> StreamingHttpResponse:
+    rows = (
+        [
+            h.code,
+            h.program.code,
+            h.district_id,
+            h.community,
+            h.status,
+            h.stage,
+            h.stage_since,
+            h.head_name,
+            h.created_at.isoformat(),
+        ]
+        for h in queryset.select_related("program").order_by("created_at").iterator(chunk_size=2000)
+    )
+    return stream_csv(HOUSEHOLD_CSV, rows, "hogares.csv")
+
+
+IMPORT_REPORT_ROWS = 500
+
+
+class HouseholdImportForm(forms.Form):
+    """A household file to import; checked without saving unless the box is cleared."""
+
+    file = forms.FileField(label=_("File (.xlsx or .csv)"))
+    dry_run = forms.BooleanField(
+        label=_("Dry run: check every row without saving"), required=False, initial=True
+    )
+
+
+@admin.register(Household)
+class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    list_display = ["code", "head_name", "district", "program", "status", "stage", "created_at"]
+    list_filter = ["status", "stage", "program"]
+    list_select_related = ["district", "program"]
+    search_fields = ["=code", "head_name_search__startswith"]
+    show_full_result_count = False
+    list_per_page = 50
+    autocomplete_fields = ["district"]
+    readonly_fields = [
+        "code",
+        "program",
+        "status",
+        "stage",
+        "stage_since",
+        "milestones",
+        "head_name",
+        "merged_into",
+        "rejection_reason",
+        "created_by",
+        "created_by_key",
+        "reviewed_by",
+        "reviewed_at",
+        "version",
+        "created_at",
+        "updated_at",
+    ]
+    fields = ["code", "program", "district", "community", *readonly_fields[2:]]
+    paginator = CappedCountPaginator
+
+    def save_model(self, request: HttpRequest, obj: Household, form: Any, change: bool) -> None:
+        """Edits go through the service: area check, version, history."""
+        data = {"community": obj.community, "district": obj.district_id}
+        saved = services.household_update(
+            actor=request_actor(request),
+            household=obj,
+            data={k: v for k, v in data.items() if k in form.changed_data},
+            expected_version=None,
+            channel="admin",
+        )
+        obj.version = saved.version
+
+    def save_related(self, request: HttpRequest, form: Any, formsets: Any, change: bool) -> None:
+        """Inlines are read-only: nothing else to save."""
+
+    inlines = [
+        MemberInline,
+        ConsentInline,
+        PlotInline,
+        AgreementInline,
+        VerificationInline,
+        SupportInline,
+        StageChangeInline,
+    ]
+    actions = ["approve", "export_csv"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False  # registration goes through the API, the pages or the import
+
+    @admin.display(description=_("history"))
+    def history(self, obj: Household) -> str:
+        """Every change of the household and of its plots, agreements and visits."""
+        ids = [str(obj.pk)]
+        ids += [str(pk) for pk in obj.plots.values_list("pk", flat=True)]
+        ids += [str(pk) for pk in obj.agreements.values_list("pk", flat=True)]
+        ids += [str(pk) for pk in obj.verifications.values_list("pk", flat=True)]
+        records = (
+            ChangeRecord.objects.filter(object_id__in=ids)
+            .select_related("content_type", "created_by", "created_by_key")
+            .order_by("-at")[:100]
+        )
+        rows = format_html_join(
+            "",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
+            (
+                (
+                    localtime(r.at).strftime("%Y-%m-%d %H:%M"),
+                    r.content_type.name,
+                    r.get_action_display(),
+                    r.created_by or r.created_by_key or "—",
+                    r.channel,
+                    json.dumps(r.changes, ensure_ascii=False, default=str)[:300],
+                )
+                for r in records
+            ),
+        )
+        return format_html(
+            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
+            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
+            _("when"),
+            _("record"),
+            _("action"),
+            _("who"),
+            _("channel"),
+            _("changes"),
+            rows,
+        )
+
+    def get_search_results(
+        self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
+    ) -> Any:
+        from ..filters import HouseholdFilterSet
+
+        if not search_term:
+            return queryset, False
+        return HouseholdFilterSet().search(queryset, "q", search_term), False
+
+    @admin.action(description=_("Approve selected registrations"))
+    def approve(self, request: HttpRequest, queryset: QuerySet[Household]) -> None:
+        actor = request_actor(request)
+        done, refused = 0, []
+        for household in queryset.filter(status=HouseholdStatus.PENDING_REVIEW)[:500]:
+            try:
+                services.household_transition(
+                    actor=actor, household=household, to=HouseholdStatus.ACTIVE, channel="admin"
+                )
+                done += 1
+            except RegistryError as exc:
+                refused.append(f"{household.code}: {exc.detail}")
+        if done:
+            messages.success(request, _("%(n)s households approved.") % {"n": done})
+        for line in refused[:20]:
+            messages.warning(request, line)
+
+    @admin.action(description=_("Export selected households as CSV"))
+    def export_csv(
+        self, request: HttpRequest, queryset: QuerySet[Household]
+    ) -> StreamingHttpResponse:
+        return _export_csv(queryset)
+
+    # --- import (CSV / XLSX upload) ---------------------------------------------------------
+
+    change_list_template = "admin/farmers/household/change_list.html"
+    import_template = "admin/farmers/household/import.html"
+
+    def get_urls(self) -> list[URLPattern]:
+        view = self.admin_site.admin_view
+        return [
+            path("import/", view(self.import_view), name="farmers_household_import"),
+            path(
+                "import/template.<str:fmt>",
+                view(self.import_template_view),
+                name="farmers_household_import_template",
+            ),
+            *super().get_urls(),
+        ]
+
+    def _check_import_permission(self, request: HttpRequest) -> None:
+        if not request.user.has_perm("farmers.add_household"):
+            raise AdminPermissionDenied
+
+    def import_view(self, request: HttpRequest) -> HttpResponse:
+        """Upload households (one row per member): a dry run or the import, with its report."""
+        self._check_import_permission(request)
+        report = None
+        if request.method == "POST":
+            form = HouseholdImportForm(request.POST, request.FILES)
+            if form.is_valid():
+                upload = form.cleaned_data["file"]
+                try:
+                    report = importing.import_households(
+                        actor=request_actor(request),
+                        source=upload,
+                        filename=upload.name or "",
+                        dry_run=form.cleaned_data["dry_run"],
+                    )
+                except ValidationError as exc:
+                    form.add_error("file", exc)
+                except RegistryError as exc:
+                    form.add_error(None, exc.detail)
+        else:
+            form = HouseholdImportForm()
+        if report is not None and not report.dry_run and report.households_created:
+            messages.success(
+                request, _("%(n)s households imported.") % {"n": report.households_created}
+            )
+        context = {
+            **self.admin_site.each_context(request),
+            "opts": self.model._meta,
+            "title": _("Import households"),
+            "form": form,
+            "report": report,
+            "report_rows": report.rows[:IMPORT_REPORT_ROWS] if report is not None else [],
+            "report_rows_shown": IMPORT_REPORT_ROWS,
+            "columns": importing.COLUMNS,
+            "max_rows": importing.MAX_ROWS,
+            "max_megabytes": importing.MAX_BYTES // (1024 * 1024),
+        }
+        return TemplateResponse(request, self.import_template, context)
+
+    def import_template_view(self, request: HttpRequest, fmt: str) -> HttpResponse:
+        """The import template (header and two example rows) as .xlsx or .csv."""
+        self._check_import_permission(request)
+        if fmt not in importing.TEMPLATE_FORMATS:
+            raise Http404
+        response = HttpResponse(
+            importing.template_bytes(fmt), content_type=importing.TEMPLATE_FORMATS[fmt]
+        )
+        response["Content-Disposition"] = f'attachment; filename="plantilla_hogares.{fmt}"'
+        return response

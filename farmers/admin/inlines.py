@@ -1,0 +1,77 @@
+"""The read-only inlines of the household page (members, consent, plots, agreements, visits,
+support, stage history)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+from django.utils.translation import gettext_lazy as _
+
+from ..models import (
+    Agreement,
+    Consent,
+    Member,
+    Plot,
+    StageChange,
+    Support,
+    Verification,
+)
+from .base import MASK, CocaInlineMixin, LinkedInline
+
+
+class MemberInline(LinkedInline):
+    model = Member
+    fields = [
+        "given_names",
+        "surnames",
+        "document_type",
+        "document_number",
+        "sex",
+        "birth_date",
+        "relationship",
+        "phone",
+        "is_head",
+        "is_active",
+    ]
+
+
+class PlotInline(LinkedInline):
+    model = Plot
+    fields = ["name", "tenure", "area_ha", "crops", "is_active"]
+
+
+class AgreementInline(CocaInlineMixin, LinkedInline):
+    model = Agreement
+    fields = ["signed_on", "coca_committed", "is_active"]
+
+    @admin.display(description=_("coca committed (ha)"))
+    def coca_committed(self, obj: Agreement) -> str:
+        return str(obj.coca_ha_committed) if self.coca_shown else MASK
+
+
+class VerificationInline(CocaInlineMixin, LinkedInline):
+    model = Verification
+    fields = ["visited_on", "method", "coca", "status", "created_by"]
+
+    @admin.display(description=_("coca observed (ha)"))
+    def coca(self, obj: Verification) -> str:
+        return str(obj.coca_ha) if self.coca_shown else MASK
+
+
+class SupportInline(LinkedInline):
+    model = Support
+    fields = ["given_on", "kind", "cost_pen", "funding_source"]
+
+
+class StageChangeInline(LinkedInline):
+    """The household's stage history (the transition ledger), oldest first."""
+
+    model = StageChange
+    fields = ["effective_on", "from_stage", "to_stage", "reason", "at"]
+    ordering = ["id"]
+    show_change_link = False
+    verbose_name_plural = _("stage history")
+
+
+class ConsentInline(LinkedInline):
+    model = Consent
+    fields = ["signed_on", "purposes", "notice_version", "language", "officer"]

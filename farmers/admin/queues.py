@@ -1,0 +1,138 @@
+"""The review queues: possible duplicates (dismiss or merge) and verification visits (confirm;
+maker–checker in the service)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from registry.admin import request_actor
+from registry.exceptions import RegistryError
+
+from .. import policies, services
+from ..choices import DuplicateStatus, VerificationStatus
+from ..models import (
+    PossibleDuplicate,
+    Verification,
+)
+from .base import MASK, ScopedAdminMixin, coca_allowed
+
+
+@admin.register(PossibleDuplicate)
+class PossibleDuplicateAdmin(admin.ModelAdmin):
+    """The duplicate queue: dismiss a pair, or merge the newer household into the older one."""
+
+    list_display = ["household", "candidate", "score", "reasons", "status", "created_at"]
+    list_filter = ["status"]
+    list_select_related = ["household", "candidate"]
+    show_full_result_count = False
+    readonly_fields = [
+        "household",
+        "candidate",
+        "score",
+        "reasons",
+        "status",
+        "resolved_by",
+        "resolved_at",
+        "created_at",
+    ]
+    actions = ["dismiss", "merge"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[PossibleDuplicate]:
+        """Pairs whose two households are both in the person's area (the candidate may be
+        another programme's family: its name is not shown to who may not see it)."""
+        return super().get_queryset(request).filter(policies.duplicate_q(request_actor(request)))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    @admin.action(description=_("Not the same family: dismiss"), permissions=["change"])
+    def dismiss(self, request: HttpRequest, queryset: QuerySet[PossibleDuplicate]) -> None:
+        actor = request_actor(request)
+        for row in queryset.filter(status=DuplicateStatus.OPEN):
+            services.duplicate_dismiss(actor=actor, duplicate=row)
+        messages.success(request, _("Dismissed."))
+
+    @admin.action(
+        description=_("Same family: merge the newer household into the older one"),
+        permissions=["change"],
+    )
+    def merge(self, request: HttpRequest, queryset: QuerySet[PossibleDuplicate]) -> None:
+        actor = request_actor(request)
+        for row in queryset.filter(status=DuplicateStatus.OPEN).select_related(
+            "household", "candidate"
+        ):
+            older, newer = sorted([row.household, row.candidate], key=lambda h: h.created_at)
+            try:
+                services.household_merge(actor=actor, source=newer, target=older)
+                messages.success(
+                    request,
+                    _("%(new)s merged into %(old)s.") % {"new": newer.code, "old": older.code},
+                )
+            except RegistryError as exc:
+                messages.warning(request, f"{row}: {exc.detail}")
+
+
+@admin.register(Verification)
+class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The visit review queue (maker–checker)."""
+
+    household_prefix = "household__"
+    list_display = ["household", "visited_on", "method", "status", "created_by"]
+    list_filter = ["status", "method"]
+    list_select_related = ["household", "created_by"]
+    show_full_result_count = False
+    exclude = ["coca_ha", "request_hash"]
+    base_readonly_fields = [
+        "household",
+        "visited_on",
+        "method",
+        "licit_crops",
+        "latitude",
+        "longitude",
+        "photo",
+        "photo_sha256",
+        "status",
+        "created_by",
+        "reviewed_by",
+        "reviewed_at",
+        "review_note",
+    ]
+    actions = ["confirm"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Decided per request (the admin object is shared between requests and threads).
+        shown = obj is not None and coca_allowed(request, obj.household)
+        return [*self.base_readonly_fields, "coca_observed" if shown else "coca_masked"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    @admin.display(description=_("coca observed (ha)"))
+    def coca_observed(self, obj: Verification) -> str:
+        return str(obj.coca_ha)
+
+    @admin.display(description=_("coca observed (ha)"))
+    def coca_masked(self, obj: Verification) -> str:
+        return MASK
+
+    @admin.action(description=_("Confirm selected visits"))
+    def confirm(self, request: HttpRequest, queryset: QuerySet[Verification]) -> None:
+        actor = request_actor(request)
+        for visit in queryset.filter(status=VerificationStatus.PENDING)[:500]:
+            try:
+                services.verification_transition(
+                    actor=actor, verification=visit, to=VerificationStatus.CONFIRMED
+                )
+            except RegistryError as exc:
+                messages.warning(request, f"{visit}: {exc.detail}")

@@ -1,0 +1,155 @@
+"""Plots, support, the stage ledger and the transition sweeps in the admin."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+from django.utils.translation import gettext_lazy as _
+
+from registry.admin import CappedCountPaginator, request_actor
+
+from .. import services
+from ..models import (
+    Plot,
+    StageChange,
+    Support,
+    SweepRange,
+    SweepRun,
+)
+from .base import LinkedInline, ScopedAdminMixin
+
+
+@admin.register(Plot)
+class PlotAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    household_prefix = "household__"
+    list_display = ["name", "household", "tenure", "area_ha", "is_active"]
+    list_filter = ["tenure", "is_active"]
+    list_select_related = ["household"]
+    show_full_result_count = False
+    readonly_fields = [
+        "household",
+        "name",
+        "tenure",
+        "geometry",
+        "area_ha",
+        "crops",
+        "is_active",
+        "version",
+        "created_at",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+
+@admin.register(Support)
+class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
+    """What the programme gave each family; recorded through the service (with history)."""
+
+    household_prefix = "household__"
+    list_display = ["household", "kind", "cost_pen", "funding_source", "given_on"]
+    list_filter = ["kind", "funding_source"]
+    list_select_related = ["household", "funding_source"]
+    show_full_result_count = False
+    autocomplete_fields = ["household", "funding_source"]
+    fields = ["household", "kind", "description", "cost_pen", "funding_source", "given_on"]
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def save_model(self, request: HttpRequest, obj: Support, form: Any, change: bool) -> None:
+        saved = services.support_record(
+            actor=request_actor(request),
+            household=obj.household_id,
+            kind=obj.kind,
+            cost_pen=obj.cost_pen,
+            given_on=obj.given_on,
+            funding_source=obj.funding_source.code if obj.funding_source else None,
+            description=obj.description,
+            channel="admin",
+        )
+        obj.pk = saved.pk
+
+
+@admin.register(StageChange)
+class StageChangeAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The transition ledger, read-only: every stage change with its reason and evidence."""
+
+    list_display = ["id", "household", "from_stage", "to_stage", "reason", "effective_on", "at"]
+    list_filter = ["to_stage", "from_stage", "reason", "program"]
+    list_select_related = ["household"]
+    search_fields = ["=household__code"]
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    date_hierarchy = None
+    readonly_fields = [
+        "household",
+        "from_stage",
+        "to_stage",
+        "effective_on",
+        "at",
+        "reason",
+        "evidence",
+        "district",
+        "program",
+    ]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+
+class SweepRangeInline(LinkedInline):
+    model = SweepRange
+    fields = ["lo", "hi", "status", "households", "changes", "finished_at"]
+    show_change_link = False
+
+
+@admin.register(SweepRun)
+class SweepRunAdmin(admin.ModelAdmin):
+    """Progress of the nightly transition sweeps (read-only)."""
+
+    list_display = [
+        "today",
+        "status",
+        "progress_display",
+        "ranges_done",
+        "ranges_total",
+        "households",
+        "changes",
+        "started_at",
+        "finished_at",
+    ]
+    list_filter = ["status"]
+    readonly_fields = [
+        "today",
+        "status",
+        "progress_display",
+        "ranges_total",
+        "ranges_done",
+        "households",
+        "changes",
+        "started_at",
+        "finished_at",
+    ]
+    inlines = [SweepRangeInline]
+
+    @admin.display(description=_("progress"))
+    def progress_display(self, obj: SweepRun) -> str:
+        return f"{obj.progress} %"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)

@@ -1,0 +1,64 @@
+"""Writes of the farmers app: registration with deduplication, review, merge, plots, agreements,
+verification visits and support. Every write checks the actor's area (``farmers.policies``),
+runs in a transaction and leaves history in it.
+
+One module per sub-domain; this package re-exports the public services, so
+``from farmers import services; services.household_register(...)`` keeps working:
+
+- ``registration``: ``household_register``, ``household_update``, ``household_transition``;
+- ``dedup``: ID clashes, near matches, ``duplicate_dismiss``;
+- ``merge``: ``household_merge``;
+- ``plots``: ``plot_create``, ``plot_update``;
+- ``agreements``: ``agreement_create``;
+- ``visits``: ``verification_create``, ``verification_attach_photo``,
+  ``verification_transition``;
+- ``support``: ``support_record``;
+- ``cleaning``: input cleaning shared by all of them; ``common``: the household locked for a
+  write, the replay check of idempotent creates.
+"""
+
+from __future__ import annotations
+
+from registry.choices import Scope
+from registry.idempotency import request_hash
+
+from .agreements import agreement_create
+from .dedup import duplicate_dismiss
+from .merge import household_merge
+from .plots import plot_create, plot_update
+from .registration import (
+    CODE_ALPHABET,
+    HOUSEHOLD_FLOW,
+    household_register,
+    household_transition,
+    household_update,
+)
+from .support import support_record
+from .visits import (
+    PHOTO_MAX_BYTES,
+    VERIFICATION_FLOW,
+    verification_attach_photo,
+    verification_create,
+    verification_transition,
+)
+
+__all__ = [
+    "CODE_ALPHABET",
+    "HOUSEHOLD_FLOW",
+    "PHOTO_MAX_BYTES",
+    "VERIFICATION_FLOW",
+    "Scope",
+    "agreement_create",
+    "duplicate_dismiss",
+    "household_merge",
+    "household_register",
+    "household_transition",
+    "household_update",
+    "plot_create",
+    "plot_update",
+    "request_hash",
+    "support_record",
+    "verification_attach_photo",
+    "verification_create",
+    "verification_transition",
+]
