@@ -1,9 +1,9 @@
 """The programme-staff dashboard: what the admin's ``dashboard/`` page shows, read set-based.
 
-Everything comes from :mod:`farmers.indicators` (unsuppressed: programme staff may see the
+Everything comes from :mod:`farmers.reporting.indicators` (unsuppressed: programme staff may see the
 families themselves) and from open alerts, narrowed to the person's area, in a fixed number of
 queries whatever the number of households. Charts are drawn as inline SVG by
-:mod:`farmers.charts`.
+:mod:`farmers.reporting.charts`.
 
 The map is schematic: the registry ships INEI's list of districts (``registry/data/
 ubigeo_inei.csv``) but no boundaries or centroids, so each district with households is a tile in
@@ -27,8 +27,8 @@ from registry.actors import Actor
 from registry.choices import LIVE_ALERT_STATUSES, AlertKind
 from registry.models import Alert, District
 
+from ..choices import Stage
 from . import charts, indicators
-from .choices import Stage
 from .indicators import LADDER, IndicatorQuery
 
 STAGE_COLORS: dict[str, str] = {
