@@ -14,7 +14,7 @@ class FarmersConfig(AppConfig):
         from registry.devtools import register_seeder
 
         from .admin import DASHBOARD_PAGE
-        from .demo import seed_demo_families, seed_demo_support
+        from .devtools.demo import seed_demo_families, seed_demo_support
         from .transition import RECOMPUTE_TASK, RECOMPUTE_TOPIC
 
         register_admin_page(DASHBOARD_PAGE)

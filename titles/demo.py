@@ -15,7 +15,7 @@ from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
 from django.utils import timezone
 
-from farmers.demo import demo_child_id, demo_households
+from farmers.devtools.demo import demo_child_id, demo_households
 from farmers.models import Household, Plot
 from registry.actors import Actor
 from registry.choices import OrganizationKind

@@ -18,7 +18,7 @@ from django.utils import timezone
 
 from farmers import selectors as farmers_selectors
 from farmers.models import Household
-from farmers.pages.views import error_map, field_page
+from farmers.pages.base import error_map, field_page
 from registry.actors import Actor
 from registry.choices import OrganizationKind, Scope
 from registry.exceptions import RegistryError

@@ -3,7 +3,8 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
-from .indicators import IndicatorView
+from farmers.reporting.api import IndicatorView
+
 from .views import (
     AgreementViewSet,
     HouseholdViewSet,

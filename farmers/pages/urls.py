@@ -4,24 +4,25 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import views
+from . import households, offline, visits
+from .base import LoginView, LogoutView
 from .registry import extra_urlpatterns
 
 app_name = "field"
 
 
 urlpatterns: list[URLPattern | URLResolver] = [
-    path("", views.my_work, name="my_work"),
-    path("ingresar/", views.LoginView.as_view(), name="login"),
-    path("salir/", views.LogoutView.as_view(), name="logout"),
-    path("registrar/", views.household_register, name="register"),
-    path("duplicados/", views.duplicate_check, name="duplicates"),
-    path("referencia.json", views.reference_data, name="reference"),
-    path("manifest.webmanifest", views.manifest, name="manifest"),
-    path("sw.js", views.service_worker, name="service_worker"),
-    path("hogares/<uuid:household_id>/", views.household_detail, name="household"),
-    path("hogares/<uuid:household_id>/visita/", views.visit_create, name="visit"),
-    path("hogares/<uuid:household_id>/parcela/", views.plot_create, name="plot"),
+    path("", households.my_work, name="my_work"),
+    path("ingresar/", LoginView.as_view(), name="login"),
+    path("salir/", LogoutView.as_view(), name="logout"),
+    path("registrar/", households.household_register, name="register"),
+    path("duplicados/", households.duplicate_check, name="duplicates"),
+    path("referencia.json", offline.reference_data, name="reference"),
+    path("manifest.webmanifest", offline.manifest, name="manifest"),
+    path("sw.js", offline.service_worker, name="service_worker"),
+    path("hogares/<uuid:household_id>/", households.household_detail, name="household"),
+    path("hogares/<uuid:household_id>/visita/", visits.visit_create, name="visit"),
+    path("hogares/<uuid:household_id>/parcela/", visits.plot_create, name="plot"),
     # Pages of other apps (e.g. the title application form), registered in their ready().
     *extra_urlpatterns,
 ]

@@ -11,7 +11,7 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from farmers.demo import demo_households
+from farmers.devtools.demo import demo_households
 from registry.actors import Actor
 from registry.choices import OrganizationKind
 from registry.devtools import Writer

@@ -22,7 +22,7 @@ from django.utils import translation
 from openpyxl import Workbook, load_workbook
 
 from farmers import importing
-from farmers.importing import COLUMN_NAMES, import_households, imported_household
+from farmers.importing import COLUMN_NAMES, import_households, imported_household, reading, writing
 from farmers.models import Consent, Household, Member
 from farmers.services import household_register
 from registry.actors import Actor
@@ -300,12 +300,12 @@ def test_unknown_columns_are_ignored_and_listed(actor: Actor) -> None:
 
 
 def _too_many_rows(monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, str]:
-    monkeypatch.setattr(importing, "MAX_ROWS", 2)
+    monkeypatch.setattr(reading, "MAX_ROWS", 2)
     return csv_bytes(sample_rows()), "h.csv"
 
 
 def _too_large(monkeypatch: pytest.MonkeyPatch) -> tuple[bytes, str]:
-    monkeypatch.setattr(importing, "MAX_BYTES", 100)
+    monkeypatch.setattr(reading, "MAX_BYTES", 100)
     return csv_bytes(sample_rows()), "h.csv"
 
 
@@ -717,14 +717,14 @@ def test_households_imported_before_the_reference_field_are_found_again(
     import uuid
 
     legacy_ns = uuid.UUID("95de4783-c133-4fea-949f-fe1128914ff2")
-    real = importing.household_register
+    real = writing.household_register
 
     def as_the_old_import_did(**kwargs: Any) -> Any:
         kwargs["id"] = uuid.uuid5(legacy_ns, f"{kwargs['program']}\x1f{kwargs['import_ref']}")
         kwargs["import_ref"] = ""
         return real(**kwargs)
 
-    monkeypatch.setattr(importing, "household_register", as_the_old_import_did)
+    monkeypatch.setattr(writing, "household_register", as_the_old_import_did)
     run(actor, sample_rows())
     monkeypatch.undo()
     assert set(Household.objects.values_list("import_ref", flat=True)) == {""}

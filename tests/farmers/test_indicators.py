@@ -12,10 +12,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from farmers import indicators
 from farmers.choices import Stage
-from farmers.indicators import IndicatorQuery
 from farmers.models import Household, StageChange
+from farmers.reporting import indicators
+from farmers.reporting.indicators import IndicatorQuery
 from registry.actors import Actor
 from registry.choices import OrganizationKind, Scope
 from registry.models import District, Program

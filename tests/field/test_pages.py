@@ -17,7 +17,7 @@ from django.test.utils import CaptureQueriesContext
 
 from farmers.models import Household, Plot, Verification
 from farmers.pages import registry as pages
-from farmers.pages.views import STATIC_DIR as STATIC_FIELD
+from farmers.pages.offline import STATIC_DIR as STATIC_FIELD
 from registry.alerts import AlertSpec, alert_raise
 from registry.choices import AlertKind
 from registry.models import ChangeRecord

@@ -7,7 +7,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from farmers.seeding import seed_households
+from farmers.devtools.seeding import seed_households
 from registry.choices import OrganizationKind
 from registry.models import Program
 from registry.services import organization_upsert, program_upsert

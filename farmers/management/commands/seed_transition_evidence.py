@@ -8,7 +8,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from farmers.transition.seeding import seed_evidence
+from farmers.devtools.transition_seeding import seed_evidence
 
 
 class Command(BaseCommand):

@@ -21,10 +21,10 @@ from registry.devtools import Writer
 from registry.exceptions import RegistryError
 from registry.models import Program
 
-from . import services
-from .choices import HouseholdStatus, Relationship, VerificationStatus
-from .models import Household, Verification
-from .names import COMMUNITIES, GIVEN_FEMALE, GIVEN_MALE, SURNAMES
+from .. import services
+from ..choices import HouseholdStatus, Relationship, VerificationStatus
+from ..models import Household, Verification
+from ..names import COMMUNITIES, GIVEN_FEMALE, GIVEN_MALE, SURNAMES
 
 NAMESPACE = uuid.UUID("6f1f6c3e-8f1e-4d55-9d0b-3c1e9a6a5b10")
 DEMO_DISTRICTS = {
@@ -190,7 +190,7 @@ def seed_demo_support(write: Writer) -> None:
     """Record what the programme gave the demo families (inputs, technical assistance, titling
     fees), through the service, so the dashboard's cost per result has figures. Idempotent: a
     family that already has support recorded is skipped."""
-    from .models import Support
+    from ..models import Support
 
     users = get_user_model().objects
     officer = users.filter(username="tecnico.pichari").first()

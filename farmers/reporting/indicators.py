@@ -56,8 +56,8 @@ from django.utils import timezone
 from registry.actors import Actor
 from registry.choices import Scope
 
-from .choices import LIVE_STATUSES, Stage
-from .models import Household, StageChange, Support
+from ..choices import LIVE_STATUSES, Stage
+from ..models import Household, StageChange, Support
 
 SUPPRESSION_THRESHOLD = 5
 MAX_MONTHS = 60

@@ -26,11 +26,11 @@ from django.utils import timezone
 from registry.geography import VRAEM_DISTRICTS
 from registry.models import Program
 
-from .choices import HouseholdStatus, Relationship, Stage
-from .identity import blocking_keys, normalize_name
-from .models import Consent, DedupKey, Household, Member, Plot
-from .names import COMMUNITIES, GIVEN_FEMALE, GIVEN_MALE, SURNAMES
-from .services import CODE_ALPHABET
+from ..choices import HouseholdStatus, Relationship, Stage
+from ..identity import blocking_keys, normalize_name
+from ..models import Consent, DedupKey, Household, Member, Plot
+from ..names import COMMUNITIES, GIVEN_FEMALE, GIVEN_MALE, SURNAMES
+from ..services import CODE_ALPHABET
 
 # Centre points of the VRAEM valleys; plots scatter around them.
 VALLEY_CENTRES = [(-73.97, -12.52), (-73.78, -12.61), (-73.86, -12.51), (-74.03, -11.50)]

@@ -2,7 +2,7 @@
 
 Only aggregates leave this endpoint: counts, rates and costs per cell of district, programme,
 stage and month, never a household id, name or any other personal data; cells under 5
-households are suppressed (see ``farmers.indicators`` for the exact rule).
+households are suppressed (see ``farmers.reporting.indicators`` for the exact rule).
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from farmers import indicators
 from farmers.choices import Stage
+from farmers.reporting import indicators
 from registry.api.authentication import get_actor
 from registry.api.fields import BoundedDateField
 from registry.choices import Scope

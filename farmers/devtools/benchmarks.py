@@ -1,0 +1,388 @@
+"""The bodies of farmers' benchmarks (``benchmark_households``, ``benchmark_indicators``,
+``benchmark_sweep``); the management commands parse the arguments and call these.
+
+Each benchmark writes its report lines through ``write`` (the command's ``stdout.write``). Run
+them against a database seeded with ``seed_households`` (+ ``seed_transition_evidence`` for the
+sweep); see the README.
+"""
+
+from __future__ import annotations
+
+import multiprocessing
+import random
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import date, timedelta
+from decimal import Decimal
+from typing import Any
+
+from django.conf import settings
+from django.core.management.base import CommandError
+from django.db import connection, transaction
+from django.test import Client
+from django.test.utils import CaptureQueriesContext, override_settings
+from django.utils import timezone
+
+from farmers.choices import HouseholdStatus, Stage, VerificationStatus
+from farmers.models import Household, StageChange, Support, SweepRun, Verification
+from farmers.names import GIVEN_FEMALE, GIVEN_MALE, SURNAMES
+from farmers.reporting import indicators
+from farmers.reporting.dashboard import dashboard_context
+from farmers.transition import recompute_on_commit
+from farmers.transition.sweep import plan, run_range
+from registry.actors import Actor
+from registry.choices import OrganizationKind, Scope
+from registry.geography import VRAEM_DISTRICTS
+from registry.models import Alert, District, Program
+from registry.services import api_key_create, organization_upsert
+
+Write = Callable[[str], Any]
+
+# --- benchmark_households --------------------------------------------------------------------
+
+URL = "/api/v1/households/"
+
+
+def _day(rng: random.Random, first_year: int, last_year: int) -> str:
+    year, month, day = rng.randint(first_year, last_year), rng.randint(1, 12), rng.randint(1, 28)
+    return f"{year}-{month:02d}-{day:02d}"
+
+
+def _percentile(values: list[float], q: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+
+
+def benchmark_households(
+    *, program_code: str, requests: int, registrations: int, seed: int, write: Write
+) -> None:
+    """p50/p95 of the household list (page of 50 filtered by district and stage) and of a
+    4-member registration with deduplication, through the real API stack, plus the number of
+    queries per list request for page sizes 1, 50 and 100."""
+    program = Program.objects.get(code=program_code)
+    organization, _created = organization_upsert(
+        code="bench-implementer",
+        kind=OrganizationKind.IMPLEMENTER,
+        name="Bench implementer",
+        district_ubigeos=sorted(VRAEM_DISTRICTS),
+    )
+    organization.programs.add(program)
+    _key, raw = api_key_create(
+        organization=organization,
+        scopes=[Scope.HOUSEHOLDS_READ, Scope.HOUSEHOLDS_WRITE],
+        name="benchmark",
+        expires_in_days=1,
+    )
+    rng = random.Random(seed)
+    with override_settings(ALLOWED_HOSTS=["testserver"], DEBUG=False):
+        client = Client(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+        _household_lists(client, rng, requests, write)
+        _household_registrations(client, rng, registrations, program.code, write)
+
+
+def _household_lists(client: Client, rng: random.Random, n: int, write: Write) -> None:
+    districts = sorted(VRAEM_DISTRICTS)
+    stages = [s.value for s in Stage]
+    for _i in range(20):  # warm-up: connections, caches
+        client.get(URL, {"district": rng.choice(districts), "stage": rng.choice(stages)})
+    timings, rows = [], []
+    for _i in range(n):
+        params: dict[str, str] = {
+            "district": rng.choice(districts),
+            "stage": rng.choice(stages),
+            "page_size": "50",
+        }
+        started = time.perf_counter()
+        response = client.get(URL, params)
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.content
+        rows.append(len(response.json()["results"]))
+    queries = {}
+    for size in (1, 50, 100):
+        with CaptureQueriesContext(connection) as ctx:
+            client.get(URL, {"district": districts[0], "stage": "enrolled", "page_size": size})
+        queries[size] = len(ctx.captured_queries)
+    total = Household.objects.count()
+    write(
+        f"households in database: {total:,}\n"
+        f"list (district+stage, page_size=50): n={n} p50={statistics.median(timings):.1f} ms "
+        f"p95={_percentile(timings, 0.95):.1f} ms max={max(timings):.1f} ms "
+        f"(mean rows per page {statistics.mean(rows):.1f})\n"
+        f"queries per list request by page_size: {queries}"
+    )
+
+
+def _household_registrations(
+    client: Client, rng: random.Random, n: int, program: str, write: Write
+) -> None:
+    districts = list(
+        District.objects.filter(ubigeo__in=VRAEM_DISTRICTS).values_list("ubigeo", flat=True)
+    )
+    timings, statuses = [], []
+    # A fresh block of DNIs per run (by clock), so reruns register new families.
+    base = 90_000_000 + (int(time.time()) % 1_000_000) * 8
+    for i in range(n):
+        surname_a, surname_b, surname_c = rng.sample(SURNAMES, 3)
+        members = [
+            {
+                "given_names": rng.choice(GIVEN_FEMALE),
+                "surnames": f"{surname_a} {surname_b}",
+                "document_type": "dni",
+                "document_number": str(base + i * 4),
+                "sex": "f",
+                "birth_date": _day(rng, 1960, 1995),
+                "relationship": "head",
+                "phone": f"+519{rng.randint(10_000_000, 99_999_999)}",
+            },
+            {
+                "given_names": rng.choice(GIVEN_MALE),
+                "surnames": f"{surname_c} {rng.choice(SURNAMES)}",
+                "document_type": "dni",
+                "document_number": str(base + i * 4 + 1),
+                "sex": "m",
+                "birth_date": _day(rng, 1960, 1995),
+                "relationship": "spouse",
+            },
+        ] + [
+            {
+                "given_names": rng.choice(GIVEN_MALE + GIVEN_FEMALE),
+                "surnames": f"{surname_a} {surname_c}",
+                "document_type": "dni",
+                "document_number": str(base + i * 4 + k),
+                "sex": rng.choice("fm"),
+                "birth_date": _day(rng, 2000, 2007),
+                "relationship": "child",
+            }
+            for k in (2, 3)
+        ]
+        payload = {
+            "id": str(uuid.uuid4()),
+            "program": program,
+            "district": rng.choice(districts),
+            "community": "Benchmark",
+            "members": members,
+            "consent": {"signed_on": "2026-11-01", "purposes": ["registry"]},
+        }
+        started = time.perf_counter()
+        response = client.post(URL, payload, content_type="application/json")
+        timings.append((time.perf_counter() - started) * 1000)
+        statuses.append(response.status_code)
+    created = statuses.count(201)
+    write(
+        f"registration (4 members, dedup): n={n} p50={statistics.median(timings):.1f} ms "
+        f"p95={_percentile(timings, 0.95):.1f} ms max={max(timings):.1f} ms "
+        f"(201: {created}, other: {sorted(set(statuses) - {201})})"
+    )
+
+
+# --- benchmark_indicators --------------------------------------------------------------------
+
+
+def benchmark_indicators(*, program_code: str, repeat: int, ledger: bool, write: Write) -> None:
+    """Time every indicator (and the dashboard's whole read) against the current database, with
+    the number of queries each takes; ``ledger`` first adds :func:`synthetic_ledger`."""
+    program = Program.objects.get(code=program_code)
+    if ledger:
+        synthetic_ledger(program, write)
+    actor = Actor(unrestricted=True)
+    today = timezone.localdate()
+    base = indicators.IndicatorQuery(program=program.code, today=today)
+    months = indicators.month_range(base)
+    cases: list[tuple[str, Any]] = [
+        (
+            "households by district, programme, stage",
+            lambda: indicators.indicator_rows(
+                actor=actor, query=replace(base, group_by=("district", "program", "stage"))
+            ),
+        ),
+        (
+            "households by month and stage (12 months)",
+            lambda: indicators.indicator_rows(
+                actor=actor,
+                query=replace(base, group_by=("month", "stage"), date_from=months[0]),
+            ),
+        ),
+        (
+            "flows by month",
+            lambda: indicators.indicator_rows(
+                actor=actor, query=replace(base, metric="flows", group_by=("month",))
+            ),
+        ),
+        (
+            "relapse rate by programme",
+            lambda: indicators.indicator_rows(
+                actor=actor, query=replace(base, metric="relapse_rate", group_by=("program",))
+            ),
+        ),
+        (
+            "cost per household by programme",
+            lambda: indicators.indicator_rows(
+                actor=actor,
+                query=replace(base, metric="cost_per_household", group_by=("program",)),
+            ),
+        ),
+        ("dashboard (all of it)", lambda: dashboard_context(actor=actor, today=today)),
+    ]
+    households = Household.objects.filter(program=program).count()
+    write(
+        f"{households} households, {StageChange.objects.count()} ledger rows, "
+        f"{Support.objects.count()} support items"
+    )
+    for name, run in cases:
+        timings = []
+        queries = 0
+        for _n in range(repeat):
+            with CaptureQueriesContext(connection) as ctx:
+                start = time.perf_counter()
+                run()
+                timings.append((time.perf_counter() - start) * 1000)
+            queries = len(ctx.captured_queries)
+        write(
+            f"{name:<45} median {statistics.median(timings):8.1f} ms   "
+            f"max {max(timings):8.1f} ms   {queries} queries"
+        )
+
+
+def synthetic_ledger(program: Program, write: Write) -> None:
+    """One ``enrolled → stage`` entry and one support item per seeded household lacking them."""
+    pending = (
+        Household.objects.filter(program=program)
+        .exclude(stage=Stage.ENROLLED)
+        .exclude(stage_changes__isnull=False)
+        .values_list("pk", "stage", "created_at", "district_id")
+    )
+    written = 0
+    batch_changes: list[StageChange] = []
+    batch_support: list[Support] = []
+    for pk, stage, created_at, district_id in pending.iterator(chunk_size=5000):
+        on = created_at.date() + timedelta(days=30)
+        batch_changes.append(
+            StageChange(
+                household_id=pk,
+                from_stage=Stage.ENROLLED,
+                to_stage=stage,
+                effective_on=on,
+                reason="benchmark",
+                district_id=district_id,
+                program_id=program.pk,
+            )
+        )
+        batch_support.append(
+            Support(household_id=pk, kind="inputs", cost_pen=Decimal("500.00"), given_on=on)
+        )
+        if len(batch_changes) >= 5000:
+            written += _flush(batch_changes, batch_support)
+    written += _flush(batch_changes, batch_support)
+    write(f"Synthetic ledger: {written} households")
+
+
+def _flush(changes: list[StageChange], support: list[Support]) -> int:
+    with transaction.atomic():
+        StageChange.objects.bulk_create(changes)
+        Support.objects.bulk_create(support)
+    count = len(changes)
+    changes.clear()
+    support.clear()
+    return count
+
+
+# --- benchmark_sweep -------------------------------------------------------------------------
+
+
+def _run(range_ids: list[int]) -> int:
+    """Run ranges in a worker process (its own connection)."""
+    done = 0
+    for range_id in range_ids:
+        done += int(run_range(range_id)["households"])
+    connection.close()
+    return done
+
+
+def benchmark_sweep(
+    *, workers: int, chunk_size: int, today: date | None, runs: int, latency: int, write: Write
+) -> None:
+    """Households per second of ``runs`` full transition sweeps on consecutive days (ranges run
+    by ``workers`` processes), then, with ``latency`` samples, the time from a confirmed visit's
+    commit until the household's new stage is visible (needs a running Celery worker)."""
+    today = today or timezone.localdate()
+    total = Household.objects.count()
+    write(
+        f"{total:,} households, {workers} worker processes, ranges of {chunk_size:,}, today {today}"
+    )
+    for number in range(1, runs + 1):
+        day = today + timedelta(days=number - 1)
+        _sweep(number, day, workers, chunk_size, write)
+    if latency:
+        _latency(latency, write)
+
+
+def _sweep(number: int, today: date, workers: int, chunk: int, write: Write) -> None:
+    ledger_before = StageChange.objects.count()
+    alerts_before = Alert.objects.count()
+    started = time.perf_counter()
+    # A fresh run each time (the benchmark measures whole sweeps, not a resume).
+    SweepRun.objects.filter(today=today).exclude(status="done").update(status="done")
+    run = plan(today=today, chunk_size=chunk, queue=False)
+    planned = time.perf_counter() - started
+    ids = list(run.ranges.order_by("lo").values_list("pk", flat=True))
+    if workers == 1:
+        swept = sum(int(run_range(range_id)["households"]) for range_id in ids)
+    else:
+        batches = [ids[i::workers] for i in range(workers)]
+        connection.close()  # the workers must not share this connection
+        with multiprocessing.get_context("fork").Pool(workers) as pool:
+            swept = sum(pool.map(_run, batches))
+    elapsed = time.perf_counter() - started
+    run.refresh_from_db()
+    changes = StageChange.objects.count() - ledger_before
+    alerts = Alert.objects.count() - alerts_before
+    write(
+        f"sweep {number} ({today}): {swept:,} households in {elapsed:.1f} s "
+        f"(planning {planned:.1f} s) = {swept / elapsed:,.0f} households/s; "
+        f"{changes:,} stage changes, {alerts:,} alerts raised; run {run.pk} {run.status} "
+        f"{run.ranges_done}/{run.ranges_total} ranges"
+    )
+
+
+def _latency(samples: int, write: Write) -> None:
+    if getattr(settings, "CELERY_TASK_ALWAYS_EAGER", True):
+        raise CommandError("--latency needs REDIS_URL and a running worker (not eager).")
+    today = timezone.localdate()
+    candidates = list(
+        Household.objects.filter(status=HouseholdStatus.ACTIVE, stage=Stage.COMMITTED)
+        .order_by("pk")
+        .values_list("pk", flat=True)[:samples]
+    )
+    if len(candidates) < samples:
+        raise CommandError("Not enough committed households: run a sweep first.")
+    timings: list[float] = []
+    for hid in candidates:
+        with transaction.atomic():
+            Verification.objects.create(
+                household_id=hid,
+                visited_on=today,
+                method="field_visit",
+                coca_ha=Decimal("0"),
+                licit_crops=[{"crop": "cacao", "ha": "1.5"}],
+                status=VerificationStatus.CONFIRMED,
+            )
+            recompute_on_commit([hid])
+        committed = time.perf_counter()
+        while time.perf_counter() - committed < 10:
+            stage = Household.objects.filter(pk=hid).values_list("stage", flat=True).get()
+            if stage != Stage.COMMITTED:
+                timings.append(time.perf_counter() - committed)
+                break
+            time.sleep(0.005)
+        else:
+            raise CommandError(f"Household {hid} not recomputed within 10 s: is a worker up?")
+    timings.sort()
+    write(
+        f"recompute after commit ({samples} samples): "
+        f"p50 {statistics.median(timings) * 1000:.0f} ms, "
+        f"p95 {timings[int(0.95 * (len(timings) - 1))] * 1000:.0f} ms, "
+        f"max {timings[-1] * 1000:.0f} ms"
+    )

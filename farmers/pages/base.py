@@ -1,0 +1,182 @@
+"""What every field page shares: sign-in (``field_page`` gives the view the ``Actor`` and turns
+records outside the actor's area into 404, as in the API), the login and logout pages, and the
+form helpers (dotted field names shared with the API and the phone's outbox, the service's errors
+per field, the officer's districts, programmes and choice lists).
+
+Other apps' pages use ``field_page`` and ``error_map`` too (``titles/pages.py``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import date
+from functools import wraps
+from typing import Any
+
+from django.contrib.auth import views as auth_views
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import ValidationError
+from django.db.models import Q
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict
+from django.urls import reverse, reverse_lazy
+from django.utils import timezone
+
+from farmers.choices import (
+    ConsentPurpose,
+    Crop,
+    DocumentType,
+    Relationship,
+    Sex,
+    Tenure,
+    VerificationMethod,
+)
+from registry.actors import Actor
+from registry.choices import Scope
+from registry.exceptions import NotFound, RegistryError
+from registry.models import District, Program
+
+field_login_required = login_required(login_url=reverse_lazy("field:login"))
+View = Callable[..., HttpResponse]
+
+
+def field_page(view: View) -> View:
+    """Signed-in people only (others go to the field login); the view gets the ``Actor``.
+    Records outside the actor's area answer 404, as in the API."""
+
+    @field_login_required
+    @wraps(view)
+    def wrapper(request: HttpRequest, *args: Any, **kwargs: Any) -> HttpResponse:
+        actor = Actor.for_user(request.user)
+        try:
+            return view(request, actor, *args, **kwargs)
+        except NotFound as exc:
+            raise Http404 from exc
+
+    return wrapper
+
+
+class LoginView(auth_views.LoginView):
+    """Sign in, styled for phones."""
+
+    template_name = "field/login.html"
+    redirect_authenticated_user = True
+
+    def get_default_redirect_url(self) -> str:
+        return reverse("field:my_work")
+
+
+class LogoutView(auth_views.LogoutView):
+    """Sign out (POST), back to the field login."""
+
+    next_page = "field:login"
+
+
+def officer_districts(actor: Actor) -> list[District]:
+    """Districts where the actor may register households (VRAEM districts if unrestricted)."""
+    codes: set[str] = set()
+    unbounded = actor.unrestricted
+    for area in actor.areas:
+        if not area.allows(Scope.HOUSEHOLDS_WRITE):
+            continue
+        if area.districts is None:
+            unbounded = True
+        else:
+            codes |= area.districts
+    condition = Q(is_vraem=True) if unbounded else Q(ubigeo__in=sorted(codes))
+    return list(District.objects.filter(condition).select_related("province").order_by("name"))
+
+
+def officer_programs(actor: Actor) -> list[Program]:
+    """Active programmes where the actor may register households."""
+    ids: set[int] = set()
+    unbounded = actor.unrestricted
+    for area in actor.areas:
+        if not area.allows(Scope.HOUSEHOLDS_WRITE):
+            continue
+        if area.programs is None:
+            unbounded = True
+        else:
+            ids |= area.programs
+    programs = Program.objects.filter(is_active=True)
+    if not unbounded:
+        programs = programs.filter(pk__in=sorted(ids))
+    return list(programs.order_by("name"))
+
+
+def _choices(enum: Any) -> list[tuple[str, str]]:
+    return [(value, str(label)) for value, label in enum.choices]
+
+
+def form_choices() -> dict[str, list[tuple[str, str]]]:
+    """Choice lists of the forms, labels in the active language."""
+    return {
+        "document_types": _choices(DocumentType),
+        "sexes": _choices(Sex),
+        "relationships": _choices(Relationship),
+        "purposes": _choices(ConsentPurpose),
+        "tenures": _choices(Tenure),
+        "crops": _choices(Crop),
+        "methods": _choices(VerificationMethod),
+    }
+
+
+def nested_data(data: QueryDict, lists: tuple[str, ...] = ()) -> dict[str, Any]:
+    """``members.0.given_names=Ana`` → ``{"members": [{"given_names": "Ana"}]}``: the form's
+    field names are the API's error paths, so one form serves the API and this fallback."""
+    root: dict[str, Any] = {}
+    for key in data:
+        if key == "csrfmiddlewaretoken":
+            continue
+        parts = key.split(".")
+        node = root
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = data.getlist(key) if key in lists else data.get(key, "")
+
+    def listify(value: Any) -> Any:
+        if isinstance(value, dict):
+            if value and all(k.isdigit() for k in value):
+                return [listify(value[k]) for k in sorted(value, key=int)]
+            return {k: listify(v) for k, v in value.items()}
+        return value
+
+    result: dict[str, Any] = listify(root)
+    return result
+
+
+def form_date(value: Any) -> Any:
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        return value
+
+
+def error_map(exc: Exception) -> dict[str, list[str]]:
+    """Field path → messages (``""`` for the form as a whole), from a service's exception."""
+    if isinstance(exc, ValidationError):
+        if hasattr(exc, "error_dict"):
+            return {
+                ("" if k in ("__all__", "non_field_errors") else k): [
+                    str(m) for e in v for m in e.messages
+                ]
+                for k, v in exc.error_dict.items()
+            }
+        return {"": [str(m) for m in exc.messages]}
+    if isinstance(exc, RegistryError):
+        return {exc.attr or "": [exc.detail]}
+    raise exc
+
+
+def form_context(actor: Actor, **extra: Any) -> dict[str, Any]:
+    return {
+        "choices": form_choices(),
+        "today": timezone.localdate().isoformat(),
+        **extra,
+    }
+
+
+def uuid_or_none(value: Any) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        return None

@@ -1,0 +1,125 @@
+"""Field pages that record what the officer finds on the farm: a verification visit (crops seen,
+GPS point, photo) and a plot (boundary walked with the phone, or a GeoJSON, KML or GPX file).
+With JavaScript the forms queue their records in the phone (``outbox.js``) and send them through
+the partner API with client-generated ids; without it they post here and the view calls the same
+service."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from datetime import date
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ValidationError
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils.translation import gettext as _
+
+from farmers import selectors, services
+from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
+from registry.actors import Actor
+from registry.exceptions import RegistryError
+from registry.services import field_error
+
+from .base import error_map, field_page, form_context, form_date, nested_data, uuid_or_none
+
+
+@field_page
+def visit_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> HttpResponse:
+    """Record a verification visit: date, method, crops seen, GPS point from the phone, photo."""
+    household = selectors.household_get(actor=actor, household_id=household_id)
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        data = nested_data(request.POST)
+        values = dict(request.POST.items())
+        location = data.get("location") or {}
+        crops = [c for c in data.get("licit_crops", []) if isinstance(c, dict) and c.get("crop")]
+        visited_on = form_date(data.get("visited_on"))
+        try:
+            if not isinstance(visited_on, date):
+                raise field_error("visited_on", _("Enter a date as YYYY-MM-DD."), "invalid")
+            visit, _created = services.verification_create(
+                actor=actor,
+                id=uuid_or_none(data.get("id")),
+                household=household.pk,
+                visited_on=visited_on,
+                method=str(data.get("method") or ""),
+                coca_ha=data.get("coca_ha") or "0",
+                licit_crops=crops,
+                location=location if location.get("lat") and location.get("lon") else None,
+                channel="web",
+            )
+            if request.FILES.get("photo"):
+                services.verification_attach_photo(
+                    actor=actor, verification=visit, photo=request.FILES["photo"]
+                )
+        except (ValidationError, RegistryError) as exc:
+            errors = error_map(exc)
+        else:
+            return redirect("field:household", household_id=household.pk)
+    context = form_context(
+        actor, household=household, errors=errors, values=values, new_id=uuid.uuid4()
+    )
+    return render(request, "field/visit.html", context, status=400 if errors else 200)
+
+
+@field_page
+def plot_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> HttpResponse:
+    """Capture a plot by walking its boundary or from a GeoJSON, KML or GPX file."""
+    household = selectors.household_get(actor=actor, household_id=household_id)
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        values = dict(request.POST.items())
+        try:
+            geometry: Any = None
+            upload = request.FILES.get("file")
+            if upload is not None:
+                if upload.size is not None and upload.size > MAX_UPLOAD_BYTES:
+                    raise field_error(
+                        "file",
+                        _("The file is larger than %(max)s MB.")
+                        % {"max": MAX_UPLOAD_BYTES // 2**20},
+                        "too_large",
+                    )
+                try:
+                    geometry = to_geojson(parse_boundary_file(upload.name or "", upload.read()))
+                except ValidationError as exc:
+                    raise ValidationError({"file": exc.error_list}) from exc
+            else:
+                try:
+                    geometry = json.loads(request.POST.get("geometry") or "null")
+                except ValueError:
+                    geometry = None
+                if not geometry:
+                    raise field_error(
+                        "geometry",
+                        _("Walk the boundary or choose a file before saving."),
+                        "required",
+                    )
+            _plot, _created = services.plot_create(
+                actor=actor,
+                id=uuid_or_none(request.POST.get("id")),
+                household=household.pk,
+                name=request.POST.get("name", ""),
+                tenure=request.POST.get("tenure", ""),
+                geometry=geometry,
+                channel="web",
+            )
+        except (ValidationError, RegistryError) as exc:
+            errors = error_map(exc)
+        else:
+            return redirect("field:household", household_id=household.pk)
+    context = form_context(
+        actor,
+        household=household,
+        errors=errors,
+        values=values,
+        new_id=uuid.uuid4(),
+        tile_url=settings.FIELD_MAP_TILE_URL,
+        tile_attribution=settings.FIELD_MAP_TILE_ATTRIBUTION,
+    )
+    return render(request, "field/plot.html", context, status=400 if errors else 200)

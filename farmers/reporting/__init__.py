@@ -1,0 +1,6 @@
+"""Reporting: read-only aggregates over the registry, apart from the household rules.
+
+``indicators`` (funders' aggregate indicators, set-based, small cells suppressed), ``dashboard``
+(the programme-staff admin page built on them), ``charts`` (its inline SVG) and ``api`` (the
+``indicators/`` endpoint, routed from ``farmers/api/urls.py``).
+"""
