@@ -12,7 +12,7 @@ from registry.admin import request_actor
 from registry.admin_site import AdminPage
 from registry.choices import Scope
 
-from ..dashboard import dashboard_context
+from ..reporting.dashboard import dashboard_context
 
 
 def dashboard_view(request: HttpRequest) -> HttpResponse:

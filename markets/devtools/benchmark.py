@@ -57,7 +57,7 @@ def benchmark_deliveries(
         name="benchmark",
         expires_in_days=1,
     )
-    rng = random.Random(seed)  # noqa: S311 (reproducible draws, not secrets)
+    rng = random.Random(seed)
     n = requests
     buyers = list(
         Organization.objects.filter(code__startswith="bench-buyer-").values_list("code", flat=True)
