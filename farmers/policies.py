@@ -63,6 +63,17 @@ def household_can(actor: Actor, household: Household, action: str) -> bool:
     )
 
 
+def may_read_indicators(actor: Actor) -> bool:
+    """Whether ``actor`` may read indicators and the dashboard (supervisors, programme staff,
+    funders' keys); each figure is still narrowed to its area."""
+    return actor.has_scope(Scope.INDICATORS_READ)
+
+
+def may_register(actor: Actor) -> bool:
+    """Whether ``actor`` may register households at all (somewhere in its area)."""
+    return actor.has_scope(Scope.HOUSEHOLDS_WRITE)
+
+
 def require_in_area(actor: Actor, *, district: District, program: Program) -> None:
     """Refuse writes outside the actor's districts and programmes (reported on the field)."""
     if not actor.covers(district=district.ubigeo, program=program.pk, scope=Scope.HOUSEHOLDS_WRITE):

@@ -20,8 +20,9 @@ from django.db import IntegrityError, models, transaction
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from . import policies
 from .actors import Actor
-from .choices import LIVE_ALERT_STATUSES, AlertSeverity, AlertStatus, ChangeAction, Role, Scope
+from .choices import LIVE_ALERT_STATUSES, AlertSeverity, AlertStatus, ChangeAction, Role
 from .exceptions import InvalidTransition, PermissionDenied, PreconditionFailed
 from .history import change_record
 from .models import Alert
@@ -176,9 +177,7 @@ def alert_transition(
     their supervisors and programme staff); the move must be allowed by the workflow. With
     ``expected_version`` (from ``If-Match``) a stale copy is refused with a 412.
     """
-    if not actor.covers(
-        district=alert.district_id, program=alert.program_id, scope=Scope.HOUSEHOLDS_WRITE
-    ):
+    if not policies.alert_can(actor, alert, "act"):
         raise PermissionDenied()
     with transaction.atomic():
         alert = Alert.objects.select_for_update().get(pk=alert.pk)

@@ -41,9 +41,9 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from .actors import ALL_SCOPES, ROLE_SCOPES, Actor
-from .choices import Role
+from .choices import Role, Scope
 from .exceptions import PermissionDenied
-from .models import ApiKey, District, Membership, Organization, Program
+from .models import Alert, ApiKey, District, Membership, Organization, Program
 
 
 def _roles(actor: Actor) -> tuple[tuple[int, str], ...]:
@@ -359,3 +359,19 @@ def access_logs_q(actor: Actor | None) -> Q:
     if not orgs:
         return Q(pk__in=[])
     return Q(created_by__in=people) | Q(created_by_key__in=keys)
+
+
+# --- alerts ----------------------------------------------------------------------------------
+
+
+def alert_q(actor: Actor, scope: str | None = Scope.HOUSEHOLDS_READ) -> Q:
+    """Alerts in the actor's area: where it may read households (``scope``), or any of its
+    area when ``scope`` is ``None`` (the admin, which programme staff use)."""
+    return actor.area_q(district_path="district_id", program_path="program_id", scope=scope)
+
+
+def alert_can(actor: Actor, alert: Alert, action: str) -> bool:
+    """Whether ``actor`` may ``read`` an alert or ``act`` on it (acknowledge, resolve: the
+    district's field officers, their supervisors and programme staff, with households:write)."""
+    scope = {"read": Scope.HOUSEHOLDS_READ, "act": Scope.HOUSEHOLDS_WRITE}[action]
+    return actor.covers(district=alert.district_id, program=alert.program_id, scope=scope)

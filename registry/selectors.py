@@ -8,8 +8,8 @@ from typing import Any
 
 from django.db.models import QuerySet
 
+from . import policies
 from .actors import Actor
-from .choices import Scope
 from .exceptions import NotFound
 from .models import Alert, District, Organization, Program
 
@@ -41,11 +41,7 @@ def program_list(*, actor: Actor) -> QuerySet[Program]:
 
 def alert_list(*, actor: Actor) -> QuerySet[Alert]:
     """Alerts in the actor's area (where it may read households), programme joined."""
-    return Alert.objects.filter(
-        actor.area_q(
-            district_path="district_id", program_path="program_id", scope=Scope.HOUSEHOLDS_READ
-        )
-    ).select_related("program", "subject_type")
+    return Alert.objects.filter(policies.alert_q(actor)).select_related("program", "subject_type")
 
 
 def alert_get(*, actor: Actor, alert_id: Any) -> Alert:

@@ -10,8 +10,8 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.admin import request_actor
 from registry.admin_site import AdminPage
-from registry.choices import Scope
 
+from .. import policies
 from ..reporting.dashboard import dashboard_context
 
 
@@ -19,7 +19,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
     """Stage funnel, stages over time, relapses, map, overdue items and cost per result for the
     person's area (needs ``indicators:read``: supervisors and programme staff)."""
     actor = request_actor(request)
-    if not actor.has_scope(Scope.INDICATORS_READ):
+    if not policies.may_read_indicators(actor):
         raise AdminPermissionDenied
     context = {
         **admin.site.each_context(request),
@@ -31,7 +31,7 @@ def dashboard_view(request: HttpRequest) -> HttpResponse:
 
 def dashboard_allowed(request: HttpRequest) -> bool:
     """Whether the person may open the dashboard (its link on the admin index shows then)."""
-    return request_actor(request).has_scope(Scope.INDICATORS_READ)
+    return policies.may_read_indicators(request_actor(request))
 
 
 DASHBOARD_PAGE = AdminPage(

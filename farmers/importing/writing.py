@@ -16,10 +16,10 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from registry.actors import Actor
-from registry.choices import Scope
 from registry.exceptions import Conflict, PermissionDenied, RegistryError
 from registry.models import Program
 
+from .. import policies
 from ..choices import DocumentType
 from ..identity import normalize_document
 from ..models import Household, Member
@@ -334,7 +334,7 @@ def import_households(
     Raises ``ValidationError`` when the file itself is unusable and ``PermissionDenied`` when the
     actor may not register households.
     """
-    if not actor.has_scope(Scope.HOUSEHOLDS_WRITE):
+    if not policies.may_register(actor):
         raise PermissionDenied(_("Your role may not register households."), code="missing_scope")
     table = source if isinstance(source, Table) else read_table(source, filename)
     report = ImportReport(dry_run=dry_run, ignored_columns=list(table.ignored_columns))

@@ -18,13 +18,12 @@ from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from farmers import selectors, services
+from farmers import policies, selectors, services
 from farmers.choices import Crop
 from farmers.filters import HouseholdFilterSet
 from farmers.models import Household
 from registry.actors import Actor
 from registry.bruteforce import window_take
-from registry.choices import Scope
 from registry.exceptions import RegistryError
 from registry.history import access_log_record
 
@@ -70,7 +69,7 @@ def my_work(request: HttpRequest, actor: Actor) -> HttpResponse:
         "search_error": search_error,
         "alerts": selectors.alerts_due(actor=actor),
         "observations": selectors.observations_to_fix(actor=actor, limit=10),
-        "can_register": actor.has_scope(Scope.HOUSEHOLDS_WRITE),
+        "can_register": policies.may_register(actor),
     }
     return render(request, "field/my_work.html", context)
 
@@ -92,9 +91,7 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
             (str(crop_names.get(item.get("crop"), item.get("crop"))), item.get("ha"))
             for item in visit.licit_crops or []
         ]
-    show_coca = actor.covers(
-        district=household.district_id, program=household.program_id, scope=Scope.COCA_READ
-    )
+    show_coca = policies.household_can(actor, household, "read_coca")
     if show_coca and visits:
         access_log_record(
             actor=actor,
@@ -127,11 +124,7 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         "duplicates": selectors.possible_duplicates_for(actor=actor, household=household),
         "panels": household_panels(actor, household, request),
         "actions": [(a, a.url(household)) for a in household_actions()],
-        "can_write": actor.covers(
-            district=household.district_id,
-            program=household.program_id,
-            scope=Scope.HOUSEHOLDS_WRITE,
-        ),
+        "can_write": policies.household_can(actor, household, "write"),
         "tile_url": settings.FIELD_MAP_TILE_URL,
         "tile_attribution": settings.FIELD_MAP_TILE_ATTRIBUTION,
     }
@@ -198,7 +191,7 @@ def duplicate_check(request: HttpRequest, actor: Actor) -> JsonResponse:
     ``DUPLICATE_CHECK_LIMIT`` checks per person per ``DUPLICATE_CHECK_WINDOW`` seconds (then 429
     with a message); households outside the area are never reported, so an ID enrolled
     elsewhere answers like an unknown ID (the registration still checks the whole registry)."""
-    if not actor.has_scope(Scope.HOUSEHOLDS_WRITE):
+    if not policies.may_register(actor):
         return JsonResponse({"matches": []}, status=403)
     wait = window_take(
         DUPLICATE_CHECK_SCOPE,

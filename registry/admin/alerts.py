@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
+from .. import policies
 from ..alerts import alert_transition
 from ..choices import LIVE_ALERT_STATUSES, AlertStatus
 from ..exceptions import RegistryError
@@ -88,11 +89,7 @@ class AlertAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
         actor = request_actor(request)
-        return (
-            super()
-            .get_queryset(request)
-            .filter(actor.area_q(district_path="district_id", program_path="program_id"))
-        )
+        return super().get_queryset(request).filter(policies.alert_q(actor, scope=None))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # alerts are raised by the system
