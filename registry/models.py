@@ -286,9 +286,6 @@ class Program(TimestampedModel):
         _("relapses before exclusion"), default=2
     )
     visit_due_months = models.PositiveSmallIntegerField(_("visit due after (months)"), default=12)
-    public_notice_days = models.PositiveSmallIntegerField(
-        _("public notice for titles (days)"), default=30
-    )
     is_active = models.BooleanField(_("active"), default=True)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
