@@ -60,9 +60,8 @@ class RegistryViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(body, status=code, headers={"ETag": etag_for(instance, body)})
 
+    # No docstring: drf-spectacular would give it to every list endpoint as its description.
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # One page of the filtered, scoped queryset. (No docstring: the schema describes each
-        # list by its viewset's docstring, as before the base.)
         queryset = self.filter_queryset(self.get_queryset())
         page = self.paginate_queryset(queryset)
         assert page is not None  # every list endpoint is paginated
