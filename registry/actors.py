@@ -57,6 +57,10 @@ class Area:
     programs: frozenset[int] | None
     # What may be done there: a person's role in that organization; ``None``: the actor's scopes.
     scopes: frozenset[str] | None = None
+    # A person's area: the membership it comes from (its organization, that one's kind, the role).
+    organization_id: int | None = None
+    organization_kind: str = ""
+    role: str = ""
 
     def allows(self, scope: str | None) -> bool:
         """Whether ``scope`` may be used in this area (``None`` asks only for visibility)."""
@@ -191,10 +195,26 @@ class Actor:
                 # A role counts only in its own organization's area.
                 areas.append(
                     Area(
-                        area.districts, area.programs, ROLE_SCOPES.get(membership.role, frozenset())
+                        area.districts,
+                        area.programs,
+                        ROLE_SCOPES.get(membership.role, frozenset()),
+                        organization_id=membership.organization_id,
+                        organization_kind=membership.organization.kind,
+                        role=membership.role,
                     )
                 )
         return tuple(areas)
+
+    def covering(self, *, district: str, program: int, scope: str | None = None) -> list[Area]:
+        """The actor's areas that hold a record in ``district`` and ``program`` (and ``scope``,
+        if given): a person's memberships acting there (``Area.organization_id``, ``role``)."""
+        return [
+            area
+            for area in self.areas
+            if area.allows(scope)
+            and (area.districts is None or district in area.districts)
+            and (area.programs is None or program in area.programs)
+        ]
 
     def covers(self, *, district: str, program: int, scope: str | None = None) -> bool:
         """Whether a record in ``district`` and ``program`` is inside an area of the actor where
@@ -204,12 +224,7 @@ class Actor:
             return True
         if scope is not None and not self.has_scope(scope):
             return False
-        return any(
-            area.allows(scope)
-            and (area.districts is None or district in area.districts)
-            and (area.programs is None or program in area.programs)
-            for area in self.areas
-        )
+        return bool(self.covering(district=district, program=program, scope=scope))
 
     def area_q(
         self, *, district_path: str | None, program_path: str | None, scope: str | None = None

@@ -17,15 +17,15 @@ from django.utils import timezone
 from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from registry import policies
 from registry.actors import Actor
 from registry.admin import CappedCountPaginator, ProgrammeSettingsAdmin, request_actor
 from registry.admin_toolkit import ReadOnlyInline
 from registry.exceptions import RegistryError
 
-from . import selectors, services
+from . import policies, selectors, services
 from .choices import OPEN_STATUSES, RejectionReason, TitleStatus
 from .models import Objection, TitleApplication, TitleDocument, TitleSettings, TitleStatusChange
+from .workflow import next_states
 
 S = TitleStatus
 
@@ -50,7 +50,7 @@ class OverdueFilter(admin.SimpleListFilter):
 
 class StatusChangeInline(ReadOnlyInline):
     model = TitleStatusChange
-    readonly_fields = ["at", "from_status", "to_status", "actor_user", "actor_api_key", "note"]
+    readonly_fields = ["at", "from_status", "to_status", "created_by", "created_by_key", "note"]
     fields = list(readonly_fields)
     verbose_name_plural = _("history")
 
@@ -182,7 +182,7 @@ class TitleApplicationAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[TitleApplication]:
         actor = request_actor(request)
-        return super().get_queryset(request).filter(selectors.title_scope_q(actor))
+        return super().get_queryset(request).filter(policies.title_application_q(actor))
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # files are opened through the API by field officers
@@ -204,7 +204,7 @@ class TitleApplicationAdmin(admin.ModelAdmin):
 
     @admin.display(description=_("move"))
     def move_link(self, obj: TitleApplication) -> str:
-        if obj.pk is None or not services.next_states(obj):
+        if obj.pk is None or not next_states(obj):
             return "—"
         url = reverse("admin:titles_titleapplication_transition", args=[obj.pk])
         return format_html('<a class="button" href="{}">{}</a>', url, _("Move this file…"))
@@ -223,7 +223,7 @@ class TitleApplicationAdmin(admin.ModelAdmin):
         """A form that moves one file through ``title_application_transition``."""
         application = get_object_or_404(self.get_queryset(request), pk=pk)
         form = TransitionForm(request.POST or None)
-        choices = [(s, S(s).label) for s in services.next_states(application)]
+        choices = [(s, S(s).label) for s in next_states(application)]
         form.fields["to"].choices = choices  # type: ignore[attr-defined]
         if request.method == "POST" and form.is_valid():
             try:
@@ -255,11 +255,13 @@ class TitleApplicationAdmin(admin.ModelAdmin):
 
 @admin.register(TitleSettings)
 class TitleSettingsAdmin(ProgrammeSettingsAdmin):
-    """SLA targets per programme (saved through the service, with history): seen by the
-    programme's people, changed only by the programme agency's staff (``registry.policies``)."""
+    """A programme's title settings — the public-notice window and the SLA targets — saved
+    through the service, with history: seen by the programme's people, changed only by the
+    programme agency's staff (``titles.policies``)."""
 
     list_display = [
         "program",
+        "public_notice_days",
         "submitted_days",
         "legal_review_days",
         "file_months",
@@ -267,14 +269,14 @@ class TitleSettingsAdmin(ProgrammeSettingsAdmin):
     ]
 
     def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
-        return queryset.filter(program__in=policies.visible_programs(actor).values("pk"))
+        return queryset.filter(policies.title_settings_q(actor))
 
     def may_change(self, actor: Actor, obj: Any) -> bool:
-        return policies.can_govern_program(actor, obj.program_id)
+        return policies.title_settings_can(actor, obj, "change")
 
     def formfield_for_foreignkey(self, db_field: Any, request: HttpRequest, **kwargs: Any) -> Any:
         if db_field.name == "program":
-            kwargs["queryset"] = policies.governed_programs(request_actor(request))
+            kwargs["queryset"] = policies.title_settings_programs(request_actor(request))
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
 
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:

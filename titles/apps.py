@@ -12,7 +12,7 @@ class TitlesConfig(AppConfig):
         from farmers.transition.evidence import register_provider
         from registry.devtools import register_seeder
 
-        from .demo import seed_demo_titles
+        from .devtools.demo import seed_demo_titles
         from .selectors import title_facts
 
         register_provider("titles", title_facts)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import uuid
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
 from django.db.models import Q
@@ -13,7 +12,14 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from farmers.models import Household, Plot
-from registry.models import ApiKey, District, Organization, Program
+from registry.models import (
+    CreatedByModel,
+    District,
+    IdempotentModel,
+    Organization,
+    Program,
+    VersionedModel,
+)
 
 from .choices import (
     OPEN_STATUSES,
@@ -31,17 +37,22 @@ validate_partida = RegexValidator(
 )
 
 
-class TitleSettings(models.Model):
-    """A programme's SLA targets for title files, in days per state (DESIGN.md §5 defaults).
+# The public-notice window of a programme without title settings (DESIGN.md §5).
+DEFAULT_PUBLIC_NOTICE_DAYS = 30
 
-    The public-notice window is the programme's own ``public_notice_days``.
-    """
+
+class TitleSettings(models.Model):
+    """A programme's title settings: the public-notice window and the SLA targets for title
+    files, in days per state (DESIGN.md §5 defaults)."""
 
     program = models.OneToOneField(
         Program,
         on_delete=models.PROTECT,
         related_name="title_settings",
         verbose_name=_("programme"),
+    )
+    public_notice_days = models.PositiveSmallIntegerField(
+        _("public notice for titles (days)"), default=DEFAULT_PUBLIC_NOTICE_DAYS
     )
     submitted_days = models.PositiveSmallIntegerField(
         _("survey within (days of submission)"), default=60
@@ -90,7 +101,7 @@ class TitleSettings(models.Model):
         return int(value) if value is not None else None
 
 
-class TitleApplication(models.Model):
+class TitleApplication(CreatedByModel, IdempotentModel, VersionedModel):
     """A family's request for a land title over one plot, filed with a titling authority."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
@@ -150,26 +161,6 @@ class TitleApplication(models.Model):
     family_days = models.PositiveIntegerField(_("days with the family"), default=0)
     authority_days = models.PositiveIntegerField(_("days with the authority"), default=0)
     sunarp_days = models.PositiveIntegerField(_("days with SUNARP"), default=0)
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("filed by"),
-    )
-    created_by_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("filed with key"),
-    )
-    request_hash = models.CharField(max_length=64, blank=True, editable=False)
-    version = models.PositiveIntegerField(_("version"), default=1, editable=False)
-    created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
-    updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 
     class Meta:
         ordering = ["created_at", "id"]
@@ -220,8 +211,9 @@ class TitleApplication(models.Model):
         return f"{self.household.code} · {self.get_status_display()}"
 
 
-class TitleStatusChange(models.Model):
-    """One move of a title file: from, to, who, note, when (written in the move's transaction)."""
+class TitleStatusChange(CreatedByModel):
+    """One move of a title file: from, to, who (``created_by`` / ``created_by_key``), note, when
+    (written in the move's transaction)."""
 
     application = models.ForeignKey(
         TitleApplication,
@@ -233,22 +225,6 @@ class TitleStatusChange(models.Model):
         _("from"), max_length=20, choices=TitleStatus.choices, blank=True
     )
     to_status = models.CharField(_("to"), max_length=20, choices=TitleStatus.choices)
-    actor_user = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("user"),
-    )
-    actor_api_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("API key"),
-    )
     note = models.TextField(_("note"), blank=True)
     at = models.DateTimeField(_("at"), default=timezone.now)
 
@@ -262,8 +238,9 @@ class TitleStatusChange(models.Model):
         return f"{self.from_status or '∅'} → {self.to_status}"
 
 
-class Objection(models.Model):
-    """An objection to a title filed during the public notice, and its decision."""
+class Objection(CreatedByModel):
+    """An objection to a title filed during the public notice, and its decision (who recorded
+    it: ``created_by`` / ``created_by_key``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     application = models.ForeignKey(
@@ -283,22 +260,6 @@ class Objection(models.Model):
     )
     decision_note = models.TextField(_("decision note"), blank=True)
     decided_on = models.DateField(_("decided on"), null=True, blank=True)
-    filed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("recorded by"),
-    )
-    filed_by_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("recorded with key"),
-    )
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -316,8 +277,9 @@ def document_path(instance: TitleDocument, filename: str) -> str:
     return f"titles/{instance.application_id}/{instance.sha256[:16]}-{instance.pk}"
 
 
-class TitleDocument(models.Model):
-    """A document of a title file (PDF, JPEG or PNG), with its SHA-256."""
+class TitleDocument(CreatedByModel):
+    """A document of a title file (PDF, JPEG or PNG), with its SHA-256 (who uploaded it:
+    ``created_by`` / ``created_by_key``)."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     application = models.ForeignKey(
@@ -332,22 +294,6 @@ class TitleDocument(models.Model):
     size = models.PositiveIntegerField(_("size (bytes)"))
     content_type = models.CharField(_("content type"), max_length=50)
     sha256 = models.CharField(_("SHA-256"), max_length=64)
-    uploaded_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("uploaded by"),
-    )
-    uploaded_by_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("uploaded with key"),
-    )
     created_at = models.DateTimeField(_("uploaded at"), default=timezone.now, editable=False)
 
     class Meta:

@@ -20,14 +20,14 @@ from farmers import selectors as farmers_selectors
 from farmers.models import Household
 from farmers.pages.base import error_map, field_page
 from registry.actors import Actor
-from registry.choices import OrganizationKind, Scope
+from registry.choices import OrganizationKind
 from registry.exceptions import RegistryError
 from registry.models import Organization
 
-from . import selectors, services
+from . import policies, selectors, services
 from .choices import OPEN_STATUSES, TitleDocumentType
 from .models import TitleDocument
-from .workflow import REQUIRED_DOCUMENTS
+from .workflow import REQUIRED_DOCUMENTS, next_states
 
 PANEL_TEMPLATE = "field/titles/_panel.html"
 APPLY_TEMPLATE = "field/titles/apply.html"
@@ -36,9 +36,7 @@ APPLY_TEMPLATE = "field/titles/apply.html"
 def title_panel(actor: Actor, household: Household) -> tuple[str, dict[str, Any]] | None:
     """The household's title files the actor may see (hidden without ``titles:read`` there):
     status, due date, overdue flag and the documents still missing for the next step."""
-    if not actor.covers(
-        district=household.district_id, program=household.program_id, scope=Scope.TITLES_READ
-    ):
+    if not policies.may_read_titles_of(actor, household):
         return None
     files = list(
         selectors.title_application_list(actor=actor)
@@ -53,7 +51,7 @@ def title_panel(actor: Actor, household: Household) -> tuple[str, dict[str, Any]
     for application in files:
         present = {document.type for document in application.documents.all()}
         required: list[str] = []
-        for state in services.next_states(application):
+        for state in next_states(application):
             required += [k for k in REQUIRED_DOCUMENTS.get(state, ()) if k not in required]
         application.missing_documents = [  # type: ignore[attr-defined]
             TitleDocumentType(kind).label for kind in required if kind not in present

@@ -1,5 +1,5 @@
-"""Reads of the titles app, narrowed to the actor's scope (404 outside it), and the evidence
-provider of the transition engine."""
+"""Reads of the titles app, narrowed to what ``titles.policies`` lets the actor see (404
+outside it), and the evidence provider of the transition engine."""
 
 from __future__ import annotations
 
@@ -13,25 +13,11 @@ from django.utils import timezone
 
 from farmers.transition.evidence import TITLE_APPLIED, TITLE_REGISTERED, Fact, batch_q
 from registry.actors import Actor
-from registry.choices import OrganizationKind, Scope
 from registry.exceptions import NotFound
 
+from . import policies
 from .choices import OPEN_STATUSES, TitleStatus
 from .models import Objection, TitleApplication, TitleDocument, TitleStatusChange
-
-
-def title_scope_q(actor: Actor, prefix: str = "") -> Q:
-    """Files the actor may see: a titling authority's key sees the files filed with it in its
-    area; everyone else the files of households in their area (``titles:read``)."""
-    condition = actor.area_q(
-        district_path=f"{prefix}district_id",
-        program_path=f"{prefix}program_id",
-        scope=Scope.TITLES_READ,
-    )
-    organization = actor.organization
-    if organization is not None and organization.kind == OrganizationKind.TITLING_AUTHORITY:
-        condition &= Q(**{f"{prefix}authority_id": organization.pk})
-    return condition
 
 
 def overdue_q(today: date | None = None, prefix: str = "") -> Q:
@@ -42,7 +28,7 @@ def overdue_q(today: date | None = None, prefix: str = "") -> Q:
 
 def title_application_list(*, actor: Actor) -> QuerySet[TitleApplication]:
     """Title files in the actor's scope, with the references a list shows (one query a page)."""
-    return TitleApplication.objects.filter(title_scope_q(actor)).select_related(
+    return TitleApplication.objects.filter(policies.title_application_q(actor)).select_related(
         "authority", "program"
     )
 
@@ -58,7 +44,7 @@ def title_application_get(*, actor: Actor, application_id: Any) -> TitleApplicat
 def status_change_list(*, application: TitleApplication) -> QuerySet[TitleStatusChange]:
     """A file's moves, oldest first, with who made them."""
     return TitleStatusChange.objects.filter(application=application).select_related(
-        "actor_user", "actor_api_key"
+        "created_by", "created_by_key"
     )
 
 
@@ -75,7 +61,7 @@ def document_list(*, application: TitleApplication) -> QuerySet[TitleDocument]:
 def document_get(*, actor: Actor, application_id: Any, document_id: Any) -> TitleDocument:
     """One document of a file in the actor's scope, or 404."""
     document = (
-        TitleDocument.objects.filter(title_scope_q(actor, "application__"))
+        TitleDocument.objects.filter(policies.title_document_q(actor))
         .filter(pk=document_id, application_id=application_id)
         .first()
     )

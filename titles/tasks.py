@@ -9,6 +9,6 @@ from celery import shared_task
 def raise_overdue_alerts() -> dict[str, int]:
     """Daily: alert on title files past (or approaching) their SLA target; resolve the alerts of
     files back on time. Idempotent: reruns create no duplicate alerts."""
-    from .services import title_alerts_sync
+    from .services import title_alerts_sync  # (re-exported from titles.sla)
 
     return title_alerts_sync()

@@ -23,9 +23,14 @@ is filed with). ``system`` moves are made by a service, never through ``transiti
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from registry.workflow import Machine, Move
 
 from .choices import Party, TitleDocumentType, TitleStatus
+
+if TYPE_CHECKING:
+    from .models import TitleApplication
 
 S = TitleStatus
 OFFICER = "officer"
@@ -148,3 +153,14 @@ def allowed_moves(state: str) -> list[str]:
 def terminal_states() -> set[str]:
     """States with no way out."""
     return TITLE_MACHINE.terminal_states()
+
+
+def next_states(application: TitleApplication) -> list[str]:
+    """The states this file may move to through ``transition/`` now (``observed`` returns only
+    where it came from)."""
+    states = allowed_moves(application.status)
+    if application.status == S.OBSERVED:
+        homes: set[str] = {S.SUBMITTED, S.SURVEYED, S.LEGAL_REVIEW}
+        back = homes - {application.observed_from}
+        states = [state for state in states if state not in back]
+    return states

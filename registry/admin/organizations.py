@@ -101,7 +101,6 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
         "graduation_income_pen",
         "relapses_before_exclusion",
         "visit_due_months",
-        "public_notice_days",
     ]
 
     def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -149,7 +148,6 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
                     "graduation_income_pen",
                     "relapses_before_exclusion",
                     "visit_due_months",
-                    "public_notice_days",
                 ]
             },
         ),

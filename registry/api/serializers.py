@@ -75,7 +75,6 @@ class ProgramSerializer(serializers.ModelSerializer):
             "graduation_income_pen",
             "relapses_before_exclusion",
             "visit_due_months",
-            "public_notice_days",
             "is_active",
         ]
         read_only_fields = fields

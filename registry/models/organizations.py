@@ -128,9 +128,6 @@ class Program(VersionedModel):
         _("relapses before exclusion"), default=2
     )
     visit_due_months = models.PositiveSmallIntegerField(_("visit due after (months)"), default=12)
-    public_notice_days = models.PositiveSmallIntegerField(
-        _("public notice for titles (days)"), default=30
-    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

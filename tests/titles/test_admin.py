@@ -109,6 +109,7 @@ def test_settings_admin_saves_through_the_service(staff_client: Client, program:
     url = reverse("admin:titles_titlesettings_add")
     data = {
         "program": program.pk,
+        "public_notice_days": 40,
         "submitted_days": 45,
         "surveyed_days": 15,
         "legal_review_days": 30,
@@ -122,4 +123,5 @@ def test_settings_admin_saves_through_the_service(staff_client: Client, program:
     }
     response = staff_client.post(url, data)
     assert response.status_code == 302, response.content[:500]
-    assert TitleSettings.objects.get(program=program).submitted_days == 45
+    saved = TitleSettings.objects.get(program=program)
+    assert (saved.submitted_days, saved.public_notice_days) == (45, 40)

@@ -358,7 +358,7 @@ def test_documents_limits_hash_and_download_scope(
 ) -> None:
     import hashlib
 
-    from titles import services as title_services
+    from titles.services import documents as title_documents
 
     officer = clients["officer"]
     pk = make_file(S.DRAFT).pk
@@ -370,12 +370,12 @@ def test_documents_limits_hash_and_download_scope(
     wrong = _upload(officer, pk, "plot_plan", b"MZ\x90\x00 not a pdf", "virus.pdf")
     assert wrong.status_code == 415
     assert wrong.json()["errors"][0]["allowed"] == ["application/pdf", "image/jpeg", "image/png"]
-    old = title_services.DOCUMENT_MAX_BYTES
-    title_services.DOCUMENT_MAX_BYTES = 50
+    old = title_documents.DOCUMENT_MAX_BYTES
+    title_documents.DOCUMENT_MAX_BYTES = 50
     try:
         big = _upload(officer, pk, "plot_plan", PDF + b"0" * 100)
     finally:
-        title_services.DOCUMENT_MAX_BYTES = old
+        title_documents.DOCUMENT_MAX_BYTES = old
     assert big.status_code == 413 and big.json()["errors"][0]["code"] == "file_too_large"
     bad_type = _upload(officer, pk, "selfie")
     assert bad_type.status_code == 400 and bad_type.json()["errors"][0]["attr"] == "type"

@@ -11,11 +11,12 @@ from django.test.utils import CaptureQueriesContext
 
 from farmers.transition.evidence import TITLE_APPLIED, TITLE_REGISTERED, gather, providers
 from registry.choices import AlertKind, AlertSeverity, AlertStatus
+from registry.dates import add_months
 from registry.models import Alert, Program
 from titles import selectors, services
 from titles.choices import TitleStatus
+from titles.clock import recompute_clock, settings_for
 from titles.models import TitleApplication, TitleSettings
-from titles.services import add_months, recompute_clock, settings_for
 from titles.tasks import raise_overdue_alerts
 
 from .conftest import SYSTEM, FileMaker, make_household
@@ -45,6 +46,24 @@ def test_due_dates_follow_programme_settings(make_file: FileMaker, program: Prog
     application.file_due_on = today + timedelta(days=3)
     recompute_clock(application, settings_for(program.pk))
     assert application.due_on == today + timedelta(days=3)
+
+
+@pytest.mark.django_db
+def test_public_notice_lasts_the_programmes_title_setting(
+    make_file: FileMaker, program: Program
+) -> None:
+    # Without title settings the notice lasts the default 30 days; with them, their window.
+    assert settings_for(program.pk).public_notice_days == 30
+    TitleSettings.objects.create(program=program, public_notice_days=45)
+    application = services.title_application_transition(
+        actor=SYSTEM, application=make_file(S.LEGAL_REVIEW).pk, to=S.PUBLIC_NOTICE
+    )
+    today = date.today()
+    assert (application.notice_starts_on, application.notice_ends_on) == (
+        today,
+        today + timedelta(days=45),
+    )
+    assert application.due_on == today + timedelta(days=45)
 
 
 @pytest.mark.django_db

@@ -122,4 +122,4 @@ def test_every_state_target_pair(
         assert after[1] == before[1] + 1 and after[2] == before[2] + 1 and after[3] == before[3] + 1
         change = TitleStatusChange.objects.filter(application=fresh).latest("at", "id")
         assert (change.from_status, change.to_status) == (state, target)
-        assert change.actor_user_id is not None or change.actor_api_key_id is not None
+        assert change.created_by_id is not None or change.created_by_key_id is not None

@@ -18,8 +18,7 @@ from titles.choices import (
     TitleStatus,
 )
 from titles.models import Objection, TitleApplication, TitleDocument, TitleStatusChange
-from titles.services import next_states
-from titles.workflow import STATE_PARTY
+from titles.workflow import STATE_PARTY, next_states
 
 
 class TitleApplicationCreateSerializer(serializers.Serializer[Any]):
@@ -153,10 +152,10 @@ class TitleStatusChangeSerializer(serializers.ModelSerializer[TitleStatusChange]
         read_only_fields = fields
 
     def get_actor(self, obj: TitleStatusChange) -> str:
-        if obj.actor_api_key is not None:
-            return f"key:{obj.actor_api_key.prefix}"
-        if obj.actor_user is not None:
-            return str(obj.actor_user.get_username())
+        if obj.created_by_key is not None:
+            return f"key:{obj.created_by_key.prefix}"
+        if obj.created_by is not None:
+            return str(obj.created_by.get_username())
         return "system"
 
 

@@ -9,15 +9,13 @@ from django.db.models import QuerySet
 from django.http import FileResponse
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
-from rest_framework import status, viewsets
+from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry.actors import Actor
-from registry.api.authentication import get_actor
-from registry.api.mixins import ETagMixin, conditional_response, etag_for
+from registry.api.base import RegistryViewSet
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
 from titles import selectors, services
@@ -58,7 +56,7 @@ class HistoryPages(CursorPagination):
     ordering = ("at", "id")
 
 
-class TitleApplicationViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
+class TitleApplicationViewSet(RegistryViewSet):
     """Land-title files: file a draft, read, move through the workflow; sub-resources for the
     history, objections and documents."""
 
@@ -80,47 +78,22 @@ class TitleApplicationViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
             return ("due_on", "id")
         return ("created_at", "id")
 
-    @property
-    def actor(self) -> Actor:
-        return get_actor(self.request)
-
     def get_queryset(self) -> QuerySet[TitleApplication]:
         return selectors.title_application_list(actor=self.actor)
 
     def get_object(self) -> TitleApplication:
         return selectors.title_application_get(actor=self.actor, application_id=self.kwargs["pk"])
 
-    def validated(self, serializer_class: type[Any]) -> dict[str, Any]:
-        """The request body checked by ``serializer_class`` (400 with field errors if not)."""
-        serializer = serializer_class(data=self.request.data)
-        serializer.is_valid(raise_exception=True)
-        return dict(serializer.validated_data)
-
-    def _detail(self, application: TitleApplication, *, created: bool | None = None) -> Response:
+    def _detail(self, application: TitleApplication, *, created: bool = False) -> Response:
+        """The file as GET returns it now (read again through the selector), with its ETag."""
         fresh = selectors.title_application_get(actor=self.actor, application_id=application.pk)
-        data = TitleApplicationSerializer(fresh).data
-        code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
-        return Response(data, status=code, headers={"ETag": etag_for(fresh, data)})
+        return self.respond(fresh, created=created)
 
     def _page(self, queryset: QuerySet[Any], serializer: type[Any], pages: type[Any]) -> Response:
         paginator = pages()
         page = paginator.paginate_queryset(queryset, self.request, view=None)
         assert page is not None
         return paginator.get_paginated_response(serializer(page, many=True).data)
-
-    def list(self, request: Request) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        assert page is not None
-        return self.get_paginated_response(TitleApplicationSerializer(page, many=True).data)
-
-    def representation(self, instance: TitleApplication) -> Any:
-        return TitleApplicationSerializer(instance).data
-
-    def retrieve(self, request: Request, pk: str) -> Response:
-        application = self.get_object()
-        data = self.representation(application)
-        return conditional_response(request, data, etag_for(application, data))
 
     @extend_schema(
         request=TitleApplicationCreateSerializer,

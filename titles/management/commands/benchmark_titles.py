@@ -1,35 +1,13 @@
-"""``benchmark_titles``: p50/p95 of the overdue queue (``GET /api/v1/title-applications/
-?overdue=true``, page of 50) through the real API stack, for programme staff and for the
-titling authority's key, plus the number of queries per request for page sizes 1, 50 and 100.
-
-Run it against a database seeded with ``seed_households`` and ``seed_titles --count 200000``
-(README).
-"""
+"""``benchmark_titles``: p50/p95 of the overdue title-file queue through the API
+(``titles.devtools.benchmark``; README)."""
 
 from __future__ import annotations
 
-import statistics
-import time
 from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
-from django.db import connection
-from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
 
-from registry.choices import OrganizationKind, Scope
-from registry.geography import VRAEM_DISTRICTS
-from registry.models import Organization, Program
-from registry.services import api_key_create, organization_upsert
-from titles.models import TitleApplication
-from titles.selectors import overdue_q
-
-URL = "/api/v1/title-applications/"
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
+from titles.devtools.benchmark import NotSeeded, benchmark_titles
 
 
 class Command(BaseCommand):
@@ -40,58 +18,11 @@ class Command(BaseCommand):
         parser.add_argument("--requests", type=int, default=300)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        program = Program.objects.filter(code=options["program"]).first()
-        authority = Organization.objects.filter(code="bench-dra").first()
-        if program is None or authority is None:
-            raise CommandError("Seed first: seed_households, then seed_titles.")
-        implementer, _created = organization_upsert(
-            code="bench-implementer",
-            kind=OrganizationKind.IMPLEMENTER,
-            name="Bench implementer",
-            district_ubigeos=sorted(VRAEM_DISTRICTS),
-        )
-        implementer.programs.add(program)
-        scopes = [Scope.TITLES_READ, Scope.TITLES_WRITE]
-        total = TitleApplication.objects.count()
-        overdue = TitleApplication.objects.filter(overdue_q()).count()
-        self.stdout.write(f"title files in database: {total:,} ({overdue:,} overdue)")
-        for label, organization in (("implementer key", implementer), ("authority key", authority)):
-            _key, raw = api_key_create(
-                organization=organization, scopes=scopes, name="benchmark", expires_in_days=1
+        try:
+            benchmark_titles(
+                program_code=options["program"],
+                requests=options["requests"],
+                write=self.stdout.write,
             )
-            with override_settings(ALLOWED_HOSTS=["testserver"], DEBUG=False):
-                self._run(Client(HTTP_AUTHORIZATION=f"Api-Key {raw}"), label, options["requests"])
-
-    def _run(self, client: Client, label: str, n: int) -> None:
-        params = {"overdue": "true", "page_size": "50"}
-        for _i in range(20):  # warm-up: connections, caches
-            client.get(URL, params)
-        timings, rows = [], []
-        next_pages = []
-        for _i in range(n):
-            started = time.perf_counter()
-            response = client.get(URL, params)
-            timings.append((time.perf_counter() - started) * 1000)
-            assert response.status_code == 200, response.content
-            body = response.json()
-            rows.append(len(body["results"]))
-            next_pages.append(body["next"])
-        # The second page (cursor from the first) too.
-        page_two = []
-        for url in next_pages[:50]:
-            if url:
-                started = time.perf_counter()
-                assert client.get(url).status_code == 200
-                page_two.append((time.perf_counter() - started) * 1000)
-        queries = {}
-        for size in (1, 50, 100):
-            with CaptureQueriesContext(connection) as ctx:
-                client.get(URL, {"overdue": "true", "page_size": size})
-            queries[size] = len(ctx.captured_queries)
-        self.stdout.write(
-            f"{label}: overdue queue (page_size=50): n={n} p50={statistics.median(timings):.1f} ms "
-            f"p95={_percentile(timings, 0.95):.1f} ms max={max(timings):.1f} ms "
-            f"(rows per page {statistics.mean(rows):.0f}); "
-            f"page 2 p50={statistics.median(page_two) if page_two else 0:.1f} ms\n"
-            f"  queries per request by page_size: {queries}"
-        )
+        except NotSeeded as exc:
+            raise CommandError(str(exc)) from exc

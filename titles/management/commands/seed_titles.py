@@ -1,4 +1,5 @@
-"""``seed_titles --count N``: N synthetic title files over seeded households, for benchmarks."""
+"""``seed_titles --count N``: N synthetic title files over seeded households, for benchmarks
+(``titles.devtools.seeding``)."""
 
 from __future__ import annotations
 
@@ -7,11 +8,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from registry.choices import OrganizationKind
 from registry.geography import VRAEM_DISTRICTS
 from registry.models import Program
-from registry.services import organization_upsert
-from titles.seeding import seed_titles
+from titles.devtools.seeding import bench_authority, seed_titles
 
 
 class Command(BaseCommand):
@@ -31,12 +30,7 @@ class Command(BaseCommand):
             raise CommandError(
                 f"No programme “{options['program']}”: run seed_households --count N first."
             )
-        authority, _created = organization_upsert(
-            code="bench-dra",
-            kind=OrganizationKind.TITLING_AUTHORITY,
-            name="Bench titling authority",
-            district_ubigeos=sorted(VRAEM_DISTRICTS),
-        )
+        authority = bench_authority(sorted(VRAEM_DISTRICTS))
         started = time.perf_counter()
 
         def progress(done: int, total: int) -> None:

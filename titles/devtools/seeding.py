@@ -1,6 +1,6 @@
 """Bulk generation of title files for benchmarks (``seed_titles --count N``).
 
-Set-based and chunked like ``farmers.seeding``: files for the plots of already-seeded households
+Set-based and chunked like ``farmers.devtools.seeding``: files for the plots of seeded households
 (``seed_households``), spread over the workflow's states, with their SLA clock computed the way
 the services compute it, written with PostgreSQL ``COPY`` (``bulk_create`` elsewhere). Rows
 bypass the services on purpose: they are synthetic and valid by construction.
@@ -19,12 +19,14 @@ from django.utils import timezone
 
 from farmers.devtools.seeding import _copy_rows
 from farmers.models import Plot
+from registry.choices import OrganizationKind
 from registry.dates import add_months
 from registry.models import Organization, Program
+from registry.services import organization_upsert
 
-from .choices import OPEN_STATUSES, RejectionReason, TitleStatus
-from .models import TitleApplication, TitleSettings
-from .services import recompute_clock
+from ..choices import OPEN_STATUSES, RejectionReason, TitleStatus
+from ..clock import notice_window, recompute_clock, settings_for
+from ..models import TitleApplication, TitleSettings
 
 S = TitleStatus
 STATUS_WEIGHTS = [
@@ -79,7 +81,6 @@ FIELDS = [
 def _row(
     rng: random.Random,
     cfg: TitleSettings,
-    notice_days: int,
     household_id: Any,
     plot_id: Any,
     district_id: str,
@@ -101,8 +102,7 @@ def _row(
     if status == S.OBSERVED:
         app.observed_from = rng.choice([S.SUBMITTED, S.SURVEYED, S.LEGAL_REVIEW])
     if status in (S.PUBLIC_NOTICE, S.OBJECTED):
-        app.notice_starts_on = since
-        app.notice_ends_on = since + timedelta(days=notice_days)
+        app.notice_starts_on, app.notice_ends_on = notice_window(since, cfg)
     if status == S.REGISTERED:
         app.registered_on = since
         app.partida_number = f"{rng.randint(10_000_000, 99_999_999)}"
@@ -158,8 +158,8 @@ def seed_titles(
 ) -> int:
     """Generate ``count`` title files over the plots of ``program``'s households (several files
     per plot when there are fewer plots than files). Returns how many were written."""
-    rng = random.Random(seed)  # noqa: S311 (synthetic data, reproducible)
-    cfg = TitleSettings.objects.filter(program=program).first() or TitleSettings(program=program)
+    rng = random.Random(seed)
+    cfg = settings_for(program.pk)
     plots = list(
         Plot.objects.filter(household__program=program, is_active=True)
         .order_by("household_id")
@@ -175,7 +175,6 @@ def seed_titles(
             _row(
                 rng,
                 cfg,
-                program.public_notice_days,
                 household_id,
                 plot_id,
                 district_id,
@@ -193,3 +192,14 @@ def seed_titles(
         if progress is not None:
             progress(written, count)
     return written
+
+
+def bench_authority(district_ubigeos: list[str]) -> Organization:
+    """The benchmarks' titling authority (``bench-dra``), created or updated."""
+    authority, _created = organization_upsert(
+        code="bench-dra",
+        kind=OrganizationKind.TITLING_AUTHORITY,
+        name="Bench titling authority",
+        district_ubigeos=district_ubigeos,
+    )
+    return authority

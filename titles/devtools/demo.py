@@ -24,9 +24,9 @@ from registry.exceptions import RegistryError
 from registry.models import District, Organization
 from registry.services import organization_upsert
 
-from . import services
-from .choices import TitleDocumentType, TitleStatus
-from .models import TitleApplication
+from .. import services
+from ..choices import TitleDocumentType, TitleStatus
+from ..models import TitleApplication
 
 NAMESPACE = uuid.UUID("0b7c4a52-3d0e-4f7e-9a51-6c2f1e8d9a20")
 AUTHORITY_BY_DEPARTMENT = {"08": "dra-cusco", "05": "dra-ayacucho", "12": "dra-junin"}
