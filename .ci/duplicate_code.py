@@ -53,7 +53,9 @@ def cross_app_blocks(min_lines: int) -> list[tuple[int, list[tuple[str, int, int
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--min-lines", type=int, default=6, help="shortest block counted (6)")
+    parser.add_argument(
+        "--min-lines", type=int, default=4, help="shortest block counted (4, pylint's default)"
+    )
     parser.add_argument("--max", type=int, default=10, help="most cross-app blocks allowed (10)")
     options = parser.parse_args()
     blocks = cross_app_blocks(options.min_lines)

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import Q
@@ -20,6 +19,10 @@ from registry.models import (
     Organization,
     Program,
     VersionedModel,
+    by_column,
+    district_column,
+    optional_reference,
+    program_column,
 )
 
 from .choices import (
@@ -100,14 +103,7 @@ class Household(VersionedModel, IdempotentModel, CreatedByModel):
         db_default="",
         editable=False,
     )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("reviewed by"),
-    )
+    reviewed_by = by_column(_("reviewed by"))
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     # Not ``auto_now``: only a new version (``touch()``) or a stage move changes it.
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
@@ -241,14 +237,7 @@ class PossibleDuplicate(models.Model):
     status = models.CharField(
         _("status"), max_length=12, choices=DuplicateStatus.choices, default=DuplicateStatus.OPEN
     )
-    resolved_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("resolved by"),
-    )
+    resolved_by = by_column(_("resolved by"))
     resolved_at = models.DateTimeField(_("resolved at"), null=True, blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
@@ -275,14 +264,7 @@ class Consent(models.Model):
     purposes = models.JSONField(_("purposes"), default=list)
     notice_version = models.CharField(_("notice version"), max_length=20, default="2025-1")
     language = models.CharField(_("language"), max_length=10, default="es")
-    officer = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("officer"),
-    )
+    officer = by_column(_("officer"))
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
@@ -413,14 +395,7 @@ class Verification(IdempotentModel, CreatedByModel):
         choices=VerificationStatus.choices,
         default=VerificationStatus.PENDING,
     )
-    reviewed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("reviewed by"),
-    )
+    reviewed_by = by_column(_("reviewed by"))
     reviewed_at = models.DateTimeField(_("reviewed at"), null=True, blank=True)
     review_note = models.TextField(_("review note"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
@@ -454,14 +429,7 @@ class Support(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
     )
-    funding_source = models.ForeignKey(
-        Organization,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("funding source"),
-    )
+    funding_source = optional_reference(Organization, _("funding source"))
     given_on = models.DateField(_("given on"))
     is_active = models.BooleanField(_("active"), default=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
@@ -501,20 +469,8 @@ class StageChange(models.Model):
     evidence = models.JSONField(_("evidence summary"), default=dict, blank=True)
     # Denormalised from the household at the time, for indicators and scoping without joins.
     # Indexed through the composite indexes below, which lead with them.
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("district"),
-        db_index=False,
-    )
-    program = models.ForeignKey(
-        Program,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("programme"),
-        db_index=False,
-    )
+    district = district_column(db_index=False)
+    program = program_column(db_index=False)
 
     class Meta:
         ordering = ["id"]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from django.conf import settings
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -16,13 +15,14 @@ from django.utils.translation import gettext_lazy as _
 from farmers.choices import Crop
 from farmers.models import Household
 from registry.models import (
-    ApiKey,
     CreatedByModel,
-    District,
     IdempotentModel,
     Organization,
-    Program,
     VersionedModel,
+    by_column,
+    by_key_column,
+    district_column,
+    program_column,
 )
 
 from .choices import (
@@ -87,35 +87,13 @@ class BuyerOffer(CreatedByModel):
         db_index=False,
     )
     # Denormalised from the household, for scoping without joins.
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("district"),
-        db_index=False,
-    )
-    program = models.ForeignKey(
-        Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
-    )
+    district = district_column(db_index=False)
+    program = program_column()
     note = models.CharField(_("note"), max_length=300, blank=True)
     offered_at = models.DateTimeField(_("offered at"), default=timezone.now, editable=False)
     withdrawn_at = models.DateTimeField(_("withdrawn at"), null=True, blank=True, editable=False)
-    withdrawn_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("withdrawn by"),
-    )
-    withdrawn_by_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("withdrawn with key"),
-    )
+    withdrawn_by = by_column(_("withdrawn by"))
+    withdrawn_by_key = by_key_column(_("withdrawn with key"))
 
     class Meta:
         ordering = ["offered_at", "id"]
@@ -160,12 +138,8 @@ class Contract(VersionedModel, IdempotentModel, CreatedByModel):
         Organization, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("buyer")
     )
     # Denormalised from the household, for scoping and indexes without joins.
-    district = models.ForeignKey(
-        District, on_delete=models.PROTECT, related_name="+", verbose_name=_("district")
-    )
-    program = models.ForeignKey(
-        Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
-    )
+    district = district_column()
+    program = program_column()
     crop = models.CharField(_("crop"), max_length=16, choices=Crop.choices)
     product_form = models.CharField(_("product form"), max_length=20, choices=ProductForm.choices)
     season_start = models.DateField(_("season starts"))
@@ -352,20 +326,8 @@ class Delivery(VersionedModel, IdempotentModel, CreatedByModel):
         verbose_name=_("buyer"),
         db_index=False,
     )
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("district"),
-        db_index=False,
-    )
-    program = models.ForeignKey(
-        Program,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("programme"),
-        db_index=False,
-    )
+    district = district_column(db_index=False)
+    program = program_column(db_index=False)
     delivered_on = models.DateField(_("delivered on"))
     weight_kg = models.DecimalField(_("weight (kg)"), **KG)  # type: ignore[arg-type]
     quality_grade = models.CharField(
@@ -400,22 +362,8 @@ class Delivery(VersionedModel, IdempotentModel, CreatedByModel):
     confirmed_at = models.DateTimeField(
         _("confirmed by the programme at"), null=True, blank=True, editable=False
     )
-    confirmed_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("confirmed by"),
-    )
-    confirmed_by_key = models.ForeignKey(
-        ApiKey,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("confirmed with key"),
-    )
+    confirmed_by = by_column(_("confirmed by"))
+    confirmed_by_key = by_key_column(_("confirmed with key"))
     # Stamped by the services (``touch()``, the workflow), not on every save.
     updated_at = models.DateTimeField(_("updated at"), default=timezone.now, editable=False)
 

@@ -1,4 +1,5 @@
-"""Pieces every app's admin uses: read-only inlines and streamed CSV exports.
+"""Pieces every app's admin uses: read-only inlines, large-table changelists (capped counts) and
+streamed CSV exports.
 
 Kept apart from ``registry.admin`` (which registers the kernel's own models) so that an app's
 admin can use them without caring about the kernel's registrations.
@@ -8,12 +9,37 @@ from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Iterator, Sequence
-from typing import Any
+from typing import Any, cast
 
 from django.contrib import admin
+from django.core.paginator import Paginator
+from django.db.models import QuerySet
 from django.http import HttpRequest, StreamingHttpResponse
+from django.utils.functional import cached_property
 
-__all__ = ["ReadOnlyInline", "stream_csv"]
+__all__ = ["CappedCountPaginator", "LargeTableAdmin", "ReadOnlyInline", "stream_csv"]
+
+
+class CappedCountPaginator(Paginator):
+    """Counts at most ``CAP`` rows (a bounded ``COUNT`` over ``LIMIT``), so changelists of
+    million-row tables never count the whole table; beyond the cap the last page is not
+    offered exactly."""
+
+    CAP = 10_000
+
+    @cached_property
+    def count(self) -> int:
+        rows = cast("QuerySet[Any]", self.object_list)
+        return int(rows[: self.CAP + 1].count())
+
+
+class LargeTableAdmin(admin.ModelAdmin):
+    """The changelist of a table that grows to millions of rows (title files, contracts,
+    deliveries, offers): 50 rows a page, counted at most up to ``CappedCountPaginator.CAP``."""
+
+    show_full_result_count = False
+    list_per_page = 50
+    paginator = CappedCountPaginator
 
 
 class ReadOnlyInline(admin.TabularInline):

@@ -18,7 +18,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from registry.actors import Actor
-from registry.admin import CappedCountPaginator, ProgrammeSettingsAdmin, request_actor
+from registry.admin import LargeTableAdmin, ProgrammeSettingsAdmin, request_actor
 from registry.admin_toolkit import ReadOnlyInline
 from registry.exceptions import RegistryError
 
@@ -116,7 +116,7 @@ def _bulk_action(to: str) -> Any:
 
 
 @admin.register(TitleApplication)
-class TitleApplicationAdmin(admin.ModelAdmin):
+class TitleApplicationAdmin(LargeTableAdmin):
     """Title files by state and SLA; moves through the services only."""
 
     list_display = [
@@ -132,9 +132,6 @@ class TitleApplicationAdmin(admin.ModelAdmin):
     list_filter = ["status", OverdueFilter, "authority", "program"]
     list_select_related = ["household", "authority", "district"]
     search_fields = ["=household__code", "=partida_number"]
-    show_full_result_count = False
-    list_per_page = 50
-    paginator = CappedCountPaginator
     readonly_fields = [
         "household",
         "plot",

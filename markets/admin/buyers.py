@@ -14,7 +14,7 @@ from django.utils.translation import gettext_lazy as _
 from farmers.choices import HouseholdStatus
 from farmers.identity import normalize_phone
 from registry.actors import Actor
-from registry.admin import CappedCountPaginator, ProgrammeSettingsAdmin, request_actor
+from registry.admin import LargeTableAdmin, ProgrammeSettingsAdmin, request_actor
 from registry.choices import OrganizationKind
 from registry.models import Organization
 
@@ -55,7 +55,7 @@ class BuyerOfferForm(forms.ModelForm):
 
 
 @admin.register(BuyerOffer)
-class BuyerOfferAdmin(admin.ModelAdmin):
+class BuyerOfferAdmin(LargeTableAdmin):
     """Households offered to buyers (the families a buyer may propose contracts to): programme
     staff add and withdraw offers in their area; never edited or deleted (history is kept)."""
 
@@ -65,9 +65,6 @@ class BuyerOfferAdmin(admin.ModelAdmin):
     list_select_related = ["household", "buyer", "program", "district"]
     search_fields = ["=household__code", "buyer__code"]
     raw_id_fields = ["household"]
-    show_full_result_count = False
-    list_per_page = 50
-    paginator = CappedCountPaginator
     actions = ["withdraw"]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[BuyerOffer]:

@@ -13,7 +13,7 @@ from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from registry.admin import CappedCountPaginator
+from registry.admin import LargeTableAdmin
 from registry.admin_toolkit import ReadOnlyInline, stream_csv
 
 from .. import selectors, services
@@ -92,7 +92,7 @@ CONTRACT_CSV = [
 
 
 @admin.register(Contract)
-class ContractAdmin(ScopedMixin, admin.ModelAdmin):
+class ContractAdmin(ScopedMixin, LargeTableAdmin):
     """Contracts with their deliveries, schedule and status history."""
 
     list_display = [
@@ -110,9 +110,6 @@ class ContractAdmin(ScopedMixin, admin.ModelAdmin):
     list_filter = ["crop", BuyerFilter, "status", SeasonYearFilter, "certification"]
     list_select_related = ["household", "buyer"]
     search_fields = ["=household__code", "=id"]
-    show_full_result_count = False
-    list_per_page = 50
-    paginator = CappedCountPaginator
     readonly_fields = [
         "household",
         "buyer",
@@ -281,7 +278,7 @@ DELIVERY_CSV = [
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
+class DeliveryAdmin(ScopedMixin, LargeTableAdmin):
     """Deliveries: the reception queue (accept through the service) and CSV export."""
 
     list_display = [
@@ -305,9 +302,6 @@ class DeliveryAdmin(ScopedMixin, admin.ModelAdmin):
     ]
     list_select_related = ["household", "buyer"]
     search_fields = ["=receipt_reference", "=household__code"]
-    show_full_result_count = False
-    list_per_page = 50
-    paginator = CappedCountPaginator
     date_hierarchy = None
     readonly_fields = [
         "contract",

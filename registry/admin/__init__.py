@@ -1,12 +1,13 @@
 """Admin for the registry kernel, in Spanish: geography, organizations, programmes, people, keys,
-the audit trail and alerts (one module each); the shared pieces live in ``base`` and are
-re-exported here for the other apps' admins (``from registry.admin import request_actor``).
+the audit trail and alerts (one module each); the shared pieces live in ``base`` (capped
+changelists in ``registry.admin_toolkit``) and are re-exported here for the other apps' admins
+(``from registry.admin import request_actor``).
 """
 
+from ..admin_toolkit import CappedCountPaginator, LargeTableAdmin
 from . import alerts, audit, geography, organizations, people
 from .base import (
     ACTOR_ATTRIBUTE,
-    CappedCountPaginator,
     NoDeleteAdmin,
     ProgrammeSettingsAdmin,
     ReadOnlyAdmin,
@@ -20,6 +21,7 @@ from .base import (
 __all__ = [
     "ACTOR_ATTRIBUTE",
     "CappedCountPaginator",
+    "LargeTableAdmin",
     "NoDeleteAdmin",
     "ProgrammeSettingsAdmin",
     "ReadOnlyAdmin",

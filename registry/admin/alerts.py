@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .. import policies
+from ..admin_toolkit import CappedCountPaginator
 from ..alerts import alert_transition
 from ..choices import LIVE_ALERT_STATUSES, AlertStatus
 from ..exceptions import RegistryError
@@ -17,7 +18,6 @@ from ..models import (
     Alert,
 )
 from .base import (
-    CappedCountPaginator,
     request_actor,
 )
 

@@ -1,5 +1,5 @@
-"""The registry admin's shared pieces: one ``Actor`` per request, autocomplete scoping, capped
-counts, and the base classes (read-only, no-delete, versioned, programme settings).
+"""The registry admin's shared pieces: one ``Actor`` per request, autocomplete scoping and the base
+classes (read-only, no-delete, versioned, programme settings).
 
 Every class asks ``registry.policies`` which rows a person sees and may change (the same rules
 the services enforce); the other apps' admins import these from ``registry.admin``.
@@ -7,15 +7,13 @@ the services enforce); the other apps' admins import these from ``registry.admin
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
-from django.core.paginator import Paginator
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.functional import cached_property
 from django.utils.translation import gettext_lazy as _
 
 from .. import policies
@@ -55,19 +53,6 @@ def denied_as_form_error(exc: PermissionDenied, field: str | None = None) -> Val
     if field is None:
         return ValidationError(exc.detail, code=exc.code)
     return ValidationError({field: ValidationError(exc.detail, code=exc.code)})
-
-
-class CappedCountPaginator(Paginator):
-    """Counts at most ``CAP`` rows (a bounded ``COUNT`` over ``LIMIT``), so changelists of
-    million-row tables never count the whole table; beyond the cap the last page is not
-    offered exactly."""
-
-    CAP = 10_000
-
-    @cached_property
-    def count(self) -> int:
-        rows = cast("QuerySet[Any]", self.object_list)
-        return int(rows[: self.CAP + 1].count())
 
 
 class ProgrammeSettingsAdmin(admin.ModelAdmin):

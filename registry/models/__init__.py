@@ -10,7 +10,13 @@ from .bases import (
     TimestampedModel,
     VersionedModel,
     VersionedQuerySet,
+    by_column,
+    by_key_column,
+    district_column,
     next_version,
+    optional_reference,
+    program_column,
+    reference,
 )
 from .geography import Department, District, Province
 from .organizations import ApiKey, Membership, Organization, Program
@@ -33,5 +39,11 @@ __all__ = [
     "TimestampedModel",
     "VersionedModel",
     "VersionedQuerySet",
+    "by_column",
+    "by_key_column",
+    "district_column",
     "next_version",
+    "optional_reference",
+    "program_column",
+    "reference",
 ]

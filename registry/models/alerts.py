@@ -18,9 +18,7 @@ from ..choices import (
     AlertStatus,
     Role,
 )
-from .bases import VersionedModel
-from .geography import District
-from .organizations import Program
+from .bases import VersionedModel, district_column, optional_reference, program_column
 
 
 class Alert(VersionedModel):
@@ -46,37 +44,15 @@ class Alert(VersionedModel):
     message = models.CharField(_("message"), max_length=300)
     details = models.JSONField(_("details"), default=dict, blank=True)
     # Indexed by alert_district_idx (a plain index: no ``varchar_pattern_ops`` twin).
-    district = models.ForeignKey(
-        District,
-        on_delete=models.PROTECT,
-        related_name="+",
-        verbose_name=_("district"),
-        db_index=False,
-    )
-    program = models.ForeignKey(
-        Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
-    )
+    district = district_column(db_index=False)
+    program = program_column()
     household_id = models.UUIDField(_("household"), null=True, blank=True)
-    subject_type = models.ForeignKey(
-        ContentType,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("record type"),
-    )
+    subject_type = optional_reference(ContentType, _("record type"))
     subject_id = models.CharField(_("record id"), max_length=64, blank=True)
     owner_role = models.CharField(
         _("owner role"), max_length=32, choices=Role.choices, default=Role.FIELD_OFFICER
     )
-    assigned_to = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("assigned to"),
-    )
+    assigned_to = optional_reference(settings.AUTH_USER_MODEL, _("assigned to"))
     due_on = models.DateField(_("due on"), null=True, blank=True)
     raised_at = models.DateTimeField(_("raised at"), default=timezone.now)
     acknowledged_at = models.DateTimeField(_("acknowledged at"), null=True, blank=True)

@@ -10,7 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from ..choices import (
     ChangeAction,
 )
-from .bases import CreatedByModel
+from .bases import CreatedByModel, optional_reference
 from .organizations import Organization
 
 
@@ -44,14 +44,7 @@ class AccessLog(CreatedByModel):
     """A read of sensitive data (coca) by a partner or a person: who, what, when."""
 
     at = models.DateTimeField(_("at"), default=timezone.now)
-    organization = models.ForeignKey(
-        Organization,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("organization"),
-    )
+    organization = optional_reference(Organization, _("organization"))
     resource = models.CharField(_("resource"), max_length=50)
     object_ids = models.JSONField(_("records"), default=list)
     fields = models.JSONField(_("fields"), default=list)

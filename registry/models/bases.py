@@ -1,5 +1,6 @@
 """The kernel's abstract record bases: timestamps, versions with ``touch()``, idempotent creates and
-the one actor pair (``created_by`` / ``created_by_key``)."""
+the one actor pair (``created_by`` / ``created_by_key``); and the factories of the foreign keys
+every app repeats (a denormalised district or programme, a "who did it" pair, an optional link)."""
 
 from __future__ import annotations
 
@@ -68,6 +69,39 @@ class IdempotentModel(models.Model):
         abstract = True
 
 
+def reference(to: Any, verbose_name: Any, **options: Any) -> models.ForeignKey[Any, Any]:
+    """A foreign key that protects its target, with no reverse accessor (``related_name="+"``)."""
+    return models.ForeignKey(
+        to, on_delete=models.PROTECT, related_name="+", verbose_name=verbose_name, **options
+    )
+
+
+def optional_reference(to: Any, verbose_name: Any, **options: Any) -> models.ForeignKey[Any, Any]:
+    """``reference()`` that may be empty (``null`` and ``blank``)."""
+    return reference(to, verbose_name, null=True, blank=True, **options)
+
+
+def by_column(verbose_name: Any) -> models.ForeignKey[Any, Any]:
+    """The person half of a ``<verb>_by`` / ``<verb>_by_key`` pair (empty until the act)."""
+    return optional_reference(settings.AUTH_USER_MODEL, verbose_name)
+
+
+def by_key_column(verbose_name: Any) -> models.ForeignKey[Any, Any]:
+    """The API-key half of a ``<verb>_by`` / ``<verb>_by_key`` pair (empty until the act)."""
+    return optional_reference("registry.ApiKey", verbose_name)
+
+
+def district_column(**options: Any) -> models.ForeignKey[Any, Any]:
+    """A record's district, denormalised from its household for scoping and indicators without
+    joins (pass ``db_index=False`` where a composite index leads with it)."""
+    return reference("registry.District", _("district"), **options)
+
+
+def program_column(**options: Any) -> models.ForeignKey[Any, Any]:
+    """A record's programme, denormalised like ``district_column()``."""
+    return reference("registry.Program", _("programme"), **options)
+
+
 class CreatedByModel(models.Model):
     """Who made the record: the one actor pair of the registry.
 
@@ -76,22 +110,8 @@ class CreatedByModel(models.Model):
     ``created_by`` / ``created_by_key``. ``registry.actors.Actor.stamp()`` fills it.
     """
 
-    created_by = models.ForeignKey(
-        settings.AUTH_USER_MODEL,
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("created by"),
-    )
-    created_by_key = models.ForeignKey(
-        "registry.ApiKey",
-        on_delete=models.PROTECT,
-        related_name="+",
-        null=True,
-        blank=True,
-        verbose_name=_("created by (API key)"),
-    )
+    created_by = by_column(_("created by"))
+    created_by_key = by_key_column(_("created by (API key)"))
 
     class Meta:
         abstract = True
