@@ -12,13 +12,13 @@ from django.utils.translation import gettext as _
 
 from registry.actors import Actor
 from registry.choices import ChangeAction
+from registry.cleaning import clean_decimal
 from registry.history import change_record
 from registry.idempotency import replayed, replays_lost_race, request_hash
 from registry.services import field_error
 
 from ..models import Agreement
 from ..transition import recompute_on_commit
-from .cleaning import _decimal
 from .common import _household_for_write, _may_write
 
 
@@ -43,7 +43,7 @@ def agreement_create(
     owner = _household_for_write(actor, household)
     if signed_on > (today or timezone.localdate()):
         raise field_error("signed_on", _("The date cannot be in the future."), "future_date")
-    coca = _decimal(coca_ha_committed, "coca_ha_committed", max_value=Decimal("1000"))
+    coca = clean_decimal(coca_ha_committed, "coca_ha_committed", max_value=Decimal("1000"))
     agreement = Agreement.objects.create(
         household=owner,
         signed_on=signed_on,

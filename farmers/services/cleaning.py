@@ -1,5 +1,6 @@
-"""Input cleaning shared by the farmers services: choices, numbers, members, consent, crops
-(every problem reported on its field, e.g. ``members.2.birth_date``)."""
+"""Input cleaning shared by the farmers services: members, consent, crops, coordinates (every
+problem reported on its field, e.g. ``members.2.birth_date``); plain numbers and choices are
+cleaned by ``registry.cleaning``."""
 
 from __future__ import annotations
 
@@ -11,35 +12,13 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registry.cleaning import clean_choice, parse_decimal
 from registry.services import field_error
 
 from ..choices import ConsentPurpose, Crop, DocumentType, Relationship, Sex
 from ..identity import normalize_document, normalize_phone, validate_birth_date
 
 MAX_MEMBERS = 30
-
-
-def _choice(value: Any, choices: Any, attr: str) -> str:
-    if value not in choices.values:
-        raise field_error(
-            attr,
-            _("Unknown value “%(value)s”. Use one of: %(valid)s.")
-            % {"value": value, "valid": ", ".join(choices.values)},
-            "invalid_choice",
-        )
-    return str(value)
-
-
-def _decimal(value: Any, attr: str, *, max_value: Decimal | None = None) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except (ArithmeticError, ValueError) as exc:
-        raise field_error(attr, _("Enter a number."), "invalid") from exc
-    if not number.is_finite() or number < 0:
-        raise field_error(attr, _("Enter a number of zero or more."), "min_value")
-    if max_value is not None and number > max_value:
-        raise field_error(attr, _("Enter at most %(max)s.") % {"max": max_value}, "max_value")
-    return number
 
 
 def _collect(errors: dict[str, list[ValidationError]], attr: str, exc: ValidationError) -> None:
@@ -73,11 +52,11 @@ def _clean_members(
                 )
             member[name] = value
         try:
-            member["sex"] = _choice(raw.get("sex"), Sex, prefix + "sex")
+            member["sex"] = clean_choice(raw.get("sex"), Sex, prefix + "sex")
         except ValidationError as exc:
             errors.setdefault(prefix + "sex", []).extend(exc.error_dict[prefix + "sex"])
         try:
-            member["relationship"] = _choice(
+            member["relationship"] = clean_choice(
                 raw.get("relationship"), Relationship, prefix + "relationship"
             )
         except ValidationError as exc:
@@ -219,10 +198,7 @@ def _clean_crops(crops: Any, attr: str = "crops") -> list[str]:
 
 
 def _decimal_signed(value: Any, attr: str, low: float, high: float) -> Decimal:
-    try:
-        number = Decimal(str(value))
-    except (ArithmeticError, ValueError) as exc:
-        raise field_error(attr, _("Enter a number."), "invalid") from exc
+    number = parse_decimal(value, attr)
     if not number.is_finite() or not Decimal(str(low)) <= number <= Decimal(str(high)):
         raise field_error(
             attr,

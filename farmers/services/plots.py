@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from registry.actors import Actor
 from registry.choices import ChangeAction
+from registry.cleaning import clean_choice
 from registry.history import change_record, diff, snapshot
 from registry.idempotency import replayed, replays_lost_race, request_hash
 from registry.services import check_version, field_error
@@ -18,7 +19,7 @@ from registry.services import check_version, field_error
 from .. import geometry as geo
 from ..choices import LIVE_STATUSES, Tenure
 from ..models import Plot, PlotOverlap
-from .cleaning import _choice, _clean_crops
+from .cleaning import _clean_crops
 from .common import _household_for_write, _may_write
 
 # What a plot's edit may change (its boundary sets the area and the bounding box).
@@ -113,7 +114,7 @@ def plot_create(
     if not plot.name:
         errors["name"] = [ValidationError(_("This field is required."), code="required")]
     try:
-        plot.tenure = _choice(tenure, Tenure, "tenure")
+        plot.tenure = clean_choice(tenure, Tenure, "tenure")
     except ValidationError as exc:
         errors.update(exc.error_dict)
     try:
@@ -160,7 +161,7 @@ def plot_update(
         if not locked.name:
             raise field_error("name", _("This field is required."), "required")
     if "tenure" in data:
-        locked.tenure = _choice(data["tenure"], Tenure, "tenure")
+        locked.tenure = clean_choice(data["tenure"], Tenure, "tenure")
     if "crops" in data:
         locked.crops = _clean_crops(data["crops"])
     if "is_active" in data:

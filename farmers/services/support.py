@@ -11,13 +11,13 @@ from django.utils.translation import gettext as _
 
 from registry.actors import Actor
 from registry.choices import ChangeAction
+from registry.cleaning import clean_choice, clean_decimal
 from registry.history import change_record
 from registry.models import Organization
 from registry.services import field_error
 
 from ..choices import SupportKind
 from ..models import Support
-from .cleaning import _choice, _decimal
 from .common import _household_for_write
 
 
@@ -35,8 +35,8 @@ def support_record(
 ) -> Support:
     """Record something the programme gave the family (its cost feeds cost-per-result)."""
     owner = _household_for_write(actor, household)
-    kind = _choice(kind, SupportKind, "kind")
-    cost = _decimal(cost_pen, "cost_pen", max_value=Decimal("10000000"))
+    kind = clean_choice(kind, SupportKind, "kind")
+    cost = clean_decimal(cost_pen, "cost_pen", max_value=Decimal("10000000"))
     source = None
     if funding_source:
         source = Organization.objects.filter(code=funding_source).first()

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from registry.actors import Actor
 from registry.choices import ChangeAction, Scope
+from registry.cleaning import clean_choice, clean_decimal
 from registry.exceptions import Conflict, PayloadTooLarge, PermissionDenied, UnsupportedMediaType
 from registry.history import change_record
 from registry.idempotency import replayed, replays_lost_race, request_hash
@@ -25,7 +26,7 @@ from ..choices import Crop, VerificationMethod, VerificationStatus
 from ..models import Verification
 from ..transition import recompute_on_commit
 from ..workflow import MAKER_CHECKER, VERIFICATION_MACHINE
-from .cleaning import _choice, _decimal, _decimal_signed
+from .cleaning import _decimal_signed
 from .common import _household_for_write, _may_write, _need_review_reason
 
 
@@ -65,19 +66,19 @@ def verification_create(
             ValidationError(_("The date cannot be in the future."), code="future_date")
         ]
     try:
-        method = _choice(method, VerificationMethod, "method")
+        method = clean_choice(method, VerificationMethod, "method")
     except ValidationError as exc:
         errors.update(exc.error_dict)
     coca = Decimal("0")
     try:
-        coca = _decimal(coca_ha, "coca_ha", max_value=Decimal("1000"))
+        coca = clean_decimal(coca_ha, "coca_ha", max_value=Decimal("1000"))
     except ValidationError as exc:
         errors.update(exc.error_dict)
     crops: list[dict[str, str]] = []
     for index, item in enumerate(licit_crops or []):
         try:
-            crop = _choice((item or {}).get("crop"), Crop, f"licit_crops.{index}.crop")
-            hectares = _decimal(
+            crop = clean_choice((item or {}).get("crop"), Crop, f"licit_crops.{index}.crop")
+            hectares = clean_decimal(
                 (item or {}).get("ha"), f"licit_crops.{index}.ha", max_value=Decimal("1000")
             )
             crops.append({"crop": crop, "ha": str(hectares)})

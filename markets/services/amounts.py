@@ -1,13 +1,15 @@
 """Money and weights of the markets app: amounts in PEN to the céntimo, weights in kilograms
-(or coffee's quintales of 46 kg), and the cleaning of the numbers and choices services receive."""
+(or coffee's quintales of 46 kg) and prices, cleaned from what services receive (plain numbers
+and choices: ``registry.cleaning``)."""
 
 from __future__ import annotations
 
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.utils.translation import gettext as _
 
+from registry.cleaning import clean_decimal
 from registry.services import field_error
 
 from ..choices import KG_PER_QUINTAL
@@ -53,17 +55,6 @@ def kilograms(*, kg: Any, qq: Any, attr: str) -> Decimal:
     return value
 
 
-def clean_decimal(value: Any, attr: str) -> Decimal:
-    """A number of zero or more (field error for ``attr`` otherwise)."""
-    try:
-        number = Decimal(str(value))
-    except (ArithmeticError, ValueError, InvalidOperation) as exc:
-        raise field_error(attr, _("Enter a number."), "invalid") from exc
-    if not number.is_finite() or number < 0:
-        raise field_error(attr, _("Enter a number of zero or more."), "min_value")
-    return number
-
-
 def clean_price(value: Any, attr: str) -> Decimal:
     """A price above zero in PEN per kg, to the céntimo (field error for ``attr`` otherwise)."""
     price = clean_decimal(value, attr).quantize(CENTIMO, ROUND_HALF_UP)
@@ -72,15 +63,3 @@ def clean_price(value: Any, attr: str) -> Decimal:
     if price > MAX_PRICE:
         raise field_error(attr, _("The price is too large."), "max_value")
     return price
-
-
-def clean_choice(value: Any, choices: Any, attr: str) -> str:
-    """One of ``choices`` (field error for ``attr`` listing them otherwise)."""
-    if value not in choices.values:
-        raise field_error(
-            attr,
-            _("Unknown value “%(value)s”. Use one of: %(valid)s.")
-            % {"value": value, "valid": ", ".join(choices.values)},
-            "invalid_choice",
-        )
-    return str(value)

@@ -18,6 +18,7 @@ from farmers.choices import Crop, HouseholdStatus
 from farmers.transition import recompute_on_commit
 from registry.actors import Actor
 from registry.choices import ChangeAction, OrganizationKind
+from registry.cleaning import clean_choice
 from registry.exceptions import Conflict, NotFound, PermissionDenied
 from registry.history import change_record
 from registry.idempotency import replayed, replays_lost_race, request_hash
@@ -29,7 +30,7 @@ from .. import policies
 from ..choices import Certification, ContractStatus, PriceRule, forms_for_crop
 from ..models import Contract, ContractStatusChange, DeliverySchedule
 from ..workflow import CONTRACT_MACHINE, SEASON_OPEN
-from .amounts import MAX_SCHEDULE, MAX_SEASON_DAYS, clean_choice, clean_price, kilograms
+from .amounts import MAX_SCHEDULE, MAX_SEASON_DAYS, clean_price, kilograms
 from .offers import offer_ensure
 
 

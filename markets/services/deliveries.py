@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from farmers.transition import recompute_on_commit
 from registry.actors import Actor
 from registry.choices import ChangeAction
+from registry.cleaning import clean_choice, clean_decimal
 from registry.exceptions import Conflict, PermissionDenied
 from registry.history import change_record
 from registry.idempotency import replayed, replays_lost_race, request_hash
@@ -27,7 +28,7 @@ from .. import policies
 from ..choices import ContractStatus, DeliveryStatus, QualityGrade, RejectionReason
 from ..models import Delivery
 from ..workflow import ACCEPTED_DELIVERY_STATES, DELIVERY_MACHINE
-from .amounts import CENTIMO, amount_for, clean_choice, clean_decimal, clean_price, kilograms
+from .amounts import CENTIMO, amount_for, clean_price, kilograms
 from .contracts import contract_lock
 
 

@@ -10,6 +10,7 @@ from django.utils.translation import gettext as _
 from farmers.choices import Crop
 from registry.actors import Actor
 from registry.choices import ChangeAction
+from registry.cleaning import clean_choice, clean_decimal
 from registry.exceptions import PermissionDenied
 from registry.history import change_record, diff, snapshot
 from registry.services import field_error
@@ -17,7 +18,7 @@ from registry.services import field_error
 from .. import policies
 from ..choices import forms_for_crop
 from ..models import YieldNorm
-from .amounts import CENTIMO, clean_choice, clean_decimal
+from .amounts import CENTIMO
 
 
 @transaction.atomic

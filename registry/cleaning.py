@@ -1,0 +1,44 @@
+"""Cleaning of the raw values services receive (API payloads, field forms, imports): numbers and
+choices, each problem reported as a field error on ``attr`` with its machine code."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+
+from django.utils.translation import gettext as _
+
+from .services import field_error
+
+__all__ = ["clean_choice", "clean_decimal", "parse_decimal"]
+
+
+def parse_decimal(value: Any, attr: str) -> Decimal:
+    """``value`` as a ``Decimal`` (``invalid``: "Enter a number." otherwise); may be infinite."""
+    try:
+        return Decimal(str(value))
+    except (ArithmeticError, ValueError) as exc:
+        raise field_error(attr, _("Enter a number."), "invalid") from exc
+
+
+def clean_decimal(value: Any, attr: str, *, max_value: Decimal | None = None) -> Decimal:
+    """A finite number of zero or more (``min_value``), at most ``max_value`` when given
+    (``max_value``)."""
+    number = parse_decimal(value, attr)
+    if not number.is_finite() or number < 0:
+        raise field_error(attr, _("Enter a number of zero or more."), "min_value")
+    if max_value is not None and number > max_value:
+        raise field_error(attr, _("Enter at most %(max)s.") % {"max": max_value}, "max_value")
+    return number
+
+
+def clean_choice(value: Any, choices: Any, attr: str) -> str:
+    """One of ``choices`` (``invalid_choice``, listing them, otherwise)."""
+    if value not in choices.values:
+        raise field_error(
+            attr,
+            _("Unknown value “%(value)s”. Use one of: %(valid)s.")
+            % {"value": value, "valid": ", ".join(choices.values)},
+            "invalid_choice",
+        )
+    return str(value)
