@@ -35,6 +35,7 @@ from farmers.transition import recompute_on_commit
 from farmers.transition.sweep import plan, run_range
 from registry.actors import Actor
 from registry.choices import OrganizationKind, Scope
+from registry.devtools.timing import latencies, queries_by_page_size, timed_pages
 from registry.geography import VRAEM_DISTRICTS
 from registry.models import Alert, District, Program
 from registry.services import api_key_create, organization_upsert
@@ -49,11 +50,6 @@ URL = "/api/v1/households/"
 def _day(rng: random.Random, first_year: int, last_year: int) -> str:
     year, month, day = rng.randint(first_year, last_year), rng.randint(1, 12), rng.randint(1, 28)
     return f"{year}-{month:02d}-{day:02d}"
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def benchmark_households(
@@ -88,28 +84,20 @@ def _household_lists(client: Client, rng: random.Random, n: int, write: Write) -
     stages = [s.value for s in Stage]
     for _i in range(20):  # warm-up: connections, caches
         client.get(URL, {"district": rng.choice(districts), "stage": rng.choice(stages)})
-    timings, rows = [], []
-    for _i in range(n):
-        params: dict[str, str] = {
-            "district": rng.choice(districts),
-            "stage": rng.choice(stages),
-            "page_size": "50",
-        }
-        started = time.perf_counter()
-        response = client.get(URL, params)
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.content
-        rows.append(len(response.json()["results"]))
-    queries = {}
-    for size in (1, 50, 100):
-        with CaptureQueriesContext(connection) as ctx:
-            client.get(URL, {"district": districts[0], "stage": "enrolled", "page_size": size})
-        queries[size] = len(ctx.captured_queries)
+    timings, bodies = timed_pages(
+        client,
+        URL,
+        (
+            {"district": rng.choice(districts), "stage": rng.choice(stages), "page_size": "50"}
+            for _i in range(n)
+        ),
+    )
+    rows = [len(body["results"]) for body in bodies]
+    queries = queries_by_page_size(client, URL, {"district": districts[0], "stage": "enrolled"})
     total = Household.objects.count()
     write(
         f"households in database: {total:,}\n"
-        f"list (district+stage, page_size=50): n={n} p50={statistics.median(timings):.1f} ms "
-        f"p95={_percentile(timings, 0.95):.1f} ms max={max(timings):.1f} ms "
+        f"list (district+stage, page_size=50): n={n} {latencies(timings)} "
         f"(mean rows per page {statistics.mean(rows):.1f})\n"
         f"queries per list request by page_size: {queries}"
     )
@@ -172,8 +160,7 @@ def _household_registrations(
         statuses.append(response.status_code)
     created = statuses.count(201)
     write(
-        f"registration (4 members, dedup): n={n} p50={statistics.median(timings):.1f} ms "
-        f"p95={_percentile(timings, 0.95):.1f} ms max={max(timings):.1f} ms "
+        f"registration (4 members, dedup): n={n} {latencies(timings)} "
         f"(201: {created}, other: {sorted(set(statuses) - {201})})"
     )
 

@@ -16,11 +16,11 @@ from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import override_settings
 
 from registry.choices import OrganizationKind, Scope
+from registry.devtools.timing import latencies, queries_by_page_size, timed_pages
 from registry.models import Organization, Program
 from registry.services import api_key_create
 
@@ -29,11 +29,6 @@ from .seeding import SEASON_START
 
 URL = "/api/v1/deliveries/"
 STATUSES = ["recorded", "accepted", "paid", "rejected"]
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def benchmark_deliveries(
@@ -93,20 +88,10 @@ def benchmark_deliveries(
 def _measure(label: str, client: Client, make: Any, n: int, write: Callable[[str], Any]) -> None:
     for _i in range(20):  # warm-up: connections, caches, the key's last-used stamp
         client.get(URL, make())
-    timings, rows = [], []
-    for _i in range(n):
-        params = make()
-        started = time.perf_counter()
-        response = client.get(URL, params)
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.content
-        rows.append(len(response.json()["results"]))
-    queries = {}
+    timings, bodies = timed_pages(client, URL, (make() for _i in range(n)))
+    rows = [len(body["results"]) for body in bodies]
     sample = make()
-    for size in (1, 50, 100):
-        with CaptureQueriesContext(connection) as ctx:
-            client.get(URL, {**sample, "page_size": str(size)})
-        queries[size] = len(ctx.captured_queries)
+    queries = queries_by_page_size(client, URL, sample)
     # The second page, through the cursor the API hands out.
     first = client.get(URL, {**sample, "page_size": "50"}).json()
     next_ms = None
@@ -115,8 +100,7 @@ def _measure(label: str, client: Client, make: Any, n: int, write: Callable[[str
         client.get(first["next"])
         next_ms = (time.perf_counter() - started) * 1000
     write(
-        f"{label} (page_size=50): n={n} p50={statistics.median(timings):.1f} ms "
-        f"p95={_percentile(timings, 0.95):.1f} ms max={max(timings):.1f} ms "
+        f"{label} (page_size=50): n={n} {latencies(timings)} "
         f"(mean rows per page {statistics.mean(rows):.1f})"
         + (f"; next page {next_ms:.1f} ms" if next_ms is not None else "")
         + f"\n  queries per list request by page_size: {queries}"

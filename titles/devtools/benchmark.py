@@ -13,11 +13,11 @@ import statistics
 import time
 from collections.abc import Callable
 
-from django.db import connection
 from django.test import Client
-from django.test.utils import CaptureQueriesContext, override_settings
+from django.test.utils import override_settings
 
 from registry.choices import OrganizationKind, Scope
+from registry.devtools.timing import latencies, queries_by_page_size, timed_pages
 from registry.geography import VRAEM_DISTRICTS
 from registry.models import Organization, Program
 from registry.services import api_key_create, organization_upsert
@@ -30,11 +30,6 @@ URL = "/api/v1/title-applications/"
 
 class NotSeeded(Exception):
     """The benchmark's programme or titling authority is missing: seed first."""
-
-
-def _percentile(values: list[float], q: float) -> float:
-    ordered = sorted(values)
-    return ordered[min(len(ordered) - 1, int(q * len(ordered)))]
 
 
 def benchmark_titles(*, program_code: str, requests: int, write: Callable[[str], None]) -> None:
@@ -66,16 +61,9 @@ def _run(client: Client, label: str, n: int) -> str:
     params = {"overdue": "true", "page_size": "50"}
     for _i in range(20):  # warm-up: connections, caches
         client.get(URL, params)
-    timings, rows = [], []
-    next_pages = []
-    for _i in range(n):
-        started = time.perf_counter()
-        response = client.get(URL, params)
-        timings.append((time.perf_counter() - started) * 1000)
-        assert response.status_code == 200, response.content
-        body = response.json()
-        rows.append(len(body["results"]))
-        next_pages.append(body["next"])
+    timings, bodies = timed_pages(client, URL, (params for _i in range(n)))
+    rows = [len(body["results"]) for body in bodies]
+    next_pages = [body["next"] for body in bodies]
     # The second page (cursor from the first) too.
     page_two = []
     for url in next_pages[:50]:
@@ -83,14 +71,9 @@ def _run(client: Client, label: str, n: int) -> str:
             started = time.perf_counter()
             assert client.get(url).status_code == 200
             page_two.append((time.perf_counter() - started) * 1000)
-    queries = {}
-    for size in (1, 50, 100):
-        with CaptureQueriesContext(connection) as ctx:
-            client.get(URL, {"overdue": "true", "page_size": size})
-        queries[size] = len(ctx.captured_queries)
+    queries = queries_by_page_size(client, URL, {"overdue": "true"})
     return (
-        f"{label}: overdue queue (page_size=50): n={n} p50={statistics.median(timings):.1f} ms "
-        f"p95={_percentile(timings, 0.95):.1f} ms max={max(timings):.1f} ms "
+        f"{label}: overdue queue (page_size=50): n={n} {latencies(timings)} "
         f"(rows per page {statistics.mean(rows):.0f}); "
         f"page 2 p50={statistics.median(page_two) if page_two else 0:.1f} ms\n"
         f"  queries per request by page_size: {queries}"
