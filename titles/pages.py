@@ -10,7 +10,6 @@ from __future__ import annotations
 import uuid
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
@@ -18,10 +17,9 @@ from django.utils import timezone
 
 from farmers import selectors as farmers_selectors
 from farmers.models import Household
-from farmers.pages.base import error_map, field_page
+from farmers.pages.base import field_page, service_errors, uuid_or_none
 from registry.actors import Actor
 from registry.choices import OrganizationKind
-from registry.exceptions import RegistryError
 from registry.models import Organization
 
 from . import policies, selectors, services
@@ -75,13 +73,6 @@ def authorities_for(household: Household) -> list[Organization]:
     )
 
 
-def _uuid_or_none(value: Any) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(str(value))
-    except ValueError:
-        return None
-
-
 @field_page
 def title_apply(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> HttpResponse:
     """File a title application for one of the household's plots with an authority covering
@@ -98,20 +89,17 @@ def title_apply(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> 
     if request.method == "POST":
         values = dict(request.POST.items())
         upload = request.FILES.get("file")
-        try:
+        with service_errors(errors):
             services.title_application_file(
                 actor=actor,
-                id=_uuid_or_none(values.get("id")),
+                id=uuid_or_none(values.get("id")),
                 household=household.pk,
-                plot=_uuid_or_none(values.get("plot")),
+                plot=uuid_or_none(values.get("plot")),
                 authority=str(values.get("authority") or ""),
                 note=str(values.get("note") or ""),
                 documents=[(str(values.get("type") or ""), upload)] if upload else [],
                 channel="web",
             )
-        except (ValidationError, RegistryError) as exc:
-            errors = error_map(exc)
-        else:
             return redirect("field:household", household_id=household.pk)
     context = {
         "household": household,

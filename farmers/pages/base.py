@@ -3,12 +3,14 @@ records outside the actor's area into 404, as in the API), the login and logout 
 form helpers (dotted field names shared with the API and the phone's outbox, the service's errors
 per field, the officer's districts, programmes and choice lists).
 
-Other apps' pages use ``field_page`` and ``error_map`` too (``titles/pages.py``)."""
+Other apps' pages use ``field_page``, ``service_errors`` and ``uuid_or_none`` too
+(``titles/pages.py``)."""
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from datetime import date
 from functools import wraps
 from typing import Any
@@ -165,6 +167,16 @@ def error_map(exc: Exception) -> dict[str, list[str]]:
     if isinstance(exc, RegistryError):
         return {exc.attr or "": [exc.detail]}
     raise exc
+
+
+@contextmanager
+def service_errors(errors: dict[str, list[str]]) -> Iterator[None]:
+    """Run a form's service call: a ``ValidationError`` or ``RegistryError`` it raises fills
+    ``errors`` (``error_map``) instead, and the page renders the form again with them."""
+    try:
+        yield
+    except (ValidationError, RegistryError) as exc:
+        errors.update(error_map(exc))
 
 
 def form_context(actor: Actor, **extra: Any) -> dict[str, Any]:

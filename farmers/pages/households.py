@@ -10,7 +10,6 @@ from datetime import date
 from typing import Any
 
 from django.conf import settings
-from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
@@ -24,17 +23,16 @@ from farmers.filters import HouseholdFilterSet
 from farmers.models import Household
 from registry.actors import Actor
 from registry.bruteforce import window_take
-from registry.exceptions import RegistryError
 from registry.history import access_log_record
 
 from .base import (
-    error_map,
     field_page,
     form_context,
     form_date,
     nested_data,
     officer_districts,
     officer_programs,
+    service_errors,
     uuid_or_none,
 )
 from .registry import household_actions, household_panels
@@ -150,7 +148,7 @@ def household_register(request: HttpRequest, actor: Actor) -> HttpResponse:
         for member in members:
             member["birth_date"] = form_date(member.get("birth_date"))
         consent = data.get("consent") or {}
-        try:
+        with service_errors(errors):
             household, _created = services.household_register(
                 actor=actor,
                 id=uuid_or_none(data.get("id")),
@@ -164,9 +162,6 @@ def household_register(request: HttpRequest, actor: Actor) -> HttpResponse:
                 },
                 channel="web",
             )
-        except (ValidationError, RegistryError) as exc:
-            errors = error_map(exc)
-        else:
             return redirect("field:household", household_id=household.pk)
     context = form_context(
         actor,

@@ -20,10 +20,9 @@ from django.utils.translation import gettext as _
 from farmers import selectors, services
 from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
 from registry.actors import Actor
-from registry.exceptions import RegistryError
 from registry.services import field_error
 
-from .base import error_map, field_page, form_context, form_date, nested_data, uuid_or_none
+from .base import field_page, form_context, form_date, nested_data, service_errors, uuid_or_none
 
 
 @field_page
@@ -38,7 +37,7 @@ def visit_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) ->
         location = data.get("location") or {}
         crops = [c for c in data.get("licit_crops", []) if isinstance(c, dict) and c.get("crop")]
         visited_on = form_date(data.get("visited_on"))
-        try:
+        with service_errors(errors):
             if not isinstance(visited_on, date):
                 raise field_error("visited_on", _("Enter a date as YYYY-MM-DD."), "invalid")
             visit, _created = services.verification_create(
@@ -56,9 +55,6 @@ def visit_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) ->
                 services.verification_attach_photo(
                     actor=actor, verification=visit, photo=request.FILES["photo"]
                 )
-        except (ValidationError, RegistryError) as exc:
-            errors = error_map(exc)
-        else:
             return redirect("field:household", household_id=household.pk)
     context = form_context(
         actor, household=household, errors=errors, values=values, new_id=uuid.uuid4()
@@ -74,7 +70,7 @@ def plot_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> 
     values: dict[str, Any] = {}
     if request.method == "POST":
         values = dict(request.POST.items())
-        try:
+        with service_errors(errors):
             geometry: Any = None
             upload = request.FILES.get("file")
             if upload is not None:
@@ -109,9 +105,6 @@ def plot_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> 
                 geometry=geometry,
                 channel="web",
             )
-        except (ValidationError, RegistryError) as exc:
-            errors = error_map(exc)
-        else:
             return redirect("field:household", household_id=household.pk)
     context = form_context(
         actor,
