@@ -63,7 +63,23 @@ def change_record(
     )
 
 
-__all__ = ["ChangeAction", "access_log_record", "change_record", "diff", "snapshot"]
+def record_update(
+    instance: models.Model, changes: dict[str, Any], *, actor: Actor | None, channel: str = "system"
+) -> ChangeRecord:
+    """Write the history entry of an update of ``instance`` (``changes`` as ``diff`` gives them)."""
+    return change_record(
+        instance=instance, action=ChangeAction.UPDATE, actor=actor, changes=changes, channel=channel
+    )
+
+
+__all__ = [
+    "ChangeAction",
+    "access_log_record",
+    "change_record",
+    "diff",
+    "record_update",
+    "snapshot",
+]
 
 
 def access_log_record(

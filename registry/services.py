@@ -21,7 +21,7 @@ from .actors import ALL_SCOPES, Actor
 from .bruteforce import window_count, window_wait
 from .choices import ChangeAction, OrganizationKind, Role, Scope
 from .exceptions import PreconditionFailed
-from .history import change_record, diff, snapshot
+from .history import change_record, diff, record_update, snapshot
 from .models import ApiKey, District, Membership, Organization, Program
 
 KEY_PREFIX_ALPHABET = string.ascii_letters + string.digits
@@ -200,13 +200,7 @@ def organization_update(
     changes = diff(before, snapshot(locked))
     if changes:
         locked.touch(*changes)
-        change_record(
-            instance=locked,
-            action=ChangeAction.UPDATE,
-            actor=actor,
-            changes=changes,
-            channel=channel,
-        )
+        record_update(locked, changes, actor=actor, channel=channel)
     return locked
 
 
@@ -294,13 +288,7 @@ def membership_update(
         locked.save()
         locked.districts.set(districts)
         _join_role_group(locked.user, role)
-        change_record(
-            instance=locked,
-            action=ChangeAction.UPDATE,
-            actor=actor,
-            changes=changes,
-            channel=channel,
-        )
+        record_update(locked, changes, actor=actor, channel=channel)
     return locked
 
 
@@ -336,13 +324,7 @@ def organization_areas_set(
         organization.programs.set(programs)
         changes["programs"] = [current_programs, wanted_programs]
     if changes:
-        change_record(
-            instance=organization,
-            action=ChangeAction.UPDATE,
-            actor=actor,
-            changes=changes,
-            channel=channel,
-        )
+        record_update(organization, changes, actor=actor, channel=channel)
     return organization
 
 

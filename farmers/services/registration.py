@@ -16,7 +16,7 @@ from django.utils.translation import gettext as _
 from registry.actors import Actor
 from registry.choices import ChangeAction, Scope
 from registry.exceptions import PermissionDenied
-from registry.history import change_record, diff, snapshot
+from registry.history import change_record, diff, record_update, snapshot
 from registry.idempotency import replayed, replays_lost_race, request_hash
 from registry.models import District, Program
 from registry.services import check_version, field_error
@@ -231,13 +231,7 @@ def household_update(
             _find_possible_duplicates(locked, keys, list(locked.members.filter(is_active=True)))
         if "program_id" in changes:
             recompute_on_commit([locked.pk])  # the new programme's thresholds apply
-        change_record(
-            instance=locked,
-            action=ChangeAction.UPDATE,
-            actor=actor,
-            changes=changes,
-            channel=channel,
-        )
+        record_update(locked, changes, actor=actor, channel=channel)
     return locked
 
 
