@@ -36,7 +36,6 @@ STAGE_COLORS: dict[str, str] = {
     Stage.COMMITTED: charts.ORANGE,
     Stage.COCA_FREE: charts.SKY,
     Stage.LICIT_PRODUCTION: charts.GREEN,
-    Stage.FORMALIZED: charts.BLUE,
     Stage.MARKET_LINKED: charts.PURPLE,
     Stage.GRADUATED: charts.YELLOW,
     Stage.RELAPSED: charts.VERMILLION,

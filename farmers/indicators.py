@@ -84,7 +84,6 @@ LADDER: tuple[str, ...] = (
     Stage.COMMITTED,
     Stage.COCA_FREE,
     Stage.LICIT_PRODUCTION,
-    Stage.FORMALIZED,
     Stage.MARKET_LINKED,
     Stage.GRADUATED,
 )

@@ -283,6 +283,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
         "graduation_income_pen",
         "relapses_before_exclusion",
         "visit_due_months",
+        "graduation_requires_tenure",
         "public_notice_days",
     ]
 
@@ -331,6 +332,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
                     "graduation_income_pen",
                     "relapses_before_exclusion",
                     "visit_due_months",
+                    "graduation_requires_tenure",
                     "public_notice_days",
                 ]
             },

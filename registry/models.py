@@ -286,6 +286,14 @@ class Program(TimestampedModel):
         _("relapses before exclusion"), default=2
     )
     visit_due_months = models.PositiveSmallIntegerField(_("visit due after (months)"), default=12)
+    graduation_requires_tenure = models.BooleanField(
+        _("graduation requires tenure"),
+        default=False,
+        help_text=_(
+            "A family graduates only once it holds secure tenure (a registered title or other "
+            "tenure the programme accepts). Tenure is tracked on its own either way."
+        ),
+    )
     public_notice_days = models.PositiveSmallIntegerField(
         _("public notice for titles (days)"), default=30
     )
