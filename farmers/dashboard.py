@@ -27,7 +27,7 @@ from registry.actors import Actor
 from registry.choices import LIVE_ALERT_STATUSES, AlertKind
 from registry.models import Alert, District
 
-from . import charts, indicators
+from . import charts, indicators, tenure_track
 from .choices import Stage
 from .indicators import LADDER, IndicatorQuery
 
@@ -137,6 +137,7 @@ def dashboard_context(*, actor: Actor, today: date | None = None) -> dict[str, A
     return {
         "figures": figures,
         "funnel_chart": _funnel(by_stage),
+        "tenure_chart": tenure_track.dashboard_chart(actor=actor, query=base),
         "stages_chart": _stages_over_time(months, monthly),
         "relapse_chart": _relapses(months, relapses_by_month),
         "map_chart": _map(by_district, districts),
