@@ -16,15 +16,15 @@ from farmers.choices import HouseholdStatus, Stage
 from farmers.indicators import IndicatorQuery
 from farmers.models import Household
 from registry.actors import Actor
-from registry.choices import OrganizationKind, Scope
-from registry.models import District, Program
-from registry.services import api_key_create
-from tests.factories import OrganizationFactory, ProgramFactory
+from registry.models import Program
+from tests.factories import ProgramFactory
 from tests.farmers.ledger import PICHARI, SIVIA, household
 from tests.farmers.test_dashboard import URL as DASHBOARD_URL
 from tests.farmers.test_dashboard import staff_client
+from tests.farmers.test_indicators import funder_client
 
 pytestmark = pytest.mark.django_db
+__all__ = ["funder_client"]  # the fixture: a funder's key over Pichari and Sivia, both programmes
 
 URL = "/api/v1/indicators/"
 STAFF = Actor(unrestricted=True)
@@ -37,7 +37,7 @@ def tenured(program: Program, district: str, stage: str, on: str = "2026-03-01")
 
 
 @pytest.fixture
-def track(program: Program) -> dict[str, Any]:
+def data(program: Program) -> dict[str, Any]:
     """pirdais: 6 with tenure in Pichari (3 market-linked, 2 licit production, 1 committed) and
     2 in Sivia (enrolled), 4 without; otro: 1 with tenure, 5 without; a rejected family with
     tenure (never counted)."""
@@ -61,7 +61,7 @@ def rows(*group_by: str, suppress: bool = False, **kw: Any) -> list[dict[str, An
     return indicators.indicator_rows(actor=STAFF, query=query)
 
 
-def test_tenure_track_counts_households_with_tenure_by_programme(track: dict[str, Any]) -> None:
+def test_tenure_track_counts_households_with_tenure_by_programme(data: dict[str, Any]) -> None:
     assert rows("program") == [
         {"program": "otro", "households": 1, "suppressed": False},
         {"program": "pirdais", "households": 8, "suppressed": False},
@@ -78,22 +78,11 @@ def test_tenure_track_counts_households_with_tenure_by_programme(track: dict[str
     ]
 
 
-def test_tenure_track_suppresses_small_cells(track: dict[str, Any]) -> None:
+def test_tenure_track_suppresses_small_cells(data: dict[str, Any]) -> None:
     assert rows("program", suppress=True) == [
         {"program": "otro", "households": None, "suppressed": True},
         {"program": "pirdais", "households": 8, "suppressed": False},
     ]
-
-
-@pytest.fixture
-def funder_client(track: dict[str, Any], program: Program) -> APIClient:
-    funder = OrganizationFactory.create(code="fondo", kind=OrganizationKind.FUNDER)
-    funder.districts.set(District.objects.filter(ubigeo__in=[PICHARI, SIVIA]))
-    funder.programs.add(program, track["other"])
-    _key, raw = api_key_create(organization=funder, scopes=[Scope.INDICATORS_READ])
-    client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
-    return client
 
 
 def test_api_answers_the_tenure_metric(funder_client: APIClient, program: Program) -> None:
@@ -118,7 +107,7 @@ def test_api_answers_the_tenure_metric(funder_client: APIClient, program: Progra
     assert len(few.captured_queries) == len(many.captured_queries)
 
 
-def test_dashboard_shows_tenure_as_its_own_block(track: dict[str, Any], program: Program) -> None:
+def test_dashboard_shows_tenure_as_its_own_block(data: dict[str, Any], program: Program) -> None:
     response = staff_client(program).get(DASHBOARD_URL)
     assert response.status_code == 200
     html = response.content.decode()

@@ -4,6 +4,7 @@ every way out of it, and hypothesis properties (order, future evidence, new coca
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -60,6 +61,14 @@ def evidence(**kwargs: object) -> HouseholdEvidence:
     base: dict[str, object] = {"household_id": HID, "registered_on": d("2023-01-10")}
     base.update(kwargs)
     return HouseholdEvidence(**base)  # type: ignore[arg-type]
+
+
+def licit(*facts: Fact) -> HouseholdEvidence:
+    """An agreement and a coca-free visit with 1.2 ha of licit crops (licit_production), plus
+    ``facts``."""
+    return evidence(
+        agreements=[d("2026-01-01")], visits=[visit("2026-03-01", licit="1.2")], facts=list(facts)
+    )
 
 
 GRADUATE_VISITS = [visit("2024-03-01", licit="1.5"), visit("2025-06-01", licit="2")]
@@ -137,11 +146,7 @@ CASES = [
     ),
     (
         "a registered title is not a rung: licit production with a title, no delivery",
-        evidence(
-            agreements=[d("2026-01-01")],
-            visits=[visit("2026-03-01", licit="1.2")],
-            facts=[title("2026-04-01")],
-        ),
+        licit(title("2026-04-01")),
         Stage.LICIT_PRODUCTION,
         Reason.NO_DELIVERY,
     ),
@@ -155,31 +160,19 @@ CASES = [
     ),
     (
         "market_linked: an accepted delivery in the last 12 months",
-        evidence(
-            agreements=[d("2026-01-01")],
-            visits=[visit("2026-03-01", licit="1.2")],
-            facts=[title("2026-04-01"), delivery("2026-06-01")],
-        ),
+        licit(title("2026-04-01"), delivery("2026-06-01")),
         Stage.MARKET_LINKED,
         Reason.GRADUATION_PENDING,
     ),
     (
         "market_linked: a family selling with accepted deliveries and no title",
-        evidence(
-            agreements=[d("2026-01-01")],
-            visits=[visit("2026-03-01", licit="1.2")],
-            facts=[delivery("2026-06-01"), delivery("2026-09-01", "2111.90")],
-        ),
+        licit(delivery("2026-06-01"), delivery("2026-09-01", "2111.90")),
         Stage.MARKET_LINKED,
         Reason.GRADUATION_PENDING,
     ),
     (
         "market_linked: a delivery of a completed contract counts (no title)",
-        evidence(
-            agreements=[d("2026-01-01")],
-            visits=[visit("2026-03-01", licit="1.2")],
-            facts=[delivery("2026-06-01", status="completed")],
-        ),
+        licit(delivery("2026-06-01", status="completed")),
         Stage.MARKET_LINKED,
         Reason.GRADUATION_PENDING,
     ),
@@ -195,21 +188,13 @@ CASES = [
     ),
     (
         "way out of market_linked: no delivery for 12 months (lapse of market link)",
-        evidence(
-            agreements=[d("2026-01-01")],
-            visits=[visit("2026-03-01", licit="1.2")],
-            facts=[title("2026-04-01"), delivery("2025-10-01")],
-        ),
+        licit(title("2026-04-01"), delivery("2025-10-01")),
         Stage.LICIT_PRODUCTION,
         Reason.MARKET_LINK_LAPSED,
     ),
     (
         "market link needs a live contract (terminated contract's delivery does not count)",
-        evidence(
-            agreements=[d("2026-01-01")],
-            visits=[visit("2026-03-01", licit="1.2")],
-            facts=[title("2026-04-01"), delivery("2026-06-01", status="terminated")],
-        ),
+        licit(title("2026-04-01"), delivery("2026-06-01", status="terminated")),
         Stage.LICIT_PRODUCTION,
         Reason.NO_DELIVERY,
     ),
@@ -695,23 +680,9 @@ def test_a_new_confirmed_coca_finding_never_raises_the_stage(
 def test_tenure_never_moves_the_stage_unless_graduation_requires_it(
     case: HouseholdEvidence, titled_on: date
 ) -> None:
-    without = HouseholdEvidence(
-        household_id=case.household_id,
-        registered_on=case.registered_on,
-        active=case.active,
-        consent=case.consent,
-        agreements=case.agreements,
-        visits=case.visits,
-        facts=[f for f in case.facts if f.kind != TITLE_REGISTERED],
-    )
-    titled = HouseholdEvidence(
-        household_id=case.household_id,
-        registered_on=case.registered_on,
-        active=case.active,
-        consent=case.consent,
-        agreements=case.agreements,
-        visits=case.visits,
-        facts=[*without.facts, Fact(HID, TITLE_REGISTERED, titled_on, ref="t")],
+    without = replace(case, facts=[f for f in case.facts if f.kind != TITLE_REGISTERED])
+    titled = replace(
+        without, facts=[*without.facts, Fact(HID, TITLE_REGISTERED, titled_on, ref="t")]
     )
     plain, with_title = compute(without, TODAY, TH), compute(titled, TODAY, TH)
     assert (with_title.stage, with_title.since) == (plain.stage, plain.since)
