@@ -18,13 +18,13 @@ LIVE_STATUSES = (HouseholdStatus.PENDING_REVIEW, HouseholdStatus.ACTIVE)
 
 
 class Stage(models.TextChoices):
-    """A family's stage in the transition away from coca (DESIGN.md §6)."""
+    """A family's stage in the transition away from coca (DESIGN.md §6). Land tenure is not a
+    stage: it is a track of its own (``milestones["tenure"]``)."""
 
     ENROLLED = "enrolled", _("Enrolled")
     COMMITTED = "committed", _("Committed")
     COCA_FREE = "coca_free", _("Coca-free")
     LICIT_PRODUCTION = "licit_production", _("Licit production")
-    FORMALIZED = "formalized", _("Formalized")
     MARKET_LINKED = "market_linked", _("Market-linked")
     GRADUATED = "graduated", _("Graduated")
     RELAPSED = "relapsed", _("Relapsed")

@@ -37,6 +37,9 @@ DEMO_DISTRICTS = {
     "120606": (-74.49, -11.42),  # Pangoa
 }
 FAMILIES = 24
+# The first families are those the markets demo contracts with: they grow cacao or coffee to sell,
+# so their (confirmed, coca-free) visit found licit crops of 1 ha or more before the deliveries.
+SELLING_FAMILIES = 12
 
 
 def square(lon: float, lat: float, side_m: float) -> dict[str, object]:
@@ -157,7 +160,8 @@ def seed_demo_families(write: Writer) -> None:
             crops=[rng.choice(["cacao", "coffee"])],
             channel="demo",
         )
-        if n % 4 != 3:
+        sells = n < SELLING_FAMILIES and household.status == HouseholdStatus.ACTIVE
+        if n % 4 != 3 or sells:
             services.agreement_create(
                 actor=field,
                 id=demo_child_id("agreement", household.pk),
@@ -170,20 +174,27 @@ def seed_demo_families(write: Writer) -> None:
                 actor=field,
                 id=demo_child_id("visit", household.pk),
                 household=household.pk,
-                visited_on=today - timedelta(days=60 + n),
+                visited_on=today - timedelta(days=(130 if sells else 60) + n),
                 method="field_visit",
-                coca_ha=Decimal("0") if n % 5 else Decimal("0.25"),
-                licit_crops=[{"crop": "cacao", "ha": rng.choice(["0.80", "1.20", "1.60"])}],
+                coca_ha=Decimal("0") if n % 5 or sells else Decimal("0.25"),
+                licit_crops=[{"crop": "cacao", "ha": _licit_ha(rng, sells)}],
                 location={"lat": lat + 0.001, "lon": lon + 0.001},
                 channel="demo",
             )
-            if visit.status == VerificationStatus.PENDING and n % 2 == 0:
+            if visit.status == VerificationStatus.PENDING and (n % 2 == 0 or sells):
                 services.verification_transition(
                     actor=review, verification=visit, to=VerificationStatus.CONFIRMED
                 )
     total = len(demo_households())
     pending = Verification.objects.filter(status=VerificationStatus.PENDING).count()
     write(f"Demo families:    {total} households ({created} new), {pending} visits to review")
+
+
+def _licit_ha(rng: random.Random, sells: bool) -> str:
+    """The licit hectares a demo visit found (one draw either way, so the families after keep
+    their names): 1 ha or more on the farms of families that sell."""
+    licit = rng.choice(["0.80", "1.20", "1.60"])
+    return "1.20" if sells and licit == "0.80" else licit
 
 
 def seed_demo_support(write: Writer) -> None:

@@ -36,7 +36,7 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         default="households",
         help_text=gettext_lazy(
             "households (by stage now, or at each month's end), flows (stage changes), "
-            "relapse_rate or cost_per_household."
+            "relapse_rate, cost_per_household or tenure (households holding secure tenure)."
         ),
     )
     group_by = serializers.RegexField(
@@ -47,8 +47,8 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         help_text=gettext_lazy(
             "Comma-separated dimensions: district, program, stage, month. Those that do not "
             "apply to the metric are ignored (the response's group_by lists the ones used). "
-            "Default: stage for households, month for flows, program for relapse_rate and "
-            "cost_per_household."
+            "Default: stage for households, month for flows, program for relapse_rate, "
+            "cost_per_household and tenure."
         ),
     )
     program = serializers.CharField(required=False, allow_blank=True, max_length=50)
@@ -94,7 +94,8 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
 
 class IndicatorCellSerializer(serializers.Serializer[Any]):
     """One cell. Dimension fields appear when grouped by them; value fields per metric:
-    ``households`` (households, flows, cost_per_household), ``from_stage``/``to_stage``
+    ``households`` (households, flows, cost_per_household, tenure: households holding tenure),
+    ``from_stage``/``to_stage``
     (flows), ``households_reached``/``households_relapsed``/``relapse_rate`` (relapse_rate),
     ``funding_source``/``total_cost_pen``/``cost_per_household_pen`` (cost_per_household).
     Suppressed cells carry ``null`` values and ``suppressed: true``."""

@@ -28,7 +28,7 @@ from registry.choices import LIVE_ALERT_STATUSES, AlertKind
 from registry.models import Alert, District
 
 from ..choices import Stage
-from . import charts, indicators
+from . import charts, indicators, tenure_track
 from .indicators import LADDER, IndicatorQuery
 
 STAGE_COLORS: dict[str, str] = {
@@ -36,7 +36,6 @@ STAGE_COLORS: dict[str, str] = {
     Stage.COMMITTED: charts.ORANGE,
     Stage.COCA_FREE: charts.SKY,
     Stage.LICIT_PRODUCTION: charts.GREEN,
-    Stage.FORMALIZED: charts.BLUE,
     Stage.MARKET_LINKED: charts.PURPLE,
     Stage.GRADUATED: charts.YELLOW,
     Stage.RELAPSED: charts.VERMILLION,
@@ -138,6 +137,7 @@ def dashboard_context(*, actor: Actor, today: date | None = None) -> dict[str, A
     return {
         "figures": figures,
         "funnel_chart": _funnel(by_stage),
+        "tenure_chart": tenure_track.dashboard_chart(actor=actor, query=base),
         "stages_chart": _stages_over_time(months, monthly),
         "relapse_chart": _relapses(months, relapses_by_month),
         "map_chart": _map(by_district, districts),

@@ -14,6 +14,9 @@ Metrics (``IndicatorQuery.metric``):
                          ``coca_free`` (or beyond).
 ``cost_per_household``   support given (PEN) to households that reached each stage of the
                          ladder, by funding source, divided by the households that reached it.
+``tenure``               the tenure track: households holding secure tenure (the ``tenure``
+                         milestone), by programme, district or stage now
+                         (:mod:`farmers.reporting.tenure_track`).
 
 **Small-cell suppression** (DESIGN.md §7), applied when ``suppress`` is true (the funders' API):
 
@@ -62,7 +65,7 @@ from ..models import Household, StageChange, Support
 SUPPRESSION_THRESHOLD = 5
 MAX_MONTHS = 60
 
-METRICS = ("households", "flows", "relapse_rate", "cost_per_household")
+METRICS = ("households", "flows", "relapse_rate", "cost_per_household", "tenure")
 DIMENSIONS = ("district", "program", "stage", "month")
 # Which dimensions each metric can be grouped by (the others are part of every row).
 METRIC_DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -70,12 +73,14 @@ METRIC_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "flows": ("district", "program", "month"),
     "relapse_rate": ("district", "program"),
     "cost_per_household": ("district", "program"),
+    "tenure": ("district", "program", "stage"),
 }
 DEFAULT_GROUP_BY: dict[str, tuple[str, ...]] = {
     "households": ("stage",),
     "flows": ("month",),
     "relapse_rate": ("program",),
     "cost_per_household": ("program",),
+    "tenure": ("program",),
 }
 
 # The ladder of DESIGN.md §6, lowest first; relapsed and excluded are off the ladder.
@@ -84,7 +89,6 @@ LADDER: tuple[str, ...] = (
     Stage.COMMITTED,
     Stage.COCA_FREE,
     Stage.LICIT_PRODUCTION,
-    Stage.FORMALIZED,
     Stage.MARKET_LINKED,
     Stage.GRADUATED,
 )
@@ -456,4 +460,8 @@ def indicator_rows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any
         return relapse_rate(actor=actor, query=query)
     if query.metric == "cost_per_household":
         return cost_per_household(actor=actor, query=query)
+    if query.metric == "tenure":
+        from .tenure_track import households_with_tenure
+
+        return households_with_tenure(actor=actor, query=query)
     raise ValueError(query.metric)

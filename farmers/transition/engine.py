@@ -39,7 +39,7 @@ from registry.models import Alert, Program
 
 from . import evidence as evidence_module
 from .evidence import Fact
-from .rules import ZERO, HouseholdEvidence, Result, Thresholds, Visit, compute
+from .rules import TENURE, ZERO, HouseholdEvidence, Result, Thresholds, Visit, compute
 
 ENGINE_ALERT_KINDS = (AlertKind.RELAPSE, AlertKind.VISIT_DUE, AlertKind.EVIDENCE_EXPIRY)
 ALERT_MESSAGES: dict[str, Any] = {
@@ -107,8 +107,9 @@ def _jsonb_order(key: str) -> tuple[int, bytes]:
     return (len(key.encode()), key.encode())
 
 
-# The milestone keys (stage names) in the order PostgreSQL prints a jsonb object's keys.
-MILESTONE_KEYS = tuple(sorted((stage.value for stage in Stage), key=_jsonb_order))
+# The milestone keys (stage names and the tenure track) in the order PostgreSQL prints a jsonb
+# object's keys.
+MILESTONE_KEYS = tuple(sorted((*(stage.value for stage in Stage), TENURE), key=_jsonb_order))
 
 
 def _jsonb_text(value: dict[str, str]) -> str:

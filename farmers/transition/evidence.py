@@ -15,6 +15,14 @@ Fact kinds (the vocabulary shared with ``titles`` and ``markets``):
                         ``active``, ``suspended``, ``completed``, ``terminated``, ...)
 ``delivery_accepted``   an accepted (or paid) delivery (``on`` = delivery date, ``quantity`` =
                         kg, ``value_pen`` = amount, ``status`` = the contract's status now)
+``tenure_accepted``     another secure tenure the programme accepts (``on`` = the day it was
+                        accepted): the extension point of the tenure track for tenure that is
+                        not an individual SUNARP title, e.g. a titled native or campesino
+                        community whose land holds the plot. No app provides it yet; a provider
+                        registered for it counts towards ``milestones["tenure"]`` with no change
+                        to the rules.
+
+``title_registered`` and ``tenure_accepted`` are the tenure facts (``TENURE_FACT_KINDS``).
 """
 
 from __future__ import annotations
@@ -32,8 +40,11 @@ TITLE_APPLIED = "title_applied"
 TITLE_REGISTERED = "title_registered"
 CONTRACT_ACTIVE = "contract_active"
 DELIVERY_ACCEPTED = "delivery_accepted"
+TENURE_ACCEPTED = "tenure_accepted"
 
-FACT_KINDS = (TITLE_APPLIED, TITLE_REGISTERED, CONTRACT_ACTIVE, DELIVERY_ACCEPTED)
+FACT_KINDS = (TITLE_APPLIED, TITLE_REGISTERED, CONTRACT_ACTIVE, DELIVERY_ACCEPTED, TENURE_ACCEPTED)
+# Facts that give a household secure tenure (the tenure milestone; DESIGN.md §6).
+TENURE_FACT_KINDS = frozenset({TITLE_REGISTERED, TENURE_ACCEPTED})
 
 
 @dataclass(frozen=True, slots=True)

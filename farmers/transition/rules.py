@@ -5,8 +5,8 @@ day and thresholds always give the same :class:`Result`, whatever order the evid
 Evidence dated after ``today`` is ignored.
 
 The ladder is cumulative: a household is at the highest stage whose criteria, and all below it,
-hold (``enrolled → committed → coca_free → licit_production → formalized → market_linked →
-graduated``). Off the ladder:
+hold (``enrolled → committed → coca_free → licit_production → market_linked → graduated``).
+Off the ladder:
 
 * **relapse** — a confirmed visit finding coca after the household had reached ``coca_free``
   moves it to ``relapsed``; it comes back only through a new agreement signed after the relapse
@@ -18,6 +18,13 @@ graduated``). Off the ladder:
 
 ``milestones`` maps each criterion that holds today to the date it was met: derived from the
 evidence only, so reruns on later days do not rewrite them while nothing changes.
+
+**Tenure** is a track of its own, not a rung (a family sells its cacao long before SUNARP
+registers its title; families on community land may never hold one): ``milestones["tenure"]``
+is the day the family first held secure tenure — a ``title_registered`` fact, or a
+``tenure_accepted`` fact (the extension point for other tenure the programme accepts, e.g. a
+titled community whose land holds the plot) — never before enrolment. It gates graduation only
+when the programme sets ``graduation_requires_tenure``.
 """
 
 from __future__ import annotations
@@ -32,7 +39,14 @@ from typing import Any
 from farmers.choices import Stage
 from registry.dates import add_months
 
-from .evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, TITLE_APPLIED, TITLE_REGISTERED, Fact
+from .evidence import (
+    CONTRACT_ACTIVE,
+    DELIVERY_ACCEPTED,
+    TENURE_FACT_KINDS,
+    TITLE_APPLIED,
+    TITLE_REGISTERED,
+    Fact,
+)
 
 # Plain strings (an enum member lookup costs ~10x a global read, and compute runs 1M times a
 # night); equal to the ``Stage`` members they come from.
@@ -40,7 +54,6 @@ ENROLLED: str = Stage.ENROLLED.value
 COMMITTED: str = Stage.COMMITTED.value
 COCA_FREE: str = Stage.COCA_FREE.value
 LICIT_PRODUCTION: str = Stage.LICIT_PRODUCTION.value
-FORMALIZED: str = Stage.FORMALIZED.value
 MARKET_LINKED: str = Stage.MARKET_LINKED.value
 GRADUATED: str = Stage.GRADUATED.value
 RELAPSED: str = Stage.RELAPSED.value
@@ -51,11 +64,12 @@ LADDER: tuple[str, ...] = (
     COMMITTED,
     COCA_FREE,
     LICIT_PRODUCTION,
-    FORMALIZED,
     MARKET_LINKED,
     GRADUATED,
 )
 RANK = {stage: index for index, stage in enumerate(LADDER)}
+#: The milestone key of the tenure track (not a stage: see the module docstring).
+TENURE = "tenure"
 # A contract whose deliveries count towards a market link.
 LINKED_CONTRACT_STATUSES = frozenset({"", "active", "completed"})
 ZERO = Decimal("0")
@@ -75,13 +89,12 @@ class Reason:
     VISIT_EXPIRED = "visit_expired"
     LICIT_BELOW_MINIMUM = "licit_crops_below_minimum"
     LICIT_CONFIRMED = "licit_crops_confirmed"
-    NO_TITLE = "no_registered_title"
-    TITLE_REGISTERED = "title_registered"
     NO_DELIVERY = "no_accepted_delivery"
     MARKET_LINK_LAPSED = "market_link_lapsed"
     DELIVERY_ACCEPTED = "delivery_accepted"
     GRADUATION_PENDING = "graduation_criteria_not_met"
     GRADUATION_MET = "graduation_criteria_met"
+    NO_TENURE = "no_tenure"  # graduation criteria met, but the programme requires tenure
     RELAPSE = "relapse"
     READMITTED = "readmitted"
     EXCLUDED = "excluded_after_relapses"
@@ -102,6 +115,7 @@ class Thresholds:
     graduation_income_pen: Decimal = Decimal("6000.00")
     relapses_before_exclusion: int = 2
     visit_due_months: int = 12
+    graduation_requires_tenure: bool = False
 
     @classmethod
     def of(cls, program: Any) -> Thresholds:
@@ -114,6 +128,7 @@ class Thresholds:
             graduation_income_pen=Decimal(program.graduation_income_pen),
             relapses_before_exclusion=max(1, program.relapses_before_exclusion),
             visit_due_months=program.visit_due_months,
+            graduation_requires_tenure=bool(program.graduation_requires_tenure),
         )
 
 
@@ -223,6 +238,10 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
         reason = Reason.NOT_ACTIVE if not evidence.active else Reason.NO_CONSENT
         since = evidence.registered_on if evidence.active else today
         return Result(ENROLLED, min(since, today), Reason.REGISTERED, reason, milestones, {}, ())
+    facts = [f for f in evidence.facts if f.on <= today] if evidence.facts else []
+    tenure_on = tenure_since(facts, evidence.registered_on) if facts else None
+    if tenure_on is not None:
+        milestones[TENURE] = _iso(tenure_on)
 
     # Walk the visits in time: relapses, readmission, exclusion.
     relapses = 0
@@ -360,21 +379,13 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     milestones[LICIT_PRODUCTION] = _iso(licit_on)
     stage, since, reason = LICIT_PRODUCTION, max(since, licit_on), Reason.LICIT_CONFIRMED
 
-    facts = [f for f in evidence.facts if f.on <= today]
-    titles = sorted(f.on for f in facts if f.kind == TITLE_REGISTERED)
     deliveries = sorted(
         (f for f in facts if f.kind == DELIVERY_ACCEPTED and f.status in LINKED_CONTRACT_STATUSES),
         key=lambda f: (f.on, f.ref),
     )
-    summary["titles_registered"] = len(titles)
+    summary["titles_registered"] = sum(1 for f in facts if f.kind == TITLE_REGISTERED)
     if deliveries:
         summary["last_delivery_on"] = _iso(deliveries[-1].on)
-
-    # formalized: at least one plot with a registered title.
-    if not titles:
-        return result(Reason.NO_TITLE)
-    milestones[FORMALIZED] = _iso(titles[0])
-    stage, since, reason = FORMALIZED, max(since, titles[0]), Reason.TITLE_REGISTERED
 
     # market_linked: an accepted delivery on a live contract within the market window.
     if not deliveries:
@@ -399,9 +410,20 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     graduation_on = _graduation_on(run, chain, thresholds)
     if graduation_on is None or graduation_on > today or income < thresholds.graduation_income_pen:
         return result(Reason.GRADUATION_PENDING)
+    if thresholds.graduation_requires_tenure:
+        if tenure_on is None:
+            return result(Reason.NO_TENURE)
+        graduation_on = max(graduation_on, tenure_on)
     milestones[GRADUATED] = _iso(graduation_on)
     stage, since, reason = GRADUATED, max(since, graduation_on), Reason.GRADUATION_MET
     return result(Reason.GRADUATION_MET)
+
+
+def tenure_since(facts: Iterable[Fact], enrolled_on: date) -> date | None:
+    """The day the tenure milestone was met: the earliest tenure fact (a registered title, or
+    other secure tenure the programme accepts), not before enrolment; ``None`` without one."""
+    first = min((f.on for f in facts if f.kind in TENURE_FACT_KINDS), default=None)
+    return None if first is None else max(first, enrolled_on)
 
 
 def _graduation_on(run: Sequence[Visit], chain: Sequence[Fact], th: Thresholds) -> date | None:
@@ -447,6 +469,7 @@ __all__ = [
     "EXPIRY_REASONS",
     "LADDER",
     "RANK",
+    "TENURE",
     "TITLE_APPLIED",
     "AlertWanted",
     "HouseholdEvidence",
@@ -456,4 +479,5 @@ __all__ = [
     "Visit",
     "add_months",
     "compute",
+    "tenure_since",
 ]

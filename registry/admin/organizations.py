@@ -101,6 +101,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
         "graduation_income_pen",
         "relapses_before_exclusion",
         "visit_due_months",
+        "graduation_requires_tenure",
     ]
 
     def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -148,6 +149,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
                     "graduation_income_pen",
                     "relapses_before_exclusion",
                     "visit_due_months",
+                    "graduation_requires_tenure",
                 ]
             },
         ),

@@ -75,6 +75,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "graduation_income_pen",
             "relapses_before_exclusion",
             "visit_due_months",
+            "graduation_requires_tenure",
             "is_active",
         ]
         read_only_fields = fields

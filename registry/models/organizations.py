@@ -128,6 +128,14 @@ class Program(VersionedModel):
         _("relapses before exclusion"), default=2
     )
     visit_due_months = models.PositiveSmallIntegerField(_("visit due after (months)"), default=12)
+    graduation_requires_tenure = models.BooleanField(
+        _("graduation requires tenure"),
+        default=False,
+        help_text=_(
+            "A family graduates only once it holds secure tenure (a registered title or other "
+            "tenure the programme accepts). Tenure is tracked on its own either way."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

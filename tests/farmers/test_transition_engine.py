@@ -23,7 +23,7 @@ from farmers.choices import HouseholdStatus, Stage, SweepStatus, VerificationSta
 from farmers.models import Household, StageChange, SweepRange, SweepRun, Verification
 from farmers.transition import engine
 from farmers.transition import evidence as evidence_module
-from farmers.transition.evidence import TITLE_REGISTERED, Fact
+from farmers.transition.evidence import DELIVERY_ACCEPTED, TITLE_REGISTERED, Fact
 from farmers.transition.rules import HouseholdEvidence, Visit
 from farmers.transition.sweep import plan, run_all, run_range
 from registry.actors import Actor
@@ -169,12 +169,76 @@ def test_provider_facts_count_and_future_ones_do_not(program: Program) -> None:
         fake.add(household.pk, [Fact(household.pk, TITLE_REGISTERED, TODAY + timedelta(days=3))])
         engine.recompute_households([household.pk], today=TODAY)
         assert stored(household).stage == Stage.LICIT_PRODUCTION
+        assert "tenure" not in stored(household).milestones
         fake.add(household.pk, [Fact(household.pk, TITLE_REGISTERED, date(2026, 5, 2))])
         engine.recompute_households([household.pk], today=TODAY)
+        # A title is the tenure milestone, not a rung: the milestone is stored, the stage stays.
+        row = stored(household)
+        assert (row.stage, row.milestones["tenure"]) == (Stage.LICIT_PRODUCTION, "2026-05-02")
+        moves = StageChange.objects.filter(household=household).count()
+        sale = Fact(household.pk, DELIVERY_ACCEPTED, date(2026, 6, 1), "d1", "active")
+        fake.add(household.pk, [sale])
+        engine.recompute_households([household.pk], today=TODAY)
     row = stored(household)
-    assert row.stage == Stage.FORMALIZED
-    assert row.milestones["formalized"] == "2026-05-02"
-    assert StageChange.objects.filter(household=household).last().reason == "title_registered"  # type: ignore[union-attr]
+    assert row.stage == Stage.MARKET_LINKED
+    assert row.milestones["tenure"] == "2026-05-02"
+    assert StageChange.objects.filter(household=household).count() == moves + 1
+    assert StageChange.objects.filter(household=household).last().reason == "delivery_accepted"  # type: ignore[union-attr]
+
+
+@pytest.mark.parametrize("requires_tenure", [False, True])
+def test_graduation_requires_tenure_is_the_programme_s_setting(
+    program: Program, requires_tenure: bool
+) -> None:
+    """The programme's ``graduation_requires_tenure`` reaches the rules: without a title a
+    graduating family stays market_linked only where the programme requires tenure."""
+    program.graduation_requires_tenure = requires_tenure
+    program.save(update_fields=["graduation_requires_tenure"])
+    case = HouseholdEvidence(
+        household_id=None,
+        registered_on=date(2023, 1, 10),
+        agreements=[date(2023, 2, 1)],
+        visits=[
+            Visit(date(2024, 3, 1), Decimal("0"), Decimal("1.5")),
+            Visit(date(2025, 6, 1), Decimal("0"), Decimal("2")),
+        ],
+    )
+    with provider() as fake:
+        household = make_household(program, case)
+        fake.add(
+            household.pk,
+            [
+                Fact(
+                    household.pk,
+                    DELIVERY_ACCEPTED,
+                    date(2025, 12, 1),
+                    "d1",
+                    "active",
+                    None,
+                    None,
+                    Decimal("4000"),
+                ),
+                Fact(
+                    household.pk,
+                    DELIVERY_ACCEPTED,
+                    date(2026, 6, 1),
+                    "d2",
+                    "active",
+                    None,
+                    None,
+                    Decimal("3000"),
+                ),
+            ],
+        )
+        engine.recompute_households([household.pk], today=TODAY)
+        row = stored(household)
+        assert row.stage == (Stage.MARKET_LINKED if requires_tenure else Stage.GRADUATED)
+        fake.add(household.pk, [Fact(household.pk, TITLE_REGISTERED, date(2026, 8, 3))])
+        engine.recompute_households([household.pk], today=TODAY)
+    row = stored(household)
+    assert row.stage == Stage.GRADUATED
+    assert row.milestones["tenure"] == "2026-08-03"
+    assert row.milestones["graduated"] == ("2026-08-03" if requires_tenure else "2026-06-01")
 
 
 def _relapsing(program: Program) -> Household:

@@ -4,6 +4,7 @@ every way out of it, and hypothesis properties (order, future evidence, new coca
 from __future__ import annotations
 
 import uuid
+from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
 
@@ -12,9 +13,16 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from farmers.choices import Stage
-from farmers.transition.evidence import DELIVERY_ACCEPTED, TITLE_REGISTERED, Fact
+from farmers.transition.evidence import (
+    DELIVERY_ACCEPTED,
+    TENURE_ACCEPTED,
+    TITLE_APPLIED,
+    TITLE_REGISTERED,
+    Fact,
+)
 from farmers.transition.rules import (
     RANK,
+    TENURE,
     HouseholdEvidence,
     Reason,
     Thresholds,
@@ -40,6 +48,11 @@ def title(on: str) -> Fact:
     return Fact(HID, TITLE_REGISTERED, d(on), ref="t1")
 
 
+def tenure(on: str) -> Fact:
+    """Other secure tenure the programme accepts (the extension point of the tenure track)."""
+    return Fact(HID, TENURE_ACCEPTED, d(on), ref="c1")
+
+
 def delivery(on: str, value: str = "1000", status: str = "active") -> Fact:
     return Fact(HID, DELIVERY_ACCEPTED, d(on), ref=on, status=status, value_pen=Decimal(value))
 
@@ -48,6 +61,14 @@ def evidence(**kwargs: object) -> HouseholdEvidence:
     base: dict[str, object] = {"household_id": HID, "registered_on": d("2023-01-10")}
     base.update(kwargs)
     return HouseholdEvidence(**base)  # type: ignore[arg-type]
+
+
+def licit(*facts: Fact) -> HouseholdEvidence:
+    """An agreement and a coca-free visit with 1.2 ha of licit crops (licit_production), plus
+    ``facts``."""
+    return evidence(
+        agreements=[d("2026-01-01")], visits=[visit("2026-03-01", licit="1.2")], facts=list(facts)
+    )
 
 
 GRADUATE_VISITS = [visit("2024-03-01", licit="1.5"), visit("2025-06-01", licit="2")]
@@ -60,6 +81,8 @@ GRADUATE: dict[str, object] = {
         delivery("2026-06-01", "3000"),
     ],
 }
+
+GRADUATE_FACTS_NO_TITLE = [f for f in GRADUATE["facts"] if f.kind != TITLE_REGISTERED]  # type: ignore[attr-defined]
 
 # (case, evidence, expected stage, expected reason / held_back)
 CASES = [
@@ -110,7 +133,7 @@ CASES = [
         "licit_production: 1 ha of licit crops confirmed",
         evidence(agreements=[d("2026-01-01")], visits=[visit("2026-03-01", licit="1.0")]),
         Stage.LICIT_PRODUCTION,
-        Reason.NO_TITLE,
+        Reason.NO_DELIVERY,
     ),
     (
         "way out of licit_production: licit crops fell below the minimum",
@@ -122,17 +145,13 @@ CASES = [
         Reason.LICIT_BELOW_MINIMUM,
     ),
     (
-        "formalized: a registered title",
-        evidence(
-            agreements=[d("2026-01-01")],
-            visits=[visit("2026-03-01", licit="1.2")],
-            facts=[title("2026-04-01")],
-        ),
-        Stage.FORMALIZED,
+        "a registered title is not a rung: licit production with a title, no delivery",
+        licit(title("2026-04-01")),
+        Stage.LICIT_PRODUCTION,
         Reason.NO_DELIVERY,
     ),
     (
-        "not formalized without licit production (stages are cumulative)",
+        "a title does not lift a family without licit production (stages are cumulative)",
         evidence(
             agreements=[d("2026-01-01")], visits=[visit("2026-03-01")], facts=[title("2026-04-01")]
         ),
@@ -141,35 +160,51 @@ CASES = [
     ),
     (
         "market_linked: an accepted delivery in the last 12 months",
-        evidence(
-            agreements=[d("2026-01-01")],
-            visits=[visit("2026-03-01", licit="1.2")],
-            facts=[title("2026-04-01"), delivery("2026-06-01")],
-        ),
+        licit(title("2026-04-01"), delivery("2026-06-01")),
         Stage.MARKET_LINKED,
         Reason.GRADUATION_PENDING,
     ),
     (
-        "way out of market_linked: no delivery for 12 months (lapse of market link)",
+        "market_linked: a family selling with accepted deliveries and no title",
+        licit(delivery("2026-06-01"), delivery("2026-09-01", "2111.90")),
+        Stage.MARKET_LINKED,
+        Reason.GRADUATION_PENDING,
+    ),
+    (
+        "market_linked: a delivery of a completed contract counts (no title)",
+        licit(delivery("2026-06-01", status="completed")),
+        Stage.MARKET_LINKED,
+        Reason.GRADUATION_PENDING,
+    ),
+    (
+        "not market_linked without licit production, deliveries or not",
         evidence(
             agreements=[d("2026-01-01")],
-            visits=[visit("2026-03-01", licit="1.2")],
-            facts=[title("2026-04-01"), delivery("2025-10-01")],
+            visits=[visit("2026-03-01", licit="0.5")],
+            facts=[delivery("2026-06-01")],
         ),
-        Stage.FORMALIZED,
+        Stage.COCA_FREE,
+        Reason.LICIT_BELOW_MINIMUM,
+    ),
+    (
+        "way out of market_linked: no delivery for 12 months (lapse of market link)",
+        licit(title("2026-04-01"), delivery("2025-10-01")),
+        Stage.LICIT_PRODUCTION,
         Reason.MARKET_LINK_LAPSED,
     ),
     (
         "market link needs a live contract (terminated contract's delivery does not count)",
-        evidence(
-            agreements=[d("2026-01-01")],
-            visits=[visit("2026-03-01", licit="1.2")],
-            facts=[title("2026-04-01"), delivery("2026-06-01", status="terminated")],
-        ),
-        Stage.FORMALIZED,
+        licit(title("2026-04-01"), delivery("2026-06-01", status="terminated")),
+        Stage.LICIT_PRODUCTION,
         Reason.NO_DELIVERY,
     ),
     ("graduated: 24 months coca-free and income", evidence(**GRADUATE), Stage.GRADUATED, ""),
+    (
+        "graduated without a title (the programme does not require tenure by default)",
+        evidence(**{**GRADUATE, "facts": GRADUATE_FACTS_NO_TITLE}),
+        Stage.GRADUATED,
+        "",
+    ),
     (
         "not graduated: income below the threshold",
         evidence(**{**GRADUATE, "facts": [title("2024-05-01"), delivery("2026-06-01", "500")]}),
@@ -286,13 +321,177 @@ def test_milestones_give_each_criterion_with_its_date() -> None:
         "committed": "2023-02-01",
         "coca_free": "2024-03-01",
         "licit_production": "2024-03-01",
-        "formalized": "2024-05-01",
+        "tenure": "2024-05-01",
         "market_linked": "2025-12-01",
         # Income reached 6,000 PEN with the delivery of 2026-06-01 (24 months came earlier).
         "graduated": "2026-06-01",
     }
     assert result.since == d("2026-06-01")
     assert result.reason == Reason.GRADUATION_MET
+
+
+REQUIRES_TENURE = Thresholds(graduation_requires_tenure=True)
+
+# Graduation and the programme setting ``graduation_requires_tenure``:
+# (case, evidence, thresholds, expected stage, held_back, graduated milestone)
+GRADUATION_CASES = [
+    ("setting off, with title", evidence(**GRADUATE), TH, Stage.GRADUATED, "", "2026-06-01"),
+    (
+        "setting off, no title",
+        evidence(**{**GRADUATE, "facts": GRADUATE_FACTS_NO_TITLE}),
+        TH,
+        Stage.GRADUATED,
+        "",
+        "2026-06-01",
+    ),
+    (
+        "setting on, title before the other criteria were met",
+        evidence(**GRADUATE),
+        REQUIRES_TENURE,
+        Stage.GRADUATED,
+        "",
+        "2026-06-01",
+    ),
+    (
+        "setting on, no title: held back at market_linked for tenure",
+        evidence(**{**GRADUATE, "facts": GRADUATE_FACTS_NO_TITLE}),
+        REQUIRES_TENURE,
+        Stage.MARKET_LINKED,
+        Reason.NO_TENURE,
+        None,
+    ),
+    (
+        "setting on, title registered last: graduates on the title's date",
+        evidence(**{**GRADUATE, "facts": [*GRADUATE_FACTS_NO_TITLE, title("2026-08-15")]}),
+        REQUIRES_TENURE,
+        Stage.GRADUATED,
+        "",
+        "2026-08-15",
+    ),
+    (
+        "setting on, other accepted tenure (the extension point) counts like a title",
+        evidence(**{**GRADUATE, "facts": [*GRADUATE_FACTS_NO_TITLE, tenure("2025-01-20")]}),
+        REQUIRES_TENURE,
+        Stage.GRADUATED,
+        "",
+        "2026-06-01",
+    ),
+    (
+        "setting on, title but income short: still the graduation criteria",
+        evidence(**{**GRADUATE, "facts": [title("2024-05-01"), delivery("2026-06-01", "500")]}),
+        REQUIRES_TENURE,
+        Stage.MARKET_LINKED,
+        Reason.GRADUATION_PENDING,
+        None,
+    ),
+    (
+        "setting on, title dated after today does not count",
+        evidence(**{**GRADUATE, "facts": [*GRADUATE_FACTS_NO_TITLE, title("2026-12-01")]}),
+        REQUIRES_TENURE,
+        Stage.MARKET_LINKED,
+        Reason.NO_TENURE,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "case", "thresholds", "stage", "held_back", "graduated_on"),
+    GRADUATION_CASES,
+    ids=[c[0] for c in GRADUATION_CASES],
+)
+def test_graduation_and_the_tenure_setting(
+    name: str,
+    case: HouseholdEvidence,
+    thresholds: Thresholds,
+    stage: str,
+    held_back: str,
+    graduated_on: str | None,
+) -> None:
+    result = compute(case, TODAY, thresholds)
+    assert result.stage == stage, name
+    if held_back:
+        assert result.held_back == held_back
+    assert result.milestones.get(Stage.GRADUATED) == graduated_on
+    assert Stage.MARKET_LINKED in result.milestones  # every case sells: tenure is no gate to it
+
+
+# The tenure milestone: (case, evidence, expected ``milestones["tenure"]``, expected stage)
+TENURE_CASES = [
+    ("no tenure evidence", evidence(**{**GRADUATE, "facts": []}), None, Stage.LICIT_PRODUCTION),
+    ("a registered title: its date", evidence(facts=[title("2024-05-01")]), "2024-05-01", None),
+    (
+        "the earliest of several titles",
+        evidence(facts=[title("2025-07-01"), title("2024-05-01")]),
+        "2024-05-01",
+        None,
+    ),
+    (
+        "other secure tenure the programme accepts (tenure_accepted fact)",
+        evidence(facts=[tenure("2024-02-01"), title("2024-05-01")]),
+        "2024-02-01",
+        None,
+    ),
+    (
+        "a title registered before enrolment: held since enrolment",
+        evidence(facts=[title("2020-03-01")]),
+        "2023-01-10",
+        None,
+    ),
+    ("a title dated after today: not yet", evidence(facts=[title("2026-12-01")]), None, None),
+    (
+        "tenure is tracked on any rung: enrolled with no agreement",
+        evidence(facts=[title("2024-05-01")]),
+        "2024-05-01",
+        Stage.ENROLLED,
+    ),
+    (
+        "tenure is tracked while relapsed",
+        evidence(
+            agreements=[d("2025-01-01")],
+            visits=[visit("2025-03-01"), visit("2026-02-01", coca="0.3")],
+            facts=[title("2025-05-01")],
+        ),
+        "2025-05-01",
+        Stage.RELAPSED,
+    ),
+    (
+        "not while the household is not active (unreviewed evidence)",
+        evidence(active=False, facts=[title("2024-05-01")]),
+        None,
+        Stage.ENROLLED,
+    ),
+    (
+        "a title application is not tenure",
+        evidence(facts=[Fact(HID, TITLE_APPLIED, d("2024-05-01"), ref="a1")]),
+        None,
+        None,
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("name", "case", "tenure_on", "stage"), TENURE_CASES, ids=[c[0] for c in TENURE_CASES]
+)
+def test_tenure_milestone(
+    name: str, case: HouseholdEvidence, tenure_on: str | None, stage: str | None
+) -> None:
+    result = compute(case, TODAY, TH)
+    assert result.milestones.get(TENURE) == tenure_on, name
+    if stage is not None:
+        assert result.stage == stage
+
+
+def test_formalized_is_no_rung_any_more() -> None:
+    assert "formalized" not in Stage.values
+    assert list(RANK) == [
+        "enrolled",
+        "committed",
+        "coca_free",
+        "licit_production",
+        "market_linked",
+        "graduated",
+    ]
 
 
 def test_change_reason_names_the_expiry_when_a_stage_drops() -> None:
@@ -474,6 +673,28 @@ def test_a_new_confirmed_coca_finding_never_raises_the_stage(
     assert ORDER[after.stage] <= ORDER[before.stage]
     if RANK.get(before.stage, -1) >= RANK[Stage.COCA_FREE]:
         assert after.stage in (Stage.RELAPSED, Stage.EXCLUDED)
+
+
+@settings(max_examples=200, deadline=None)
+@given(evidence_st, days)
+def test_tenure_never_moves_the_stage_unless_graduation_requires_it(
+    case: HouseholdEvidence, titled_on: date
+) -> None:
+    without = replace(case, facts=[f for f in case.facts if f.kind != TITLE_REGISTERED])
+    titled = replace(
+        without, facts=[*without.facts, Fact(HID, TITLE_REGISTERED, titled_on, ref="t")]
+    )
+    plain, with_title = compute(without, TODAY, TH), compute(titled, TODAY, TH)
+    assert (with_title.stage, with_title.since) == (plain.stage, plain.since)
+    assert TENURE not in plain.milestones
+    if case.active and titled_on <= TODAY:
+        assert with_title.milestones[TENURE] == max(titled_on, case.registered_on).isoformat()
+    # Requiring tenure can only hold graduation back, never lift or drop another stage.
+    strict = compute(without, TODAY, REQUIRES_TENURE)
+    if plain.stage == Stage.GRADUATED:
+        assert strict.stage == Stage.MARKET_LINKED
+    else:
+        assert strict == plain
 
 
 @settings(max_examples=200, deadline=None)
