@@ -1,0 +1,1 @@
+"""Benchmarks and other tools for developers (not imported at run time)."""
