@@ -486,6 +486,7 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "longitude",
         "photo",
         "photo_sha256",
+        "plots",
         "status",
         "officer",
         "reviewed_by",

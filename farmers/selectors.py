@@ -14,6 +14,7 @@ from registry.exceptions import NotFound
 from registry.models import Alert
 
 from .choices import LIVE_STATUSES, DuplicateStatus, HouseholdStatus, VerificationStatus
+from .evidence import plot_ids_subquery
 from .identity import blocking_keys, name_similarity, name_tokens
 from .models import (
     Agreement,
@@ -103,8 +104,10 @@ def agreement_list(*, actor: Actor) -> QuerySet[Agreement]:
 
 def verification_list(*, actor: Actor) -> QuerySet[Verification]:
     """Verification visits of households in the actor's area."""
-    return Verification.objects.filter(_household_area(actor, "household__")).select_related(
-        "household"
+    return (
+        Verification.objects.filter(_household_area(actor, "household__"))
+        .select_related("household")
+        .annotate(plot_ids=plot_ids_subquery())
     )
 
 

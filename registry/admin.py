@@ -284,6 +284,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
         "relapses_before_exclusion",
         "visit_due_months",
         "public_notice_days",
+        "visit_photo_required",
     ]
 
     def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -332,6 +333,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
                     "relapses_before_exclusion",
                     "visit_due_months",
                     "public_notice_days",
+                    "visit_photo_required",
                 ]
             },
         ),

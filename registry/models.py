@@ -289,6 +289,7 @@ class Program(TimestampedModel):
     public_notice_days = models.PositiveSmallIntegerField(
         _("public notice for titles (days)"), default=30
     )
+    visit_photo_required = models.BooleanField(_("a coca-free visit needs a photo"), default=True)
     is_active = models.BooleanField(_("active"), default=True)
     version = models.PositiveIntegerField(_("version"), default=1, editable=False)
 
