@@ -21,7 +21,8 @@ DISTRICTS = {
 }
 
 
-def _plot(lon: float, lat: float, side_deg: float = 0.001) -> dict[str, Any]:
+def square_plot(lon: float, lat: float, side_deg: float = 0.001) -> dict[str, Any]:
+    """A square GeoJSON polygon of ``side_deg`` degrees, south-west corner at ``(lon, lat)``."""
     ring = [
         [lon, lat],
         [lon + side_deg, lat],
@@ -62,7 +63,7 @@ def run(count: int = 10_000, seed: int = 15) -> list[dict[str, Any]]:
         ubigeo = codes[i % len(codes)]
         lon, lat = DISTRICTS[ubigeo]
         plot_lon, plot_lat = -74.60 + rng.uniform(-0.05, 0.05), -11.30 + rng.uniform(-0.05, 0.05)
-        plots = [_plot(plot_lon, plot_lat), _plot(plot_lon + 0.01, plot_lat)]
+        plots = [square_plot(plot_lon, plot_lat), square_plot(plot_lon + 0.01, plot_lat)]
         kind = i % 3
         if kind == 0:  # in the district
             fix = (lon + rng.uniform(-0.005, 0.005), lat + rng.uniform(-0.005, 0.005))

@@ -10,6 +10,7 @@ from pyproj import Geod
 
 from registry import boundaries
 from registry.boundaries import distance_to_m, district_contains, gps_fix_plausible
+from registry.devtools.boundaries_bench import square_plot
 
 KIMBIRI = "080907"  # Kimbiri (La Convención, Cusco) in the 2007 outlines
 VILLA_KINTIARINA = "080913"  # created after 2007 out of Kimbiri
@@ -17,17 +18,6 @@ CANAYRE = "050409"  # created after 2007 out of Llochegua (050408)
 IN_KIMBIRI = (-73.7875, -12.6197)  # the town of Kimbiri
 IN_PIURA = (-80.63, -5.19)
 WGS84 = Geod(ellps="WGS84")
-
-
-def square(lon: float, lat: float, side_deg: float = 0.001) -> dict[str, object]:
-    ring = [
-        [lon, lat],
-        [lon + side_deg, lat],
-        [lon + side_deg, lat + side_deg],
-        [lon, lat + side_deg],
-        [lon, lat],
-    ]
-    return {"type": "Polygon", "coordinates": [ring]}
 
 
 def test_the_outlines_ship_with_their_licence_and_attribution() -> None:
@@ -88,13 +78,13 @@ def test_the_outlines_load_once_per_process() -> None:
 def test_distance_is_geodesic_metres_to_the_nearest_point(
     point: tuple[float, float], nearest: tuple[float, float]
 ) -> None:
-    plot = square(-73.0, -12.0, 0.01)
+    plot = square_plot(-73.0, -12.0, 0.01)
     expected = WGS84.inv(*point, *nearest)[2]
     assert distance_to_m(*point, plot) == pytest.approx(expected, abs=0.5)
 
 
 def test_distance_inside_is_zero_and_to_nothing_is_infinite() -> None:
-    assert distance_to_m(-72.995, -11.995, square(-73.0, -12.0, 0.01)) == 0.0
+    assert distance_to_m(-72.995, -11.995, square_plot(-73.0, -12.0, 0.01)) == 0.0
     assert distance_to_m(-72.995, -11.995, {"type": "Polygon", "coordinates": []}) == math.inf
 
 
@@ -103,8 +93,8 @@ def test_gps_fix_plausible_inside_the_district_or_near_a_plot() -> None:
     assert gps_fix_plausible(KIMBIRI, *IN_PIURA, []) is False
     lon, lat = IN_PIURA
     # A plot whose south edge is ~300 m north of the fix, then ~700 m.
-    near = square(lon - 0.0005, lat + 300 / 110_600)
-    far = square(lon - 0.0005, lat + 700 / 110_600)
+    near = square_plot(lon - 0.0005, lat + 300 / 110_600)
+    far = square_plot(lon - 0.0005, lat + 700 / 110_600)
     assert 290 < distance_to_m(lon, lat, near) < 310
     assert gps_fix_plausible(KIMBIRI, lon, lat, [far, near]) is True
     assert gps_fix_plausible(KIMBIRI, lon, lat, [far]) is False
