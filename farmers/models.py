@@ -389,6 +389,9 @@ class Verification(IdempotentModel, CreatedByModel):
     )
     photo = models.FileField(_("photo"), upload_to="verifications/%Y/%m/", blank=True)
     photo_sha256 = models.CharField(_("photo SHA-256"), max_length=64, blank=True)
+    plots = models.ManyToManyField(
+        Plot, related_name="verifications", blank=True, verbose_name=_("plots seen")
+    )
     status = models.CharField(
         _("status"),
         max_length=12,

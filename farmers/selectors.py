@@ -15,6 +15,7 @@ from registry.models import Alert
 
 from . import policies
 from .choices import LIVE_STATUSES, DuplicateStatus, HouseholdStatus, VerificationStatus
+from .evidence import plot_ids_subquery
 from .identity import blocking_keys, name_similarity, name_tokens
 from .models import (
     Agreement,
@@ -94,7 +95,11 @@ def agreement_list(*, actor: Actor) -> QuerySet[Agreement]:
 
 def verification_list(*, actor: Actor) -> QuerySet[Verification]:
     """Verification visits of households in the actor's area."""
-    return Verification.objects.filter(policies.verification_q(actor)).select_related("household")
+    return (
+        Verification.objects.filter(policies.verification_q(actor))
+        .select_related("household")
+        .annotate(plot_ids=plot_ids_subquery())
+    )
 
 
 def alerts_due(*, actor: Actor, limit: int = 20) -> list[Alert]:

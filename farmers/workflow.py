@@ -6,7 +6,8 @@ a reason). An active household may become ``inactive``. ``merged`` is reached on
 merge service. ``rejected``, ``inactive`` and ``merged`` are terminal for the API.
 
 Verification visit: a field officer records it ``pending``; a reviewer ``confirmed`` or
-``rejected`` it. Both outcomes are terminal.
+``rejected`` it. Both outcomes are terminal. A visit that found no coca is confirmed only with a
+plausible GPS fix and (unless the programme waives it) a photo (guard ``visit_evidence``).
 
 Whoever registered a household or recorded a visit may not review it (maker–checker).
 """
@@ -25,14 +26,17 @@ PARTIES = frozenset({REVIEWER})
 
 # Guards (callables in ``services.HOUSEHOLD_FLOW`` / ``VERIFICATION_FLOW``): names only here.
 MAKER_CHECKER = "maker_checker"  # whoever made the record may not review it
+# A visit that found no coca needs a plausible GPS fix and (unless waived) a photo
+# (``farmers.evidence.visit_evidence_guard``).
+VISIT_EVIDENCE = "visit_evidence"
 
 
-def _review(*requires: str, maker_checker: bool = True) -> Move:
+def _review(*requires: str, maker_checker: bool = True, guards: tuple[str, ...] = ()) -> Move:
     return Move(
         PARTIES,
         scope=Scope.HOUSEHOLDS_REVIEW,
         requires=requires,
-        guards=(MAKER_CHECKER,) if maker_checker else (),
+        guards=((MAKER_CHECKER,) if maker_checker else ()) + guards,
     )
 
 
@@ -51,7 +55,7 @@ HOUSEHOLD_TRANSITIONS: dict[str, dict[str, Move]] = {
 
 VERIFICATION_TRANSITIONS: dict[str, dict[str, Move]] = {
     VerificationStatus.PENDING: {
-        VerificationStatus.CONFIRMED: _review(),
+        VerificationStatus.CONFIRMED: _review(guards=(VISIT_EVIDENCE,)),
         VerificationStatus.REJECTED: _review("reason"),
     },
     VerificationStatus.CONFIRMED: {},

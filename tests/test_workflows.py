@@ -38,6 +38,7 @@ from registry.models import ChangeRecord
 from registry.services import membership_assign
 from registry.workflow import Flow, Machine, Move
 from tests.factories import UserFactory
+from tests.farmers.evidence_helpers import PICHARI_FIX, attach_photo
 from tests.markets.conftest import (
     SYSTEM,
     Market,
@@ -215,8 +216,10 @@ def _visit_in(world: Market, state: str) -> Verification:
         visited_on=timezone.localdate() - timedelta(days=1),
         method="field_visit",
         coca_ha="0",
+        location=PICHARI_FIX,  # a coca-free visit is confirmed with GPS and a photo
         channel="test",
     )
+    visit = attach_photo(visit)
     if state != visit.status:
         visit = farmers_services.verification_transition(
             actor=SYSTEM, verification=visit, to=state, reason="prueba"

@@ -99,6 +99,7 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "longitude",
         "photo",
         "photo_sha256",
+        "plots",
         "status",
         "created_by",
         "reviewed_by",

@@ -21,6 +21,7 @@ from farmers.choices import (
     VerificationMethod,
     VerificationStatus,
 )
+from farmers.evidence import visit_plot_ids
 from farmers.identity import normalize_document
 from farmers.models import (
     Agreement,
@@ -362,6 +363,7 @@ class VerificationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Verifi
     household = serializers.UUIDField(source="household_id", read_only=True)
     licit_crops = LicitCropSerializer(many=True, read_only=True)
     location = serializers.SerializerMethodField()
+    plots = serializers.SerializerMethodField()
 
     class Meta:
         model = Verification
@@ -373,6 +375,7 @@ class VerificationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Verifi
             "coca_ha",
             "licit_crops",
             "location",
+            "plots",
             "photo_sha256",
             "status",
             "review_note",
@@ -386,6 +389,11 @@ class VerificationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Verifi
             return None
         return {"lat": float(visit.latitude), "lon": float(visit.longitude)}
 
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_plots(self, visit: Verification) -> list[str]:
+        """The household's plots the visit saw."""
+        return visit_plot_ids(visit)
+
 
 class VerificationCreateSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(required=False)
@@ -395,6 +403,12 @@ class VerificationCreateSerializer(serializers.Serializer[Any]):
     coca_ha = DecimalStringField(max_digits=10, decimal_places=4)
     licit_crops = LicitCropSerializer(many=True, required=False)
     location = LocationSerializer(required=False)
+    plots = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=50,
+        help_text="The household's plots the visit saw (each must be the household's).",
+    )
 
 
 class VerificationPhotoSerializer(serializers.Serializer[Any]):

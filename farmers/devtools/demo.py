@@ -9,11 +9,14 @@ agreement and visit derive from that random id, so nobody can compute them from 
 from __future__ import annotations
 
 import random
+import struct
 import uuid
+import zlib
 from datetime import date, timedelta
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
+from django.core.files.base import ContentFile
 from django.utils import timezone
 
 from registry.actors import Actor
@@ -23,7 +26,7 @@ from registry.models import Program
 
 from .. import services
 from ..choices import HouseholdStatus, Relationship, VerificationStatus
-from ..models import Household, Verification
+from ..models import Household, Plot, Verification
 from ..names import COMMUNITIES, GIVEN_FEMALE, GIVEN_MALE, SURNAMES
 
 NAMESPACE = uuid.UUID("6f1f6c3e-8f1e-4d55-9d0b-3c1e9a6a5b10")
@@ -77,6 +80,52 @@ def demo_child_id(kind: str, household_id: uuid.UUID) -> uuid.UUID:
     """A stable id for one of a demo family's records (its plot, agreement, visit...), derived
     from the family's random id: reruns find it, outsiders cannot compute it."""
     return uuid.uuid5(NAMESPACE, f"{kind}-{household_id}")
+
+
+def demo_photo() -> bytes:
+    """A small valid PNG (8 × 8 green pixels): the demo visit's photo."""
+    rows = b"".join(b"\x00" + b"\x2e\x7d\x32" * 8 for _ in range(8))
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return struct.pack(">I", len(data)) + body + struct.pack(">I", zlib.crc32(body))
+
+    header = struct.pack(">IIBBBBB", 8, 8, 8, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(rows))
+        + chunk(b"IEND", b"")
+    )
+
+
+def demo_visit(
+    field: Actor,
+    visit_id: uuid.UUID,
+    plot: Plot,
+    *,
+    visited_on: date,
+    licit: Decimal,
+    coca_found: bool,
+) -> Verification:
+    """The demo family's visit: at its plot (GPS fix in the plot, the plot linked), licit crops
+    no larger than the plot, coca found (0.25 ha) when ``coca_found``."""
+    visit, _new = services.verification_create(
+        actor=field,
+        id=visit_id,
+        household=plot.household_id,
+        visited_on=visited_on,
+        method="field_visit",
+        coca_ha=Decimal("0.25") if coca_found else Decimal("0"),
+        licit_crops=[{"crop": "cacao", "ha": str(licit)}],
+        location={
+            "lat": round((plot.min_lat + plot.max_lat) / 2, 6),
+            "lon": round((plot.min_lon + plot.max_lon) / 2, 6),
+        },
+        plots=[plot.pk],
+        channel="demo",
+    )
+    return visit
 
 
 def seed_demo_families(write: Writer) -> None:
@@ -148,19 +197,21 @@ def seed_demo_families(write: Writer) -> None:
             household = services.household_transition(
                 actor=review, household=household, to=HouseholdStatus.ACTIVE, channel="demo"
             )
-        services.plot_create(
+        sells = n < SELLING_FAMILIES and household.status == HouseholdStatus.ACTIVE
+        side = rng.choice([80, 110, 140, 180])
+        plot, _new = services.plot_create(
             actor=field,
             id=demo_child_id("plot", household.pk),
             household=household.pk,
             name="Chacra principal",
             tenure="possession",
+            # A family that sells farms at least ~2 ha (its licit crops must fit in its plot).
             geometry=square(
-                lon + 0.004 * n, lat + 0.002 * (n % 5), rng.choice([80, 110, 140, 180])
+                lon + 0.004 * n, lat + 0.002 * (n % 5), max(side, 140) if sells else side
             ),
             crops=[rng.choice(["cacao", "coffee"])],
             channel="demo",
         )
-        sells = n < SELLING_FAMILIES and household.status == HouseholdStatus.ACTIVE
         if n % 4 != 3 or sells:
             services.agreement_create(
                 actor=field,
@@ -170,18 +221,22 @@ def seed_demo_families(write: Writer) -> None:
                 coca_ha_committed=Decimal(rng.choice(["0.50", "0.75", "1.00", "1.50"])),
                 channel="demo",
             )
-            visit, _new = services.verification_create(
-                actor=field,
-                id=demo_child_id("visit", household.pk),
-                household=household.pk,
+            licit = min(Decimal(_licit_ha(rng, sells)), plot.area_ha)
+            visit_id = demo_child_id("visit", household.pk)
+            # Found again as it is (a visit seeded before plots were linked keeps its payload).
+            visit = Verification.objects.filter(pk=visit_id).first() or demo_visit(
+                field,
+                visit_id,
+                plot,
                 visited_on=today - timedelta(days=(130 if sells else 60) + n),
-                method="field_visit",
-                coca_ha=Decimal("0") if n % 5 or sells else Decimal("0.25"),
-                licit_crops=[{"crop": "cacao", "ha": _licit_ha(rng, sells)}],
-                location={"lat": lat + 0.001, "lon": lon + 0.001},
-                channel="demo",
+                licit=licit,
+                coca_found=not (n % 5 or sells),
             )
             if visit.status == VerificationStatus.PENDING and (n % 2 == 0 or sells):
+                if not visit.photo_sha256:
+                    services.verification_attach_photo(
+                        actor=field, verification=visit, photo=ContentFile(demo_photo(), "foto.png")
+                    )
                 services.verification_transition(
                     actor=review, verification=visit, to=VerificationStatus.CONFIRMED
                 )

@@ -4,6 +4,7 @@ through ``registry.workflow``; maker–checker)."""
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Iterable
 from datetime import date
 from decimal import Decimal
 from typing import Any, cast
@@ -23,9 +24,10 @@ from registry.workflow import Flow, Step, transition
 
 from .. import policies
 from ..choices import Crop, VerificationMethod, VerificationStatus
+from ..evidence import check_licit_within_plot_area, visit_evidence_guard, visit_plots
 from ..models import Verification
 from ..transition import recompute_on_commit
-from ..workflow import MAKER_CHECKER, VERIFICATION_MACHINE
+from ..workflow import MAKER_CHECKER, VERIFICATION_MACHINE, VISIT_EVIDENCE
 from .cleaning import _decimal_signed
 from .common import _household_for_write, _may_write, _need_review_reason
 
@@ -42,12 +44,14 @@ def verification_create(
     licit_crops: Any = None,
     location: dict[str, Any] | None = None,
     photo: Any = None,
+    plots: Iterable[Any] | None = None,
     id: Any = None,
     channel: str = "api",
     today: date | None = None,
 ) -> tuple[Verification, bool]:
-    """Record a field verification visit (pending a supervisor's confirmation)."""
-    payload = {
+    """Record a field verification visit (pending a supervisor's confirmation), with the
+    household's plots it saw (``farmers.evidence``)."""
+    payload: dict[str, Any] = {
         "household": str(household),
         "visited_on": visited_on,
         "method": method,
@@ -55,6 +59,8 @@ def verification_create(
         "licit_crops": licit_crops,
         "location": location,
     }
+    if plots:  # only then: the digest of a visit recorded without plots stays what it was
+        payload["plots"] = sorted(str(pk) for pk in plots)
     digest = request_hash(payload)
     existing = replayed(Verification, id, digest, may_see=_may_write(actor))
     if existing is not None:
@@ -82,6 +88,15 @@ def verification_create(
                 (item or {}).get("ha"), f"licit_crops.{index}.ha", max_value=Decimal("1000")
             )
             crops.append({"crop": crop, "ha": str(hectares)})
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
+    seen: list[Any] = []
+    for check in (
+        lambda: check_licit_within_plot_area(owner, crops),
+        lambda: seen.extend(visit_plots(owner, plots)),
+    ):
+        try:
+            check()
         except ValidationError as exc:
             errors.update(exc.error_dict)
     latitude = longitude = None
@@ -112,11 +127,19 @@ def verification_create(
         visit.photo_sha256 = sha.hexdigest()
         visit.photo = photo
     visit.save(force_insert=True)
+    changes: dict[str, Any] = {
+        "household": owner.code,
+        "visited_on": str(visited_on),
+        "method": method,
+    }
+    if seen:
+        visit.plots.set(seen)
+        changes["plots"] = sorted(str(plot.pk) for plot in seen)
     change_record(
         instance=visit,
         action=ChangeAction.CREATE,
         actor=actor,
-        changes={"household": owner.code, "visited_on": str(visited_on), "method": method},
+        changes=changes,
         channel=channel,
     )
     return visit, True
@@ -199,6 +222,7 @@ VERIFICATION_FLOW: Flow[Verification] = Flow(
     ),
     fields={"reason": _need_review_reason},
     who={MAKER_CHECKER: _verification_maker_checker},
+    guards={VISIT_EVIDENCE: visit_evidence_guard},
     apply=_verification_apply,
     enqueue=lambda step: recompute_on_commit([step.instance.household_id]),
     versioned=False,

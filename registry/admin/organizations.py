@@ -102,6 +102,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
         "relapses_before_exclusion",
         "visit_due_months",
         "graduation_requires_tenure",
+        "visit_photo_required",
     ]
 
     def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -150,6 +151,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
                     "relapses_before_exclusion",
                     "visit_due_months",
                     "graduation_requires_tenure",
+                    "visit_photo_required",
                 ]
             },
         ),

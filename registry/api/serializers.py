@@ -76,6 +76,7 @@ class ProgramSerializer(serializers.ModelSerializer):
             "relapses_before_exclusion",
             "visit_due_months",
             "graduation_requires_tenure",
+            "visit_photo_required",
             "is_active",
         ]
         read_only_fields = fields

@@ -136,6 +136,7 @@ class Program(VersionedModel):
             "tenure the programme accepts). Tenure is tracked on its own either way."
         ),
     )
+    visit_photo_required = models.BooleanField(_("a coca-free visit needs a photo"), default=True)
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

@@ -21,6 +21,7 @@ from registry.models import AccessLog, ApiKey, ChangeRecord, Organization
 from registry.services import api_key_create, membership_assign
 from tests.factories import UserFactory
 from tests.farmers.conftest import WRITE, household_payload, reviewer_person
+from tests.farmers.evidence_helpers import give_plot
 
 pytestmark = pytest.mark.django_db
 
@@ -62,9 +63,11 @@ def writer(partner: Organization) -> APIClient:
 
 @pytest.fixture
 def household(writer: APIClient) -> dict[str, Any]:
-    """Juana Quispe's household in Natividad, Pichari."""
+    """Juana Quispe's household in Natividad, Pichari, with a 4 ha plot (the licit crops its
+    visits record must fit on it)."""
     response = writer.post("/api/v1/households/", household_payload(), format="json")
     assert response.status_code == 201, response.content
+    give_plot(response.json()["id"])
     return dict(response.json())
 
 

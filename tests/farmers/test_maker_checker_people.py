@@ -20,6 +20,7 @@ from registry.models import ApiKey, Organization
 from registry.services import api_key_create, membership_assign
 from tests.factories import UserFactory
 from tests.farmers.conftest import WRITE, household_payload
+from tests.farmers.evidence_helpers import attach_photo, give_plot
 
 pytestmark = pytest.mark.django_db
 HOUSEHOLDS = "/api/v1/households/"
@@ -52,6 +53,8 @@ def register(client: APIClient) -> dict[str, Any]:
 
 
 def visit(client: APIClient, household_id: str) -> dict[str, Any]:
+    # A coca-free visit is confirmed with a GPS fix beside a plot of the family and a photo.
+    give_plot(household_id, lon=-73.97, lat=-12.52)
     response = client.post(
         VISITS,
         {
@@ -65,6 +68,7 @@ def visit(client: APIClient, household_id: str) -> dict[str, Any]:
         format="json",
     )
     assert response.status_code == 201, response.content
+    attach_photo(response.json()["id"])
     return dict(response.json())
 
 

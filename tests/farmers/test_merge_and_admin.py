@@ -192,7 +192,7 @@ def add_evidence(family: Family) -> dict[str, Any]:
         visited_on=date(2026, 9, 14),
         method="field_visit",
         coca_ha="2.35",
-        licit_crops=[{"crop": "cacao", "ha": "1.50"}],
+        licit_crops=[{"crop": "cacao", "ha": "0.80"}],  # fits on its ~0.9 ha plot
         location={"lat": -12.5195, "lon": -73.9795},
     )
     support = services.support_record(

@@ -31,6 +31,7 @@ from registry.choices import AlertKind, AlertStatus, Role
 from registry.models import Alert, Organization, Program
 from registry.services import membership_assign
 from tests.factories import UserFactory
+from tests.farmers.evidence_helpers import PICHARI_FIX, attach_photo, give_plot
 from tests.farmers.test_transition_rules import CASES, TODAY
 from tests.farmers.transition_helpers import add_evidence, make_household, provider
 
@@ -333,6 +334,7 @@ def test_a_confirmed_visit_moves_the_stage_after_commit(
 ) -> None:
     officer, supervisor = people
     household = make_household(program)
+    give_plot(household.pk)
     today = date.today()
     with django_capture_on_commit_callbacks(execute=True):
         services.agreement_create(
@@ -346,7 +348,9 @@ def test_a_confirmed_visit_moves_the_stage_after_commit(
         method="field_visit",
         coca_ha="0",
         licit_crops=[{"crop": "cacao", "ha": "1.5"}],
+        location=PICHARI_FIX,
     )
+    attach_photo(visit)
     with django_capture_on_commit_callbacks(execute=True) as callbacks:
         services.verification_transition(actor=supervisor, verification=visit, to="confirmed")
     assert len(callbacks) == 1

@@ -14,6 +14,7 @@ from farmers import services
 from farmers.models import Verification
 from registry.choices import Scope
 from tests.farmers.conftest import WRITE, ClientMaker, household_payload
+from tests.farmers.evidence_helpers import PICHARI_FIX
 
 pytestmark = pytest.mark.django_db
 
@@ -36,6 +37,7 @@ def _visit(client: APIClient) -> str:
             "visited_on": "2026-09-14",
             "method": "field_visit",
             "coca_ha": "0.00",
+            "location": PICHARI_FIX,
         },
         format="json",
     )
@@ -87,6 +89,7 @@ def test_photo_only_while_pending_and_only_in_scope(
     client = client_for()
     visit_id = _visit(client)
     assert _upload(client_for(org=other_partner), visit_id, JPEG).status_code == 404
+    assert _upload(client, visit_id, PNG, "foto.png").status_code == 200  # a coca-free visit's
     reviewer = client_for(scopes=[*WRITE, Scope.HOUSEHOLDS_REVIEW], reviewer=True)
     confirmed = reviewer.post(f"/api/v1/verifications/{visit_id}/transition/", {"to": "confirmed"})
     assert confirmed.status_code == 200, confirmed.content

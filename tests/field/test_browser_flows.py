@@ -11,6 +11,7 @@ import pytest
 
 from farmers.models import Household, Member, Plot, Verification
 from registry.models import ChangeRecord
+from tests.farmers.evidence_helpers import give_plot
 from tests.field.browser import (
     ALL_FILES_SENT,
     HEAD,
@@ -86,6 +87,7 @@ def test_record_visit_with_gps_and_photo(
     chromium: Any, live_server: Any, artifacts_dir: Any, officer: Any, make_household: Any
 ) -> None:
     household = make_household(officer)
+    give_plot(household.pk)  # the licit crops must fit on the family's plots
     context = phone_context(chromium, geolocation={"latitude": -12.4401, "longitude": -73.9802})
     page = context.new_page()
     sign_in(page, live_server, "tecnico")
@@ -199,7 +201,7 @@ def test_every_page_at_phone_size_is_accessible(
         visited_on=date(2026, 11, 2),
         method="field_visit",
         coca_ha="0",
-        licit_crops=[{"crop": "cacao", "ha": "1.2"}],
+        licit_crops=[{"crop": "cacao", "ha": "0.5"}],  # fits on the ~0.6 ha plot
         location={"lat": -12.44, "lon": -73.98},
     )
     alert_raise(

@@ -22,6 +22,7 @@ from registry.alerts import AlertSpec, alert_raise
 from registry.choices import AlertKind
 from registry.models import ChangeRecord
 from tests.factories import UserFactory
+from tests.farmers.evidence_helpers import give_plot
 from tests.field.conftest import MEMBERS, HouseholdMaker
 
 pytestmark = pytest.mark.django_db
@@ -344,6 +345,7 @@ def test_visit_without_javascript(
     officer_client: Client, officer: Any, make_household: HouseholdMaker
 ) -> None:
     household = make_household(officer)
+    give_plot(household.pk)  # the licit crops must fit on the family's plots
     url = f"/campo/hogares/{household.pk}/visita/"
     bad = officer_client.post(url, {"visited_on": "2999-01-01", "method": "field_visit"})
     assert bad.status_code == 400

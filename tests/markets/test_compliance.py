@@ -15,6 +15,7 @@ from markets.compliance import compliance_check, elapsed_fraction, expected_by_n
 from markets.models import Contract, DeliverySchedule, YieldNorm
 from registry.choices import AlertKind, AlertStatus
 from registry.models import Alert
+from tests.farmers.evidence_helpers import PICHARI_FIX, attach_photo, give_plot
 
 from .conftest import SYSTEM, ContractMaker, Market, today
 
@@ -22,6 +23,8 @@ pytestmark = pytest.mark.django_db
 
 
 def confirm_licit(household: Household, crop: str, ha: str, visited_on: date) -> None:
+    if not household.plots.exists():
+        give_plot(household.pk)  # 4 ha: the licit crops fit on it
     visit, _c = farmers_services.verification_create(
         actor=SYSTEM,
         household=household.pk,
@@ -29,7 +32,9 @@ def confirm_licit(household: Household, crop: str, ha: str, visited_on: date) ->
         method="field_visit",
         coca_ha=Decimal("0"),
         licit_crops=[{"crop": crop, "ha": ha}],
+        location=PICHARI_FIX,  # a coca-free visit is confirmed with GPS and a photo
     )
+    attach_photo(visit)
     farmers_services.verification_transition(actor=SYSTEM, verification=visit, to="confirmed")
 
 
