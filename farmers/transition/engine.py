@@ -430,11 +430,10 @@ def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], li
 def _resolve(stale: list[Any]) -> int:
     if not stale:
         return 0
-    return Alert.objects.filter(pk__in=stale).update(
+    return Alert.objects.filter(pk__in=stale).touch(
         status=AlertStatus.RESOLVED,
         resolved_at=timezone.now(),
         resolution_note=str(_("The condition no longer holds.")),
-        version=models.F("version") + 1,
     )
 
 
