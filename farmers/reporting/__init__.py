@@ -1,6 +1,7 @@
 """Reporting: read-only aggregates over the registry, apart from the household rules.
 
-``indicators`` (funders' aggregate indicators, set-based, small cells suppressed), ``dashboard``
-(the programme-staff admin page built on them), ``charts`` (its inline SVG) and ``api`` (the
-``indicators/`` endpoint, routed from ``farmers/api/urls.py``).
+``indicators`` (funders' aggregate indicators, set-based, of reviewed households only; exact
+definitions in ``docs/indicators.md``), ``suppression`` (the one small-cell rule: primary and
+complementary), ``dashboard`` (the programme-staff admin page built on them), ``charts`` (its
+inline SVG) and ``api`` (the ``indicators/`` endpoint, routed from ``farmers/api/urls.py``).
 """

@@ -1,44 +1,37 @@
 """Aggregate indicators of the transition away from coca, for funders and programme staff.
 
-Every indicator is computed set-based in one or two SQL queries, whatever the number of
+Every indicator is computed set-based in a fixed number of SQL queries, whatever the number of
 households (portable between SQLite and PostgreSQL), and narrowed to the actor's area with
-``Actor.area_q`` like every other read. Households are counted in their *current* district and
-programme, and only while live (pending review or active).
+``Actor.area_q`` like every other read. Only **reviewed (active)** households count: pending
+review, rejected, inactive and merged-away records never do. Households are counted in their
+*current* district and programme. ``docs/indicators.md`` defines every metric exactly.
 
 Metrics (``IndicatorQuery.metric``):
 
-``households``           households by stage (now), or by the stage they were at on the last
-                         day of each month when ``month`` is a dimension (from the ledger).
+``households``           households served, by stage (now), or by the stage they were at on the
+                         last day of each month when ``month`` is a dimension (from the ledger).
 ``flows``                stage changes (``from_stage → to_stage``) per cell: households moved.
 ``relapse_rate``         households that ever relapsed / households that ever reached
                          ``coca_free`` (or beyond).
-``cost_per_household``   support given (PEN) to households that reached each stage of the
-                         ladder, by funding source, divided by the households that reached it.
+``cost_per_household``   cost per result: everything a funding source spent on the cell's
+                         households in the period ÷ the households that reached each rung of the
+                         ladder in that period.
 ``tenure``               the tenure track: households holding secure tenure (the ``tenure``
                          milestone), by programme, district or stage now
                          (:mod:`farmers.reporting.tenure_track`).
 
-**Small-cell suppression** (DESIGN.md §7), applied when ``suppress`` is true (the funders' API):
-
-1. Primary: any cell counting fewer than ``SUPPRESSION_THRESHOLD`` (5) households has its counts
-   and every value derived from them (rates, totals, costs) set to ``None`` and
-   ``suppressed: True``; the cell itself is still listed, so its absence reveals nothing.
-2. Rates: a relapse rate is shown only when both its numerator and its denominator are 5 or more.
-3. Ladder differencing: the cost cells of one programme, district and source are cumulative
-   ("at or beyond the stage"), so subtracting two adjacent cells would reveal the households
-   exactly at a stage. Going up the ladder, a cell is also suppressed when it differs from the
-   last shown cell below it by 1 to 4 households.
-
-Cells that do not exist (no household at all) are not listed. Complementary disclosure across
-*separate* requests (e.g. a department total minus its districts) is not prevented; the
-threshold and the absence of totals in each response keep it to aggregates of 5 or more.
+Small-cell suppression (DESIGN.md §7) is applied when ``suppress`` is true (the funders' API),
+by :func:`farmers.reporting.suppression.protect` for every metric: primary (under 5) and
+complementary (no suppressed cell recoverable from a published total), plus the cost ladder's
+differencing rule (:func:`_ladder_shown`).
 """
 
 from __future__ import annotations
 
 import calendar
 from collections import defaultdict
-from dataclasses import dataclass, field
+from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
@@ -59,10 +52,13 @@ from django.utils import timezone
 from registry.actors import Actor
 from registry.choices import Scope
 
-from ..choices import LIVE_STATUSES, Stage
+from ..choices import HouseholdStatus, Stage
 from ..models import Household, StageChange, Support
+from .suppression import THRESHOLD, protect
 
-SUPPRESSION_THRESHOLD = 5
+SUPPRESSION_THRESHOLD = THRESHOLD
+# Only reviewed households count (pending review, rejected, inactive and merged ones never do).
+COUNTED_STATUSES = (HouseholdStatus.ACTIVE,)
 MAX_MONTHS = 60
 
 METRICS = ("households", "flows", "relapse_rate", "cost_per_household", "tenure")
@@ -123,12 +119,13 @@ def _rank_case(field_name: str) -> Case:
 
 
 def scoped_households(*, actor: Actor, query: IndicatorQuery) -> QuerySet[Household]:
-    """Live households in the actor's area (where it may read indicators), filtered."""
+    """Reviewed (active) households in the actor's area (where it may read indicators),
+    filtered."""
     households = Household.objects.filter(
         actor.area_q(
             district_path="district_id", program_path="program_id", scope=Scope.INDICATORS_READ
         ),
-        status__in=LIVE_STATUSES,
+        status__in=COUNTED_STATUSES,
     )
     if query.program:
         households = households.filter(program__code=query.program)
@@ -176,7 +173,8 @@ def households_now(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any
         .annotate(n=Count("pk"))
     )
     cells = [{**{d: row[columns[d]] for d in dims}, "households": row["n"]} for row in rows]
-    return _suppress_counts(cells, query.suppress)
+    cells.sort(key=lambda c: tuple(str(c[d]) for d in dims))
+    return protect_counts(cells, keys=dims, dims=dims, enabled=query.suppress)
 
 
 def households_by_month(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
@@ -239,7 +237,9 @@ def households_by_month(*, actor: Actor, query: IndicatorQuery) -> list[dict[str
     cells = [
         {**dict(zip(dims, key, strict=True)), "households": n} for key, n in sorted(totals.items())
     ]
-    return _suppress_counts(cells, query.suppress)
+    # Month totals are no sums of one another: lines run along the other dimensions only.
+    across = [d for d in dims if d != "month"]
+    return protect_counts(cells, keys=dims, dims=across, enabled=query.suppress)
 
 
 # --- flows ------------------------------------------------------------------------------------
@@ -271,103 +271,247 @@ def flows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
         cell.update(from_stage=row["from_stage"], to_stage=row["to_stage"], households=row["n"])
         cells.append(cell)
     cells.sort(key=lambda c: tuple(str(c.get(k) or "") for k in (*dims, "from_stage", "to_stage")))
-    return _suppress_counts(cells, query.suppress)
+    # A period's flows are the sum of its months': ``month`` is a line like the others.
+    keys = (*dims, "from_stage", "to_stage")
+    return protect_counts(cells, keys=keys, dims=dims, enabled=query.suppress)
+
+
+# --- reaching the rungs of the ladder ----------------------------------------------------------
+
+
+def _at_or_beyond(rank: int) -> list[str]:
+    return [stage for stage, r in RANK.items() if r >= rank]
+
+
+Reach = dict[tuple[Any, ...], list[dict[str, int]]]
+
+
+def _reach(
+    *, actor: Actor, query: IndicatorQuery, dims: list[str], dates: list[date | None]
+) -> tuple[Reach, list[dict[str, Any]]]:
+    """Households of each cell that had reached each rung (rank) and that had relapsed
+    (``"relapsed"``) by each of ``dates`` (``None``: ever), and the households-now cells by
+    ``dims`` and stage (as :func:`households_now` counts them): two aggregate queries.
+
+    A household reached rung R by day D when its stage now is R or beyond since D or earlier,
+    or (for the others) when its ledger moved it to R or beyond on D or earlier; every
+    household reached ``enrolled`` on its enrolment. Relapsed and excluded families reached
+    coca-free. The two sets are disjoint, so their counts add up.
+    """
+    columns = {"district": "district_id", "program": "program__code"}
+    households = scoped_households(actor=actor, query=query)
+    targets = {
+        **{str(rank): _at_or_beyond(rank) for rank in range(1, len(LADDER))},
+        "relapsed": list(RELAPSE_STAGES),
+    }
+    now_counts: dict[str, Any] = {}
+    ledger_counts: dict[str, Any] = {}
+    for d, day in enumerate(dates):
+        since = Q(stage_since__lte=day) if day else Q()
+        enrolled = Q()
+        if day:
+            end = timezone.make_aware(datetime.combine(day + timedelta(days=1), time.min))
+            enrolled = Q(created_at__lt=end)
+        now_counts[f"d{d}_0"] = Count("pk", filter=enrolled)
+        for name, stages in targets.items():
+            now_counts[f"d{d}_{name}"] = Count("pk", filter=Q(stage__in=stages) & since)
+            moved = Q(to_stage__in=stages) & (Q(effective_on__lte=day) if day else Q())
+            counted = Q(household__stage__in=stages) & (
+                Q(household__stage_since__lte=day) if day else Q()
+            )
+            ledger_counts[f"d{d}_{name}"] = Count(
+                "household_id", distinct=True, filter=moved & ~counted
+            )
+    result: Reach = defaultdict(lambda: [defaultdict(int) for _day in dates])
+    now = (
+        households.order_by()
+        .values(*[columns[d] for d in dims], "stage")
+        .annotate(_n=Count("pk"), **now_counts)
+    )
+    ledger = (
+        StageChange.objects.filter(household__in=households.values("pk"))
+        .order_by()
+        .values(*[f"household__{columns[d]}" for d in dims])
+        .annotate(**ledger_counts)
+    )
+    for rows, prefix in ((now, ""), (ledger, "household__")):
+        for row in rows:
+            key = tuple(row[f"{prefix}{columns[d]}"] for d in dims)
+            for name in now_counts:
+                if name in row:
+                    day_index, target = name[1:].split("_", 1)
+                    result[key][int(day_index)][target] += row[name]
+    by_stage = [
+        {**dict(zip(dims, (row[columns[d]] for d in dims), strict=True)), "stage": row["stage"]}
+        | {"households": row["_n"]}
+        for row in now
+    ]
+    return result, by_stage
+
+
+def _stage_hidden(
+    by_stage: list[dict[str, Any]], dims: list[str]
+) -> dict[tuple[Any, ...], set[str]]:
+    """The stages whose households-now cell (by ``dims`` and stage) the ``households`` metric
+    suppresses, per cell of ``dims``: what it publishes beside the ladder."""
+    keys = [*dims, "stage"]
+    cells = protect_counts([dict(c) for c in by_stage], keys=keys, dims=keys, enabled=True)
+    hidden: dict[tuple[Any, ...], set[str]] = defaultdict(set)
+    for cell in cells:
+        if cell["suppressed"]:
+            hidden[tuple(cell[d] for d in dims)].add(cell["stage"])
+    return hidden
+
+
+def _ladder(
+    *,
+    actor: Actor,
+    query: IndicatorQuery,
+    dims: list[str],
+    reached: tuple[Reach, list[dict[str, Any]]] | None = None,
+) -> list[dict[str, Any]]:
+    """The ladder cells of each cell of ``dims``: ``households`` that reached each rung in the
+    period (ever, without one), protected (two queries, unless ``reached`` is given).
+
+    Without a period a rung counts the households at or beyond it, i.e. the sum of the
+    households-now cells of that stage and above, so a rung is also hidden when a published
+    difference of rungs would cover exactly one suppressed households-now cell."""
+    period = query.date_from is not None or query.date_to is not None
+    dates: list[date | None] = [query.date_to]
+    if query.date_from is not None:
+        dates.append(query.date_from - timedelta(days=1))
+    reach, by_stage = reached or _reach(actor=actor, query=query, dims=dims, dates=dates)
+    cells: list[dict[str, Any]] = []
+    for key in sorted(reach, key=lambda k: tuple(str(v) for v in k)):
+        by_date = reach[key]
+        for rank, stage in enumerate(LADDER):
+            n = by_date[0][str(rank)] - (by_date[1][str(rank)] if len(dates) > 1 else 0)
+            if n > 0:
+                cells.append({**dict(zip(dims, key, strict=True)), "stage": stage, "households": n})
+    stage_hidden = None if period or not query.suppress else _stage_hidden(by_stage, dims)
+
+    def ladder_rule(cells: list[dict[str, Any]], suppressed: list[bool]) -> set[int]:
+        rungs: dict[tuple[Any, ...], dict[int, int]] = defaultdict(dict)
+        for i, cell in enumerate(cells):
+            rungs[tuple(cell[d] for d in dims)][RANK[cell["stage"]]] = i
+        more: set[int] = set()
+        for key, indexes in rungs.items():
+            cumulative = [
+                cells[indexes[r]]["households"] if r in indexes else 0 for r in RANK_RANGE
+            ]
+            allowed = [r in indexes and not suppressed[indexes[r]] for r in RANK_RANGE]
+            hidden = None
+            if stage_hidden is not None:
+                hidden = [RANK[s] for s in stage_hidden.get(key, ())]
+            shown = _ladder_shown(cumulative, allowed=allowed, hidden=hidden)
+            more |= {i for r, i in indexes.items() if not shown[r]}
+        return more
+
+    return protect(
+        cells,
+        values=("households",),
+        count=lambda c: c["households"],
+        keys=(*dims, "stage"),
+        dims=dims,
+        also=ladder_rule,
+        enabled=query.suppress,
+    )
+
+
+RANK_RANGE = range(len(LADDER))
+
+
+def _ladder_shown(
+    cumulative: list[int],
+    *,
+    allowed: list[bool] | None = None,
+    hidden: list[int] | None = None,
+) -> list[bool]:
+    """Which rungs of a ladder may be shown: 5+ households (and ``allowed``), and differing from
+    the last shown rung below by 0 or 5+ households (so no difference reveals a small group).
+
+    ``hidden`` (no period: the rungs are sums of the households-now cells, whose suppressed
+    ones have these ranks): the households served (rung 0) is always published, and the cells
+    between two shown rungs, or above the top shown one, must hold no suppressed cell or 2+."""
+
+    def between(low: int, high: int) -> int:
+        return sum(1 for r in hidden or () if low <= r < high)
+
+    shown: list[bool] = []
+    last: tuple[int, int] | None = (0, cumulative[0]) if hidden is not None and cumulative else None
+    for rank, n in enumerate(cumulative):
+        ok = n >= THRESHOLD and (allowed is None or allowed[rank])
+        if ok and last is not None and last[0] != rank:
+            difference = abs(last[1] - n)
+            ok = not 0 < difference < THRESHOLD and between(last[0], rank) != 1
+        shown.append(ok)
+        if ok:
+            last = (rank, n)
+    top = max((r for r, ok in enumerate(shown) if ok), default=None)
+    if hidden is not None and top is not None and between(top, len(cumulative) + 1) == 1:
+        shown[top] = False
+    return shown
 
 
 # --- relapse rate -----------------------------------------------------------------------------
 
 
 def relapse_rate(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
-    """Households that relapsed over households that reached coca-free, per cell: two queries.
+    """Households that ever relapsed over households that ever reached coca-free, per cell (the
+    period does not apply): two queries.
 
-    A household counts when its stage now says so, or (for those whose stage no longer does)
-    when its ledger does: one aggregate over households and one over the ledger, no per-row
-    subqueries.
-    """
+    The denominator is the cost ladder's coca-free rung without a period, so a rate is shown
+    only where that rung is (and both counts are 5 or more), and complementary suppression runs
+    along the cells' dimensions."""
     dims = [d for d in query.group_by if d in ("district", "program")]
-    columns = {"district": "district_id", "program": "program__code"}
-    households = scoped_households(actor=actor, query=query)
-    now = (
-        households.order_by()
-        .values(*[columns[d] for d in dims])
-        .annotate(
-            reached=Count("pk", filter=Q(stage__in=REACHED_COCA_FREE)),
-            relapsed=Count("pk", filter=Q(stage__in=RELAPSE_STAGES)),
-        )
-    )
-    ledger = (
-        StageChange.objects.filter(household__in=households.values("pk"))
-        .order_by()
-        .values(*[f"household__{columns[d]}" for d in dims])
-        .annotate(
-            reached=Count(
-                "household_id",
-                distinct=True,
-                filter=Q(to_stage__in=REACHED_COCA_FREE)
-                & ~Q(household__stage__in=REACHED_COCA_FREE),
-            ),
-            relapsed=Count(
-                "household_id",
-                distinct=True,
-                filter=Q(to_stage__in=RELAPSE_STAGES) & ~Q(household__stage__in=RELAPSE_STAGES),
-            ),
-        )
-    )
-    counts: dict[tuple[Any, ...], list[int]] = defaultdict(lambda: [0, 0])
-    for row in now:
-        key = tuple(row[columns[d]] for d in dims)
-        counts[key][0] += row["reached"]
-        counts[key][1] += row["relapsed"]
-    for row in ledger:
-        key = tuple(row[f"household__{columns[d]}"] for d in dims)
-        counts[key][0] += row["reached"]
-        counts[key][1] += row["relapsed"]
+    ever = replace(query, date_from=None, date_to=None)
+    both = _reach(actor=actor, query=ever, dims=dims, dates=[None])
+    reach = both[0]
+    ladder_hidden: set[tuple[Any, ...]] = set()
+    if query.suppress:
+        ladder_hidden = {
+            tuple(c[d] for d in dims)
+            for c in _ladder(actor=actor, query=ever, dims=dims, reached=both)
+            if c["stage"] == Stage.COCA_FREE and c["suppressed"]
+        }
     cells = []
-    for key, (reached, relapsed) in sorted(counts.items(), key=lambda kv: str(kv[0])):
+    for key, (counts,) in sorted(reach.items(), key=lambda kv: str(kv[0])):
+        reached, relapsed = counts[str(RANK[Stage.COCA_FREE])], counts["relapsed"]
         if not reached:
             continue
         cell: dict[str, Any] = dict(zip(dims, key, strict=True))
         cell["households_reached"] = reached
         cell["households_relapsed"] = relapsed
         cell["relapse_rate"] = round(relapsed / reached, 4)
-        cell["suppressed"] = False
-        if query.suppress and min(reached, relapsed) < SUPPRESSION_THRESHOLD:
-            cell.update(
-                households_reached=None,
-                households_relapsed=None,
-                relapse_rate=None,
-                suppressed=True,
-            )
         cells.append(cell)
-    return cells
+    return protect(
+        cells,
+        values=("households_reached", "households_relapsed", "relapse_rate"),
+        count=lambda c: c["households_reached"],
+        keys=dims,
+        dims=dims,
+        primary=lambda c: (
+            min(c["households_reached"], c["households_relapsed"]) < THRESHOLD
+            or tuple(c[d] for d in dims) in ladder_hidden
+        ),
+        enabled=query.suppress,
+    )
 
 
-# --- cost per household -----------------------------------------------------------------------
-
-
-def _reached_rank(stage_path: str) -> Case:
-    """The highest rung a household is at now (relapsed and excluded families reached
-    coca-free before they relapsed)."""
-    return _rank_case(stage_path)
+# --- cost per result --------------------------------------------------------------------------
 
 
 def cost_per_household(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
-    """Support cost (PEN) per household reaching each stage, by funding source: two queries.
+    """Cost per result (PEN), per rung of the ladder and funding source: three queries.
 
-    ``households`` is every household of the cell at or beyond the stage now (relapsed and
-    excluded families count as having reached coca-free); ``total_cost_pen`` is what the
-    funding source gave them (support given within the date range, if any); the cost per
-    household divides the two.
+    ``total_cost_pen`` is everything the source spent on the cell's households (every active
+    household of the cell, not only those that reached the rung; support given in the period,
+    if any); ``households`` those that reached the rung in the period (ever, without one; see
+    :func:`_reach`); ``cost_per_household_pen`` divides the two. A suppressed rung hides all
+    three for every source.
     """
     dims = [d for d in query.group_by if d in ("district", "program")]
     households = scoped_households(actor=actor, query=query)
-    hh_columns = {"district": "district_id", "program": "program__code"}
-    reached_rows = (
-        households.order_by()
-        .annotate(reached=_reached_rank("stage"))
-        .values(*[hh_columns[d] for d in dims], "reached")
-        .annotate(n=Count("pk"))
-    )
     support = Support.objects.filter(is_active=True, household__in=households.values("pk"))
     if query.date_from:
         support = support.filter(given_on__gte=query.date_from)
@@ -376,76 +520,64 @@ def cost_per_household(*, actor: Actor, query: IndicatorQuery) -> list[dict[str,
     sp_columns = {"district": "household__district_id", "program": "household__program__code"}
     cost_rows = (
         support.order_by()
-        .annotate(reached=_reached_rank("household__stage"))
-        .values(*[sp_columns[d] for d in dims], "funding_source__code", "reached")
+        .values(*[sp_columns[d] for d in dims], "funding_source__code")
         .annotate(total=Sum("cost_pen"))
     )
-    # Per cell: households by highest rung, and cost by (source, highest rung).
-    counts: dict[tuple[Any, ...], dict[int, int]] = defaultdict(lambda: defaultdict(int))
-    for row in reached_rows:
-        counts[tuple(row[hh_columns[d]] for d in dims)][row["reached"]] += row["n"]
-    costs: dict[tuple[Any, ...], dict[str | None, dict[int, Decimal]]] = defaultdict(
-        lambda: defaultdict(lambda: defaultdict(Decimal))
+    costs: dict[tuple[Any, ...], dict[str | None, Decimal]] = defaultdict(
+        lambda: defaultdict(Decimal)
     )
     for row in cost_rows:
         key = tuple(row[sp_columns[d]] for d in dims)
-        costs[key][row["funding_source__code"]][row["reached"]] += row["total"] or Decimal(0)
+        costs[key][row["funding_source__code"]] += row["total"] or Decimal(0)
     cells: list[dict[str, Any]] = []
-    for key in sorted(counts, key=lambda k: tuple(str(v) for v in k)):
-        by_rank = counts[key]
-        shown = _ladder_shown([sum(n for r, n in by_rank.items() if r >= i) for i in RANK_RANGE])
-        for rank, stage in enumerate(LADDER):
-            n = sum(v for r, v in by_rank.items() if r >= rank)
-            if n == 0:
-                continue
-            for source in sorted(costs[key], key=lambda s: s or ""):
-                total = sum(
-                    (v for r, v in costs[key][source].items() if r >= rank), start=Decimal(0)
-                )
-                visible = shown[rank] or not query.suppress
-                cells.append(
-                    {
-                        **dict(zip(dims, key, strict=True)),
-                        "stage": stage,
-                        "funding_source": source,
-                        "households": n if visible else None,
-                        "total_cost_pen": _money(total) if visible else None,
-                        "cost_per_household_pen": _money(total / n) if visible else None,
-                        "suppressed": not visible,
-                    }
-                )
+    for rung in _ladder(actor=actor, query=query, dims=dims):
+        key = tuple(rung[d] for d in dims)
+        n, hide = rung["households"], rung["suppressed"]
+        for source in sorted(costs[key], key=lambda s: s or ""):
+            total = costs[key][source]
+            cells.append(
+                {
+                    **{d: rung[d] for d in dims},
+                    "stage": rung["stage"],
+                    "funding_source": source,
+                    "households": None if hide else n,
+                    "total_cost_pen": None if hide else _money(total),
+                    "cost_per_household_pen": None if hide else _money(total / n),
+                    "suppressed": hide,
+                }
+            )
     return cells
-
-
-RANK_RANGE = range(len(LADDER))
-
-
-def _ladder_shown(cumulative: list[int]) -> list[bool]:
-    """Which rungs of a cumulative ladder may be shown: 5+ households, and differing from the
-    last shown rung below by 0 or 5+ households (so no difference reveals a small group)."""
-    shown: list[bool] = []
-    last: int | None = None
-    for n in cumulative:
-        ok = n >= SUPPRESSION_THRESHOLD and (
-            last is None or last - n == 0 or last - n >= SUPPRESSION_THRESHOLD
-        )
-        shown.append(ok)
-        if ok:
-            last = n
-    return shown
 
 
 def _money(value: Decimal) -> str:
     return str(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def _suppress_counts(cells: list[dict[str, Any]], suppress: bool) -> list[dict[str, Any]]:
-    for cell in cells:
-        small = suppress and cell["households"] < SUPPRESSION_THRESHOLD
-        cell["suppressed"] = small
-        if small:
-            cell["households"] = None
-    return cells
+def protect_counts(
+    cells: list[dict[str, Any]], *, keys: Sequence[str], dims: Sequence[str], enabled: bool
+) -> list[dict[str, Any]]:
+    """:func:`~farmers.reporting.suppression.protect` for cells counting ``households``
+    (households, flows, tenure). Where ``stage`` is a key, the relapsed and excluded cells also
+    form a line: their sum is the relapse rate's numerator."""
+    lines: list[Callable[[dict[str, Any]], Hashable | None]] = []
+    if "stage" in keys:
+        others = [k for k in keys if k != "stage"]
+
+        def relapse_line(cell: dict[str, Any]) -> Hashable | None:
+            if cell.get("stage") not in RELAPSE_STAGES:
+                return None
+            return (*(cell.get(k) for k in others), "relapse")
+
+        lines.append(relapse_line)
+    return protect(
+        cells,
+        values=("households",),
+        count=lambda c: c["households"],
+        keys=keys,
+        dims=dims,
+        lines=lines,
+        enabled=enabled,
+    )
 
 
 def indicator_rows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:

@@ -20,7 +20,7 @@ from registry.actors import Actor
 
 from ..transition.rules import TENURE
 from . import charts
-from .indicators import _suppress_counts, scoped_households
+from .indicators import protect_counts, scoped_households
 
 METRIC = "tenure"
 DIMENSIONS = ("district", "program", "stage")
@@ -29,7 +29,7 @@ COLUMNS = {"district": "district_id", "program": "program__code", "stage": "stag
 
 def tenure_counts(*, actor: Actor, query: Any) -> list[dict[str, Any]]:
     """Per cell of ``query.group_by`` (district, programme, stage now): ``households`` holding
-    tenure and ``live`` households in all (unsuppressed; one query)."""
+    tenure and ``live`` (reviewed, active) households in all (unsuppressed; one query)."""
     dims = [d for d in query.group_by if d in DIMENSIONS]
     rows = (
         scoped_households(actor=actor, query=query)
@@ -54,7 +54,8 @@ def households_with_tenure(*, actor: Actor, query: Any) -> list[dict[str, Any]]:
         for cell in tenure_counts(actor=actor, query=query)
         if cell["households"]
     ]
-    return _suppress_counts(cells, query.suppress)
+    dims = [d for d in query.group_by if d in DIMENSIONS]
+    return protect_counts(cells, keys=dims, dims=dims, enabled=query.suppress)
 
 
 def dashboard_chart(*, actor: Actor, query: Any) -> SafeString:

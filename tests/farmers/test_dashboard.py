@@ -74,7 +74,8 @@ def test_dashboard_shows_the_programmes_figures(program: Program, seeded: dict[s
         ("Pichari", 2, 0),
     ]
     [cost_chart] = context["cost_charts"]
-    for text in ("S/ 64.00", "S/ 100.00"):
+    # Cost per result: all S/ 640 spent on pirdais' 10 families over those reaching each rung.
+    for text in ("S/ 64.00", "S/ 106.67", "S/ 128.00"):
         assert text in str(cost_chart), text
     assert html.count("<svg") >= 6
     assert "https://" not in html.split("<body", 1)[1].replace("https://www.djangoproject.com", "")
@@ -133,6 +134,7 @@ def test_demo_data_fills_the_dashboard() -> None:
     client.force_login(get_user_model().objects.get(username="personal.devida"))
     response = client.get(URL)
     assert response.status_code == 200
-    assert response.context["figures"][0].value == "24"
+    # Reviewed (active) households only: the demo's 4 pending review do not count.
+    assert response.context["figures"][0].value == "20"
     [cost_chart] = response.context["cost_charts"]
     assert "S/ " in str(cost_chart)

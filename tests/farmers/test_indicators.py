@@ -162,13 +162,16 @@ def test_cost_per_household_reaching_each_stage(data: dict[str, Any]) -> None:
         )
         for r in rows("cost_per_household", "program")
     }
+    # Cost per result: everything a source spent on the programme's households (pirdais: 6 x
+    # S/ 100 from usaid, 4 x S/ 10 unrecorded; the rejected family's S/ 999 never counts) over
+    # the families that reached each rung.
     assert cells == {
         ("pirdais", "enrolled", None): (10, "40.00", "4.00"),
         ("pirdais", "enrolled", "usaid"): (10, "600.00", "60.00"),
-        ("pirdais", "committed", None): (6, "0.00", "0.00"),
+        ("pirdais", "committed", None): (6, "40.00", "6.67"),
         ("pirdais", "committed", "usaid"): (6, "600.00", "100.00"),
-        ("pirdais", "coca_free", None): (5, "0.00", "0.00"),
-        ("pirdais", "coca_free", "usaid"): (5, "500.00", "100.00"),
+        ("pirdais", "coca_free", None): (5, "40.00", "8.00"),
+        ("pirdais", "coca_free", "usaid"): (5, "600.00", "120.00"),
         ("otro", "enrolled", "usaid"): (5, "1000.00", "200.00"),
         ("otro", "committed", "usaid"): (5, "1000.00", "200.00"),
     }
@@ -176,17 +179,21 @@ def test_cost_per_household_reaching_each_stage(data: dict[str, Any]) -> None:
 
 def test_cost_ladder_suppresses_cells_that_differencing_would_reveal(data: dict[str, Any]) -> None:
     """pirdais: 10 at or beyond enrolled, 6 beyond committed, 5 beyond coca-free. Showing 10
-    and 6 would reveal the 4 enrolled-only families' costs by subtraction: 6 is hidden."""
+    and 6 would reveal the 4 enrolled-only families' costs by subtraction: 6 is hidden. Then
+    complementary suppression: otro's committed rung (5) is hidden beside it (grouped by
+    district, Pichari's committed rung, 11, minus otro's 5 would give pirdais' 6); otro's 5
+    families are all at committed, whose households-now cell is suppressed, so its enrolled
+    rung (their sum) is hidden too, and pirdais' enrolled rung as its complement."""
     shown = {
         (r["program"], r["stage"]): r["suppressed"]
         for r in rows("cost_per_household", "program", suppress=True)
     }
     assert shown == {
-        ("pirdais", "enrolled"): False,
+        ("pirdais", "enrolled"): True,
         ("pirdais", "committed"): True,
         ("pirdais", "coca_free"): False,
-        ("otro", "enrolled"): False,
-        ("otro", "committed"): False,  # same 5 families: the difference is 0
+        ("otro", "enrolled"): True,
+        ("otro", "committed"): True,
     }
     hidden = [r for r in rows("cost_per_household", "program", suppress=True) if r["suppressed"]]
     assert all(
@@ -225,12 +232,14 @@ def test_api_suppresses_small_cells(funder_client: APIClient) -> None:
     assert body["metric"] == "households" and body["suppression_threshold"] == 5
     assert body["group_by"] == ["district", "program", "stage"]
     cells = {(r["district"], r["program"], r["stage"]): r for r in body["results"]}
+    # otro's 5 committed families are suppressed beside pirdais' 1: grouped by district and
+    # stage, Pichari's 6 committed minus otro's 5 would reveal it (complementary suppression).
     assert cells[(PICHARI, "otro", "committed")] == {
         "district": PICHARI,
         "program": "otro",
         "stage": "committed",
-        "households": 5,
-        "suppressed": False,
+        "households": None,
+        "suppressed": True,
     }
     for key in [(PICHARI, "pirdais", "committed"), (SIVIA, "pirdais", "enrolled")]:
         assert cells[key]["households"] is None and cells[key]["suppressed"] is True
@@ -288,9 +297,10 @@ def test_api_metrics_answer(funder_client: APIClient) -> None:
     ]
     cost = funder_client.get(URL, {"metric": "cost_per_household"}).json()["results"]
     otro = [r for r in cost if r["program"] == "otro"]
+    # Both rungs are complements of pirdais' (see the ladder test above).
     assert [(r["stage"], r["cost_per_household_pen"]) for r in otro] == [
-        ("enrolled", "200.00"),
-        ("committed", "200.00"),
+        ("enrolled", None),
+        ("committed", None),
     ]
 
 
