@@ -22,7 +22,6 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -39,7 +38,7 @@ from registry.models import Alert, Program
 
 from . import evidence as evidence_module
 from .evidence import Fact
-from .rules import TENURE, ZERO, HouseholdEvidence, Result, Thresholds, Visit, compute
+from .rules import TENURE, HouseholdEvidence, Result, Thresholds, Visit, compute
 
 ENGINE_ALERT_KINDS = (AlertKind.RELAPSE, AlertKind.VISIT_DUE, AlertKind.EVIDENCE_EXPIRY)
 ALERT_MESSAGES: dict[str, Any] = {
@@ -136,19 +135,6 @@ def _same_milestones(stored: Any, computed: dict[str, str]) -> bool:
     return bool((stored or {}) == computed)
 
 
-def _licit_ha(crops: Any) -> Decimal:
-    """The licit hectares of a visit: the sum of its crops' ``ha`` (malformed entries count 0)."""
-    total = ZERO
-    for crop in _json(crops) or ():
-        try:
-            ha = Decimal(str(crop.get("ha") or 0))
-        except (ArithmeticError, AttributeError, ValueError):
-            continue
-        if ha.is_finite() and ha > ZERO:
-            total += ha
-    return total
-
-
 def _rows(queryset: Any) -> list[tuple[Any, ...]]:
     """The rows of a ``values_list`` queryset; on PostgreSQL straight from the driver (psycopg
     already returns dates, Decimals and text: Django's per-value converters are the largest
@@ -234,6 +220,9 @@ def _compute_batch(
             agreements[hid].append(signed_on)
         else:
             agreements[hid] = [signed_on]
+    thresholds = _thresholds({row[5] for row in rows})
+    # Licit hectares count only the crops on the household's programme's list.
+    licit_ha = {row[0]: thresholds[row[5]].licit_ha for row in rows}
     visits: dict[str, list[Visit]] = {}
     for hid, visited_on, coca_ha, crops, vid in _keyed(
         _rows(
@@ -243,7 +232,9 @@ def _compute_batch(
             .values_list("text_id", "visited_on", "coca_ha", "licit_crops", "ref")
         )
     ):
-        visit = Visit(visited_on, coca_ha, _licit_ha(crops), str(vid))
+        if hid not in licit_ha:
+            continue
+        visit = Visit(visited_on, coca_ha, licit_ha[hid](crops), str(vid))
         if hid in visits:
             visits[hid].append(visit)
         else:
@@ -253,7 +244,6 @@ def _compute_batch(
     if evidence_module.providers():
         batch = evidence_module.HouseholdBatch((row[0] for row in rows), lo, hi)
         facts = {str(k): v for k, v in evidence_module.gather(batch, today).items()}
-    thresholds = _thresholds({row[5] for row in rows})
     active = HouseholdStatus.ACTIVE.value
     nothing: tuple[Any, ...] = ()
     return [

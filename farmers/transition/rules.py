@@ -29,6 +29,7 @@ when the programme sets ``graduation_requires_tenure``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date
@@ -37,6 +38,7 @@ from functools import lru_cache
 from typing import Any
 
 from farmers.choices import Stage
+from registry.choices import LICIT_CROPS_DEFAULT
 from registry.dates import add_months
 
 from .evidence import (
@@ -116,6 +118,8 @@ class Thresholds:
     relapses_before_exclusion: int = 2
     visit_due_months: int = 12
     graduation_requires_tenure: bool = False
+    # Only these crops count towards licit hectares (``Program.licit_crops``).
+    licit_crops: frozenset[str] = frozenset(LICIT_CROPS_DEFAULT)
 
     @classmethod
     def of(cls, program: Any) -> Thresholds:
@@ -129,7 +133,31 @@ class Thresholds:
             relapses_before_exclusion=max(1, program.relapses_before_exclusion),
             visit_due_months=program.visit_due_months,
             graduation_requires_tenure=bool(program.graduation_requires_tenure),
+            licit_crops=frozenset(program.licit_crops or ()),
         )
+
+    def licit_ha(self, crops: Any) -> Decimal:
+        """The licit hectares of a visit's crops under this programme (``licit_hectares``)."""
+        return licit_hectares(crops, self.licit_crops)
+
+
+def licit_hectares(crops: Any, listed: frozenset[str]) -> Decimal:
+    """The licit hectares of a visit: the sum of the ``ha`` of its crops on the programme's
+    licit-crop list (``listed``). Other crops are stored and shown, never counted; malformed
+    entries count 0; ``crops`` may be the JSON text of the list (``jsonb`` read raw)."""
+    if isinstance(crops, str):
+        crops = json.loads(crops)
+    total = ZERO
+    for crop in crops or ():
+        try:
+            if crop.get("crop") not in listed:
+                continue
+            ha = Decimal(str(crop.get("ha") or 0))
+        except (ArithmeticError, AttributeError, ValueError):
+            continue
+        if ha.is_finite() and ha > ZERO:
+            total += ha
+    return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -479,5 +507,6 @@ __all__ = [
     "Visit",
     "add_months",
     "compute",
+    "licit_hectares",
     "tenure_since",
 ]
