@@ -22,6 +22,7 @@ import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
+from decimal import Decimal
 from typing import Any
 
 from django.db import connection, models, transaction
@@ -30,8 +31,14 @@ from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from farmers.choices import HouseholdStatus, Stage, VerificationStatus
-from farmers.models import Agreement, Consent, Household, StageChange, Verification
+from farmers.choices import (
+    EradicationKind,
+    EradicationStatus,
+    HouseholdStatus,
+    Stage,
+    VerificationStatus,
+)
+from farmers.models import Agreement, Consent, Eradication, Household, StageChange, Verification
 from registry.alerts import AlertSpec, alerts_raise_many
 from registry.choices import LIVE_ALERT_STATUSES, AlertKind, AlertStatus
 from registry.models import Alert, Program
@@ -39,6 +46,7 @@ from registry.models import Alert, Program
 from . import evidence as evidence_module
 from .evidence import Fact
 from .rules import TENURE, HouseholdEvidence, Result, Thresholds, Visit, compute
+from .rules import Eradication as ErasedCoca
 
 ENGINE_ALERT_KINDS = (AlertKind.RELAPSE, AlertKind.VISIT_DUE, AlertKind.EVIDENCE_EXPIRY)
 ALERT_MESSAGES: dict[str, Any] = {
@@ -166,6 +174,39 @@ def _thresholds(program_ids: set[int]) -> dict[int, Thresholds]:
     return {p.pk: Thresholds.of(p) for p in Program.objects.filter(pk__in=program_ids)}
 
 
+def _eradications(
+    by_household: Q,
+) -> tuple[dict[str, list[ErasedCoca]], dict[str, list[tuple[date, Decimal]]]]:
+    """The batch's verified eradications by household and, for the households with a voluntary
+    one, their active agreements' committed hectares (one query, a second only then)."""
+    erased: dict[str, list[ErasedCoca]] = {}
+    voluntary: set[str] = set()
+    forced = EradicationKind.FORCED.value
+    for hid, on, hectares, kind, ref in _keyed(
+        _rows(
+            Eradication.objects.filter(by_household, status=EradicationStatus.VERIFIED)
+            .annotate(text_id=_text_id("household_id"), ref=_text_id("id"))
+            .order_by()
+            .values_list("text_id", "eradicated_on", "hectares", "kind", "ref")
+        )
+    ):
+        erased.setdefault(hid, []).append(ErasedCoca(on, hectares, kind == forced, str(ref)))
+        if kind != forced:
+            voluntary.add(hid)
+    commitments: dict[str, list[tuple[date, Decimal]]] = {}
+    if voluntary:
+        for hid, signed_on, committed in _keyed(
+            _rows(
+                Agreement.objects.filter(household_id__in=sorted(voluntary), is_active=True)
+                .annotate(text_id=_text_id("household_id"))
+                .order_by()
+                .values_list("text_id", "signed_on", "coca_ha_committed")
+            )
+        ):
+            commitments.setdefault(hid, []).append((signed_on, committed))
+    return erased, commitments
+
+
 def _compute_batch(
     households: Q,
     by_household: Q,
@@ -239,6 +280,7 @@ def _compute_batch(
             visits[hid].append(visit)
         else:
             visits[hid] = [visit]
+    erased, commitments = _eradications(by_household)
     lo, hi = bounds or (None, None)
     facts: dict[str, list[Fact]] = {}
     if evidence_module.providers():
@@ -262,6 +304,8 @@ def _compute_batch(
                     agreements.get(hid, nothing),
                     visits.get(hid, nothing),
                     facts.get(hid, nothing),
+                    erased.get(hid, nothing),
+                    commitments.get(hid, nothing),
                 ),
                 today,
                 thresholds[program_id],
