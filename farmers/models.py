@@ -465,7 +465,8 @@ class Eradication(VersionedModel, IdempotentModel, CreatedByModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.household_id} · {self.eradicated_on} · {self.hectares} ha"
+        # No kind nor hectares: they are coca data.
+        return f"{self.household_id} · {self.eradicated_on}"
 
 
 class Support(models.Model):

@@ -12,7 +12,9 @@ from typing import Any
 
 import pytest
 from django.db import connection
+from django.test import Client
 from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
 from rest_framework.test import APIClient
 
 from farmers.choices import Stage
@@ -21,6 +23,7 @@ from farmers.transition import engine
 from farmers.transition.rules import HouseholdEvidence, Reason, Visit
 from registry.choices import Scope
 from registry.models import AccessLog, ChangeRecord, Program
+from tests.factories import UserFactory
 from tests.farmers.conftest import WRITE, ClientMaker
 from tests.farmers.evidence_helpers import give_plot
 from tests.farmers.test_transition_rules import TODAY
@@ -256,3 +259,22 @@ def test_only_listed_crops_count_through_the_api_and_engine(
     engine.recompute_households([household.pk], today=TODAY)
     household.refresh_from_db()
     assert household.stage == Stage.LICIT_PRODUCTION
+
+
+def test_the_admin_queue_verifies_through_the_service(program: Program, writer: APIClient) -> None:
+    household = coca_free(program)
+    made = writer.post(URL, payload(give_plot(household.pk), kind="voluntary"), format="json")
+    record = Eradication.objects.get(pk=made.json()["id"])
+    root = UserFactory.create(username="root", is_staff=True, is_superuser=True)
+    client = Client()
+    client.force_login(root)
+    url = reverse("admin:farmers_eradication_changelist")
+    page = client.get(url)
+    assert page.status_code == 200 and household.code in page.content.decode()
+    detail = client.get(reverse("admin:farmers_eradication_change", args=[record.pk]))
+    assert detail.status_code == 200
+    response = client.post(url, {"action": "verify", "_selected_action": [record.pk], "index": 0})
+    assert response.status_code == 302
+    record.refresh_from_db()
+    assert (record.status, record.verified_by) == ("verified", root)
+    assert ChangeRecord.objects.filter(object_id=str(record.pk), channel="admin").exists()
