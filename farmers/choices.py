@@ -3,6 +3,8 @@
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
+from registry.choices import Crop as Crop  # the kernel's vocabulary, re-exported
+
 
 class HouseholdStatus(models.TextChoices):
     """Review state of a household registration (DESIGN.md §5)."""
@@ -74,21 +76,6 @@ class Tenure(models.TextChoices):
     OTHER = "other", _("Other")
 
 
-class Crop(models.TextChoices):
-    """Crops recorded on plots and in verification visits."""
-
-    CACAO = "cacao", _("Cacao")
-    COFFEE = "coffee", _("Coffee")
-    PINEAPPLE = "pineapple", _("Pineapple")
-    BANANA = "banana", _("Banana / plantain")
-    CITRUS = "citrus", _("Citrus")
-    ACHIOTE = "achiote", _("Achiote")
-    PALM_HEART = "palm_heart", _("Palm heart")
-    FOOD_CROPS = "food_crops", _("Food crops")
-    TIMBER = "timber", _("Timber / agroforestry")
-    OTHER = "other", _("Other")
-
-
 class VerificationMethod(models.TextChoices):
     FIELD_VISIT = "field_visit", _("Field visit")
     GPS_SURVEY = "gps_survey", _("GPS survey")
@@ -98,6 +85,21 @@ class VerificationMethod(models.TextChoices):
 class VerificationStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     CONFIRMED = "confirmed", _("Confirmed")
+    REJECTED = "rejected", _("Rejected")
+
+
+class EradicationKind(models.TextChoices):
+    """Who eradicated the coca: the state (CORAH) or the family itself."""
+
+    FORCED = "forced", _("Forced (CORAH)")
+    VOLUNTARY = "voluntary", _("Voluntary (by the family)")
+
+
+class EradicationStatus(models.TextChoices):
+    """Verification of an eradication record (``workflow.ERADICATION_MACHINE``)."""
+
+    PENDING = "pending", _("Pending verification")
+    VERIFIED = "verified", _("Verified")
     REJECTED = "rejected", _("Rejected")
 
 

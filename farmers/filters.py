@@ -14,9 +14,15 @@ from drf_spectacular.utils import extend_schema_field
 
 from registry.filters import StrictBooleanFilter
 
-from .choices import HouseholdStatus, Stage, VerificationStatus
+from .choices import (
+    EradicationKind,
+    EradicationStatus,
+    HouseholdStatus,
+    Stage,
+    VerificationStatus,
+)
 from .identity import normalize_name
-from .models import Agreement, Household, Plot, StageChange, Verification
+from .models import Agreement, Eradication, Household, Plot, StageChange, Verification
 
 DOCUMENT_RE = re.compile(r"\A[0-9A-Za-z]{8,12}\Z")
 
@@ -105,6 +111,28 @@ class VerificationFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Verification
+        fields: list[str] = []
+
+
+class EradicationFilterSet(django_filters.FilterSet):
+    """``household``, ``plot``, ``status``, ``kind`` (coca data: needs coca:read) and an
+    ``eradicated_on`` date range."""
+
+    household = django_filters.UUIDFilter(
+        field_name="household_id", label=_("Household"), strip=False
+    )
+    plot = django_filters.UUIDFilter(field_name="plot_id", label=_("Plot"), strip=False)
+    status = django_filters.ChoiceFilter(choices=EradicationStatus.choices, label=_("Status"))
+    kind = django_filters.ChoiceFilter(choices=EradicationKind.choices, label=_("Kind"))
+    eradicated_after = django_filters.DateFilter(
+        field_name="eradicated_on", lookup_expr="gte", label=_("Eradicated on or after")
+    )
+    eradicated_before = django_filters.DateFilter(
+        field_name="eradicated_on", lookup_expr="lte", label=_("Eradicated on or before")
+    )
+
+    class Meta:
+        model = Eradication
         fields: list[str] = []
 
 

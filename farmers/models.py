@@ -20,6 +20,7 @@ from registry.models import (
     Program,
     VersionedModel,
     by_column,
+    by_key_column,
     district_column,
     optional_reference,
     program_column,
@@ -29,6 +30,8 @@ from .choices import (
     ConsentPurpose,
     DocumentType,
     DuplicateStatus,
+    EradicationKind,
+    EradicationStatus,
     HouseholdStatus,
     Relationship,
     Sex,
@@ -416,6 +419,54 @@ class Verification(IdempotentModel, CreatedByModel):
 
     def __str__(self) -> str:
         return f"{self.household_id} · {self.visited_on}"
+
+
+class Eradication(VersionedModel, IdempotentModel, CreatedByModel):
+    """Coca eradicated on one of the family's plots: ``forced`` (CORAH, counts once recorded by
+    programme staff) or ``voluntary`` (the family's own reduction, counts once a second person
+    verifies it). Coca data: shown and logged like a visit's coca figures. Feeds the stage rules
+    (``farmers.transition.rules``): a forced eradication after ``coca_free`` is a relapse, a
+    verified voluntary one counts toward the agreement."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="eradications",
+        verbose_name=_("household"),
+        editable=False,
+    )
+    plot = models.ForeignKey(
+        Plot, on_delete=models.PROTECT, related_name="eradications", verbose_name=_("plot")
+    )
+    eradicated_on = models.DateField(_("eradicated on"))
+    hectares = models.DecimalField(_("coca eradicated (ha)"), **HA)  # type: ignore[arg-type]
+    kind = models.CharField(_("kind"), max_length=12, choices=EradicationKind.choices)
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=EradicationStatus.choices,
+        default=EradicationStatus.PENDING,
+    )
+    verified_by = by_column(_("verified by"))
+    verified_by_key = by_key_column(_("verified with key"))
+    verified_at = models.DateTimeField(_("verified at"), null=True, blank=True)
+    review_note = models.TextField(_("review note"), blank=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("eradication")
+        verbose_name_plural = _("eradications")
+        indexes = [
+            models.Index(fields=["household", "eradicated_on"], name="eradication_hh_idx"),
+            models.Index(fields=["status", "created_at"], name="eradication_status_idx"),
+            # The API's keyset pages (created_at, id).
+            models.Index(fields=["created_at", "id"], name="eradication_created_idx"),
+        ]
+
+    def __str__(self) -> str:
+        # No kind nor hectares: they are coca data.
+        return f"{self.household_id} · {self.eradicated_on}"
 
 
 class Support(models.Model):

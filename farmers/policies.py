@@ -25,6 +25,7 @@ from registry.choices import Scope
 from registry.models import ApiKey, District, Program
 from registry.services import field_error
 
+from .choices import EradicationKind
 from .models import Household
 from .workflow import REVIEWER
 
@@ -102,6 +103,19 @@ def agreement_q(actor: Actor, scope: str | None = None) -> Q:
 def verification_q(actor: Actor, scope: str | None = None) -> Q:
     """Verification visits of households in the actor's area."""
     return household_q(actor, scope, prefix="household__")
+
+
+def eradication_q(actor: Actor, scope: str | None = None) -> Q:
+    """Eradication records of households in the actor's area (their coca figures still need
+    ``coca_visible``)."""
+    return household_q(actor, scope, prefix="household__")
+
+
+def eradication_verified_on_record(actor: Actor, household: Household, kind: str) -> bool:
+    """Whether an eradication counts as soon as ``actor`` records it: a forced one (CORAH)
+    recorded by programme people who review the household's records (``households:review`` in
+    its area). Anything else waits for a second person's verification."""
+    return kind == EradicationKind.FORCED and household_can(actor, household, "review")
 
 
 def stage_change_q(actor: Actor, scope: str | None = None) -> Q:
@@ -193,6 +207,8 @@ __all__ = [
     "coca_visible",
     "duplicate_can",
     "duplicate_q",
+    "eradication_q",
+    "eradication_verified_on_record",
     "household_can",
     "household_q",
     "is_maker",

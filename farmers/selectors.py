@@ -20,6 +20,7 @@ from .identity import blocking_keys, name_similarity, name_tokens
 from .models import (
     Agreement,
     DedupKey,
+    Eradication,
     Household,
     Member,
     Plot,
@@ -100,6 +101,12 @@ def verification_list(*, actor: Actor) -> QuerySet[Verification]:
         .select_related("household")
         .annotate(plot_ids=plot_ids_subquery())
     )
+
+
+def eradication_list(*, actor: Actor) -> QuerySet[Eradication]:
+    """Eradication records of households in the actor's area (their households joined: the
+    coca check reads each one's district and programme)."""
+    return Eradication.objects.filter(policies.eradication_q(actor)).select_related("household")
 
 
 def alerts_due(*, actor: Actor, limit: int = 20) -> list[Alert]:

@@ -9,7 +9,13 @@ Verification visit: a field officer records it ``pending``; a reviewer ``confirm
 ``rejected`` it. Both outcomes are terminal. A visit that found no coca is confirmed only with a
 plausible GPS fix and (unless the programme waives it) a photo (guard ``visit_evidence``).
 
-Whoever registered a household or recorded a visit may not review it (maker–checker).
+Eradication record: a voluntary (self-)eradication is recorded ``pending`` and a second person
+(a reviewer) makes it ``verified`` or ``rejected`` (with a reason); a forced eradication (CORAH)
+recorded by a reviewer is ``verified`` on creation (``policies.eradication_verified_on_record``).
+Both outcomes are terminal.
+
+Whoever registered a household, recorded a visit or an eradication may not review it
+(maker–checker).
 """
 
 from __future__ import annotations
@@ -17,7 +23,7 @@ from __future__ import annotations
 from registry.choices import Scope
 from registry.workflow import Machine, Move
 
-from .choices import HouseholdStatus, VerificationStatus
+from .choices import EradicationStatus, HouseholdStatus, VerificationStatus
 
 # The one party: a reviewer (supervisor, programme staff, or a key with ``households:review``)
 # whose area covers the household; each move's ``scope`` is what the reviewer needs.
@@ -62,8 +68,18 @@ VERIFICATION_TRANSITIONS: dict[str, dict[str, Move]] = {
     VerificationStatus.REJECTED: {},
 }
 
+ERADICATION_TRANSITIONS: dict[str, dict[str, Move]] = {
+    EradicationStatus.PENDING: {
+        EradicationStatus.VERIFIED: _review(),
+        EradicationStatus.REJECTED: _review("reason"),
+    },
+    EradicationStatus.VERIFIED: {},
+    EradicationStatus.REJECTED: {},
+}
+
 HOUSEHOLD_MACHINE = Machine("household review", HOUSEHOLD_TRANSITIONS, parties=PARTIES)
 VERIFICATION_MACHINE = Machine("visit review", VERIFICATION_TRANSITIONS, parties=PARTIES)
+ERADICATION_MACHINE = Machine("eradication verification", ERADICATION_TRANSITIONS, parties=PARTIES)
 
 
 def allowed_moves(table: dict[str, dict[str, Move]], state: str) -> list[str]:

@@ -76,3 +76,28 @@ class AlertSeverity(models.TextChoices):
     INFO = "info", _("Information")
     WARNING = "warning", _("Warning")
     CRITICAL = "critical", _("Critical")
+
+
+class Crop(models.TextChoices):
+    """Crops recorded on plots and in verification visits (kernel vocabulary: a programme's
+    licit-crop list, ``Program.licit_crops``, names them; ``farmers.choices.Crop`` is this one)."""
+
+    CACAO = "cacao", _("Cacao")
+    COFFEE = "coffee", _("Coffee")
+    PINEAPPLE = "pineapple", _("Pineapple")
+    BANANA = "banana", _("Banana / plantain")
+    CITRUS = "citrus", _("Citrus")
+    ACHIOTE = "achiote", _("Achiote")
+    PALM_HEART = "palm_heart", _("Palm heart")
+    FOOD_CROPS = "food_crops", _("Food crops")
+    TIMBER = "timber", _("Timber / agroforestry")
+    OTHER = "other", _("Other")
+
+
+def licit_crops_default() -> list[str]:
+    """The licit-crop list of a new programme: every crop except ``other`` (an unnamed crop
+    cannot be checked against the list)."""
+    return [crop for crop in Crop.values if crop != Crop.OTHER]
+
+
+LICIT_CROPS_DEFAULT = tuple(licit_crops_default())

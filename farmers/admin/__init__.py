@@ -4,8 +4,8 @@ Changelists stay fast on a million households: no full counts, filters on indexe
 joins declared up front, and every queryset narrowed to the person's area (``farmers.policies``).
 
 One module per part, registered on import: ``base`` (scoping, coca masking), ``inlines``,
-``households`` (changelist, approval, export, import), ``queues`` (duplicates, visit review),
-``records`` (plots, support, stage ledger, sweeps), ``dashboard_page``.
+``households`` (changelist, approval, export, import), ``queues`` (duplicates, visit review,
+eradications), ``records`` (plots, support, stage ledger, sweeps), ``dashboard_page``.
 """
 
 from __future__ import annotations
@@ -22,7 +22,7 @@ from .inlines import (
     SupportInline,
     VerificationInline,
 )
-from .queues import PossibleDuplicateAdmin, VerificationAdmin
+from .queues import EradicationAdmin, PossibleDuplicateAdmin, VerificationAdmin
 from .records import PlotAdmin, StageChangeAdmin, SupportAdmin, SweepRangeInline, SweepRunAdmin
 
 __all__ = [
@@ -32,6 +32,7 @@ __all__ = [
     "AgreementInline",
     "CocaInlineMixin",
     "ConsentInline",
+    "EradicationAdmin",
     "HouseholdAdmin",
     "HouseholdImportForm",
     "LinkedInline",

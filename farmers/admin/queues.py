@@ -1,5 +1,5 @@
-"""The review queues: possible duplicates (dismiss or merge) and verification visits (confirm;
-maker–checker in the service)."""
+"""The review queues: possible duplicates (dismiss or merge), verification visits (confirm) and
+eradication records (verify); maker–checker in the services."""
 
 from __future__ import annotations
 
@@ -14,8 +14,9 @@ from registry.admin import request_actor
 from registry.exceptions import RegistryError
 
 from .. import policies, services
-from ..choices import DuplicateStatus, VerificationStatus
+from ..choices import DuplicateStatus, EradicationStatus, VerificationStatus
 from ..models import (
+    Eradication,
     PossibleDuplicate,
     Verification,
 )
@@ -137,3 +138,56 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 )
             except RegistryError as exc:
                 messages.warning(request, f"{visit}: {exc.detail}")
+
+
+@admin.register(Eradication)
+class EradicationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """The eradication queue: a second person verifies voluntary records (maker–checker in the
+    service). Kind and hectares are coca data: masked without coca:read in the area."""
+
+    household_prefix = "household__"
+    list_display = ["household", "plot", "eradicated_on", "status", "created_by", "verified_by"]
+    list_filter = ["status"]
+    list_select_related = ["household", "plot", "created_by", "verified_by"]
+    date_hierarchy = "eradicated_on"
+    show_full_result_count = False
+    exclude = ["kind", "hectares", "request_hash"]
+    base_readonly_fields = [
+        "household",
+        "plot",
+        "eradicated_on",
+        "status",
+        "created_by",
+        "created_by_key",
+        "verified_by",
+        "verified_by_key",
+        "verified_at",
+        "review_note",
+    ]
+    actions = ["verify"]
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Decided per request (the admin object is shared between requests and threads).
+        shown = obj is not None and coca_allowed(request, obj.household)
+        return [*self.base_readonly_fields, *(("kind", "hectares") if shown else ("coca_masked",))]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    @admin.display(description=_("kind and hectares"))
+    def coca_masked(self, obj: Eradication) -> str:
+        return MASK
+
+    @admin.action(description=_("Verify selected eradications"))
+    def verify(self, request: HttpRequest, queryset: QuerySet[Eradication]) -> None:
+        actor = request_actor(request)
+        for record in queryset.filter(status=EradicationStatus.PENDING)[:500]:
+            try:
+                services.eradication_transition(
+                    actor=actor, eradication=record, to=EradicationStatus.VERIFIED, channel="admin"
+                )
+            except RegistryError as exc:
+                messages.warning(request, f"{record}: {exc.detail}")

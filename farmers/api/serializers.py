@@ -14,6 +14,8 @@ from farmers.choices import (
     ConsentPurpose,
     Crop,
     DocumentType,
+    EradicationKind,
+    EradicationStatus,
     HouseholdStatus,
     Relationship,
     Sex,
@@ -25,6 +27,7 @@ from farmers.evidence import visit_plot_ids
 from farmers.identity import normalize_document
 from farmers.models import (
     Agreement,
+    Eradication,
     Household,
     Member,
     Plot,
@@ -409,6 +412,44 @@ class VerificationCreateSerializer(serializers.Serializer[Any]):
         max_length=50,
         help_text="The household's plots the visit saw (each must be the household's).",
     )
+
+
+class EradicationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Eradication]):
+    """An eradication record: coca data (``kind`` and ``hectares`` need coca:read)."""
+
+    coca_fields = ("kind", "hectares")
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    plot = serializers.UUIDField(source="plot_id", read_only=True)
+    verified_by = serializers.IntegerField(source="verified_by_id", read_only=True)
+
+    class Meta:
+        model = Eradication
+        fields = [
+            "id",
+            "household",
+            "plot",
+            "eradicated_on",
+            "hectares",
+            "kind",
+            "status",
+            "verified_by",
+            "verified_at",
+            "review_note",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class EradicationCreateSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(required=False)
+    plot = serializers.UUIDField()
+    eradicated_on = BoundedDateField(kind="event")
+    hectares = DecimalStringField(max_digits=10, decimal_places=4)
+    kind = serializers.ChoiceField(choices=EradicationKind.choices)
+
+
+class EradicationTransitionSerializer(TransitionSerializer):
+    to = serializers.ChoiceField(choices=[EradicationStatus.VERIFIED, EradicationStatus.REJECTED])
 
 
 class VerificationPhotoSerializer(serializers.Serializer[Any]):

@@ -18,23 +18,27 @@ from rest_framework.response import Response
 from farmers import policies, selectors, services
 from farmers.filters import (
     AgreementFilterSet,
+    EradicationFilterSet,
     HouseholdFilterSet,
     PlotFilterSet,
     StageChangeFilterSet,
     VerificationFilterSet,
 )
 from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
-from farmers.models import Agreement, Household, Plot, StageChange, Verification
+from farmers.models import Agreement, Eradication, Household, Plot, StageChange, Verification
 from registry.api.base import RegistryViewSet
 from registry.api.mixins import conditional_response, etag_for
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
-from registry.exceptions import PayloadTooLarge
+from registry.exceptions import PayloadTooLarge, PermissionDenied
 from registry.history import access_log_record
 
 from .serializers import (
     AgreementCreateSerializer,
     AgreementSerializer,
+    EradicationCreateSerializer,
+    EradicationSerializer,
+    EradicationTransitionSerializer,
     HouseholdCreateSerializer,
     HouseholdDetailSerializer,
     HouseholdLookupSerializer,
@@ -402,3 +406,66 @@ class VerificationViewSet(FarmersViewSet):
             reason=data["reason"],
         )
         return self._respond(visit)
+
+
+class EradicationViewSet(FarmersViewSet):
+    """Coca eradicated on a family's plot: ``forced`` (CORAH) or ``voluntary``. Coca data:
+    ``kind`` and ``hectares`` need coca:read (every read logged), and so does the ``kind``
+    filter. A voluntary record (or a forced one recorded without ``households:review``) counts
+    once a second person verifies it (``transition/``)."""
+
+    filterset_class = EradicationFilterSet
+    ordering = ("created_at", "id")
+    coca_resource = "eradications"
+    coca_fields = EradicationSerializer.coca_fields
+    detail_serializer_class = EradicationSerializer
+    http_method_names = ["get", "post", "head", "options"]
+    action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW}
+
+    def get_queryset(self) -> QuerySet[Eradication]:
+        return selectors.eradication_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": EradicationCreateSerializer,
+            "transition": EradicationTransitionSerializer,
+        }.get(self.action, EradicationSerializer)
+
+    def filter_queryset(self, queryset: Any) -> Any:
+        """A ``kind`` filter tells coca data: it needs coca:read (403 ``missing_scope``)."""
+        if "kind" in self.request.query_params and not policies.may_read_coca(self.actor):
+            raise PermissionDenied(
+                _("Filtering by kind needs the coca:read scope."), code="missing_scope"
+            )
+        return super().filter_queryset(queryset)
+
+    def _respond(self, record: Eradication, created: bool | None = None) -> Response:
+        fresh = self.get_queryset().get(pk=record.pk)
+        response = self.respond(fresh, created=created)
+        self.log_coca_read([fresh])
+        return response
+
+    @extend_schema(
+        request=EradicationCreateSerializer,
+        responses={200: EradicationSerializer, 201: EradicationSerializer},
+    )
+    def create(self, request: Request) -> Response:
+        data = self.validated(EradicationCreateSerializer)
+        record, created = services.eradication_create(actor=self.actor, **data)
+        return self._respond(record, created)
+
+    @extend_schema(request=EradicationTransitionSerializer, responses=EradicationSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str) -> Response:
+        """A second person verifies (``{"to": "verified"}``) or rejects (with a reason) a
+        record; who recorded it cannot."""
+        data = self.validated(EradicationTransitionSerializer)
+        record = self.get_object()
+        record = services.eradication_transition(
+            actor=self.actor,
+            eradication=record,
+            to=data["to"],
+            reason=data["reason"],
+            expected_version=self.if_match(record),
+        )
+        return self._respond(record)

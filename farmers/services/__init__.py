@@ -13,6 +13,7 @@ One module per sub-domain; this package re-exports the public services, so
 - ``visits``: ``verification_create``, ``verification_attach_photo``,
   ``verification_transition``;
 - ``support``: ``support_record``;
+- ``eradications``: ``eradication_create``, ``eradication_transition``;
 - ``cleaning``: input cleaning shared by all of them; ``common``: the household locked for a
   write, the replay check of idempotent creates.
 """
@@ -24,6 +25,7 @@ from registry.idempotency import request_hash
 
 from .agreements import agreement_create
 from .dedup import duplicate_dismiss
+from .eradications import ERADICATION_FLOW, eradication_create, eradication_transition
 from .merge import household_merge
 from .plots import plot_create, plot_update
 from .registration import (
@@ -44,12 +46,15 @@ from .visits import (
 
 __all__ = [
     "CODE_ALPHABET",
+    "ERADICATION_FLOW",
     "HOUSEHOLD_FLOW",
     "PHOTO_MAX_BYTES",
     "VERIFICATION_FLOW",
     "Scope",
     "agreement_create",
     "duplicate_dismiss",
+    "eradication_create",
+    "eradication_transition",
     "household_merge",
     "household_register",
     "household_transition",

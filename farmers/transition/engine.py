@@ -31,15 +31,22 @@ from django.db.models.functions import Cast, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
-from farmers.choices import HouseholdStatus, Stage, VerificationStatus
-from farmers.models import Agreement, Consent, Household, StageChange, Verification
+from farmers.choices import (
+    EradicationKind,
+    EradicationStatus,
+    HouseholdStatus,
+    Stage,
+    VerificationStatus,
+)
+from farmers.models import Agreement, Consent, Eradication, Household, StageChange, Verification
 from registry.alerts import AlertSpec, alerts_raise_many
 from registry.choices import LIVE_ALERT_STATUSES, AlertKind, AlertStatus
 from registry.models import Alert, Program
 
 from . import evidence as evidence_module
 from .evidence import Fact
-from .rules import TENURE, ZERO, HouseholdEvidence, Result, Thresholds, Visit, compute
+from .rules import TENURE, HouseholdEvidence, Result, Thresholds, Visit, compute
+from .rules import Eradication as ErasedCoca
 
 ENGINE_ALERT_KINDS = (AlertKind.RELAPSE, AlertKind.VISIT_DUE, AlertKind.EVIDENCE_EXPIRY)
 ALERT_MESSAGES: dict[str, Any] = {
@@ -136,19 +143,6 @@ def _same_milestones(stored: Any, computed: dict[str, str]) -> bool:
     return bool((stored or {}) == computed)
 
 
-def _licit_ha(crops: Any) -> Decimal:
-    """The licit hectares of a visit: the sum of its crops' ``ha`` (malformed entries count 0)."""
-    total = ZERO
-    for crop in _json(crops) or ():
-        try:
-            ha = Decimal(str(crop.get("ha") or 0))
-        except (ArithmeticError, AttributeError, ValueError):
-            continue
-        if ha.is_finite() and ha > ZERO:
-            total += ha
-    return total
-
-
 def _rows(queryset: Any) -> list[tuple[Any, ...]]:
     """The rows of a ``values_list`` queryset; on PostgreSQL straight from the driver (psycopg
     already returns dates, Decimals and text: Django's per-value converters are the largest
@@ -178,6 +172,39 @@ def _keyed(rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
 
 def _thresholds(program_ids: set[int]) -> dict[int, Thresholds]:
     return {p.pk: Thresholds.of(p) for p in Program.objects.filter(pk__in=program_ids)}
+
+
+def _eradications(
+    by_household: Q,
+) -> tuple[dict[str, list[ErasedCoca]], dict[str, list[tuple[date, Decimal]]]]:
+    """The batch's verified eradications by household and, for the households with a voluntary
+    one, their active agreements' committed hectares (one query, a second only then)."""
+    erased: dict[str, list[ErasedCoca]] = {}
+    voluntary: set[str] = set()
+    forced = EradicationKind.FORCED.value
+    for hid, on, hectares, kind, ref in _keyed(
+        _rows(
+            Eradication.objects.filter(by_household, status=EradicationStatus.VERIFIED)
+            .annotate(text_id=_text_id("household_id"), ref=_text_id("id"))
+            .order_by()
+            .values_list("text_id", "eradicated_on", "hectares", "kind", "ref")
+        )
+    ):
+        erased.setdefault(hid, []).append(ErasedCoca(on, hectares, kind == forced, str(ref)))
+        if kind != forced:
+            voluntary.add(hid)
+    commitments: dict[str, list[tuple[date, Decimal]]] = {}
+    if voluntary:
+        for hid, signed_on, committed in _keyed(
+            _rows(
+                Agreement.objects.filter(household_id__in=sorted(voluntary), is_active=True)
+                .annotate(text_id=_text_id("household_id"))
+                .order_by()
+                .values_list("text_id", "signed_on", "coca_ha_committed")
+            )
+        ):
+            commitments.setdefault(hid, []).append((signed_on, committed))
+    return erased, commitments
 
 
 def _compute_batch(
@@ -234,6 +261,9 @@ def _compute_batch(
             agreements[hid].append(signed_on)
         else:
             agreements[hid] = [signed_on]
+    thresholds = _thresholds({row[5] for row in rows})
+    # Licit hectares count only the crops on the household's programme's list.
+    licit_ha = {row[0]: thresholds[row[5]].licit_ha for row in rows}
     visits: dict[str, list[Visit]] = {}
     for hid, visited_on, coca_ha, crops, vid in _keyed(
         _rows(
@@ -243,17 +273,19 @@ def _compute_batch(
             .values_list("text_id", "visited_on", "coca_ha", "licit_crops", "ref")
         )
     ):
-        visit = Visit(visited_on, coca_ha, _licit_ha(crops), str(vid))
+        if hid not in licit_ha:
+            continue
+        visit = Visit(visited_on, coca_ha, licit_ha[hid](crops), str(vid))
         if hid in visits:
             visits[hid].append(visit)
         else:
             visits[hid] = [visit]
+    erased, commitments = _eradications(by_household)
     lo, hi = bounds or (None, None)
     facts: dict[str, list[Fact]] = {}
     if evidence_module.providers():
         batch = evidence_module.HouseholdBatch((row[0] for row in rows), lo, hi)
         facts = {str(k): v for k, v in evidence_module.gather(batch, today).items()}
-    thresholds = _thresholds({row[5] for row in rows})
     active = HouseholdStatus.ACTIVE.value
     nothing: tuple[Any, ...] = ()
     return [
@@ -272,6 +304,8 @@ def _compute_batch(
                     agreements.get(hid, nothing),
                     visits.get(hid, nothing),
                     facts.get(hid, nothing),
+                    erased.get(hid, nothing),
+                    commitments.get(hid, nothing),
                 ),
                 today,
                 thresholds[program_id],

@@ -29,14 +29,16 @@ when the programme sets ``graduation_requires_tenure``.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal
 from functools import lru_cache
 from typing import Any
 
 from farmers.choices import Stage
+from registry.choices import LICIT_CROPS_DEFAULT
 from registry.dates import add_months
 
 from .evidence import (
@@ -96,6 +98,7 @@ class Reason:
     GRADUATION_MET = "graduation_criteria_met"
     NO_TENURE = "no_tenure"  # graduation criteria met, but the programme requires tenure
     RELAPSE = "relapse"
+    FORCED_ERADICATION = "forced_eradication"  # a relapse shown by a forced eradication
     READMITTED = "readmitted"
     EXCLUDED = "excluded_after_relapses"
 
@@ -116,6 +119,8 @@ class Thresholds:
     relapses_before_exclusion: int = 2
     visit_due_months: int = 12
     graduation_requires_tenure: bool = False
+    # Only these crops count towards licit hectares (``Program.licit_crops``).
+    licit_crops: frozenset[str] = frozenset(LICIT_CROPS_DEFAULT)
 
     @classmethod
     def of(cls, program: Any) -> Thresholds:
@@ -129,7 +134,31 @@ class Thresholds:
             relapses_before_exclusion=max(1, program.relapses_before_exclusion),
             visit_due_months=program.visit_due_months,
             graduation_requires_tenure=bool(program.graduation_requires_tenure),
+            licit_crops=frozenset(program.licit_crops or ()),
         )
+
+    def licit_ha(self, crops: Any) -> Decimal:
+        """The licit hectares of a visit's crops under this programme (``licit_hectares``)."""
+        return licit_hectares(crops, self.licit_crops)
+
+
+def licit_hectares(crops: Any, listed: frozenset[str]) -> Decimal:
+    """The licit hectares of a visit: the sum of the ``ha`` of its crops on the programme's
+    licit-crop list (``listed``). Other crops are stored and shown, never counted; malformed
+    entries count 0; ``crops`` may be the JSON text of the list (``jsonb`` read raw)."""
+    if isinstance(crops, str):
+        crops = json.loads(crops)
+    total = ZERO
+    for crop in crops or ():
+        try:
+            if crop.get("crop") not in listed:
+                continue
+            ha = Decimal(str(crop.get("ha") or 0))
+        except (ArithmeticError, AttributeError, ValueError):
+            continue
+        if ha.is_finite() and ha > ZERO:
+            total += ha
+    return total
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +168,17 @@ class Visit:
     on: date
     coca_ha: Decimal
     licit_ha: Decimal = ZERO
+    ref: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class Eradication:
+    """A verified eradication record: coca destroyed on one of the family's plots on a day,
+    ``forced`` (CORAH) or voluntary (the family's own reduction)."""
+
+    on: date
+    hectares: Decimal
+    forced: bool
     ref: str = ""
 
 
@@ -153,6 +193,10 @@ class HouseholdEvidence:
     agreements: Sequence[date] = ()
     visits: Sequence[Visit] = ()
     facts: Sequence[Fact] = ()
+    # Verified eradications, and the (signed_on, coca_ha_committed) of the active agreements
+    # (read only for households with eradications): see ``_with_eradications``.
+    eradications: Sequence[Eradication] = ()
+    commitments: Sequence[tuple[date, Decimal]] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -228,6 +272,8 @@ def _visits_until(visits: Sequence[Visit], today: date) -> list[Visit]:
 
 def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -> Result:
     """The stage of one household on ``today`` under ``thresholds`` (DESIGN.md §6)."""
+    if evidence.eradications:
+        return _with_eradications(evidence, today, thresholds)
     visit_cutoff, market_cutoff, due_cutoff = _cutoffs(today, thresholds)
     hid = evidence.household_id
     agreements = _until(evidence.agreements, today)
@@ -459,6 +505,89 @@ def _summary(visits: Sequence[Visit], agreements: Sequence[date], relapses: int)
     return summary
 
 
+# Summary keys that describe the latest visit (rebuilt without eradications' stand-in visits).
+_VISIT_KEYS = ("visits", "last_visit_on", "licit_ha", "coca", "last_visit")
+
+
+def _with_eradications(evidence: HouseholdEvidence, today: date, th: Thresholds) -> Result:
+    """The stage with verified eradications (DESIGN.md §6, issue 15 point 6).
+
+    * A **forced** eradication dated after the household first reached ``coca_free`` (a
+      coca-free visit following an agreement) is relapse evidence: it enters the walk as a
+      visit finding its hectares of coca, so it relapses (and counts towards exclusion) exactly
+      as such a visit would, with the reason ``forced_eradication``. Earlier forced
+      eradications change nothing (coca on a family not yet coca-free is not a relapse).
+    * A verified **voluntary** eradication counts toward the agreement: its hectares, dated on
+      or after the signing of the agreement in force (the latest active one signed by
+      ``today``), are summed against that agreement's ``coca_ha_committed``, reported in the
+      evidence summary (``coca.agreement``: committed, eradicated, met). It is never relapse
+      evidence and never moves the stage by itself: ``coca_free`` still needs a confirmed
+      coca-free visit.
+    """
+    base = replace(evidence, eradications=())
+    done = sorted((e for e in evidence.eradications if e.on <= today), key=lambda e: (e.on, e.ref))
+    first = _first_coca_free(base, today)
+    stand_ins = [
+        Visit(e.on, e.hectares, ZERO, f"eradication:{e.ref}")
+        for e in done
+        if e.forced and first is not None and e.on > first and e.hectares > ZERO
+    ]
+    result = compute(replace(base, visits=(*base.visits, *stand_ins)), today, th)
+    real_coca_days = {v.on for v in base.visits if v.coca_ha > ZERO}
+    if (
+        result.stage == RELAPSED
+        and result.since not in real_coca_days
+        and any(v.on == result.since for v in stand_ins)
+    ):
+        result = replace(
+            result, reason=Reason.FORCED_ERADICATION, held_back=Reason.FORCED_ERADICATION
+        )
+    relapses = (result.evidence_summary.get("coca") or {}).get("relapses", 0)
+    summary = {k: v for k, v in result.evidence_summary.items() if k not in _VISIT_KEYS}
+    summary.update(
+        _summary(_visits_until(base.visits, today), _until(base.agreements, today), relapses)
+    )
+    coca = summary.setdefault("coca", {"relapses": relapses})
+    coca["forced_eradications"] = sum(1 for e in done if e.forced)
+    progress = agreement_progress(done, evidence.commitments, today)
+    if progress is not None:
+        coca["agreement"] = progress
+    return replace(result, evidence_summary=summary)
+
+
+def _first_coca_free(evidence: HouseholdEvidence, today: date) -> date | None:
+    """The day the household first reached ``coca_free``: its first coca-free visit on or
+    after an agreement (``None``: never)."""
+    agreements = _until(evidence.agreements, today)
+    if not agreements:
+        return None
+    return min(
+        (v.on for v in evidence.visits if v.coca_ha <= ZERO and agreements[0] <= v.on <= today),
+        default=None,
+    )
+
+
+def agreement_progress(
+    eradications: Iterable[Eradication], commitments: Iterable[tuple[date, Decimal]], today: date
+) -> dict[str, Any] | None:
+    """How far verified voluntary eradications went toward the agreement in force (the latest
+    signed by ``today``): ``committed_ha``, ``eradicated_ha`` (voluntary, on or after its
+    signing) and ``met`` (eradicated ≥ committed); ``None`` without an agreement."""
+    signed = [c for c in commitments if c[0] <= today]
+    if not signed:
+        return None
+    signed_on, committed = max(signed)
+    eradicated = sum(
+        (e.hectares for e in eradications if not e.forced and signed_on <= e.on <= today), ZERO
+    )
+    return {
+        "signed_on": _iso(signed_on),
+        "committed_ha": str(committed),
+        "eradicated_ha": str(eradicated),
+        "met": eradicated >= committed,
+    }
+
+
 def facts_of(facts: Iterable[Fact], kind: str) -> list[Fact]:
     """The facts of one kind (helper for callers and tests)."""
     return [f for f in facts if f.kind == kind]
@@ -472,12 +601,15 @@ __all__ = [
     "TENURE",
     "TITLE_APPLIED",
     "AlertWanted",
+    "Eradication",
     "HouseholdEvidence",
     "Reason",
     "Result",
     "Thresholds",
     "Visit",
     "add_months",
+    "agreement_progress",
     "compute",
+    "licit_hectares",
     "tenure_since",
 ]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
@@ -11,6 +12,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import policies
 from ..actors import Actor
+from ..choices import Crop
 from ..models import (
     Organization,
     Program,
@@ -21,6 +23,7 @@ from ..services import (
 from .base import (
     ProgrammeSettingsAdmin,
     VersionedAdmin,
+    VersionedForm,
     autocomplete_source,
     request_actor,
 )
@@ -80,8 +83,25 @@ class OrganizationAdmin(VersionedAdmin):
             )
 
 
+class ProgramForm(VersionedForm):
+    """A programme; its licit-crop list as labelled checkboxes (stored as crop codes)."""
+
+    licit_crops = forms.TypedMultipleChoiceField(
+        label=_("licit crops"),
+        choices=Crop.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=Program._meta.get_field("licit_crops").help_text,
+    )
+
+    class Meta:
+        model = Program
+        fields = "__all__"
+
+
 @admin.register(Program)
 class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
+    form = ProgramForm
     list_display = ["code", "name", "agency", "funder", "budget_pen", "is_active"]
     list_filter = [
         "is_active",
@@ -103,6 +123,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
         "visit_due_months",
         "graduation_requires_tenure",
         "visit_photo_required",
+        "licit_crops",
     ]
 
     def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -152,6 +173,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
                     "visit_due_months",
                     "graduation_requires_tenure",
                     "visit_photo_required",
+                    "licit_crops",
                 ]
             },
         ),

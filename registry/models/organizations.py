@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
@@ -14,8 +15,10 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import (
+    Crop,
     OrganizationKind,
     Role,
+    licit_crops_default,
 )
 from ..validators import validate_ruc
 from .bases import TimestampedModel, VersionedModel
@@ -75,6 +78,12 @@ class Organization(VersionedModel):
 
     def __str__(self) -> str:
         return self.name
+
+
+def validate_licit_crops(value: Any) -> None:
+    """A licit-crop list: a list of known crops (``registry.choices.Crop``)."""
+    if not isinstance(value, list) or any(crop not in Crop.values for crop in value):
+        raise ValidationError(_("Choose crops from the list."), code="invalid_choice")
 
 
 class Program(VersionedModel):
@@ -137,6 +146,16 @@ class Program(VersionedModel):
         ),
     )
     visit_photo_required = models.BooleanField(_("a coca-free visit needs a photo"), default=True)
+    licit_crops = models.JSONField(
+        _("licit crops"),
+        default=licit_crops_default,
+        blank=True,
+        validators=[validate_licit_crops],
+        help_text=_(
+            "Only these crops count towards a family's licit hectares; visits may record others "
+            "(stored and shown, not counted)."
+        ),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:

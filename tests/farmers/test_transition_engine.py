@@ -24,7 +24,7 @@ from farmers.models import Household, StageChange, SweepRange, SweepRun, Verific
 from farmers.transition import engine
 from farmers.transition import evidence as evidence_module
 from farmers.transition.evidence import DELIVERY_ACCEPTED, TITLE_REGISTERED, Fact
-from farmers.transition.rules import HouseholdEvidence, Visit
+from farmers.transition.rules import HouseholdEvidence, Thresholds, Visit
 from farmers.transition.sweep import plan, run_all, run_range
 from registry.actors import Actor
 from registry.choices import AlertKind, AlertStatus, Role
@@ -155,7 +155,8 @@ def test_evidence_is_read_in_a_fixed_number_of_queries(program: Program) -> None
     # The registered providers (titles, markets) answer a batch in one query each.
     real = [name for name in evidence_module.providers() if name != "test"]
     assert sorted(real) == ["markets", "titles"]
-    assert counts[0] == counts[1] == 6 + len(real)
+    # households, consents, agreements, visits, eradications, thresholds, alerts + the providers
+    assert counts[0] == counts[1] == 7 + len(real)
 
 
 def test_provider_facts_count_and_future_ones_do_not(program: Program) -> None:
@@ -633,7 +634,7 @@ def test_sweep_batches_reach_providers_as_id_ranges(program: Program) -> None:
     ],
 )
 def test_licit_hectares_of_a_visit_count_only_valid_entries(crops: Any, expected: Decimal) -> None:
-    assert engine._licit_ha(crops) == expected
+    assert Thresholds().licit_ha(crops) == expected
 
 
 def test_stored_milestones_compare_equal_only_when_they_are(program: Program) -> None:
