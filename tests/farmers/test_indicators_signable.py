@@ -79,7 +79,7 @@ EVERY_METRIC = [
 @pytest.mark.parametrize("status", NOT_COUNTED)
 def test_unreviewed_households_never_count(program: Program, status: str) -> None:
     seed_ledger(program)
-    period = {"date_from": date(2026, 1, 1), "date_to": date(2026, 12, 31)}
+    period: dict[str, Any] = {"date_from": date(2026, 1, 1), "date_to": date(2026, 12, 31)}
     before = {(m, g): rows(m, *g, **period) for m, g in EVERY_METRIC}
     usaid = OrganizationFactory.create(code="otro-fondo", kind=OrganizationKind.FUNDER)
     for stage in (Stage.COCA_FREE, Stage.RELAPSED, Stage.MARKET_LINKED):
