@@ -11,9 +11,9 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from farmers import indicators
+from farmers.reporting import indicators
 from farmers.choices import HouseholdStatus, Stage
-from farmers.indicators import IndicatorQuery
+from farmers.reporting.indicators import IndicatorQuery
 from farmers.models import Household
 from registry.actors import Actor
 from registry.models import Program
