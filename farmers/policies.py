@@ -10,7 +10,11 @@ the field pages ask here and hold no permission logic of their own.
 - ``<entity>_can(actor, obj, action)``: whether the actor may make ``action`` on ``obj``
   (actions: ``view``, ``read``, ``write``, ``review``, ``read_coca``);
 - ``require_in_area``: the field error a write outside the actor's area raises;
-- ``is_maker``: the maker–checker rule (who made a record may not check it).
+- ``is_maker``: the maker–checker rule (who made a record may not check it);
+- ``stage_visible`` / ``stage_q`` / ``may_see_stages``: the stage is coca data (issue 15): a
+  household's ``stage``, ``stage_since``, ``milestones`` and stage ledger are shown to callers
+  with coca:read in its area and to the programme's own people in theirs
+  (``registry.policies.stage_area_q``), to nobody else.
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from typing import Any
 from django.db.models import Q
 from django.utils.translation import gettext as _
 
+from registry import policies as registry_policies
 from registry.actors import Actor
 from registry.choices import Scope
 from registry.models import ApiKey, District, Program
@@ -141,6 +146,40 @@ def may_read_coca(actor: Actor) -> bool:
     return actor.has_scope(Scope.COCA_READ)
 
 
+def stage_visible(actor: Actor | None, record: Any) -> bool:
+    """Whether the stage data of ``record`` (a household, or a stage change: its district and
+    programme) is shown to ``actor``: where its coca figures are (``coca_visible``), or to the
+    programme's own people in their area."""
+    if actor is None:
+        return False
+    if actor.unrestricted:
+        return True
+    household = record if isinstance(record, Household) else None
+    district = household.district_id if household is not None else record.district_id
+    program = household.program_id if household is not None else record.program_id
+    # ``coca_visible`` without reaching through ``record.household`` (no query per row).
+    return registry_policies.stage_covers(actor, district=district, program=program)
+
+
+def stage_q(actor: Actor | None, *, prefix: str = "") -> Q:
+    """Households (or, with ``prefix``, rows reaching one's district and programme) whose stage
+    data the actor may see."""
+    return registry_policies.stage_area_q(
+        actor, district_path=f"{prefix}district_id", program_path=f"{prefix}program_id"
+    )
+
+
+def may_see_stages(actor: Actor | None) -> bool:
+    """Whether the actor may see stage data anywhere (filter by stage, read the ledger)."""
+    return registry_policies.may_see_stages(actor)
+
+
+def require_stages(actor: Actor | None, record: Any = None) -> None:
+    """403 ``missing_scope`` unless the actor may see stage data (of ``record``, if given)."""
+    allowed = may_see_stages(actor) if record is None else stage_visible(actor, record)
+    registry_policies.require_stages(allowed)
+
+
 def reviewer_parties(actor: Actor, household: Household, scope: str) -> set[str]:
     """The workflow parties ``actor`` holds on a household's review: ``reviewer`` when its area
     covers the household with ``scope`` (the move's)."""
@@ -214,11 +253,15 @@ __all__ = [
     "is_maker",
     "made_by",
     "may_read_coca",
+    "may_see_stages",
     "member_q",
     "plot_q",
     "record_can",
     "require_in_area",
+    "require_stages",
     "reviewer_parties",
     "stage_change_q",
+    "stage_q",
+    "stage_visible",
     "verification_q",
 ]

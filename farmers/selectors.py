@@ -8,6 +8,7 @@ from typing import Any
 
 from django.db.models import Count, Prefetch, QuerySet
 
+from registry import policies as registry_policies
 from registry.actors import Actor
 from registry.choices import LIVE_ALERT_STATUSES
 from registry.exceptions import NotFound
@@ -110,10 +111,11 @@ def eradication_list(*, actor: Actor) -> QuerySet[Eradication]:
 
 
 def alerts_due(*, actor: Actor, limit: int = 20) -> list[Alert]:
-    """Open or acknowledged alerts in the actor's area (visits due, relapses...), due first."""
+    """Open or acknowledged alerts in the actor's area (visits due, relapses...), due first;
+    relapse and exclusion alerts only where the actor sees stages (``registry.policies``)."""
     return list(
         Alert.objects.filter(
-            actor.area_q(district_path="district_id", program_path="program_id"),
+            registry_policies.alert_q(actor, scope=None),
             status__in=LIVE_ALERT_STATUSES,
         ).order_by("due_on", "-raised_at")[:limit]
     )
@@ -223,16 +225,17 @@ def _hint(reason: str, household: Household) -> DuplicateHint:
 
 def stage_change_list(*, actor: Actor) -> QuerySet[StageChange]:
     """The transition ledger in the actor's area (by the district and programme recorded with
-    each change), oldest first."""
+    each change) where it may see stages (coca data: ``policies.stage_q``), oldest first."""
     return (
-        StageChange.objects.filter(policies.stage_change_q(actor))
+        StageChange.objects.filter(policies.stage_change_q(actor), policies.stage_q(actor))
         .select_related("household", "program")
         .order_by("id")
     )
 
 
 def stage_history(*, actor: Actor, household: Household) -> QuerySet[StageChange]:
-    """One household's stage ledger, oldest first (the household is already in scope)."""
+    """One household's stage ledger, oldest first (the household is already in scope, and its
+    stage visible to the actor: ``policies.stage_visible``)."""
     return (
         StageChange.objects.filter(household=household)
         .select_related("household", "program")

@@ -25,7 +25,13 @@ Rules:
    agency's staff. Yield norms hold for every programme: platform administrators and staff of
    programme agencies edit them; implementers' staff, supervisors and field officers do not.
 5. **Revoking** a key: only keys of organizations the person manages.
-6. **Audit trail** (``ChangeRecord``, ``AccessLog``): administrators see all; programme staff see
+6. **Stage is coca data** (issue 15): a household's stage, its milestones, its stage ledger and
+   the relapse and exclusion alerts are visible to the programme's own people (members of the
+   programme agency or an implementer, reading households there) in their area, and to callers
+   holding ``coca:read`` in the record's area; nobody else (titling authorities, buyers, funders,
+   implementers' keys without coca:read). ``stage_area_q`` / ``stage_covers`` are that rule;
+   ``farmers.policies.stage_visible`` builds on them for households.
+7. **Audit trail** (``ChangeRecord``, ``AccessLog``): administrators see all; programme staff see
    rows made by their own organizations' people and keys and rows about their own organizations,
    keys and memberships; supervisors and field officers see none. Rows made by people who belong
    to no organization of the viewer (e.g. another programme's officers, with the names of the
@@ -41,7 +47,7 @@ from django.db.models import Q, QuerySet
 from django.utils.translation import gettext as _
 
 from .actors import ALL_SCOPES, ROLE_SCOPES, Actor
-from .choices import Role, Scope
+from .choices import AlertKind, OrganizationKind, Role, Scope
 from .exceptions import PermissionDenied
 from .models import Alert, ApiKey, District, Membership, Organization, Program
 
@@ -361,17 +367,103 @@ def access_logs_q(actor: Actor | None) -> Q:
     return Q(created_by__in=people) | Q(created_by_key__in=keys)
 
 
+# --- the stage is coca data (rule 6) ---------------------------------------------------------
+
+# Organizations whose people are the programme's own: in their area they see stages.
+PROGRAMME_KINDS = frozenset({OrganizationKind.PROGRAM_AGENCY, OrganizationKind.IMPLEMENTER})
+
+
+def _programme_areas(actor: Actor) -> list[Any]:
+    """A person's areas in the programme's own organizations where they read households (keys
+    are partners: never here)."""
+    if actor.api_key is not None or actor.user is None:
+        return []
+    return [
+        area
+        for area in actor.areas
+        if area.organization_kind in PROGRAMME_KINDS and area.allows(Scope.HOUSEHOLDS_READ)
+    ]
+
+
+def stage_area_q(actor: Actor | None, *, district_path: str, program_path: str) -> Q:
+    """Rows (reached by ``district_path`` / ``program_path``) whose stage data the actor may
+    see: coca:read in their area, or the programme's own people in theirs."""
+    if actor is None:
+        return Q(pk__in=[])
+    if actor.unrestricted:
+        return Q()
+    condition = actor.area_q(
+        district_path=district_path, program_path=program_path, scope=Scope.COCA_READ
+    )
+    for area in _programme_areas(actor):
+        condition |= area.q(district_path, program_path)
+    return condition
+
+
+def stage_covers(actor: Actor | None, *, district: str, program: int) -> bool:
+    """Whether the actor may see stage data of a record in ``district`` and ``program``."""
+    if actor is None:
+        return False
+    if actor.covers(district=district, program=program, scope=Scope.COCA_READ):
+        return True
+    return any(
+        (area.districts is None or district in area.districts)
+        and (area.programs is None or program in area.programs)
+        for area in _programme_areas(actor)
+    )
+
+
+def may_see_stages(actor: Actor | None) -> bool:
+    """Whether the actor may see stage data anywhere (may filter by stage, read the ledger):
+    coca:read, or a programme person; otherwise 403 ``missing_scope`` (``require_stages``)."""
+    if actor is None:
+        return False
+    return actor.has_scope(Scope.COCA_READ) or bool(_programme_areas(actor))
+
+
+def require_stages(allowed: bool) -> None:
+    """Refuse a request for stage data the caller may not see: 403 ``missing_scope``, the
+    answer of a missing scope (``registry.api.permissions.HasScope``)."""
+    require(
+        allowed,
+        _("Your credentials lack the “%(scope)s” scope.") % {"scope": Scope.COCA_READ},
+        code="missing_scope",
+    )
+
+
 # --- alerts ----------------------------------------------------------------------------------
+
+# Alerts whose mere existence is coca data: a relapse, an exclusion (proposed or confirmed: any
+# kind named ``exclusion…``, whichever the exclusion workflow raises).
+COCA_ALERT_KINDS = frozenset(
+    {AlertKind.RELAPSE.value, "exclusion"}
+    | {kind for kind in AlertKind.values if kind.startswith("exclusion")}
+)
+# Keys of an alert's ``details`` that name a stage (the engine's alerts): shown with the stage.
+STAGE_DETAIL_KEYS = ("stage", "reason")
 
 
 def alert_q(actor: Actor, scope: str | None = Scope.HOUSEHOLDS_READ) -> Q:
     """Alerts in the actor's area: where it may read households (``scope``), or any of its
-    area when ``scope`` is ``None`` (the admin, which programme staff use)."""
-    return actor.area_q(district_path="district_id", program_path="program_id", scope=scope)
+    area when ``scope`` is ``None`` (the admin, which programme staff use); relapse and
+    exclusion alerts only where it may see stages (rule 6)."""
+    paths = {"district_path": "district_id", "program_path": "program_id"}
+    return actor.area_q(**paths, scope=scope) & (
+        ~Q(kind__in=sorted(COCA_ALERT_KINDS)) | stage_area_q(actor, **paths)
+    )
+
+
+def alert_stage_visible(actor: Actor | None, alert: Alert) -> bool:
+    """Whether ``actor`` may see the stage data of ``alert`` (its stage details; for relapse
+    and exclusion alerts, the alert itself)."""
+    return stage_covers(actor, district=alert.district_id, program=alert.program_id)
 
 
 def alert_can(actor: Actor, alert: Alert, action: str) -> bool:
     """Whether ``actor`` may ``read`` an alert or ``act`` on it (acknowledge, resolve: the
-    district's field officers, their supervisors and programme staff, with households:write)."""
+    district's field officers, their supervisors and programme staff, with households:write);
+    relapse and exclusion alerts need the stage in their area too (rule 6)."""
     scope = {"read": Scope.HOUSEHOLDS_READ, "act": Scope.HOUSEHOLDS_WRITE}[action]
+    if alert.kind in COCA_ALERT_KINDS and not alert_stage_visible(actor, alert):
+        return False
     return actor.covers(district=alert.district_id, program=alert.program_id, scope=scope)

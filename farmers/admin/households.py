@@ -10,7 +10,7 @@ from django import forms
 from django.contrib import admin, messages
 from django.core.exceptions import PermissionDenied as AdminPermissionDenied
 from django.core.exceptions import ValidationError
-from django.db.models import QuerySet
+from django.db.models import Case, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
@@ -18,17 +18,18 @@ from django.utils.html import format_html, format_html_join
 from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
+from registry.actors import Actor
 from registry.admin import CappedCountPaginator, request_actor
 from registry.admin_toolkit import stream_csv
 from registry.exceptions import RegistryError
 from registry.models import ChangeRecord
 
-from .. import importing, services
+from .. import importing, policies, services
 from ..choices import HouseholdStatus
 from ..models import (
     Household,
 )
-from .base import ScopedAdminMixin
+from .base import MASK, ScopedAdminMixin
 from .inlines import (
     AgreementInline,
     ConsentInline,
@@ -52,7 +53,8 @@ HOUSEHOLD_CSV = [
 ]
 
 
-def _export_csv(queryset: QuerySet[Household]) -> StreamingHttpResponse:
+def _export_csv(queryset: QuerySet[Household], actor: Actor) -> StreamingHttpResponse:
+    """The households as CSV; the stage (coca data) masked where the person may not see it."""
     rows = (
         [
             h.code,
@@ -60,8 +62,7 @@ def _export_csv(queryset: QuerySet[Household]) -> StreamingHttpResponse:
             h.district_id,
             h.community,
             h.status,
-            h.stage,
-            h.stage_since,
+            *((h.stage, h.stage_since) if policies.stage_visible(actor, h) else (MASK, MASK)),
             h.head_name,
             h.created_at.isoformat(),
         ]
@@ -84,7 +85,15 @@ class HouseholdImportForm(forms.Form):
 
 @admin.register(Household)
 class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
-    list_display = ["code", "head_name", "district", "program", "status", "stage", "created_at"]
+    list_display = [
+        "code",
+        "head_name",
+        "district",
+        "program",
+        "status",
+        "shown_stage",
+        "created_at",
+    ]
     list_filter = ["status", "stage", "program"]
     list_select_related = ["district", "program"]
     search_fields = ["=code", "head_name_search__startswith"]
@@ -140,6 +149,51 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # registration goes through the API, the pages or the import
+
+    # --- the stage is coca data (``policies.stage_visible``) ---------------------------------
+
+    STAGE_FIELDS = ("stage", "stage_since", "milestones")
+
+    @admin.display(description=_("stage"), ordering="stage")
+    def shown_stage(self, obj: Household) -> str:
+        """The stage where the person may see it (``stage_shown``, annotated by
+        ``get_queryset``), masked elsewhere."""
+        return obj.get_stage_display() if getattr(obj, "stage_shown", False) else MASK
+
+    def get_list_filter(self, request: HttpRequest) -> Any:
+        filters = list(super().get_list_filter(request))
+        if not policies.may_see_stages(request_actor(request)):
+            filters.remove("stage")
+        return filters
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Household]:
+        actor = request_actor(request)
+        visible = policies.stage_q(actor)
+        queryset = (
+            super()
+            .get_queryset(request)
+            .annotate(
+                stage_shown=Value(True)
+                if actor.unrestricted
+                else Case(When(visible, then=Value(True)), default=Value(False))
+            )
+        )
+        if any(key.startswith("stage") for key in request.GET):
+            # Filtering by stage shows only the stages the person may see.
+            queryset = queryset.filter(visible)
+        return queryset
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if obj is not None and not policies.stage_visible(request_actor(request), obj):
+            fields = [f for f in fields if f not in self.STAGE_FIELDS]
+        return fields
+
+    def get_inlines(self, request: HttpRequest, obj: Any) -> Any:
+        inlines = list(super().get_inlines(request, obj))
+        if obj is None or not policies.stage_visible(request_actor(request), obj):
+            inlines.remove(StageChangeInline)
+        return inlines
 
     @admin.display(description=_("history"))
     def history(self, obj: Household) -> str:
@@ -210,7 +264,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[Household]
     ) -> StreamingHttpResponse:
-        return _export_csv(queryset)
+        return _export_csv(queryset, request_actor(request))
 
     # --- import (CSV / XLSX upload) ---------------------------------------------------------
 

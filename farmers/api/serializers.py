@@ -57,6 +57,19 @@ class CocaFieldsMixin:
         return data
 
 
+def stage_shown(context: dict[str, Any], record: Any) -> bool:
+    """Whether this response shows the stage data of ``record`` (a household or a stage change:
+    ``policies.stage_visible`` for the request's actor; the stage is coca data)."""
+    return policies.stage_visible(context.get("actor"), record)
+
+
+def stage_logged(context: dict[str, Any], record: Any) -> bool:
+    """Whether showing ``record``'s stage is a logged coca read: shown by virtue of coca:read
+    in its area (partners' keys, people reading with coca:read), not as the programme's own
+    people without it."""
+    return stage_shown(context, record) and policies.coca_visible(context.get("actor"), record)
+
+
 class MemberSerializer(serializers.ModelSerializer[Member]):
     """A household member as returned by the API."""
 
@@ -191,7 +204,10 @@ class PossibleDuplicateSerializer(serializers.ModelSerializer[PossibleDuplicate]
 
 
 class HouseholdSerializer(serializers.ModelSerializer[Household]):
-    """A household with its active members."""
+    """A household with its active members (``stage``, ``stage_since`` and ``milestones`` only
+    where the caller may see the stage: ``policies.stage_visible``)."""
+
+    stage_fields = ("stage", "stage_since", "milestones")
 
     program = serializers.CharField(source="program.code", read_only=True)
     district = serializers.CharField(source="district_id", read_only=True)
@@ -221,6 +237,13 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Household) -> Any:
+        data = super().to_representation(instance)
+        if not stage_shown(self.context, instance):
+            for name in self.stage_fields:
+                data.pop(name, None)
+        return data
 
 
 class HouseholdDetailSerializer(HouseholdSerializer):

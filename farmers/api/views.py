@@ -9,7 +9,6 @@ from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.utils.translation import gettext as _
 from drf_spectacular.utils import extend_schema, inline_serializer
-from rest_framework import status
 from rest_framework.decorators import action
 from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
@@ -27,11 +26,10 @@ from farmers.filters import (
 from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
 from farmers.models import Agreement, Eradication, Household, Plot, StageChange, Verification
 from registry.api.base import RegistryViewSet
-from registry.api.mixins import conditional_response, etag_for
+from registry.api.logged import LoggedReadsMixin
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
 from registry.exceptions import PayloadTooLarge, PermissionDenied
-from registry.history import access_log_record
 
 from .serializers import (
     AgreementCreateSerializer,
@@ -55,6 +53,7 @@ from .serializers import (
     VerificationSerializer,
     VerificationTransitionSerializer,
     coca_shown,
+    stage_logged,
 )
 
 
@@ -65,51 +64,23 @@ class LedgerPagination(CursorPagination):
         return ("id",)
 
 
-class FarmersViewSet(RegistryViewSet):
-    """The farmers API's base: households scopes, and coca figures shown only where the caller
-    may read them (``farmers.policies``), every response carrying them logged."""
+class FarmersViewSet(LoggedReadsMixin, RegistryViewSet):
+    """The farmers API's base: households scopes, and coca figures (and the stage, which is
+    coca data) shown only where the caller may read them (``farmers.policies``), every response
+    carrying them to a caller holding coca:read logged."""
 
     read_scope = Scope.HOUSEHOLDS_READ
     write_scope: str | None = Scope.HOUSEHOLDS_WRITE
     http_method_names = ["get", "post", "patch", "head", "options"]
-    coca_resource: str | None = None
-    coca_fields: tuple[str, ...] = ()
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
         context["show_coca"] = policies.may_read_coca(self.actor)
         return context
 
-    def log_coca_read(self, objects: list[Any]) -> None:
-        """Every response carrying coca fields is logged: who, which records, which request."""
-        if not self.coca_resource or not policies.may_read_coca(self.actor):
-            return
-        context = self.get_serializer_context()
-        shown = [o for o in objects if coca_shown(context, o)]
-        access_log_record(
-            actor=self.actor,
-            resource=self.coca_resource,
-            object_ids=[str(o.pk) for o in shown],
-            fields=list(self.coca_fields),
-            path=self.request.get_full_path(),
-        )
-
-    def paginate_queryset(self, queryset: Any) -> list[Any] | None:
-        """One page of a list, its coca reads logged."""
-        page = super().paginate_queryset(queryset)
-        if page is not None:
-            self.log_coca_read(page)
-        return page
-
-    def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        # One record with its ETag: 304 while the client's copy is current (not logged). No
-        # docstring: the schema describes the endpoint with the viewset's.
-        instance = self.get_object()
-        data = self.representation(instance)
-        response = conditional_response(request, data, etag_for(instance, data))
-        if response.status_code != status.HTTP_304_NOT_MODIFIED:
-            self.log_coca_read([instance])
-        return response
+    def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
+        """Whether the response shows ``record``'s logged fields (its coca figures here)."""
+        return coca_shown(context, record)
 
 
 class HouseholdViewSet(FarmersViewSet):
@@ -119,6 +90,20 @@ class HouseholdViewSet(FarmersViewSet):
     ordering = ("created_at", "id")
     detail_serializer_class = HouseholdDetailSerializer
     action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW, "lookup": Scope.HOUSEHOLDS_READ}
+    # The stage is coca data: every response showing it to a caller with coca:read is logged.
+    coca_resource = "households"
+    coca_fields: tuple[str, ...] = HouseholdSerializer.stage_fields
+
+    def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
+        return stage_logged(context, record)
+
+    def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        """A ``stage`` filter needs the stage: 403 ``missing_scope`` for who may see none, and
+        only households whose stage the caller sees for the others."""
+        if self.action == "list" and self.request.query_params.get("stage"):
+            policies.require_stages(self.actor)
+            queryset = queryset.filter(policies.stage_q(self.actor))
+        return super().filter_queryset(queryset)
 
     def get_queryset(self) -> QuerySet[Household]:
         return selectors.household_list(actor=self.actor)
@@ -150,7 +135,9 @@ class HouseholdViewSet(FarmersViewSet):
         fresh = selectors.household_get(actor=self.actor, household_id=household.pk)
         self._object = fresh
         self.kwargs["pk"] = str(fresh.pk)
-        return self.respond(fresh, created=created)
+        response = self.respond(fresh, created=created)
+        self.log_coca_read([fresh])
+        return response
 
     @extend_schema(
         request=HouseholdCreateSerializer,
@@ -189,11 +176,13 @@ class HouseholdViewSet(FarmersViewSet):
     def lookup(self, request: Request) -> Response:
         """Households in my area with a member holding this ID document (body, not URL)."""
         data = self.validated(HouseholdLookupSerializer)
-        households = selectors.household_lookup(actor=self.actor, **data)
+        households = list(selectors.household_lookup(actor=self.actor, **data))
         serializer = HouseholdSerializer(
             households, many=True, context=self.get_serializer_context()
         )
-        return Response({"results": serializer.data})
+        response = Response({"results": serializer.data})
+        self.log_coca_read(households)
+        return response
 
     @extend_schema(responses=StageChangeSerializer(many=True), filters=False)
     @action(
@@ -205,8 +194,10 @@ class HouseholdViewSet(FarmersViewSet):
         serializer_class=StageChangeSerializer,
     )
     def stage_history(self, request: Request, pk: str) -> Response:
-        """The household's stage ledger, oldest first (cursor-paginated)."""
+        """The household's stage ledger, oldest first (cursor-paginated); the stage is coca
+        data: 403 ``missing_scope`` for who may not see this household's stage."""
         household = self.get_object()
+        policies.require_stages(self.actor, household)
         self.coca_resource = "stage_changes"
         self.coca_fields = StageChangeSerializer.coca_fields
         page = self.paginate_queryset(
@@ -244,6 +235,15 @@ class StageChangeViewSet(FarmersViewSet):
     coca_resource = "stage_changes"
     coca_fields = StageChangeSerializer.coca_fields
     serializer_class = StageChangeSerializer
+
+    def check_permissions(self, request: Request) -> None:
+        # The ledger is stage data: 403 ``missing_scope`` for who may see no stage at all (the
+        # rows are those whose stage the caller sees: ``selectors.stage_change_list``).
+        super().check_permissions(request)
+        policies.require_stages(self.actor)
+
+    def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
+        return stage_logged(context, record)
 
     def get_queryset(self) -> QuerySet[StageChange]:
         return selectors.stage_change_list(actor=self.actor)

@@ -59,6 +59,8 @@ def my_work(request: HttpRequest, actor: Actor) -> HttpResponse:
         households = list(filterset.qs[: LIST_LIMIT + 1])
     else:
         search_error = " ".join(str(m) for msgs in filterset.errors.values() for m in msgs)
+    for hh in households:  # the stage is coca data (no query: the actor's areas are loaded)
+        hh.show_stage = policies.stage_visible(actor, hh)  # type: ignore[attr-defined]
     context = {
         "households": households[:LIST_LIMIT],
         "more": len(households) > LIST_LIMIT,
@@ -90,6 +92,7 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
             for item in visit.licit_crops or []
         ]
     show_coca = policies.household_can(actor, household, "read_coca")
+    show_stage = policies.stage_visible(actor, household)
     if show_coca and visits:
         access_log_record(
             actor=actor,
@@ -116,9 +119,12 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         "plot_features": features,
         "visits": visits,
         "show_coca": show_coca,
+        "show_stage": show_stage,
         "stage_history": list(
             selectors.stage_history(actor=actor, household=household).order_by("-id")[:50]
-        ),
+        )
+        if show_stage
+        else [],
         "duplicates": selectors.possible_duplicates_for(actor=actor, household=household),
         "panels": household_panels(actor, household, request),
         "actions": [(a, a.url(household)) for a in household_actions()],

@@ -87,6 +87,30 @@ class AlertAdmin(admin.ModelAdmin):
     ]
     fields = tuple(readonly_fields)
 
+    @admin.display(description=_("details"))
+    def details_without_stage(self, obj: Alert) -> Any:
+        """The alert's details without the stage they name (shown instead of ``details`` to
+        who may not see the household's stage: ``policies.alert_stage_visible``)."""
+        details = obj.details or {}
+        if not isinstance(details, dict):
+            return details
+        return {k: v for k, v in details.items() if k not in policies.STAGE_DETAIL_KEYS}
+
+    def _stage_hidden(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is not None and not policies.alert_stage_visible(request_actor(request), obj)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_readonly_fields(request, obj))
+        if self._stage_hidden(request, obj):
+            fields = ["details_without_stage" if f == "details" else f for f in fields]
+        return fields
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        fields = list(super().get_fields(request, obj))
+        if self._stage_hidden(request, obj):
+            fields = ["details_without_stage" if f == "details" else f for f in fields]
+        return fields
+
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
         actor = request_actor(request)
         return super().get_queryset(request).filter(policies.alert_q(actor, scope=None))

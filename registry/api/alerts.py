@@ -17,17 +17,34 @@ from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from registry import selectors
+from registry import policies, selectors
 from registry.alerts import alert_transition
 from registry.choices import AlertStatus, Scope
 from registry.filters import AlertFilterSet
 from registry.models import Alert
 
 from .base import RegistryViewSet
+from .logged import LoggedReadsMixin
+
+
+def alert_read_logged(context: dict[str, Any], alert: Alert) -> bool:
+    """Whether this response is a logged coca read of ``alert``: a relapse or exclusion alert,
+    or the stage named in an engine alert's details, shown by virtue of coca:read in its area
+    (not to the programme's own people without it)."""
+    actor = context.get("actor")
+    if actor is None or not actor.covers(
+        district=alert.district_id, program=alert.program_id, scope=Scope.COCA_READ
+    ):
+        return False
+    details = alert.details or {}
+    return alert.kind in policies.COCA_ALERT_KINDS or any(
+        key in details for key in policies.STAGE_DETAIL_KEYS
+    )
 
 
 class AlertSerializer(serializers.ModelSerializer[Alert]):
-    """An alert: what, where, for whom, and where it stands in its workflow."""
+    """An alert: what, where, for whom, and where it stands in its workflow (the stage named in
+    its ``details`` only for who may see the household's stage: ``registry.policies``)."""
 
     district: serializers.CharField = serializers.CharField(source="district_id", read_only=True)
     program: serializers.CharField = serializers.CharField(source="program.code", read_only=True)
@@ -66,6 +83,16 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
             return None
         return f"{alert.subject_type.app_label}.{alert.subject_type.model}"
 
+    def to_representation(self, instance: Alert) -> Any:
+        data = super().to_representation(instance)
+        if not policies.alert_stage_visible(self.context.get("actor"), instance):
+            details = data.get("details") or {}
+            if isinstance(details, dict):
+                data["details"] = {
+                    k: v for k, v in details.items() if k not in policies.STAGE_DETAIL_KEYS
+                }
+        return data
+
 
 class AlertTransitionSerializer(serializers.Serializer[Any]):
     """A move of the alert's workflow, with an optional note (kept when resolving)."""
@@ -76,8 +103,10 @@ class AlertTransitionSerializer(serializers.Serializer[Any]):
     )
 
 
-class AlertViewSet(RegistryViewSet):
-    """Alerts of the caller's area: relapses, visits due, overdue title files and deliveries."""
+class AlertViewSet(LoggedReadsMixin, RegistryViewSet):
+    """Alerts of the caller's area: relapses, visits due, overdue title files and deliveries.
+    Relapse and exclusion alerts are coca data: listed only where the caller sees stages
+    (coca:read, or the programme's own people), every read of them with coca:read logged."""
 
     serializer_class = AlertSerializer
     detail_serializer_class = AlertSerializer
@@ -86,6 +115,11 @@ class AlertViewSet(RegistryViewSet):
     action_scopes = {"transition": Scope.HOUSEHOLDS_WRITE}
     ordering = ("-raised_at", "-id")
     http_method_names = ["get", "post", "head", "options"]
+    coca_resource = "alerts"
+    coca_fields = ("kind", "message", "details.stage", "details.reason")
+
+    def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
+        return alert_read_logged(context, record)
 
     def get_queryset(self) -> QuerySet[Alert]:
         return selectors.alert_list(actor=self.actor)
@@ -110,4 +144,7 @@ class AlertViewSet(RegistryViewSet):
             note=body["note"],
             expected_version=self.if_match(alert),
         )
-        return self.respond(selectors.alert_get(actor=self.actor, alert_id=moved.pk))
+        fresh = selectors.alert_get(actor=self.actor, alert_id=moved.pk)
+        response = self.respond(fresh)
+        self.log_coca_read([fresh])
+        return response

@@ -13,8 +13,9 @@ from farmers.choices import Stage
 from farmers.models import Household
 from farmers.transition import engine
 from farmers.transition.rules import HouseholdEvidence, Visit
+from registry.choices import Scope
 from registry.models import Program
-from tests.farmers.conftest import ClientMaker
+from tests.farmers.conftest import WRITE, ClientMaker
 from tests.farmers.transition_helpers import make_household
 
 pytestmark = pytest.mark.django_db
@@ -40,7 +41,7 @@ def test_a_stage_change_by_the_engine_changes_the_etag(
     program: Program, client_for: ClientMaker
 ) -> None:
     household = _household_the_engine_will_move(program)
-    client = client_for()
+    client = client_for([*WRITE, Scope.COCA_READ])  # the stage is coca data (issue 15)
     url = f"{URL}{household.pk}/"
     before = client.get(url)
     assert before.status_code == 200, before.content
@@ -81,7 +82,7 @@ def test_a_recompute_that_moves_nothing_keeps_the_etag(
 ) -> None:
     household = _household_the_engine_will_move(program)
     engine.recompute_households([household.pk], today=MOVED_ON)
-    client = client_for()
+    client = client_for([*WRITE, Scope.COCA_READ])  # the stage is coca data (issue 15)
     url = f"{URL}{household.pk}/"
     etag = client.get(url)["ETag"]
     assert engine.recompute_households([household.pk], today=MOVED_ON) == 0

@@ -29,7 +29,7 @@ def register(client: Any, **overrides: Any) -> Any:
 
 
 def test_register_household_with_members_and_consent(client_for: ClientMaker) -> None:
-    client = client_for()
+    client = client_for([*WRITE, Scope.COCA_READ])  # the stage is coca data (issue 15)
     response = register(client)
     assert response.status_code == 201, response.content
     body = response.json()
@@ -267,7 +267,7 @@ def test_patch_with_stale_if_match_is_412(client_for: ClientMaker) -> None:
 
 
 def test_filters_and_search(client_for: ClientMaker) -> None:
-    client = client_for()
+    client = client_for([*WRITE, Scope.COCA_READ])  # filtering by stage needs coca:read
     a = register(client).json()
     b = register(
         client,

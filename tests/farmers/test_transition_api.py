@@ -25,7 +25,8 @@ from tests.farmers.transition_helpers import make_household
 pytestmark = pytest.mark.django_db
 
 EVENTS = "/api/v1/transition-events/"
-READ = [Scope.HOUSEHOLDS_READ]
+# The ledger is stage data, and the stage is coca data (issue 15): reading it needs coca:read.
+READ = [Scope.HOUSEHOLDS_READ, Scope.COCA_READ]
 SIVIA = "050407"
 
 
@@ -81,7 +82,7 @@ def test_events_are_scoped_oldest_first_and_sync_incrementally(
     assert event["to_stage"] == "licit_production"
     assert event["reason"] == "licit_crops_confirmed"
     assert event["district"] == "080910" and event["program"] == "pirdais"
-    assert "coca" not in event["evidence"]  # households:read alone: no coca figures
+    assert "coca" in event["evidence"]  # coca:read: the coca figures too
     # A partner stores the last id and asks for what came after it.
     newest = moved(program)
     after = client.get(EVENTS, {"after": seen[-1]}).json()
@@ -94,6 +95,9 @@ def test_events_are_scoped_oldest_first_and_sync_incrementally(
 def test_events_need_households_read(program: Program, client_for: ClientMaker) -> None:
     moved(program)
     response = client_for([Scope.REFERENCE_READ]).get(EVENTS)
+    assert response.status_code == 403
+    assert response.json()["errors"][0]["code"] == "missing_scope"
+    response = client_for([Scope.HOUSEHOLDS_READ]).get(EVENTS)
     assert response.status_code == 403
     assert response.json()["errors"][0]["code"] == "missing_scope"
     assert client_for(READ).get(EVENTS, {"after": "x"}).status_code == 400
