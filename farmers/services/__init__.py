@@ -13,6 +13,7 @@ One module per sub-domain; this package re-exports the public services, so
 - ``visits``: ``verification_create``, ``verification_attach_photo``,
   ``verification_transition``;
 - ``support``: ``support_record``;
+- ``enrolment``: ``enrolment_date``, ``require_not_before_enrolment`` (no evidence before it);
 - ``cleaning``: input cleaning shared by all of them; ``common``: the household locked for a
   write, the replay check of idempotent creates.
 """
@@ -24,6 +25,7 @@ from registry.idempotency import request_hash
 
 from .agreements import agreement_create
 from .dedup import duplicate_dismiss
+from .enrolment import enrolment_date, require_not_before_enrolment
 from .merge import household_merge
 from .plots import plot_create, plot_update
 from .registration import (
@@ -50,6 +52,7 @@ __all__ = [
     "Scope",
     "agreement_create",
     "duplicate_dismiss",
+    "enrolment_date",
     "household_merge",
     "household_register",
     "household_transition",
@@ -57,6 +60,7 @@ __all__ = [
     "plot_create",
     "plot_update",
     "request_hash",
+    "require_not_before_enrolment",
     "support_record",
     "verification_attach_photo",
     "verification_create",
