@@ -185,13 +185,69 @@ def _thresholds(program_ids: set[int]) -> dict[int, Thresholds]:
     return {p.pk: Thresholds.of(p) for p in Program.objects.filter(pk__in=program_ids)}
 
 
+@dataclass(slots=True)
+class EvidenceBatch:
+    """A batch's evidence as read: household rows ``(id, status, stage, milestones, district,
+    programme, enrolled_on)`` and, by household id (text), consents, agreements, visits, facts;
+    thresholds by programme."""
+
+    rows: list[tuple[Any, ...]]
+    consents: set[str]
+    agreements: dict[str, list[date]]
+    visits: dict[str, list[Visit]]
+    facts: dict[str, list[Fact]]
+    thresholds: dict[int, Thresholds]
+
+
 def _compute_batch(
     households: Q,
     by_household: Q,
     today: date,
     bounds: tuple[uuid.UUID, uuid.UUID] | None = None,
 ) -> list[_Row]:
-    """Read the batch's evidence (fixed number of queries) and compute every stage.
+    """Read the batch's evidence (fixed number of queries) and compute every stage."""
+    batch = read_evidence(households, by_household, today, bounds)
+    consents, agreements, visits, facts = (
+        batch.consents,
+        batch.agreements,
+        batch.visits,
+        batch.facts,
+    )
+    thresholds = batch.thresholds
+    active = HouseholdStatus.ACTIVE.value
+    nothing: tuple[Any, ...] = ()
+    return [
+        _Row(
+            hid,
+            stage,
+            milestones,
+            district_id,
+            program_id,
+            compute(
+                HouseholdEvidence(
+                    hid,
+                    registered_on,
+                    status == active,
+                    hid in consents,
+                    agreements.get(hid, nothing),
+                    visits.get(hid, nothing),
+                    facts.get(hid, nothing),
+                ),
+                today,
+                thresholds[program_id],
+            ),
+        )
+        for hid, status, stage, milestones, district_id, program_id, registered_on in batch.rows
+    ]
+
+
+def read_evidence(
+    households: Q,
+    by_household: Q,
+    today: date,
+    bounds: tuple[uuid.UUID, uuid.UUID] | None = None,
+) -> EvidenceBatch:
+    """Read a batch's evidence in a fixed number of queries.
 
     Households, consents, agreements and confirmed visits are each read by range (or id list)
     with the household id as text; the rows are grouped in Python, so no per-household
@@ -213,7 +269,7 @@ def _compute_batch(
         )
     )
     if not rows:
-        return []
+        return EvidenceBatch([], set(), {}, {}, {}, {})
     consents = {
         row[0]
         for row in _keyed(
@@ -259,31 +315,7 @@ def _compute_batch(
         batch = evidence_module.HouseholdBatch((row[0] for row in rows), lo, hi)
         facts = {str(k): v for k, v in evidence_module.gather(batch, today).items()}
     thresholds = _thresholds({row[5] for row in rows})
-    active = HouseholdStatus.ACTIVE.value
-    nothing: tuple[Any, ...] = ()
-    return [
-        _Row(
-            hid,
-            stage,
-            milestones,
-            district_id,
-            program_id,
-            compute(
-                HouseholdEvidence(
-                    hid,
-                    registered_on,
-                    status == active,
-                    hid in consents,
-                    agreements.get(hid, nothing),
-                    visits.get(hid, nothing),
-                    facts.get(hid, nothing),
-                ),
-                today,
-                thresholds[program_id],
-            ),
-        )
-        for hid, status, stage, milestones, district_id, program_id, registered_on in rows
-    ]
+    return EvidenceBatch(rows, consents, agreements, visits, facts, thresholds)
 
 
 def _process(
