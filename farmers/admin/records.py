@@ -48,7 +48,7 @@ class PlotAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return False if obj is not None else super().has_change_permission(request, obj)
 
 
-class SupportForm(forms.ModelForm):  # type: ignore[type-arg]
+class SupportForm(forms.ModelForm):
     """Refuses a support item dated before the family's enrolment (a field error, not a 500)."""
 
     def clean(self) -> dict[str, Any]:
