@@ -66,7 +66,8 @@ def _moments(evidence: HouseholdEvidence, today: date, th: Thresholds) -> list[d
         days.add(fact.on)
         if fact.kind == DELIVERY_ACCEPTED:
             days.add(add_months(fact.on, th.market_window_months) + ONE_DAY)
-    return sorted(d for d in days if evidence.registered_on <= d <= today)
+    # ``today`` always counts (as in the engine), even before a future-dated enrolment.
+    return sorted(d for d in days if evidence.registered_on <= d <= today) or [today]
 
 
 def replay(evidence: HouseholdEvidence, today: date, th: Thresholds) -> tuple[list[Step], Result]:
