@@ -80,6 +80,10 @@ class Household(VersionedModel, IdempotentModel, CreatedByModel):
         _("stage"), max_length=20, choices=Stage.choices, default=Stage.ENROLLED
     )
     stage_since = models.DateField(_("stage since"), default=timezone.localdate)
+    # The day the family enrolled: its consent's date, or an earlier date an import gives;
+    # empty for a household registered without consent (its creation day counts then, see
+    # ``farmers.enrolment``). No evidence and no milestone may precede it.
+    enrolled_on = models.DateField(_("enrolled on"), null=True, blank=True, editable=False)
     # Each stage criterion with the date it was met (set by the transition engine).
     milestones = models.JSONField(_("milestones"), default=dict, blank=True, editable=False)
     # Denormalised from the head member, for lists and search without a join.

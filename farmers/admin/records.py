@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -47,9 +48,22 @@ class PlotAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return False if obj is not None else super().has_change_permission(request, obj)
 
 
+class SupportForm(forms.ModelForm):
+    """Refuses a support item dated before the family's enrolment (a field error, not a 500)."""
+
+    def clean(self) -> dict[str, Any]:
+        cleaned: dict[str, Any] = super().clean() or {}
+        household, given_on = cleaned.get("household"), cleaned.get("given_on")
+        if household is not None and given_on is not None:
+            services.require_not_before_enrolment(household, given_on, "given_on")
+        return cleaned
+
+
 @admin.register(Support)
 class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
     """What the programme gave each family; recorded through the service (with history)."""
+
+    form = SupportForm
 
     household_prefix = "household__"
     list_display = ["household", "kind", "cost_pen", "funding_source", "given_on"]

@@ -30,10 +30,13 @@ phone               no        Peruvian phone (``987654321``, ``+51 987 654 321``
 consent_signed_on   no        date the family signed the consent
 consent_purposes    no        comma-separated: ``registry`` (needed), ``partner_sharing``,
                               ``research``, ``contact``
+enrolled_on         no        enrolment date when earlier than the consent (a family enrolled
+                              on paper); blank: the consent's date. Agreements, visits,
+                              deliveries and support may not be dated before enrolment
 ==================  ========  ===============================================================
 
-Household columns (``program``, ``district``, ``community``, ``consent_*``) may be left blank on
-the household's other rows; when repeated they must agree.
+Household columns (``program``, ``district``, ``community``, ``consent_*``, ``enrolled_on``) may
+be left blank on the household's other rows; when repeated they must agree.
 """
 
 from .cleaning import parse_date

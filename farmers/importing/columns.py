@@ -124,6 +124,16 @@ COLUMNS: tuple[Column, ...] = (
         ),
         household_level=True,
     ),
+    Column(
+        "enrolled_on",
+        False,
+        gettext_lazy(
+            "Date the family enrolled in the programme, when earlier than the consent "
+            "(e.g. enrolled on paper): YYYY-MM-DD or DD/MM/YYYY. Blank: the consent's date."
+        ),
+        ("fecha_inscripcion", "fecha_de_inscripcion", "inscripcion", "fecha_enrolamiento"),
+        household_level=True,
+    ),
 )
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)

@@ -29,6 +29,7 @@ TEMPLATE_EXAMPLE: tuple[dict[str, Any], ...] = (
         "phone": "987654321",
         "consent_signed_on": date(2025, 3, 15),
         "consent_purposes": "registry,partner_sharing",
+        "enrolled_on": date(2024, 8, 1),
     },
     {
         "household_ref": "H-0001",
@@ -45,6 +46,7 @@ TEMPLATE_EXAMPLE: tuple[dict[str, Any], ...] = (
         "phone": "",
         "consent_signed_on": None,
         "consent_purposes": "",
+        "enrolled_on": None,
     },
 )
 TEMPLATE_FORMATS = {

@@ -143,6 +143,7 @@ class _Importer:
         community, community_row = household.value("community")
         signed_text, signed_row = household.value("consent_signed_on", _date_key)
         purposes_text, purposes_row = household.value("consent_purposes")
+        enrolled_text, enrolled_row = household.value("enrolled_on", _date_key)
         if not program_text:
             household.add(program_row, "program", "required", _("This field is required."))
         if not district:
@@ -180,12 +181,17 @@ class _Importer:
                 "purposes": purposes,
             }
 
+        enrolled_on = (
+            self.date_cell(household, enrolled_row, "enrolled_on") if enrolled_text else None
+        )
+
         places = {
             "program": (program_row, "program"),
             "district": (district_row, "district"),
             "community": (community_row, "community"),
             "consent.signed_on": (signed_row, "consent_signed_on"),
             "consent.purposes": (purposes_row, "consent_purposes"),
+            "enrolled_on": (enrolled_row, "enrolled_on"),
             "id": (rows[0], "household_ref"),
         }
         unreadable = household.failed
@@ -204,6 +210,7 @@ class _Importer:
                     consent=consent,
                     id=household_id,
                     import_ref=household.ref,
+                    enrolled_on=enrolled_on,
                     channel=CHANNEL,
                     today=self.today,
                 )

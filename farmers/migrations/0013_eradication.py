@@ -12,7 +12,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('farmers', '0011_verification_plots'),
+        ('farmers', '0012_enrolment_dates'),
         ('registry', '0012_program_visit_photo_required'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]

@@ -14,6 +14,7 @@ One module per sub-domain; this package re-exports the public services, so
   ``verification_transition``;
 - ``support``: ``support_record``;
 - ``eradications``: ``eradication_create``, ``eradication_transition``;
+- ``enrolment``: ``enrolment_date``, ``require_not_before_enrolment`` (no evidence before it);
 - ``cleaning``: input cleaning shared by all of them; ``common``: the household locked for a
   write, the replay check of idempotent creates.
 """
@@ -25,6 +26,7 @@ from registry.idempotency import request_hash
 
 from .agreements import agreement_create
 from .dedup import duplicate_dismiss
+from .enrolment import enrolment_date, require_not_before_enrolment
 from .eradications import ERADICATION_FLOW, eradication_create, eradication_transition
 from .merge import household_merge
 from .plots import plot_create, plot_update
@@ -53,6 +55,7 @@ __all__ = [
     "Scope",
     "agreement_create",
     "duplicate_dismiss",
+    "enrolment_date",
     "eradication_create",
     "eradication_transition",
     "household_merge",
@@ -62,6 +65,7 @@ __all__ = [
     "plot_create",
     "plot_update",
     "request_hash",
+    "require_not_before_enrolment",
     "support_record",
     "verification_attach_photo",
     "verification_create",

@@ -20,6 +20,7 @@ from registry.services import field_error
 from ..models import Agreement
 from ..transition import recompute_on_commit
 from .common import _household_for_write, _may_write
+from .enrolment import require_not_before_enrolment
 
 
 @replays_lost_race(Agreement)
@@ -43,6 +44,7 @@ def agreement_create(
     owner = _household_for_write(actor, household)
     if signed_on > (today or timezone.localdate()):
         raise field_error("signed_on", _("The date cannot be in the future."), "future_date")
+    require_not_before_enrolment(owner, signed_on, "signed_on")
     coca = clean_decimal(coca_ha_committed, "coca_ha_committed", max_value=Decimal("1000"))
     agreement = Agreement.objects.create(
         household=owner,

@@ -93,10 +93,14 @@ def household_register(
     consent: dict[str, Any] | None = None,
     id: Any = None,
     import_ref: str = "",
+    enrolled_on: date | None = None,
     channel: str = "api",
     today: date | None = None,
 ) -> tuple[Household, bool]:
     """Register a household with its members and consent; idempotent on a client ``id``.
+
+    The family enrols on its consent's date; an import may give an explicit ``enrolled_on``
+    (e.g. a family enrolled on paper before this registry), which then counts instead.
 
     ``import_ref`` (imports and demo seeding) is kept in its own field, unique per programme,
     for the caller's idempotency; the id stays random.
@@ -106,13 +110,15 @@ def household_register(
     already in another live household is a 409 ``duplicate``; near matches are queued in
     ``PossibleDuplicate`` for review without blocking.
     """
-    payload = {
+    payload: dict[str, Any] = {
         "program": program,
         "district": district,
         "community": community,
         "members": members,
         "consent": consent,
     }
+    if enrolled_on is not None:  # only then: other registrations keep their digest
+        payload["enrolled_on"] = enrolled_on
     digest = request_hash(payload)
     existing = replayed(Household, id, digest, may_see=_may_write(actor))
     if existing is not None:
@@ -141,6 +147,10 @@ def household_register(
             errors.setdefault(attr, []).extend(messages)
         cleaned = []
     consent_data = _clean_consent(consent, errors, today=today) if consent else None
+    if enrolled_on is not None and enrolled_on > (today or timezone.localdate()):
+        errors.setdefault("enrolled_on", []).append(
+            ValidationError(_("The date cannot be in the future."), code="future_date")
+        )
     if errors:
         raise ValidationError(errors)
     assert program_obj is not None and district_obj is not None
@@ -153,6 +163,7 @@ def household_register(
         community=" ".join(community.split())[:150],
         **actor.stamp(),
         import_ref=import_ref.strip()[:100],
+        enrolled_on=enrolled_on or (consent_data or {}).get("signed_on"),
         request_hash=digest,
         **({"id": id} if id is not None else {}),
     )

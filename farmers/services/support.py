@@ -19,6 +19,7 @@ from registry.services import field_error
 from ..choices import SupportKind
 from ..models import Support
 from .common import _household_for_write
+from .enrolment import require_not_before_enrolment
 
 
 @transaction.atomic
@@ -36,6 +37,7 @@ def support_record(
     """Record something the programme gave the family (its cost feeds cost-per-result)."""
     owner = _household_for_write(actor, household)
     kind = clean_choice(kind, SupportKind, "kind")
+    require_not_before_enrolment(owner, given_on, "given_on")
     cost = clean_decimal(cost_pen, "cost_pen", max_value=Decimal("10000000"))
     source = None
     if funding_source:

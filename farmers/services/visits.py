@@ -30,6 +30,7 @@ from ..transition import recompute_on_commit
 from ..workflow import MAKER_CHECKER, VERIFICATION_MACHINE, VISIT_EVIDENCE
 from .cleaning import _decimal_signed
 from .common import _household_for_write, _may_write, _need_review_reason
+from .enrolment import require_not_before_enrolment
 
 
 @replays_lost_race(Verification)
@@ -71,6 +72,11 @@ def verification_create(
         errors["visited_on"] = [
             ValidationError(_("The date cannot be in the future."), code="future_date")
         ]
+    else:
+        try:
+            require_not_before_enrolment(owner, visited_on, "visited_on")
+        except ValidationError as exc:
+            errors.update(exc.error_dict)
     try:
         method = clean_choice(method, VerificationMethod, "method")
     except ValidationError as exc:

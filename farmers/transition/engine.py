@@ -7,7 +7,8 @@ Python with :func:`farmers.transition.rules.compute`, and writes set-based:
 
 * only households whose stage or milestones changed are updated; a household is updated only
   if its stored stage is still the one read (a concurrent run cannot write the same move twice),
-  and a ``StageChange`` row is inserted exactly for the households whose stage moved;
+  and ``StageChange`` rows are inserted exactly for the households whose stage moved: one per
+  rung reached, each effective on its milestone (``farmers.transition.ledger``);
 * alerts (relapse, visit due, evidence expiry) are raised once per condition key: a key that
   already has an alert in any status is not raised again, so reruns never duplicate alerts nor
   reopen one that staff resolved; live engine alerts whose condition is gone are resolved.
@@ -27,7 +28,7 @@ from typing import Any
 
 from django.db import connection, models, transaction
 from django.db.models import F, Q
-from django.db.models.functions import Cast, TruncDate
+from django.db.models.functions import Cast, Coalesce, TruncDate
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
@@ -45,6 +46,7 @@ from registry.models import Alert, Program
 
 from . import evidence as evidence_module
 from .evidence import Fact
+from .ledger import steps
 from .rules import TENURE, HouseholdEvidence, Result, Thresholds, Visit, compute
 from .rules import Eradication as ErasedCoca
 
@@ -57,6 +59,9 @@ ALERT_MESSAGES: dict[str, Any] = {
     AlertKind.EVIDENCE_EXPIRY: _("Evidence expired and the family's stage dropped."),
 }
 WRITE_CHUNK = 2000
+#: A household's enrolment date in SQL: its ``enrolled_on`` (the consent's date, or an
+#: import's), else the day it was created (no consent).
+ENROLLED_ON = Coalesce("enrolled_on", TruncDate("created_at"))
 MIN_UUID = uuid.UUID(int=0)
 MAX_UUID = uuid.UUID(int=2**128 - 1)
 
@@ -207,13 +212,89 @@ def _eradications(
     return erased, commitments
 
 
+@dataclass(slots=True)
+class EvidenceBatch:
+    """A batch's evidence as read: household rows ``(id, status, stage, milestones, district,
+    programme, enrolled_on)`` and, by household id (text), consents, agreements, visits, facts,
+    verified eradications and the committed hectares they count toward; thresholds by
+    programme."""
+
+    rows: list[tuple[Any, ...]]
+    consents: set[str]
+    agreements: dict[str, list[date]]
+    visits: dict[str, list[Visit]]
+    facts: dict[str, list[Fact]]
+    thresholds: dict[int, Thresholds]
+    erased: dict[str, list[ErasedCoca]]
+    commitments: dict[str, list[tuple[date, Decimal]]]
+
+    def evidence(self, hid: str, registered_on: date, status: str) -> HouseholdEvidence:
+        """What the rules look at for household ``hid`` of this batch."""
+        nothing: tuple[Any, ...] = ()
+        return HouseholdEvidence(
+            hid,
+            registered_on,
+            status == HouseholdStatus.ACTIVE.value,
+            hid in self.consents,
+            self.agreements.get(hid, nothing),
+            self.visits.get(hid, nothing),
+            self.facts.get(hid, nothing),
+            self.erased.get(hid, nothing),
+            self.commitments.get(hid, nothing),
+        )
+
+
 def _compute_batch(
     households: Q,
     by_household: Q,
     today: date,
     bounds: tuple[uuid.UUID, uuid.UUID] | None = None,
 ) -> list[_Row]:
-    """Read the batch's evidence (fixed number of queries) and compute every stage.
+    """Read the batch's evidence (fixed number of queries) and compute every stage."""
+    batch = read_evidence(households, by_household, today, bounds)
+    consents, agreements, visits, facts = (
+        batch.consents,
+        batch.agreements,
+        batch.visits,
+        batch.facts,
+    )
+    erased, commitments, thresholds = batch.erased, batch.commitments, batch.thresholds
+    active = HouseholdStatus.ACTIVE.value
+    nothing: tuple[Any, ...] = ()
+    return [
+        _Row(
+            hid,
+            stage,
+            milestones,
+            district_id,
+            program_id,
+            compute(
+                HouseholdEvidence(
+                    hid,
+                    registered_on,
+                    status == active,
+                    hid in consents,
+                    agreements.get(hid, nothing),
+                    visits.get(hid, nothing),
+                    facts.get(hid, nothing),
+                    erased.get(hid, nothing),
+                    commitments.get(hid, nothing),
+                ),
+                today,
+                thresholds[program_id],
+            ),
+        )
+        for hid, status, stage, milestones, district_id, program_id, registered_on in batch.rows
+    ]
+
+
+def read_evidence(
+    households: Q,
+    by_household: Q,
+    today: date,
+    bounds: tuple[uuid.UUID, uuid.UUID] | None = None,
+) -> EvidenceBatch:
+    """Read a batch's evidence in a fixed number of queries.
 
     Households, consents, agreements and confirmed visits are each read by range (or id list)
     with the household id as text; the rows are grouped in Python, so no per-household
@@ -221,7 +302,7 @@ def _compute_batch(
     rows = _keyed(
         _rows(
             Household.objects.filter(households)
-            .annotate(text_id=_text_id("id"), registered_on=TruncDate("created_at"))
+            .annotate(text_id=_text_id("id"), registered_on=ENROLLED_ON)
             .order_by()
             .values_list(
                 "text_id",
@@ -235,7 +316,7 @@ def _compute_batch(
         )
     )
     if not rows:
-        return []
+        return EvidenceBatch([], set(), {}, {}, {}, {}, {}, {})
     consents = {
         row[0]
         for row in _keyed(
@@ -280,39 +361,13 @@ def _compute_batch(
             visits[hid].append(visit)
         else:
             visits[hid] = [visit]
-    erased, commitments = _eradications(by_household)
     lo, hi = bounds or (None, None)
     facts: dict[str, list[Fact]] = {}
     if evidence_module.providers():
         batch = evidence_module.HouseholdBatch((row[0] for row in rows), lo, hi)
         facts = {str(k): v for k, v in evidence_module.gather(batch, today).items()}
-    active = HouseholdStatus.ACTIVE.value
-    nothing: tuple[Any, ...] = ()
-    return [
-        _Row(
-            hid,
-            stage,
-            milestones,
-            district_id,
-            program_id,
-            compute(
-                HouseholdEvidence(
-                    hid,
-                    registered_on,
-                    status == active,
-                    hid in consents,
-                    agreements.get(hid, nothing),
-                    visits.get(hid, nothing),
-                    facts.get(hid, nothing),
-                    erased.get(hid, nothing),
-                    commitments.get(hid, nothing),
-                ),
-                today,
-                thresholds[program_id],
-            ),
-        )
-        for hid, status, stage, milestones, district_id, program_id, registered_on in rows
-    ]
+    erased, commitments = _eradications(by_household)
+    return EvidenceBatch(rows, consents, agreements, visits, facts, thresholds, erased, commitments)
 
 
 def _process(
@@ -359,53 +414,76 @@ def _write(rows: list[_Row], today: date) -> set[str]:
         updated = Household.objects.filter(pk=row.id, stage=row.stage).update(**fields)
         if updated and moves:
             moved.add(row.id)
-            ledger.append(_ledger_row(row, now))
+            ledger.extend(_ledger_rows(row, now))
     StageChange.objects.bulk_create(ledger)
     return moved
 
 
-def _ledger_row(row: _Row, now: Any) -> StageChange:
+def _ledger_rows(row: _Row, now: Any) -> list[StageChange]:
+    """The ledger rows of a household's move: one per rung reached."""
     result = row.result
-    return StageChange(
-        household_id=row.id,
-        from_stage=row.stage,
-        to_stage=result.stage,
-        effective_on=result.since,
-        at=now,
-        reason=result.change_reason(row.stage),
-        evidence=result.evidence_summary,
-        district_id=row.district_id,
-        program_id=row.program_id,
-    )
+    return [
+        StageChange(
+            household_id=row.id,
+            from_stage=step.from_stage,
+            to_stage=step.to_stage,
+            effective_on=step.effective_on,
+            at=now,
+            reason=step.reason,
+            evidence=result.evidence_summary,
+            district_id=row.district_id,
+            program_id=row.program_id,
+        )
+        for step in steps(row.stage, result)
+    ]
 
 
 def _write_postgresql(rows: list[_Row]) -> set[str]:
     """One statement: ``UPDATE … FROM (VALUES …)`` guarded by the stage read, and an ``INSERT``
-    of ledger rows for exactly the households it moved."""
+    of the ledger rows (one per rung reached) of exactly the households it moved."""
     household = Household._meta.db_table
     ledger = StageChange._meta.db_table
     params: list[Any] = []
     values: list[str] = []
     for row in rows:
         result = row.result
-        moves = result.stage != row.stage
-        values.append("(%s::uuid, %s, %s, %s::date, %s::jsonb, %s, %s::jsonb, %s, %s::bigint, %s)")
+        values.append("(%s::uuid, %s, %s, %s::date, %s::jsonb, %s)")
         params += [
             row.id,
             row.stage,
             result.stage,
             result.since,
             json.dumps(result.milestones, sort_keys=True),
-            result.change_reason(row.stage) if moves else "",
-            json.dumps(result.evidence_summary, sort_keys=True) if moves else "{}",
-            row.district_id,
-            row.program_id,
-            moves,
+            result.stage != row.stage,
         ]
+    moves: list[str] = []
+    for row in rows:
+        if row.result.stage == row.stage:
+            continue
+        evidence = json.dumps(row.result.evidence_summary, sort_keys=True)
+        for seq, step in enumerate(steps(row.stage, row.result)):
+            moves.append("(%s::uuid, %s, %s, %s, %s::date, %s, %s::jsonb, %s, %s::bigint)")
+            params += [
+                row.id,
+                seq,
+                step.from_stage,
+                step.to_stage,
+                step.effective_on,
+                step.reason,
+                evidence,
+                row.district_id,
+                row.program_id,
+            ]
+    steps_sql = (
+        f"VALUES {', '.join(moves)}"
+        if moves
+        else "SELECT NULL::uuid, 0, '', '', NULL::date, '', NULL::jsonb, '', 0::bigint WHERE false"
+    )
     # Only table names (from the models) and placeholders are formatted in; values are bound.
     sql = f"""
-        WITH v (id, old_stage, stage, since, milestones, reason, evidence, district_id,
-                program_id, moves) AS (VALUES {", ".join(values)}),
+        WITH v (id, old_stage, stage, since, milestones, moves) AS (VALUES {", ".join(values)}),
+        l (id, seq, from_stage, to_stage, effective_on, reason, evidence, district_id,
+           program_id) AS ({steps_sql}),
         upd AS (
             UPDATE "{household}" h
                SET stage = v.stage,
@@ -418,11 +496,10 @@ def _write_postgresql(rows: list[_Row]) -> set[str]:
         )
         INSERT INTO "{ledger}" (household_id, from_stage, to_stage, effective_on, at, reason,
                                 evidence, district_id, program_id)
-        SELECT v.id, v.old_stage, v.stage, v.since, now(), v.reason, v.evidence, v.district_id,
-               v.program_id
-          FROM v JOIN upd ON upd.id = v.id
-         WHERE v.moves
-         ORDER BY v.id
+        SELECT l.id, l.from_stage, l.to_stage, l.effective_on, now(), l.reason, l.evidence,
+               l.district_id, l.program_id
+          FROM l JOIN upd ON upd.id = l.id
+         ORDER BY l.id, l.seq
      RETURNING household_id
     """  # noqa: S608
     with connection.cursor() as cursor:

@@ -17,7 +17,11 @@ Off the ladder:
   drops, with ``visit_expired`` / ``market_link_lapsed`` as the reason.
 
 ``milestones`` maps each criterion that holds today to the date it was met: derived from the
-evidence only, so reruns on later days do not rewrite them while nothing changes.
+evidence only, so reruns on later days do not rewrite them while nothing changes. Enrolment
+(``registered_on``) is the consent's date, or an earlier one an import gives, never the record's
+creation time (that counts only for a household without consent). No milestone precedes
+enrolment and no rung precedes the one below it: evidence dated before enrolment is clamped to
+the enrolment day, not ignored (see ``_in_time_order``).
 
 **Tenure** is a track of its own, not a rung (a family sells its cacao long before SUNARP
 registers its title; families on community land may never hold one): ``milestones["tenure"]``
@@ -187,7 +191,7 @@ class HouseholdEvidence:
     """Everything the rules look at for one household (its own records plus provider facts)."""
 
     household_id: Any
-    registered_on: date
+    registered_on: date  # the enrolment date (``Household.enrolled_on``, else creation day)
     active: bool = True
     consent: bool = True
     agreements: Sequence[date] = ()
@@ -271,9 +275,54 @@ def _visits_until(visits: Sequence[Visit], today: date) -> list[Visit]:
 
 
 def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -> Result:
-    """The stage of one household on ``today`` under ``thresholds`` (DESIGN.md §6)."""
+    """The stage of one household on ``today`` under ``thresholds`` (DESIGN.md §6), with its
+    milestones in time order and none before enrolment (see :func:`_in_time_order`); verified
+    eradications through :func:`_with_eradications`."""
     if evidence.eradications:
         return _with_eradications(evidence, today, thresholds)
+    result = _compute(evidence, today, thresholds)
+    if len(result.milestones) > 1 or result.since < evidence.registered_on:
+        return _in_time_order(result, evidence.registered_on, today)
+    return result
+
+
+# The rungs above ``enrolled`` in ladder order, and the milestones that only follow enrolment.
+_RUNGS_ABOVE = LADDER[1:]
+_AFTER_ENROLMENT = (TENURE, RELAPSED, EXCLUDED)
+
+
+def _in_time_order(result: Result, enrolled_on: date, today: date) -> Result:
+    """No milestone precedes enrolment, and no rung precedes the rung below it.
+
+    ``registered_on`` is the enrolment date (the consent's, or an import's). Evidence dated
+    before it is not ignored but **clamped**: an agreement signed (or a visit made) before
+    enrolment counts from the enrolment day. (The services refuse such dates; they remain
+    possible only in data recorded before the rule, which ``rebuild_transition_ledger``
+    rebuilds.) A rung is reached on the day its own criterion and all those below it hold, so
+    each rung's milestone is at least the one below it (e.g. a delivery made before the licit
+    crops were confirmed links the family to the market on the day they were confirmed)."""
+    milestones = result.milestones
+    floor = milestones[ENROLLED]
+    for rung in _RUNGS_ABOVE:
+        on = milestones.get(rung)
+        if on is None:
+            break
+        if on < floor:
+            milestones[rung] = floor
+        else:
+            floor = on
+    enrolled = milestones[ENROLLED]
+    for key in _AFTER_ENROLMENT:
+        on = milestones.get(key)
+        if on is not None and on < enrolled:
+            milestones[key] = enrolled
+    if result.since < enrolled_on <= today:
+        return replace(result, since=enrolled_on)
+    return result
+
+
+def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -> Result:
+    """The rules themselves (``compute`` puts the milestones in time order)."""
     visit_cutoff, market_cutoff, due_cutoff = _cutoffs(today, thresholds)
     hid = evidence.household_id
     agreements = _until(evidence.agreements, today)

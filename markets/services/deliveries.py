@@ -14,6 +14,7 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from farmers.services.enrolment import require_not_before_enrolment
 from farmers.transition import recompute_on_commit
 from registry.actors import Actor
 from registry.choices import ChangeAction
@@ -76,6 +77,7 @@ def delivery_record(
     quality_grade = clean_choice(quality_grade, QualityGrade, "quality_grade")
     if delivered_on > (today or timezone.localdate()):
         raise field_error("delivered_on", _("The date cannot be in the future."), "future_date")
+    require_not_before_enrolment(locked.household, delivered_on, "delivered_on")
     weight = kilograms(kg=weight_kg, qq=weight_qq, attr="weight")
     if locked.status != ContractStatus.ACTIVE:
         raise Conflict(

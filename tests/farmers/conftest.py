@@ -100,7 +100,7 @@ def household_payload(**overrides: Any) -> dict[str, Any]:
                 "relationship": "spouse",
             },
         ],
-        "consent": {"signed_on": "2026-11-02", "purposes": ["registry", "partner_sharing"]},
+        "consent": {"signed_on": "2025-11-02", "purposes": ["registry", "partner_sharing"]},
     }
     payload.update(overrides)
     return payload

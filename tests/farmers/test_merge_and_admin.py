@@ -38,7 +38,7 @@ from tests.factories import UserFactory
 pytestmark = pytest.mark.django_db
 
 PICHARI = "080910"
-CONSENT = {"signed_on": date(2026, 11, 2), "purposes": ["registry", "partner_sharing"]}
+CONSENT = {"signed_on": date(2025, 11, 2), "purposes": ["registry", "partner_sharing"]}
 
 # Two captures of the same chacra east of Pichari (lon, lat), and the neighbour's plot that
 # overlaps it along its eastern side.
@@ -130,7 +130,7 @@ def family(partner: Organization) -> Family:
             member("Juana Rosa", "Quispe Huaman", "45678912", "f", date(1980, 5, 1), "head"),
             member("Luis", "Mamani Quispe", "40123456", "m", date(2005, 6, 12), "child"),
         ],
-        consent={"signed_on": date(2026, 11, 20), "purposes": ["registry"]},
+        consent={"signed_on": date(2026, 1, 20), "purposes": ["registry"]},
     )
     neighbour, _ = services.household_register(
         actor=actor,

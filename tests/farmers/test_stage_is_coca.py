@@ -5,7 +5,7 @@ endpoint that could carry them is driven with each kind of caller (table-driven)
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from datetime import date
 from typing import Any
 
@@ -41,7 +41,7 @@ def _org(code: str, kind: str, program: Program) -> Organization:
     return org
 
 
-def _key(org: Organization, scopes: list[str]) -> APIClient:
+def _key(org: Organization, scopes: Sequence[str]) -> APIClient:
     _api_key, raw = api_key_create(organization=org, scopes=scopes)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")

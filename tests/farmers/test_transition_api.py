@@ -68,9 +68,10 @@ def test_events_are_scoped_oldest_first_and_sync_incrementally(
     mine = [moved(program) for _ in range(3)]
     theirs = moved(program, district=SIVIA)
     client = client_for(READ)
-    page = client.get(EVENTS, {"page_size": 2}).json()
+    # Three rows a household: one per rung reached (enrolled → committed → coca_free → licit).
+    page = client.get(EVENTS, {"page_size": 6}).json()
     ids = [e["id"] for e in page["results"]]
-    assert ids == sorted(ids) and len(ids) == 2
+    assert ids == sorted(ids) and len(ids) == 6
     rest = client.get(page["next"]).json()
     assert rest["next"] is None
     seen = ids + [e["id"] for e in rest["results"]]
@@ -78,18 +79,22 @@ def test_events_are_scoped_oldest_first_and_sync_incrementally(
         str(h.pk) for h in mine
     }
     assert str(theirs.pk) not in str(rest)
-    event = page["results"][0]
-    assert event["to_stage"] == "licit_production"
-    assert event["reason"] == "licit_crops_confirmed"
+    first = [e for e in page["results"] if e["household"] == page["results"][0]["household"]]
+    assert [(e["to_stage"], e["reason"]) for e in first] == [
+        ("committed", "agreement_signed"),
+        ("coca_free", "coca_free_visit"),
+        ("licit_production", "licit_crops_confirmed"),
+    ]
+    event = first[-1]
     assert event["district"] == "080910" and event["program"] == "pirdais"
     assert "coca" in event["evidence"]  # coca:read: the coca figures too
     # A partner stores the last id and asks for what came after it.
     newest = moved(program)
     after = client.get(EVENTS, {"after": seen[-1]}).json()
-    assert [e["household"] for e in after["results"]] == [str(newest.pk)]
+    assert [e["household"] for e in after["results"]] == [str(newest.pk)] * 3
     # The other partner sees only its own district's events.
     other = client_for(READ, org=other_partner).get(EVENTS).json()
-    assert [e["household"] for e in other["results"]] == [str(theirs.pk)]
+    assert [e["household"] for e in other["results"]] == [str(theirs.pk)] * 3
 
 
 def test_events_need_households_read(program: Program, client_for: ClientMaker) -> None:
@@ -127,7 +132,9 @@ def test_stage_history_of_one_household(
     url = f"/api/v1/households/{household.pk}/stage-history/"
     rows = client.get(url).json()["results"]
     assert [(r["from_stage"], r["to_stage"], r["reason"]) for r in rows] == [
-        ("enrolled", "licit_production", "licit_crops_confirmed"),
+        ("enrolled", "committed", "agreement_signed"),
+        ("committed", "coca_free", "coca_free_visit"),
+        ("coca_free", "licit_production", "licit_crops_confirmed"),
         ("licit_production", "committed", "visit_expired"),
     ]
     assert str(other.pk) not in str(rows)
