@@ -11,10 +11,10 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
-from farmers import indicators
 from farmers.choices import HouseholdStatus, Stage
-from farmers.indicators import IndicatorQuery
 from farmers.models import Household
+from farmers.reporting import indicators
+from farmers.reporting.indicators import IndicatorQuery
 from registry.actors import Actor
 from registry.models import Program
 from tests.factories import ProgramFactory
