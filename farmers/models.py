@@ -502,6 +502,15 @@ class Support(models.Model):
         return f"{self.get_kind_display()} · {self.cost_pen} PEN"
 
 
+class StageChangeQuerySet(models.QuerySet["StageChange"]):
+    """Ledger rows; ``own()`` leaves out the rows a merge brought in (see ``StageChange``)."""
+
+    def own(self) -> StageChangeQuerySet:
+        """The household's own moves: what a replay of its ledger (indicators, checks) reads.
+        Rows moved in by a merge are history of the merged-away record, kept for reading."""
+        return self.exclude(evidence__has_key="merged_from")
+
+
 class StageChange(models.Model):
     """One entry of the transition ledger: a household moved from one stage to another.
 
@@ -509,6 +518,11 @@ class StageChange(models.Model):
     so recomputes and nightly reruns never add duplicate rows. ``id`` is a growing sequence:
     partners sync ``transition-events/`` in id order. ``evidence`` summarises the dated facts
     behind the decision (it is an automated decision about people: it must be explainable).
+
+    A merge moves the merged-away household's rows to the surviving one, annotated with
+    ``evidence["merged_from"]`` (the merged-away code) and ``evidence["merged_on"]``; the
+    survivor's own stage is recomputed from all the evidence and logged in rows of its own, so
+    replays of a household's ledger read ``StageChange.objects.own()``.
     """
 
     id = models.BigAutoField(primary_key=True)
@@ -529,6 +543,8 @@ class StageChange(models.Model):
     # Indexed through the composite indexes below, which lead with them.
     district = district_column(db_index=False)
     program = program_column(db_index=False)
+
+    objects = StageChangeQuerySet.as_manager()
 
     class Meta:
         ordering = ["id"]

@@ -11,13 +11,16 @@ class MarketsConfig(AppConfig):
     verbose_name = _("Market access")
 
     def ready(self) -> None:
+        from farmers.merging import register_merge_handler
         from farmers.transition.evidence import register_provider
         from registry.devtools import register_seeder
 
         from .devtools.demo import seed_demo_contracts
         from .selectors import market_facts
+        from .services.merge import market_records_merge
 
         register_provider("markets", market_facts)
+        register_merge_handler("markets", market_records_merge)
         register_seeder(seed_demo_contracts)
 
         from farmers.pages.registry import register_household_panel

@@ -9,13 +9,16 @@ class TitlesConfig(AppConfig):
     verbose_name = _("Land titles")
 
     def ready(self) -> None:
+        from farmers.merging import register_merge_handler
         from farmers.transition.evidence import register_provider
         from registry.devtools import register_seeder
 
         from .devtools.demo import seed_demo_titles
         from .selectors import title_facts
+        from .services.merge import title_files_merge
 
         register_provider("titles", title_facts)
+        register_merge_handler("titles", title_files_merge)
         register_seeder(seed_demo_titles)
         self._register_field_pages()
 

@@ -194,7 +194,8 @@ def households_by_month(*, actor: Actor, query: IndicatorQuery) -> list[dict[str
     # Grouped by calendar month over the whole history (a few dozen months); earlier months are
     # folded into the first one below.
     moves = (
-        StageChange.objects.filter(household__in=households.values("pk"), effective_on__lte=last)
+        StageChange.objects.own()
+        .filter(household__in=households.values("pk"), effective_on__lte=last)
         .order_by()
         .annotate(bucket=TruncMonth("effective_on"))
         .values(
@@ -247,7 +248,7 @@ def households_by_month(*, actor: Actor, query: IndicatorQuery) -> list[dict[str
 
 def flows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
     """Stage changes between stages (households moved), per month and/or area: one query."""
-    changes = StageChange.objects.filter(
+    changes = StageChange.objects.own().filter(
         household__in=scoped_households(actor=actor, query=query).values("pk")
     )
     if query.date_from:
@@ -329,7 +330,8 @@ def _reach(
         .annotate(_n=Count("pk"), **now_counts)
     )
     ledger = (
-        StageChange.objects.filter(household__in=households.values("pk"))
+        StageChange.objects.own()
+        .filter(household__in=households.values("pk"))
         .order_by()
         .values(*[f"household__{columns[d]}" for d in dims])
         .annotate(**ledger_counts)

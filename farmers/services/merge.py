@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+from django.contrib.contenttypes.models import ContentType
 from django.db import transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -11,9 +14,11 @@ from registry.actors import Actor
 from registry.choices import ChangeAction, Scope
 from registry.exceptions import InvalidTransition
 from registry.history import change_record
+from registry.models import Alert
 from registry.services import field_error
 
 from ..choices import LIVE_STATUSES, DuplicateStatus, HouseholdStatus, Relationship
+from ..merging import MERGED_FROM, run_merge_handlers
 from ..models import (
     Agreement,
     Consent,
@@ -22,6 +27,7 @@ from ..models import (
     Plot,
     PlotOverlap,
     PossibleDuplicate,
+    StageChange,
     Support,
     Verification,
 )
@@ -32,8 +38,13 @@ from .dedup import _refresh_dedup_keys
 
 @transaction.atomic
 def household_merge(*, actor: Actor, source: Household, target: Household) -> Household:
-    """Merge ``source`` into ``target``: its plots, visits, agreements, support and consents
-    move; its members move unless the target already has their ID; both keep their history."""
+    """Merge ``source`` into ``target``, in one transaction: everything recorded about the
+    family moves to the surviving household — plots, consents, agreements, visits, support, the
+    alerts about it and its stage ledger (kept, annotated with ``merged_from``), then whatever
+    the apps above registered a merge handler for (title files, contracts, deliveries, offers:
+    ``farmers.merging``); its members move unless the target already has their ID; both keep
+    their history and both stages are recomputed after commit. A failing handler rolls the
+    whole merge back."""
     if source.pk == target.pk:
         raise field_error("candidate", _("A household cannot be merged into itself."), "invalid")
     source = _household_for_write(actor, source.pk, scope=Scope.HOUSEHOLDS_REVIEW)
@@ -59,13 +70,17 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
                 member.relationship = Relationship.OTHER
             moved_members.append(str(member))
         member.save()
-    counts = {
-        "plots": Plot.objects.filter(household=source).update(household=target),
+    counts: dict[str, Any] = {
+        # Plots are versioned: a moved plot is a new version (its ETag changes).
+        "plots": Plot.objects.filter(household=source).touch(household=target),
         "agreements": Agreement.objects.filter(household=source).update(household=target),
         "verifications": Verification.objects.filter(household=source).update(household=target),
         "support": Support.objects.filter(household=source).update(household=target),
         "consents": Consent.objects.filter(household=source).update(household=target),
+        "alerts": _move_alerts(source, target),
+        "stage_changes": _move_ledger(source, target),
     }
+    counts.update(run_merge_handlers(source, target, actor))
     # Plots of one family never "overlap" each other: drop pairs now inside the target.
     target_plots = Plot.objects.filter(household=target).values("pk")
     PlotOverlap.objects.filter(plot__in=target_plots, other__in=target_plots).delete()
@@ -73,7 +88,13 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
     source.merged_into = target
     source.touch("status", "merged_into")
     DedupKey.objects.filter(household=source).delete()
-    target.touch()
+    # The family enrolled when its first registration did: the earlier of the two dates.
+    earlier = [d for d in (source.enrolled_on, target.enrolled_on) if d is not None]
+    if earlier and min(earlier) != target.enrolled_on:
+        target.enrolled_on = min(earlier)
+        target.touch("enrolled_on")
+    else:
+        target.touch()
     _refresh_dedup_keys(target)
     recompute_on_commit([source.pk, target.pk])
     PossibleDuplicate.objects.filter(
@@ -97,3 +118,31 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
         },
     )
     return target
+
+
+def _move_alerts(source: Household, target: Household) -> int:
+    """Alerts about ``source`` (its ``household_id``, or the household as their subject) now
+    concern ``target``, scoped like it. Live engine alerts keep their keys: the survivor's
+    recompute resolves those whose condition no longer holds and raises its own."""
+    household_type = ContentType.objects.get_for_model(Household)
+    scope = {"district_id": target.district_id, "program_id": target.program_id}
+    moved = Alert.objects.filter(subject_type=household_type, subject_id=str(source.pk)).touch(
+        household_id=target.pk, subject_id=str(target.pk), **scope
+    )
+    moved += Alert.objects.filter(household_id=source.pk).touch(household_id=target.pk, **scope)
+    return moved
+
+
+def _move_ledger(source: Household, target: Household) -> int:
+    """The source's stage ledger moves to ``target``, each row annotated with the merge
+    (``evidence["merged_from"]``, ``evidence["merged_on"]``) so replays of the survivor's own
+    moves leave it out (``StageChange.objects.own()``), and scoped like the survivor."""
+    rows = list(StageChange.objects.filter(household=source))
+    merged_on = timezone.localdate().isoformat()
+    for row in rows:
+        row.household = target
+        row.district_id = target.district_id
+        row.program_id = target.program_id
+        row.evidence = {**(row.evidence or {}), MERGED_FROM: source.code, "merged_on": merged_on}
+    StageChange.objects.bulk_update(rows, ["household", "district", "program", "evidence"])
+    return len(rows)

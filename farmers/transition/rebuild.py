@@ -92,7 +92,8 @@ def _evidence_of(batch: EvidenceBatch, row: tuple[Any, ...]) -> HouseholdEvidenc
 def _stored_ledger(by_household: Q) -> dict[str, list[Step]]:
     ledger: dict[str, list[Step]] = {}
     rows = _rows(
-        StageChange.objects.filter(by_household)
+        StageChange.objects.own()
+        .filter(by_household)
         .annotate(text_id=_text_id("household_id"))
         .order_by("household_id", "id")
         .values_list("text_id", "from_stage", "to_stage", "effective_on", "reason")
@@ -169,7 +170,7 @@ def rebuild_chunk(lo: uuid.UUID, hi: uuid.UUID, today: date) -> tuple[int, int, 
                 )
         if rewrite:
             ids = [uuid.UUID(h) for h in rewrite]
-            StageChange.objects.filter(household_id__in=ids).delete()
+            StageChange.objects.own().filter(household_id__in=ids).delete()
             StageChange.objects.bulk_create(new_rows, batch_size=2000)
         if updates:
             Household.objects.bulk_update(

@@ -1,5 +1,6 @@
 """Writes of the markets app, one module per sub-domain: buyers, offers, contracts and their
-workflow, deliveries and payments, yield norms, and the money and weight rules they share.
+workflow, deliveries and payments, yield norms, the money and weight rules they share, and
+moving a family's market records when it is merged (``merge``).
 
 Every write asks ``markets.policies`` who may make it, runs in a transaction and leaves history
 in it; changes to a family's market evidence queue a stage recompute after the commit. The
@@ -13,8 +14,9 @@ from .amounts import amount_for, kilograms
 from .buyers import buyer_profile_update, buyer_register
 from .contracts import CONTRACT_FLOW, contract_create, contract_transition
 from .deliveries import DELIVERY_FLOW, delivery_confirm, delivery_record, delivery_transition
+from .merge import market_records_merge
 from .norms import yield_norm_save
-from .offers import offer_create, offer_withdraw
+from .offers import offer_create, offer_withdraw, offers_merge
 
 __all__ = [
     "CONTRACT_FLOW",
@@ -28,7 +30,9 @@ __all__ = [
     "delivery_record",
     "delivery_transition",
     "kilograms",
+    "market_records_merge",
     "offer_create",
     "offer_withdraw",
+    "offers_merge",
     "yield_norm_save",
 ]

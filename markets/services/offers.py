@@ -10,6 +10,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from farmers.choices import HouseholdStatus
+from farmers.merging import move_records
 from farmers.models import Household
 from registry.actors import Actor
 from registry.choices import ChangeAction, OrganizationKind
@@ -98,6 +99,11 @@ def offer_withdraw(
     policies.require_offer(actor, locked, "withdraw")
     if locked.withdrawn_at is not None:
         return locked
+    return _withdraw(locked, actor, reason, channel)
+
+
+def _withdraw(locked: BuyerOffer, actor: Actor, reason: str, channel: str) -> BuyerOffer:
+    """Withdraw the live, locked offer now, with its change record (no checks)."""
     locked.withdrawn_at = timezone.now()
     for name, value in actor.stamp("withdrawn").items():
         setattr(locked, name, value)
@@ -110,3 +116,21 @@ def offer_withdraw(
         channel=channel,
     )
     return locked
+
+
+def offers_merge(source: Household, target: Household, actor: Actor) -> dict[str, Any]:
+    """The offers part of a household merge: ``source``'s live offers to buyers that ``target``
+    already has a live offer to are withdrawn (the survivor's offer stands; one live offer per
+    household and buyer), then all of ``source``'s offers (live and withdrawn) move to
+    ``target``."""
+    clashing = BuyerOffer.objects.select_for_update().filter(
+        household=source,
+        withdrawn_at__isnull=True,
+        buyer_id__in=BuyerOffer.objects.filter(household=target, withdrawn_at__isnull=True).values(
+            "buyer_id"
+        ),
+    )
+    reason = f"Merged into {target.code}, which already has a live offer to this buyer."
+    withdrawn = [_withdraw(offer, actor, reason, "system") for offer in clashing.order_by("pk")]
+    moved = move_records(BuyerOffer.objects.filter(household=source), source, target, actor)
+    return {"offers": moved, "offers_withdrawn": len(withdrawn)}

@@ -1,7 +1,8 @@
 """Writes of the titles app, by sub-domain: filing a title application (``filing``), moving it
 through its workflow with the SLA clock (``transitions``, ``titles.clock``), objections during
 the public notice (``objections``), documents (``documents``) and the programme's title settings
-(``title_settings``); the SLA alerts are ``titles.sla``. Who may do what is ``titles.policies``.
+(``title_settings``), moving a family's files when it is merged (``merge``); the SLA alerts
+are ``titles.sla``. Who may do what is ``titles.policies``.
 Every write runs in a transaction and leaves its history in it.
 
 ``from titles import services; services.title_application_create(...)`` keeps working: the
@@ -15,6 +16,7 @@ from ..sla import title_alerts_sync
 from ..workflow import next_states
 from .documents import DOCUMENT_CONTENT_TYPES, DOCUMENT_MAX_BYTES, document_upload
 from .filing import title_application_create, title_application_file
+from .merge import title_files_merge
 from .objections import objection_decide, objection_file
 from .title_settings import title_settings_save
 from .transitions import (
@@ -44,5 +46,6 @@ __all__ = [
     "title_application_create",
     "title_application_file",
     "title_application_transition",
+    "title_files_merge",
     "title_settings_save",
 ]
