@@ -177,3 +177,25 @@ def test_a_failing_handler_rolls_the_whole_merge_back(program: Program) -> None:
     assert StageChange.objects.filter(household=source).count() == ledger
     assert ChangeRecord.objects.count() == history
     assert not OutboxMessage.objects.filter(topic="transition.recompute").exists()
+
+
+def test_the_survivor_keeps_the_earlier_enrolment(program: Program) -> None:
+    """The family enrolled when its first registration did: a merge keeps the earlier date
+    (and keeps the survivor's own when it is the earlier one)."""
+    target = family(program, agreements=[SIGNED])
+    source = family(program)
+    Household.objects.filter(pk=target.pk).update(enrolled_on=date(2025, 1, 10))
+    Household.objects.filter(pk=source.pk).update(enrolled_on=date(2024, 11, 5))
+    survivor = merge_and_recompute(
+        Household.objects.get(pk=source.pk), Household.objects.get(pk=target.pk)
+    )
+    assert survivor.enrolled_on == date(2024, 11, 5)
+    later, first = family(program), family(program)
+    Household.objects.filter(pk=later.pk).update(enrolled_on=date(2025, 3, 1))
+    Household.objects.filter(pk=first.pk).update(enrolled_on=date(2025, 1, 10))
+    services.household_merge(
+        actor=SYSTEM,
+        source=Household.objects.get(pk=later.pk),
+        target=Household.objects.get(pk=first.pk),
+    )
+    assert Household.objects.get(pk=first.pk).enrolled_on == date(2025, 1, 10)
