@@ -225,6 +225,8 @@ SPECTACULAR_SETTINGS = {
         "ContractStatusEnum": "markets.choices.ContractStatus",
         "DeliveryStatusEnum": "markets.choices.DeliveryStatus",
         "StageEnum": "farmers.choices.Stage",
+        "EradicationKindEnum": "farmers.choices.EradicationKind",
+        "OrganizationKindEnum": "registry.choices.OrganizationKind",
     },
 }
 
