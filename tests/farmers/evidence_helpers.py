@@ -10,7 +10,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import override_settings
 
 from farmers import services
-from farmers.demo import square
+from farmers.devtools.demo import square
 from farmers.models import Plot, Verification
 from registry.actors import Actor
 
