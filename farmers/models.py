@@ -435,6 +435,8 @@ class Support(models.Model):
     funding_source = optional_reference(Organization, _("funding source"))
     given_on = models.DateField(_("given on"))
     is_active = models.BooleanField(_("active"), default=True)
+    # Given while the household was relapsed or excluded: programme staff's recorded reason.
+    suspension_override = models.TextField(_("suspension override reason"), blank=True)
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:

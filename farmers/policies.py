@@ -21,7 +21,8 @@ from django.db.models import Q
 from django.utils.translation import gettext as _
 
 from registry.actors import Actor
-from registry.choices import Scope
+from registry.choices import Role, Scope
+from registry.exceptions import PermissionDenied
 from registry.models import ApiKey, District, Program
 from registry.services import field_error
 
@@ -134,6 +135,39 @@ def reviewer_parties(actor: Actor, household: Household, scope: str) -> set[str]
     return {REVIEWER} if covers else set()
 
 
+# --- people deciding about people ----------------------------------------------------------
+
+
+def is_programme_staff(actor: Actor | None, household: Household) -> bool:
+    """Whether ``actor`` is programme staff of the agency that runs the household's programme,
+    in a membership whose area covers the household (or a superuser). Keys never are: a
+    decision about a family (an override of a suspension, an exclusion, an appeal) is a
+    person's."""
+    if actor is None:
+        return False
+    if actor.unrestricted:
+        return True
+    if actor.api_key is not None or actor.user is None:
+        return False
+    agency = (
+        Program.objects.filter(pk=household.program_id).values_list("agency_id", flat=True).first()
+    )
+    return any(
+        area.role == Role.PROGRAM_STAFF and area.organization_id == agency
+        for area in actor.covering(district=household.district_id, program=household.program_id)
+    )
+
+
+def require_suspension_override(actor: Actor | None, household: Household) -> None:
+    """Only the programme's staff may override a suspension (403 on ``override_reason``)."""
+    if not is_programme_staff(actor, household):
+        raise PermissionDenied(
+            _("Only the programme's staff may override a suspension."),
+            code="override_not_allowed",
+            attr="override_reason",
+        )
+
+
 # --- the duplicate queue -------------------------------------------------------------------
 
 
@@ -196,12 +230,14 @@ __all__ = [
     "household_can",
     "household_q",
     "is_maker",
+    "is_programme_staff",
     "made_by",
     "may_read_coca",
     "member_q",
     "plot_q",
     "record_can",
     "require_in_area",
+    "require_suspension_override",
     "reviewer_parties",
     "stage_change_q",
     "verification_q",

@@ -13,6 +13,7 @@ One module per sub-domain; this package re-exports the public services, so
 - ``visits``: ``verification_create``, ``verification_attach_photo``,
   ``verification_transition``;
 - ``support``: ``support_record``;
+- ``suspension``: ``suspension_check`` (409 ``household_suspended`` unless staff override);
 - ``cleaning``: input cleaning shared by all of them; ``common``: the household locked for a
   write, the replay check of idempotent creates.
 """
@@ -34,6 +35,7 @@ from .registration import (
     household_update,
 )
 from .support import support_record
+from .suspension import SUSPENDED_STAGES, is_suspended, suspension_check
 from .visits import (
     PHOTO_MAX_BYTES,
     VERIFICATION_FLOW,
@@ -46,6 +48,7 @@ __all__ = [
     "CODE_ALPHABET",
     "HOUSEHOLD_FLOW",
     "PHOTO_MAX_BYTES",
+    "SUSPENDED_STAGES",
     "VERIFICATION_FLOW",
     "Scope",
     "agreement_create",
@@ -54,10 +57,12 @@ __all__ = [
     "household_register",
     "household_transition",
     "household_update",
+    "is_suspended",
     "plot_create",
     "plot_update",
     "request_hash",
     "support_record",
+    "suspension_check",
     "verification_attach_photo",
     "verification_create",
     "verification_transition",

@@ -250,6 +250,15 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
         choices=Certification.choices, default=Certification.NONE
     )
     schedule = serializers.ListField(child=ScheduleInputSerializer(), required=False, max_length=52)
+    override_reason = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Programme staff only: why this goes ahead while the household is relapsed or excluded."
+        ),
+    )
 
 
 class ContractTransitionSerializer(serializers.Serializer[Any]):
@@ -257,6 +266,15 @@ class ContractTransitionSerializer(serializers.Serializer[Any]):
 
     to = serializers.ChoiceField(choices=ContractStatus.choices)
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    override_reason = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Programme staff only: why this goes ahead while the household is relapsed or excluded."
+        ),
+    )
 
 
 class DeliverySerializer(serializers.ModelSerializer[Delivery]):
@@ -356,6 +374,15 @@ class DeliveryCreateSerializer(serializers.Serializer[Any]):
         max_length=60, required=False, allow_blank=True, default=""
     )
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    override_reason = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Programme staff only: why this goes ahead while the household is relapsed or excluded."
+        ),
+    )
 
 
 class DeliveryTransitionSerializer(serializers.Serializer[Any]):
