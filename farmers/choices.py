@@ -124,3 +124,11 @@ class SweepStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
+
+
+class ExclusionStatus(models.TextChoices):
+    """An exclusion the engine proposed: programme staff confirm or dismiss it."""
+
+    PROPOSED = "proposed", _("Proposed")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISMISSED = "dismissed", _("Dismissed")

@@ -20,6 +20,7 @@ from registry.models import (
     Program,
     VersionedModel,
     by_column,
+    by_key_column,
     district_column,
     optional_reference,
     program_column,
@@ -29,6 +30,7 @@ from .choices import (
     ConsentPurpose,
     DocumentType,
     DuplicateStatus,
+    ExclusionStatus,
     HouseholdStatus,
     Relationship,
     Sex,
@@ -489,6 +491,50 @@ class StageChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.household_id}: {self.from_stage} → {self.to_stage}"
+
+
+class ExclusionProposal(VersionedModel):
+    """An exclusion the transition engine proposes when a household relapses the programme's
+    ``relapses_before_exclusion``-th time: the household stays ``relapsed`` until programme staff
+    confirm it (then the engine reads the confirmation as a fact and excludes the household) or
+    dismiss it. ``relapse_on`` is the day of the relapse that triggered it; ``evidence`` the
+    engine's evidence summary at that moment (shown to whoever decides)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="exclusion_proposals",
+        verbose_name=_("household"),
+    )
+    relapse_on = models.DateField(_("relapse on"))
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=ExclusionStatus.choices,
+        default=ExclusionStatus.PROPOSED,
+    )
+    evidence = models.JSONField(_("evidence summary"), default=dict, blank=True)
+    decided_by = by_column(_("decided by"))
+    decided_by_key = by_key_column(_("decided with key"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("exclusion proposal")
+        verbose_name_plural = _("exclusion proposals")
+        indexes = [
+            models.Index(fields=["status", "-created_at", "-id"], name="exclusion_queue_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household", "relapse_on"], name="exclusion_once_per_relapse"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} · {self.relapse_on} · {self.get_status_display()}"
 
 
 class SweepRun(models.Model):

@@ -27,7 +27,7 @@ from registry.models import ApiKey, District, Program
 from registry.services import field_error
 
 from .models import Household
-from .workflow import REVIEWER
+from .workflow import PROGRAMME_STAFF, REVIEWER
 
 # What each action needs in the household's area (``None``: only that the area covers it).
 ACTIONS: dict[str, str | None] = {
@@ -158,6 +158,17 @@ def is_programme_staff(actor: Actor | None, household: Household) -> bool:
     )
 
 
+def exclusion_q(actor: Actor) -> Q:
+    """Exclusion proposals the actor may see: coca data, so coca:read in the household's area."""
+    return household_q(actor, Scope.COCA_READ, prefix="household__")
+
+
+def decision_parties(actor: Actor, household: Household) -> set[str]:
+    """The workflow parties ``actor`` holds on a decision about ``household`` (an exclusion, an
+    appeal): ``programme_staff`` for the programme's agency's staff."""
+    return {PROGRAMME_STAFF} if is_programme_staff(actor, household) else set()
+
+
 def require_suspension_override(actor: Actor | None, household: Household) -> None:
     """Only the programme's staff may override a suspension (403 on ``override_reason``)."""
     if not is_programme_staff(actor, household):
@@ -225,8 +236,10 @@ __all__ = [
     "ACTIONS",
     "agreement_q",
     "coca_visible",
+    "decision_parties",
     "duplicate_can",
     "duplicate_q",
+    "exclusion_q",
     "household_can",
     "household_q",
     "is_maker",

@@ -20,6 +20,7 @@ from .identity import blocking_keys, name_similarity, name_tokens
 from .models import (
     Agreement,
     DedupKey,
+    ExclusionProposal,
     Household,
     Member,
     Plot,
@@ -211,6 +212,15 @@ def _hint(reason: str, household: Household) -> DuplicateHint:
         household_id=str(household.pk),
         head_name=household.head_name,
         district=household.district_id,
+    )
+
+
+def exclusion_list(*, actor: Actor) -> QuerySet[ExclusionProposal]:
+    """Exclusion proposals the actor may see (coca data: coca:read in the area), newest first."""
+    return (
+        ExclusionProposal.objects.filter(policies.exclusion_q(actor))
+        .select_related("household")
+        .order_by("-created_at", "-id")
     )
 
 

@@ -10,6 +10,11 @@ Verification visit: a field officer records it ``pending``; a reviewer ``confirm
 plausible GPS fix and (unless the programme waives it) a photo (guard ``visit_evidence``).
 
 Whoever registered a household or recorded a visit may not review it (maker–checker).
+
+Exclusion proposal: the engine opens it ``proposed`` when a household relapses the programme's
+``relapses_before_exclusion``-th time (the household stays ``relapsed``); programme staff of the
+programme's agency ``confirmed`` it (the household becomes ``excluded``) or ``dismissed`` it
+(with a note). Both outcomes are terminal.
 """
 
 from __future__ import annotations
@@ -17,7 +22,7 @@ from __future__ import annotations
 from registry.choices import Scope
 from registry.workflow import Machine, Move
 
-from .choices import HouseholdStatus, VerificationStatus
+from .choices import ExclusionStatus, HouseholdStatus, VerificationStatus
 
 # The one party: a reviewer (supervisor, programme staff, or a key with ``households:review``)
 # whose area covers the household; each move's ``scope`` is what the reviewer needs.
@@ -62,6 +67,24 @@ VERIFICATION_TRANSITIONS: dict[str, dict[str, Move]] = {
     VerificationStatus.REJECTED: {},
 }
 
+# Decisions about people (exclusions, appeals): programme staff of the programme's agency
+# (``policies.is_programme_staff``).
+PROGRAMME_STAFF = "programme_staff"
+
+EXCLUSION_TRANSITIONS: dict[str, dict[str, Move]] = {
+    ExclusionStatus.PROPOSED: {
+        ExclusionStatus.CONFIRMED: Move(frozenset({PROGRAMME_STAFF}), scope=Scope.COCA_READ),
+        ExclusionStatus.DISMISSED: Move(
+            frozenset({PROGRAMME_STAFF}), scope=Scope.COCA_READ, requires=("note",)
+        ),
+    },
+    ExclusionStatus.CONFIRMED: {},
+    ExclusionStatus.DISMISSED: {},
+}
+
+EXCLUSION_MACHINE = Machine(
+    "exclusion proposal", EXCLUSION_TRANSITIONS, parties=frozenset({PROGRAMME_STAFF})
+)
 HOUSEHOLD_MACHINE = Machine("household review", HOUSEHOLD_TRANSITIONS, parties=PARTIES)
 VERIFICATION_MACHINE = Machine("visit review", VERIFICATION_TRANSITIONS, parties=PARTIES)
 

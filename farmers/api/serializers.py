@@ -14,6 +14,7 @@ from farmers.choices import (
     ConsentPurpose,
     Crop,
     DocumentType,
+    ExclusionStatus,
     HouseholdStatus,
     Relationship,
     Sex,
@@ -25,6 +26,7 @@ from farmers.evidence import visit_plot_ids
 from farmers.identity import normalize_document
 from farmers.models import (
     Agreement,
+    ExclusionProposal,
     Household,
     Member,
     Plot,
@@ -449,3 +451,36 @@ class StageChangeSerializer(serializers.ModelSerializer[StageChange]):
         if not coca_shown(self.context, instance):
             data["evidence"] = {k: v for k, v in (data["evidence"] or {}).items() if k != "coca"}
         return data
+
+
+class ExclusionProposalSerializer(serializers.ModelSerializer[ExclusionProposal]):
+    """An exclusion the engine proposed (coca data): the relapse that triggered it, the evidence
+    summary behind it, and programme staff's decision."""
+
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    household_code = serializers.CharField(source="household.code", read_only=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ExclusionProposal
+        fields = [
+            "id",
+            "household",
+            "household_code",
+            "relapse_on",
+            "status",
+            "evidence",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ExclusionTransitionSerializer(serializers.Serializer[Any]):
+    """``{"to": "confirmed"}`` or ``{"to": "dismissed", "note": "..."}`` (programme staff)."""
+
+    to = serializers.ChoiceField(choices=ExclusionStatus.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

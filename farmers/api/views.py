@@ -24,7 +24,14 @@ from farmers.filters import (
     VerificationFilterSet,
 )
 from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
-from farmers.models import Agreement, Household, Plot, StageChange, Verification
+from farmers.models import (
+    Agreement,
+    ExclusionProposal,
+    Household,
+    Plot,
+    StageChange,
+    Verification,
+)
 from registry.api.base import RegistryViewSet
 from registry.api.mixins import conditional_response, etag_for
 from registry.api.pagination import CursorPagination
@@ -35,6 +42,8 @@ from registry.history import access_log_record
 from .serializers import (
     AgreementCreateSerializer,
     AgreementSerializer,
+    ExclusionProposalSerializer,
+    ExclusionTransitionSerializer,
     HouseholdCreateSerializer,
     HouseholdDetailSerializer,
     HouseholdLookupSerializer,
@@ -402,3 +411,38 @@ class VerificationViewSet(FarmersViewSet):
             reason=data["reason"],
         )
         return self._respond(visit)
+
+
+class ExclusionProposalViewSet(FarmersViewSet):
+    """Exclusions the transition engine proposed after repeated relapses (coca data): the family
+    stays ``relapsed`` until programme staff of the programme's agency confirm or dismiss."""
+
+    read_scope = Scope.COCA_READ
+    ordering = ("-created_at", "-id")
+    detail_serializer_class = ExclusionProposalSerializer
+    http_method_names = ["get", "post", "head", "options"]
+    action_scopes = {"transition": Scope.COCA_READ}
+
+    def get_queryset(self) -> QuerySet[ExclusionProposal]:
+        return selectors.exclusion_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "transition":
+            return ExclusionTransitionSerializer
+        return ExclusionProposalSerializer
+
+    @extend_schema(request=ExclusionTransitionSerializer, responses=ExclusionProposalSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str) -> Response:
+        """Programme staff confirm (``{"to": "confirmed"}``: the household becomes ``excluded``)
+        or dismiss (``{"to": "dismissed", "note": "..."}``) a proposed exclusion."""
+        data = self.validated(ExclusionTransitionSerializer)
+        proposal = self.get_object()
+        proposal = services.exclusion_transition(
+            actor=self.actor,
+            proposal=proposal,
+            to=data["to"],
+            note=data["note"],
+            expected_version=self.if_match(proposal),
+        )
+        return self.respond(proposal)

@@ -12,6 +12,7 @@ One module per sub-domain; this package re-exports the public services, so
 - ``agreements``: ``agreement_create``;
 - ``visits``: ``verification_create``, ``verification_attach_photo``,
   ``verification_transition``;
+- ``exclusions``: ``exclusion_transition`` (staff confirm or dismiss the engine's proposal);
 - ``support``: ``support_record``;
 - ``suspension``: ``suspension_check`` (409 ``household_suspended`` unless staff override);
 - ``cleaning``: input cleaning shared by all of them; ``common``: the household locked for a
@@ -25,6 +26,7 @@ from registry.idempotency import request_hash
 
 from .agreements import agreement_create
 from .dedup import duplicate_dismiss
+from .exclusions import EXCLUSION_FLOW, exclusion_transition
 from .merge import household_merge
 from .plots import plot_create, plot_update
 from .registration import (
@@ -46,6 +48,7 @@ from .visits import (
 
 __all__ = [
     "CODE_ALPHABET",
+    "EXCLUSION_FLOW",
     "HOUSEHOLD_FLOW",
     "PHOTO_MAX_BYTES",
     "SUSPENDED_STAGES",
@@ -53,6 +56,7 @@ __all__ = [
     "Scope",
     "agreement_create",
     "duplicate_dismiss",
+    "exclusion_transition",
     "household_merge",
     "household_register",
     "household_transition",

@@ -10,8 +10,11 @@ Off the ladder:
 
 * **relapse** — a confirmed visit finding coca after the household had reached ``coca_free``
   moves it to ``relapsed``; it comes back only through a new agreement signed after the relapse
-  followed by a new coca-free visit. The ``relapses_before_exclusion``-th relapse moves it to
-  ``excluded`` (final).
+  followed by a new coca-free visit. The ``relapses_before_exclusion``-th relapse *proposes*
+  an exclusion (the household stays ``relapsed``, held back by ``exclusion_proposed``); it
+  becomes ``excluded`` (final) only once programme staff confirm that proposal (an
+  ``exclusion_confirmed`` fact whose ``ref`` is the relapse's day); a dismissed proposal
+  (``exclusion_dismissed``) leaves an ordinary relapse.
 * **expiry** — a coca-free visit is valid for ``coca_free_max_age_months``; a market link for
   ``market_window_months`` after the last accepted delivery. When evidence expires the stage
   drops, with ``visit_expired`` / ``market_link_lapsed`` as the reason.
@@ -42,6 +45,8 @@ from registry.dates import add_months
 from .evidence import (
     CONTRACT_ACTIVE,
     DELIVERY_ACCEPTED,
+    EXCLUSION_CONFIRMED,
+    EXCLUSION_DISMISSED,
     TENURE_FACT_KINDS,
     TITLE_APPLIED,
     TITLE_REGISTERED,
@@ -98,6 +103,7 @@ class Reason:
     RELAPSE = "relapse"
     READMITTED = "readmitted"
     EXCLUDED = "excluded_after_relapses"
+    EXCLUSION_PROPOSED = "exclusion_proposed"  # held back: staff have not decided yet
 
 
 # Reasons that mean evidence expired (the ledger and an ``evidence_expiry`` alert name them).
@@ -247,6 +253,7 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     relapses = 0
     relapsed_on: date | None = None
     excluded_on: date | None = None
+    proposed_on: date | None = None  # an exclusion proposed, awaiting staff's decision
     reached = False
     era_start: date | None = None  # the agreement that opened the current era
     era_visit_index = 0  # visits before this index belong to earlier eras
@@ -258,8 +265,12 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
                 relapsed_on = visit.on
                 reached = False
                 if relapses >= thresholds.relapses_before_exclusion:
-                    excluded_on = visit.on
-                    break
+                    decision = _exclusion_decision(facts, visit.on)
+                    if decision is not None and decision.kind == EXCLUSION_CONFIRMED:
+                        excluded_on = max(decision.on, visit.on)
+                        break
+                    if decision is None:
+                        proposed_on = visit.on
             continue
         if relapsed_on is not None:
             readmission = next((a for a in agreements if relapsed_on < a <= visit.on), None)
@@ -296,7 +307,7 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
             RELAPSED,
             relapsed_on,
             Reason.RELAPSE,
-            Reason.RELAPSE,
+            Reason.EXCLUSION_PROPOSED if proposed_on == relapsed_on else Reason.RELAPSE,
             milestones,
             summary,
             (AlertWanted("relapse", f"relapse:{hid}:{relapsed_on}", None, "critical"),),
@@ -417,6 +428,17 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     milestones[GRADUATED] = _iso(graduation_on)
     stage, since, reason = GRADUATED, max(since, graduation_on), Reason.GRADUATION_MET
     return result(Reason.GRADUATION_MET)
+
+
+def _exclusion_decision(facts: Sequence[Fact], relapse_on: date) -> Fact | None:
+    """Staff's decision on the exclusion proposed at the relapse of ``relapse_on`` (or None)."""
+    if not facts:
+        return None
+    ref = _iso(relapse_on)
+    for fact in facts:
+        if fact.ref == ref and fact.kind in (EXCLUSION_CONFIRMED, EXCLUSION_DISMISSED):
+            return fact
+    return None
 
 
 def tenure_since(facts: Iterable[Fact], enrolled_on: date) -> date | None:
