@@ -132,3 +132,18 @@ class ExclusionStatus(models.TextChoices):
     PROPOSED = "proposed", _("Proposed")
     CONFIRMED = "confirmed", _("Confirmed")
     DISMISSED = "dismissed", _("Dismissed")
+
+
+class AppealKind(models.TextChoices):
+    """What a family appeals: its relapse, or an exclusion (proposed or confirmed)."""
+
+    RELAPSE = "relapse", _("Relapse")
+    EXCLUSION = "exclusion", _("Exclusion")
+
+
+class AppealStatus(models.TextChoices):
+    """An appeal is filed, then upheld or rejected by programme staff."""
+
+    FILED = "filed", _("Filed")
+    UPHELD = "upheld", _("Upheld")
+    REJECTED = "rejected", _("Rejected")

@@ -27,6 +27,8 @@ from registry.models import (
 )
 
 from .choices import (
+    AppealKind,
+    AppealStatus,
     ConsentPurpose,
     DocumentType,
     DuplicateStatus,
@@ -493,7 +495,20 @@ class StageChange(models.Model):
         return f"{self.household_id}: {self.from_stage} → {self.to_stage}"
 
 
-class ExclusionProposal(VersionedModel):
+class DecidedModel(models.Model):
+    """A decision about people taken by programme staff: who (the ``decided_by`` pair), when,
+    and the note (``farmers.services.common._record_decision`` fills them)."""
+
+    decided_by = by_column(_("decided by"))
+    decided_by_key = by_key_column(_("decided with key"))
+    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
+    decision_note = models.TextField(_("decision note"), blank=True)
+
+    class Meta:
+        abstract = True
+
+
+class ExclusionProposal(VersionedModel, DecidedModel):
     """An exclusion the transition engine proposes when a household relapses the programme's
     ``relapses_before_exclusion``-th time: the household stays ``relapsed`` until programme staff
     confirm it (then the engine reads the confirmation as a fact and excludes the household) or
@@ -515,10 +530,6 @@ class ExclusionProposal(VersionedModel):
         default=ExclusionStatus.PROPOSED,
     )
     evidence = models.JSONField(_("evidence summary"), default=dict, blank=True)
-    decided_by = by_column(_("decided by"))
-    decided_by_key = by_key_column(_("decided with key"))
-    decided_at = models.DateTimeField(_("decided at"), null=True, blank=True)
-    decision_note = models.TextField(_("decision note"), blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -535,6 +546,59 @@ class ExclusionProposal(VersionedModel):
 
     def __str__(self) -> str:
         return f"{self.household} · {self.relapse_on} · {self.get_status_display()}"
+
+
+class Appeal(VersionedModel, CreatedByModel, DecidedModel):
+    """A family's appeal of its relapse or of an exclusion, filed for it by programme people
+    (``created_by`` pair: who filed it), with its grounds and evidence, decided by programme
+    staff with a note. An upheld appeal is a fact the engine reads
+    (``farmers.transition.decisions``): a relapse appeal overturns the relapse of
+    ``relapse_on`` (the stage it interrupted comes back), an exclusion appeal dismisses the
+    exclusion proposed at that relapse."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="appeals", verbose_name=_("household")
+    )
+    kind = models.CharField(_("appealed"), max_length=12, choices=AppealKind.choices)
+    relapse_on = models.DateField(_("relapse on"))
+    stage_change = models.ForeignKey(
+        StageChange,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="+",
+        verbose_name=_("stage change appealed"),
+    )
+    proposal = models.ForeignKey(
+        ExclusionProposal,
+        on_delete=models.PROTECT,
+        null=True,
+        blank=True,
+        related_name="appeals",
+        verbose_name=_("exclusion appealed"),
+    )
+    grounds = models.TextField(_("grounds"))
+    evidence_note = models.TextField(_("evidence"), blank=True)
+    status = models.CharField(
+        _("status"), max_length=12, choices=AppealStatus.choices, default=AppealStatus.FILED
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("appeal")
+        verbose_name_plural = _("appeals")
+        indexes = [models.Index(fields=["status", "-created_at", "-id"], name="appeal_queue_idx")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["household", "kind", "relapse_on"],
+                condition=Q(status="filed"),
+                name="appeal_one_open",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household} · {self.get_kind_display()} · {self.get_status_display()}"
 
 
 class SweepRun(models.Model):

@@ -158,8 +158,9 @@ def is_programme_staff(actor: Actor | None, household: Household) -> bool:
     )
 
 
-def exclusion_q(actor: Actor) -> Q:
-    """Exclusion proposals the actor may see: coca data, so coca:read in the household's area."""
+def decision_q(actor: Actor) -> Q:
+    """Exclusion proposals and appeals the actor may see: coca data (a relapse, an exclusion),
+    so coca:read in the household's area."""
     return household_q(actor, Scope.COCA_READ, prefix="household__")
 
 
@@ -237,9 +238,9 @@ __all__ = [
     "agreement_q",
     "coca_visible",
     "decision_parties",
+    "decision_q",
     "duplicate_can",
     "duplicate_q",
-    "exclusion_q",
     "household_can",
     "household_q",
     "is_maker",

@@ -19,6 +19,7 @@ from .evidence import plot_ids_subquery
 from .identity import blocking_keys, name_similarity, name_tokens
 from .models import (
     Agreement,
+    Appeal,
     DedupKey,
     ExclusionProposal,
     Household,
@@ -215,10 +216,19 @@ def _hint(reason: str, household: Household) -> DuplicateHint:
     )
 
 
+def appeal_list(*, actor: Actor) -> QuerySet[Appeal]:
+    """Appeals the actor may see (coca data: coca:read in the area), newest first."""
+    return (
+        Appeal.objects.filter(policies.decision_q(actor))
+        .select_related("household")
+        .order_by("-created_at", "-id")
+    )
+
+
 def exclusion_list(*, actor: Actor) -> QuerySet[ExclusionProposal]:
     """Exclusion proposals the actor may see (coca data: coca:read in the area), newest first."""
     return (
-        ExclusionProposal.objects.filter(policies.exclusion_q(actor))
+        ExclusionProposal.objects.filter(policies.decision_q(actor))
         .select_related("household")
         .order_by("-created_at", "-id")
     )

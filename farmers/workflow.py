@@ -15,6 +15,9 @@ Exclusion proposal: the engine opens it ``proposed`` when a household relapses t
 ``relapses_before_exclusion``-th time (the household stays ``relapsed``); programme staff of the
 programme's agency ``confirmed`` it (the household becomes ``excluded``) or ``dismissed`` it
 (with a note). Both outcomes are terminal.
+
+Appeal: the family appeals its relapse or an exclusion (``filed``); programme staff decide it
+``upheld`` or ``rejected``, with a decision note. Both outcomes are terminal.
 """
 
 from __future__ import annotations
@@ -22,7 +25,7 @@ from __future__ import annotations
 from registry.choices import Scope
 from registry.workflow import Machine, Move
 
-from .choices import ExclusionStatus, HouseholdStatus, VerificationStatus
+from .choices import AppealStatus, ExclusionStatus, HouseholdStatus, VerificationStatus
 
 # The one party: a reviewer (supervisor, programme staff, or a key with ``households:review``)
 # whose area covers the household; each move's ``scope`` is what the reviewer needs.
@@ -81,6 +84,17 @@ EXCLUSION_TRANSITIONS: dict[str, dict[str, Move]] = {
     ExclusionStatus.CONFIRMED: {},
     ExclusionStatus.DISMISSED: {},
 }
+
+_STAFF = frozenset({PROGRAMME_STAFF})
+APPEAL_TRANSITIONS: dict[str, dict[str, Move]] = {
+    AppealStatus.FILED: {
+        AppealStatus.UPHELD: Move(_STAFF, scope=Scope.COCA_READ, requires=("note",)),
+        AppealStatus.REJECTED: Move(_STAFF, scope=Scope.COCA_READ, requires=("note",)),
+    },
+    AppealStatus.UPHELD: {},
+    AppealStatus.REJECTED: {},
+}
+APPEAL_MACHINE = Machine("appeal", APPEAL_TRANSITIONS, parties=_STAFF)
 
 EXCLUSION_MACHINE = Machine(
     "exclusion proposal", EXCLUSION_TRANSITIONS, parties=frozenset({PROGRAMME_STAFF})

@@ -5,7 +5,7 @@ joins declared up front, and every queryset narrowed to the person's area (``far
 
 One module per part, registered on import: ``base`` (scoping, coca masking), ``inlines``,
 ``households`` (changelist, approval, export, import), ``queues`` (duplicates, visit review),
-``decisions`` (proposed exclusions: confirm or dismiss),
+``decisions`` (proposed exclusions: confirm or dismiss; appeals: uphold or reject),
 ``records`` (plots, support, stage ledger, sweeps), ``dashboard_page``.
 """
 
@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .base import MASK, CocaInlineMixin, LinkedInline, ScopedAdminMixin, coca_allowed
 from .dashboard_page import DASHBOARD_PAGE, dashboard_allowed, dashboard_view
-from .decisions import ExclusionProposalAdmin
+from .decisions import AppealAdmin, ExclusionProposalAdmin
 from .households import HOUSEHOLD_CSV, HouseholdAdmin, HouseholdImportForm
 from .inlines import (
     AgreementInline,
@@ -32,6 +32,7 @@ __all__ = [
     "HOUSEHOLD_CSV",
     "MASK",
     "AgreementInline",
+    "AppealAdmin",
     "CocaInlineMixin",
     "ConsentInline",
     "ExclusionProposalAdmin",

@@ -1,6 +1,7 @@
-"""The decisions about people: the queue of exclusions the engine proposed, confirmed or
-dismissed by programme staff through ``farmers.services.exclusion_transition`` (the policy and
-the history are the service's)."""
+"""The decisions about people: the queues of exclusions the engine proposed (confirm or
+dismiss) and of families' appeals (uphold or reject), decided by programme staff through
+``farmers.services.exclusion_transition`` / ``appeal_transition`` (the policy and the history
+are the services')."""
 
 from __future__ import annotations
 
@@ -18,8 +19,8 @@ from registry.admin import request_actor
 from registry.exceptions import RegistryError
 
 from .. import policies, services
-from ..choices import ExclusionStatus
-from ..models import ExclusionProposal
+from ..choices import AppealStatus, ExclusionStatus
+from ..models import Appeal, ExclusionProposal
 
 
 class DecisionActionForm(ActionForm):
@@ -28,16 +29,52 @@ class DecisionActionForm(ActionForm):
     note = forms.CharField(label=_("decision note"), required=False)
 
 
+class DecisionQueueAdmin(admin.ModelAdmin):
+    """A queue of decisions about people: coca data (coca:read in the area), never added,
+    changed or deleted here; the actions call ``decide`` (a service) with the note."""
+
+    action_form = DecisionActionForm
+    show_full_result_count = False
+    search_fields = ["=household__code"]
+    open_status = ""
+
+    def decide(self, actor: Any, record: Any, to: str, note: str) -> Any:
+        raise NotImplementedError
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        return super().get_queryset(request).filter(policies.decision_q(request_actor(request)))
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    def _decide(self, request: HttpRequest, queryset: QuerySet[Any], to: str) -> None:
+        actor = request_actor(request)
+        note = request.POST.get("note", "")
+        for record in queryset.filter(status=self.open_status)[:500]:
+            try:
+                self.decide(actor, record, to, note)
+            except RegistryError as exc:
+                messages.warning(request, f"{record}: {exc.detail}")
+            except ValidationError as exc:
+                messages.warning(request, f"{record}: {' '.join(exc.messages)}")
+            else:
+                messages.success(request, f"{record.household}: {to}")
+
+
 @admin.register(ExclusionProposal)
-class ExclusionProposalAdmin(admin.ModelAdmin):
+class ExclusionProposalAdmin(DecisionQueueAdmin):
     """Proposed exclusions (coca data: coca:read in the area) with the evidence behind each;
     programme staff confirm or dismiss them."""
 
     list_display = ["household", "relapse_on", "status", "decided_by", "decided_at", "created_at"]
     list_filter = ["status"]
     list_select_related = ["household", "decided_by"]
-    show_full_result_count = False
-    search_fields = ["=household__code"]
     readonly_fields = [
         "household",
         "relapse_on",
@@ -50,35 +87,13 @@ class ExclusionProposalAdmin(admin.ModelAdmin):
         "version",
         "created_at",
     ]
-    action_form = DecisionActionForm
     actions = ["confirm", "dismiss"]
+    open_status = ExclusionStatus.PROPOSED
 
-    def get_queryset(self, request: HttpRequest) -> QuerySet[ExclusionProposal]:
-        return super().get_queryset(request).filter(policies.exclusion_q(request_actor(request)))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False  # proposed by the engine
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False if obj is not None else super().has_change_permission(request, obj)
-
-    def _decide(self, request: HttpRequest, queryset: QuerySet[ExclusionProposal], to: str) -> None:
-        actor = request_actor(request)
-        note = request.POST.get("note", "")
-        for proposal in queryset.filter(status=ExclusionStatus.PROPOSED)[:500]:
-            try:
-                services.exclusion_transition(
-                    actor=actor, proposal=proposal, to=to, note=note, channel="admin"
-                )
-            except RegistryError as exc:
-                messages.warning(request, f"{proposal}: {exc.detail}")
-            except ValidationError as exc:
-                messages.warning(request, f"{proposal}: {' '.join(exc.messages)}")
-            else:
-                messages.success(request, f"{proposal.household}: {ExclusionStatus(to).label}")
+    def decide(self, actor: Any, record: Any, to: str, note: str) -> Any:
+        return services.exclusion_transition(
+            actor=actor, proposal=record, to=to, note=note, channel="admin"
+        )
 
     @admin.action(description=_("Confirm the exclusion"), permissions=["change"])
     def confirm(self, request: HttpRequest, queryset: QuerySet[ExclusionProposal]) -> None:
@@ -87,3 +102,46 @@ class ExclusionProposalAdmin(admin.ModelAdmin):
     @admin.action(description=_("Dismiss (give the note)"), permissions=["change"])
     def dismiss(self, request: HttpRequest, queryset: QuerySet[ExclusionProposal]) -> None:
         self._decide(request, queryset, ExclusionStatus.DISMISSED)
+
+
+@admin.register(Appeal)
+class AppealAdmin(DecisionQueueAdmin):
+    """Families' appeals of a relapse or an exclusion, with their grounds and evidence (and the
+    stage change or proposal appealed); programme staff uphold or reject them with a note."""
+
+    list_display = ["household", "kind", "relapse_on", "status", "created_by", "created_at"]
+    list_filter = ["status", "kind"]
+    list_select_related = ["household", "created_by"]
+    readonly_fields = [
+        "household",
+        "kind",
+        "relapse_on",
+        "stage_change",
+        "proposal",
+        "grounds",
+        "evidence_note",
+        "status",
+        "created_by",
+        "created_by_key",
+        "decided_by",
+        "decided_by_key",
+        "decided_at",
+        "decision_note",
+        "version",
+        "created_at",
+    ]
+    actions = ["uphold", "reject"]
+    open_status = AppealStatus.FILED
+
+    def decide(self, actor: Any, record: Any, to: str, note: str) -> Any:
+        return services.appeal_transition(
+            actor=actor, appeal=record, to=to, note=note, channel="admin"
+        )
+
+    @admin.action(description=_("Uphold the appeal (give the note)"), permissions=["change"])
+    def uphold(self, request: HttpRequest, queryset: QuerySet[Appeal]) -> None:
+        self._decide(request, queryset, AppealStatus.UPHELD)
+
+    @admin.action(description=_("Reject the appeal (give the note)"), permissions=["change"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[Appeal]) -> None:
+        self._decide(request, queryset, AppealStatus.REJECTED)

@@ -11,6 +11,8 @@ from rest_framework import serializers
 
 from farmers import policies
 from farmers.choices import (
+    AppealKind,
+    AppealStatus,
     ConsentPurpose,
     Crop,
     DocumentType,
@@ -26,6 +28,7 @@ from farmers.evidence import visit_plot_ids
 from farmers.identity import normalize_document
 from farmers.models import (
     Agreement,
+    Appeal,
     ExclusionProposal,
     Household,
     Member,
@@ -483,4 +486,56 @@ class ExclusionTransitionSerializer(serializers.Serializer[Any]):
     """``{"to": "confirmed"}`` or ``{"to": "dismissed", "note": "..."}`` (programme staff)."""
 
     to = serializers.ChoiceField(choices=ExclusionStatus.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class AppealSerializer(serializers.ModelSerializer[Appeal]):
+    """A family's appeal of its relapse or exclusion (coca data), with its grounds, evidence,
+    who filed it and programme staff's decision."""
+
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    household_code = serializers.CharField(source="household.code", read_only=True)
+    stage_change = serializers.IntegerField(source="stage_change_id", read_only=True)
+    proposal = serializers.UUIDField(source="proposal_id", read_only=True)
+    filed_by = serializers.IntegerField(source="created_by_id", read_only=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Appeal
+        fields = [
+            "id",
+            "household",
+            "household_code",
+            "kind",
+            "relapse_on",
+            "stage_change",
+            "proposal",
+            "grounds",
+            "evidence_note",
+            "status",
+            "filed_by",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class AppealCreateSerializer(serializers.Serializer[Any]):
+    """File the family's appeal: ``{"household", "kind": "relapse"|"exclusion", "grounds"}``."""
+
+    household = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=AppealKind.choices)
+    grounds = serializers.CharField(max_length=4000)
+    evidence_note = serializers.CharField(
+        max_length=4000, required=False, allow_blank=True, default=""
+    )
+
+
+class AppealTransitionSerializer(serializers.Serializer[Any]):
+    """``{"to": "upheld"|"rejected", "note": "..."}`` (programme staff; the note is required)."""
+
+    to = serializers.ChoiceField(choices=AppealStatus.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

@@ -7,6 +7,7 @@ from farmers.reporting.api import IndicatorView
 
 from .views import (
     AgreementViewSet,
+    AppealViewSet,
     ExclusionProposalViewSet,
     HouseholdViewSet,
     PlotViewSet,
@@ -19,6 +20,7 @@ router.register("households", HouseholdViewSet, basename="household")
 router.register("plots", PlotViewSet, basename="plot")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("verifications", VerificationViewSet, basename="verification")
+router.register("appeals", AppealViewSet, basename="appeal")
 router.register("exclusion-proposals", ExclusionProposalViewSet, basename="exclusion-proposal")
 router.register("transition-events", StageChangeViewSet, basename="transition-event")
 

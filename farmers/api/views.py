@@ -26,6 +26,7 @@ from farmers.filters import (
 from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
 from farmers.models import (
     Agreement,
+    Appeal,
     ExclusionProposal,
     Household,
     Plot,
@@ -42,6 +43,9 @@ from registry.history import access_log_record
 from .serializers import (
     AgreementCreateSerializer,
     AgreementSerializer,
+    AppealCreateSerializer,
+    AppealSerializer,
+    AppealTransitionSerializer,
     ExclusionProposalSerializer,
     ExclusionTransitionSerializer,
     HouseholdCreateSerializer,
@@ -446,3 +450,45 @@ class ExclusionProposalViewSet(FarmersViewSet):
             expected_version=self.if_match(proposal),
         )
         return self.respond(proposal)
+
+
+class AppealViewSet(FarmersViewSet):
+    """A family's appeals of its relapse or exclusion (coca data): filed by programme people in
+    the area (households:write), decided by programme staff of the programme's agency."""
+
+    read_scope = Scope.COCA_READ
+    ordering = ("-created_at", "-id")
+    detail_serializer_class = AppealSerializer
+    http_method_names = ["get", "post", "head", "options"]
+    action_scopes = {"create": Scope.HOUSEHOLDS_WRITE, "transition": Scope.COCA_READ}
+
+    def get_queryset(self) -> QuerySet[Appeal]:
+        return selectors.appeal_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": AppealCreateSerializer,
+            "transition": AppealTransitionSerializer,
+        }.get(self.action, AppealSerializer)
+
+    @extend_schema(request=AppealCreateSerializer, responses={201: AppealSerializer})
+    def create(self, request: Request) -> Response:
+        data = self.validated(AppealCreateSerializer)
+        appeal = services.appeal_file(actor=self.actor, **data)
+        return self.respond(appeal, created=True)
+
+    @extend_schema(request=AppealTransitionSerializer, responses=AppealSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str) -> Response:
+        """Programme staff uphold (the relapse is overturned, or the exclusion dismissed) or
+        reject an appeal, with the decision ``note``."""
+        data = self.validated(AppealTransitionSerializer)
+        appeal = self.get_object()
+        appeal = services.appeal_transition(
+            actor=self.actor,
+            appeal=appeal,
+            to=data["to"],
+            note=data["note"],
+            expected_version=self.if_match(appeal),
+        )
+        return self.respond(appeal)

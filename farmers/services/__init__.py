@@ -12,6 +12,7 @@ One module per sub-domain; this package re-exports the public services, so
 - ``agreements``: ``agreement_create``;
 - ``visits``: ``verification_create``, ``verification_attach_photo``,
   ``verification_transition``;
+- ``appeals``: ``appeal_file``, ``appeal_transition`` (staff uphold or reject);
 - ``exclusions``: ``exclusion_transition`` (staff confirm or dismiss the engine's proposal);
 - ``support``: ``support_record``;
 - ``suspension``: ``suspension_check`` (409 ``household_suspended`` unless staff override);
@@ -25,6 +26,7 @@ from registry.choices import Scope
 from registry.idempotency import request_hash
 
 from .agreements import agreement_create
+from .appeals import APPEAL_FLOW, appeal_file, appeal_transition
 from .dedup import duplicate_dismiss
 from .exclusions import EXCLUSION_FLOW, exclusion_transition
 from .merge import household_merge
@@ -47,6 +49,7 @@ from .visits import (
 )
 
 __all__ = [
+    "APPEAL_FLOW",
     "CODE_ALPHABET",
     "EXCLUSION_FLOW",
     "HOUSEHOLD_FLOW",
@@ -55,6 +58,8 @@ __all__ = [
     "VERIFICATION_FLOW",
     "Scope",
     "agreement_create",
+    "appeal_file",
+    "appeal_transition",
     "duplicate_dismiss",
     "exclusion_transition",
     "household_merge",

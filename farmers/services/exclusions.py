@@ -9,62 +9,29 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, cast
 
-from django.utils import timezone
-from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy as _
 
 from registry.actors import Actor
-from registry.exceptions import NotFound, PermissionDenied
-from registry.services import field_error
-from registry.workflow import Flow, Step, transition
+from registry.exceptions import PermissionDenied
+from registry.workflow import Flow, transition
 
 from .. import policies
 from ..models import ExclusionProposal
 from ..transition import recompute_on_commit
 from ..workflow import EXCLUSION_MACHINE
-
-
-def _lock(actor: Actor, proposal: Any) -> ExclusionProposal:
-    pk = proposal.pk if isinstance(proposal, ExclusionProposal) else proposal
-    locked = (
-        ExclusionProposal.objects.select_for_update()
-        .select_related("household")
-        .filter(policies.exclusion_q(actor))
-        .filter(pk=pk)
-        .first()
-    )
-    if locked is None:
-        raise NotFound()
-    return locked
-
-
-def _need_note(step: Step[Any]) -> None:
-    if not (step.data.get("note") or "").strip():
-        raise field_error("note", _("Give the reason."), "required")
-
-
-def _apply(step: Step[ExclusionProposal]) -> None:
-    proposal = step.instance
-    actor = cast(Actor, step.actor)
-    stamp = actor.stamp("decided")
-    proposal.decided_by = stamp["decided_by"]
-    proposal.decided_by_key = stamp["decided_by_key"]
-    proposal.decided_at = timezone.now()
-    proposal.decision_note = (step.data.get("note") or "").strip()
-    if proposal.decision_note:
-        step.changes["note"] = proposal.decision_note
-
+from .common import _lock_decision, _need_note, _record_decision
 
 DENIED = _("Only the programme's staff decide about exclusions.")
 
 EXCLUSION_FLOW: Flow[ExclusionProposal] = Flow(
     machine=EXCLUSION_MACHINE,
-    lock=_lock,
+    lock=lambda actor, record: _lock_decision(ExclusionProposal, actor, record),
     parties=lambda step: policies.decision_parties(
         cast(Actor, step.actor), step.instance.household
     ),
     denied=lambda step: PermissionDenied(DENIED, code="not_programme_staff"),
     fields={"note": _need_note},
-    apply=_apply,
+    apply=_record_decision,
     enqueue=lambda step: recompute_on_commit([step.instance.household_id]),
 )
 

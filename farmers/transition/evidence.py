@@ -26,6 +26,10 @@ Fact kinds (the vocabulary shared with ``titles`` and ``markets``):
                         proposed (``on`` = the decision's day, ``ref`` = the ISO day of the
                         relapse that triggered it); from ``farmers.transition.decisions``.
 
+``relapse_overturned``  programme staff upheld the family's appeal of its relapse (``ref`` = the
+                        ISO day of that relapse): the coca finding does not count as a relapse.
+                        An upheld appeal of an exclusion is an ``exclusion_dismissed`` fact.
+
 ``title_registered`` and ``tenure_accepted`` are the tenure facts (``TENURE_FACT_KINDS``).
 """
 
@@ -47,6 +51,7 @@ DELIVERY_ACCEPTED = "delivery_accepted"
 TENURE_ACCEPTED = "tenure_accepted"
 EXCLUSION_CONFIRMED = "exclusion_confirmed"
 EXCLUSION_DISMISSED = "exclusion_dismissed"
+RELAPSE_OVERTURNED = "relapse_overturned"
 
 FACT_KINDS = (
     TITLE_APPLIED,
@@ -56,6 +61,7 @@ FACT_KINDS = (
     TENURE_ACCEPTED,
     EXCLUSION_CONFIRMED,
     EXCLUSION_DISMISSED,
+    RELAPSE_OVERTURNED,
 )
 # Facts that give a household secure tenure (the tenure milestone; DESIGN.md §6).
 TENURE_FACT_KINDS = frozenset({TITLE_REGISTERED, TENURE_ACCEPTED})

@@ -14,7 +14,9 @@ Off the ladder:
   an exclusion (the household stays ``relapsed``, held back by ``exclusion_proposed``); it
   becomes ``excluded`` (final) only once programme staff confirm that proposal (an
   ``exclusion_confirmed`` fact whose ``ref`` is the relapse's day); a dismissed proposal
-  (``exclusion_dismissed``) leaves an ordinary relapse.
+  (``exclusion_dismissed``, also what an upheld appeal of the exclusion gives) leaves an
+  ordinary relapse. A relapse whose appeal programme staff upheld (``relapse_overturned``,
+  ``ref`` = its day) does not count: the stage it interrupted comes back.
 * **expiry** — a coca-free visit is valid for ``coca_free_max_age_months``; a market link for
   ``market_window_months`` after the last accepted delivery. When evidence expires the stage
   drops, with ``visit_expired`` / ``market_link_lapsed`` as the reason.
@@ -47,6 +49,7 @@ from .evidence import (
     DELIVERY_ACCEPTED,
     EXCLUSION_CONFIRMED,
     EXCLUSION_DISMISSED,
+    RELAPSE_OVERTURNED,
     TENURE_FACT_KINDS,
     TITLE_APPLIED,
     TITLE_REGISTERED,
@@ -248,6 +251,8 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     tenure_on = tenure_since(facts, evidence.registered_on) if facts else None
     if tenure_on is not None:
         milestones[TENURE] = _iso(tenure_on)
+    if facts:
+        visits = _without_overturned(visits, facts)
 
     # Walk the visits in time: relapses, readmission, exclusion.
     relapses = 0
@@ -430,15 +435,28 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     return result(Reason.GRADUATION_MET)
 
 
+def _without_overturned(visits: list[Visit], facts: Sequence[Fact]) -> list[Visit]:
+    """The visits without the coca findings whose relapse an upheld appeal overturned."""
+    overturned = {f.ref for f in facts if f.kind == RELAPSE_OVERTURNED}
+    if not overturned:
+        return visits
+    return [v for v in visits if not (v.coca_ha > ZERO and _iso(v.on) in overturned)]
+
+
+def _decided(facts: Sequence[Fact], kind: str, relapse_on: date) -> Fact | None:
+    """People's decision of ``kind`` about the relapse of ``relapse_on`` (or None)."""
+    ref = _iso(relapse_on)
+    return next((f for f in facts if f.kind == kind and f.ref == ref), None)
+
+
 def _exclusion_decision(facts: Sequence[Fact], relapse_on: date) -> Fact | None:
-    """Staff's decision on the exclusion proposed at the relapse of ``relapse_on`` (or None)."""
+    """Staff's decision on the exclusion proposed at the relapse of ``relapse_on`` (or None); a
+    dismissal (or an upheld appeal) outweighs a confirmation."""
     if not facts:
         return None
-    ref = _iso(relapse_on)
-    for fact in facts:
-        if fact.ref == ref and fact.kind in (EXCLUSION_CONFIRMED, EXCLUSION_DISMISSED):
-            return fact
-    return None
+    return _decided(facts, EXCLUSION_DISMISSED, relapse_on) or _decided(
+        facts, EXCLUSION_CONFIRMED, relapse_on
+    )
 
 
 def tenure_since(facts: Iterable[Fact], enrolled_on: date) -> date | None:

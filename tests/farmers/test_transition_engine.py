@@ -155,7 +155,7 @@ def test_evidence_is_read_in_a_fixed_number_of_queries(program: Program) -> None
     # The registered providers (titles, markets, people's decisions) answer a batch in one
     # query each.
     real = [name for name in evidence_module.providers() if name != "test"]
-    assert sorted(real) == ["farmers.decisions", "markets", "titles"]
+    assert sorted(real) == ["farmers.appeals", "farmers.decisions", "markets", "titles"]
     assert counts[0] == counts[1] == 6 + len(real)
 
 

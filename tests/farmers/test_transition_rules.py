@@ -17,6 +17,7 @@ from farmers.transition.evidence import (
     DELIVERY_ACCEPTED,
     EXCLUSION_CONFIRMED,
     EXCLUSION_DISMISSED,
+    RELAPSE_OVERTURNED,
     TENURE_ACCEPTED,
     TITLE_APPLIED,
     TITLE_REGISTERED,
@@ -326,6 +327,39 @@ CASES = [
         ),
         Stage.RELAPSED,
         Reason.EXCLUSION_PROPOSED,
+    ),
+    (
+        "an upheld appeal of the relapse: the finding does not count, the stage comes back",
+        evidence(
+            agreements=[d("2025-01-01")],
+            visits=[visit("2025-03-01"), visit("2025-08-01", coca="0.3"), visit("2026-02-01")],
+            facts=[decision(RELAPSE_OVERTURNED, "2025-09-01", "2025-08-01")],
+        ),
+        Stage.COCA_FREE,
+        "",
+    ),
+    (
+        "an upheld appeal of the first relapse: the second is no longer the limit",
+        evidence(
+            agreements=TWO_RELAPSES_AGREEMENTS,
+            visits=TWO_RELAPSES,
+            facts=[decision(RELAPSE_OVERTURNED, "2024-09-15", "2024-08-01")],
+        ),
+        Stage.RELAPSED,
+        Reason.RELAPSE,
+    ),
+    (
+        "an upheld appeal of a confirmed exclusion: back to relapsed",
+        evidence(
+            agreements=TWO_RELAPSES_AGREEMENTS,
+            visits=TWO_RELAPSES,
+            facts=[
+                decision(EXCLUSION_CONFIRMED, "2025-07-01", "2025-06-01"),
+                decision(EXCLUSION_DISMISSED, "2025-08-01", "2025-06-01"),
+            ],
+        ),
+        Stage.RELAPSED,
+        Reason.RELAPSE,
     ),
     (
         "excluded is final: a later agreement and coca-free visit change nothing",
