@@ -147,3 +147,19 @@ class AppealStatus(models.TextChoices):
     FILED = "filed", _("Filed")
     UPHELD = "upheld", _("Upheld")
     REJECTED = "rejected", _("Rejected")
+
+
+class CorrectionStatus(models.TextChoices):
+    """A correction of a confirmed visit: proposed, then approved or rejected by a second
+    person (maker–checker)."""
+
+    PROPOSED = "proposed", _("Proposed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class CorrectableField(models.TextChoices):
+    """The fields of a confirmed visit a correction may change."""
+
+    COCA_HA = "coca_ha", _("coca observed (ha)")
+    VISITED_ON = "visited_on", _("visited on")

@@ -30,6 +30,8 @@ from .choices import (
     AppealKind,
     AppealStatus,
     ConsentPurpose,
+    CorrectableField,
+    CorrectionStatus,
     DocumentType,
     DuplicateStatus,
     ExclusionStatus,
@@ -599,6 +601,46 @@ class Appeal(VersionedModel, CreatedByModel, DecidedModel):
 
     def __str__(self) -> str:
         return f"{self.household} · {self.get_kind_display()} · {self.get_status_display()}"
+
+
+class VisitCorrection(VersionedModel, CreatedByModel, DecidedModel):
+    """A correction of a confirmed visit: which field, old → new, why, who proposed it
+    (``created_by`` pair) and the second person who approved or rejected it (``decided_by``
+    pair, maker–checker). Only an approved correction changes the visit (through
+    ``farmers.services.corrections``, with a change record), and the engine recomputes."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    verification = models.ForeignKey(
+        Verification,
+        on_delete=models.PROTECT,
+        related_name="corrections",
+        verbose_name=_("verification visit"),
+    )
+    household = models.ForeignKey(
+        Household, on_delete=models.PROTECT, related_name="+", verbose_name=_("household")
+    )
+    field = models.CharField(_("field"), max_length=20, choices=CorrectableField.choices)
+    old_value = models.CharField(_("old value"), max_length=40)
+    new_value = models.CharField(_("new value"), max_length=40)
+    reason = models.TextField(_("reason"))
+    status = models.CharField(
+        _("status"),
+        max_length=12,
+        choices=CorrectionStatus.choices,
+        default=CorrectionStatus.PROPOSED,
+    )
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("visit correction")
+        verbose_name_plural = _("visit corrections")
+        indexes = [
+            models.Index(fields=["status", "-created_at", "-id"], name="correction_queue_idx"),
+            models.Index(fields=["verification", "-created_at"], name="correction_visit_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.verification_id} · {self.field}: {self.old_value} → {self.new_value}"
 
 
 class SweepRun(models.Model):

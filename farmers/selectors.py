@@ -29,6 +29,7 @@ from .models import (
     PossibleDuplicate,
     StageChange,
     Verification,
+    VisitCorrection,
 )
 
 
@@ -213,6 +214,15 @@ def _hint(reason: str, household: Household) -> DuplicateHint:
         household_id=str(household.pk),
         head_name=household.head_name,
         district=household.district_id,
+    )
+
+
+def correction_list(*, actor: Actor) -> QuerySet[VisitCorrection]:
+    """Corrections of visits the actor may see (coca data: coca:read in the area)."""
+    return (
+        VisitCorrection.objects.filter(policies.decision_q(actor))
+        .select_related("household")
+        .order_by("-created_at", "-id")
     )
 
 

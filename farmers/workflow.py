@@ -25,7 +25,13 @@ from __future__ import annotations
 from registry.choices import Scope
 from registry.workflow import Machine, Move
 
-from .choices import AppealStatus, ExclusionStatus, HouseholdStatus, VerificationStatus
+from .choices import (
+    AppealStatus,
+    CorrectionStatus,
+    ExclusionStatus,
+    HouseholdStatus,
+    VerificationStatus,
+)
 
 # The one party: a reviewer (supervisor, programme staff, or a key with ``households:review``)
 # whose area covers the household; each move's ``scope`` is what the reviewer needs.
@@ -99,6 +105,18 @@ APPEAL_MACHINE = Machine("appeal", APPEAL_TRANSITIONS, parties=_STAFF)
 EXCLUSION_MACHINE = Machine(
     "exclusion proposal", EXCLUSION_TRANSITIONS, parties=frozenset({PROGRAMME_STAFF})
 )
+# A correction of a confirmed visit: a second person (a reviewer, not who proposed it) approves
+# it (then it is applied to the visit) or rejects it with a reason.
+CORRECTION_TRANSITIONS: dict[str, dict[str, Move]] = {
+    CorrectionStatus.PROPOSED: {
+        CorrectionStatus.APPROVED: _review(),
+        CorrectionStatus.REJECTED: _review("reason"),
+    },
+    CorrectionStatus.APPROVED: {},
+    CorrectionStatus.REJECTED: {},
+}
+CORRECTION_MACHINE = Machine("visit correction", CORRECTION_TRANSITIONS, parties=PARTIES)
+
 HOUSEHOLD_MACHINE = Machine("household review", HOUSEHOLD_TRANSITIONS, parties=PARTIES)
 VERIFICATION_MACHINE = Machine("visit review", VERIFICATION_TRANSITIONS, parties=PARTIES)
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from .base import MASK, CocaInlineMixin, LinkedInline, ScopedAdminMixin, coca_allowed
 from .dashboard_page import DASHBOARD_PAGE, dashboard_allowed, dashboard_view
-from .decisions import AppealAdmin, ExclusionProposalAdmin
+from .decisions import AppealAdmin, ExclusionProposalAdmin, VisitCorrectionAdmin
 from .households import HOUSEHOLD_CSV, HouseholdAdmin, HouseholdImportForm
 from .inlines import (
     AgreementInline,
@@ -52,6 +52,7 @@ __all__ = [
     "SweepRunAdmin",
     "VerificationAdmin",
     "VerificationInline",
+    "VisitCorrectionAdmin",
     "coca_allowed",
     "dashboard_allowed",
     "dashboard_view",

@@ -19,8 +19,8 @@ from registry.admin import request_actor
 from registry.exceptions import RegistryError
 
 from .. import policies, services
-from ..choices import AppealStatus, ExclusionStatus
-from ..models import Appeal, ExclusionProposal
+from ..choices import AppealStatus, CorrectionStatus, ExclusionStatus
+from ..models import Appeal, ExclusionProposal, VisitCorrection
 
 
 class DecisionActionForm(ActionForm):
@@ -145,3 +145,45 @@ class AppealAdmin(DecisionQueueAdmin):
     @admin.action(description=_("Reject the appeal (give the note)"), permissions=["change"])
     def reject(self, request: HttpRequest, queryset: QuerySet[Appeal]) -> None:
         self._decide(request, queryset, AppealStatus.REJECTED)
+
+
+@admin.register(VisitCorrection)
+class VisitCorrectionAdmin(DecisionQueueAdmin):
+    """Corrections of confirmed visits (field, old → new, why, who proposed): a second person
+    approves (applied to the visit, recomputed) or rejects (with the note as the reason)."""
+
+    list_display = ["verification", "field", "old_value", "new_value", "status", "created_by"]
+    list_filter = ["status", "field"]
+    list_select_related = ["household", "created_by"]
+    readonly_fields = [
+        "verification",
+        "household",
+        "field",
+        "old_value",
+        "new_value",
+        "reason",
+        "status",
+        "created_by",
+        "created_by_key",
+        "decided_by",
+        "decided_by_key",
+        "decided_at",
+        "decision_note",
+        "version",
+        "created_at",
+    ]
+    actions = ["approve", "reject"]
+    open_status = CorrectionStatus.PROPOSED
+
+    def decide(self, actor: Any, record: Any, to: str, note: str) -> Any:
+        return services.correction_transition(
+            actor=actor, correction=record, to=to, reason=note, channel="admin"
+        )
+
+    @admin.action(description=_("Approve the correction"), permissions=["change"])
+    def approve(self, request: HttpRequest, queryset: QuerySet[VisitCorrection]) -> None:
+        self._decide(request, queryset, CorrectionStatus.APPROVED)
+
+    @admin.action(description=_("Reject the correction (give the note)"), permissions=["change"])
+    def reject(self, request: HttpRequest, queryset: QuerySet[VisitCorrection]) -> None:
+        self._decide(request, queryset, CorrectionStatus.REJECTED)

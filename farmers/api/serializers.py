@@ -14,6 +14,8 @@ from farmers.choices import (
     AppealKind,
     AppealStatus,
     ConsentPurpose,
+    CorrectableField,
+    CorrectionStatus,
     Crop,
     DocumentType,
     ExclusionStatus,
@@ -36,6 +38,7 @@ from farmers.models import (
     PossibleDuplicate,
     StageChange,
     Verification,
+    VisitCorrection,
 )
 from registry.api.fields import BoundedDateField, DecimalStringField
 
@@ -539,3 +542,46 @@ class AppealTransitionSerializer(serializers.Serializer[Any]):
 
     to = serializers.ChoiceField(choices=AppealStatus.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class CorrectionSerializer(serializers.ModelSerializer[VisitCorrection]):
+    """A correction of a confirmed visit (coca data): field, old → new, why, who proposed it
+    and who approved or rejected it."""
+
+    verification = serializers.UUIDField(source="verification_id", read_only=True)
+    proposed_by = serializers.IntegerField(source="created_by_id", read_only=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = VisitCorrection
+        fields = [
+            "id",
+            "verification",
+            "field",
+            "old_value",
+            "new_value",
+            "reason",
+            "status",
+            "proposed_by",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CorrectionCreateSerializer(serializers.Serializer[Any]):
+    """``{"field": "coca_ha"|"visited_on", "value", "reason"}``."""
+
+    field = serializers.ChoiceField(choices=CorrectableField.choices)
+    value = serializers.CharField(max_length=40)
+    reason = serializers.CharField(max_length=2000)
+
+
+class CorrectionTransitionSerializer(serializers.Serializer[Any]):
+    """``{"to": "approved"}`` or ``{"to": "rejected", "reason": "..."}`` (a second person)."""
+
+    to = serializers.ChoiceField(choices=CorrectionStatus.choices)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

@@ -8,6 +8,7 @@ from farmers.reporting.api import IndicatorView
 from .views import (
     AgreementViewSet,
     AppealViewSet,
+    CorrectionViewSet,
     ExclusionProposalViewSet,
     HouseholdViewSet,
     PlotViewSet,
@@ -22,6 +23,7 @@ router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("verifications", VerificationViewSet, basename="verification")
 router.register("appeals", AppealViewSet, basename="appeal")
 router.register("exclusion-proposals", ExclusionProposalViewSet, basename="exclusion-proposal")
+router.register("visit-corrections", CorrectionViewSet, basename="visit-correction")
 router.register("transition-events", StageChangeViewSet, basename="transition-event")
 
 urlpatterns = [

@@ -32,6 +32,7 @@ from farmers.models import (
     Plot,
     StageChange,
     Verification,
+    VisitCorrection,
 )
 from registry.api.base import RegistryViewSet
 from registry.api.mixins import conditional_response, etag_for
@@ -46,6 +47,9 @@ from .serializers import (
     AppealCreateSerializer,
     AppealSerializer,
     AppealTransitionSerializer,
+    CorrectionCreateSerializer,
+    CorrectionSerializer,
+    CorrectionTransitionSerializer,
     ExclusionProposalSerializer,
     ExclusionTransitionSerializer,
     HouseholdCreateSerializer,
@@ -403,6 +407,22 @@ class VerificationViewSet(FarmersViewSet):
         )
         return self._respond(visit)
 
+    @extend_schema(methods=["GET"], request=None, responses=CorrectionSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=CorrectionCreateSerializer, responses={201: CorrectionSerializer}
+    )
+    @action(detail=True, methods=["get", "post"], serializer_class=CorrectionSerializer)
+    def corrections(self, request: Request, pk: str) -> Response:
+        """The corrections of a confirmed visit (GET, coca:read), or propose one (POST
+        ``{"field", "value", "reason"}``): applied when a second person approves it at
+        ``visit-corrections/{id}/transition/``."""
+        if request.method == "GET":
+            rows = selectors.correction_list(actor=self.actor).filter(verification_id=pk)
+            return Response(CorrectionSerializer(rows, many=True).data)
+        data = self.validated(CorrectionCreateSerializer)
+        correction = services.correction_propose(actor=self.actor, verification=pk, **data)
+        return Response(CorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)
+
     @extend_schema(request=VerificationTransitionSerializer, responses=VerificationSerializer)
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:
@@ -492,3 +512,37 @@ class AppealViewSet(FarmersViewSet):
             expected_version=self.if_match(appeal),
         )
         return self.respond(appeal)
+
+
+class CorrectionViewSet(FarmersViewSet):
+    """Corrections of confirmed visits (coca data), approved or rejected by a second person."""
+
+    read_scope = Scope.COCA_READ
+    ordering = ("-created_at", "-id")
+    detail_serializer_class = CorrectionSerializer
+    http_method_names = ["get", "post", "head", "options"]
+    action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW}
+
+    def get_queryset(self) -> QuerySet[VisitCorrection]:
+        return selectors.correction_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        if self.action == "transition":
+            return CorrectionTransitionSerializer
+        return CorrectionSerializer
+
+    @extend_schema(request=CorrectionTransitionSerializer, responses=CorrectionSerializer)
+    @action(detail=True, methods=["post"])
+    def transition(self, request: Request, pk: str) -> Response:
+        """A second person approves (the visit is corrected, the stage recomputed) or rejects
+        (with a ``reason``) a correction; whoever proposed it may not."""
+        data = self.validated(CorrectionTransitionSerializer)
+        correction = self.get_object()
+        correction = services.correction_transition(
+            actor=self.actor,
+            correction=correction,
+            to=data["to"],
+            reason=data["reason"],
+            expected_version=self.if_match(correction),
+        )
+        return self.respond(correction)

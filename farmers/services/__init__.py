@@ -13,6 +13,7 @@ One module per sub-domain; this package re-exports the public services, so
 - ``visits``: ``verification_create``, ``verification_attach_photo``,
   ``verification_transition``;
 - ``appeals``: ``appeal_file``, ``appeal_transition`` (staff uphold or reject);
+- ``corrections``: ``correction_propose``, ``correction_transition`` (maker–checker);
 - ``exclusions``: ``exclusion_transition`` (staff confirm or dismiss the engine's proposal);
 - ``support``: ``support_record``;
 - ``suspension``: ``suspension_check`` (409 ``household_suspended`` unless staff override);
@@ -27,6 +28,7 @@ from registry.idempotency import request_hash
 
 from .agreements import agreement_create
 from .appeals import APPEAL_FLOW, appeal_file, appeal_transition
+from .corrections import CORRECTION_FLOW, correction_propose, correction_transition
 from .dedup import duplicate_dismiss
 from .exclusions import EXCLUSION_FLOW, exclusion_transition
 from .merge import household_merge
@@ -51,6 +53,7 @@ from .visits import (
 __all__ = [
     "APPEAL_FLOW",
     "CODE_ALPHABET",
+    "CORRECTION_FLOW",
     "EXCLUSION_FLOW",
     "HOUSEHOLD_FLOW",
     "PHOTO_MAX_BYTES",
@@ -60,6 +63,8 @@ __all__ = [
     "agreement_create",
     "appeal_file",
     "appeal_transition",
+    "correction_propose",
+    "correction_transition",
     "duplicate_dismiss",
     "exclusion_transition",
     "household_merge",
