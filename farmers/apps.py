@@ -16,8 +16,12 @@ class FarmersConfig(AppConfig):
         from .admin import DASHBOARD_PAGE
         from .devtools.demo import seed_demo_families, seed_demo_support
         from .transition import RECOMPUTE_TASK, RECOMPUTE_TOPIC
+        from .transition.decisions import appeal_facts, decision_facts
+        from .transition.evidence import register_provider
 
         register_admin_page(DASHBOARD_PAGE)
         register_seeder(seed_demo_families)
         register_seeder(seed_demo_support)
+        register_provider("farmers.decisions", decision_facts)
+        register_provider("farmers.appeals", appeal_facts)
         outbox.register(RECOMPUTE_TOPIC, outbox.celery_task(RECOMPUTE_TASK))

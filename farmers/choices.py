@@ -126,3 +126,42 @@ class SweepStatus(models.TextChoices):
     PENDING = "pending", _("Pending")
     RUNNING = "running", _("Running")
     DONE = "done", _("Done")
+
+
+class ExclusionStatus(models.TextChoices):
+    """An exclusion the engine proposed: programme staff confirm or dismiss it."""
+
+    PROPOSED = "proposed", _("Proposed")
+    CONFIRMED = "confirmed", _("Confirmed")
+    DISMISSED = "dismissed", _("Dismissed")
+
+
+class AppealKind(models.TextChoices):
+    """What a family appeals: its relapse, or an exclusion (proposed or confirmed)."""
+
+    RELAPSE = "relapse", _("Relapse")
+    EXCLUSION = "exclusion", _("Exclusion")
+
+
+class AppealStatus(models.TextChoices):
+    """An appeal is filed, then upheld or rejected by programme staff."""
+
+    FILED = "filed", _("Filed")
+    UPHELD = "upheld", _("Upheld")
+    REJECTED = "rejected", _("Rejected")
+
+
+class CorrectionStatus(models.TextChoices):
+    """A correction of a confirmed visit: proposed, then approved or rejected by a second
+    person (maker–checker)."""
+
+    PROPOSED = "proposed", _("Proposed")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class CorrectableField(models.TextChoices):
+    """The fields of a confirmed visit a correction may change."""
+
+    COCA_HA = "coca_ha", _("coca observed (ha)")
+    VISITED_ON = "visited_on", _("visited on")

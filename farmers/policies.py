@@ -26,13 +26,14 @@ from django.utils.translation import gettext as _
 
 from registry import policies as registry_policies
 from registry.actors import Actor
-from registry.choices import Scope
+from registry.choices import Role, Scope
+from registry.exceptions import PermissionDenied
 from registry.models import ApiKey, District, Program
 from registry.services import field_error
 
 from .choices import EradicationKind
 from .models import Household
-from .workflow import REVIEWER
+from .workflow import PROGRAMME_STAFF, REVIEWER
 
 # What each action needs in the household's area (``None``: only that the area covers it).
 ACTIONS: dict[str, str | None] = {
@@ -187,6 +188,51 @@ def reviewer_parties(actor: Actor, household: Household, scope: str) -> set[str]
     return {REVIEWER} if covers else set()
 
 
+# --- people deciding about people ----------------------------------------------------------
+
+
+def is_programme_staff(actor: Actor | None, household: Household) -> bool:
+    """Whether ``actor`` is programme staff of the agency that runs the household's programme,
+    in a membership whose area covers the household (or a superuser). Keys never are: a
+    decision about a family (an override of a suspension, an exclusion, an appeal) is a
+    person's."""
+    if actor is None:
+        return False
+    if actor.unrestricted:
+        return True
+    if actor.api_key is not None or actor.user is None:
+        return False
+    agency = (
+        Program.objects.filter(pk=household.program_id).values_list("agency_id", flat=True).first()
+    )
+    return any(
+        area.role == Role.PROGRAM_STAFF and area.organization_id == agency
+        for area in actor.covering(district=household.district_id, program=household.program_id)
+    )
+
+
+def decision_q(actor: Actor) -> Q:
+    """Exclusion proposals and appeals the actor may see: coca data (a relapse, an exclusion),
+    so coca:read in the household's area."""
+    return household_q(actor, Scope.COCA_READ, prefix="household__")
+
+
+def decision_parties(actor: Actor, household: Household) -> set[str]:
+    """The workflow parties ``actor`` holds on a decision about ``household`` (an exclusion, an
+    appeal): ``programme_staff`` for the programme's agency's staff."""
+    return {PROGRAMME_STAFF} if is_programme_staff(actor, household) else set()
+
+
+def require_suspension_override(actor: Actor | None, household: Household) -> None:
+    """Only the programme's staff may override a suspension (403 on ``override_reason``)."""
+    if not is_programme_staff(actor, household):
+        raise PermissionDenied(
+            _("Only the programme's staff may override a suspension."),
+            code="override_not_allowed",
+            attr="override_reason",
+        )
+
+
 # --- the duplicate queue -------------------------------------------------------------------
 
 
@@ -244,6 +290,8 @@ __all__ = [
     "ACTIONS",
     "agreement_q",
     "coca_visible",
+    "decision_parties",
+    "decision_q",
     "duplicate_can",
     "duplicate_q",
     "eradication_q",
@@ -251,6 +299,7 @@ __all__ = [
     "household_can",
     "household_q",
     "is_maker",
+    "is_programme_staff",
     "made_by",
     "may_read_coca",
     "may_see_stages",
@@ -259,6 +308,7 @@ __all__ = [
     "record_can",
     "require_in_area",
     "require_stages",
+    "require_suspension_override",
     "reviewer_parties",
     "stage_change_q",
     "stage_q",

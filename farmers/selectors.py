@@ -20,8 +20,10 @@ from .evidence import plot_ids_subquery
 from .identity import blocking_keys, name_similarity, name_tokens
 from .models import (
     Agreement,
+    Appeal,
     DedupKey,
     Eradication,
+    ExclusionProposal,
     Household,
     Member,
     Plot,
@@ -29,6 +31,7 @@ from .models import (
     PossibleDuplicate,
     StageChange,
     Verification,
+    VisitCorrection,
 )
 
 
@@ -220,6 +223,33 @@ def _hint(reason: str, household: Household) -> DuplicateHint:
         household_id=str(household.pk),
         head_name=household.head_name,
         district=household.district_id,
+    )
+
+
+def correction_list(*, actor: Actor) -> QuerySet[VisitCorrection]:
+    """Corrections of visits the actor may see (coca data: coca:read in the area)."""
+    return (
+        VisitCorrection.objects.filter(policies.decision_q(actor))
+        .select_related("household")
+        .order_by("-created_at", "-id")
+    )
+
+
+def appeal_list(*, actor: Actor) -> QuerySet[Appeal]:
+    """Appeals the actor may see (coca data: coca:read in the area), newest first."""
+    return (
+        Appeal.objects.filter(policies.decision_q(actor))
+        .select_related("household")
+        .order_by("-created_at", "-id")
+    )
+
+
+def exclusion_list(*, actor: Actor) -> QuerySet[ExclusionProposal]:
+    """Exclusion proposals the actor may see (coca data: coca:read in the area), newest first."""
+    return (
+        ExclusionProposal.objects.filter(policies.decision_q(actor))
+        .select_related("household")
+        .order_by("-created_at", "-id")
     )
 
 

@@ -16,6 +16,13 @@ Both outcomes are terminal.
 
 Whoever registered a household, recorded a visit or an eradication may not review it
 (maker–checker).
+Exclusion proposal: the engine opens it ``proposed`` when a household relapses the programme's
+``relapses_before_exclusion``-th time (the household stays ``relapsed``); programme staff of the
+programme's agency ``confirmed`` it (the household becomes ``excluded``) or ``dismissed`` it
+(with a note). Both outcomes are terminal.
+
+Appeal: the family appeals its relapse or an exclusion (``filed``); programme staff decide it
+``upheld`` or ``rejected``, with a decision note. Both outcomes are terminal.
 """
 
 from __future__ import annotations
@@ -23,7 +30,14 @@ from __future__ import annotations
 from registry.choices import Scope
 from registry.workflow import Machine, Move
 
-from .choices import EradicationStatus, HouseholdStatus, VerificationStatus
+from .choices import (
+    AppealStatus,
+    CorrectionStatus,
+    EradicationStatus,
+    ExclusionStatus,
+    HouseholdStatus,
+    VerificationStatus,
+)
 
 # The one party: a reviewer (supervisor, programme staff, or a key with ``households:review``)
 # whose area covers the household; each move's ``scope`` is what the reviewer needs.
@@ -76,6 +90,47 @@ ERADICATION_TRANSITIONS: dict[str, dict[str, Move]] = {
     EradicationStatus.VERIFIED: {},
     EradicationStatus.REJECTED: {},
 }
+
+# Decisions about people (exclusions, appeals): programme staff of the programme's agency
+# (``policies.is_programme_staff``).
+PROGRAMME_STAFF = "programme_staff"
+
+EXCLUSION_TRANSITIONS: dict[str, dict[str, Move]] = {
+    ExclusionStatus.PROPOSED: {
+        ExclusionStatus.CONFIRMED: Move(frozenset({PROGRAMME_STAFF}), scope=Scope.COCA_READ),
+        ExclusionStatus.DISMISSED: Move(
+            frozenset({PROGRAMME_STAFF}), scope=Scope.COCA_READ, requires=("note",)
+        ),
+    },
+    ExclusionStatus.CONFIRMED: {},
+    ExclusionStatus.DISMISSED: {},
+}
+
+_STAFF = frozenset({PROGRAMME_STAFF})
+APPEAL_TRANSITIONS: dict[str, dict[str, Move]] = {
+    AppealStatus.FILED: {
+        AppealStatus.UPHELD: Move(_STAFF, scope=Scope.COCA_READ, requires=("note",)),
+        AppealStatus.REJECTED: Move(_STAFF, scope=Scope.COCA_READ, requires=("note",)),
+    },
+    AppealStatus.UPHELD: {},
+    AppealStatus.REJECTED: {},
+}
+APPEAL_MACHINE = Machine("appeal", APPEAL_TRANSITIONS, parties=_STAFF)
+
+EXCLUSION_MACHINE = Machine(
+    "exclusion proposal", EXCLUSION_TRANSITIONS, parties=frozenset({PROGRAMME_STAFF})
+)
+# A correction of a confirmed visit: a second person (a reviewer, not who proposed it) approves
+# it (then it is applied to the visit) or rejects it with a reason.
+CORRECTION_TRANSITIONS: dict[str, dict[str, Move]] = {
+    CorrectionStatus.PROPOSED: {
+        CorrectionStatus.APPROVED: _review(),
+        CorrectionStatus.REJECTED: _review("reason"),
+    },
+    CorrectionStatus.APPROVED: {},
+    CorrectionStatus.REJECTED: {},
+}
+CORRECTION_MACHINE = Machine("visit correction", CORRECTION_TRANSITIONS, parties=PARTIES)
 
 HOUSEHOLD_MACHINE = Machine("household review", HOUSEHOLD_TRANSITIONS, parties=PARTIES)
 VERIFICATION_MACHINE = Machine("visit review", VERIFICATION_TRANSITIONS, parties=PARTIES)

@@ -177,6 +177,8 @@ class Contract(VersionedModel, IdempotentModel, CreatedByModel):
         _("status"), max_length=12, choices=ContractStatus.choices, default=ContractStatus.DRAFT
     )
     status_reason = models.TextField(_("reason of the last status change"), blank=True)
+    # Made or activated while the household was relapsed or excluded: staff's recorded reason.
+    suspension_override = models.TextField(_("suspension override reason"), blank=True)
     activated_on = models.DateField(_("activated on"), null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     # Running totals kept by the delivery services under the contract's row lock.
@@ -349,6 +351,8 @@ class Delivery(VersionedModel, IdempotentModel, CreatedByModel):
         _("rejection reason"), max_length=16, choices=RejectionReason.choices, blank=True
     )
     note = models.TextField(_("note"), blank=True)
+    # Recorded while the household was relapsed or excluded: staff's recorded reason.
+    suspension_override = models.TextField(_("suspension override reason"), blank=True)
     payment_reference = models.CharField(_("payment reference"), max_length=60, blank=True)
     paid_on = models.DateField(_("paid on"), null=True, blank=True)
     paid_amount_pen = models.DecimalField(

@@ -29,6 +29,8 @@ PARTIES = frozenset({BUYER, PROGRAMME})
 
 # Guards (callables in ``services.CONTRACT_FLOW``): names only here.
 SEASON_OPEN = "season_open"  # a draft whose season is over cannot start
+# A relapsed or excluded household's draft is not signed unless programme staff override.
+NOT_SUSPENDED = "not_suspended"
 
 
 def _move(*requires: str, guards: tuple[str, ...] = ()) -> Move:
@@ -37,7 +39,7 @@ def _move(*requires: str, guards: tuple[str, ...] = ()) -> Move:
 
 CONTRACT_TRANSITIONS: dict[str, dict[str, Move]] = {
     ContractStatus.DRAFT: {
-        ContractStatus.ACTIVE: _move(guards=(SEASON_OPEN,)),
+        ContractStatus.ACTIVE: _move(guards=(SEASON_OPEN, NOT_SUSPENDED)),
         ContractStatus.CANCELLED: _move(),
     },
     ContractStatus.ACTIVE: {

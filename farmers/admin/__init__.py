@@ -5,13 +5,15 @@ joins declared up front, and every queryset narrowed to the person's area (``far
 
 One module per part, registered on import: ``base`` (scoping, coca masking), ``inlines``,
 ``households`` (changelist, approval, export, import), ``queues`` (duplicates, visit review,
-eradications), ``records`` (plots, support, stage ledger, sweeps), ``dashboard_page``.
+eradications), ``decisions`` (proposed exclusions: confirm or dismiss; appeals: uphold or
+reject), ``records`` (plots, support, stage ledger, sweeps), ``dashboard_page``.
 """
 
 from __future__ import annotations
 
 from .base import MASK, CocaInlineMixin, LinkedInline, ScopedAdminMixin, coca_allowed
 from .dashboard_page import DASHBOARD_PAGE, dashboard_allowed, dashboard_view
+from .decisions import AppealAdmin, ExclusionProposalAdmin, VisitCorrectionAdmin
 from .households import HOUSEHOLD_CSV, HouseholdAdmin, HouseholdImportForm
 from .inlines import (
     AgreementInline,
@@ -30,9 +32,11 @@ __all__ = [
     "HOUSEHOLD_CSV",
     "MASK",
     "AgreementInline",
+    "AppealAdmin",
     "CocaInlineMixin",
     "ConsentInline",
     "EradicationAdmin",
+    "ExclusionProposalAdmin",
     "HouseholdAdmin",
     "HouseholdImportForm",
     "LinkedInline",
@@ -49,6 +53,7 @@ __all__ = [
     "SweepRunAdmin",
     "VerificationAdmin",
     "VerificationInline",
+    "VisitCorrectionAdmin",
     "coca_allowed",
     "dashboard_allowed",
     "dashboard_view",

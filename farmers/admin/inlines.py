@@ -62,14 +62,22 @@ class SupportInline(LinkedInline):
     fields = ["given_on", "kind", "cost_pen", "funding_source"]
 
 
-class StageChangeInline(LinkedInline):
-    """The household's stage history (the transition ledger), oldest first."""
+class StageChangeInline(CocaInlineMixin, LinkedInline):
+    """The household's stage history (the transition ledger), oldest first: every stage with
+    its reason and the evidence behind it (coca figures only for coca:read)."""
 
     model = StageChange
-    fields = ["effective_on", "from_stage", "to_stage", "reason", "at"]
+    fields = ["effective_on", "from_stage", "to_stage", "reason", "evidence_shown", "at"]
     ordering = ["id"]
     show_change_link = False
     verbose_name_plural = _("stage history")
+
+    @admin.display(description=_("evidence summary"))
+    def evidence_shown(self, obj: StageChange) -> str:
+        evidence = dict(obj.evidence or {})
+        if "coca" in evidence and not self.coca_shown:
+            evidence["coca"] = MASK
+        return ", ".join(f"{key}: {value}" for key, value in sorted(evidence.items())) or "—"
 
 
 class ConsentInline(LinkedInline):

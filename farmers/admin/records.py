@@ -10,6 +10,7 @@ from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from registry.admin import CappedCountPaginator, request_actor
+from registry.exceptions import RegistryError
 
 from .. import services
 from ..models import (
@@ -71,10 +72,45 @@ class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
     list_select_related = ["household", "funding_source"]
     show_full_result_count = False
     autocomplete_fields = ["household", "funding_source"]
-    fields = ["household", "kind", "description", "cost_pen", "funding_source", "given_on"]
+    fields = [
+        "household",
+        "kind",
+        "description",
+        "cost_pen",
+        "funding_source",
+        "given_on",
+        "suspension_override",
+    ]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False if obj is not None else super().has_change_permission(request, obj)
+
+    def get_form(
+        self, request: HttpRequest, obj: Any = None, change: bool = False, **kwargs: Any
+    ) -> Any:
+        """The add form refuses support for a suspended household (unless staff give the
+        override reason) as a form error, before anything is saved."""
+        form_class = super().get_form(request, obj, change=change, **kwargs)
+        actor = request_actor(request)
+
+        class SupportForm(form_class):  # type: ignore[misc, valid-type]
+            def clean(self) -> dict[str, Any]:
+                data: dict[str, Any] = super().clean()
+                household = data.get("household")
+                if household is not None:
+                    try:
+                        services.suspension_check(
+                            actor,
+                            household,
+                            data.get("suspension_override", ""),
+                            attr="household",
+                        )
+                    except RegistryError as exc:
+                        field = "suspension_override" if exc.status_code == 403 else "household"
+                        self.add_error(field, exc.detail)
+                return data
+
+        return SupportForm
 
     def save_model(self, request: HttpRequest, obj: Support, form: Any, change: bool) -> None:
         saved = services.support_record(
@@ -85,6 +121,7 @@ class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
             given_on=obj.given_on,
             funding_source=obj.funding_source.code if obj.funding_source else None,
             description=obj.description,
+            override_reason=obj.suspension_override,
             channel="admin",
         )
         obj.pk = saved.pk

@@ -11,11 +11,16 @@ from rest_framework import serializers
 
 from farmers import policies
 from farmers.choices import (
+    AppealKind,
+    AppealStatus,
     ConsentPurpose,
+    CorrectableField,
+    CorrectionStatus,
     Crop,
     DocumentType,
     EradicationKind,
     EradicationStatus,
+    ExclusionStatus,
     HouseholdStatus,
     Relationship,
     Sex,
@@ -27,13 +32,16 @@ from farmers.evidence import visit_plot_ids
 from farmers.identity import normalize_document
 from farmers.models import (
     Agreement,
+    Appeal,
     Eradication,
+    ExclusionProposal,
     Household,
     Member,
     Plot,
     PossibleDuplicate,
     StageChange,
     Verification,
+    VisitCorrection,
 )
 from registry.api.fields import BoundedDateField, DecimalStringField
 
@@ -513,3 +521,131 @@ class StageChangeSerializer(serializers.ModelSerializer[StageChange]):
         if not coca_shown(self.context, instance):
             data["evidence"] = {k: v for k, v in (data["evidence"] or {}).items() if k != "coca"}
         return data
+
+
+class ExclusionProposalSerializer(serializers.ModelSerializer[ExclusionProposal]):
+    """An exclusion the engine proposed (coca data): the relapse that triggered it, the evidence
+    summary behind it, and programme staff's decision."""
+
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    household_code = serializers.CharField(source="household.code", read_only=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = ExclusionProposal
+        fields = [
+            "id",
+            "household",
+            "household_code",
+            "relapse_on",
+            "status",
+            "evidence",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ExclusionTransitionSerializer(serializers.Serializer[Any]):
+    """``{"to": "confirmed"}`` or ``{"to": "dismissed", "note": "..."}`` (programme staff)."""
+
+    to = serializers.ChoiceField(choices=ExclusionStatus.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class AppealSerializer(serializers.ModelSerializer[Appeal]):
+    """A family's appeal of its relapse or exclusion (coca data), with its grounds, evidence,
+    who filed it and programme staff's decision."""
+
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    household_code = serializers.CharField(source="household.code", read_only=True)
+    stage_change = serializers.IntegerField(source="stage_change_id", read_only=True)
+    proposal = serializers.UUIDField(source="proposal_id", read_only=True)
+    filed_by = serializers.IntegerField(source="created_by_id", read_only=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Appeal
+        fields = [
+            "id",
+            "household",
+            "household_code",
+            "kind",
+            "relapse_on",
+            "stage_change",
+            "proposal",
+            "grounds",
+            "evidence_note",
+            "status",
+            "filed_by",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class AppealCreateSerializer(serializers.Serializer[Any]):
+    """File the family's appeal: ``{"household", "kind": "relapse"|"exclusion", "grounds"}``."""
+
+    household = serializers.UUIDField()
+    kind = serializers.ChoiceField(choices=AppealKind.choices)
+    grounds = serializers.CharField(max_length=4000)
+    evidence_note = serializers.CharField(
+        max_length=4000, required=False, allow_blank=True, default=""
+    )
+
+
+class AppealTransitionSerializer(serializers.Serializer[Any]):
+    """``{"to": "upheld"|"rejected", "note": "..."}`` (programme staff; the note is required)."""
+
+    to = serializers.ChoiceField(choices=AppealStatus.choices)
+    note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+
+class CorrectionSerializer(serializers.ModelSerializer[VisitCorrection]):
+    """A correction of a confirmed visit (coca data): field, old → new, why, who proposed it
+    and who approved or rejected it."""
+
+    verification = serializers.UUIDField(source="verification_id", read_only=True)
+    proposed_by = serializers.IntegerField(source="created_by_id", read_only=True)
+    decided_by = serializers.IntegerField(source="decided_by_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = VisitCorrection
+        fields = [
+            "id",
+            "verification",
+            "field",
+            "old_value",
+            "new_value",
+            "reason",
+            "status",
+            "proposed_by",
+            "decided_by",
+            "decided_at",
+            "decision_note",
+            "version",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class CorrectionCreateSerializer(serializers.Serializer[Any]):
+    """``{"field": "coca_ha"|"visited_on", "value", "reason"}``."""
+
+    field = serializers.ChoiceField(choices=CorrectableField.choices)
+    value = serializers.CharField(max_length=40)
+    reason = serializers.CharField(max_length=2000)
+
+
+class CorrectionTransitionSerializer(serializers.Serializer[Any]):
+    """``{"to": "approved"}`` or ``{"to": "rejected", "reason": "..."}`` (a second person)."""
+
+    to = serializers.ChoiceField(choices=CorrectionStatus.choices)
+    reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

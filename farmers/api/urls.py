@@ -7,7 +7,10 @@ from farmers.reporting.api import IndicatorView
 
 from .views import (
     AgreementViewSet,
+    AppealViewSet,
+    CorrectionViewSet,
     EradicationViewSet,
+    ExclusionProposalViewSet,
     HouseholdViewSet,
     PlotViewSet,
     StageChangeViewSet,
@@ -20,6 +23,9 @@ router.register("plots", PlotViewSet, basename="plot")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("verifications", VerificationViewSet, basename="verification")
 router.register("eradications", EradicationViewSet, basename="eradication")
+router.register("appeals", AppealViewSet, basename="appeal")
+router.register("exclusion-proposals", ExclusionProposalViewSet, basename="exclusion-proposal")
+router.register("visit-corrections", CorrectionViewSet, basename="visit-correction")
 router.register("transition-events", StageChangeViewSet, basename="transition-event")
 
 urlpatterns = [

@@ -12,9 +12,13 @@ One module per sub-domain; this package re-exports the public services, so
 - ``agreements``: ``agreement_create``;
 - ``visits``: ``verification_create``, ``verification_attach_photo``,
   ``verification_transition``;
+- ``appeals``: ``appeal_file``, ``appeal_transition`` (staff uphold or reject);
+- ``corrections``: ``correction_propose``, ``correction_transition`` (maker–checker);
+- ``exclusions``: ``exclusion_transition`` (staff confirm or dismiss the engine's proposal);
 - ``support``: ``support_record``;
 - ``eradications``: ``eradication_create``, ``eradication_transition``;
 - ``enrolment``: ``enrolment_date``, ``require_not_before_enrolment`` (no evidence before it);
+- ``suspension``: ``suspension_check`` (409 ``household_suspended`` unless staff override);
 - ``cleaning``: input cleaning shared by all of them; ``common``: the household locked for a
   write, the replay check of idempotent creates.
 """
@@ -25,9 +29,12 @@ from registry.choices import Scope
 from registry.idempotency import request_hash
 
 from .agreements import agreement_create
+from .appeals import APPEAL_FLOW, appeal_file, appeal_transition
+from .corrections import CORRECTION_FLOW, correction_propose, correction_transition
 from .dedup import duplicate_dismiss
 from .enrolment import enrolment_date, require_not_before_enrolment
 from .eradications import ERADICATION_FLOW, eradication_create, eradication_transition
+from .exclusions import EXCLUSION_FLOW, exclusion_transition
 from .merge import household_merge
 from .plots import plot_create, plot_update
 from .registration import (
@@ -38,6 +45,7 @@ from .registration import (
     household_update,
 )
 from .support import support_record
+from .suspension import SUSPENDED_STAGES, is_suspended, suspension_check
 from .visits import (
     PHOTO_MAX_BYTES,
     VERIFICATION_FLOW,
@@ -47,26 +55,37 @@ from .visits import (
 )
 
 __all__ = [
+    "APPEAL_FLOW",
     "CODE_ALPHABET",
+    "CORRECTION_FLOW",
     "ERADICATION_FLOW",
+    "EXCLUSION_FLOW",
     "HOUSEHOLD_FLOW",
     "PHOTO_MAX_BYTES",
+    "SUSPENDED_STAGES",
     "VERIFICATION_FLOW",
     "Scope",
     "agreement_create",
+    "appeal_file",
+    "appeal_transition",
+    "correction_propose",
+    "correction_transition",
     "duplicate_dismiss",
     "enrolment_date",
     "eradication_create",
     "eradication_transition",
+    "exclusion_transition",
     "household_merge",
     "household_register",
     "household_transition",
     "household_update",
+    "is_suspended",
     "plot_create",
     "plot_update",
     "request_hash",
     "require_not_before_enrolment",
     "support_record",
+    "suspension_check",
     "verification_attach_photo",
     "verification_create",
     "verification_transition",

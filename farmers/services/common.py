@@ -3,8 +3,9 @@ idempotent creates, the reason a rejection needs."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
+from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry.actors import Actor
@@ -40,3 +41,35 @@ def _household_for_write(
 def _need_review_reason(step: Step[Any]) -> None:
     if not (step.data.get("reason") or "").strip():
         raise field_error("reason", _("Give the reason."), "required")
+
+
+def _need_note(step: Step[Any]) -> None:
+    if not (step.data.get("note") or "").strip():
+        raise field_error("note", _("Give the reason."), "required")
+
+
+def _record_decision(step: Step[Any]) -> None:
+    """A decision about people (an exclusion, an appeal): who decided, when, and the note."""
+    record = step.instance
+    stamp = cast(Actor, step.actor).stamp("decided")
+    record.decided_by = stamp["decided_by"]
+    record.decided_by_key = stamp["decided_by_key"]
+    record.decided_at = timezone.now()
+    record.decision_note = (step.data.get("note") or "").strip()
+    if record.decision_note:
+        step.changes["note"] = record.decision_note
+
+
+def _lock_decision(model: Any, actor: Actor, record: Any) -> Any:
+    """Lock an exclusion proposal or an appeal the actor may see (coca data), or 404."""
+    pk = record.pk if isinstance(record, model) else record
+    locked = (
+        model.objects.select_for_update()
+        .select_related("household")
+        .filter(policies.decision_q(actor))
+        .filter(pk=pk)
+        .first()
+    )
+    if locked is None:
+        raise NotFound()
+    return locked

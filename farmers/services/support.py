@@ -20,6 +20,7 @@ from ..choices import SupportKind
 from ..models import Support
 from .common import _household_for_write
 from .enrolment import require_not_before_enrolment
+from .suspension import suspension_check
 
 
 @transaction.atomic
@@ -32,10 +33,15 @@ def support_record(
     given_on: date,
     funding_source: str | None = None,
     description: str = "",
+    override_reason: str = "",
     channel: str = "api",
 ) -> Support:
-    """Record something the programme gave the family (its cost feeds cost-per-result)."""
+    """Record something the programme gave the family (its cost feeds cost-per-result).
+
+    Refused (409 ``household_suspended``) while the household is relapsed or excluded, unless
+    programme staff give an ``override_reason`` (kept on the row and in the change record)."""
     owner = _household_for_write(actor, household)
+    override = suspension_check(actor, owner, override_reason, attr="household")
     kind = clean_choice(kind, SupportKind, "kind")
     require_not_before_enrolment(owner, given_on, "given_on")
     cost = clean_decimal(cost_pen, "cost_pen", max_value=Decimal("10000000"))
@@ -51,12 +57,18 @@ def support_record(
         given_on=given_on,
         funding_source=source,
         description=description[:250],
+        suspension_override=override,
     )
     change_record(
         instance=support,
         action=ChangeAction.CREATE,
         actor=actor,
-        changes={"household": owner.code, "kind": kind, "cost_pen": str(support.cost_pen)},
+        changes={
+            "household": owner.code,
+            "kind": kind,
+            "cost_pen": str(support.cost_pen),
+            **({"override_reason": override} if override else {}),
+        },
         channel=channel,
     )
     return support

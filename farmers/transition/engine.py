@@ -9,6 +9,8 @@ Python with :func:`farmers.transition.rules.compute`, and writes set-based:
   if its stored stage is still the one read (a concurrent run cannot write the same move twice),
   and ``StageChange`` rows are inserted exactly for the households whose stage moved: one per
   rung reached, each effective on its milestone (``farmers.transition.ledger``);
+* an exclusion proposal is opened (once) for a relapse that reached the programme's limit:
+  people confirm or dismiss it (``farmers.services.exclusions``);
 * alerts (relapse, visit due, evidence expiry) are raised once per condition key: a key that
   already has an alert in any status is not raised again, so reruns never duplicate alerts nor
   reopen one that staff resolved; live engine alerts whose condition is gone are resolved.
@@ -39,7 +41,15 @@ from farmers.choices import (
     Stage,
     VerificationStatus,
 )
-from farmers.models import Agreement, Consent, Eradication, Household, StageChange, Verification
+from farmers.models import (
+    Agreement,
+    Consent,
+    Eradication,
+    ExclusionProposal,
+    Household,
+    StageChange,
+    Verification,
+)
 from registry.alerts import AlertSpec, alerts_raise_many
 from registry.choices import LIVE_ALERT_STATUSES, AlertKind, AlertStatus
 from registry.models import Alert, Program
@@ -47,7 +57,15 @@ from registry.models import Alert, Program
 from . import evidence as evidence_module
 from .evidence import Fact
 from .ledger import steps
-from .rules import TENURE, HouseholdEvidence, Result, Thresholds, Visit, compute
+from .rules import (
+    TENURE,
+    HouseholdEvidence,
+    Reason,
+    Result,
+    Thresholds,
+    Visit,
+    compute,
+)
 from .rules import Eradication as ErasedCoca
 
 ENGINE_ALERT_KINDS = (AlertKind.RELAPSE, AlertKind.VISIT_DUE, AlertKind.EVIDENCE_EXPIRY)
@@ -386,9 +404,12 @@ def _process(
         if r.result.stage != r.stage or not _same_milestones(r.milestones, r.result.milestones)
     ]
     specs, stale = _plan_alerts(rows, by_household)
-    if not dirty and not specs and not stale:
+    proposals = _plan_proposals(rows)
+    if not dirty and not specs and not stale and not proposals:
         return Outcome(len(rows))
     with transaction.atomic():
+        if proposals:
+            ExclusionProposal.objects.bulk_create(proposals, ignore_conflicts=True)
         changed: set[str] = set()
         for start in range(0, len(dirty), WRITE_CHUNK):
             changed |= _write(dirty[start : start + WRITE_CHUNK], today)
@@ -536,6 +557,30 @@ def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], li
         pk for pk, key, status in existing if status in LIVE_ALERT_STATUSES and key not in wanted
     ]
     return specs, stale
+
+
+def _plan_proposals(rows: list[_Row]) -> list[ExclusionProposal]:
+    """Exclusions to propose (people decide them, ``farmers.services.exclusions``): one per
+    relapse that reached the programme's limit, unless one was already opened for it (a query
+    only when the batch has such households)."""
+    wanted = {
+        (row.id, row.result.since): row
+        for row in rows
+        if row.result.held_back == Reason.EXCLUSION_PROPOSED
+    }
+    if not wanted:
+        return []
+    opened = {
+        (str(hid), on)
+        for hid, on in ExclusionProposal.objects.filter(
+            household_id__in=sorted({hid for hid, _on in wanted})
+        ).values_list("household_id", "relapse_on")
+    }
+    return [
+        ExclusionProposal(household_id=hid, relapse_on=on, evidence=row.result.evidence_summary)
+        for (hid, on), row in sorted(wanted.items())
+        if (hid, on) not in opened
+    ]
 
 
 def _resolve(stale: list[Any]) -> int:

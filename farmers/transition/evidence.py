@@ -22,6 +22,14 @@ Fact kinds (the vocabulary shared with ``titles`` and ``markets``):
                         registered for it counts towards ``milestones["tenure"]`` with no change
                         to the rules.
 
+``exclusion_confirmed`` / ``exclusion_dismissed``  programme staff decided an exclusion the engine
+                        proposed (``on`` = the decision's day, ``ref`` = the ISO day of the
+                        relapse that triggered it); from ``farmers.transition.decisions``.
+
+``relapse_overturned``  programme staff upheld the family's appeal of its relapse (``ref`` = the
+                        ISO day of that relapse): the coca finding does not count as a relapse.
+                        An upheld appeal of an exclusion is an ``exclusion_dismissed`` fact.
+
 ``title_registered`` and ``tenure_accepted`` are the tenure facts (``TENURE_FACT_KINDS``).
 """
 
@@ -41,8 +49,20 @@ TITLE_REGISTERED = "title_registered"
 CONTRACT_ACTIVE = "contract_active"
 DELIVERY_ACCEPTED = "delivery_accepted"
 TENURE_ACCEPTED = "tenure_accepted"
+EXCLUSION_CONFIRMED = "exclusion_confirmed"
+EXCLUSION_DISMISSED = "exclusion_dismissed"
+RELAPSE_OVERTURNED = "relapse_overturned"
 
-FACT_KINDS = (TITLE_APPLIED, TITLE_REGISTERED, CONTRACT_ACTIVE, DELIVERY_ACCEPTED, TENURE_ACCEPTED)
+FACT_KINDS = (
+    TITLE_APPLIED,
+    TITLE_REGISTERED,
+    CONTRACT_ACTIVE,
+    DELIVERY_ACCEPTED,
+    TENURE_ACCEPTED,
+    EXCLUSION_CONFIRMED,
+    EXCLUSION_DISMISSED,
+    RELAPSE_OVERTURNED,
+)
 # Facts that give a household secure tenure (the tenure milestone; DESIGN.md §6).
 TENURE_FACT_KINDS = frozenset({TITLE_REGISTERED, TENURE_ACCEPTED})
 

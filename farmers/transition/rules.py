@@ -10,8 +10,13 @@ Off the ladder:
 
 * **relapse** — a confirmed visit finding coca after the household had reached ``coca_free``
   moves it to ``relapsed``; it comes back only through a new agreement signed after the relapse
-  followed by a new coca-free visit. The ``relapses_before_exclusion``-th relapse moves it to
-  ``excluded`` (final).
+  followed by a new coca-free visit. The ``relapses_before_exclusion``-th relapse *proposes*
+  an exclusion (the household stays ``relapsed``, held back by ``exclusion_proposed``); it
+  becomes ``excluded`` (final) only once programme staff confirm that proposal (an
+  ``exclusion_confirmed`` fact whose ``ref`` is the relapse's day); a dismissed proposal
+  (``exclusion_dismissed``, also what an upheld appeal of the exclusion gives) leaves an
+  ordinary relapse. A relapse whose appeal programme staff upheld (``relapse_overturned``,
+  ``ref`` = its day) does not count: the stage it interrupted comes back.
 * **expiry** — a coca-free visit is valid for ``coca_free_max_age_months``; a market link for
   ``market_window_months`` after the last accepted delivery. When evidence expires the stage
   drops, with ``visit_expired`` / ``market_link_lapsed`` as the reason.
@@ -48,6 +53,9 @@ from registry.dates import add_months
 from .evidence import (
     CONTRACT_ACTIVE,
     DELIVERY_ACCEPTED,
+    EXCLUSION_CONFIRMED,
+    EXCLUSION_DISMISSED,
+    RELAPSE_OVERTURNED,
     TENURE_FACT_KINDS,
     TITLE_APPLIED,
     TITLE_REGISTERED,
@@ -105,6 +113,7 @@ class Reason:
     FORCED_ERADICATION = "forced_eradication"  # a relapse shown by a forced eradication
     READMITTED = "readmitted"
     EXCLUDED = "excluded_after_relapses"
+    EXCLUSION_PROPOSED = "exclusion_proposed"  # held back: staff have not decided yet
 
 
 # Reasons that mean evidence expired (the ledger and an ``evidence_expiry`` alert name them).
@@ -337,11 +346,14 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
     tenure_on = tenure_since(facts, evidence.registered_on) if facts else None
     if tenure_on is not None:
         milestones[TENURE] = _iso(tenure_on)
+    if facts:
+        visits = _without_overturned(visits, facts)
 
     # Walk the visits in time: relapses, readmission, exclusion.
     relapses = 0
     relapsed_on: date | None = None
     excluded_on: date | None = None
+    proposed_on: date | None = None  # an exclusion proposed, awaiting staff's decision
     reached = False
     era_start: date | None = None  # the agreement that opened the current era
     era_visit_index = 0  # visits before this index belong to earlier eras
@@ -353,8 +365,12 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
                 relapsed_on = visit.on
                 reached = False
                 if relapses >= thresholds.relapses_before_exclusion:
-                    excluded_on = visit.on
-                    break
+                    decision = _exclusion_decision(facts, visit.on)
+                    if decision is not None and decision.kind == EXCLUSION_CONFIRMED:
+                        excluded_on = max(decision.on, visit.on)
+                        break
+                    if decision is None:
+                        proposed_on = visit.on
             continue
         if relapsed_on is not None:
             readmission = next((a for a in agreements if relapsed_on < a <= visit.on), None)
@@ -391,7 +407,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
             RELAPSED,
             relapsed_on,
             Reason.RELAPSE,
-            Reason.RELAPSE,
+            Reason.EXCLUSION_PROPOSED if proposed_on == relapsed_on else Reason.RELAPSE,
             milestones,
             summary,
             (AlertWanted("relapse", f"relapse:{hid}:{relapsed_on}", None, "critical"),),
@@ -512,6 +528,30 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
     milestones[GRADUATED] = _iso(graduation_on)
     stage, since, reason = GRADUATED, max(since, graduation_on), Reason.GRADUATION_MET
     return result(Reason.GRADUATION_MET)
+
+
+def _without_overturned(visits: list[Visit], facts: Sequence[Fact]) -> list[Visit]:
+    """The visits without the coca findings whose relapse an upheld appeal overturned."""
+    overturned = {f.ref for f in facts if f.kind == RELAPSE_OVERTURNED}
+    if not overturned:
+        return visits
+    return [v for v in visits if not (v.coca_ha > ZERO and _iso(v.on) in overturned)]
+
+
+def _decided(facts: Sequence[Fact], kind: str, relapse_on: date) -> Fact | None:
+    """People's decision of ``kind`` about the relapse of ``relapse_on`` (or None)."""
+    ref = _iso(relapse_on)
+    return next((f for f in facts if f.kind == kind and f.ref == ref), None)
+
+
+def _exclusion_decision(facts: Sequence[Fact], relapse_on: date) -> Fact | None:
+    """Staff's decision on the exclusion proposed at the relapse of ``relapse_on`` (or None); a
+    dismissal (or an upheld appeal) outweighs a confirmation."""
+    if not facts:
+        return None
+    return _decided(facts, EXCLUSION_DISMISSED, relapse_on) or _decided(
+        facts, EXCLUSION_CONFIRMED, relapse_on
+    )
 
 
 def tenure_since(facts: Iterable[Fact], enrolled_on: date) -> date | None:

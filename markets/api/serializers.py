@@ -220,6 +220,19 @@ class ContractDetailSerializer(ContractSerializer):
         read_only_fields = fields
 
 
+def override_reason_field() -> serializers.CharField:
+    """``override_reason``: programme staff's reason to go ahead for a suspended household."""
+    return serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_(
+            "Programme staff only: why this goes ahead while the household is relapsed or excluded."
+        ),
+    )
+
+
 class ContractCreateSerializer(serializers.Serializer[Any]):
     """Record a draft contract. Give the volume in kg, or (coffee) in quintales of 46 kg."""
 
@@ -250,6 +263,7 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
         choices=Certification.choices, default=Certification.NONE
     )
     schedule = serializers.ListField(child=ScheduleInputSerializer(), required=False, max_length=52)
+    override_reason = override_reason_field()
 
 
 class ContractTransitionSerializer(serializers.Serializer[Any]):
@@ -257,6 +271,7 @@ class ContractTransitionSerializer(serializers.Serializer[Any]):
 
     to = serializers.ChoiceField(choices=ContractStatus.choices)
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    override_reason = override_reason_field()
 
 
 class DeliverySerializer(serializers.ModelSerializer[Delivery]):
@@ -356,6 +371,7 @@ class DeliveryCreateSerializer(serializers.Serializer[Any]):
         max_length=60, required=False, allow_blank=True, default=""
     )
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
+    override_reason = override_reason_field()
 
 
 class DeliveryTransitionSerializer(serializers.Serializer[Any]):

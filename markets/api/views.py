@@ -170,6 +170,7 @@ class ContractViewSet(MarketsViewSet):
             contract=contract,
             to=data["to"],
             reason=data["reason"],
+            override_reason=data["override_reason"],
             expected_version=self.if_match(contract),
         )
         return self._detail(contract)

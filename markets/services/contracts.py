@@ -15,6 +15,8 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from farmers.choices import Crop, HouseholdStatus
+from farmers.models import Household
+from farmers.services import suspension_check
 from farmers.transition import recompute_on_commit
 from registry.actors import Actor
 from registry.choices import ChangeAction, OrganizationKind
@@ -29,7 +31,7 @@ from registry.workflow import Flow, Step, transition
 from .. import policies
 from ..choices import Certification, ContractStatus, PriceRule, forms_for_crop
 from ..models import Contract, ContractStatusChange, DeliverySchedule
-from ..workflow import CONTRACT_MACHINE, SEASON_OPEN
+from ..workflow import CONTRACT_MACHINE, NOT_SUSPENDED, SEASON_OPEN
 from .amounts import MAX_SCHEDULE, MAX_SEASON_DAYS, clean_price, kilograms
 from .offers import offer_ensure
 
@@ -105,6 +107,7 @@ def contract_create(
     quality_terms: str = "",
     certification: str = Certification.NONE,
     schedule: Iterable[dict[str, Any]] = (),
+    override_reason: str = "",
     id: Any = None,
     channel: str = "api",
 ) -> tuple[Contract, bool]:
@@ -112,7 +115,9 @@ def contract_create(
 
     A buyer's key records contracts for itself only; programme people for households in their
     area. The household must be active (reviewed); the product form must suit the crop; a
-    fixed-price contract needs its price, a reference-price one its floor.
+    fixed-price contract needs its price, a reference-price one its floor. A relapsed or
+    excluded household is suspended (409 ``household_suspended``) unless programme staff give
+    an ``override_reason`` (kept on the contract and in the change record).
     """
     schedule = list(schedule)
     payload = {
@@ -153,6 +158,7 @@ def contract_create(
             _("Contracts can be made only with households whose registration was approved."),
             "household_not_active",
         )
+    override = suspension_check(actor, owner, override_reason, attr="household")
     crop = clean_choice(crop, Crop, "crop")
     allowed_forms = forms_for_crop(crop)
     if product_form not in allowed_forms:
@@ -219,6 +225,7 @@ def contract_create(
         reference_price_note=reference_price_note.strip()[:200],
         quality_terms=quality_terms.strip(),
         certification=certification,
+        suspension_override=override,
         **actor.stamp(),
         request_hash=digest,
         created_at=now,
@@ -246,6 +253,7 @@ def contract_create(
             "product_form": product_form,
             "volume_kg": str(volume),
             "price_rule": price_rule,
+            **({"override_reason": override} if override else {}),
         },
         channel=channel,
     )
@@ -272,6 +280,18 @@ def _contract_season_open(step: Step[Contract]) -> None:
             code="season_over",
             attr="to",
         )
+
+
+def _contract_not_suspended(step: Step[Contract]) -> None:
+    override = suspension_check(
+        step.actor,
+        Household.objects.get(pk=step.instance.household_id),
+        step.data.get("override_reason", ""),
+        attr="to",
+    )
+    if override:
+        step.instance.suspension_override = override
+        step.changes["override_reason"] = override
 
 
 def _contract_apply(step: Step[Contract]) -> None:
@@ -309,7 +329,7 @@ CONTRACT_FLOW: Flow[Contract] = Flow(
         _("Your role may not change contracts."), code="missing_scope"
     ),
     fields={"reason": _need_reason},
-    guards={SEASON_OPEN: _contract_season_open},
+    guards={SEASON_OPEN: _contract_season_open, NOT_SUSPENDED: _contract_not_suspended},
     apply=_contract_apply,
     history=lambda step: _record_status(
         step.instance, step.actor, step.before, step.to, step.data.get("reason", "")
@@ -325,18 +345,20 @@ def contract_transition(
     contract: Contract,
     to: str,
     reason: str = "",
+    override_reason: str = "",
     expected_version: int | None = None,
     channel: str = "api",
     today: date | None = None,
 ) -> Contract:
     """Move a contract through its workflow (DESIGN.md §5, ``workflow.CONTRACT_MACHINE``, through
-    the kernel's ``registry.workflow.transition``), with its status ledger."""
+    the kernel's ``registry.workflow.transition``), with its status ledger. Signing a draft for
+    a relapsed or excluded household needs programme staff's ``override_reason``."""
     return transition(
         CONTRACT_FLOW,
         actor=actor,
         record=contract,
         to=to,
-        data={"reason": reason.strip()},
+        data={"reason": reason.strip(), "override_reason": override_reason},
         expected_version=expected_version,
         channel=channel,
         today=today,

@@ -14,6 +14,8 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from farmers.models import Household
+from farmers.services import suspension_check
 from farmers.services.enrolment import require_not_before_enrolment
 from farmers.transition import recompute_on_commit
 from registry.actors import Actor
@@ -46,6 +48,7 @@ def delivery_record(
     price_pen_per_kg: Any = None,
     receipt_reference: str = "",
     note: str = "",
+    override_reason: str = "",
     id: Any = None,
     channel: str = "api",
     today: date | None = None,
@@ -55,7 +58,8 @@ def delivery_record(
     The price defaults to the contract's; it may never be below the contract's floor. The amount
     is kg × price rounded to the céntimo. A delivery that takes the contract past its volume is
     recorded but flagged ``exceeds_volume``. A contract that is not active, or a date outside the
-    season, is a 409.
+    season, is a 409; so is a relapsed or excluded household (``household_suspended``) unless
+    programme staff give an ``override_reason`` (kept on the delivery and in the change record).
     """
     payload = {
         "contract": str(contract),
@@ -93,6 +97,9 @@ def delivery_record(
             code="outside_season",
             attr="delivered_on",
         )
+    override = suspension_check(
+        actor, Household.objects.get(pk=locked.household_id), override_reason, attr="contract"
+    )
     if price_pen_per_kg is None:
         if locked.price_pen_per_kg is None:
             raise field_error(
@@ -128,6 +135,7 @@ def delivery_record(
         amount_pen=amount,
         receipt_reference=receipt_reference.strip()[:60],
         note=note.strip(),
+        suspension_override=override,
         exceeds_volume=delivered_total > locked.volume_kg,
         **actor.stamp(),
         **_confirmation(actor, now),
@@ -149,6 +157,7 @@ def delivery_record(
             "price_pen_per_kg": str(price),
             "amount_pen": str(amount),
             "exceeds_volume": delivery.exceeds_volume,
+            **({"override_reason": override} if override else {}),
         },
         channel=channel,
     )

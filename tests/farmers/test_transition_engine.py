@@ -165,9 +165,10 @@ def test_evidence_is_read_in_a_fixed_number_of_queries(program: Program) -> None
                 engine.recompute_households(ids, today=TODAY)
             counts.append(len(queries))
             assert fake.calls == calls + 1  # one provider call per batch
-    # The registered providers (titles, markets) answer a batch in one query each.
+    # The registered providers (titles, markets, people's decisions) answer a batch in one
+    # query each.
     real = [name for name in evidence_module.providers() if name != "test"]
-    assert sorted(real) == ["markets", "titles"]
+    assert sorted(real) == ["farmers.appeals", "farmers.decisions", "markets", "titles"]
     # households, consents, agreements, visits, eradications, thresholds, alerts + the providers
     assert counts[0] == counts[1] == 7 + len(real)
 

@@ -15,6 +15,9 @@ from hypothesis import strategies as st
 from farmers.choices import Stage
 from farmers.transition.evidence import (
     DELIVERY_ACCEPTED,
+    EXCLUSION_CONFIRMED,
+    EXCLUSION_DISMISSED,
+    RELAPSE_OVERTURNED,
     TENURE_ACCEPTED,
     TITLE_APPLIED,
     TITLE_REGISTERED,
@@ -70,6 +73,19 @@ def licit(*facts: Fact) -> HouseholdEvidence:
         agreements=[d("2026-01-01")], visits=[visit("2026-03-01", licit="1.2")], facts=list(facts)
     )
 
+
+def decision(kind: str, on: str, relapse_on: str) -> Fact:
+    """Programme staff's decision (on ``on``) on the exclusion proposed at ``relapse_on``."""
+    return Fact(HID, kind, d(on), ref=relapse_on)
+
+
+TWO_RELAPSES_AGREEMENTS = [d("2024-01-01"), d("2024-09-01")]
+TWO_RELAPSES = [
+    visit("2024-03-01"),
+    visit("2024-08-01", coca="0.3"),
+    visit("2025-01-01"),
+    visit("2025-06-01", coca="1"),
+]
 
 GRADUATE_VISITS = [visit("2024-03-01", licit="1.5"), visit("2025-06-01", licit="2")]
 GRADUATE: dict[str, object] = {
@@ -267,30 +283,90 @@ CASES = [
         Reason.LICIT_BELOW_MINIMUM,
     ),
     (
-        "excluded: the second relapse",
+        "the second relapse proposes an exclusion: still relapsed until staff decide",
+        evidence(agreements=TWO_RELAPSES_AGREEMENTS, visits=TWO_RELAPSES),
+        Stage.RELAPSED,
+        Reason.EXCLUSION_PROPOSED,
+    ),
+    (
+        "excluded: the second relapse, once programme staff confirm the proposal",
         evidence(
-            agreements=[d("2024-01-01"), d("2024-09-01")],
-            visits=[
-                visit("2024-03-01"),
-                visit("2024-08-01", coca="0.3"),
-                visit("2025-01-01"),
-                visit("2025-06-01", coca="1"),
-            ],
+            agreements=TWO_RELAPSES_AGREEMENTS,
+            visits=TWO_RELAPSES,
+            facts=[decision(EXCLUSION_CONFIRMED, "2025-07-01", "2025-06-01")],
         ),
         Stage.EXCLUDED,
         Reason.EXCLUDED,
     ),
     (
+        "a dismissed proposal is an ordinary relapse",
+        evidence(
+            agreements=TWO_RELAPSES_AGREEMENTS,
+            visits=TWO_RELAPSES,
+            facts=[decision(EXCLUSION_DISMISSED, "2025-07-01", "2025-06-01")],
+        ),
+        Stage.RELAPSED,
+        Reason.RELAPSE,
+    ),
+    (
+        "a dismissed proposal: the way out of relapsed is open again",
+        evidence(
+            agreements=[*TWO_RELAPSES_AGREEMENTS, d("2025-08-01")],
+            visits=[*TWO_RELAPSES, visit("2025-10-01")],
+            facts=[decision(EXCLUSION_DISMISSED, "2025-07-01", "2025-06-01")],
+        ),
+        Stage.COCA_FREE,
+        "",
+    ),
+    (
+        "a confirmation of another relapse's proposal decides nothing",
+        evidence(
+            agreements=TWO_RELAPSES_AGREEMENTS,
+            visits=TWO_RELAPSES,
+            facts=[decision(EXCLUSION_CONFIRMED, "2025-07-01", "2024-08-01")],
+        ),
+        Stage.RELAPSED,
+        Reason.EXCLUSION_PROPOSED,
+    ),
+    (
+        "an upheld appeal of the relapse: the finding does not count, the stage comes back",
+        evidence(
+            agreements=[d("2025-01-01")],
+            visits=[visit("2025-03-01"), visit("2025-08-01", coca="0.3"), visit("2026-02-01")],
+            facts=[decision(RELAPSE_OVERTURNED, "2025-09-01", "2025-08-01")],
+        ),
+        Stage.COCA_FREE,
+        "",
+    ),
+    (
+        "an upheld appeal of the first relapse: the second is no longer the limit",
+        evidence(
+            agreements=TWO_RELAPSES_AGREEMENTS,
+            visits=TWO_RELAPSES,
+            facts=[decision(RELAPSE_OVERTURNED, "2024-09-15", "2024-08-01")],
+        ),
+        Stage.RELAPSED,
+        Reason.RELAPSE,
+    ),
+    (
+        "an upheld appeal of a confirmed exclusion: back to relapsed",
+        evidence(
+            agreements=TWO_RELAPSES_AGREEMENTS,
+            visits=TWO_RELAPSES,
+            facts=[
+                decision(EXCLUSION_CONFIRMED, "2025-07-01", "2025-06-01"),
+                decision(EXCLUSION_DISMISSED, "2025-08-01", "2025-06-01"),
+            ],
+        ),
+        Stage.RELAPSED,
+        Reason.RELAPSE,
+    ),
+    (
         "excluded is final: a later agreement and coca-free visit change nothing",
         evidence(
-            agreements=[d("2024-01-01"), d("2024-09-01"), d("2025-08-01")],
-            visits=[
-                visit("2024-03-01"),
-                visit("2024-08-01", coca="0.3"),
-                visit("2025-01-01"),
-                visit("2025-06-01", coca="1"),
-                visit("2025-10-01"),
-            ],
+            agreements=[*TWO_RELAPSES_AGREEMENTS, d("2025-08-01")],
+            visits=[*TWO_RELAPSES, visit("2025-10-01")],
+            facts=[decision(EXCLUSION_CONFIRMED, "2025-07-01", "2025-06-01")],
         ),
         Stage.EXCLUDED,
         Reason.EXCLUDED,
