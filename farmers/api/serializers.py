@@ -451,6 +451,7 @@ class EradicationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Eradica
     coca_fields = ("kind", "hectares")
     household = serializers.UUIDField(source="household_id", read_only=True)
     plot = serializers.UUIDField(source="plot_id", read_only=True)
+    date = serializers.DateField(source="eradicated_on", read_only=True)
     verified_by = serializers.IntegerField(source="verified_by_id", read_only=True)
 
     class Meta:
@@ -459,7 +460,7 @@ class EradicationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Eradica
             "id",
             "household",
             "plot",
-            "eradicated_on",
+            "date",
             "hectares",
             "kind",
             "status",
@@ -473,8 +474,11 @@ class EradicationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Eradica
 
 class EradicationCreateSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(required=False)
+    household = serializers.UUIDField(
+        required=False, help_text="The plot's household (checked when sent)."
+    )
     plot = serializers.UUIDField()
-    eradicated_on = BoundedDateField(kind="event")
+    date = BoundedDateField(kind="event", source="eradicated_on")
     hectares = DecimalStringField(max_digits=10, decimal_places=4)
     kind = serializers.ChoiceField(choices=EradicationKind.choices)
 

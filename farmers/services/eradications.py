@@ -32,6 +32,7 @@ from ..models import Eradication, Plot
 from ..transition import recompute_on_commit
 from ..workflow import ERADICATION_MACHINE, MAKER_CHECKER
 from .common import _household_for_write, _may_write, _need_review_reason
+from .enrolment import require_not_before_enrolment
 
 
 def _plot_for_write(actor: Actor, plot_id: Any) -> Plot:
@@ -50,7 +51,7 @@ def _clean(
     most the plot's area, a known kind."""
     errors: dict[str, list[ValidationError]] = {}
     if eradicated_on > today:
-        errors["eradicated_on"] = [
+        errors["date"] = [
             ValidationError(_("The date cannot be in the future."), code="future_date")
         ]
     area = Decimal("0")
@@ -85,13 +86,15 @@ def eradication_create(
     eradicated_on: date,
     hectares: Any,
     kind: str,
+    household: Any = None,
     id: Any = None,
     channel: str = "api",
     today: date | None = None,
 ) -> tuple[Eradication, bool]:
     """Record coca eradicated on one of a household's plots. Idempotent on ``id``. A forced
     eradication recorded by a reviewer of the household counts at once (``verified``); any
-    other waits for a second person's verification (``eradication_transition``)."""
+    other waits for a second person's verification (``eradication_transition``). ``household``,
+    when given, must be the plot's (400 ``plot_not_in_household`` on ``plot``)."""
     payload = {
         "plot": str(plot),
         "eradicated_on": eradicated_on,
@@ -103,7 +106,12 @@ def eradication_create(
     if existing is not None:
         return existing, False
     found = _plot_for_write(actor, plot)
+    if household is not None and str(found.household_id) != str(household):
+        raise field_error(
+            "plot", _("This plot does not belong to the household."), "plot_not_in_household"
+        )
     household = found.household
+    require_not_before_enrolment(household, eradicated_on, "date")
     area, kind = _clean(found, eradicated_on, hectares, kind, today or timezone.localdate())
     record = Eradication(
         household=household,

@@ -65,7 +65,7 @@ def coca_free(program: Program) -> Household:
 def payload(plot: Any, **extra: Any) -> dict[str, Any]:
     return {
         "plot": str(plot.pk),
-        "eradicated_on": "2026-05-01",
+        "date": "2026-05-01",
         "hectares": "0.5",
         "kind": "forced",
         **extra,
@@ -92,6 +92,19 @@ def test_forced_eradication_by_staff_counts_at_once_and_relapses_the_family(
     assert (household.stage, str(household.stage_since)) == (Stage.RELAPSED, "2026-05-01")
     move = StageChange.objects.filter(household=household).latest("id")
     assert (move.to_stage, move.reason) == (Stage.RELAPSED, Reason.FORCED_ERADICATION)
+
+
+def test_the_contract_fields_household_and_date(program: Program, reviewer: APIClient) -> None:
+    """API.md's fields: ``date`` in and out; ``household``, when sent, must be the plot's."""
+    household = coca_free(program)
+    other = coca_free(program)
+    plot = give_plot(household.pk)
+    wrong = reviewer.post(URL, payload(plot, household=str(other.pk)), format="json")
+    assert wrong.status_code == 400 and codes(wrong) == {("plot", "plot_not_in_household")}
+    assert not Eradication.objects.exists()
+    right = reviewer.post(URL, payload(plot, household=str(household.pk)), format="json")
+    assert right.status_code == 201, right.content
+    assert right.json()["date"] == "2026-05-01" and "eradicated_on" not in right.json()
 
 
 def test_voluntary_eradication_needs_a_second_person_and_is_never_a_relapse(
@@ -148,7 +161,7 @@ def test_create_is_idempotent_on_the_client_id(program: Program, reviewer: APICl
 @pytest.mark.parametrize(
     ("extra", "expected"),
     [
-        ({"eradicated_on": "2099-01-01"}, {("eradicated_on", "future_date")}),
+        ({"date": "2099-01-01"}, {("date", "future_date")}),
         ({"hectares": "0"}, {("hectares", "min_value")}),
         ({"hectares": "9"}, {("hectares", "eradication_exceeds_plot_area")}),  # plot: 4 ha
         ({"hectares": "9", "kind": "voluntary"}, {("hectares", "eradication_exceeds_plot_area")}),
