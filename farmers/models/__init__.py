@@ -1,0 +1,38 @@
+"""Households and what the registry knows about them: members, consent, plots, agreements,
+verification visits, support given, and deduplication keys.
+
+A package by sub-domain (``households``, ``records``, ``transition``, ``decisions``); every model
+is imported here, so ``from farmers.models import X`` keeps working and Django finds them all."""
+
+from __future__ import annotations
+
+from ..choices import ConsentPurpose, SweepStatus
+from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
+from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplicate
+from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
+from .transition import StageChange, StageChangeQuerySet, SweepRange, SweepRun
+
+__all__ = [
+    "HA",
+    "Agreement",
+    "Appeal",
+    "Consent",
+    "ConsentPurpose",
+    "DecidedModel",
+    "DedupKey",
+    "Eradication",
+    "ExclusionProposal",
+    "Household",
+    "Member",
+    "Plot",
+    "PlotOverlap",
+    "PossibleDuplicate",
+    "StageChange",
+    "StageChangeQuerySet",
+    "Support",
+    "SweepRange",
+    "SweepRun",
+    "SweepStatus",
+    "Verification",
+    "VisitCorrection",
+]
