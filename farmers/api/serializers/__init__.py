@@ -1,0 +1,103 @@
+"""Serializers of the farmers API: explicit fields; coca fields only for ``coca:read``.
+
+A package by sub-domain (``households``, ``records``, ``decisions``; ``common`` holds what they
+share); everything is re-exported here, so ``from farmers.api.serializers import X`` keeps
+working."""
+
+from __future__ import annotations
+
+from .common import (
+    CocaFieldsMixin,
+    TransitionSerializer,
+    coca_shown,
+    stage_logged,
+    stage_shown,
+)
+from .decisions import (
+    AppealCreateSerializer,
+    AppealSerializer,
+    AppealTransitionSerializer,
+    CorrectionCreateSerializer,
+    CorrectionSerializer,
+    CorrectionTransitionSerializer,
+    ExclusionProposalSerializer,
+    ExclusionTransitionSerializer,
+    StageChangeSerializer,
+)
+from .households import (
+    ConsentInputSerializer,
+    HouseholdCreateSerializer,
+    HouseholdDetailSerializer,
+    HouseholdLookupSerializer,
+    HouseholdSerializer,
+    HouseholdTransitionSerializer,
+    HouseholdUpdateSerializer,
+    MemberInputSerializer,
+    MemberPatchSerializer,
+    MemberSerializer,
+    PossibleDuplicateSerializer,
+)
+from .records import (
+    AgreementCreateSerializer,
+    AgreementSerializer,
+    EradicationCreateSerializer,
+    EradicationSerializer,
+    EradicationTransitionSerializer,
+    GeometrySerializer,
+    LicitCropSerializer,
+    LocationSerializer,
+    OverlapSerializer,
+    PlotCreateSerializer,
+    PlotSerializer,
+    PlotUpdateSerializer,
+    PlotUploadSerializer,
+    VerificationCreateSerializer,
+    VerificationPhotoSerializer,
+    VerificationSerializer,
+    VerificationTransitionSerializer,
+)
+
+__all__ = [
+    "AgreementCreateSerializer",
+    "AgreementSerializer",
+    "AppealCreateSerializer",
+    "AppealSerializer",
+    "AppealTransitionSerializer",
+    "CocaFieldsMixin",
+    "ConsentInputSerializer",
+    "CorrectionCreateSerializer",
+    "CorrectionSerializer",
+    "CorrectionTransitionSerializer",
+    "EradicationCreateSerializer",
+    "EradicationSerializer",
+    "EradicationTransitionSerializer",
+    "ExclusionProposalSerializer",
+    "ExclusionTransitionSerializer",
+    "GeometrySerializer",
+    "HouseholdCreateSerializer",
+    "HouseholdDetailSerializer",
+    "HouseholdLookupSerializer",
+    "HouseholdSerializer",
+    "HouseholdTransitionSerializer",
+    "HouseholdUpdateSerializer",
+    "LicitCropSerializer",
+    "LocationSerializer",
+    "MemberInputSerializer",
+    "MemberPatchSerializer",
+    "MemberSerializer",
+    "OverlapSerializer",
+    "PlotCreateSerializer",
+    "PlotSerializer",
+    "PlotUpdateSerializer",
+    "PlotUploadSerializer",
+    "PossibleDuplicateSerializer",
+    "StageChangeSerializer",
+    "TransitionSerializer",
+    "VerificationCreateSerializer",
+    "VerificationPhotoSerializer",
+    "VerificationSerializer",
+    "VerificationTransitionSerializer",
+    "coca_shown",
+    "stage_logged",
+    "stage_shown",
+]

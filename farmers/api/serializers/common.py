@@ -1,0 +1,49 @@
+"""What the farmers serializers share: who sees coca and stage data, and the workflow-move
+input."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from rest_framework import serializers
+
+from farmers import policies
+
+
+def coca_shown(context: dict[str, Any], record: Any) -> bool:
+    """Whether this response shows the coca fields of ``record`` (``policies.coca_visible``
+    for the request's actor, when the view shows coca at all)."""
+    return bool(context.get("show_coca")) and policies.coca_visible(context.get("actor"), record)
+
+
+class CocaFieldsMixin:
+    """Drops ``coca_fields`` from the output unless the caller may read coca for this record."""
+
+    coca_fields: tuple[str, ...] = ()
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        if not coca_shown(self.context, instance):  # type: ignore[attr-defined]
+            for name in self.coca_fields:
+                data.pop(name, None)
+        return data
+
+
+def stage_shown(context: dict[str, Any], record: Any) -> bool:
+    """Whether this response shows the stage data of ``record`` (a household or a stage change:
+    ``policies.stage_visible`` for the request's actor; the stage is coca data)."""
+    return policies.stage_visible(context.get("actor"), record)
+
+
+def stage_logged(context: dict[str, Any], record: Any) -> bool:
+    """Whether showing ``record``'s stage is a logged coca read: shown by virtue of coca:read
+    in its area (partners' keys, people reading with coca:read), not as the programme's own
+    people without it."""
+    return stage_shown(context, record) and policies.coca_visible(context.get("actor"), record)
+
+
+class TransitionSerializer(serializers.Serializer[Any]):
+    """A workflow move: the target state and, where the move needs one, a reason."""
+
+    to: serializers.Field[Any, Any, Any, Any] = serializers.CharField(max_length=30)
+    reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")

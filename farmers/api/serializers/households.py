@@ -1,0 +1,213 @@
+"""Serializers of households: members, consent, lookups, updates, moves and possible
+duplicates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.exceptions import ValidationError as DjangoValidationError
+from django.utils.translation import gettext_lazy as _
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from farmers.choices import (
+    ConsentPurpose,
+    DocumentType,
+    HouseholdStatus,
+    Relationship,
+    Sex,
+)
+from farmers.identity import normalize_document
+from farmers.models import (
+    Household,
+    Member,
+    PossibleDuplicate,
+)
+from registry.api.fields import BoundedDateField
+
+from .common import TransitionSerializer, stage_shown
+
+
+class MemberSerializer(serializers.ModelSerializer[Member]):
+    """A household member as returned by the API."""
+
+    class Meta:
+        model = Member
+        fields = [
+            "id",
+            "given_names",
+            "surnames",
+            "document_type",
+            "document_number",
+            "sex",
+            "birth_date",
+            "relationship",
+            "phone",
+            "is_head",
+        ]
+        read_only_fields = fields
+
+
+class MemberInputSerializer(serializers.Serializer[Any]):
+    """A member in a registration request (normalised and checked by the service)."""
+
+    id = serializers.UUIDField(required=False)
+    given_names = serializers.CharField(max_length=120)
+    surnames = serializers.CharField(max_length=120)
+    document_type = serializers.ChoiceField(
+        choices=DocumentType.choices, required=False, allow_blank=True
+    )
+    document_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    sex = serializers.ChoiceField(choices=Sex.choices)
+    birth_date = BoundedDateField(kind="birth")
+    relationship = serializers.ChoiceField(choices=Relationship.choices)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+
+
+class ConsentInputSerializer(serializers.Serializer[Any]):
+    """The family's consent given with the registration."""
+
+    signed_on = BoundedDateField(kind="event")
+    purposes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ConsentPurpose.choices), min_length=1, max_length=10
+    )
+    notice_version = serializers.CharField(max_length=20, required=False)
+    language = serializers.CharField(max_length=10, required=False)
+
+
+class HouseholdCreateSerializer(serializers.Serializer[Any]):
+    """Register a household with its members (and consent) in one request."""
+
+    id = serializers.UUIDField(required=False, help_text=_("Client-chosen id: retries are safe."))
+    program = serializers.CharField(max_length=50)
+    district = serializers.RegexField(r"^[0-9]{6}$", max_length=6)
+    community = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
+    members = serializers.ListField(child=MemberInputSerializer(), min_length=1, max_length=30)
+    consent = ConsentInputSerializer(required=False)
+
+
+class HouseholdLookupSerializer(serializers.Serializer[Any]):
+    """Find households by a member's ID document, sent in the body (never in a URL)."""
+
+    document_type = serializers.ChoiceField(choices=DocumentType.choices)
+    document_number = serializers.CharField(max_length=20)
+
+    def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        try:
+            attrs["document_number"] = normalize_document(
+                attrs["document_type"], attrs["document_number"]
+            )
+        except DjangoValidationError as exc:
+            details = [serializers.ErrorDetail(m, code=exc.code) for m in exc.messages]
+            raise serializers.ValidationError({"document_number": details}) from exc
+        return attrs
+
+
+class MemberPatchSerializer(serializers.Serializer[Any]):
+    """A member in a PATCH: with ``id`` it changes that member (``is_active: false`` takes them
+    off the household); without ``id`` it adds a member."""
+
+    id = serializers.UUIDField(required=False)
+    given_names = serializers.CharField(max_length=120, required=False)
+    surnames = serializers.CharField(max_length=120, required=False)
+    document_type = serializers.ChoiceField(
+        choices=DocumentType.choices, required=False, allow_blank=True
+    )
+    document_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
+    sex = serializers.ChoiceField(choices=Sex.choices, required=False)
+    birth_date = BoundedDateField(kind="birth", required=False)
+    relationship = serializers.ChoiceField(choices=Relationship.choices, required=False)
+    phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
+    is_active = serializers.BooleanField(required=False)
+
+
+class HouseholdUpdateSerializer(serializers.Serializer[Any]):
+    """Fields of a household that can be changed with PATCH (members nested)."""
+
+    community = serializers.CharField(max_length=150, required=False, allow_blank=True)
+    district = serializers.RegexField(r"^[0-9]{6}$", max_length=6, required=False)
+    program = serializers.CharField(max_length=50, required=False)
+    members = serializers.ListField(child=MemberPatchSerializer(), required=False, max_length=30)
+
+
+class HouseholdTransitionSerializer(TransitionSerializer):
+    to = serializers.ChoiceField(
+        choices=[HouseholdStatus.ACTIVE, HouseholdStatus.REJECTED, HouseholdStatus.INACTIVE]
+    )
+
+
+class PossibleDuplicateSerializer(serializers.ModelSerializer[PossibleDuplicate]):
+    """A near match awaiting review."""
+
+    household = serializers.UUIDField(source="candidate_id", read_only=True)
+    code = serializers.CharField(source="candidate.code", read_only=True)
+
+    class Meta:
+        model = PossibleDuplicate
+        fields = ["household", "code", "score", "reasons"]
+        read_only_fields = fields
+
+
+class HouseholdSerializer(serializers.ModelSerializer[Household]):
+    """A household with its active members (``stage``, ``stage_since`` and ``milestones`` only
+    where the caller may see the stage: ``policies.stage_visible``)."""
+
+    stage_fields = ("stage", "stage_since", "milestones")
+
+    program = serializers.CharField(source="program.code", read_only=True)
+    district = serializers.CharField(source="district_id", read_only=True)
+    members = MemberSerializer(many=True, read_only=True, source="live_members")
+    milestones = serializers.DictField(
+        child=serializers.DateField(),
+        read_only=True,
+        help_text=_("Each stage criterion met, with the date it was met (set by the engine)."),
+    )
+
+    class Meta:
+        model = Household
+        fields = [
+            "id",
+            "code",
+            "program",
+            "district",
+            "community",
+            "status",
+            "stage",
+            "stage_since",
+            "milestones",
+            "head_name",
+            "members",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+    def to_representation(self, instance: Household) -> Any:
+        data = super().to_representation(instance)
+        if not stage_shown(self.context, instance):
+            for name in self.stage_fields:
+                data.pop(name, None)
+        return data
+
+
+class HouseholdDetailSerializer(HouseholdSerializer):
+    """A household with members and the open near matches the caller may see."""
+
+    possible_duplicates = serializers.SerializerMethodField()
+    rejection_reason = serializers.CharField(read_only=True)
+    merged_into = serializers.UUIDField(source="merged_into_id", read_only=True, allow_null=True)
+
+    class Meta(HouseholdSerializer.Meta):
+        fields = [
+            *HouseholdSerializer.Meta.fields,
+            "possible_duplicates",
+            "rejection_reason",
+            "merged_into",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(PossibleDuplicateSerializer(many=True))
+    def get_possible_duplicates(self, household: Household) -> list[dict[str, Any]]:
+        rows = self.context.get("possible_duplicates", [])
+        return PossibleDuplicateSerializer(rows, many=True).data  # type: ignore[return-value]

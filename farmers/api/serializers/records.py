@@ -1,0 +1,252 @@
+"""Serializers of a household's records: plots, agreements, verification visits and
+eradications."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema_field
+from rest_framework import serializers
+
+from farmers import policies
+from farmers.choices import (
+    Crop,
+    EradicationKind,
+    EradicationStatus,
+    Tenure,
+    VerificationMethod,
+    VerificationStatus,
+)
+from farmers.evidence import visit_plot_ids
+from farmers.models import (
+    Agreement,
+    Eradication,
+    Plot,
+    Verification,
+)
+from registry.api.fields import BoundedDateField, DecimalStringField
+
+from .common import CocaFieldsMixin, TransitionSerializer
+
+
+class VerificationTransitionSerializer(TransitionSerializer):
+    to = serializers.ChoiceField(
+        choices=[VerificationStatus.CONFIRMED, VerificationStatus.REJECTED]
+    )
+
+
+class GeometrySerializer(serializers.Serializer[Any]):
+    """A GeoJSON Polygon or MultiPolygon in WGS84 ([lon, lat])."""
+
+    type = serializers.ChoiceField(choices=["Polygon", "MultiPolygon"])
+    coordinates = serializers.ListField(child=serializers.ListField())
+
+
+class OverlapSerializer(serializers.Serializer[Any]):
+    """Another household's plot overlapping this one."""
+
+    plot = serializers.UUIDField(source="other_id")
+    household_code = serializers.SerializerMethodField()
+    area_ha = serializers.DecimalField(max_digits=10, decimal_places=4)
+
+    def get_household_code(self, overlap: Any) -> str | None:
+        actor = self.context.get("actor")
+        household = overlap.other.household
+        if actor is not None and policies.household_can(actor, household, "view"):
+            return str(household.code)
+        return None
+
+
+class PlotSerializer(serializers.ModelSerializer[Plot]):
+    """A plot with its boundary, computed area and overlaps."""
+
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    geometry = GeometrySerializer(read_only=True)
+    overlaps = OverlapSerializer(many=True, read_only=True)
+    crops = serializers.ListField(
+        child=serializers.ChoiceField(choices=Crop.choices), read_only=True
+    )
+
+    class Meta:
+        model = Plot
+        fields = [
+            "id",
+            "household",
+            "name",
+            "tenure",
+            "geometry",
+            "area_ha",
+            "crops",
+            "overlaps",
+            "is_active",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class PlotCreateSerializer(serializers.Serializer[Any]):
+    """Record a plot: its boundary is validated and measured by the service."""
+
+    id = serializers.UUIDField(required=False)
+    household = serializers.UUIDField()
+    name = serializers.CharField(max_length=120)
+    tenure = serializers.ChoiceField(choices=Tenure.choices)
+    geometry = serializers.JSONField()
+    crops = serializers.ListField(
+        child=serializers.ChoiceField(choices=Crop.choices), required=False, max_length=20
+    )
+
+
+class PlotUploadSerializer(serializers.Serializer[Any]):
+    """Record a plot from a GeoJSON, KML or GPX file."""
+
+    household = serializers.UUIDField()
+    name = serializers.CharField(max_length=120)
+    tenure = serializers.ChoiceField(choices=Tenure.choices)
+    file = serializers.FileField()
+
+
+class PlotUpdateSerializer(serializers.Serializer[Any]):
+    name = serializers.CharField(max_length=120, required=False)
+    tenure = serializers.ChoiceField(choices=Tenure.choices, required=False)
+    geometry = serializers.JSONField(required=False)
+    crops = serializers.ListField(
+        child=serializers.ChoiceField(choices=Crop.choices), required=False, max_length=20
+    )
+    is_active = serializers.BooleanField(required=False)
+
+
+class AgreementSerializer(CocaFieldsMixin, serializers.ModelSerializer[Agreement]):
+    """A voluntary coca-reduction agreement (``coca_ha_committed`` needs coca:read)."""
+
+    coca_fields = ("coca_ha_committed",)
+    household = serializers.UUIDField(source="household_id", read_only=True)
+
+    class Meta:
+        model = Agreement
+        fields = ["id", "household", "signed_on", "coca_ha_committed", "is_active", "created_at"]
+        read_only_fields = fields
+
+
+class AgreementCreateSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(required=False)
+    household = serializers.UUIDField()
+    signed_on = BoundedDateField(kind="event")
+    coca_ha_committed = DecimalStringField(max_digits=10, decimal_places=4)
+
+
+class LicitCropSerializer(serializers.Serializer[Any]):
+    crop = serializers.ChoiceField(choices=Crop.choices)
+    ha = DecimalStringField(max_digits=10, decimal_places=4)
+
+
+class LocationSerializer(serializers.Serializer[Any]):
+    """A GPS point in WGS84 decimal degrees, inside Peru."""
+
+    lat = serializers.FloatField(min_value=-18.4, max_value=0.1)
+    lon = serializers.FloatField(min_value=-81.4, max_value=-68.6)
+
+
+class VerificationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Verification]):
+    """A verification visit (``coca_ha`` needs coca:read)."""
+
+    coca_fields = ("coca_ha",)
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    licit_crops = LicitCropSerializer(many=True, read_only=True)
+    location = serializers.SerializerMethodField()
+    plots = serializers.SerializerMethodField()
+
+    class Meta:
+        model = Verification
+        fields = [
+            "id",
+            "household",
+            "visited_on",
+            "method",
+            "coca_ha",
+            "licit_crops",
+            "location",
+            "plots",
+            "photo_sha256",
+            "status",
+            "review_note",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+    @extend_schema_field(LocationSerializer(allow_null=True))
+    def get_location(self, visit: Verification) -> dict[str, float] | None:
+        if visit.latitude is None or visit.longitude is None:
+            return None
+        return {"lat": float(visit.latitude), "lon": float(visit.longitude)}
+
+    @extend_schema_field(serializers.ListField(child=serializers.UUIDField()))
+    def get_plots(self, visit: Verification) -> list[str]:
+        """The household's plots the visit saw."""
+        return visit_plot_ids(visit)
+
+
+class VerificationCreateSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(required=False)
+    household = serializers.UUIDField()
+    visited_on = BoundedDateField(kind="event")
+    method = serializers.ChoiceField(choices=VerificationMethod.choices)
+    coca_ha = DecimalStringField(max_digits=10, decimal_places=4)
+    licit_crops = LicitCropSerializer(many=True, required=False)
+    location = LocationSerializer(required=False)
+    plots = serializers.ListField(
+        child=serializers.UUIDField(),
+        required=False,
+        max_length=50,
+        help_text="The household's plots the visit saw (each must be the household's).",
+    )
+
+
+class EradicationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Eradication]):
+    """An eradication record: coca data (``kind`` and ``hectares`` need coca:read)."""
+
+    coca_fields = ("kind", "hectares")
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    plot = serializers.UUIDField(source="plot_id", read_only=True)
+    date = serializers.DateField(source="eradicated_on", read_only=True)
+    verified_by = serializers.IntegerField(source="verified_by_id", read_only=True)
+
+    class Meta:
+        model = Eradication
+        fields = [
+            "id",
+            "household",
+            "plot",
+            "date",
+            "hectares",
+            "kind",
+            "status",
+            "verified_by",
+            "verified_at",
+            "review_note",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class EradicationCreateSerializer(serializers.Serializer[Any]):
+    id = serializers.UUIDField(required=False)
+    household = serializers.UUIDField(
+        required=False, help_text="The plot's household (checked when sent)."
+    )
+    plot = serializers.UUIDField()
+    date = BoundedDateField(kind="event", source="eradicated_on")
+    hectares = DecimalStringField(max_digits=10, decimal_places=4)
+    kind = serializers.ChoiceField(choices=EradicationKind.choices)
+
+
+class EradicationTransitionSerializer(TransitionSerializer):
+    to = serializers.ChoiceField(choices=[EradicationStatus.VERIFIED, EradicationStatus.REJECTED])
+
+
+class VerificationPhotoSerializer(serializers.Serializer[Any]):
+    """The visit's photo (multipart field ``photo``)."""
+
+    photo = serializers.FileField()
