@@ -34,22 +34,25 @@ is the day the family first held secure tenure — a ``title_registered`` fact, 
 ``tenure_accepted`` fact (the extension point for other tenure the programme accepts, e.g. a
 titled community whose land holds the plot) — never before enrolment. It gates graduation only
 when the programme sets ``graduation_requires_tenure``.
+
+The pieces live beside this module: the stages, reasons, thresholds and dataclasses in
+:mod:`~farmers.transition.facts`, time order and the ledger summary in
+:mod:`~farmers.transition.ordering`, eradication progress in
+:mod:`~farmers.transition.eradication_rules`; all are re-exported here.
 """
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import replace
 from datetime import date
-from decimal import Decimal
-from functools import lru_cache
-from typing import Any
 
-from farmers.choices import Stage
-from registry.choices import LICIT_CROPS_DEFAULT
 from registry.dates import add_months
 
+from .eradication_rules import (
+    _first_coca_free,
+    agreement_progress,
+)
 from .evidence import (
     CONTRACT_ACTIVE,
     DELIVERY_ACCEPTED,
@@ -61,226 +64,38 @@ from .evidence import (
     TITLE_REGISTERED,
     Fact,
 )
-
-# Plain strings (an enum member lookup costs ~10x a global read, and compute runs 1M times a
-# night); equal to the ``Stage`` members they come from.
-ENROLLED: str = Stage.ENROLLED.value
-COMMITTED: str = Stage.COMMITTED.value
-COCA_FREE: str = Stage.COCA_FREE.value
-LICIT_PRODUCTION: str = Stage.LICIT_PRODUCTION.value
-MARKET_LINKED: str = Stage.MARKET_LINKED.value
-GRADUATED: str = Stage.GRADUATED.value
-RELAPSED: str = Stage.RELAPSED.value
-EXCLUDED: str = Stage.EXCLUDED.value
-
-LADDER: tuple[str, ...] = (
-    ENROLLED,
-    COMMITTED,
+from .facts import (
     COCA_FREE,
-    LICIT_PRODUCTION,
-    MARKET_LINKED,
+    COMMITTED,
+    ENROLLED,
+    EXCLUDED,
+    EXPIRY_REASONS,
     GRADUATED,
+    LADDER,
+    LICIT_PRODUCTION,
+    LINKED_CONTRACT_STATUSES,
+    MARKET_LINKED,
+    RANK,
+    RELAPSED,
+    TENURE,
+    ZERO,
+    AlertWanted,
+    Eradication,
+    HouseholdEvidence,
+    Reason,
+    Result,
+    Thresholds,
+    Visit,
+    licit_hectares,
 )
-RANK = {stage: index for index, stage in enumerate(LADDER)}
-#: The milestone key of the tenure track (not a stage: see the module docstring).
-TENURE = "tenure"
-# A contract whose deliveries count towards a market link.
-LINKED_CONTRACT_STATUSES = frozenset({"", "active", "completed"})
-ZERO = Decimal("0")
-
-
-class Reason:
-    """Why a household is at its stage, or why it is not higher (stored in the ledger)."""
-
-    REGISTERED = "registered"
-    NOT_ACTIVE = "not_active"
-    NO_CONSENT = "no_consent"
-    NO_AGREEMENT = "no_agreement"
-    AGREEMENT_SIGNED = "agreement_signed"
-    NO_VISIT = "no_coca_free_visit"
-    COCA_FOUND = "coca_found"
-    COCA_FREE_VISIT = "coca_free_visit"
-    VISIT_EXPIRED = "visit_expired"
-    LICIT_BELOW_MINIMUM = "licit_crops_below_minimum"
-    LICIT_CONFIRMED = "licit_crops_confirmed"
-    NO_DELIVERY = "no_accepted_delivery"
-    MARKET_LINK_LAPSED = "market_link_lapsed"
-    DELIVERY_ACCEPTED = "delivery_accepted"
-    GRADUATION_PENDING = "graduation_criteria_not_met"
-    GRADUATION_MET = "graduation_criteria_met"
-    NO_TENURE = "no_tenure"  # graduation criteria met, but the programme requires tenure
-    RELAPSE = "relapse"
-    FORCED_ERADICATION = "forced_eradication"  # a relapse shown by a forced eradication
-    READMITTED = "readmitted"
-    EXCLUDED = "excluded_after_relapses"
-    EXCLUSION_PROPOSED = "exclusion_proposed"  # held back: staff have not decided yet
-
-
-# Reasons that mean evidence expired (the ledger and an ``evidence_expiry`` alert name them).
-EXPIRY_REASONS = frozenset({Reason.VISIT_EXPIRED, Reason.MARKET_LINK_LAPSED})
-
-
-@dataclass(frozen=True, slots=True)
-class Thresholds:
-    """A programme's transition thresholds (``registry.Program``, editable by its staff)."""
-
-    coca_free_max_age_months: int = 18
-    licit_min_ha: Decimal = Decimal("1.00")
-    market_window_months: int = 12
-    graduation_coca_free_months: int = 24
-    graduation_income_pen: Decimal = Decimal("6000.00")
-    relapses_before_exclusion: int = 2
-    visit_due_months: int = 12
-    graduation_requires_tenure: bool = False
-    # Only these crops count towards licit hectares (``Program.licit_crops``).
-    licit_crops: frozenset[str] = frozenset(LICIT_CROPS_DEFAULT)
-
-    @classmethod
-    def of(cls, program: Any) -> Thresholds:
-        """The thresholds of a ``Program`` (or anything with the same attributes)."""
-        return cls(
-            coca_free_max_age_months=program.coca_free_max_age_months,
-            licit_min_ha=Decimal(program.licit_min_ha),
-            market_window_months=program.market_window_months,
-            graduation_coca_free_months=program.graduation_coca_free_months,
-            graduation_income_pen=Decimal(program.graduation_income_pen),
-            relapses_before_exclusion=max(1, program.relapses_before_exclusion),
-            visit_due_months=program.visit_due_months,
-            graduation_requires_tenure=bool(program.graduation_requires_tenure),
-            licit_crops=frozenset(program.licit_crops or ()),
-        )
-
-    def licit_ha(self, crops: Any) -> Decimal:
-        """The licit hectares of a visit's crops under this programme (``licit_hectares``)."""
-        return licit_hectares(crops, self.licit_crops)
-
-
-def licit_hectares(crops: Any, listed: frozenset[str]) -> Decimal:
-    """The licit hectares of a visit: the sum of the ``ha`` of its crops on the programme's
-    licit-crop list (``listed``). Other crops are stored and shown, never counted; malformed
-    entries count 0; ``crops`` may be the JSON text of the list (``jsonb`` read raw)."""
-    if isinstance(crops, str):
-        crops = json.loads(crops)
-    total = ZERO
-    for crop in crops or ():
-        try:
-            if crop.get("crop") not in listed:
-                continue
-            ha = Decimal(str(crop.get("ha") or 0))
-        except (ArithmeticError, AttributeError, ValueError):
-            continue
-        if ha.is_finite() and ha > ZERO:
-            total += ha
-    return total
-
-
-@dataclass(frozen=True, slots=True)
-class Visit:
-    """A confirmed verification visit: coca and licit crops (ha) observed on a day."""
-
-    on: date
-    coca_ha: Decimal
-    licit_ha: Decimal = ZERO
-    ref: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class Eradication:
-    """A verified eradication record: coca destroyed on one of the family's plots on a day,
-    ``forced`` (CORAH) or voluntary (the family's own reduction)."""
-
-    on: date
-    hectares: Decimal
-    forced: bool
-    ref: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class HouseholdEvidence:
-    """Everything the rules look at for one household (its own records plus provider facts)."""
-
-    household_id: Any
-    registered_on: date  # the enrolment date (``Household.enrolled_on``, else creation day)
-    active: bool = True
-    consent: bool = True
-    agreements: Sequence[date] = ()
-    visits: Sequence[Visit] = ()
-    facts: Sequence[Fact] = ()
-    # Verified eradications, and the (signed_on, coca_ha_committed) of the active agreements
-    # (read only for households with eradications): see ``_with_eradications``.
-    eradications: Sequence[Eradication] = ()
-    commitments: Sequence[tuple[date, Decimal]] = ()
-
-
-@dataclass(frozen=True, slots=True)
-class AlertWanted:
-    """A condition that should have an alert (the engine raises each key once)."""
-
-    kind: str
-    key: str
-    due_on: date | None = None
-    severity: str = "warning"
-
-
-@dataclass(frozen=True, slots=True)
-class Result:
-    """The computed stage, since when, why, the milestones met and the alerts wanted.
-
-    ``reason`` says what put the household at ``stage``; ``held_back`` why it is not one stage
-    higher (the reason recorded when a stage drops).
-    """
-
-    stage: str
-    since: date
-    reason: str
-    held_back: str
-    milestones: dict[str, str]
-    evidence_summary: dict[str, Any] = field(default_factory=dict)
-    alerts_wanted: tuple[AlertWanted, ...] = ()
-
-    def change_reason(self, previous: str) -> str:
-        """The ledger reason of a move from ``previous`` to this result's stage."""
-        if self.stage in (RELAPSED, EXCLUDED):
-            return self.reason
-        if previous == RELAPSED:
-            return Reason.READMITTED
-        if previous not in RANK:
-            return self.reason
-        if RANK.get(self.stage, 0) < RANK[previous]:
-            return self.held_back
-        return self.reason
-
-
-@lru_cache(maxsize=256)
-def _cutoffs(today: date, thresholds: Thresholds) -> tuple[date, date, date]:
-    return (
-        add_months(today, -thresholds.coca_free_max_age_months),
-        add_months(today, -thresholds.market_window_months),
-        add_months(today, -thresholds.visit_due_months),
-    )
-
-
-def _iso(day: date) -> str:
-    return day.isoformat()
-
-
-def _until(days: Sequence[date], today: date) -> list[date]:
-    """``days`` up to ``today``, sorted (no sort for the common zero or one)."""
-    if len(days) <= 1:
-        return [d for d in days if d <= today]
-    return sorted(d for d in days if d <= today)
-
-
-def _visit_order(visit: Visit) -> tuple[Any, ...]:
-    # Same-day visits: a coca finding counts as the later one (the prudent reading).
-    return (visit.on, visit.coca_ha > ZERO, visit.licit_ha, visit.ref)
-
-
-def _visits_until(visits: Sequence[Visit], today: date) -> list[Visit]:
-    """The visits up to ``today`` in time order."""
-    if len(visits) <= 1:
-        return [v for v in visits if v.on <= today]
-    return sorted((v for v in visits if v.on <= today), key=_visit_order)
+from .ordering import (
+    _cutoffs,
+    _in_time_order,
+    _iso,
+    _summary,
+    _until,
+    _visits_until,
+)
 
 
 def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -> Result:
@@ -292,41 +107,6 @@ def compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) ->
     result = _compute(evidence, today, thresholds)
     if len(result.milestones) > 1 or result.since < evidence.registered_on:
         return _in_time_order(result, evidence.registered_on, today)
-    return result
-
-
-# The rungs above ``enrolled`` in ladder order, and the milestones that only follow enrolment.
-_RUNGS_ABOVE = LADDER[1:]
-_AFTER_ENROLMENT = (TENURE, RELAPSED, EXCLUDED)
-
-
-def _in_time_order(result: Result, enrolled_on: date, today: date) -> Result:
-    """No milestone precedes enrolment, and no rung precedes the rung below it.
-
-    ``registered_on`` is the enrolment date (the consent's, or an import's). Evidence dated
-    before it is not ignored but **clamped**: an agreement signed (or a visit made) before
-    enrolment counts from the enrolment day. (The services refuse such dates; they remain
-    possible only in data recorded before the rule, which ``rebuild_transition_ledger``
-    rebuilds.) A rung is reached on the day its own criterion and all those below it hold, so
-    each rung's milestone is at least the one below it (e.g. a delivery made before the licit
-    crops were confirmed links the family to the market on the day they were confirmed)."""
-    milestones = result.milestones
-    floor = milestones[ENROLLED]
-    for rung in _RUNGS_ABOVE:
-        on = milestones.get(rung)
-        if on is None:
-            break
-        if on < floor:
-            milestones[rung] = floor
-        else:
-            floor = on
-    enrolled = milestones[ENROLLED]
-    for key in _AFTER_ENROLMENT:
-        on = milestones.get(key)
-        if on is not None and on < enrolled:
-            milestones[key] = enrolled
-    if result.since < enrolled_on <= today:
-        return replace(result, since=enrolled_on)
     return result
 
 
@@ -579,21 +359,6 @@ def _graduation_on(run: Sequence[Visit], chain: Sequence[Fact], th: Thresholds) 
     return max(add_months(first, th.graduation_coca_free_months), second, income_on)
 
 
-def _summary(visits: Sequence[Visit], agreements: Sequence[date], relapses: int) -> dict[str, Any]:
-    """The evidence behind a decision, for the ledger (coca figures under ``coca``)."""
-    summary: dict[str, Any] = {"agreements": len(agreements), "visits": len(visits)}
-    if agreements:
-        summary["last_agreement_on"] = _iso(agreements[-1])
-    if visits:
-        latest = visits[-1]
-        summary["last_visit_on"] = _iso(latest.on)
-        summary["licit_ha"] = str(latest.licit_ha)
-        summary["coca"] = {"coca_ha": str(latest.coca_ha), "relapses": relapses}
-        if latest.ref:
-            summary["last_visit"] = latest.ref
-    return summary
-
-
 # Summary keys that describe the latest visit (rebuilt without eradications' stand-in visits).
 _VISIT_KEYS = ("visits", "last_visit_on", "licit_ha", "coca", "last_visit")
 
@@ -644,51 +409,28 @@ def _with_eradications(evidence: HouseholdEvidence, today: date, th: Thresholds)
     return replace(result, evidence_summary=summary)
 
 
-def _first_coca_free(evidence: HouseholdEvidence, today: date) -> date | None:
-    """The day the household first reached ``coca_free``: its first coca-free visit on or
-    after an agreement (``None``: never)."""
-    agreements = _until(evidence.agreements, today)
-    if not agreements:
-        return None
-    return min(
-        (v.on for v in evidence.visits if v.coca_ha <= ZERO and agreements[0] <= v.on <= today),
-        default=None,
-    )
-
-
-def agreement_progress(
-    eradications: Iterable[Eradication], commitments: Iterable[tuple[date, Decimal]], today: date
-) -> dict[str, Any] | None:
-    """How far verified voluntary eradications went toward the agreement in force (the latest
-    signed by ``today``): ``committed_ha``, ``eradicated_ha`` (voluntary, on or after its
-    signing) and ``met`` (eradicated ≥ committed); ``None`` without an agreement."""
-    signed = [c for c in commitments if c[0] <= today]
-    if not signed:
-        return None
-    signed_on, committed = max(signed)
-    eradicated = sum(
-        (e.hectares for e in eradications if not e.forced and signed_on <= e.on <= today), ZERO
-    )
-    return {
-        "signed_on": _iso(signed_on),
-        "committed_ha": str(committed),
-        "eradicated_ha": str(eradicated),
-        "met": eradicated >= committed,
-    }
-
-
 def facts_of(facts: Iterable[Fact], kind: str) -> list[Fact]:
     """The facts of one kind (helper for callers and tests)."""
     return [f for f in facts if f.kind == kind]
 
 
 __all__ = [
+    "COCA_FREE",
+    "COMMITTED",
     "CONTRACT_ACTIVE",
+    "ENROLLED",
+    "EXCLUDED",
     "EXPIRY_REASONS",
+    "GRADUATED",
     "LADDER",
+    "LICIT_PRODUCTION",
+    "LINKED_CONTRACT_STATUSES",
+    "MARKET_LINKED",
     "RANK",
+    "RELAPSED",
     "TENURE",
     "TITLE_APPLIED",
+    "ZERO",
     "AlertWanted",
     "Eradication",
     "HouseholdEvidence",
@@ -699,6 +441,7 @@ __all__ = [
     "add_months",
     "agreement_progress",
     "compute",
+    "facts_of",
     "licit_hectares",
     "tenure_since",
 ]
