@@ -393,9 +393,12 @@ def _with_eradications(evidence: HouseholdEvidence, today: date, th: Thresholds)
         and result.since not in real_coca_days
         and any(v.on == result.since for v in stand_ins)
     ):
-        result = replace(
-            result, reason=Reason.FORCED_ERADICATION, held_back=Reason.FORCED_ERADICATION
-        )
+        # A relapse that reached the programme's limit stays held back by the exclusion it
+        # proposes (the engine opens the proposal from ``held_back``).
+        held = result.held_back
+        if held != Reason.EXCLUSION_PROPOSED:
+            held = Reason.FORCED_ERADICATION
+        result = replace(result, reason=Reason.FORCED_ERADICATION, held_back=held)
     relapses = (result.evidence_summary.get("coca") or {}).get("relapses", 0)
     summary = {k: v for k, v in result.evidence_summary.items() if k not in _VISIT_KEYS}
     summary.update(

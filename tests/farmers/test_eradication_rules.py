@@ -126,11 +126,12 @@ ERADICATION_CASES = [
         visits=[*COCA_FREE, visit("2026-05-01", coca="0.3")],
         eradications=[forced("2026-05-01")]),
      Stage.RELAPSED, Reason.RELAPSE),
-    ("second relapse by force: excluded", case(
+    # People decide about people (issue 15, point 7): the limit proposes an exclusion.
+    ("second relapse by force: exclusion proposed", case(
         agreements=[d("2026-01-01"), d("2026-06-01")],
         visits=[*COCA_FREE, visit("2026-07-01")],
         eradications=[forced("2026-05-01"), forced("2026-09-01")]),
-     Stage.EXCLUDED, Reason.EXCLUDED),
+     Stage.RELAPSED, Reason.FORCED_ERADICATION),
 ]  # fmt: skip
 
 
@@ -142,6 +143,20 @@ ERADICATION_CASES = [
 def test_eradication_table(name: str, evidence: HouseholdEvidence, stage: str, reason: str) -> None:
     result = compute(evidence, TODAY, TH)
     assert (result.stage, result.reason) == (stage, reason)
+
+
+def test_a_second_forced_relapse_proposes_the_exclusion() -> None:
+    """The engine opens the proposal from ``held_back``: a forced eradication must keep it."""
+    result = compute(
+        case(
+            agreements=[d("2026-01-01"), d("2026-06-01")],
+            visits=[*COCA_FREE, visit("2026-07-01")],
+            eradications=[forced("2026-05-01"), forced("2026-09-01")],
+        ),
+        TODAY,
+        TH,
+    )
+    assert (result.stage, result.held_back) == (Stage.RELAPSED, Reason.EXCLUSION_PROPOSED)
 
 
 def test_a_forced_relapse_is_dated_and_alerted_like_a_visit_s() -> None:
