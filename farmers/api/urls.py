@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from farmers.reporting.api import IndicatorView
 
+from .stage_reviews import StageReviewViewSet
 from .views import (
     AgreementViewSet,
     AppealViewSet,
@@ -25,6 +26,7 @@ router.register("verifications", VerificationViewSet, basename="verification")
 router.register("eradications", EradicationViewSet, basename="eradication")
 router.register("appeals", AppealViewSet, basename="appeal")
 router.register("exclusion-proposals", ExclusionProposalViewSet, basename="exclusion-proposal")
+router.register("stage-reviews", StageReviewViewSet, basename="stage-review")
 router.register("visit-corrections", CorrectionViewSet, basename="visit-correction")
 router.register("transition-events", StageChangeViewSet, basename="transition-event")
 

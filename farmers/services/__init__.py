@@ -13,6 +13,7 @@ One module per sub-domain; this package re-exports the public services, so
 - ``visits``: ``verification_create``, ``verification_attach_photo``,
   ``verification_transition``;
 - ``appeals``: ``appeal_file``, ``appeal_transition`` (staff uphold or reject);
+- ``stage_reviews``: ``appeal_file_now`` (an appeal of what the household is in now);
 - ``corrections``: ``correction_propose``, ``correction_transition`` (maker–checker);
 - ``exclusions``: ``exclusion_transition`` (staff confirm or dismiss the engine's proposal);
 - ``support``: ``support_record``;
@@ -44,6 +45,7 @@ from .registration import (
     household_transition,
     household_update,
 )
+from .stage_reviews import appeal_file_now
 from .support import support_record
 from .suspension import SUSPENDED_STAGES, is_suspended, suspension_check
 from .visits import (
@@ -67,6 +69,7 @@ __all__ = [
     "Scope",
     "agreement_create",
     "appeal_file",
+    "appeal_file_now",
     "appeal_transition",
     "correction_propose",
     "correction_transition",
