@@ -227,6 +227,12 @@ SPECTACULAR_SETTINGS = {
         "StageEnum": "farmers.choices.Stage",
         "EradicationKindEnum": "farmers.choices.EradicationKind",
         "OrganizationKindEnum": "registry.choices.OrganizationKind",
+        "AppealKindEnum": "farmers.choices.AppealKind",
+        "ExclusionStatusEnum": "farmers.choices.ExclusionStatus",
+        "AppealStatusEnum": "farmers.choices.AppealStatus",
+        "CorrectionStatusEnum": "farmers.choices.CorrectionStatus",
+        "StageReviewKindEnum": "farmers.api.stage_reviews.KINDS",
+        "StageReviewStatusEnum": "farmers.api.stage_reviews.STATUSES",
     },
 }
 

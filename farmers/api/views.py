@@ -83,6 +83,13 @@ class LedgerPagination(CursorPagination):
         return ("id",)
 
 
+class OldestFirstPagination(CursorPagination):
+    """A record's sub-list (e.g. a visit's corrections) in the order they were made."""
+
+    def get_ordering(self, request: Request, queryset: Any, view: Any) -> tuple[str, ...]:
+        return ("created_at", "id")
+
+
 class FarmersViewSet(LoggedReadsMixin, RegistryViewSet):
     """The farmers API's base: households scopes, and coca figures (and the stage, which is
     coca data) shown only where the caller may read them (``farmers.policies``), every response
@@ -417,14 +424,22 @@ class VerificationViewSet(FarmersViewSet):
     @extend_schema(
         methods=["POST"], request=CorrectionCreateSerializer, responses={201: CorrectionSerializer}
     )
-    @action(detail=True, methods=["get", "post"], serializer_class=CorrectionSerializer)
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=CorrectionSerializer,
+        filterset_class=None,
+    )
     def corrections(self, request: Request, pk: str) -> Response:
         """The corrections of a confirmed visit (GET, coca:read), or propose one (POST
         ``{"field", "value", "reason"}``): applied when a second person approves it at
         ``visit-corrections/{id}/transition/``."""
         if request.method == "GET":
             rows = selectors.correction_list(actor=self.actor).filter(verification_id=pk)
-            return Response(CorrectionSerializer(rows, many=True).data)
+            pages = OldestFirstPagination()
+            page = pages.paginate_queryset(rows, request, view=self)
+            assert page is not None
+            return pages.get_paginated_response(CorrectionSerializer(page, many=True).data)
         data = self.validated(CorrectionCreateSerializer)
         correction = services.correction_propose(actor=self.actor, verification=pk, **data)
         return Response(CorrectionSerializer(correction).data, status=status.HTTP_201_CREATED)

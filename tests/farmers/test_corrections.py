@@ -89,7 +89,7 @@ def test_a_second_person_approves_and_the_engine_recomputes(program: Program) ->
     visit.refresh_from_db()
     assert visit.coca_ha == Decimal("0.0001")
     listed = maker.get(f"/api/v1/verifications/{visit.pk}/corrections/").json()
-    assert [row["status"] for row in listed] == ["proposed"]
+    assert [row["status"] for row in listed["results"]] == ["proposed"]
     checker = session(person(program, Role.PROGRAM_STAFF))
     approved = checker.post(url, {"to": "approved"}, format="json")
     assert approved.status_code == 200, approved.content
