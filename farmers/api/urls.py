@@ -5,13 +5,11 @@ from rest_framework.routers import SimpleRouter
 
 from farmers.reporting.api import IndicatorView
 
+from .decisions import AppealViewSet, CorrectionViewSet, ExclusionProposalViewSet
 from .stage_reviews import StageReviewViewSet
 from .views import (
     AgreementViewSet,
-    AppealViewSet,
-    CorrectionViewSet,
     EradicationViewSet,
-    ExclusionProposalViewSet,
     HouseholdViewSet,
     PlotViewSet,
     StageChangeViewSet,
