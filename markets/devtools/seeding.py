@@ -115,7 +115,8 @@ def _chunk_postgresql(
                 season_start, season_end, volume_kg, price_rule, price_pen_per_kg,
                 price_floor_pen_per_kg, reference_price_note, quality_terms, certification,
                 status, status_reason, activated_on, closed_on, delivered_kg, accepted_kg,
-                accepted_value_pen, request_hash, version, created_at, updated_at
+                accepted_value_pen, suspension_override, request_hash, version, created_at,
+                updated_at
             )
             SELECT gen_random_uuid(), p.id,
                    (%(buyers)s::bigint[])[1 + (p.i %% %(nbuyers)s)],
@@ -124,7 +125,7 @@ def _chunk_postgresql(
                    CASE WHEN p.i %% 2 = 0 THEN 'cacao_dry' ELSE 'coffee_parchment' END,
                    %(start)s, %(end)s, 5000, 'fixed',
                    CASE WHEN p.i %% 2 = 0 THEN 9.50 ELSE 14.20 END,
-                   NULL, '', '', 'none', 'active', '', %(start)s, NULL, 0, 0, 0,
+                   NULL, '', '', 'none', 'active', '', %(start)s, NULL, 0, 0, 0, '',
                    %(mark)s, 1,
                    now() - (p.i * interval '7 seconds'), now()
             FROM picks p
@@ -161,7 +162,8 @@ def _chunk_postgresql(
                 id, contract_id, household_id, buyer_id, district_id, program_id, delivered_on,
                 weight_kg, quality_grade, price_pen_per_kg, amount_pen, receipt_reference,
                 status, exceeds_volume, rejection_reason, note, payment_reference, paid_on,
-                paid_amount_pen, confirmed_at, request_hash, version, created_at, updated_at
+                paid_amount_pen, confirmed_at, suspension_override, request_hash, version,
+                created_at, updated_at
             )
             SELECT gen_random_uuid(), c.id, c.household_id, c.buyer_id, c.district_id,
                    c.program_id, d.day, d.kg,
@@ -173,7 +175,7 @@ def _chunk_postgresql(
                    CASE WHEN d.status = 'paid' THEN d.day + 7 END,
                    CASE WHEN d.status = 'paid' THEN round(d.kg * c.price_pen_per_kg, 2) END,
                    CASE WHEN d.status IN ('accepted', 'paid') THEN c.created_at END,
-                   '', 1, c.created_at + g * interval '1 hour', c.created_at
+                   '', '', 1, c.created_at + g * interval '1 hour', c.created_at
             FROM markets_contract c
             CROSS JOIN generate_series(1, %(per)s) AS g
             CROSS JOIN LATERAL (

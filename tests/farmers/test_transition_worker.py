@@ -178,6 +178,15 @@ def test_a_worker_killed_mid_sweep_ends_like_a_clean_run(
     )
     moved = {hid for hid, stage in expected.items() if stage != Stage.ENROLLED}
     assert set(ledger) == moved
-    assert set(ledger.values()) == {1}  # no duplicate ledger rows
+    # One row per rung reached (issue 15), none written twice by the killed and the new worker.
+    twice = (
+        StageChange.objects.values("household", "to_stage").annotate(n=Count("id")).filter(n__gt=1)
+    )
+    assert not twice.exists()
+    last = {
+        row.household_id: row.to_stage
+        for row in StageChange.objects.filter(household_id__in=moved).order_by("id")
+    }
+    assert last == {hid: expected[hid] for hid in moved}
     assert run.changes == len(moved)
     assert settings.CELERY_TASK_ACKS_LATE and settings.CELERY_TASK_REJECT_ON_WORKER_LOST
