@@ -135,7 +135,7 @@ LEDGER_COLUMNS = (
     "program_id",
 )
 # A household to write: id, stage, stage since, milestones.
-HouseholdUpdate = tuple[str, str, date | None, dict[str, str]]
+HouseholdUpdate = tuple[str, str, date, dict[str, str]]
 
 
 def _insert_ledger(rows: list[tuple[Any, ...]]) -> None:
