@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.contrib import admin
+from django.contrib.admin.forms import AdminAuthenticationForm
+from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.urls import URLPattern, URLResolver, path
 from django.utils.translation import gettext_lazy as _
@@ -51,6 +53,22 @@ def admin_pages() -> list[AdminPage]:
     return list(_PAGES.values())
 
 
+class RegistryLoginForm(AdminAuthenticationForm):
+    """The admin login, which sends a field officer (a valid account without admin access) to
+    the field app instead of Django's bare "not a staff account" message."""
+
+    def confirm_login_allowed(self, user: Any) -> None:
+        if user.is_active and not user.is_staff:
+            raise ValidationError(
+                _(
+                    "This account works in the field officers' app, not in the administration: "
+                    "sign in at /campo/."
+                ),
+                code="field_account",
+            )
+        super().confirm_login_allowed(user)
+
+
 class RegistryAdminSite(admin.AdminSite):
     """The programme staff's admin: Spanish titles, and the apps' own pages and index links."""
 
@@ -58,6 +76,7 @@ class RegistryAdminSite(admin.AdminSite):
     site_title = _("Farmer registry")
     index_title = _("Administration")
     index_template = "admin/registry/index.html"
+    login_form = RegistryLoginForm
 
     def get_urls(self) -> list[URLResolver | URLPattern]:
         pages = [path(p.route, self.admin_view(p.view), name=p.name) for p in admin_pages()]

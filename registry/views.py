@@ -7,7 +7,8 @@ from typing import Any
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponseRedirect, JsonResponse
+from django.templatetags.static import static
 from django.views.decorators.http import require_GET
 
 
@@ -80,3 +81,11 @@ def healthz(request: HttpRequest) -> JsonResponse:
     else:
         status = "ok"
     return JsonResponse({"status": status, **body}, status=503 if status == "error" else 200)
+
+
+@require_GET
+def favicon(request: HttpRequest) -> HttpResponseRedirect:
+    """``/favicon.ico``: browsers ask for it on every site; it is the registry's SVG icon."""
+    response = HttpResponseRedirect(static("registry/favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

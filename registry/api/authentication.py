@@ -14,6 +14,8 @@ from registry.models import ApiKey
 from registry.services import ApiKeyError, api_key_authenticate
 
 KEYWORD = "Api-Key"
+# Also accepted: the form HTTP clients (and the docs' "Authorize" dialog) send by default.
+BEARER = "Bearer"
 
 
 class ApiKeyPrincipal:
@@ -50,8 +52,17 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
         header = authentication.get_authorization_header(request).decode("latin-1")
         if not header:
             return None
-        keyword, _sep, raw_key = header.strip().partition(" ")
-        if keyword.lower() != KEYWORD.lower():
+        keyword, sep, raw_key = header.strip().partition(" ")
+        if not sep and keyword and "." in keyword:
+            # A bare key (as pasted into the docs' "Authorize" dialog): say how to send it.
+            raise exceptions.AuthenticationFailed(
+                _(
+                    "Send the key as “Api-Key <key>” (or “Bearer <key>”) "
+                    "in the Authorization header."
+                ),
+                code="api_key_prefix_missing",
+            )
+        if keyword.lower() not in (KEYWORD.lower(), BEARER.lower()):
             return None
         raw_key = raw_key.strip()
         if not raw_key:

@@ -59,5 +59,9 @@ class ApiKeyScheme(OpenApiAuthenticationExtension):
             "type": "apiKey",
             "in": "header",
             "name": "Authorization",
-            "description": "`Api-Key <key>` — keys are issued by programme staff.",
+            "description": (
+                "Write the word `Api-Key`, a space and the key (`Api-Key reg_ab12.…`); "
+                "`Bearer <key>` is accepted too. A key pasted alone is refused with "
+                "`api_key_prefix_missing`. Keys are issued by programme staff."
+            ),
         }
