@@ -114,6 +114,15 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
             fields=["coca_ha"],
             path=request.get_full_path(),
         )
+    decisions = _decisions(actor, household) if show_coca else None
+    if decisions and decisions["corrections"]:
+        access_log_record(
+            actor=actor,
+            resource="visit_corrections",
+            object_ids=[str(c.pk) for c in decisions["corrections"]],
+            fields=["old_value", "new_value"],
+            path=request.get_full_path(),
+        )
     features = {
         "type": "FeatureCollection",
         "features": [
@@ -136,7 +145,7 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         "stage_history": stage_history,
         "stage_now": stage_history[0] if stage_history else None,
         "suspended": show_stage and services.is_suspended(household),
-        "decisions": _decisions(actor, household) if show_coca else None,
+        "decisions": decisions,
         "can_appeal": show_coca and can_write and services.is_suspended(household),
         "duplicates": selectors.possible_duplicates_for(actor=actor, household=household),
         "panels": household_panels(actor, household, request),

@@ -18,7 +18,7 @@ from farmers.choices import AppealStatus, ExclusionStatus, Stage, VerificationSt
 from farmers.models import Appeal, ExclusionProposal, Household, Verification, VisitCorrection
 from farmers.transition import engine
 from registry.choices import OrganizationKind, Role
-from registry.models import ChangeRecord, District, Organization, Program
+from registry.models import AccessLog, ChangeRecord, District, Organization, Program
 from registry.services import membership_assign
 from tests.factories import OrganizationFactory, UserFactory
 from tests.farmers.evidence_helpers import give_plot
@@ -281,6 +281,8 @@ def test_a_correction_of_a_confirmed_visit_is_proposed(
     assert VisitCorrection.objects.filter(new_value="2025-06-02").exists()
     html = client.get(f"/campo/hogares/{relapsed.pk}/").content.decode()
     assert "data-correction" in html and "1,00 → 0,50" in html and "02/06/2025" in html
+    logged = AccessLog.objects.filter(resource="visit_corrections", created_by=supervisor).first()
+    assert logged is not None and str(correction.pk) in logged.object_ids
 
 
 def test_correction_errors_are_spanish_and_write_nothing(
