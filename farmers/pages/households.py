@@ -19,10 +19,12 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from farmers import policies, selectors, services
 from farmers.choices import Crop, VerificationStatus
+from farmers.evidence import visit_evidence_check
 from farmers.filters import HouseholdFilterSet
-from farmers.models import Household
+from farmers.models import Household, Verification
 from registry.actors import Actor
 from registry.bruteforce import window_take
+from registry.exceptions import Conflict
 from registry.history import access_log_record
 
 from .base import (
@@ -106,6 +108,13 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         visit.can_correct = (  # type: ignore[attr-defined]
             show_coca and can_write and visit.status == VerificationStatus.CONFIRMED
         )
+        # It tells whether the visit found coca: for coca readers and whoever recorded it.
+        visit.confirm_problem = (  # type: ignore[attr-defined]
+            _confirm_problem(visit)
+            if visit.status == VerificationStatus.PENDING
+            and (show_coca or visit.created_by_id == request.user.pk)
+            else ""
+        )
     if show_coca and visits:
         access_log_record(
             actor=actor,
@@ -155,6 +164,16 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         "tile_attribution": settings.FIELD_MAP_TILE_ATTRIBUTION,
     }
     return render(request, "field/household.html", context)
+
+
+def _confirm_problem(visit: Verification) -> str:
+    """Why a supervisor could not confirm this pending visit yet (a coca-free visit without a
+    plausible GPS point or a photo: ``farmers.evidence.visit_evidence_check``), or ``""``."""
+    try:
+        visit_evidence_check(visit)
+    except Conflict as exc:
+        return str(exc.detail)
+    return ""
 
 
 def _decisions(actor: Actor, household: Household) -> dict[str, list[Any]]:

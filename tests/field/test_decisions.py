@@ -384,3 +384,28 @@ def test_pending_decisions_query_budget_is_flat(
         )
     assert ExclusionProposal.objects.count() == 5
     assert [_count(client, "/campo/decisiones/") for client in clients] == one
+
+
+def test_the_household_page_warns_what_a_pending_visit_lacks_to_be_confirmed(
+    officer_client: Client, officer: Any, partner: Organization, make_household: HouseholdMaker
+) -> None:
+    """The confirmation's evidence errors (``gps_required``, ``gps_outside_area``,
+    ``photo_required``) in Spanish on the visit, before a supervisor meets them; only for who
+    recorded it or reads coca data (it tells that the visit found no coca)."""
+    household = make_household(officer)
+    url = f"/campo/hogares/{household.pk}/visita/"
+    page = f"/campo/hogares/{household.pk}/"
+    assert officer_client.post(url, visit_form()).status_code == 302
+    html = officer_client.get(page).content.decode()
+    assert "Aún no puede confirmarse: Una visita que no encontró coca necesita un punto GPS" in html
+    Verification.objects.update(latitude="-12.100000", longitude="-70.000000")  # Madre de Dios
+    html = officer_client.get(page).content.decode()
+    assert "Aún no puede confirmarse: El punto GPS no está" in html
+    give_plot(household.pk)  # south-west corner at -12.52, -73.83
+    Verification.objects.update(latitude="-12.519000", longitude="-73.829000")  # on the plot
+    html = officer_client.get(page).content.decode()
+    assert "Aún no puede confirmarse: Una visita que no encontró coca necesita una foto" in html
+    colleague = login(make_officer(partner, "tecnico-2"))
+    assert "data-confirm-problem" not in colleague.get(page).content.decode()
+    Verification.objects.update(photo_sha256="0" * 64)
+    assert "data-confirm-problem" not in officer_client.get(page).content.decode()
