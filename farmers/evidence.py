@@ -104,7 +104,13 @@ def check_licit_within_plot_area(household: Household, crops: Iterable[dict[str,
 def visit_evidence_guard(step: Step[Verification]) -> None:
     """Guard ``visit_evidence``: a visit that found no coca is confirmed only with a plausible
     GPS fix and (unless the programme waives it) a photo."""
-    visit = step.instance
+    visit_evidence_check(step.instance)
+
+
+def visit_evidence_check(visit: Verification) -> None:
+    """What ``visit_evidence_guard`` checks, for ``visit`` as it stands (409 ``gps_required``,
+    ``gps_outside_area`` or ``photo_required``); the field pages warn with it before a
+    supervisor tries to confirm."""
     if visit.coca_ha != 0:
         return
     household = visit.household

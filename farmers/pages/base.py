@@ -146,6 +146,15 @@ def nested_data(data: QueryDict, lists: tuple[str, ...] = ()) -> dict[str, Any]:
     return result
 
 
+def form_number(value: Any) -> Any:
+    """A number as people type it in Peru: ``0,25`` (decimal comma) → ``0.25``; anything else
+    unchanged (the service says what is wrong with it)."""
+    text = str(value or "").strip()
+    if text.count(",") == 1 and "." not in text:
+        return text.replace(",", ".")
+    return value
+
+
 def form_date(value: Any) -> Any:
     try:
         return date.fromisoformat(str(value))

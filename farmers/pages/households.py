@@ -18,11 +18,13 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from farmers import policies, selectors, services
-from farmers.choices import Crop
+from farmers.choices import Crop, VerificationStatus
+from farmers.evidence import visit_evidence_check
 from farmers.filters import HouseholdFilterSet
-from farmers.models import Household
+from farmers.models import Household, Verification
 from registry.actors import Actor
 from registry.bruteforce import window_take
+from registry.exceptions import Conflict
 from registry.history import access_log_record
 
 from .base import (
@@ -38,6 +40,7 @@ from .base import (
 from .registry import household_actions, household_panels
 
 LIST_LIMIT = 50
+DECISIONS_SHOWN = 20
 DUPLICATE_CHECK_SCOPE = "duplicate-check"
 
 
@@ -70,6 +73,7 @@ def my_work(request: HttpRequest, actor: Actor) -> HttpResponse:
         "alerts": selectors.alerts_due(actor=actor),
         "observations": selectors.observations_to_fix(actor=actor, limit=10),
         "can_register": policies.may_register(actor),
+        "see_decisions": policies.may_read_coca(actor),
     }
     return render(request, "field/my_work.html", context)
 
@@ -83,6 +87,7 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
     visits = list(
         selectors.verification_list(actor=actor)
         .filter(household=household)
+        .prefetch_related("plots")
         .order_by("-visited_on", "-created_at")
     )
     crop_names = dict(Crop.choices)
@@ -93,12 +98,38 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         ]
     show_coca = policies.household_can(actor, household, "read_coca")
     show_stage = policies.stage_visible(actor, household)
+    can_write = policies.household_can(actor, household, "write")
+    stage_history = (
+        list(selectors.stage_history(actor=actor, household=household).order_by("-id")[:50])
+        if show_stage
+        else []
+    )
+    for visit in visits:
+        visit.can_correct = (  # type: ignore[attr-defined]
+            show_coca and can_write and visit.status == VerificationStatus.CONFIRMED
+        )
+        # It tells whether the visit found coca: for coca readers and whoever recorded it.
+        visit.confirm_problem = (  # type: ignore[attr-defined]
+            _confirm_problem(visit)
+            if visit.status == VerificationStatus.PENDING
+            and (show_coca or visit.created_by_id == request.user.pk)
+            else ""
+        )
     if show_coca and visits:
         access_log_record(
             actor=actor,
             resource="verifications",
             object_ids=[str(v.pk) for v in visits],
             fields=["coca_ha"],
+            path=request.get_full_path(),
+        )
+    decisions = _decisions(actor, household) if show_coca else None
+    if decisions and decisions["corrections"]:
+        access_log_record(
+            actor=actor,
+            resource="visit_corrections",
+            object_ids=[str(c.pk) for c in decisions["corrections"]],
+            fields=["old_value", "new_value"],
             path=request.get_full_path(),
         )
     features = {
@@ -120,19 +151,47 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         "visits": visits,
         "show_coca": show_coca,
         "show_stage": show_stage,
-        "stage_history": list(
-            selectors.stage_history(actor=actor, household=household).order_by("-id")[:50]
-        )
-        if show_stage
-        else [],
+        "stage_history": stage_history,
+        "stage_now": stage_history[0] if stage_history else None,
+        "suspended": show_stage and services.is_suspended(household),
+        "decisions": decisions,
+        "can_appeal": show_coca and can_write and services.is_suspended(household),
         "duplicates": selectors.possible_duplicates_for(actor=actor, household=household),
         "panels": household_panels(actor, household, request),
         "actions": [(a, a.url(household)) for a in household_actions()],
-        "can_write": policies.household_can(actor, household, "write"),
+        "can_write": can_write,
         "tile_url": settings.FIELD_MAP_TILE_URL,
         "tile_attribution": settings.FIELD_MAP_TILE_ATTRIBUTION,
     }
     return render(request, "field/household.html", context)
+
+
+def _confirm_problem(visit: Verification) -> str:
+    """Why a supervisor could not confirm this pending visit yet (a coca-free visit without a
+    plausible GPS point or a photo: ``farmers.evidence.visit_evidence_check``), or ``""``."""
+    try:
+        visit_evidence_check(visit)
+    except Conflict as exc:
+        return str(exc.detail)
+    return ""
+
+
+def _decisions(actor: Actor, household: Household) -> dict[str, list[Any]]:
+    """The household's exclusion proposals, appeals and visit corrections (coca data: the
+    caller checked coca:read in the household's area), newest first."""
+    return {
+        "exclusions": list(
+            selectors.exclusion_list(actor=actor).filter(household=household)[:DECISIONS_SHOWN]
+        ),
+        "appeals": list(
+            selectors.appeal_list(actor=actor).filter(household=household)[:DECISIONS_SHOWN]
+        ),
+        "corrections": list(
+            selectors.correction_list(actor=actor)
+            .filter(household=household)
+            .select_related("verification")[:DECISIONS_SHOWN]
+        ),
+    }
 
 
 @field_page

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import households, offline, visits
+from . import decisions, households, offline, visits
 from .base import LoginView, LogoutView
 from .registry import extra_urlpatterns
 
@@ -23,6 +23,18 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("hogares/<uuid:household_id>/", households.household_detail, name="household"),
     path("hogares/<uuid:household_id>/visita/", visits.visit_create, name="visit"),
     path("hogares/<uuid:household_id>/parcela/", visits.plot_create, name="plot"),
+    path("hogares/<uuid:household_id>/apelacion/", decisions.appeal_create, name="appeal"),
+    path(
+        "hogares/<uuid:household_id>/visitas/<uuid:visit_id>/correccion/",
+        decisions.correction_create,
+        name="correction",
+    ),
+    path("decisiones/", decisions.pending_decisions, name="decisions"),
+    path(
+        "decisiones/<str:kind>/<uuid:record_id>/decidir/",
+        decisions.decide,
+        name="decide",
+    ),
     # Pages of other apps (e.g. the title application form), registered in their ready().
     *extra_urlpatterns,
 ]

@@ -22,20 +22,40 @@ from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
 from registry.actors import Actor
 from registry.services import field_error
 
-from .base import field_page, form_context, form_date, nested_data, service_errors, uuid_or_none
+from .base import (
+    field_page,
+    form_context,
+    form_date,
+    form_number,
+    nested_data,
+    service_errors,
+    uuid_or_none,
+)
 
 
 @field_page
 def visit_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> HttpResponse:
-    """Record a verification visit: date, method, crops seen, GPS point from the phone, photo."""
+    """Record a verification visit: date, method, crops seen, the household's plots it saw
+    (``plots``, the API's field), GPS point from the phone, photo."""
     household = selectors.household_get(actor=actor, household_id=household_id)
+    plots = list(
+        selectors.plot_list(actor=actor)
+        .filter(household=household, is_active=True)
+        .order_by("name", "id")
+    )
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
+    seen: list[str] = []
     if request.method == "POST":
-        data = nested_data(request.POST)
+        data = nested_data(request.POST, lists=("plots",))
         values = dict(request.POST.items())
+        seen = [str(pk) for pk in data.get("plots") or []]
         location = data.get("location") or {}
-        crops = [c for c in data.get("licit_crops", []) if isinstance(c, dict) and c.get("crop")]
+        crops = [
+            dict(c, ha=form_number(c.get("ha")))
+            for c in data.get("licit_crops", [])
+            if isinstance(c, dict) and c.get("crop")
+        ]
         visited_on = form_date(data.get("visited_on"))
         with service_errors(errors):
             if not isinstance(visited_on, date):
@@ -46,9 +66,13 @@ def visit_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) ->
                 household=household.pk,
                 visited_on=visited_on,
                 method=str(data.get("method") or ""),
-                coca_ha=data.get("coca_ha") or "0",
+                coca_ha=form_number(data.get("coca_ha")) or "0",
                 licit_crops=crops,
-                location=location if location.get("lat") and location.get("lon") else None,
+                location={k: form_number(v) for k, v in location.items()}
+                if location.get("lat") and location.get("lon")
+                else None,
+                # A malformed id is no plot of the household (``plot_not_in_household``).
+                plots=[uuid_or_none(pk) or uuid.UUID(int=0) for pk in seen],
                 channel="web",
             )
             if request.FILES.get("photo"):
@@ -57,7 +81,14 @@ def visit_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) ->
                 )
             return redirect("field:household", household_id=household.pk)
     context = form_context(
-        actor, household=household, errors=errors, values=values, new_id=uuid.uuid4()
+        actor,
+        household=household,
+        plots=plots,
+        seen_plots=seen,
+        photo_required=household.program.visit_photo_required,
+        errors=errors,
+        values=values,
+        new_id=uuid.uuid4(),
     )
     return render(request, "field/visit.html", context, status=400 if errors else 200)
 

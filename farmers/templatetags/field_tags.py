@@ -25,3 +25,27 @@ def value_for(values: dict[str, Any] | None, name: str) -> Any:
 def field_name(prefix: str, index: Any, name: str) -> str:
     """``members`` + 0 + ``surnames`` → ``members.0.surnames``."""
     return f"{prefix}.{index}.{name}"
+
+
+@register.filter
+def stage_reason(code: str) -> str:
+    """The transition engine's reason code in words (``farmers.pages.stage``)."""
+    from farmers.pages.stage import reason_label
+
+    return reason_label(code)
+
+
+@register.simple_tag
+def evidence_lines(evidence: Any, show_coca: Any) -> list[tuple[str, str]]:
+    """An evidence summary as labelled lines; coca figures only when ``show_coca``."""
+    from farmers.pages.stage import evidence_rows
+
+    return evidence_rows(evidence, show_coca=bool(show_coca))
+
+
+@register.filter
+def correction_value(value: Any, field: str) -> str:
+    """A visit correction's old or new value, formatted for people (``farmers.pages.stage``)."""
+    from farmers.pages.stage import correction_value as formatted
+
+    return formatted(value, field)

@@ -87,13 +87,14 @@ def test_record_visit_with_gps_and_photo(
     chromium: Any, live_server: Any, artifacts_dir: Any, officer: Any, make_household: Any
 ) -> None:
     household = make_household(officer)
-    give_plot(household.pk)  # the licit crops must fit on the family's plots
+    plot = give_plot(household.pk)  # the licit crops must fit on the family's plots
     context = phone_context(chromium, geolocation={"latitude": -12.4401, "longitude": -73.9802})
     page = context.new_page()
     sign_in(page, live_server, "tecnico")
     page.goto(f"{live_server.url}/campo/hogares/{household.pk}/visita/")
+    page.check(f"[name='plots'][value='{plot.pk}']")  # the plots seen: the API's ``plots``
     page.select_option("[name='licit_crops.0.crop']", "cacao")
-    page.fill("[name='licit_crops.0.ha']", "1.5")
+    page.fill("[name='licit_crops.0.ha']", "1,5")  # decimal comma
     page.click("[data-gps]")
     page.wait_for_function("() => document.querySelector(\"[name='location.lat']\").value !== ''")
     page.set_input_files(
@@ -105,6 +106,7 @@ def test_record_visit_with_gps_and_photo(
     visit = Verification.objects.get(household=household)
     assert (str(visit.latitude), str(visit.longitude)) == ("-12.440100", "-73.980200")
     assert visit.licit_crops == [{"crop": "cacao", "ha": "1.5000"}]
+    assert list(visit.plots.all()) == [plot]
     assert visit.created_by == officer
     wait_outbox(page, ALL_FILES_SENT)
     visit.refresh_from_db()

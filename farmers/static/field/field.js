@@ -196,6 +196,8 @@
         return;
       }
       var value = el.value.trim();
+      // Decimal comma, as people type numbers in Peru: 0,25 → 0.25.
+      if (el.getAttribute("inputmode") === "decimal" && /^[^.]*,[^,.]*$/.test(value)) { value = value.replace(",", "."); }
       if (el.hasAttribute("data-geometry")) { value = value ? JSON.parse(value) : null; }
       if (/^location\.(lat|lon)$/.test(el.name) && value !== "") { value = Number(value); }
       setPath(payload, el.name, value);
@@ -221,9 +223,16 @@
     var firstStep = null;
     (record.errors || []).forEach(function (error) {
       var field = error.attr && form.querySelector("[name='" + error.attr + "']");
+      // A field made of several inputs (plots ticked, the GPS point, the crops) names the
+      // element its errors go in: data-error-anchor="plots" (the API's error path).
+      var anchor = error.attr && form.querySelector("[data-error-anchor='" + error.attr + "']");
       var message = text("p", error.detail, "err js");
       message.setAttribute("data-error-for", error.attr || "");
-      if (field && field.type !== "hidden") {
+      if (anchor) {
+        anchor.appendChild(message);
+        var step0 = anchor.closest("[data-step]");
+        if (step0 && !firstStep) { firstStep = step0; }
+      } else if (field && field.type !== "hidden") {
         (field.closest(".field") || field.parentNode).appendChild(message);
         field.setAttribute("aria-invalid", "true");
         var step = field.closest("[data-step]");
