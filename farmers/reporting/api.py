@@ -26,6 +26,8 @@ from registry.choices import Scope
 
 DIMENSION_RE = "(district|program|stage|month)"
 GROUP_BY_PATTERN = rf"^{DIMENSION_RE}(,{DIMENSION_RE})*$"
+# Parameters of the API itself rather than of the query (content negotiation).
+IGNORED_PARAMETERS = {"format", "lang"}
 
 
 class IndicatorQuerySerializer(serializers.Serializer[Any]):
@@ -62,6 +64,26 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
             RegexValidator(r"\A[0-9]{2}\Z", gettext_lazy("Use the 2-digit INEI department code."))
         ],
     )
+    province = serializers.CharField(
+        required=False,
+        validators=[
+            RegexValidator(r"\A[0-9]{4}\Z", gettext_lazy("Use the 4-digit INEI province code."))
+        ],
+    )
+    vraem = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=gettext_lazy("true: only VRAEM districts; false: only districts outside it."),
+    )
+    funder = serializers.SlugField(
+        required=False,
+        max_length=50,
+        help_text=gettext_lazy(
+            "Organization code of a funder: households of the programmes it funds (and, for "
+            "cost_per_household, only its own spend)."
+        ),
+    )
     # ``from`` is a Python keyword: declared below under its real name.
     to = BoundedDateField(
         kind="period",
@@ -80,6 +102,18 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         return tuple(dict.fromkeys(p for p in value.split(",") if p))
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+        unknown = sorted(set(self.initial_data) - set(self.fields) - IGNORED_PARAMETERS)
+        if unknown:
+            raise serializers.ValidationError(
+                {
+                    name: [
+                        _("Unknown parameter: the indicators accept %(names)s.")
+                        % {"names": ", ".join(sorted(self.fields))}
+                    ]
+                    for name in unknown
+                },
+                code="unknown_parameter",
+            )
         if attrs.get("from") and attrs.get("to") and attrs["from"] > attrs["to"]:
             raise serializers.ValidationError(
                 {"from": [_("The period starts after it ends: choose a date on or before “to”.")]},
@@ -153,6 +187,9 @@ class IndicatorView(APIView):
             program=data.get("program") or None,  # blank: every programme
             district=data.get("district"),
             department=data.get("department"),
+            province=data.get("province"),
+            vraem=data.get("vraem"),
+            funder=data.get("funder"),
             date_from=data.get("from"),
             date_to=data.get("to"),
             suppress=True,

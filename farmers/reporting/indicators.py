@@ -104,6 +104,9 @@ class IndicatorQuery:
     program: str | None = None
     district: str | None = None
     department: str | None = None
+    province: str | None = None
+    vraem: bool | None = None
+    funder: str | None = None
     date_from: date | None = None
     date_to: date | None = None
     suppress: bool = True
@@ -133,6 +136,12 @@ def scoped_households(*, actor: Actor, query: IndicatorQuery) -> QuerySet[Househ
         households = households.filter(district_id=query.district)
     if query.department:
         households = households.filter(district__department_id=query.department)
+    if query.province:
+        households = households.filter(district__province_id=query.province)
+    if query.vraem is not None:
+        households = households.filter(district__is_vraem=query.vraem)
+    if query.funder:
+        households = households.filter(program__funder__code=query.funder)
     return households
 
 
@@ -515,6 +524,9 @@ def cost_per_household(*, actor: Actor, query: IndicatorQuery) -> list[dict[str,
     dims = [d for d in query.group_by if d in ("district", "program")]
     households = scoped_households(actor=actor, query=query)
     support = Support.objects.filter(is_active=True, household__in=households.values("pk"))
+    if query.funder:
+        # The funder's own spend on the households of the programmes it funds.
+        support = support.filter(funding_source__code=query.funder)
     if query.date_from:
         support = support.filter(given_on__gte=query.date_from)
     if query.date_to:

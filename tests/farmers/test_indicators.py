@@ -21,7 +21,15 @@ from registry.choices import OrganizationKind, Scope
 from registry.models import District, Program
 from registry.services import api_key_create
 from tests.factories import OrganizationFactory
-from tests.farmers.ledger import PICHARI, SIVIA, change, household, seed_ledger, support
+from tests.farmers.ledger import (
+    KIMBIRI,
+    PICHARI,
+    SIVIA,
+    change,
+    household,
+    seed_ledger,
+    support,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -333,6 +341,10 @@ def test_api_needs_the_indicators_scope(data: dict[str, Any], client_for: Any) -
         ({"district": "8091"}, "district"),
         ({"department": "123"}, "department"),
         ({"from": "2026-13-01"}, "from"),
+        ({"province": "08091"}, "province"),
+        ({"vraem": "quizas"}, "vraem"),
+        ({"funder": "no es un código"}, "funder"),
+        ({"periodo": "2026"}, "periodo"),  # unknown parameters are refused, never ignored
     ],
 )
 def test_api_rejects_bad_parameters(
@@ -444,3 +456,40 @@ def test_benchmark_command_runs_on_seeded_households() -> None:
     assert ledger == Household.objects.exclude(stage=Stage.ENROLLED).count() > 0
     call_command("benchmark_indicators", "--ledger", "--repeat", "1", stdout=StringIO())
     assert StageChange.objects.count() == ledger  # households with a ledger are left alone
+
+
+PIURA = "200101"  # outside the VRAEM
+
+
+def test_filters_by_province_vraem_and_funder(data: dict[str, Any], program: Program) -> None:
+    """Issue 17 point 6: every documented filter works (none is silently ignored)."""
+    for _n in range(3):
+        household(program, PIURA)
+    funder = OrganizationFactory.create(code="donante", kind=OrganizationKind.FUNDER)
+    program.funder = funder
+    program.save(update_fields=["funder"])
+
+    def by_district(**kw: Any) -> dict[str, int]:
+        return {r["district"]: r["households"] for r in rows("households", "district", **kw)}
+
+    every = by_district()
+    assert every[PIURA] == 3 and {PICHARI, SIVIA} <= set(every)
+    assert PIURA not in by_district(vraem=True)
+    assert set(by_district(vraem=False)) == {PIURA}
+    assert set(by_district(province=PICHARI[:4])) <= {PICHARI, KIMBIRI}
+    assert by_district(province=PICHARI[:4])[PICHARI] == every[PICHARI]
+    funded = Household.objects.filter(program=program, status="active")
+    assert sum(by_district(funder="donante").values()) == funded.count()
+    assert by_district(funder="otro-donante") == {}
+
+
+def test_api_filters_by_vraem(data: dict[str, Any], funder_client: APIClient) -> None:
+    everything = funder_client.get(URL, {"group_by": "district"}).json()["results"]
+    response = funder_client.get(URL, {"group_by": "district", "vraem": "true"})
+    assert response.status_code == 200, response.json()
+    assert response.json()["results"] == everything  # the key's districts are all in the VRAEM
+    outside = funder_client.get(URL, {"group_by": "district", "vraem": "false"}).json()
+    assert outside["results"] == []
+    refused = funder_client.get(URL, {"vraem": "true", "zona": "vraem"})
+    assert refused.status_code == 400
+    assert refused.json()["errors"][0]["code"] == "unknown_parameter"
