@@ -1,5 +1,6 @@
 """``benchmark_households``: p50/p95 of the household list (page of 50 filtered by district and
-stage) and of a 4-member registration with deduplication, through the real API stack, plus the
+stage), of searches by name, part of a name and ID number over the whole registry, and of a
+4-member registration with deduplication, through the real API stack, plus the
 number of queries per list request for page sizes 1, 50 and 100 (body in
 ``farmers.devtools.benchmarks``).
 
