@@ -154,6 +154,15 @@ def _signing_secrets(subscription: WebhookSubscription, now: datetime) -> list[s
     return [subscription.secret] + ([subscription.previous_secret] if keep_previous else [])
 
 
+def _build(event: WebhookEvent, actor: Actor) -> dict[str, Any] | None:
+    """The event's data for ``actor``; ``None`` when it names no record it may see (a
+    malformed id included)."""
+    try:
+        return spec_for(event.type).build(event, actor)
+    except (ValidationError, ValueError):
+        return None
+
+
 def attempt(pk: int, *, now: datetime | None = None) -> str:
     """Attempt delivery ``pk`` if it is pending and due; return its status afterwards
     (``"busy"`` when it was not due or another sender holds it)."""
@@ -169,7 +178,7 @@ def attempt(pk: int, *, now: datetime | None = None) -> str:
     )
     subscription, event = delivery.subscription, delivery.event
     actor = subscriber_actor(subscription) if subscription.is_active else None
-    data = spec_for(event.type).build(event, actor) if actor is not None else None
+    data = _build(event, actor) if actor is not None else None
     if data is None:
         WebhookDelivery.objects.filter(pk=pk).update(
             status=Status.SKIPPED, last_error="not visible to the subscriber"
