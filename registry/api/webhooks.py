@@ -289,7 +289,12 @@ class WebhookSubscriptionViewSet(RegistryViewSet):
         if wanted:
             if wanted not in WebhookDeliveryStatus.values:
                 raise serializers.ValidationError(
-                    {"status": [_("Use one of: %s.") % ", ".join(WebhookDeliveryStatus.values)]},
+                    {
+                        "status": [
+                            _("Use one of: %(valid)s.")
+                            % {"valid": ", ".join(WebhookDeliveryStatus.values)}
+                        ]
+                    },
                     code="invalid_choice",
                 )
             rows = rows.filter(status=wanted)
