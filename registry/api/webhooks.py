@@ -196,7 +196,10 @@ class WebhookSubscriptionViewSet(RegistryViewSet):
         if actor.api_key is not None:
             organization = actor.api_key.organization
             if code and code != organization.code:
-                policies.require_webhooks(actor, None)
+                raise serializers.ValidationError(
+                    {"organization": [_("A key subscribes its own organization only.")]},
+                    code="invalid",
+                )
             return organization
         if not code:
             raise serializers.ValidationError(
@@ -271,7 +274,7 @@ class WebhookSubscriptionViewSet(RegistryViewSet):
         )
         return self._with_secret(self.get_queryset().get(pk=rotated.pk), secret)
 
-    @extend_schema(request=RedeliverSinceSerializer, responses=RedeliveredSerializer)
+    @extend_schema(request=RedeliverSinceSerializer, responses={202: RedeliveredSerializer})
     @action(detail=True, methods=["post"])
     def redeliver(self, request: Request, pk: str) -> Response:
         """Send again every delivery of events since ``since`` (whatever their status)."""
@@ -330,7 +333,7 @@ class WebhookSubscriptionViewSet(RegistryViewSet):
         assert page is not None
         return self.get_paginated_response(WebhookAttemptSerializer(page, many=True).data)
 
-    @extend_schema(request=None, responses=RedeliveredSerializer, parameters=[DELIVERY_ID])
+    @extend_schema(request=None, responses={202: RedeliveredSerializer}, parameters=[DELIVERY_ID])
     @action(
         detail=True,
         methods=["post"],

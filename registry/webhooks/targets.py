@@ -25,7 +25,7 @@ IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
 def _resolve(host: str, port: int) -> list[IPAddress]:
     try:
         infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (socket.gaierror, UnicodeError) as exc:
+    except (OSError, UnicodeError, ValueError) as exc:  # gaierror, IDNA, NUL in the name
         raise ValidationError(
             _("The host of this URL could not be resolved."), code="unresolvable"
         ) from exc

@@ -372,3 +372,66 @@ def test_the_engine_writes_one_stage_event_per_household_moved(program: Program)
     # A recompute that moves nothing writes no event.
     engine.recompute_households([household.pk], today=date(2025, 1, 1))
     assert WebhookEvent.objects.filter(type=WebhookEventType.HOUSEHOLD_STAGE_CHANGED).count() == 1
+
+
+def test_every_event_type_has_a_builder_and_every_status_flow_names_its_event() -> None:
+    from farmers.services.registration import HOUSEHOLD_FLOW
+    from markets.services.contracts import CONTRACT_FLOW
+    from markets.services.deliveries import DELIVERY_FLOW
+    from registry.webhooks.events import spec_for
+    from titles.services.transitions import TITLE_FLOW
+
+    for type_ in WebhookEventType.values:
+        assert spec_for(type_).type == type_
+    assert HOUSEHOLD_FLOW.event == WebhookEventType.HOUSEHOLD_STATUS_CHANGED
+    assert TITLE_FLOW.event == WebhookEventType.TITLE_APPLICATION_STATUS_CHANGED
+    assert CONTRACT_FLOW.event == WebhookEventType.CONTRACT_STATUS_CHANGED
+    assert DELIVERY_FLOW.event == WebhookEventType.DELIVERY_STATUS_CHANGED
+
+
+def test_alerts_raised_reach_who_may_read_them(
+    program: Program,
+    coca_org: Organization,
+    make_key: KeyMaker,
+    receiver: Receiver,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    """A visit-due alert reaches a households:read subscriber; a relapse alert (coca data) only
+    one that may see stages (coca:read), and that read is logged."""
+    from registry.alerts import AlertSpec, alert_raise, alerts_raise_many
+    from registry.choices import AlertKind
+
+    make_key(scopes=[Scope.HOUSEHOLDS_READ])
+    coca_key, _raw = make_key(scopes=[Scope.HOUSEHOLDS_READ, Scope.COCA_READ], org=coca_org)
+    raised = WebhookEventType.ALERT_RAISED
+    subscribe(Organization.objects.get(code="implementa"), receiver.url + "?who=plain", raised)
+    subscribe(coca_org, receiver.url + "?who=coca", raised)
+
+    def spec(kind: str, key: str) -> AlertSpec:
+        return AlertSpec(
+            kind=kind,
+            key=key,
+            message="Juana Quispe: coca observada",
+            district_id="080910",
+            program_id=program.pk,
+        )
+
+    with django_capture_on_commit_callbacks(execute=True):
+        alert_raise(spec(AlertKind.VISIT_DUE, "due:1"))
+    with django_capture_on_commit_callbacks(execute=True):
+        assert alerts_raise_many([spec(AlertKind.RELAPSE, "relapse:1")]) == 1
+    assert WebhookEvent.objects.filter(type=raised).count() == 2
+    for request in receiver.received:
+        assert b"Juana" not in request.body  # the message is never sent
+    kinds = sorted(json.loads(r.body)["data"]["kind"] for r in receiver.received)
+    assert kinds == sorted([AlertKind.VISIT_DUE, AlertKind.VISIT_DUE, AlertKind.RELAPSE])
+    statuses = dict(
+        WebhookDelivery.objects.filter(event__payload__kind=AlertKind.RELAPSE).values_list(
+            "subscription__organization__code", "status"
+        )
+    )
+    assert statuses == {
+        "implementa": WebhookDeliveryStatus.SKIPPED,
+        "vigila": WebhookDeliveryStatus.DELIVERED,
+    }
+    assert AccessLog.objects.filter(created_by_key=coca_key, resource="alerts").count() == 1

@@ -102,7 +102,8 @@ def test_webhooks_need_the_scope(key_client: Client) -> None:
 def test_a_key_cannot_subscribe_another_organization(client: APIClient) -> None:
     OrganizationFactory.create(code="otra")
     response = create(client, "http://127.0.0.1:9/x", organization="otra")
-    assert response.status_code == 403
+    assert response.status_code == 400
+    assert response.json()["errors"][0]["attr"] == "organization"
     assert not WebhookSubscription.objects.exists()
 
 
