@@ -28,6 +28,7 @@ from .base import NoDeleteAdmin, denied_as_form_error, request_actor
 class WebhookSubscriptionForm(forms.ModelForm):
     """Organization (new subscriptions only), URL, description, event types, active."""
 
+    url = forms.URLField(label=_("URL"), max_length=500, assume_scheme="https")
     event_types = forms.MultipleChoiceField(
         label=_("event types"),
         choices=WebhookEventType.choices,
