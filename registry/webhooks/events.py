@@ -3,8 +3,8 @@
 ``record(type, subject_id, ...)`` (one change) and ``record_many(events)`` (a set of changes,
 e.g. the transition engine's batch) write the event rows, then, set-based: one read of the
 active subscriptions, one bulk insert of the deliveries of the subscriptions that want these
-types, one outbox message ``webhook.deliver`` naming them. Rolled back with the change, so no
-event exists without its change and no change without its event.
+types, one outbox message ``webhook.deliver`` per hundred of them. Rolled back with the change,
+so no event exists without its change and no change without its event.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from registry.actors import Actor
 from registry.models import WebhookDelivery, WebhookEvent, WebhookSubscription
 
 WEBHOOK_TOPIC = "webhook.deliver"
+SEND_CHUNK = 100
 
 #: ``builder(event, actor) -> data | None``: the ``data`` of an event for what ``actor`` (the
 #: subscriber's keys) may see now, ``None`` when it may not see the record at all.
@@ -85,7 +86,8 @@ def record_many(events: Iterable[WebhookEvent]) -> list[WebhookEvent]:
     """Write ``events`` and fan them out, set-based, in the current transaction.
 
     Queries: one INSERT of the events; one SELECT of the active subscriptions; when some want
-    these types, one INSERT of the deliveries and one of the outbox message."""
+    these types, one INSERT of the deliveries and one of the outbox message (per hundred
+    deliveries)."""
     rows = list(events)
     if not rows:
         return rows
@@ -110,6 +112,11 @@ def record_many(events: Iterable[WebhookEvent]) -> list[WebhookEvent]:
         if row.type in types
     ]
     if deliveries:
-        created = WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)
-        outbox.publish_on_commit(WEBHOOK_TOPIC, {"deliveries": [d.pk for d in created]})
+        created = [d.pk for d in WebhookDelivery.objects.bulk_create(deliveries, batch_size=1000)]
+        # One message (one task) per hundred deliveries, so a slow receiver does not hold a
+        # sweep's thousands of sends in one task.
+        for start in range(0, len(created), SEND_CHUNK):
+            outbox.publish_on_commit(
+                WEBHOOK_TOPIC, {"deliveries": created[start : start + SEND_CHUNK]}
+            )
     return rows

@@ -435,3 +435,31 @@ def test_alerts_raised_reach_who_may_read_them(
         "vigila": WebhookDeliveryStatus.DELIVERED,
     }
     assert AccessLog.objects.filter(created_by_key=coca_key, resource="alerts").count() == 1
+
+
+def test_fan_out_is_set_based_with_one_message_per_chunk_of_deliveries(
+    organization: Organization, django_assert_num_queries: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from registry import webhooks
+    from registry.webhooks import events as webhook_events
+
+    # Fifty a message here: SQLite binds at most 999 parameters, so 100+ deliveries would be
+    # inserted in two batches and blur the count.
+    monkeypatch.setattr(webhook_events, "SEND_CHUNK", 50)
+
+    subscribe(organization, "http://127.0.0.1:9/hooks")
+    subscribe(organization, "http://127.0.0.1:9/other")
+    subscribe(organization, "http://127.0.0.1:9/alerts", WebhookEventType.ALERT_RAISED)
+    events = [webhooks.event(STATUS, n, **{"from": "a", "to": "b"}) for n in range(40)]
+    # The events, the subscriptions, the deliveries, two outbox messages: 5 queries for 80.
+    with django_assert_num_queries(5):
+        webhooks.record_many(events)
+    assert WebhookEvent.objects.count() == 40
+    assert WebhookDelivery.objects.count() == 80  # the alert subscription wants none
+    sizes = [
+        len(m.payload["deliveries"]) for m in OutboxMessage.objects.filter(topic=WEBHOOK_TOPIC)
+    ]
+    assert sizes == [50, 30]
+    # No subscription wants the type: the events alone (2 queries), no delivery, no message.
+    with django_assert_num_queries(2):
+        webhooks.record_many([webhooks.event(WebhookEventType.DELIVERY_RECORDED, "x")])
