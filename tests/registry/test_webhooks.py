@@ -450,7 +450,8 @@ def test_fan_out_is_set_based_with_one_message_per_chunk_of_deliveries(
     subscribe(organization, "http://127.0.0.1:9/hooks")
     subscribe(organization, "http://127.0.0.1:9/other")
     subscribe(organization, "http://127.0.0.1:9/alerts", WebhookEventType.ALERT_RAISED)
-    events = [webhooks.event(STATUS, n, **{"from": "a", "to": "b"}) for n in range(40)]
+    move: dict[str, Any] = {"from": "a", "to": "b"}
+    events = [webhooks.event(STATUS, n, **move) for n in range(40)]
     # The events, the subscriptions, the deliveries, two outbox messages: 5 queries for 80.
     with django_assert_num_queries(5):
         webhooks.record_many(events)
