@@ -25,3 +25,6 @@ class FarmersConfig(AppConfig):
         register_provider("farmers.decisions", decision_facts)
         register_provider("farmers.appeals", appeal_facts)
         outbox.register(RECOMPUTE_TOPIC, outbox.celery_task(RECOMPUTE_TASK))
+        from . import webhooks
+
+        webhooks.register()

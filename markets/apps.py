@@ -22,6 +22,9 @@ class MarketsConfig(AppConfig):
         register_provider("markets", market_facts)
         register_merge_handler("markets", market_records_merge)
         register_seeder(seed_demo_contracts)
+        from . import webhooks
+
+        webhooks.register()
 
         from farmers.pages.registry import register_household_panel
 

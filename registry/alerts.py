@@ -22,10 +22,18 @@ from django.utils.translation import gettext_lazy as _
 
 from . import policies
 from .actors import Actor
-from .choices import LIVE_ALERT_STATUSES, AlertSeverity, AlertStatus, ChangeAction, Role
+from .choices import (
+    LIVE_ALERT_STATUSES,
+    AlertSeverity,
+    AlertStatus,
+    ChangeAction,
+    Role,
+    WebhookEventType,
+)
 from .exceptions import InvalidTransition, PermissionDenied, PreconditionFailed
 from .history import change_record
 from .models import Alert
+from .webhooks import events as webhook_events
 
 # Workflow: open → acknowledged → resolved; open → resolved. Resolved is terminal.
 ALERT_TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -73,6 +81,17 @@ class AlertSpec:
         )
 
 
+def _raised_event(alert: Alert) -> Any:
+    """The ``alert.raised`` webhook event of a new alert (written with it)."""
+    return webhook_events.event(
+        WebhookEventType.ALERT_RAISED,
+        alert.pk,
+        district_id=alert.district_id,
+        program_id=alert.program_id,
+        kind=alert.kind,
+    )
+
+
 def alert_raise(spec: AlertSpec) -> tuple[Alert, bool]:
     """The live alert for ``spec``'s condition, creating it if there is none.
 
@@ -87,6 +106,7 @@ def alert_raise(spec: AlertSpec) -> tuple[Alert, bool]:
         with transaction.atomic():
             alert = spec.build()
             alert.save(force_insert=True)
+            webhook_events.record_many([_raised_event(alert)])
             return alert, True
     except IntegrityError:
         return live.get(), False
@@ -132,6 +152,9 @@ def alerts_raise_many(
             new.append(spec.build())
         if new:
             Alert.objects.bulk_create(new, ignore_conflicts=True)
+            # A row lost to a concurrent run's insert gets an event naming no alert: its
+            # delivery is skipped (the builder finds nothing).
+            webhook_events.record_many(_raised_event(alert) for alert in new)
             created += len(new)
     return created
 

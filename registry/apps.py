@@ -11,10 +11,18 @@ class RegistryConfig(AppConfig):
 
     def ready(self) -> None:
         # Session sign-in time for the idle and absolute timeouts (issue 13).
-        from . import sessions  # noqa: F401
+        # Webhooks (issue 19): the outbox topic that sends deliveries, the alert event's data.
+        from . import (
+            outbox,
+            sessions,  # noqa: F401
+        )
 
         # Registers the OpenAPI extensions (Api-Key security scheme).
         from .api import fields, schema  # noqa: F401
+        from .webhooks import WEBHOOK_TOPIC, builders
+
+        outbox.register(WEBHOOK_TOPIC, outbox.celery_task("registry.tasks.deliver_webhooks"))
+        builders.register()
 
 
 class RegistryAdminConfig(admin_apps.AdminConfig):

@@ -37,6 +37,31 @@ class Scope(models.TextChoices):
     CONTRACTS_READ = "contracts:read", _("Read contracts and deliveries")
     CONTRACTS_WRITE = "contracts:write", _("Record contracts and deliveries")
     INDICATORS_READ = "indicators:read", _("Read aggregate indicators")
+    WEBHOOKS_MANAGE = "webhooks:manage", _("Manage the organization's webhooks")
+
+
+class WebhookEventType(models.TextChoices):
+    """Events an organization may subscribe a URL to (``registry.webhooks``)."""
+
+    HOUSEHOLD_STATUS_CHANGED = "household.status_changed", _("Household status changed")
+    HOUSEHOLD_STAGE_CHANGED = "household.stage_changed", _("Household stage changed")
+    TITLE_APPLICATION_STATUS_CHANGED = (
+        "title_application.status_changed",
+        _("Title application status changed"),
+    )
+    CONTRACT_STATUS_CHANGED = "contract.status_changed", _("Contract status changed")
+    DELIVERY_RECORDED = "delivery.recorded", _("Delivery recorded")
+    DELIVERY_STATUS_CHANGED = "delivery.status_changed", _("Delivery status changed")
+    ALERT_RAISED = "alert.raised", _("Alert raised")
+
+
+class WebhookDeliveryStatus(models.TextChoices):
+    """Where one event's delivery to one subscription stands."""
+
+    PENDING = "pending", _("Pending")
+    DELIVERED = "delivered", _("Delivered")
+    DEAD = "dead", _("Dead-lettered")
+    SKIPPED = "skipped", _("Not visible to the subscriber")
 
 
 class ChangeAction(models.TextChoices):

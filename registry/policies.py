@@ -36,6 +36,10 @@ Rules:
    keys and memberships; supervisors and field officers see none. Rows made by people who belong
    to no organization of the viewer (e.g. another programme's officers, with the names of the
    families they registered) are never shown.
+8. **Webhooks** (issue 19): an organization's subscriptions are managed by its keys holding
+   ``webhooks:manage`` (their own organization only) and, in the admin, by whoever manages the
+   organization (rules 1 and 2). What a subscription receives is what the organization's active
+   keys may read (``registry.webhooks.delivery.subscriber_actor``).
 """
 
 from __future__ import annotations
@@ -467,3 +471,40 @@ def alert_can(actor: Actor, alert: Alert, action: str) -> bool:
     if alert.kind in COCA_ALERT_KINDS and not alert_stage_visible(actor, alert):
         return False
     return actor.covers(district=alert.district_id, program=alert.program_id, scope=scope)
+
+
+# --- webhooks ------------------------------------------------------------------------------------
+
+
+def can_manage_webhooks(actor: Actor | None, organization: Organization | int | None) -> bool:
+    """Whether ``actor`` manages the webhook subscriptions of ``organization`` (rule 8): a key
+    with ``webhooks:manage`` of that organization, or a person who manages it."""
+    if actor is not None and actor.api_key is not None:
+        pk = (
+            organization
+            if isinstance(organization, int) or organization is None
+            else organization.pk
+        )
+        return actor.has_scope(Scope.WEBHOOKS_MANAGE) and actor.api_key.organization_id == pk
+    return can_manage_organization(actor, organization)
+
+
+def webhook_subscription_q(actor: Actor | None) -> Q:
+    """Subscriptions ``actor`` may see and manage (rule 8)."""
+    if actor is not None and actor.api_key is not None:
+        if not actor.has_scope(Scope.WEBHOOKS_MANAGE):
+            return Q(pk__in=[])
+        return Q(organization_id=actor.api_key.organization_id)
+    if is_platform_admin(actor):
+        return Q()
+    assert actor is not None
+    return Q(organization_id__in=sorted(staff_organization_ids(actor)))
+
+
+def require_webhooks(actor: Actor | None, organization: Organization | int | None) -> None:
+    """Raise unless ``actor`` manages ``organization``'s webhooks (rule 8)."""
+    require(
+        can_manage_webhooks(actor, organization),
+        _("You may only manage webhooks of your own organization."),
+        code="not_your_organization",
+    )

@@ -522,6 +522,10 @@ MANAGEMENT_MODELS = frozenset(
         ("registry", "apikey"),
         ("registry", "changerecord"),
         ("registry", "accesslog"),
+        ("registry", "webhooksubscription"),
+        ("registry", "webhookdelivery"),
+        ("registry", "webhookevent"),
+        ("registry", "webhookattempt"),
     }
 )
 # Programme settings: others may look (view), never change.

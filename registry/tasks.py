@@ -92,3 +92,29 @@ def prune_outbox() -> int:
     from .outbox import prune
 
     return prune()
+
+
+@shared_task(name="registry.tasks.deliver_webhooks", acks_late=True)
+def deliver_webhooks(deliveries: list[int]) -> int:
+    """Send the given webhook deliveries now (the ``webhook.deliver`` outbox topic); a failed
+    one is left for :func:`retry_webhooks` at its backoff. Returns how many were delivered."""
+    from .webhooks import delivery
+
+    return sum(delivery.attempt(pk) == "delivered" for pk in deliveries)
+
+
+@shared_task(name="registry.tasks.retry_webhooks", acks_late=True)
+def retry_webhooks() -> str:
+    """Every minute (beat): attempt the pending webhook deliveries that are due."""
+    from .webhooks import delivery
+
+    return str(delivery.retry_due())
+
+
+@shared_task(name="registry.tasks.prune_webhooks", acks_late=True)
+def prune_webhooks() -> int:
+    """Daily (beat): delete webhook events older than ``WEBHOOK_RETENTION_DAYS`` (with their
+    deliveries and attempts)."""
+    from .webhooks import delivery
+
+    return delivery.prune()

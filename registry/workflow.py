@@ -18,7 +18,9 @@ what the move changes, its history row and the work it queues after the commit.
 6. run the move's state guards (their own errors, usually 409);
 7. apply: set the status, the flow's changes, bump ``version`` and save;
 8. write the status-history row and the change record;
-9. run the flow's in-transaction follow-ups and queue its after-commit work (the outbox).
+9. run the flow's in-transaction follow-ups and queue its after-commit work (the outbox);
+10. when the flow names a webhook ``event``, write it (``registry.webhooks``): one event row and
+    its fan-out, in the same transaction.
 
 The kernel imports no project app: apps import it (``registry`` ← ``farmers`` ← ``titles``,
 ``markets``).
@@ -41,6 +43,7 @@ from .exceptions import InvalidTransition, PermissionDenied
 from .history import change_record
 from .models import next_version
 from .services import check_version
+from .webhooks import events as webhook_events
 
 T = TypeVar("T", bound=models.Model)
 
@@ -150,7 +153,9 @@ class Flow(Generic[T]):
       writes the status-history row, ``after(step)`` the in-transaction follow-ups,
       ``enqueue(step)`` queues the work for after the commit (through the outbox);
     - ``versioned``: the record has ``version`` (bumped on every move, checked against the
-      client's ``If-Match``); ``version_first``: the version is checked before the move.
+      client's ``If-Match``); ``version_first``: the version is checked before the move;
+    - ``event``: the webhook event type every move writes (``registry.webhooks``; empty: none),
+      with the record's id, ``from`` and ``to`` (and its district and programme, if it has them).
     """
 
     machine: Machine
@@ -169,6 +174,7 @@ class Flow(Generic[T]):
     version_first: bool = False
     all_field_errors: bool = False
     status_field: str = "status"
+    event: str = ""
 
     def __post_init__(self) -> None:
         missing_rules = self.machine.required_fields() - set(self.fields)
@@ -269,6 +275,14 @@ def apply_move(flow: Flow[T], step: Step[T]) -> T:
         flow.after(step)
     if flow.enqueue is not None:
         flow.enqueue(step)
+    if flow.event:
+        webhook_events.record(
+            flow.event,
+            instance.pk,
+            district_id=getattr(instance, "district_id", None),
+            program_id=getattr(instance, "program_id", None),
+            **{"from": step.before, "to": step.to},
+        )
     return instance
 
 

@@ -20,6 +20,9 @@ class TitlesConfig(AppConfig):
         register_provider("titles", title_facts)
         register_merge_handler("titles", title_files_merge)
         register_seeder(seed_demo_titles)
+        from . import webhooks
+
+        webhooks.register()
         self._register_field_pages()
 
     @staticmethod

@@ -408,3 +408,29 @@ CELERY_BEAT_SCHEDULE["outbox-prune"] = {
     "task": "registry.tasks.prune_outbox",
     "schedule": crontab(hour=3, minute=30),
 }
+
+# --- Webhooks (issue 19, registry.webhooks, docs/webhooks.md) --------------------------------
+# Targets must be HTTPS on public addresses; True allows plain-HTTP loopback targets too (the
+# embedded default and tests; production.py sets it False).
+WEBHOOK_ALLOW_LOOPBACK_HTTP = env.bool("WEBHOOK_ALLOW_LOOPBACK_HTTP", default=True)
+# Seconds to connect and read one answer.
+WEBHOOK_TIMEOUT = env.float("WEBHOOK_TIMEOUT", default=10.0)
+# Retries: base * 2^(attempts-1) seconds, capped, with jitter (75-100 %), for this many seconds
+# after the first attempt; then the delivery is dead-lettered.
+WEBHOOK_BACKOFF_BASE = env.int("WEBHOOK_BACKOFF_BASE", default=30)
+WEBHOOK_BACKOFF_MAX = env.int("WEBHOOK_BACKOFF_MAX", default=3600)
+WEBHOOK_RETRY_WINDOW = env.int("WEBHOOK_RETRY_WINDOW", default=24 * 3600)
+# Deliveries attempted per retry run (beat, every minute).
+WEBHOOK_RETRY_CHUNK = env.int("WEBHOOK_RETRY_CHUNK", default=100)
+# Seconds the previous secret still signs after a rotation.
+WEBHOOK_SECRET_ROTATION_GRACE = env.int("WEBHOOK_SECRET_ROTATION_GRACE", default=24 * 3600)
+# Events (with their deliveries and attempts) older than this are deleted (daily).
+WEBHOOK_RETENTION_DAYS = env.int("WEBHOOK_RETENTION_DAYS", default=30)
+CELERY_BEAT_SCHEDULE["webhooks-retry"] = {
+    "task": "registry.tasks.retry_webhooks",
+    "schedule": 60.0,
+}
+CELERY_BEAT_SCHEDULE["webhooks-prune"] = {
+    "task": "registry.tasks.prune_webhooks",
+    "schedule": crontab(hour=3, minute=45),
+}

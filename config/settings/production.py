@@ -27,6 +27,9 @@ SECURE_HSTS_PRELOAD = env.bool("DJANGO_SECURE_HSTS_PRELOAD", default=True)
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
 
+# Webhook targets: HTTPS on public addresses only (docs/webhooks.md, "Targets and SSRF").
+WEBHOOK_ALLOW_LOOPBACK_HTTP = False
+
 # --- Brute-force protection (README "Security › Brute-force protection") ----------------------
 # The TLS proxy in front appends the client's address to X-Forwarded-For: count clients by it
 # (login lockout, invalid API keys, DRF throttles). The number of proxies that append to it.

@@ -10,8 +10,9 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registry import webhooks
 from registry.actors import Actor
-from registry.choices import ChangeAction, Scope
+from registry.choices import ChangeAction, Scope, WebhookEventType
 from registry.exceptions import InvalidTransition
 from registry.history import change_record
 from registry.models import Alert
@@ -84,9 +85,17 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
     # Plots of one family never "overlap" each other: drop pairs now inside the target.
     target_plots = Plot.objects.filter(household=target).values("pk")
     PlotOverlap.objects.filter(plot__in=target_plots, other__in=target_plots).delete()
+    merged_from = source.status
     source.status = HouseholdStatus.MERGED
     source.merged_into = target
     source.touch("status", "merged_into")
+    webhooks.record(
+        WebhookEventType.HOUSEHOLD_STATUS_CHANGED,
+        source.pk,
+        district_id=source.district_id,
+        program_id=source.program_id,
+        **{"from": merged_from, "to": source.status},
+    )
     DedupKey.objects.filter(household=source).delete()
     # The family enrolled when its first registration did: the earlier of the two dates.
     earlier = [d for d in (source.enrolled_on, target.enrolled_on) if d is not None]

@@ -14,7 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from registry.actors import Actor
-from registry.choices import ChangeAction, Scope
+from registry.choices import ChangeAction, Scope, WebhookEventType
 from registry.exceptions import PermissionDenied
 from registry.history import change_record, diff, record_update, snapshot
 from registry.idempotency import replayed, replays_lost_race, request_hash
@@ -374,6 +374,7 @@ HOUSEHOLD_FLOW: Flow[Household] = Flow(
     after=_household_after,
     enqueue=lambda step: recompute_on_commit([step.instance.pk]),
     version_first=True,
+    event=WebhookEventType.HOUSEHOLD_STATUS_CHANGED,
 )
 
 

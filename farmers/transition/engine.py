@@ -50,8 +50,9 @@ from farmers.models import (
     StageChange,
     Verification,
 )
+from registry import webhooks
 from registry.alerts import AlertSpec, alerts_raise_many
-from registry.choices import LIVE_ALERT_STATUSES, AlertKind, AlertStatus
+from registry.choices import LIVE_ALERT_STATUSES, AlertKind, AlertStatus, WebhookEventType
 from registry.models import Alert, Program
 
 from . import evidence as evidence_module
@@ -413,10 +414,27 @@ def _process(
         changed: set[str] = set()
         for start in range(0, len(dirty), WRITE_CHUNK):
             changed |= _write(dirty[start : start + WRITE_CHUNK], today)
+        _stage_events([r for r in dirty if r.id in changed and r.result.stage != r.stage])
         # ``_plan_alerts`` read every alert of these households: none of ``specs`` exists.
         raised = alerts_raise_many(specs, known_absent=True) if specs else 0
         resolved = _resolve(stale)
     return Outcome(len(rows), len(changed), raised, resolved)
+
+
+def _stage_events(moved: list[_Row]) -> None:
+    """One ``household.stage_changed`` webhook event per household whose stage moved (written
+    with the move, set-based)."""
+    if moved:
+        webhooks.record_many(
+            webhooks.event(
+                WebhookEventType.HOUSEHOLD_STAGE_CHANGED,
+                row.id,
+                district_id=row.district_id,
+                program_id=row.program_id,
+                **{"from": row.stage, "to": row.result.stage, "effective_on": row.result.since},
+            )
+            for row in moved
+        )
 
 
 def _write(rows: list[_Row], today: date) -> set[str]:

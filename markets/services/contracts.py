@@ -19,7 +19,7 @@ from farmers.models import Household
 from farmers.services import suspension_check
 from farmers.transition import recompute_on_commit
 from registry.actors import Actor
-from registry.choices import ChangeAction, OrganizationKind
+from registry.choices import ChangeAction, OrganizationKind, WebhookEventType
 from registry.cleaning import clean_choice
 from registry.exceptions import Conflict, NotFound, PermissionDenied
 from registry.history import change_record
@@ -336,6 +336,7 @@ CONTRACT_FLOW: Flow[Contract] = Flow(
     ),
     enqueue=_contract_enqueue,
     version_first=True,
+    event=WebhookEventType.CONTRACT_STATUS_CHANGED,
 )
 
 

@@ -18,8 +18,9 @@ from farmers.models import Household
 from farmers.services import suspension_check
 from farmers.services.enrolment import require_not_before_enrolment
 from farmers.transition import recompute_on_commit
+from registry import webhooks
 from registry.actors import Actor
-from registry.choices import ChangeAction
+from registry.choices import ChangeAction, WebhookEventType
 from registry.cleaning import clean_choice, clean_decimal
 from registry.exceptions import Conflict, PermissionDenied
 from registry.history import change_record
@@ -161,6 +162,14 @@ def delivery_record(
         },
         channel=channel,
     )
+    webhooks.record(
+        WebhookEventType.DELIVERY_RECORDED,
+        delivery.pk,
+        district_id=delivery.district_id,
+        program_id=delivery.program_id,
+        contract=locked.pk,
+        status=delivery.status,
+    )
     return delivery, True
 
 
@@ -274,6 +283,7 @@ DELIVERY_FLOW: Flow[Delivery] = Flow(
     after=_delivery_after,
     enqueue=_delivery_enqueue,
     version_first=True,
+    event=WebhookEventType.DELIVERY_STATUS_CHANGED,
 )
 
 

@@ -1,11 +1,11 @@
 """Admin for the registry kernel, in Spanish: geography, organizations, programmes, people, keys,
-the audit trail and alerts (one module each); the shared pieces live in ``base`` (capped
+the audit trail, alerts and webhooks (one module each); the shared pieces live in ``base`` (capped
 changelists in ``registry.admin_toolkit``) and are re-exported here for the other apps' admins
 (``from registry.admin import request_actor``).
 """
 
 from ..admin_toolkit import CappedCountPaginator, LargeTableAdmin
-from . import alerts, audit, geography, organizations, people
+from . import alerts, audit, geography, organizations, people, webhooks
 from .base import (
     ACTOR_ATTRIBUTE,
     NoDeleteAdmin,
@@ -35,4 +35,5 @@ __all__ = [
     "organizations",
     "people",
     "request_actor",
+    "webhooks",
 ]

@@ -1,6 +1,6 @@
 """Models of the registry kernel: geography, organizations, programmes, people, keys, history,
-alerts and the outbox, one module each; the abstract record bases in ``bases``. Everything is
-importable from ``registry.models``."""
+alerts, the outbox and webhooks, one module each; the abstract record bases in ``bases``.
+Everything is importable from ``registry.models``."""
 
 from .alerts import Alert
 from .audit import AccessLog, ChangeRecord
@@ -21,6 +21,7 @@ from .bases import (
 from .geography import Department, District, Province
 from .organizations import ApiKey, Membership, Organization, Program
 from .outbox import OutboxMessage
+from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
 
 __all__ = [
     "AccessLog",
@@ -39,6 +40,10 @@ __all__ = [
     "TimestampedModel",
     "VersionedModel",
     "VersionedQuerySet",
+    "WebhookAttempt",
+    "WebhookDelivery",
+    "WebhookEvent",
+    "WebhookSubscription",
     "by_column",
     "by_key_column",
     "district_column",

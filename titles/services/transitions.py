@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 from farmers.models import PlotOverlap
 from farmers.transition import recompute_on_commit
 from registry.actors import Actor
+from registry.choices import WebhookEventType
 from registry.exceptions import Conflict, InvalidTransition, NotFound
 from registry.services import field_error
 from registry.workflow import Flow, Step, transition
@@ -257,6 +258,7 @@ TITLE_FLOW: Flow[TitleApplication] = Flow(
     history=_history,
     after=_after,
     enqueue=_enqueue,
+    event=WebhookEventType.TITLE_APPLICATION_STATUS_CHANGED,
     next_states=lambda application: next_states(application),
     all_field_errors=True,
 )
