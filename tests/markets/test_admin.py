@@ -169,6 +169,8 @@ def test_yield_norms_are_edited_through_the_service(admin_client: Client, market
             "crop": "cacao",
             "product_form": "cacao_dry",
             "kg_per_ha_per_season": "650",
+            "bearing_from_years": "3",
+            "full_from_years": "5",
             "source": "Estudio 2026",
         },
     )
