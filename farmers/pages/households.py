@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from farmers import policies, selectors, services
-from farmers.choices import Crop
+from farmers.choices import LIVE_INSTALLATION_STATUSES, Crop
 from farmers.filters import HouseholdFilterSet
 from farmers.models import Household
 from registry.actors import Actor
@@ -85,6 +85,12 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         .filter(household=household)
         .order_by("-visited_on", "-created_at")
     )
+    installations = list(
+        selectors.installation_list(actor=actor)
+        .filter(household=household, status__in=LIVE_INSTALLATION_STATUSES)
+        .select_related("plot")
+        .order_by("plot__name", "planted_on", "id")
+    )
     crop_names = dict(Crop.choices)
     for visit in visits:
         visit.crop_rows = [  # type: ignore[attr-defined]
@@ -116,6 +122,7 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         "household": household,
         "members": household.live_members,  # type: ignore[attr-defined]
         "plots": plots,
+        "installations": installations,
         "plot_features": features,
         "visits": visits,
         "show_coca": show_coca,

@@ -23,6 +23,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("hogares/<uuid:household_id>/", households.household_detail, name="household"),
     path("hogares/<uuid:household_id>/visita/", visits.visit_create, name="visit"),
     path("hogares/<uuid:household_id>/parcela/", visits.plot_create, name="plot"),
+    path(
+        "hogares/<uuid:household_id>/cultivo/",
+        visits.installation_create,
+        name="installation",
+    ),
     # Pages of other apps (e.g. the title application form), registered in their ready().
     *extra_urlpatterns,
 ]
