@@ -212,8 +212,8 @@ def _side_selling_specs(chunk: list[dict[str, Any]], norms: Norms, today: date) 
         seen = hectares.get((str(c["household_id"]), c["crop"]))
         if not own and not seen:
             continue
-        ha = sum((a for a, _p, _l in own), Decimal("0")) if own else seen
-        crop_stands: list[Stand] = own or [(seen, None, None)]  # type: ignore[list-item]
+        crop_stands: list[Stand] = list(own) if own else [(seen or Decimal("0"), None, None)]
+        ha = sum((area for area, _planted, _lost in crop_stands), Decimal("0"))
         months = norms.months(c["crop"], zone)
         season = expected_harvest(crop_stands, norm, months, c["season_start"], c["season_end"])
         if season <= 0:

@@ -266,8 +266,9 @@ def _licit_from_installations(
     if not installed:
         return
     seen: dict[str, set[str]] = {}
+    visit_plots: Any = Verification.plots.through  # the auto-created M2M table
     for vid, plot_id in _rows(
-        Verification.plots.through.objects.filter(
+        visit_plots.objects.filter(
             verification__household_id__in=sorted(installed),
             verification__status=VerificationStatus.CONFIRMED,
         )
