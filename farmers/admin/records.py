@@ -88,10 +88,10 @@ class CropInstallationAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "status",
         "lost_on",
         "status_note",
-        "created_by",
-        "created_by_key",
         "version",
         "created_at",
+        "created_by",
+        "created_by_key",
         "updated_at",
     ]
     readonly_fields = fields
