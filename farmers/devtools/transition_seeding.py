@@ -207,7 +207,7 @@ def _seed_postgresql(today: date) -> tuple[int, int, int]:
               FROM tmp_draws x
               JOIN farmers_cropinstallation i ON i.household_id = x.id
               JOIN farmers_verification v ON v.household_id = x.id
-             WHERE x.a %% 100 < 75 AND x.b %% 100 < 50
+             WHERE x.a % 100 < 75 AND x.b % 100 < 50
             ON CONFLICT DO NOTHING
             """
         )

@@ -73,7 +73,10 @@ def harvest_calendar_save(
     chosen = _clean_months(months)
     zone = getattr(department, "pk", department) or None
     calendar = (
-        HarvestCalendar.objects.select_for_update().filter(crop=crop, department_id=zone).first()
+        HarvestCalendar.objects.select_for_update()
+        .filter(crop=crop, department_id=zone)
+        .order_by("pk")  # not the default ordering: it joins the department (nullable)
+        .first()
     )
     created = calendar is None
     before = {} if calendar is None else snapshot(calendar)
@@ -127,6 +130,7 @@ def yield_norm_save(
     norm = (
         YieldNorm.objects.select_for_update()
         .filter(crop=crop, product_form=product_form, department_id=zone)
+        .order_by("pk")  # not the default ordering: it joins the department (nullable)
         .first()
     )
     created = norm is None

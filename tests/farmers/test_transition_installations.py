@@ -139,3 +139,25 @@ def test_installations_are_read_set_based(program: Program) -> None:
         return len(captured.captured_queries)
 
     assert queries(1) == queries(6)
+
+
+def test_the_benchmark_seeder_adds_installations_and_links_visits(program: Program) -> None:
+    """``seed_transition_evidence`` (raw SQL on PostgreSQL, ``bulk_create`` elsewhere): half the
+    households it gives an agreement get an installation on their plot, within its area, and
+    their visits saw that plot."""
+    from farmers.devtools.transition_seeding import seed_evidence
+
+    for n in range(40):
+        give_plot(make_household(program).pk, lon=-73.83 + n * 0.01)
+    agreements, _visits, installations = seed_evidence(TODAY)
+    assert agreements > 10 and 0 < installations < agreements
+    assert CropInstallation.objects.count() == installations
+    for record in CropInstallation.objects.select_related("plot"):
+        assert 0 < record.area_ha <= record.plot.area_ha and record.plants > 0
+        assert record.crop in ("cacao", "coffee") and record.planted_on < TODAY
+    planted = set(CropInstallation.objects.values_list("household_id", flat=True))
+    linked = Verification.plots.through.objects.values_list("verification__household_id", flat=True)
+    assert set(linked) <= planted
+    assert set(linked) == set(
+        Verification.objects.filter(household_id__in=planted).values_list("household_id", flat=True)
+    )
