@@ -55,6 +55,26 @@ class PlotAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return False if obj is not None else super().has_change_permission(request, obj)
 
 
+INSTALLATION_FIELDS: tuple[str, ...] = (
+    "household",
+    "plot",
+    "crop",
+    "variety",
+    "area_ha",
+    "plants",
+    "planted_on",
+    "support",
+    "status",
+    "lost_on",
+    "status_note",
+    "version",
+    "created_at",
+    "created_by",
+    "created_by_key",
+    "updated_at",
+)
+
+
 @admin.register(CropInstallation)
 class CropInstallationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """Crops installed on the families' plots (recorded through the API or the field pages);
@@ -76,25 +96,8 @@ class CropInstallationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     date_hierarchy = "planted_on"
     show_full_result_count = False
     paginator = CappedCountPaginator
-    fields = [
-        "household",
-        "plot",
-        "crop",
-        "variety",
-        "area_ha",
-        "plants",
-        "planted_on",
-        "support",
-        "status",
-        "lost_on",
-        "status_note",
-        "version",
-        "created_at",
-        "created_by",
-        "created_by_key",
-        "updated_at",
-    ]
-    readonly_fields = fields
+    fields = INSTALLATION_FIELDS
+    readonly_fields = INSTALLATION_FIELDS
     actions = ["mark_producing"]
 
     def has_add_permission(self, request: HttpRequest) -> bool:

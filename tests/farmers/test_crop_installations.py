@@ -274,3 +274,31 @@ def test_plot_planting_dates_gives_each_plots_earliest(program: Program) -> None
         first.pk: ("coffee", date(2021, 5, 1))
     }
     assert selectors.plot_planting_dates([]) == {}
+
+
+def test_admin_changelist_inlines_and_mark_producing(program: Program, admin_client: Any) -> None:
+    household = make_household(program)
+    plot = give_plot(household.pk)
+    record = CropInstallation.objects.create(
+        household=household,
+        plot=plot,
+        crop="coffee",
+        variety="typica",
+        area_ha=Decimal("1"),
+        plants=4000,
+        planted_on=date(2018, 5, 1),
+    )
+    changelist = admin_client.get(
+        "/admin/farmers/cropinstallation/", HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    assert "Típica" in changelist and "Instalado (aún no produce)" in changelist
+    page = admin_client.get(f"/admin/farmers/household/{household.pk}/change/").content.decode()
+    assert "instalaciones de cultivo" in page.lower() and "Típica" in page
+    assert "Típica" in admin_client.get(f"/admin/farmers/plot/{plot.pk}/change/").content.decode()
+    admin_client.post(
+        "/admin/farmers/cropinstallation/",
+        {"action": "mark_producing", "_selected_action": [str(record.pk)]},
+    )
+    record.refresh_from_db()
+    assert (record.status, record.version) == ("producing", 2)
+    assert ChangeRecord.objects.filter(object_id=str(record.pk), channel="admin").exists()
