@@ -3,10 +3,11 @@
 For every machine (title file, contract, delivery, household review, visit review, crop
 installation), every (state, target) pair and every party the machine names (plus ``nobody``:
 someone who can see the record but holds no party): a move the table does not allow is a 409
-``invalid_transition`` with the allowed next states, for each party; an allowed move succeeds for the parties its ``by``
-names (status, version +1, one status-history row where the machine keeps them, one change
-record) and is a 403 for everyone else; a refused move changes nothing (status, version, history
-rows, change records). A generalisation of tests/titles/test_workflow.py to every machine.
+``invalid_transition`` with the allowed next states, for each party; an allowed move succeeds for
+the parties its ``by`` names (status, version +1, one status-history row where the machine keeps
+them, one change record) and is a 403 for everyone else; a refused move changes nothing (status,
+version, history rows, change records). A generalisation of tests/titles/test_workflow.py to every
+machine.
 
 Adding a machine: give it a builder in ``CASES`` (how to make a record in a state, one API client
 per party, its URL and the fields its moves need).
