@@ -302,3 +302,23 @@ def test_admin_changelist_inlines_and_mark_producing(program: Program, admin_cli
     record.refresh_from_db()
     assert (record.status, record.version) == ("producing", 2)
     assert ChangeRecord.objects.filter(object_id=str(record.pk), channel="admin").exists()
+
+
+def test_a_merge_moves_installations_with_their_plots(program: Program) -> None:
+    from farmers import services
+    from registry.actors import Actor
+
+    source, target = make_household(program), make_household(program)
+    plot = give_plot(source.pk)
+    record = CropInstallation.objects.create(
+        household=source,
+        plot=plot,
+        crop="cacao",
+        variety="chuncho",
+        area_ha=Decimal("1"),
+        plants=1000,
+        planted_on=date(2015, 1, 1),
+    )
+    services.household_merge(actor=Actor(unrestricted=True), source=source, target=target)
+    record.refresh_from_db()
+    assert (record.household_id, record.plot_id, record.version) == (target.pk, plot.pk, 2)
