@@ -14,7 +14,11 @@ class FarmersConfig(AppConfig):
         from registry.devtools import register_seeder
 
         from .admin import DASHBOARD_PAGE
-        from .devtools.demo import seed_demo_families, seed_demo_support
+        from .devtools.demo import (
+            seed_demo_families,
+            seed_demo_installations,
+            seed_demo_support,
+        )
         from .transition import RECOMPUTE_TASK, RECOMPUTE_TOPIC
         from .transition.decisions import appeal_facts, decision_facts
         from .transition.evidence import register_provider
@@ -22,6 +26,7 @@ class FarmersConfig(AppConfig):
         register_admin_page(DASHBOARD_PAGE)
         register_seeder(seed_demo_families)
         register_seeder(seed_demo_support)
+        register_seeder(seed_demo_installations)
         register_provider("farmers.decisions", decision_facts)
         register_provider("farmers.appeals", appeal_facts)
         outbox.register(RECOMPUTE_TOPIC, outbox.celery_task(RECOMPUTE_TASK))

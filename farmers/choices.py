@@ -103,6 +103,65 @@ class EradicationStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+class InstallationStatus(models.TextChoices):
+    """A crop installation's life (``workflow.INSTALLATION_MACHINE``): planted, bearing, lost."""
+
+    INSTALLED = "installed", _("Installed (not yet producing)")
+    PRODUCING = "producing", _("Producing")
+    LOST = "lost", _("Lost")
+
+
+#: Installations that still stand on the plot (they take its area and count as licit hectares).
+LIVE_INSTALLATION_STATUSES = (InstallationStatus.INSTALLED, InstallationStatus.PRODUCING)
+
+
+class Variety(models.TextChoices):
+    """Varieties (clones) of a crop installation; ``VARIETIES`` says which crop each belongs to.
+    Crops with no list take no variety."""
+
+    CCN_51 = "ccn51", _("CCN-51")
+    CHUNCHO = "chuncho", _("Chuncho")
+    ICS_95 = "ics95", _("ICS-95")
+    TSH_565 = "tsh565", _("TSH-565")
+    ICS_1 = "ics1", _("ICS-1")
+    TRINITARIO = "trinitario", _("Trinitario")
+    CRIOLLO = "criollo", _("Criollo")
+    CACAO_OTHER = "cacao_other", _("Other cacao")
+    CATIMOR = "catimor", _("Catimor")
+    TYPICA = "typica", _("Typica")
+    CATURRA = "caturra", _("Caturra")
+    BOURBON = "bourbon", _("Bourbon")
+    GEISHA = "geisha", _("Geisha")
+    PACHE = "pache", _("Pache")
+    CASTILLO = "castillo", _("Castillo")
+    COFFEE_OTHER = "coffee_other", _("Other coffee")
+
+
+#: The varieties of each crop that has a list (a crop absent here takes no variety).
+VARIETIES: dict[str, tuple[str, ...]] = {
+    Crop.CACAO: (
+        Variety.CCN_51,
+        Variety.CHUNCHO,
+        Variety.ICS_95,
+        Variety.TSH_565,
+        Variety.ICS_1,
+        Variety.TRINITARIO,
+        Variety.CRIOLLO,
+        Variety.CACAO_OTHER,
+    ),
+    Crop.COFFEE: (
+        Variety.CATIMOR,
+        Variety.TYPICA,
+        Variety.CATURRA,
+        Variety.BOURBON,
+        Variety.GEISHA,
+        Variety.PACHE,
+        Variety.CASTILLO,
+        Variety.COFFEE_OTHER,
+    ),
+}
+
+
 class SupportKind(models.TextChoices):
     """What the programme gave the family."""
 

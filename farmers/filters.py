@@ -15,14 +15,24 @@ from drf_spectacular.utils import extend_schema_field
 from registry.filters import StrictBooleanFilter
 
 from .choices import (
+    Crop,
     EradicationKind,
     EradicationStatus,
     HouseholdStatus,
+    InstallationStatus,
     Stage,
     VerificationStatus,
 )
 from .identity import normalize_name
-from .models import Agreement, Eradication, Household, Plot, StageChange, Verification
+from .models import (
+    Agreement,
+    CropInstallation,
+    Eradication,
+    Household,
+    Plot,
+    StageChange,
+    Verification,
+)
 
 DOCUMENT_RE = re.compile(r"\A[0-9A-Za-z]{8,12}\Z")
 
@@ -159,6 +169,21 @@ class EradicationFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Eradication
+        fields: list[str] = []
+
+
+class CropInstallationFilterSet(django_filters.FilterSet):
+    """``household``, ``plot``, ``crop`` and ``status``."""
+
+    household = django_filters.UUIDFilter(
+        field_name="household_id", label=_("Household"), strip=False
+    )
+    plot = django_filters.UUIDFilter(field_name="plot_id", label=_("Plot"), strip=False)
+    crop = django_filters.ChoiceFilter(choices=Crop.choices, label=_("Crop"))
+    status = django_filters.ChoiceFilter(choices=InstallationStatus.choices, label=_("Status"))
+
+    class Meta:
+        model = CropInstallation
         fields: list[str] = []
 
 

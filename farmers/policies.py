@@ -117,6 +117,17 @@ def eradication_q(actor: Actor, scope: str | None = None) -> Q:
     return household_q(actor, scope, prefix="household__")
 
 
+def installation_q(actor: Actor, scope: str | None = None) -> Q:
+    """Crop installations of households in the actor's area."""
+    return household_q(actor, scope, prefix="household__")
+
+
+def installation_parties(actor: Actor, household: Household) -> set[str]:
+    """The parties ``actor`` holds on a household's crop installations: ``writer`` when it may
+    write the household's records (``workflow.INSTALLATION_MACHINE``)."""
+    return {"writer"} if household_can(actor, household, "write") else set()
+
+
 def eradication_verified_on_record(actor: Actor, household: Household, kind: str) -> bool:
     """Whether an eradication counts as soon as ``actor`` records it: a forced one (CORAH)
     recorded by programme people who review the household's records (``households:review`` in

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -21,6 +22,7 @@ from .identity import blocking_keys, name_similarity, name_tokens
 from .models import (
     Agreement,
     Appeal,
+    CropInstallation,
     DedupKey,
     Eradication,
     ExclusionProposal,
@@ -111,6 +113,35 @@ def eradication_list(*, actor: Actor) -> QuerySet[Eradication]:
     """Eradication records of households in the actor's area (their households joined: the
     coca check reads each one's district and programme)."""
     return Eradication.objects.filter(policies.eradication_q(actor)).select_related("household")
+
+
+def installation_list(*, actor: Actor) -> QuerySet[CropInstallation]:
+    """Crop installations of households in the actor's area (households joined: the scope
+    check reads each one's district and programme)."""
+    return CropInstallation.objects.filter(policies.installation_q(actor)).select_related(
+        "household"
+    )
+
+
+def plot_planting_dates(
+    plot_ids: Iterable[Any], *, crop: str | None = None
+) -> dict[Any, tuple[str, date]]:
+    """``{plot_id: (crop, planting_date)}``: the earliest planting date recorded on each plot
+    (any status: a lost stand still shows the land was farmed then), and its crop; only
+    ``crop``'s installations when given. Plots with no installation are absent. One query; no
+    actor scoping (callers, e.g. an EUDR exporter, pass plots they already may read)."""
+    ids = list(plot_ids)
+    if not ids:
+        return {}
+    rows = CropInstallation.objects.filter(plot_id__in=ids)
+    if crop:
+        rows = rows.filter(crop=crop)
+    earliest: dict[Any, tuple[str, date]] = {}
+    for plot_id, crop_name, planted_on in rows.order_by(
+        "plot_id", "planted_on", "crop"
+    ).values_list("plot_id", "crop", "planted_on"):
+        earliest.setdefault(plot_id, (crop_name, planted_on))
+    return earliest
 
 
 def alerts_due(*, actor: Actor, limit: int = 20) -> list[Alert]:

@@ -14,6 +14,10 @@ Eradication record: a voluntary (self-)eradication is recorded ``pending`` and a
 recorded by a reviewer is ``verified`` on creation (``policies.eradication_verified_on_record``).
 Both outcomes are terminal.
 
+Crop installation: recorded ``installed``; whoever may write the household's records (a field
+officer, a key with ``households:write``) marks it ``producing`` or ``lost`` (with a reason); a
+producing installation may be ``lost``. ``lost`` is terminal.
+
 Whoever registered a household, recorded a visit or an eradication may not review it
 (maker–checker).
 Exclusion proposal: the engine opens it ``proposed`` when a household relapses the programme's
@@ -36,6 +40,7 @@ from .choices import (
     EradicationStatus,
     ExclusionStatus,
     HouseholdStatus,
+    InstallationStatus,
     VerificationStatus,
 )
 
@@ -90,6 +95,22 @@ ERADICATION_TRANSITIONS: dict[str, dict[str, Move]] = {
     EradicationStatus.VERIFIED: {},
     EradicationStatus.REJECTED: {},
 }
+
+# Crop installations: whoever may write the household's records (``policies.household_can``
+# with ``write``) records how the installation fares.
+WRITER = "writer"
+_WRITERS = frozenset({WRITER})
+INSTALLATION_TRANSITIONS: dict[str, dict[str, Move]] = {
+    InstallationStatus.INSTALLED: {
+        InstallationStatus.PRODUCING: Move(_WRITERS, scope=Scope.HOUSEHOLDS_WRITE),
+        InstallationStatus.LOST: Move(_WRITERS, scope=Scope.HOUSEHOLDS_WRITE, requires=("reason",)),
+    },
+    InstallationStatus.PRODUCING: {
+        InstallationStatus.LOST: Move(_WRITERS, scope=Scope.HOUSEHOLDS_WRITE, requires=("reason",)),
+    },
+    InstallationStatus.LOST: {},
+}
+INSTALLATION_MACHINE = Machine("crop installation", INSTALLATION_TRANSITIONS, parties=_WRITERS)
 
 # Decisions about people (exclusions, appeals): programme staff of the programme's agency
 # (``policies.is_programme_staff``).

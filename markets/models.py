@@ -6,7 +6,7 @@ from __future__ import annotations
 import uuid
 from decimal import Decimal
 
-from django.core.validators import MinValueValidator
+from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils import timezone
@@ -413,36 +413,128 @@ class Delivery(VersionedModel, IdempotentModel, CreatedByModel):
 
 
 class YieldNorm(models.Model):
-    """Expected harvest per hectare and season for a crop in a product form (programme-editable);
-    the side-selling check compares deliveries with licit hectares × this norm."""
+    """Expected harvest per hectare and year (one season) of a mature stand of a crop, in a
+    product form, in a zone (a department; empty: every zone without its own norm); and how it
+    grows with the stand's age (years since planting): nothing before ``bearing_from_years``,
+    the full norm from ``full_from_years``, a straight ramp between (``share_at``). The
+    side-selling check expects Σ installations' area × norm(age), spread over the harvest
+    months of ``HarvestCalendar`` (``markets.compliance``)."""
 
     crop = models.CharField(_("crop"), max_length=16, choices=Crop.choices)
     product_form = models.CharField(_("product form"), max_length=20, choices=ProductForm.choices)
+    department = models.ForeignKey(
+        "registry.Department",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("zone (department)"),
+        help_text=_("Empty: every department without a norm of its own."),
+    )
     kg_per_ha_per_season = models.DecimalField(
         _("kg per hectare and season"),
         max_digits=10,
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0.01"))],
     )
+    bearing_from_years = models.PositiveSmallIntegerField(
+        _("first harvest at age (years)"),
+        default=0,
+        validators=[MaxValueValidator(30)],
+        help_text=_("Years after planting before the first harvest (nothing expected before)."),
+    )
+    full_from_years = models.PositiveSmallIntegerField(
+        _("full production at age (years)"),
+        default=0,
+        validators=[MaxValueValidator(30)],
+        help_text=_("Years after planting when the stand yields the full norm."),
+    )
     source = models.CharField(_("source"), max_length=300, blank=True)
     updated_at = models.DateTimeField(_("updated at"), auto_now=True)
 
     class Meta:
-        ordering = ["crop", "product_form"]
+        ordering = ["crop", "product_form", "department"]
         verbose_name = _("yield norm")
         verbose_name_plural = _("yield norms")
         constraints = [
             models.UniqueConstraint(
                 fields=["crop", "product_form"],
+                condition=Q(department__isnull=True),
                 name="yield_norm_unique",
                 violation_error_message=_("There is already a norm for this crop and form."),
+            ),
+            models.UniqueConstraint(
+                fields=["crop", "product_form", "department"],
+                condition=Q(department__isnull=False),
+                name="yield_norm_zone_unique",
+                violation_error_message=_(
+                    "There is already a norm for this crop, form and department."
+                ),
             ),
             models.CheckConstraint(
                 condition=Q(kg_per_ha_per_season__gt=0),
                 name="yield_norm_positive",
                 violation_error_message=_("The yield must be above zero."),
             ),
+            models.CheckConstraint(
+                condition=Q(full_from_years__gte=F("bearing_from_years")),
+                name="yield_norm_ages_ordered",
+                violation_error_message=_("Full production cannot come before the first harvest."),
+            ),
         ]
 
     def __str__(self) -> str:
         return f"{self.crop} · {self.product_form}: {self.kg_per_ha_per_season} kg/ha"
+
+    def share_at(self, age_years: int) -> Decimal:
+        """The share (0–1) of the full norm a stand of ``age_years`` yields."""
+        if age_years < self.bearing_from_years:
+            return Decimal("0")
+        if age_years >= self.full_from_years:
+            return Decimal("1")
+        done = age_years - self.bearing_from_years + 1
+        return Decimal(done) / Decimal(self.full_from_years - self.bearing_from_years + 1)
+
+
+class HarvestCalendar(models.Model):
+    """The months a crop is harvested in a zone (a department; empty: every department without
+    its own calendar). The side-selling check spreads a year's expected harvest evenly over
+    them; a crop with no calendar is harvested evenly all year."""
+
+    crop = models.CharField(_("crop"), max_length=16, choices=Crop.choices)
+    department = models.ForeignKey(
+        "registry.Department",
+        on_delete=models.PROTECT,
+        related_name="+",
+        null=True,
+        blank=True,
+        verbose_name=_("zone (department)"),
+        help_text=_("Empty: every department without a calendar of its own."),
+    )
+    months = models.JSONField(_("harvest months"), default=list)
+    source = models.CharField(_("source"), max_length=300, blank=True)
+    updated_at = models.DateTimeField(_("updated at"), auto_now=True)
+
+    class Meta:
+        ordering = ["crop", "department"]
+        verbose_name = _("harvest calendar")
+        verbose_name_plural = _("harvest calendars")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["crop"],
+                condition=Q(department__isnull=True),
+                name="harvest_calendar_unique",
+                violation_error_message=_("There is already a calendar for this crop."),
+            ),
+            models.UniqueConstraint(
+                fields=["crop", "department"],
+                condition=Q(department__isnull=False),
+                name="harvest_calendar_zone_unique",
+                violation_error_message=_(
+                    "There is already a calendar for this crop and department."
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.crop}: {', '.join(str(m) for m in self.months)}"

@@ -22,7 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least
 
 from farmers.choices import VerificationStatus
-from farmers.models import Verification
+from farmers.models import CropInstallation, Verification
 from farmers.transition.evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, Fact, batch_q
 from registry.actors import Actor
 from registry.choices import OrganizationKind
@@ -171,6 +171,26 @@ def licit_hectares(household_ids: Iterable[Any]) -> dict[tuple[str, str], Decima
             key = (household_id, str(entry.get("crop", "")))
             hectares[key] = hectares.get(key, Decimal("0")) + ha
     return hectares
+
+
+def stands_by_household(
+    household_ids: Iterable[Any], crops: Iterable[str]
+) -> dict[tuple[str, str], list[tuple[Decimal, date, date | None]]]:
+    """``{(household_id, crop): [(area_ha, planted_on, lost_on), ...]}``: the households' crop
+    installations of ``crops`` (lost ones too, with the day: they stood until then). One
+    query."""
+    ids = sorted({str(pk) for pk in household_ids})
+    stands: dict[tuple[str, str], list[tuple[Decimal, date, date | None]]] = {}
+    if not ids:
+        return stands
+    rows = (
+        CropInstallation.objects.filter(household_id__in=ids, crop__in=sorted(set(crops)))
+        .order_by()
+        .values_list("household_id", "crop", "area_ha", "planted_on", "lost_on")
+    )
+    for pk, crop, area, planted_on, lost_on in rows:
+        stands.setdefault((str(pk), crop), []).append((area, planted_on, lost_on))
+    return stands
 
 
 def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:

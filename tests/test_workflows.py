@@ -1,12 +1,13 @@
 """Every state machine on the workflow kernel, enumerated through the API.
 
-For every machine (title file, contract, delivery, household review, visit review), every
-(state, target) pair and every party the machine names (plus ``nobody``: someone who can see the
-record but holds no party): a move the table does not allow is a 409 ``invalid_transition`` with
-the allowed next states, for each party; an allowed move succeeds for the parties its ``by``
-names (status, version +1, one status-history row where the machine keeps them, one change
-record) and is a 403 for everyone else; a refused move changes nothing (status, version, history
-rows, change records). A generalisation of tests/titles/test_workflow.py to every machine.
+For every machine (title file, contract, delivery, household review, visit review, crop
+installation), every (state, target) pair and every party the machine names (plus ``nobody``:
+someone who can see the record but holds no party): a move the table does not allow is a 409
+``invalid_transition`` with the allowed next states, for each party; an allowed move succeeds for
+the parties its ``by`` names (status, version +1, one status-history row where the machine keeps
+them, one change record) and is a 403 for everyone else; a refused move changes nothing (status,
+version, history rows, change records). A generalisation of tests/titles/test_workflow.py to every
+machine.
 
 Adding a machine: give it a builder in ``CASES`` (how to make a record in a state, one API client
 per party, its URL and the fields its moves need).
@@ -26,9 +27,10 @@ from django.utils import timezone
 from rest_framework.test import APIClient
 
 from farmers import services as farmers_services
-from farmers.choices import HouseholdStatus, VerificationStatus
+from farmers.choices import HouseholdStatus, InstallationStatus, VerificationStatus
 from farmers.models import Household, Verification
-from farmers.services import HOUSEHOLD_FLOW, VERIFICATION_FLOW
+from farmers.services import HOUSEHOLD_FLOW, INSTALLATION_FLOW, VERIFICATION_FLOW
+from farmers.workflow import WRITER
 from markets.models import ContractStatusChange
 from markets.services import CONTRACT_FLOW, DELIVERY_FLOW
 from markets.workflow import BUYER, PROGRAMME
@@ -38,7 +40,7 @@ from registry.models import ChangeRecord
 from registry.services import membership_assign
 from registry.workflow import Flow, Machine, Move
 from tests.factories import UserFactory
-from tests.farmers.evidence_helpers import PICHARI_FIX, attach_photo
+from tests.farmers.evidence_helpers import PICHARI_FIX, attach_photo, give_plot
 from tests.markets.conftest import (
     SYSTEM,
     Market,
@@ -239,12 +241,52 @@ def _visit_case(request: pytest.FixtureRequest) -> Case:
     )
 
 
+def _installation_in(world: Market, state: str) -> Any:
+    household = make_household(world.program)
+    plot = give_plot(household.pk)
+    record, _created = farmers_services.installation_create(
+        actor=SYSTEM,
+        plot=plot.pk,
+        crop="cacao",
+        variety="ccn51",
+        area_ha="1",
+        plants=1000,
+        planting_date=date(2019, 1, 1),
+        channel="test",
+    )
+    if state != record.status:
+        if state == InstallationStatus.LOST:
+            record = farmers_services.installation_transition(
+                actor=SYSTEM, installation=record, to=InstallationStatus.PRODUCING
+            )
+        record = farmers_services.installation_transition(
+            actor=SYSTEM, installation=record, to=state, reason="prueba"
+        )
+    return record
+
+
+def _installation_case(request: pytest.FixtureRequest) -> Case:
+    world = request.getfixturevalue("market")
+    return Case(
+        flow=INSTALLATION_FLOW,
+        make=lambda state: _installation_in(world, state),
+        clients={
+            WRITER: key_client(world.implementer, [Scope.HOUSEHOLDS_READ, Scope.HOUSEHOLDS_WRITE]),
+            NOBODY: key_client(world.implementer, [Scope.HOUSEHOLDS_READ]),
+        },
+        url=lambda r: f"/api/v1/crop-installations/{r.pk}/transition/",
+        payload={"reason": "prueba"},
+        api_targets=frozenset({InstallationStatus.PRODUCING, InstallationStatus.LOST}),
+    )
+
+
 CASES: dict[str, Callable[[pytest.FixtureRequest], Case]] = {
     TITLE_FLOW.machine.name: _title_case,
     CONTRACT_FLOW.machine.name: _contract_case,
     DELIVERY_FLOW.machine.name: _delivery_case,
     HOUSEHOLD_FLOW.machine.name: _household_case,
     VERIFICATION_FLOW.machine.name: _visit_case,
+    INSTALLATION_FLOW.machine.name: _installation_case,
 }
 FLOWS: list[Flow[Any]] = [
     TITLE_FLOW,
@@ -252,6 +294,7 @@ FLOWS: list[Flow[Any]] = [
     DELIVERY_FLOW,
     HOUSEHOLD_FLOW,
     VERIFICATION_FLOW,
+    INSTALLATION_FLOW,
 ]
 TRIPLES = [
     pytest.param(flow.machine.name, state, target, id=f"{flow.machine.name}:{state}->{target}")

@@ -6,7 +6,7 @@ joins declared up front, and every queryset narrowed to the person's area (``far
 One module per part, registered on import: ``base`` (scoping, coca masking), ``inlines``,
 ``households`` (changelist, approval, export, import), ``queues`` (duplicates, visit review,
 eradications), ``decisions`` (proposed exclusions: confirm or dismiss; appeals: uphold or
-reject), ``records`` (plots, support, stage ledger, sweeps), ``dashboard_page``.
+reject), ``records`` (plots, crop installations, support, stage ledger, sweeps), ``dashboard_page``.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from .households import HOUSEHOLD_CSV, HouseholdAdmin, HouseholdImportForm
 from .inlines import (
     AgreementInline,
     ConsentInline,
+    CropInstallationInline,
     MemberInline,
     PlotInline,
     StageChangeInline,
@@ -25,7 +26,14 @@ from .inlines import (
     VerificationInline,
 )
 from .queues import EradicationAdmin, PossibleDuplicateAdmin, VerificationAdmin
-from .records import PlotAdmin, StageChangeAdmin, SupportAdmin, SweepRangeInline, SweepRunAdmin
+from .records import (
+    CropInstallationAdmin,
+    PlotAdmin,
+    StageChangeAdmin,
+    SupportAdmin,
+    SweepRangeInline,
+    SweepRunAdmin,
+)
 
 __all__ = [
     "DASHBOARD_PAGE",
@@ -35,6 +43,8 @@ __all__ = [
     "AppealAdmin",
     "CocaInlineMixin",
     "ConsentInline",
+    "CropInstallationAdmin",
+    "CropInstallationInline",
     "EradicationAdmin",
     "ExclusionProposalAdmin",
     "HouseholdAdmin",

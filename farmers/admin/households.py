@@ -33,6 +33,7 @@ from .base import MASK, ScopedAdminMixin
 from .inlines import (
     AgreementInline,
     ConsentInline,
+    CropInstallationInline,
     MemberInline,
     PlotInline,
     StageChangeInline,
@@ -140,6 +141,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         MemberInline,
         ConsentInline,
         PlotInline,
+        CropInstallationInline,
         AgreementInline,
         VerificationInline,
         SupportInline,

@@ -1,5 +1,5 @@
-"""The read-only inlines of the household page (members, consent, plots, agreements, visits,
-support, stage history)."""
+"""The read-only inlines of the household page (members, consent, plots, crop installations,
+agreements, visits, support, stage history)."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from ..models import (
     Agreement,
     Consent,
+    CropInstallation,
     Member,
     Plot,
     StageChange,
@@ -37,6 +38,20 @@ class MemberInline(LinkedInline):
 class PlotInline(LinkedInline):
     model = Plot
     fields = ["name", "tenure", "area_ha", "crops", "is_active"]
+
+
+class CropInstallationInline(LinkedInline):
+    """Crops installed on the household's (or the plot's) plots."""
+
+    model = CropInstallation
+    fk_name = "household"
+    fields = ["plot", "crop", "variety", "area_ha", "plants", "planted_on", "status", "lost_on"]
+    verbose_name_plural = _("crop installations")
+
+
+class PlotInstallationInline(CropInstallationInline):
+    fk_name = "plot"
+    fields = ["crop", "variety", "area_ha", "plants", "planted_on", "support", "status", "lost_on"]
 
 
 class AgreementInline(CocaInlineMixin, LinkedInline):

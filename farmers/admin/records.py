@@ -1,11 +1,13 @@
-"""Plots, support, the stage ledger and the transition sweeps in the admin."""
+"""Plots, crop installations, support, the stage ledger and the transition sweeps in the
+admin."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from django import forms
-from django.contrib import admin
+from django.contrib import admin, messages
+from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
@@ -13,7 +15,9 @@ from registry.admin import CappedCountPaginator, request_actor
 from registry.exceptions import RegistryError
 
 from .. import services
+from ..choices import InstallationStatus
 from ..models import (
+    CropInstallation,
     Plot,
     StageChange,
     Support,
@@ -21,6 +25,7 @@ from ..models import (
     SweepRun,
 )
 from .base import LinkedInline, ScopedAdminMixin
+from .inlines import PlotInstallationInline
 
 
 @admin.register(Plot)
@@ -41,12 +46,79 @@ class PlotAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "version",
         "created_at",
     ]
+    inlines = [PlotInstallationInline]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False if obj is not None else super().has_change_permission(request, obj)
+
+
+INSTALLATION_FIELDS: tuple[str, ...] = (
+    "household",
+    "plot",
+    "crop",
+    "variety",
+    "area_ha",
+    "plants",
+    "planted_on",
+    "support",
+    "status",
+    "lost_on",
+    "status_note",
+    "version",
+    "created_at",
+    "created_by",
+    "created_by_key",
+    "updated_at",
+)
+
+
+@admin.register(CropInstallation)
+class CropInstallationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+    """Crops installed on the families' plots (recorded through the API or the field pages);
+    an action marks the selected ones producing through the service (with history)."""
+
+    household_prefix = "household__"
+    list_display = [
+        "household",
+        "plot",
+        "crop",
+        "variety",
+        "area_ha",
+        "plants",
+        "planted_on",
+        "status",
+    ]
+    list_filter = ["crop", "status"]
+    list_select_related = ["household", "plot"]
+    date_hierarchy = "planted_on"
+    show_full_result_count = False
+    paginator = CappedCountPaginator
+    fields = INSTALLATION_FIELDS
+    readonly_fields = INSTALLATION_FIELDS
+    actions = ["mark_producing"]
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False if obj is not None else super().has_change_permission(request, obj)
+
+    @admin.action(description=_("Mark selected installations as producing"))
+    def mark_producing(self, request: HttpRequest, queryset: QuerySet[CropInstallation]) -> None:
+        actor = request_actor(request)
+        for record in queryset.filter(status=InstallationStatus.INSTALLED)[:500]:
+            try:
+                services.installation_transition(
+                    actor=actor,
+                    installation=record,
+                    to=InstallationStatus.PRODUCING,
+                    channel="admin",
+                )
+            except RegistryError as exc:
+                messages.warning(request, f"{record}: {exc.detail}")
 
 
 class SupportForm(forms.ModelForm):

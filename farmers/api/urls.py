@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from farmers.reporting.api import IndicatorView
 
+from .crops import CropInstallationViewSet
 from .decisions import AppealViewSet, CorrectionViewSet, ExclusionProposalViewSet
 from .stage_reviews import StageReviewViewSet
 from .views import (
@@ -22,6 +23,7 @@ router.register("plots", PlotViewSet, basename="plot")
 router.register("agreements", AgreementViewSet, basename="agreement")
 router.register("verifications", VerificationViewSet, basename="verification")
 router.register("eradications", EradicationViewSet, basename="eradication")
+router.register("crop-installations", CropInstallationViewSet, basename="crop-installation")
 router.register("appeals", AppealViewSet, basename="appeal")
 router.register("exclusion-proposals", ExclusionProposalViewSet, basename="exclusion-proposal")
 router.register("stage-reviews", StageReviewViewSet, basename="stage-review")

@@ -290,3 +290,56 @@ def seed_demo_support(write: Writer) -> None:
             )
             recorded += 1
     write(f"Demo support:     {recorded} items recorded")
+
+
+DEMO_VARIETIES = {
+    "cacao": ["ccn51", "chuncho", "ics95", "tsh565", "trinitario"],
+    "coffee": ["catimor", "typica", "caturra", "bourbon", "pache"],
+}
+PLANTS_PER_HA = {"cacao": 1100, "coffee": 4000}
+
+
+def seed_demo_installations(write: Writer) -> None:
+    """The crops standing on the demo families' main plots, through the service: the plot's
+    crop (cacao or coffee) and a variety of it, on the hectares the family's visit found (so the
+    stages the demo tells do not move), planted before 2020-12-31 on every third farm (what an
+    EUDR due-diligence statement asks about) and in 2021–2024 elsewhere (all before the visit
+    that saw them; the demo's support came later, so no installation names it). Idempotent (the
+    installation's id derives from the family's random id)."""
+    from ..models import CropInstallation
+
+    users = get_user_model().objects
+    officer = users.filter(username="tecnico.pichari").first()
+    if officer is None:
+        return
+    field = Actor(user=officer, unrestricted=True)
+    families = demo_households()
+    recorded = 0
+    for n, family in sorted(families.items()):
+        plot = Plot.objects.filter(pk=demo_child_id("plot", family.pk)).first()
+        visit = Verification.objects.filter(pk=demo_child_id("visit", family.pk)).first()
+        install_id = demo_child_id("installation", family.pk)
+        if plot is None or visit is None or CropInstallation.objects.filter(pk=install_id).exists():
+            continue
+        crop = (plot.crops or ["cacao"])[0]
+        area = sum((Decimal(str(c.get("ha") or 0)) for c in visit.licit_crops or []), Decimal(0))
+        area = min(area, plot.area_ha)
+        if crop not in DEMO_VARIETIES or area <= 0:
+            continue
+        planted_on = (
+            date(2012 + n % 8, n % 12 + 1, 1) if n % 3 == 0 else date(2021 + n % 4, n % 12 + 1, 1)
+        )
+        services.installation_create(
+            actor=field,
+            id=install_id,
+            plot=plot.pk,
+            crop=crop,
+            variety=DEMO_VARIETIES[crop][n % 5],
+            area_ha=area,
+            plants=int(area * PLANTS_PER_HA[crop]),
+            planting_date=planted_on,
+            channel="demo",
+        )
+        recorded += 1
+    total = CropInstallation.objects.filter(household__in=list(families.values())).count()
+    write(f"Demo crops:       {total} crop installations ({recorded} new)")

@@ -4,7 +4,10 @@ Adds agreements and confirmed verification visits to households that have none, 
 PostgreSQL two ``INSERT … SELECT`` statements draw every value from an MD5 of the household id
 (deterministic, reproducible, no Python loop); elsewhere (SQLite, tests) the same rules run in
 Python with ``bulk_create``. About 75 % of households get an agreement and 0–3 visits a year or so
-apart; about 6 % of visits find coca; licit crops grow from visit to visit.
+apart; about 6 % of visits find coca; licit crops grow from visit to visit. Half of those with
+an agreement and a plot get a crop installation on their first plot (cacao or coffee, planted
+2015–2023, at most the plot's area), and their visits are linked to that plot, so the sweep
+reads licit hectares from installations (``farmers.transition.engine``) for them.
 """
 
 from __future__ import annotations
@@ -17,8 +20,8 @@ from decimal import Decimal
 from django.db import connection, transaction
 from django.utils import timezone
 
-from farmers.choices import VerificationStatus
-from farmers.models import Agreement, Household, Verification
+from farmers.choices import InstallationStatus, VerificationStatus
+from farmers.models import Agreement, CropInstallation, Household, Plot, Verification
 
 FIRST_AGREEMENT = date(2023, 1, 1)
 
@@ -28,9 +31,9 @@ def _draws(hid: uuid.UUID) -> list[int]:
     return [int(digest[i : i + 8], 16) for i in range(0, 32, 8)]
 
 
-def seed_evidence(today: date | None = None) -> tuple[int, int]:
-    """Add agreements and confirmed visits to households without agreements; return how many
-    of each were added."""
+def seed_evidence(today: date | None = None) -> tuple[int, int, int]:
+    """Add agreements, confirmed visits and crop installations to households without
+    agreements; return how many of each were added."""
     today = today or timezone.localdate()
     with transaction.atomic():
         if connection.vendor == "postgresql":
@@ -38,15 +41,42 @@ def seed_evidence(today: date | None = None) -> tuple[int, int]:
         return _seed_python(today)
 
 
-def _seed_python(today: date) -> tuple[int, int]:
+PLANTED_FROM = date(2015, 1, 1)
+
+
+def _installation(hid: uuid.UUID, plot: Plot, b: int, c: int, d: int) -> CropInstallation:
+    coffee = d % 3 == 0
+    area = min(plot.area_ha, Decimal((c // 4) % 30) / 10 + Decimal("0.6"))
+    return CropInstallation(
+        household_id=hid,
+        plot=plot,
+        crop="coffee" if coffee else "cacao",
+        variety="catimor" if coffee else "ccn51",
+        area_ha=area,
+        plants=max(1, int(area * (4000 if coffee else 1100))),
+        planted_on=PLANTED_FROM + timedelta(days=b % 3000),
+        status=InstallationStatus.PRODUCING if b % 3000 < 2200 else InstallationStatus.INSTALLED,
+    )
+
+
+def _seed_python(today: date) -> tuple[int, int, int]:
     agreements: list[Agreement] = []
     visits: list[Verification] = []
-    ids = Household.objects.exclude(agreements__isnull=False).values_list("pk", flat=True)
+    installations: list[CropInstallation] = []
+    ids = list(Household.objects.exclude(agreements__isnull=False).values_list("pk", flat=True))
+    first_plots: dict[uuid.UUID, Plot] = {}
+    for plot in Plot.objects.filter(household_id__in=ids, area_ha__gt=0).order_by(
+        "-created_at", "-id"
+    ):
+        first_plots[plot.household_id] = plot
     for hid in ids:
         a, b, c, d = _draws(hid)
         if a % 100 >= 75:
             continue
         signed_on = FIRST_AGREEMENT + timedelta(days=a % 1000)
+        plot = first_plots.get(hid) if b % 100 < 50 else None
+        if plot is not None:
+            installations.append(_installation(hid, plot, b, c, d))
         agreements.append(
             Agreement(
                 household_id=hid,
@@ -72,7 +102,17 @@ def _seed_python(today: date) -> tuple[int, int]:
             )
     Agreement.objects.bulk_create(agreements, batch_size=2000)
     Verification.objects.bulk_create(visits, batch_size=2000)
-    return len(agreements), len(visits)
+    CropInstallation.objects.bulk_create(installations, batch_size=2000)
+    planted = {i.household_id: i.plot_id for i in installations}
+    Verification.plots.through.objects.bulk_create(
+        [
+            Verification.plots.through(verification_id=v.pk, plot_id=planted[v.household_id])
+            for v in visits
+            if v.household_id in planted
+        ],
+        batch_size=2000,
+    )
+    return len(agreements), len(visits), len(installations)
 
 
 # Four independent 32-bit draws from the MD5 of the household id.
@@ -87,7 +127,7 @@ _DRAWS = """
 """
 
 
-def _seed_postgresql(today: date) -> tuple[int, int]:
+def _seed_postgresql(today: date) -> tuple[int, int, int]:
     with connection.cursor() as cursor:
         cursor.execute("DROP TABLE IF EXISTS tmp_draws")
         cursor.execute(
@@ -130,8 +170,52 @@ def _seed_postgresql(today: date) -> tuple[int, int]:
             [FIRST_AGREEMENT],
         )
         agreements = cursor.rowcount
-        cursor.execute("ANALYZE farmers_agreement; ANALYZE farmers_verification")
-    return agreements, visits
+        # Half of them: a crop installation on the first plot, and their visits saw that plot.
+        cursor.execute(
+            """
+            INSERT INTO farmers_cropinstallation
+                (id, household_id, plot_id, crop, variety, area_ha, plants, planted_on,
+                 support_id, status, lost_on, status_note, version, created_at, updated_at,
+                 request_hash, created_by_id, created_by_key_id)
+            SELECT gen_random_uuid(), x.id, p.id,
+                   CASE WHEN x.d %% 3 = 0 THEN 'coffee' ELSE 'cacao' END,
+                   CASE WHEN x.d %% 3 = 0 THEN 'catimor' ELSE 'ccn51' END,
+                   a.ha,
+                   GREATEST(1, (a.ha * CASE WHEN x.d %% 3 = 0 THEN 4000 ELSE 1100 END)::int),
+                   %s::date + (x.b %% 3000)::int,
+                   NULL,
+                   CASE WHEN x.b %% 3000 < 2200 THEN 'producing' ELSE 'installed' END,
+                   NULL, '', 1, now(), now(), '', NULL, NULL
+              FROM tmp_draws x
+             CROSS JOIN LATERAL (
+                 SELECT id, area_ha FROM farmers_plot
+                  WHERE household_id = x.id AND area_ha > 0
+                  ORDER BY created_at, id LIMIT 1
+             ) p
+             CROSS JOIN LATERAL (
+                 SELECT LEAST(p.area_ha, ((x.c / 4) %% 30) / 10.0 + 0.6)::numeric(10, 4) AS ha
+             ) a
+             WHERE x.a %% 100 < 75 AND x.b %% 100 < 50
+            """,
+            [PLANTED_FROM],
+        )
+        installations = cursor.rowcount
+        cursor.execute(
+            """
+            INSERT INTO farmers_verification_plots (verification_id, plot_id)
+            SELECT v.id, i.plot_id
+              FROM tmp_draws x
+              JOIN farmers_cropinstallation i ON i.household_id = x.id
+              JOIN farmers_verification v ON v.household_id = x.id
+             WHERE x.a % 100 < 75 AND x.b % 100 < 50
+            ON CONFLICT DO NOTHING
+            """
+        )
+        cursor.execute(
+            "ANALYZE farmers_agreement; ANALYZE farmers_verification; "
+            "ANALYZE farmers_cropinstallation"
+        )
+    return agreements, visits, installations
 
 
 __all__ = ["seed_evidence"]

@@ -25,7 +25,7 @@ DROP = "DROP INDEX IF EXISTS hh_name_trgm_idx;"
 
 
 class Migration(migrations.Migration):
-    dependencies = [("farmers", "0014_people_decide")]
+    dependencies = [("farmers", "0015_crop_installations")]
 
     operations = [
         migrations.RunPython(_on_postgresql(CREATE), _on_postgresql(DROP), elidable=False),

@@ -1,12 +1,14 @@
 """Households and what the registry knows about them: members, consent, plots, agreements,
-verification visits, support given, and deduplication keys.
+verification visits, support given, crop installations, and deduplication keys.
 
-A package by sub-domain (``households``, ``records``, ``transition``, ``decisions``); every model
-is imported here, so ``from farmers.models import X`` keeps working and Django finds them all."""
+A package by sub-domain (``households``, ``records``, ``crops``, ``transition``,
+``decisions``); every model is imported here, so ``from farmers.models import X`` keeps
+working and Django finds them all."""
 
 from __future__ import annotations
 
 from ..choices import ConsentPurpose, SweepStatus
+from .crops import CropInstallation
 from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
 from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplicate
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
@@ -18,6 +20,7 @@ __all__ = [
     "Appeal",
     "Consent",
     "ConsentPurpose",
+    "CropInstallation",
     "DecidedModel",
     "DedupKey",
     "Eradication",

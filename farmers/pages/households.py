@@ -18,7 +18,7 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from farmers import policies, selectors, services
-from farmers.choices import Crop, VerificationStatus
+from farmers.choices import LIVE_INSTALLATION_STATUSES, Crop, VerificationStatus
 from farmers.evidence import visit_evidence_check
 from farmers.filters import HouseholdFilterSet
 from farmers.models import Household, Verification
@@ -90,6 +90,12 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         .prefetch_related("plots")
         .order_by("-visited_on", "-created_at")
     )
+    installations = list(
+        selectors.installation_list(actor=actor)
+        .filter(household=household, status__in=LIVE_INSTALLATION_STATUSES)
+        .select_related("plot")
+        .order_by("plot__name", "planted_on", "id")
+    )
     crop_names = dict(Crop.choices)
     for visit in visits:
         visit.crop_rows = [  # type: ignore[attr-defined]
@@ -147,6 +153,7 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         "household": household,
         "members": household.live_members,  # type: ignore[attr-defined]
         "plots": plots,
+        "installations": installations,
         "plot_features": features,
         "visits": visits,
         "show_coca": show_coca,

@@ -35,6 +35,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
         decisions.decide,
         name="decide",
     ),
+    path(
+        "hogares/<uuid:household_id>/cultivo/",
+        visits.installation_create,
+        name="installation",
+    ),
     # Pages of other apps (e.g. the title application form), registered in their ready().
     *extra_urlpatterns,
 ]

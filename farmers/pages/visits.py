@@ -1,8 +1,9 @@
 """Field pages that record what the officer finds on the farm: a verification visit (crops seen,
-GPS point, photo) and a plot (boundary walked with the phone, or a GeoJSON, KML or GPX file).
-With JavaScript the forms queue their records in the phone (``outbox.js``) and send them through
-the partner API with client-generated ids; without it they post here and the view calls the same
-service."""
+GPS point, photo), a plot (boundary walked with the phone, or a GeoJSON, KML or GPX file) and a
+crop installed on a plot. With JavaScript the visit and plot forms queue their records in the
+phone (``outbox.js``) and send them through the partner API with client-generated ids; without
+it they post here and the view calls the same service. The installation form always posts here
+(server-rendered, with a client-generated id: a resend is idempotent)."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from django.shortcuts import redirect, render
 from django.utils.translation import gettext as _
 
 from farmers import selectors, services
+from farmers.choices import VARIETIES, Crop, Variety
 from farmers.geometry import MAX_UPLOAD_BYTES, parse_boundary_file, to_geojson
 from registry.actors import Actor
 from registry.services import field_error
@@ -147,3 +149,55 @@ def plot_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> 
         tile_attribution=settings.FIELD_MAP_TILE_ATTRIBUTION,
     )
     return render(request, "field/plot.html", context, status=400 if errors else 200)
+
+
+@field_page
+def installation_create(
+    request: HttpRequest, actor: Actor, household_id: uuid.UUID
+) -> HttpResponse:
+    """Record a crop installed on one of the household's plots (crop, variety, area, plants,
+    planting date): the same service, rules and history as ``crop-installations/``."""
+    household = selectors.household_get(actor=actor, household_id=household_id)
+    plots = list(selectors.plot_list(actor=actor).filter(household=household, is_active=True))
+    errors: dict[str, list[str]] = {}
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        values = dict(request.POST.items())
+        planted_on = form_date(request.POST.get("planting_date"))
+        with service_errors(errors):
+            if not isinstance(planted_on, date):
+                raise field_error("planting_date", _("Enter a date as YYYY-MM-DD."), "invalid")
+            services.installation_create(
+                actor=actor,
+                id=uuid_or_none(request.POST.get("id")),
+                household=household.pk,
+                plot=uuid_or_none(request.POST.get("plot")),
+                crop=request.POST.get("crop", ""),
+                variety=request.POST.get("variety", ""),
+                # People type a decimal comma.
+                area_ha=(request.POST.get("area_ha") or "").strip().replace(",", "."),
+                plants=request.POST.get("plants", ""),
+                planting_date=planted_on,
+                channel="web",
+            )
+            return redirect("field:household", household_id=household.pk)
+    context = form_context(
+        actor,
+        household=household,
+        plots=plots,
+        varieties=installation_varieties(),
+        errors=errors,
+        values=values,
+        new_id=uuid.uuid4(),
+    )
+    return render(request, "field/installation.html", context, status=400 if errors else 200)
+
+
+def installation_varieties() -> list[tuple[str, list[tuple[str, str]]]]:
+    """The varieties grouped by crop, labels in the active language (an ``<optgroup>`` each)."""
+    crops = dict(Crop.choices)
+    labels = dict(Variety.choices)
+    return [
+        (str(crops[crop]), [(v, str(labels[v])) for v in varieties])
+        for crop, varieties in VARIETIES.items()
+    ]

@@ -17,6 +17,7 @@ One module per sub-domain; this package re-exports the public services, so
 - ``corrections``: ``correction_propose``, ``correction_transition`` (maker–checker);
 - ``exclusions``: ``exclusion_transition`` (staff confirm or dismiss the engine's proposal);
 - ``support``: ``support_record``;
+- ``crops``: ``installation_create``, ``installation_transition`` (crop installations);
 - ``eradications``: ``eradication_create``, ``eradication_transition``;
 - ``enrolment``: ``enrolment_date``, ``require_not_before_enrolment`` (no evidence before it);
 - ``suspension``: ``suspension_check`` (409 ``household_suspended`` unless staff override);
@@ -32,6 +33,7 @@ from registry.idempotency import request_hash
 from .agreements import agreement_create
 from .appeals import APPEAL_FLOW, appeal_file, appeal_transition
 from .corrections import CORRECTION_FLOW, correction_propose, correction_transition
+from .crops import INSTALLATION_FLOW, installation_create, installation_transition
 from .dedup import duplicate_dismiss
 from .enrolment import enrolment_date, require_not_before_enrolment
 from .eradications import ERADICATION_FLOW, eradication_create, eradication_transition
@@ -63,6 +65,7 @@ __all__ = [
     "ERADICATION_FLOW",
     "EXCLUSION_FLOW",
     "HOUSEHOLD_FLOW",
+    "INSTALLATION_FLOW",
     "PHOTO_MAX_BYTES",
     "SUSPENDED_STAGES",
     "VERIFICATION_FLOW",
@@ -82,6 +85,8 @@ __all__ = [
     "household_register",
     "household_transition",
     "household_update",
+    "installation_create",
+    "installation_transition",
     "is_suspended",
     "plot_create",
     "plot_update",

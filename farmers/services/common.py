@@ -15,7 +15,7 @@ from registry.services import field_error
 from registry.workflow import Step
 
 from .. import policies
-from ..models import Household
+from ..models import Household, Plot
 
 
 def _may_write(actor: Actor) -> Any:
@@ -36,6 +36,17 @@ def _household_for_write(
     if household is None:
         raise NotFound()
     return household
+
+
+def _plot_for_write(actor: Actor, plot_id: Any) -> Plot:
+    """The plot (with its household locked) the actor may record something on, or 404."""
+    plot = (
+        Plot.objects.filter(pk=plot_id).only("pk", "household_id", "area_ha", "is_active").first()
+    )
+    if plot is None:
+        raise NotFound()
+    plot.household = _household_for_write(actor, plot.household_id)
+    return plot
 
 
 def _need_review_reason(step: Step[Any]) -> None:

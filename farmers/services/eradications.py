@@ -20,7 +20,7 @@ from django.utils.translation import gettext as _
 from registry.actors import Actor
 from registry.choices import ChangeAction, Scope
 from registry.cleaning import clean_choice, clean_decimal
-from registry.exceptions import NotFound, PermissionDenied
+from registry.exceptions import PermissionDenied
 from registry.history import change_record
 from registry.idempotency import replayed, replays_lost_race, request_hash
 from registry.services import field_error
@@ -31,17 +31,8 @@ from ..choices import EradicationKind, EradicationStatus
 from ..models import Eradication, Plot
 from ..transition import recompute_on_commit
 from ..workflow import ERADICATION_MACHINE, MAKER_CHECKER
-from .common import _household_for_write, _may_write, _need_review_reason
+from .common import _household_for_write, _may_write, _need_review_reason, _plot_for_write
 from .enrolment import require_not_before_enrolment
-
-
-def _plot_for_write(actor: Actor, plot_id: Any) -> Plot:
-    """The plot (with its household locked) the actor may record an eradication on, or 404."""
-    plot = Plot.objects.filter(pk=plot_id).only("pk", "household_id", "area_ha").first()
-    if plot is None:
-        raise NotFound()
-    plot.household = _household_for_write(actor, plot.household_id)
-    return plot
 
 
 def _clean(

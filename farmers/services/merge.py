@@ -23,6 +23,7 @@ from ..merging import MERGED_FROM, run_merge_handlers
 from ..models import (
     Agreement,
     Consent,
+    CropInstallation,
     DedupKey,
     Household,
     Plot,
@@ -40,12 +41,12 @@ from .dedup import _refresh_dedup_keys
 @transaction.atomic
 def household_merge(*, actor: Actor, source: Household, target: Household) -> Household:
     """Merge ``source`` into ``target``, in one transaction: everything recorded about the
-    family moves to the surviving household — plots, consents, agreements, visits, support, the
-    alerts about it and its stage ledger (kept, annotated with ``merged_from``), then whatever
-    the apps above registered a merge handler for (title files, contracts, deliveries, offers:
-    ``farmers.merging``); its members move unless the target already has their ID; both keep
-    their history and both stages are recomputed after commit. A failing handler rolls the
-    whole merge back."""
+    family moves to the surviving household — plots (with their crop installations), consents,
+    agreements, visits, support, the alerts about it and its stage ledger (kept, annotated with
+    ``merged_from``), then whatever the apps above registered a merge handler for (title files,
+    contracts, deliveries, offers: ``farmers.merging``); its members move unless the target
+    already has their ID; both keep their history and both stages are recomputed after commit.
+    A failing handler rolls the whole merge back."""
     if source.pk == target.pk:
         raise field_error("candidate", _("A household cannot be merged into itself."), "invalid")
     source = _household_for_write(actor, source.pk, scope=Scope.HOUSEHOLDS_REVIEW)
@@ -77,6 +78,10 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
         "agreements": Agreement.objects.filter(household=source).update(household=target),
         "verifications": Verification.objects.filter(household=source).update(household=target),
         "support": Support.objects.filter(household=source).update(household=target),
+        # Crop installations follow their plots (versioned: new versions).
+        "crop_installations": CropInstallation.objects.filter(household=source).touch(
+            household=target
+        ),
         "consents": Consent.objects.filter(household=source).update(household=target),
         "alerts": _move_alerts(source, target),
         "stage_changes": _move_ledger(source, target),

@@ -5,6 +5,12 @@ in a fixed number of queries — households, agreements, confirmed visits, one p
 provider, the programmes' thresholds and the batch's engine alerts — computes every stage in
 Python with :func:`farmers.transition.rules.compute`, and writes set-based:
 
+Licit hectares: a household with crop installations counts, for each confirmed visit, the area
+of its installations on plots the visit saw (``Verification.plots``) that stood on the visit's
+day (planted on or before it, not lost by then) and are of a crop on the programme's licit list
+(:func:`_licit_from_installations`); a household with no installations (or a visit that named no
+plots) keeps the licit hectares the visit recorded.
+
 * only households whose stage or milestones changed are updated; a household is updated only
   if its stored stage is still the one read (a concurrent run cannot write the same move twice),
   and ``StageChange`` rows are inserted exactly for the households whose stage moved: one per
@@ -44,6 +50,7 @@ from farmers.choices import (
 from farmers.models import (
     Agreement,
     Consent,
+    CropInstallation,
     Eradication,
     ExclusionProposal,
     Household,
@@ -60,6 +67,7 @@ from .evidence import Fact
 from .ledger import steps
 from .rules import (
     TENURE,
+    ZERO,
     HouseholdEvidence,
     Reason,
     Result,
@@ -231,6 +239,69 @@ def _eradications(
     return erased, commitments
 
 
+def _licit_from_installations(
+    by_household: Q,
+    visits: dict[str, list[Visit]],
+    thresholds: dict[int, Thresholds],
+    rows: list[tuple[Any, ...]],
+) -> None:
+    """Replace, in ``visits``, the recorded licit hectares of the visits of households with crop
+    installations by the area of their installations on the plots each visit saw.
+
+    One query for the batch's installations; a second (the plots of those households' confirmed
+    visits) only when there are some. An installation counts for a visit when it stood on the
+    visit's day (``planted_on`` on or before it, ``lost_on`` empty or after it) on a plot the
+    visit saw, and its crop is on the household's programme's licit list. A visit that named no
+    plots keeps its recorded figure (it cannot be tied to a plot)."""
+    installed: dict[str, list[tuple[str, str, Decimal, date, date | None]]] = {}
+    for hid, plot_id, crop, area, planted_on, lost_on in _keyed(
+        _rows(
+            CropInstallation.objects.filter(by_household)
+            .annotate(text_id=_text_id("household_id"), plot_ref=_text_id("plot_id"))
+            .order_by()
+            .values_list("text_id", "plot_ref", "crop", "area_ha", "planted_on", "lost_on")
+        )
+    ):
+        if hid in visits:
+            installed.setdefault(hid, []).append((str(plot_id), crop, area, planted_on, lost_on))
+    if not installed:
+        return
+    seen: dict[str, set[str]] = {}
+    visit_plots: Any = Verification.plots.through  # the auto-created M2M table
+    for vid, plot_id in _rows(
+        visit_plots.objects.filter(
+            verification__household_id__in=sorted(installed),
+            verification__status=VerificationStatus.CONFIRMED,
+        )
+        .annotate(visit_ref=_text_id("verification_id"), plot_ref=_text_id("plot_id"))
+        .order_by()
+        .values_list("visit_ref", "plot_ref")
+    ):
+        seen.setdefault(str(vid), set()).add(str(plot_id))
+    program_of = {row[0]: row[5] for row in rows}
+    for hid, stands in installed.items():
+        listed = thresholds[program_of[hid]].licit_crops
+        counted = []
+        for visit in visits[hid]:
+            plots = seen.get(visit.ref)
+            if not plots:
+                counted.append(visit)
+                continue
+            area = sum(
+                (
+                    ha
+                    for plot_id, crop, ha, planted_on, lost_on in stands
+                    if plot_id in plots
+                    and crop in listed
+                    and planted_on <= visit.on
+                    and (lost_on is None or lost_on > visit.on)
+                ),
+                ZERO,
+            )
+            counted.append(Visit(visit.on, visit.coca_ha, area, visit.ref))
+        visits[hid] = counted
+
+
 @dataclass(slots=True)
 class EvidenceBatch:
     """A batch's evidence as read: household rows ``(id, status, stage, milestones, district,
@@ -380,6 +451,8 @@ def read_evidence(
             visits[hid].append(visit)
         else:
             visits[hid] = [visit]
+    if visits:
+        _licit_from_installations(by_household, visits, thresholds, rows)
     lo, hi = bounds or (None, None)
     facts: dict[str, list[Fact]] = {}
     if evidence_module.providers():

@@ -1,6 +1,6 @@
 """Admin for programme staff: contracts with their deliveries, schedule and status history,
 totals per buyer and crop, CSV export (``contracts``); offers to buyers, buyers' contacts and
-the yield norms (``buyers``); what they share (``common``).
+the yield norms and harvest calendars (``buyers``); what they share (``common``).
 
 Status never changes by free editing: actions call the workflow services. Changelists are
 narrowed to the person's area (the same rule as the API, ``markets.policies``) and never count
@@ -9,7 +9,7 @@ big tables.
 
 from __future__ import annotations
 
-from .buyers import BuyerOfferAdmin, BuyerProfileAdmin, YieldNormAdmin
+from .buyers import BuyerOfferAdmin, BuyerProfileAdmin, HarvestCalendarAdmin, YieldNormAdmin
 from .common import BuyerFilter, ScopedMixin
 from .contracts import (
     ContractAdmin,
@@ -27,6 +27,7 @@ __all__ = [
     "ContractAdmin",
     "DeliveryAdmin",
     "DeliveryInline",
+    "HarvestCalendarAdmin",
     "ScheduleInline",
     "ScopedMixin",
     "SeasonYearFilter",

@@ -20,7 +20,7 @@ from registry.models import Organization
 
 from .. import policies, selectors, services
 from ..choices import forms_for_crop
-from ..models import BuyerOffer, BuyerProfile, YieldNorm
+from ..models import BuyerOffer, BuyerProfile, HarvestCalendar, YieldNorm
 from .common import BuyerFilter, apply_each
 
 
@@ -205,7 +205,15 @@ class YieldNormForm(forms.ModelForm):
 
     class Meta:
         model = YieldNorm
-        fields = ["crop", "product_form", "kg_per_ha_per_season", "source"]
+        fields = [
+            "crop",
+            "product_form",
+            "department",
+            "kg_per_ha_per_season",
+            "bearing_from_years",
+            "full_from_years",
+            "source",
+        ]
 
     def clean(self) -> dict[str, Any]:
         data = super().clean() or {}
@@ -221,9 +229,26 @@ class YieldNormAdmin(admin.ModelAdmin):
 
     form = YieldNormForm
 
-    list_display = ["crop", "product_form", "kg_per_ha_per_season", "source", "updated_at"]
+    list_display = [
+        "crop",
+        "product_form",
+        "department",
+        "kg_per_ha_per_season",
+        "bearing_from_years",
+        "full_from_years",
+        "source",
+        "updated_at",
+    ]
     list_filter = ["crop"]
-    fields = ["crop", "product_form", "kg_per_ha_per_season", "source"]
+    fields = [
+        "crop",
+        "product_form",
+        "department",
+        "kg_per_ha_per_season",
+        "bearing_from_years",
+        "full_from_years",
+        "source",
+    ]
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return super().has_add_permission(request) and policies.yield_norm_can(
@@ -245,6 +270,81 @@ class YieldNormAdmin(admin.ModelAdmin):
             crop=obj.crop,
             product_form=obj.product_form,
             kg_per_ha_per_season=obj.kg_per_ha_per_season,
+            source=obj.source,
+            department=obj.department_id,
+            bearing_from_years=obj.bearing_from_years,
+            full_from_years=obj.full_from_years,
+        )
+        obj.pk = saved.pk
+
+
+MONTHS = [
+    (1, _("January")),
+    (2, _("February")),
+    (3, _("March")),
+    (4, _("April")),
+    (5, _("May")),
+    (6, _("June")),
+    (7, _("July")),
+    (8, _("August")),
+    (9, _("September")),
+    (10, _("October")),
+    (11, _("November")),
+    (12, _("December")),
+]
+
+
+class HarvestCalendarForm(forms.ModelForm):
+    """The harvest months as checkboxes (never the stored list)."""
+
+    months = forms.TypedMultipleChoiceField(
+        label=_("harvest months"),
+        choices=MONTHS,
+        coerce=int,
+        widget=forms.CheckboxSelectMultiple,
+    )
+
+    class Meta:
+        model = HarvestCalendar
+        fields = ["crop", "department", "months", "source"]
+
+
+@admin.register(HarvestCalendar)
+class HarvestCalendarAdmin(admin.ModelAdmin):
+    """The months each crop is harvested, by zone: programme staff tune them."""
+
+    form = HarvestCalendarForm
+    list_display = ["crop", "department", "months_shown", "source", "updated_at"]
+    list_filter = ["crop"]
+    fields = ["crop", "department", "months", "source"]
+
+    @admin.display(description=_("harvest months"))
+    def months_shown(self, obj: HarvestCalendar) -> str:
+        names = dict(MONTHS)
+        return ", ".join(str(names[m]) for m in obj.months if m in names)
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return super().has_add_permission(request) and policies.yield_norm_can(
+            request_actor(request), "add"
+        )
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return super().has_change_permission(request, obj) and policies.yield_norm_can(
+            request_actor(request)
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def save_model(
+        self, request: HttpRequest, obj: HarvestCalendar, form: Any, change: bool
+    ) -> None:
+        """Through the service: months checked, history recorded."""
+        saved = services.harvest_calendar_save(
+            actor=request_actor(request),
+            crop=obj.crop,
+            months=obj.months,
+            department=obj.department_id,
             source=obj.source,
         )
         obj.pk = saved.pk

@@ -11,15 +11,15 @@ from datetime import timedelta
 from django.contrib.auth import get_user_model
 from django.utils import timezone
 
-from farmers.devtools.demo import demo_households
+from farmers.devtools.demo import DEMO_DISTRICTS, demo_households
 from registry.actors import Actor
 from registry.choices import OrganizationKind
 from registry.devtools import Writer
-from registry.models import Organization
+from registry.models import District, Organization
 
 from .. import services
 from ..choices import ContractStatus, DeliveryStatus, PriceRule, ProductForm
-from ..models import Contract, Delivery, YieldNorm
+from ..models import Contract, Delivery, HarvestCalendar, YieldNorm
 
 NAMESPACE = uuid.UUID("0c6b1d7e-5a41-4c3e-9f0d-2b7a9e4d8c21")
 BUYERS = [
@@ -176,8 +176,39 @@ def seed_demo_contracts(write: Writer) -> None:
             services.offer_create(
                 actor=actor, household=families[n], buyer="coop-pangoa", channel="demo"
             )
+    _harvest_calendars(actor)
     total = Contract.objects.filter(pk__in=contract_ids).count()
     write(
         f"Demo contracts:   {total} contracts ({made} new) with {len(buyers)} buyers; "
-        f"{YieldNorm.objects.count()} yield norms"
+        f"{YieldNorm.objects.count()} yield norms, "
+        f"{HarvestCalendar.objects.count()} harvest calendars"
     )
+
+
+# Approximate main harvest months in the VRAEM (cacao mainly March–July, coffee April–
+# September), from MIDAGRI's crop calendars and the cooperatives' collection seasons; a demo
+# figure, not an agronomic reference: programme staff set the real ones in the admin.
+DEMO_CALENDARS = {"cacao": [3, 4, 5, 6, 7], "coffee": [4, 5, 6, 7, 8, 9]}
+CALENDAR_SOURCE = "Demo (aproximado): MIDAGRI, calendario de cosechas; acopio de cooperativas"
+
+
+def _harvest_calendars(actor: Actor) -> None:
+    """The demo's harvest calendars, one per crop and VRAEM department of the demo districts
+    (through the service; unchanged calendars write nothing)."""
+    departments = sorted(
+        set(
+            District.objects.filter(ubigeo__in=DEMO_DISTRICTS, is_vraem=True).values_list(
+                "department_id", flat=True
+            )
+        )
+    )
+    for department in departments:
+        for crop, months in DEMO_CALENDARS.items():
+            services.harvest_calendar_save(
+                actor=actor,
+                crop=crop,
+                months=months,
+                department=department,
+                source=CALENDAR_SOURCE,
+                channel="demo",
+            )

@@ -15,7 +15,7 @@ from .buyers import buyer_profile_update, buyer_register
 from .contracts import CONTRACT_FLOW, contract_create, contract_transition
 from .deliveries import DELIVERY_FLOW, delivery_confirm, delivery_record, delivery_transition
 from .merge import market_records_merge
-from .norms import yield_norm_save
+from .norms import harvest_calendar_save, yield_norm_save
 from .offers import offer_create, offer_withdraw, offers_merge
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "delivery_confirm",
     "delivery_record",
     "delivery_transition",
+    "harvest_calendar_save",
     "kilograms",
     "market_records_merge",
     "offer_create",

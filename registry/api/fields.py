@@ -50,7 +50,12 @@ class DecimalStringFieldSchema(OpenApiSerializerFieldExtension):
 
 EARLIEST_BIRTH = date(1900, 1, 1)
 EARLIEST_RECORD = date(1990, 1, 1)
-PAST_KINDS = ("birth", "event")  # after today: ``future_date``, the code services use too
+EARLIEST_PLANTING = date(1950, 1, 1)  # cacao and coffee stands bear for decades
+PAST_KINDS = (
+    "birth",
+    "event",
+    "planting",
+)  # after today: ``future_date``, the code services use too
 
 
 def date_bounds(kind: str, today: date | None = None) -> tuple[date, date]:
@@ -59,6 +64,7 @@ def date_bounds(kind: str, today: date | None = None) -> tuple[date, date]:
     - ``birth``: 1900-01-01 to today;
     - ``event`` (something that happened: a signature, a visit, a delivery, a payment, a
       registration): 1990-01-01 to today (Lima);
+    - ``planting`` (when a crop was planted): 1950-01-01 to today;
     - ``plan`` (a season, a due date) and ``period`` (a query's from/to): 1990-01-01 to ten
       years from today.
     """
@@ -67,6 +73,8 @@ def date_bounds(kind: str, today: date | None = None) -> tuple[date, date]:
         return EARLIEST_BIRTH, today
     if kind == "event":
         return EARLIEST_RECORD, today
+    if kind == "planting":
+        return EARLIEST_PLANTING, today
     if kind in ("plan", "period"):
         return EARLIEST_RECORD, today.replace(year=today.year + 10, day=min(today.day, 28))
     raise ValueError(f"Unknown kind of date: {kind!r}")

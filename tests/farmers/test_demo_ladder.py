@@ -47,6 +47,17 @@ def test_after_seed_demo_selling_families_without_title_are_market_linked(
         assert h.milestones["market_linked"]
     # No household of the demo sits at a rung that no longer exists.
     assert not Household.objects.filter(stage="formalized").exists()
+    # Issue 16: crops stand on the demo plots (some planted before the EUDR cut-off), and the
+    # VRAEM's harvest calendars are loaded.
+    from datetime import date
+
+    from farmers.models import CropInstallation
+    from markets.models import HarvestCalendar
+
+    assert CropInstallation.objects.filter(planted_on__lte=date(2020, 12, 31)).exists()
+    assert CropInstallation.objects.filter(planted_on__gt=date(2020, 12, 31)).exists()
+    assert set(CropInstallation.objects.values_list("crop", flat=True)) == {"cacao", "coffee"}
+    assert HarvestCalendar.objects.get(crop="cacao", department="08").months == [3, 4, 5, 6, 7]
     # Titled families carry the tenure milestone, whatever their stage.
     for h in Household.objects.filter(pk__in=titled, status=HouseholdStatus.ACTIVE):
         assert h.milestones.get("tenure"), h.import_ref

@@ -169,8 +169,9 @@ def test_evidence_is_read_in_a_fixed_number_of_queries(program: Program) -> None
     # query each.
     real = [name for name in evidence_module.providers() if name != "test"]
     assert sorted(real) == ["farmers.appeals", "farmers.decisions", "markets", "titles"]
-    # households, consents, agreements, visits, eradications, thresholds, alerts + the providers
-    assert counts[0] == counts[1] == 7 + len(real)
+    # households, consents, agreements, visits, crop installations, eradications, thresholds,
+    # alerts + the providers
+    assert counts[0] == counts[1] == 8 + len(real)
 
 
 def test_provider_facts_count_and_future_ones_do_not(program: Program) -> None:

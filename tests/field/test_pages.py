@@ -27,7 +27,7 @@ from tests.field.conftest import MEMBERS, HouseholdMaker
 
 pytestmark = pytest.mark.django_db
 
-PAGES = ["my_work", "register", "household", "visit", "plot"]
+PAGES = ["my_work", "register", "household", "visit", "plot", "installation"]
 
 
 def url_for(name: str, household: Household) -> str:
@@ -37,6 +37,7 @@ def url_for(name: str, household: Household) -> str:
         "household": f"/campo/hogares/{household.pk}/",
         "visit": f"/campo/hogares/{household.pk}/visita/",
         "plot": f"/campo/hogares/{household.pk}/parcela/",
+        "installation": f"/campo/hogares/{household.pk}/cultivo/",
     }[name]
 
 
@@ -63,7 +64,7 @@ def test_anonymous_visitors_go_to_the_field_login(
     assert response["Location"].startswith("/campo/ingresar/?next=")
 
 
-@pytest.mark.parametrize("name", ["household", "visit", "plot"])
+@pytest.mark.parametrize("name", ["household", "visit", "plot", "installation"])
 def test_households_outside_my_districts_answer_404(
     name: str, officer_client: Client, other_officer: Any, make_household: HouseholdMaker
 ) -> None:

@@ -169,6 +169,8 @@ def test_yield_norms_are_edited_through_the_service(admin_client: Client, market
             "crop": "cacao",
             "product_form": "cacao_dry",
             "kg_per_ha_per_season": "650",
+            "bearing_from_years": "3",
+            "full_from_years": "5",
             "source": "Estudio 2026",
         },
     )
@@ -215,3 +217,25 @@ def test_changelists_render_for_a_superuser(data: dict[str, Any], model: str) ->
         assert reverse("admin:markets_contract_totals") in response.content.decode()
         # A superuser sees every programme's contracts.
         assert len(response.context["cl"].result_list) == 3
+
+
+def test_harvest_calendars_are_edited_through_the_service(
+    admin_client: Client, market: Market
+) -> None:
+    """Months as checkboxes (never the stored list), saved through the service with history."""
+    from markets.models import HarvestCalendar
+
+    url = reverse("admin:markets_harvestcalendar_add")
+    form = admin_client.get(url, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert 'type="checkbox"' in form and "Marzo" in form
+    assert admin_client.post(url, {"crop": "cacao", "months": []}).status_code == 200
+    assert not HarvestCalendar.objects.exists()
+    saved = admin_client.post(
+        url, {"crop": "cacao", "department": "08", "months": ["3", "4", "5"], "source": "Prueba"}
+    )
+    assert saved.status_code == 302
+    calendar = HarvestCalendar.objects.get()
+    assert (calendar.months, calendar.department_id) == ([3, 4, 5], "08")
+    assert ChangeRecord.objects.filter(object_id=str(calendar.pk), channel="admin").exists()
+    listed = admin_client.get(reverse("admin:markets_harvestcalendar_changelist")).content.decode()
+    assert "Marzo, Abril, Mayo" in listed

@@ -63,7 +63,9 @@ def test_arithmetic() -> None:
 
 def _side_selling_contract(make_contract: ContractMaker, market: Market) -> Contract:
     day = today()
-    # 1.5 ha of cacao seen on the ground; 600 kg/ha → 900 kg; three quarters of the season gone.
+    # 1.5 ha of cacao seen on the ground (no installations: a mature stand); 600 kg/ha a year,
+    # no harvest calendar (evenly all year) → 900 × 201/365 kg over the 201-day season, 151
+    # days of it gone (issue 16: not a flat per-season figure).
     confirm_licit(market.household, "cacao", "1.50", day - timedelta(days=30))
     return make_contract(
         season_start=day - timedelta(days=150),
@@ -83,7 +85,7 @@ def test_side_selling_is_raised_once_and_resolved(
     assert alert.household_id == market.household.pk
     assert alert.district_id == "080910"
     assert alert.program_id == market.program.pk
-    assert alert.details["expected_kg"] == "675.00"  # 900 × 0.75
+    assert alert.details["expected_kg"] == "372.33"  # 900 × 151/365
     assert alert.details["licit_ha"] == "1.50"
     # A rerun (the task, as Celery calls it) creates nothing new.
     result = tasks.check_compliance.delay().get()
@@ -130,10 +132,11 @@ def test_latest_confirmed_visit_counts(make_contract: ContractMaker, market: Mar
     make_contract(
         season_start=day - timedelta(days=150), season_end=day + timedelta(days=50), volume_kg="50"
     )
-    # 0.1 ha × 600 = 60 kg, capped by the 50 kg contracted, × 0.75 = 37.5 expected: 0 delivered.
+    # 0.1 ha × 600 × 201/365 = 33.04 kg over the season (under the 50 kg contracted), × 151/201
+    # of it due: 24.82 expected, 0 delivered.
     report = compliance_check(today=day)
     assert report.side_selling == 1
-    assert Alert.objects.get(kind=AlertKind.SIDE_SELLING).details["expected_kg"] == "37.50"
+    assert Alert.objects.get(kind=AlertKind.SIDE_SELLING).details["expected_kg"] == "24.82"
 
 
 def test_overdue_deliveries(make_contract: ContractMaker, market: Market) -> None:

@@ -13,13 +13,16 @@ from farmers.choices import (
     Crop,
     EradicationKind,
     EradicationStatus,
+    InstallationStatus,
     Tenure,
+    Variety,
     VerificationMethod,
     VerificationStatus,
 )
 from farmers.evidence import visit_plot_ids
 from farmers.models import (
     Agreement,
+    CropInstallation,
     Eradication,
     Plot,
     Verification,
@@ -244,6 +247,69 @@ class EradicationCreateSerializer(serializers.Serializer[Any]):
 
 class EradicationTransitionSerializer(TransitionSerializer):
     to = serializers.ChoiceField(choices=[EradicationStatus.VERIFIED, EradicationStatus.REJECTED])
+
+
+class CropInstallationSerializer(serializers.ModelSerializer[CropInstallation]):
+    """A crop installed on a plot: crop, variety, area, plants, planting date, the support item
+    that paid for it, and its status (``installed`` → ``producing`` → ``lost``)."""
+
+    household = serializers.UUIDField(source="household_id", read_only=True)
+    plot = serializers.UUIDField(source="plot_id", read_only=True)
+    planting_date = serializers.DateField(source="planted_on", read_only=True)
+    support = serializers.IntegerField(source="support_id", read_only=True, allow_null=True)
+    area_ha = DecimalStringField(max_digits=10, decimal_places=4, read_only=True)
+
+    class Meta:
+        model = CropInstallation
+        fields = [
+            "id",
+            "household",
+            "plot",
+            "crop",
+            "variety",
+            "area_ha",
+            "plants",
+            "planting_date",
+            "support",
+            "status",
+            "lost_on",
+            "status_note",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class CropInstallationCreateSerializer(serializers.Serializer[Any]):
+    """``variety``: one of the crop's (cacao: ccn51, chuncho, ics95, tsh565, ics1, trinitario,
+    criollo, cacao_other; coffee: catimor, typica, caturra, bourbon, geisha, pache, castillo,
+    coffee_other); blank for a crop with no list. Checked by the service (400
+    ``unknown_variety``)."""
+
+    id = serializers.UUIDField(required=False)
+    household = serializers.UUIDField(
+        required=False, help_text="The plot's household (checked when sent)."
+    )
+    plot = serializers.UUIDField()
+    crop = serializers.CharField(max_length=16)
+    variety = serializers.CharField(
+        max_length=16,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text="One of: " + ", ".join(Variety.values),
+    )
+    area_ha = DecimalStringField(max_digits=10, decimal_places=4)
+    plants = serializers.IntegerField(min_value=1, max_value=10_000_000)
+    planting_date = BoundedDateField(kind="planting")
+    support = serializers.IntegerField(
+        required=False, allow_null=True, min_value=1, help_text="The support item that paid."
+    )
+
+
+class CropInstallationTransitionSerializer(TransitionSerializer):
+    to = serializers.ChoiceField(choices=[InstallationStatus.PRODUCING, InstallationStatus.LOST])
 
 
 class VerificationPhotoSerializer(serializers.Serializer[Any]):

@@ -22,8 +22,9 @@ class Command(BaseCommand):
 
     def handle(self, *args: Any, **options: Any) -> None:
         started = time.perf_counter()
-        agreements, visits = seed_evidence(options["today"])
+        agreements, visits, installations = seed_evidence(options["today"])
         elapsed = time.perf_counter() - started
         self.stdout.write(
-            f"Added {agreements:,} agreements and {visits:,} confirmed visits in {elapsed:.1f} s."
+            f"Added {agreements:,} agreements, {visits:,} confirmed visits and "
+            f"{installations:,} crop installations in {elapsed:.1f} s."
         )
