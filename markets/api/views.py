@@ -171,6 +171,7 @@ class ContractViewSet(MarketsViewSet):
             to=data["to"],
             reason=data["reason"],
             override_reason=data["override_reason"],
+            signed_on=data.get("signed_on"),
             expected_version=self.if_match(contract),
         )
         return self._detail(contract)
