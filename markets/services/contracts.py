@@ -330,20 +330,13 @@ def _contract_not_suspended(step: Step[Contract]) -> None:
 
 
 def _signature_day(step: Step[Contract]) -> date:
-    """The day the draft was signed: given (not in the future, not after the season, not before
-    the family's enrolment), or today."""
+    """The day the draft was signed: given (not in the future, nor before the family's
+    enrolment; the season is still open, the workflow's guard says), or today."""
     signed_on = step.data.get("signed_on")
     if signed_on is None:
         return step.today
     if signed_on > step.today:
         raise field_error("signed_on", _("The date cannot be in the future."), "future_date")
-    if signed_on > step.instance.season_end:
-        raise field_error(
-            "signed_on",
-            _("The contract cannot be signed after its season ends (%(end)s).")
-            % {"end": step.instance.season_end.strftime("%d/%m/%Y")},
-            "after_season",
-        )
     require_not_before_enrolment(
         Household.objects.get(pk=step.instance.household_id), signed_on, "signed_on"
     )
