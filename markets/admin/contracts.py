@@ -8,15 +8,16 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from registry.admin import LargeTableAdmin
+from registry.admin import LargeTableAdmin, request_actor
 from registry.admin_toolkit import ReadOnlyInline, stream_csv
 
-from .. import selectors, services
+from .. import eudr, selectors, services
 from ..choices import ContractStatus, DeliveryStatus
 from ..models import Contract, ContractStatusChange, Delivery, DeliverySchedule
 from .common import BuyerFilter, ScopedMixin, apply_each
@@ -144,6 +145,7 @@ class ContractAdmin(ScopedMixin, LargeTableAdmin):
         "accepted_kg",
         "accepted_value_pen",
         "fulfilment_pct",
+        "eudr_download",
         "created_by",
         "created_by_key",
         "version",
@@ -225,8 +227,25 @@ class ContractAdmin(ScopedMixin, LargeTableAdmin):
         view = self.admin_site.admin_view
         return [
             path("totals/", view(self.totals_view), name="markets_contract_totals"),
+            path("<uuid:object_id>/eudr/", view(self.eudr_view), name="markets_contract_eudr"),
             *super().get_urls(),
         ]
+
+    @admin.display(description=_("EUDR geolocation"))
+    def eudr_download(self, obj: Contract) -> str:
+        """A link to the contract's EUDR GeoJSON file (the API's ``contracts/{id}/eudr/``)."""
+        url = reverse("admin:markets_contract_eudr", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download the GeoJSON file (EUDR)"))
+
+    def eudr_view(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        """The same file as ``GET contracts/{id}/eudr/``, as a download (the read is logged)."""
+        contract = self.get_queryset(request).filter(pk=object_id).first()
+        if contract is None or not self.has_view_permission(request, contract):
+            raise Http404
+        text = eudr.eudr_read(request_actor(request), contract, request.get_full_path())
+        response = HttpResponse(text, content_type=eudr.MEDIA_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="eudr-{contract.pk}.geojson"'
+        return response
 
     def totals_view(self, request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         """Contracted kg, accepted kg and value per buyer and crop (of the contracts the person
