@@ -5,7 +5,7 @@ Polygon from 4 ha up; consent to partner sharing; a buyer's own contracts only; 
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
