@@ -68,7 +68,6 @@ def benchmark_eudr(*, plots: int, repeat: int, write: Callable[[str], Any]) -> f
     household = Household.objects.order_by("created_at").first()
     if household is None:
         raise ValueError("Seed first: seed_households (or the demo).")
-    best = math.inf
     with transaction.atomic():
         buyer = Organization.objects.create(
             code="bench-eudr-buyer", name="Benchmark EUDR", kind=OrganizationKind.BUYER
@@ -95,16 +94,18 @@ def benchmark_eudr(*, plots: int, repeat: int, write: Callable[[str], Any]) -> f
         )
         Plot.objects.filter(household=household).update(is_active=False)
         Plot.objects.bulk_create([_plot(household, n) for n in range(plots)], batch_size=1000)
+        timings = []
         for _i in range(repeat):
             started = time.perf_counter()
             built = eudr.eudr_collection(contract)
             text = eudr.json_text(built.data)
-            best = min(best, time.perf_counter() - started)
+            timings.append(time.perf_counter() - started)
+        best = min(timings)
         points = sum(1 for f in built.data["features"] if f["geometry"]["type"] == "Point")
         write(
             f"EUDR file of a contract with {plots} plots ({points} points, "
             f"{len(built.data['features']) - points} polygons, {len(text) / 1e6:.1f} MB): "
-            f"best of {repeat}: {best:.3f} s"
+            f"first {timings[0]:.3f} s, best of {repeat}: {best:.3f} s"
         )
         transaction.set_rollback(True)
     return best
