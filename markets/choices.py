@@ -78,6 +78,13 @@ class PriceRule(models.TextChoices):
     REFERENCE = "reference", _("Reference price with a floor")
 
 
+class PriceUnit(models.TextChoices):
+    """The unit a price is agreed in: per kilogram, or per quintal of 46 kg (coffee)."""
+
+    KG = "kg", _("per kilogram")
+    QQ = "qq", _("per quintal (46 kg)")
+
+
 class QualityGrade(models.TextChoices):
     """Quality grade given at reception."""
 

@@ -23,6 +23,10 @@ too young, no harvest month in the season) means no signal.
 Overdue: a scheduled delivery is overdue when its due date plus ``MARKETS_DELIVERY_GRACE_DAYS``
 has passed and the kilograms delivered (not rejected) by then do not cover the kilograms
 scheduled up to that date (cumulative, so an early large delivery covers later dates).
+
+Price below the contract: a delivery paid under the contract's fixed price (or its floor) is
+recorded only with a ``price_reason`` and flagged ``price_below_contract``; the run lists the
+flagged deliveries of active contracts (``report.keys["price_below_contract"]``) for review.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class ComplianceReport:
     contracts: int = 0
     side_selling: int = 0
     overdue: int = 0
+    price_below_contract: int = 0
     raised: int = 0
     resolved: int = 0
     keys: dict[str, set[str]] = field(default_factory=dict)
@@ -310,14 +315,31 @@ def _overdue_specs(chunk: list[dict[str, Any]], today: date) -> list[AlertSpec]:
     return specs
 
 
+def _below_price_keys(chunk: list[dict[str, Any]]) -> set[str]:
+    """``delivery:<id>`` of the chunk's deliveries flagged below the contract's price (one
+    query; rejected deliveries left out)."""
+    return {
+        f"delivery:{pk}"
+        for pk in Delivery.objects.filter(
+            contract_id__in=[c["id"] for c in chunk],
+            price_below_contract=True,
+            status__in=COUNTED_DELIVERY_STATES,
+        )
+        .order_by()
+        .values_list("id", flat=True)
+    }
+
+
 def compliance_check(*, today: date) -> ComplianceReport:
     """Raise side-selling and overdue-delivery alerts for active contracts; resolve the alerts
-    whose condition no longer holds. Idempotent."""
+    whose condition no longer holds; list the deliveries paid below the contract. Idempotent."""
     norms = Norms.load()
     report = ComplianceReport()
     side_keys: set[str] = set()
     overdue_keys: set[str] = set()
+    below_keys: set[str] = set()
     for chunk in _active_contract_chunks():
+        below_keys.update(_below_price_keys(chunk))
         report.contracts += len(chunk)
         side = _side_selling_specs(chunk, norms, today)
         overdue = _overdue_specs(chunk, today)
@@ -326,8 +348,13 @@ def compliance_check(*, today: date) -> ComplianceReport:
         report.raised += alerts_raise_many([*side, *overdue])
     report.side_selling = len(side_keys)
     report.overdue = len(overdue_keys)
+    report.price_below_contract = len(below_keys)
     report.resolved = alerts_resolve_missing(
         AlertKind.SIDE_SELLING, side_keys, key_prefix="contract:"
     ) + alerts_resolve_missing(AlertKind.DELIVERY_OVERDUE, overdue_keys, key_prefix="schedule:")
-    report.keys = {"side_selling": side_keys, "delivery_overdue": overdue_keys}
+    report.keys = {
+        "side_selling": side_keys,
+        "delivery_overdue": overdue_keys,
+        "price_below_contract": below_keys,
+    }
     return report

@@ -30,6 +30,7 @@ from .choices import (
     ContractStatus,
     DeliveryStatus,
     PriceRule,
+    PriceUnit,
     ProductForm,
     QualityGrade,
     RejectionReason,
@@ -160,6 +161,24 @@ class Contract(VersionedModel, IdempotentModel, CreatedByModel):
         blank=True,
         **PRICE,  # type: ignore[arg-type]
     )
+    # The price as agreed, in the unit it was agreed in (per kg, or per quintal of 46 kg): the
+    # amounts are computed from these; the ``*_pen_per_kg`` columns are their per-kg
+    # equivalents, rounded to the céntimo, for comparisons and lists.
+    price_unit = models.CharField(
+        _("price unit"), max_length=2, choices=PriceUnit.choices, default=PriceUnit.KG
+    )
+    price_pen = models.DecimalField(
+        _("price (PEN per unit)"),
+        null=True,
+        blank=True,
+        **PRICE,  # type: ignore[arg-type]
+    )
+    price_floor_pen = models.DecimalField(
+        _("floor price (PEN per unit)"),
+        null=True,
+        blank=True,
+        **PRICE,  # type: ignore[arg-type]
+    )
     reference_price_note = models.CharField(
         _("reference price"),
         max_length=200,
@@ -179,6 +198,9 @@ class Contract(VersionedModel, IdempotentModel, CreatedByModel):
     status_reason = models.TextField(_("reason of the last status change"), blank=True)
     # Made or activated while the household was relapsed or excluded: staff's recorded reason.
     suspension_override = models.TextField(_("suspension override reason"), blank=True)
+    # The day both parties signed (given when the contract is signed, today by default; never
+    # after the day it was activated in the registry): no delivery may precede it.
+    signed_on = models.DateField(_("signed on"), null=True, blank=True)
     activated_on = models.DateField(_("activated on"), null=True, blank=True)
     closed_on = models.DateField(_("closed on"), null=True, blank=True)
     # Running totals kept by the delivery services under the contract's row lock.
@@ -336,6 +358,18 @@ class Delivery(VersionedModel, IdempotentModel, CreatedByModel):
         _("quality grade"), max_length=12, choices=QualityGrade.choices
     )
     price_pen_per_kg = models.DecimalField(_("price (PEN/kg)"), **PRICE)  # type: ignore[arg-type]
+    # The price as given (per kg or per quintal of 46 kg): the amount is weight × this price in
+    # its own unit, rounded once to the céntimo; ``price_pen_per_kg`` is its per-kg equivalent.
+    price_unit = models.CharField(
+        _("price unit"), max_length=2, choices=PriceUnit.choices, default=PriceUnit.KG
+    )
+    price_pen = models.DecimalField(_("price (PEN per unit)"), **PRICE)  # type: ignore[arg-type]
+    # Paid below the contract's price (fixed) or floor (reference): the recorded reason, and the
+    # flag the compliance check reports.
+    price_reason = models.TextField(_("reason for a price below the contract"), blank=True)
+    price_below_contract = models.BooleanField(
+        _("price below the contract"), default=False, editable=False
+    )
     amount_pen = models.DecimalField(_("amount (PEN)"), editable=False, **MONEY)  # type: ignore[arg-type]
     receipt_reference = models.CharField(_("receipt reference"), max_length=60, blank=True)
     status = models.CharField(

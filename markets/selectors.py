@@ -195,10 +195,11 @@ def stands_by_household(
 
 def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
     """Evidence provider for the transition engine: for a batch of households, every contract
-    that became active (``contract_active``, from its activation, or season start, until its
+    that became active (``contract_active``, from its signature, or season start, until its
     season end or earlier close) and every accepted or paid delivery (``delivery_accepted``
-    with kg and value) that the programme confirmed, with the contract's status now. One query
-    (a UNION) for any batch."""
+    with kg and value) that the programme confirmed, with the contract's status now (for
+    information only: a delivery accepted while the contract was live stays evidence when the
+    contract is later suspended or terminated). One query (a UNION) for any batch."""
     if not household_ids:
         return []
     null_decimal = Value(None, output_field=DecimalField(max_digits=14, decimal_places=2))
@@ -209,7 +210,7 @@ def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
             "household_id",
             "id",
             Value(CONTRACT_ACTIVE, output_field=CharField()),
-            Coalesce("activated_on", "season_start", output_field=DateField()),
+            Coalesce("signed_on", "activated_on", "season_start", output_field=DateField()),
             Least(Coalesce("closed_on", "season_end"), "season_end", output_field=DateField()),
             "status",
             null_decimal,

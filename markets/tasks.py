@@ -22,6 +22,7 @@ def check_compliance(today: str | None = None) -> dict[str, Any]:
         "contracts": report.contracts,
         "side_selling": report.side_selling,
         "delivery_overdue": report.overdue,
+        "price_below_contract": report.price_below_contract,
         "raised": report.raised,
         "resolved": report.resolved,
     }

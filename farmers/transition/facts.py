@@ -39,8 +39,6 @@ LADDER: tuple[str, ...] = (
 RANK = {stage: index for index, stage in enumerate(LADDER)}
 #: The milestone key of the tenure track (not a stage: see the module docstring).
 TENURE = "tenure"
-# A contract whose deliveries count towards a market link.
-LINKED_CONTRACT_STATUSES = frozenset({"", "active", "completed"})
 ZERO = Decimal("0")
 
 

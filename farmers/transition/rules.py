@@ -73,7 +73,6 @@ from .facts import (
     GRADUATED,
     LADDER,
     LICIT_PRODUCTION,
-    LINKED_CONTRACT_STATUSES,
     MARKET_LINKED,
     RANK,
     RELAPSED,
@@ -270,15 +269,16 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
     milestones[LICIT_PRODUCTION] = _iso(licit_on)
     stage, since, reason = LICIT_PRODUCTION, max(since, licit_on), Reason.LICIT_CONFIRMED
 
+    # Every accepted delivery counts, whatever its contract's status now: suspending or
+    # terminating a contract later does not erase the market link its deliveries made.
     deliveries = sorted(
-        (f for f in facts if f.kind == DELIVERY_ACCEPTED and f.status in LINKED_CONTRACT_STATUSES),
-        key=lambda f: (f.on, f.ref),
+        (f for f in facts if f.kind == DELIVERY_ACCEPTED), key=lambda f: (f.on, f.ref)
     )
     summary["titles_registered"] = sum(1 for f in facts if f.kind == TITLE_REGISTERED)
     if deliveries:
         summary["last_delivery_on"] = _iso(deliveries[-1].on)
 
-    # market_linked: an accepted delivery on a live contract within the market window.
+    # market_linked: an accepted delivery within the market window.
     if not deliveries:
         return result(Reason.NO_DELIVERY)
     if deliveries[-1].on < market_cutoff:
@@ -427,7 +427,6 @@ __all__ = [
     "GRADUATED",
     "LADDER",
     "LICIT_PRODUCTION",
-    "LINKED_CONTRACT_STATUSES",
     "MARKET_LINKED",
     "RANK",
     "RELAPSED",

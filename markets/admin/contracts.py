@@ -8,15 +8,16 @@ from typing import Any
 
 from django.contrib import admin
 from django.db.models import QuerySet
-from django.http import HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
-from django.urls import URLPattern, path
+from django.urls import URLPattern, path, reverse
+from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
-from registry.admin import LargeTableAdmin
+from registry.admin import LargeTableAdmin, request_actor
 from registry.admin_toolkit import ReadOnlyInline, stream_csv
 
-from .. import selectors, services
+from .. import eudr, selectors, services
 from ..choices import ContractStatus, DeliveryStatus
 from ..models import Contract, ContractStatusChange, Delivery, DeliverySchedule
 from .common import BuyerFilter, ScopedMixin, apply_each
@@ -30,10 +31,12 @@ class DeliveryInline(ReadOnlyInline):
         "delivered_on",
         "weight_kg",
         "quality_grade",
-        "price_pen_per_kg",
+        "price_pen",
+        "price_unit",
         "amount_pen",
         "status",
         "exceeds_volume",
+        "price_below_contract",
         "paid_on",
         "paid_amount_pen",
         "receipt_reference",
@@ -81,10 +84,14 @@ CONTRACT_CSV = [
     "season_end",
     "volume_kg",
     "price_rule",
+    "price_unit",
+    "price_pen",
+    "price_floor_pen",
     "price_pen_per_kg",
     "price_floor_pen_per_kg",
     "certification",
     "status",
+    "signed_on",
     "delivered_kg",
     "accepted_kg",
     "accepted_value_pen",
@@ -121,6 +128,9 @@ class ContractAdmin(ScopedMixin, LargeTableAdmin):
         "season_end",
         "volume_kg",
         "price_rule",
+        "price_unit",
+        "price_pen",
+        "price_floor_pen",
         "price_pen_per_kg",
         "price_floor_pen_per_kg",
         "reference_price_note",
@@ -128,12 +138,14 @@ class ContractAdmin(ScopedMixin, LargeTableAdmin):
         "certification",
         "status",
         "status_reason",
+        "signed_on",
         "activated_on",
         "closed_on",
         "delivered_kg",
         "accepted_kg",
         "accepted_value_pen",
         "fulfilment_pct",
+        "eudr_download",
         "created_by",
         "created_by_key",
         "version",
@@ -191,10 +203,14 @@ class ContractAdmin(ScopedMixin, LargeTableAdmin):
                 c.season_end,
                 c.volume_kg,
                 c.price_rule,
+                c.price_unit,
+                c.price_pen if c.price_pen is not None else "",
+                c.price_floor_pen if c.price_floor_pen is not None else "",
                 c.price_pen_per_kg or "",
                 c.price_floor_pen_per_kg or "",
                 c.certification,
                 c.status,
+                c.signed_on or "",
                 c.delivered_kg,
                 c.accepted_kg,
                 c.accepted_value_pen,
@@ -211,8 +227,25 @@ class ContractAdmin(ScopedMixin, LargeTableAdmin):
         view = self.admin_site.admin_view
         return [
             path("totals/", view(self.totals_view), name="markets_contract_totals"),
+            path("<uuid:object_id>/eudr/", view(self.eudr_view), name="markets_contract_eudr"),
             *super().get_urls(),
         ]
+
+    @admin.display(description=_("EUDR geolocation"))
+    def eudr_download(self, obj: Contract) -> str:
+        """A link to the contract's EUDR GeoJSON file (the API's ``contracts/{id}/eudr/``)."""
+        url = reverse("admin:markets_contract_eudr", args=[obj.pk])
+        return format_html('<a href="{}">{}</a>', url, _("Download the GeoJSON file (EUDR)"))
+
+    def eudr_view(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        """The same file as ``GET contracts/{id}/eudr/``, as a download (the read is logged)."""
+        contract = self.get_queryset(request).filter(pk=object_id).first()
+        if contract is None or not self.has_view_permission(request, contract):
+            raise Http404
+        text = eudr.eudr_read(request_actor(request), contract, request.get_full_path())
+        response = HttpResponse(text, content_type=eudr.MEDIA_TYPE)
+        response["Content-Disposition"] = f'attachment; filename="eudr-{contract.pk}.geojson"'
+        return response
 
     def totals_view(self, request: HttpRequest) -> HttpResponse | StreamingHttpResponse:
         """Contracted kg, accepted kg and value per buyer and crop (of the contracts the person
@@ -266,7 +299,11 @@ DELIVERY_CSV = [
     "delivered_on",
     "weight_kg",
     "quality_grade",
+    "price_unit",
+    "price_pen",
     "price_pen_per_kg",
+    "price_below_contract",
+    "price_reason",
     "amount_pen",
     "status",
     "exceeds_volume",
@@ -287,17 +324,20 @@ class DeliveryAdmin(ScopedMixin, LargeTableAdmin):
         "buyer",
         "weight_kg",
         "quality_grade",
-        "price_pen_per_kg",
+        "price_pen",
+        "price_unit",
         "amount_pen",
         "status",
         "confirmed_at",
         "exceeds_volume",
+        "price_below_contract",
     ]
     list_filter = [
         "status",
         ("confirmed_at", admin.EmptyFieldListFilter),
         BuyerFilter,
         "exceeds_volume",
+        "price_below_contract",
         "quality_grade",
     ]
     list_select_related = ["household", "buyer"]
@@ -310,7 +350,11 @@ class DeliveryAdmin(ScopedMixin, LargeTableAdmin):
         "delivered_on",
         "weight_kg",
         "quality_grade",
+        "price_unit",
+        "price_pen",
         "price_pen_per_kg",
+        "price_below_contract",
+        "price_reason",
         "amount_pen",
         "receipt_reference",
         "status",
@@ -372,7 +416,11 @@ class DeliveryAdmin(ScopedMixin, LargeTableAdmin):
                 d.delivered_on,
                 d.weight_kg,
                 d.quality_grade,
+                d.price_unit,
+                d.price_pen,
                 d.price_pen_per_kg,
+                d.price_below_contract,
+                d.price_reason,
                 d.amount_pen,
                 d.status,
                 d.exceeds_volume,

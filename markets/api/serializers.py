@@ -189,6 +189,9 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
             "season_end",
             "volume_kg",
             "price_rule",
+            "price_unit",
+            "price_pen",
+            "price_floor_pen",
             "price_pen_per_kg",
             "price_floor_pen_per_kg",
             "reference_price_note",
@@ -196,6 +199,7 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
             "certification",
             "status",
             "status_reason",
+            "signed_on",
             "activated_on",
             "closed_on",
             "delivered_kg",
@@ -253,6 +257,18 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
     price_rule = serializers.ChoiceField(choices=PriceRule.choices, default=PriceRule.FIXED)
     price_pen_per_kg = DecimalStringField(max_digits=10, decimal_places=2, required=False)
     price_floor_pen_per_kg = DecimalStringField(max_digits=10, decimal_places=2, required=False)
+    price_pen_per_qq = DecimalStringField(
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        help_text=_("The price per quintal of 46 kg, kept as given (instead of price_pen_per_kg)."),
+    )
+    price_floor_pen_per_qq = DecimalStringField(
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        help_text=_("The floor per quintal of 46 kg (instead of price_floor_pen_per_kg)."),
+    )
     reference_price_note = serializers.CharField(
         max_length=200, required=False, allow_blank=True, default=""
     )
@@ -272,6 +288,14 @@ class ContractTransitionSerializer(serializers.Serializer[Any]):
     to = serializers.ChoiceField(choices=ContractStatus.choices)
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     override_reason = override_reason_field()
+    signed_on = BoundedDateField(
+        kind="event",
+        required=False,
+        help_text=_(
+            "Signing a draft (to active) only: the day the parties signed (default today). "
+            "No delivery may precede it."
+        ),
+    )
 
 
 class DeliverySerializer(serializers.ModelSerializer[Delivery]):
@@ -291,7 +315,11 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "delivered_on",
             "weight_kg",
             "quality_grade",
+            "price_unit",
+            "price_pen",
             "price_pen_per_kg",
+            "price_reason",
+            "price_below_contract",
             "amount_pen",
             "receipt_reference",
             "status",
@@ -324,7 +352,11 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "delivered_on": d.delivered_on.isoformat(),
             "weight_kg": _money(d.weight_kg),
             "quality_grade": d.quality_grade,
+            "price_unit": d.price_unit,
+            "price_pen": _money(d.price_pen),
             "price_pen_per_kg": _money(d.price_pen_per_kg),
+            "price_reason": d.price_reason,
+            "price_below_contract": d.price_below_contract,
             "amount_pen": _money(d.amount_pen),
             "receipt_reference": d.receipt_reference,
             "status": d.status,
@@ -365,7 +397,23 @@ class DeliveryCreateSerializer(serializers.Serializer[Any]):
         max_digits=10,
         decimal_places=2,
         required=False,
-        help_text=_("Defaults to the contract's price; never below its floor."),
+        help_text=_(
+            "Defaults to the contract's price; below the contract's price (or floor) it needs "
+            "a price_reason."
+        ),
+    )
+    price_pen_per_qq = DecimalStringField(
+        max_digits=10,
+        decimal_places=2,
+        required=False,
+        help_text=_("The price per quintal of 46 kg, kept as given (instead of price_pen_per_kg)."),
+    )
+    price_reason = serializers.CharField(
+        max_length=1000,
+        required=False,
+        allow_blank=True,
+        default="",
+        help_text=_("Why the price is below the contract's price or floor (required then)."),
     )
     receipt_reference = serializers.CharField(
         max_length=60, required=False, allow_blank=True, default=""

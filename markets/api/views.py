@@ -6,12 +6,14 @@ from __future__ import annotations
 from typing import Any
 
 from django.db.models import QuerySet
-from drf_spectacular.utils import extend_schema
+from django.http import HttpResponse
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema
 from rest_framework.decorators import action
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from markets import selectors, services
+from markets import eudr, selectors, services
 from markets.filters import ContractFilterSet, DeliveryFilterSet
 from markets.models import BuyerOffer, Contract, Delivery
 from registry.api.base import RegistryViewSet
@@ -171,9 +173,30 @@ class ContractViewSet(MarketsViewSet):
             to=data["to"],
             reason=data["reason"],
             override_reason=data["override_reason"],
+            signed_on=data.get("signed_on"),
             expected_version=self.if_match(contract),
         )
         return self._detail(contract)
+
+    @extend_schema(
+        request=None,
+        responses={
+            (200, eudr.MEDIA_TYPE): OpenApiResponse(
+                OpenApiTypes.OBJECT,
+                description=(
+                    "GeoJSON FeatureCollection (RFC 7946): one Feature per plot supplying the "
+                    "contract, for the EUDR due-diligence statement (docs/api.md)."
+                ),
+            )
+        },
+    )
+    @action(detail=True, methods=["get"])
+    def eudr(self, request: Request, pk: str) -> HttpResponse:
+        """The EUDR geolocation of the plots that supply the contract (households that consented
+        to sharing with partners only): a Point under 4 ha, the Polygon from 4 ha up. The read
+        of producers' names and plots is logged."""
+        text = eudr.eudr_read(self.actor, self.get_object(), request.get_full_path())
+        return HttpResponse(text, content_type=eudr.MEDIA_TYPE)
 
 
 class DeliveryViewSet(MarketsViewSet):

@@ -12,6 +12,7 @@ from django.contrib.auth import get_user_model
 from django.utils import timezone
 
 from farmers.devtools.demo import DEMO_DISTRICTS, demo_households
+from farmers.services.enrolment import enrolment_date
 from registry.actors import Actor
 from registry.choices import OrganizationKind
 from registry.devtools import Writer
@@ -121,8 +122,11 @@ def seed_demo_contracts(write: Writer) -> None:
                 volume_kg="900" if cacao else None,
                 volume_qq=None if cacao else "20",
                 price_rule=PriceRule.FIXED if n % 3 else PriceRule.REFERENCE,
-                price_pen_per_kg="9.50" if cacao else "14.20",
-                price_floor_pen_per_kg=None if n % 3 else ("8.00" if cacao else "12.00"),
+                # Cacao is priced per kg; coffee per quintal of 46 kg, as agreed in the field.
+                price_pen_per_kg="9.50" if cacao else None,
+                price_pen_per_qq=None if cacao else "650.00",
+                price_floor_pen_per_kg=None if n % 3 or not cacao else "8.00",
+                price_floor_pen_per_qq=None if n % 3 or cacao else "552.00",
                 reference_price_note="" if n % 3 else "Bolsa de Nueva York − diferencial",
                 quality_terms="Humedad máx. 7 %, fermentación ≥ 75 %"
                 if cacao
@@ -136,8 +140,14 @@ def seed_demo_contracts(write: Writer) -> None:
             )
             made += 1
         if contract.status == ContractStatus.DRAFT and n != 10:
+            # Signed on paper when the season opened, digitised today: the deliveries below
+            # fall after the signature and within the season.
             contract = services.contract_transition(
-                actor=actor, contract=contract, to=ContractStatus.ACTIVE, channel="demo"
+                actor=actor,
+                contract=contract,
+                to=ContractStatus.ACTIVE,
+                signed_on=max(contract.season_start, enrolment_date(household)),
+                channel="demo",
             )
         if contract.status != ContractStatus.ACTIVE:
             continue
@@ -145,7 +155,8 @@ def seed_demo_contracts(write: Writer) -> None:
             delivery_id = uuid.uuid5(NAMESPACE, f"delivery-{household.pk}-{k}")
             delivery = Delivery.objects.filter(pk=delivery_id).first()
             day = contract.season_start + timedelta(days=days)
-            if delivery is None and n % 5 != 4 and day <= today:
+            signed = contract.signed_on or contract.season_start
+            if delivery is None and n % 5 != 4 and signed <= day <= today:
                 delivery, _created = services.delivery_record(
                     actor=actor,
                     id=delivery_id,
@@ -153,7 +164,8 @@ def seed_demo_contracts(write: Writer) -> None:
                     delivered_on=day,
                     weight_kg=kg,
                     quality_grade=grade,
-                    price_pen_per_kg="9.80" if cacao else "14.50",
+                    price_pen_per_kg="9.80" if cacao else None,
+                    price_pen_per_qq=None if cacao else "667.00",
                     receipt_reference=f"GR-{n:03d}-{k + 1}",
                     channel="demo",
                 )

@@ -113,10 +113,11 @@ def _chunk_postgresql(
             INSERT INTO markets_contract (
                 id, household_id, buyer_id, district_id, program_id, crop, product_form,
                 season_start, season_end, volume_kg, price_rule, price_pen_per_kg,
-                price_floor_pen_per_kg, reference_price_note, quality_terms, certification,
-                status, status_reason, activated_on, closed_on, delivered_kg, accepted_kg,
-                accepted_value_pen, suspension_override, request_hash, version, created_at,
-                updated_at
+                price_floor_pen_per_kg, price_unit, price_pen, price_floor_pen,
+                reference_price_note, quality_terms, certification,
+                status, status_reason, signed_on, activated_on, closed_on, delivered_kg,
+                accepted_kg, accepted_value_pen, suspension_override, request_hash, version,
+                created_at, updated_at
             )
             SELECT gen_random_uuid(), p.id,
                    (%(buyers)s::bigint[])[1 + (p.i %% %(nbuyers)s)],
@@ -125,7 +126,8 @@ def _chunk_postgresql(
                    CASE WHEN p.i %% 2 = 0 THEN 'cacao_dry' ELSE 'coffee_parchment' END,
                    %(start)s, %(end)s, 5000, 'fixed',
                    CASE WHEN p.i %% 2 = 0 THEN 9.50 ELSE 14.20 END,
-                   NULL, '', '', 'none', 'active', '', %(start)s, NULL, 0, 0, 0, '',
+                   NULL, 'kg', CASE WHEN p.i %% 2 = 0 THEN 9.50 ELSE 14.20 END, NULL,
+                   '', '', 'none', 'active', '', %(start)s, %(start)s, NULL, 0, 0, 0, '',
                    %(mark)s, 1,
                    now() - (p.i * interval '7 seconds'), now()
             FROM picks p
@@ -160,20 +162,21 @@ def _chunk_postgresql(
             """
             INSERT INTO markets_delivery (
                 id, contract_id, household_id, buyer_id, district_id, program_id, delivered_on,
-                weight_kg, quality_grade, price_pen_per_kg, amount_pen, receipt_reference,
+                weight_kg, quality_grade, price_pen_per_kg, price_unit, price_pen,
+                price_reason, price_below_contract, amount_pen, receipt_reference,
                 status, exceeds_volume, rejection_reason, note, payment_reference, paid_on,
                 paid_amount_pen, confirmed_at, suspension_override, request_hash, version,
                 created_at, updated_at
             )
             SELECT gen_random_uuid(), c.id, c.household_id, c.buyer_id, c.district_id,
                    c.program_id, d.day, d.kg,
-                   (ARRAY['a', 'b', 'c'])[1 + g %% 3], c.price_pen_per_kg,
-                   round(d.kg * c.price_pen_per_kg, 2), 'GR-' || g,
+                   (ARRAY['a', 'b', 'c'])[1 + g %% 3], c.price_pen_per_kg, c.price_unit,
+                   c.price_pen, '', false, round(d.kg * c.price_pen, 2), 'GR-' || g,
                    d.status, false,
                    CASE WHEN d.status = 'rejected' THEN 'moisture' ELSE '' END, '',
                    CASE WHEN d.status = 'paid' THEN 'TRF-' || g ELSE '' END,
                    CASE WHEN d.status = 'paid' THEN d.day + 7 END,
-                   CASE WHEN d.status = 'paid' THEN round(d.kg * c.price_pen_per_kg, 2) END,
+                   CASE WHEN d.status = 'paid' THEN round(d.kg * c.price_pen, 2) END,
                    CASE WHEN d.status IN ('accepted', 'paid') THEN c.created_at END,
                    '', '', 1, c.created_at + g * interval '1 hour', c.created_at
             FROM markets_contract c
@@ -266,7 +269,9 @@ def _chunk_portable(
             season_end=SEASON_END,
             volume_kg=Decimal("5000"),
             price_pen_per_kg=price,
+            price_pen=price,
             status=ContractStatus.ACTIVE,
+            signed_on=SEASON_START,
             activated_on=SEASON_START,
             created_at=now - timedelta(seconds=7 * i),
             updated_at=now,
@@ -291,6 +296,7 @@ def _chunk_portable(
                     weight_kg=kg,
                     quality_grade="abc"[g % 3],
                     price_pen_per_kg=price,
+                    price_pen=price,
                     amount_pen=amount,
                     receipt_reference=f"GR-{g}",
                     status=status,

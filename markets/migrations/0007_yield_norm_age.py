@@ -27,7 +27,7 @@ def set_default_ages(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("markets", "0005_suspension_override"),
+        ("markets", "0006_money_as_agreed"),
         ("registry", "0013_program_licit_crops"),
     ]
 

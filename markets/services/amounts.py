@@ -12,7 +12,7 @@ from django.utils.translation import gettext as _
 from registry.cleaning import clean_decimal
 from registry.services import field_error
 
-from ..choices import KG_PER_QUINTAL
+from ..choices import KG_PER_QUINTAL, PriceUnit
 
 CENTIMO = Decimal("0.01")
 MAX_KG = Decimal("9999999999.99")
@@ -22,9 +22,36 @@ MAX_SCHEDULE = 52
 MAX_SEASON_DAYS = 731
 
 
-def amount_for(weight_kg: Decimal, price_pen_per_kg: Decimal) -> Decimal:
-    """What a delivery is worth: kilograms × price, rounded half-up to the céntimo (PEN)."""
-    return (Decimal(weight_kg) * Decimal(price_pen_per_kg)).quantize(CENTIMO, ROUND_HALF_UP)
+def amount_for(weight_kg: Decimal, price_pen: Decimal, unit: str = PriceUnit.KG) -> Decimal:
+    """What a delivery is worth: the quantity in the price's unit × the price, rounded half-up
+    to the céntimo (PEN) once, at the end. A price per quintal is applied to kg / 46 exactly
+    (20 qq = 920 kg at S/ 650 per qq is S/ 13,000.00, not 920 × 14.13 = 12,999.60)."""
+    product = Decimal(weight_kg) * Decimal(price_pen)
+    if unit == PriceUnit.QQ:
+        product = product / KG_PER_QUINTAL
+    return product.quantize(CENTIMO, ROUND_HALF_UP)
+
+
+def per_kg(price_pen: Decimal, unit: str) -> Decimal:
+    """A price's exact per-kilogram value (not rounded: comparisons use it)."""
+    return Decimal(price_pen) / KG_PER_QUINTAL if unit == PriceUnit.QQ else Decimal(price_pen)
+
+
+def per_kg_display(price_pen: Decimal, unit: str) -> Decimal:
+    """A price's per-kilogram equivalent rounded half-up to the céntimo (the stored
+    ``*_pen_per_kg`` columns: lists and exports; amounts never use it)."""
+    return per_kg(price_pen, unit).quantize(CENTIMO, ROUND_HALF_UP)
+
+
+def typed_number(value: Any) -> Any:
+    """A number as people type it: ``"13 000,50"`` or ``"650,00"`` (decimal comma, spaces as
+    thousands separators) becomes ``"13000.50"``; anything else is returned unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().replace("\u00a0", "").replace(" ", "")
+    if "," in text and "." not in text and text.count(",") == 1:
+        text = text.replace(",", ".")
+    return text
 
 
 def kilograms(*, kg: Any, qq: Any, attr: str) -> Decimal:
@@ -39,7 +66,8 @@ def kilograms(*, kg: Any, qq: Any, attr: str) -> Decimal:
             "required" if kg is None else "invalid",
         )
     value = clean_decimal(
-        kg if kg is not None else qq, f"{attr}_kg" if kg is not None else f"{attr}_qq"
+        typed_number(kg if kg is not None else qq),
+        f"{attr}_kg" if kg is not None else f"{attr}_qq",
     )
     if qq is not None:
         value = value * KG_PER_QUINTAL
@@ -56,10 +84,27 @@ def kilograms(*, kg: Any, qq: Any, attr: str) -> Decimal:
 
 
 def clean_price(value: Any, attr: str) -> Decimal:
-    """A price above zero in PEN per kg, to the céntimo (field error for ``attr`` otherwise)."""
-    price = clean_decimal(value, attr).quantize(CENTIMO, ROUND_HALF_UP)
+    """A price above zero in PEN (per kg or per quintal), to the céntimo (field error for
+    ``attr`` otherwise; a decimal comma is accepted)."""
+    price = clean_decimal(typed_number(value), attr).quantize(CENTIMO, ROUND_HALF_UP)
     if price <= 0:
         raise field_error(attr, _("Enter a price above zero."), "min_value")
     if price > MAX_PRICE:
         raise field_error(attr, _("The price is too large."), "max_value")
     return price
+
+
+def unit_price(*, kg: Any, qq: Any, attr: str) -> tuple[Decimal, str] | None:
+    """A price given per kg (``<attr>_pen_per_kg``) or per quintal (``<attr>_pen_per_qq``), as
+    ``(price, unit)``; ``None`` when neither is given; both is a field error (``invalid``)."""
+    if kg is not None and qq is not None:
+        raise field_error(
+            f"{attr}_pen_per_kg",
+            _("Give the price either per kilogram or per quintal (46 kg), not both."),
+            "invalid",
+        )
+    if kg is not None:
+        return clean_price(kg, f"{attr}_pen_per_kg"), PriceUnit.KG
+    if qq is not None:
+        return clean_price(qq, f"{attr}_pen_per_qq"), PriceUnit.QQ
+    return None

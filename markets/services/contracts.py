@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from farmers.choices import Crop, HouseholdStatus
 from farmers.models import Household
 from farmers.services import suspension_check
+from farmers.services.enrolment import require_not_before_enrolment
 from farmers.transition import recompute_on_commit
 from registry.actors import Actor
 from registry.choices import ChangeAction, OrganizationKind, WebhookEventType
@@ -29,10 +30,10 @@ from registry.services import field_error
 from registry.workflow import Flow, Step, transition
 
 from .. import policies
-from ..choices import Certification, ContractStatus, PriceRule, forms_for_crop
+from ..choices import Certification, ContractStatus, PriceRule, PriceUnit, forms_for_crop
 from ..models import Contract, ContractStatusChange, DeliverySchedule
 from ..workflow import CONTRACT_MACHINE, NOT_SUSPENDED, SEASON_OPEN
-from .amounts import MAX_SCHEDULE, MAX_SEASON_DAYS, clean_price, kilograms
+from .amounts import MAX_SCHEDULE, MAX_SEASON_DAYS, kilograms, per_kg, per_kg_display, unit_price
 from .offers import offer_ensure
 
 
@@ -87,6 +88,52 @@ def _record_status(
     )
 
 
+def _contract_prices(
+    rule: str, price: tuple[Decimal, str] | None, floor: tuple[Decimal, str] | None
+) -> tuple[Decimal | None, Decimal | None, str]:
+    """The contract's price and floor in their common unit: a fixed-price contract needs its
+    price, a reference-price one its floor; the floor is never above the price."""
+    if rule == PriceRule.FIXED and price is None:
+        raise field_error(
+            "price_pen_per_kg", _("A fixed-price contract needs its price."), "required"
+        )
+    if rule == PriceRule.REFERENCE and floor is None:
+        raise field_error(
+            "price_floor_pen_per_kg",
+            _("A reference-price contract needs its floor price."),
+            "required",
+        )
+    if price is not None and floor is not None:
+        if price[1] != floor[1]:
+            raise field_error(
+                "price_floor_pen_per_kg",
+                _("Give the price and the floor in the same unit (per kg or per quintal)."),
+                "price_unit_mismatch",
+            )
+        if floor[0] > price[0]:
+            attr = "price_floor_pen_per_kg" if rule == PriceRule.FIXED else "price_pen_per_kg"
+            raise field_error(
+                attr,
+                _("The floor cannot be above the contract price.")
+                if rule == PriceRule.FIXED
+                else _("The price cannot be below the floor."),
+                "floor_above_price" if rule == PriceRule.FIXED else "price_below_floor",
+            )
+    unit = (price or floor or (Decimal("0"), PriceUnit.KG))[1]
+    return (
+        None if price is None else price[0],
+        None if floor is None else floor[0],
+        unit,
+    )
+
+
+def contract_reference_price(contract: Contract) -> Decimal | None:
+    """The exact per-kg price a delivery should not go below: the fixed price, else the floor."""
+    given = contract.price_pen if contract.price_rule == PriceRule.FIXED else None
+    given = given if given is not None else contract.price_floor_pen
+    return None if given is None else per_kg(given, contract.price_unit)
+
+
 @replays_lost_race(Contract)
 @transaction.atomic
 def contract_create(
@@ -103,6 +150,8 @@ def contract_create(
     price_rule: str = PriceRule.FIXED,
     price_pen_per_kg: Any = None,
     price_floor_pen_per_kg: Any = None,
+    price_pen_per_qq: Any = None,
+    price_floor_pen_per_qq: Any = None,
     reference_price_note: str = "",
     quality_terms: str = "",
     certification: str = Certification.NONE,
@@ -115,7 +164,8 @@ def contract_create(
 
     A buyer's key records contracts for itself only; programme people for households in their
     area. The household must be active (reviewed); the product form must suit the crop; a
-    fixed-price contract needs its price, a reference-price one its floor. A relapsed or
+    fixed-price contract needs its price, a reference-price one its floor, each per kg or per
+    quintal of 46 kg (both in the same unit; kept as given). A relapsed or
     excluded household is suspended (409 ``household_suspended``) unless programme staff give
     an ``override_reason`` (kept on the contract and in the change record).
     """
@@ -128,6 +178,11 @@ def contract_create(
         "season": [season_start, season_end],
         "volume": [str(volume_kg), str(volume_qq)],
         "price": [price_rule, str(price_pen_per_kg), str(price_floor_pen_per_kg)],
+        **(
+            {"price_qq": [str(price_pen_per_qq), str(price_floor_pen_per_qq)]}
+            if price_pen_per_qq is not None or price_floor_pen_per_qq is not None
+            else {}
+        ),
         "terms": [reference_price_note, quality_terms, certification],
         "schedule": [[str(r.get("due_on")), str(r.get("expected_kg"))] for r in schedule],
     }
@@ -176,37 +231,11 @@ def contract_create(
     volume = kilograms(kg=volume_kg, qq=volume_qq, attr="volume")
     price_rule = clean_choice(price_rule, PriceRule, "price_rule")
     certification = clean_choice(certification, Certification, "certification")
-    price = floor = None
-    if price_rule == PriceRule.FIXED:
-        if price_pen_per_kg is None:
-            raise field_error(
-                "price_pen_per_kg", _("A fixed-price contract needs its price."), "required"
-            )
-        price = clean_price(price_pen_per_kg, "price_pen_per_kg")
-        if price_floor_pen_per_kg is not None:
-            floor = clean_price(price_floor_pen_per_kg, "price_floor_pen_per_kg")
-            if floor > price:
-                raise field_error(
-                    "price_floor_pen_per_kg",
-                    _("The floor cannot be above the contract price."),
-                    "floor_above_price",
-                )
-    else:
-        if price_floor_pen_per_kg is None:
-            raise field_error(
-                "price_floor_pen_per_kg",
-                _("A reference-price contract needs its floor price."),
-                "required",
-            )
-        floor = clean_price(price_floor_pen_per_kg, "price_floor_pen_per_kg")
-        if price_pen_per_kg is not None:
-            price = clean_price(price_pen_per_kg, "price_pen_per_kg")
-            if price < floor:
-                raise field_error(
-                    "price_pen_per_kg",
-                    _("The price cannot be below the floor."),
-                    "price_below_floor",
-                )
+    price, floor, unit = _contract_prices(
+        price_rule,
+        unit_price(kg=price_pen_per_kg, qq=price_pen_per_qq, attr="price"),
+        unit_price(kg=price_floor_pen_per_kg, qq=price_floor_pen_per_qq, attr="price_floor"),
+    )
     rows = _clean_schedule(schedule, season_start, season_end)
     now = timezone.now()
     contract = Contract(
@@ -220,8 +249,11 @@ def contract_create(
         season_end=season_end,
         volume_kg=volume,
         price_rule=price_rule,
-        price_pen_per_kg=price,
-        price_floor_pen_per_kg=floor,
+        price_unit=unit,
+        price_pen=price,
+        price_floor_pen=floor,
+        price_pen_per_kg=None if price is None else per_kg_display(price, unit),
+        price_floor_pen_per_kg=None if floor is None else per_kg_display(floor, unit),
         reference_price_note=reference_price_note.strip()[:200],
         quality_terms=quality_terms.strip(),
         certification=certification,
@@ -253,6 +285,9 @@ def contract_create(
             "product_form": product_form,
             "volume_kg": str(volume),
             "price_rule": price_rule,
+            "price_unit": unit,
+            "price_pen": None if price is None else str(price),
+            "price_floor_pen": None if floor is None else str(floor),
             **({"override_reason": override} if override else {}),
         },
         channel=channel,
@@ -294,10 +329,31 @@ def _contract_not_suspended(step: Step[Contract]) -> None:
         step.changes["override_reason"] = override
 
 
+def _signature_day(step: Step[Contract]) -> date:
+    """The day the draft was signed: given (not in the future, nor before the family's
+    enrolment; the season is still open, the workflow's guard says), or today."""
+    signed_on = step.data.get("signed_on")
+    if signed_on is None:
+        return step.today
+    if signed_on > step.today:
+        raise field_error("signed_on", _("The date cannot be in the future."), "future_date")
+    require_not_before_enrolment(
+        Household.objects.get(pk=step.instance.household_id), signed_on, "signed_on"
+    )
+    return signed_on
+
+
 def _contract_apply(step: Step[Contract]) -> None:
     contract, reason = step.instance, step.data.get("reason", "")
-    if step.to == ContractStatus.ACTIVE and step.before == ContractStatus.DRAFT:
+    signing = step.to == ContractStatus.ACTIVE and step.before == ContractStatus.DRAFT
+    if step.data.get("signed_on") is not None and not signing:
+        raise field_error(
+            "signed_on", _("A signature date is given only when signing a draft."), "not_signing"
+        )
+    if signing:
         contract.activated_on = step.today
+        contract.signed_on = _signature_day(step)
+        step.changes["signed_on"] = contract.signed_on.isoformat()
     if step.to in (ContractStatus.COMPLETED, ContractStatus.CANCELLED, ContractStatus.TERMINATED):
         contract.closed_on = step.today
     contract.status_reason = reason
@@ -347,19 +403,26 @@ def contract_transition(
     to: str,
     reason: str = "",
     override_reason: str = "",
+    signed_on: date | None = None,
     expected_version: int | None = None,
     channel: str = "api",
     today: date | None = None,
 ) -> Contract:
     """Move a contract through its workflow (DESIGN.md §5, ``workflow.CONTRACT_MACHINE``, through
     the kernel's ``registry.workflow.transition``), with its status ledger. Signing a draft for
-    a relapsed or excluded household needs programme staff's ``override_reason``."""
+    a relapsed or excluded household needs programme staff's ``override_reason``; signing
+    records ``signed_on`` (today unless given: a paper contract signed earlier), and no delivery
+    may precede it."""
     return transition(
         CONTRACT_FLOW,
         actor=actor,
         record=contract,
         to=to,
-        data={"reason": reason.strip(), "override_reason": override_reason},
+        data={
+            "reason": reason.strip(),
+            "override_reason": override_reason,
+            "signed_on": signed_on,
+        },
         expected_version=expected_version,
         channel=channel,
         today=today,

@@ -29,11 +29,18 @@ from registry.services import check_version, field_error
 from registry.workflow import Flow, Step, transition
 
 from .. import policies
-from ..choices import ContractStatus, DeliveryStatus, QualityGrade, RejectionReason
+from ..choices import (
+    ContractStatus,
+    DeliveryStatus,
+    PriceRule,
+    PriceUnit,
+    QualityGrade,
+    RejectionReason,
+)
 from ..models import Delivery
 from ..workflow import ACCEPTED_DELIVERY_STATES, DELIVERY_MACHINE
-from .amounts import CENTIMO, amount_for, clean_price, kilograms
-from .contracts import contract_lock
+from .amounts import CENTIMO, amount_for, kilograms, per_kg, per_kg_display, unit_price
+from .contracts import contract_lock, contract_reference_price
 
 
 @replays_lost_race(Delivery)
@@ -47,6 +54,8 @@ def delivery_record(
     weight_kg: Any = None,
     weight_qq: Any = None,
     price_pen_per_kg: Any = None,
+    price_pen_per_qq: Any = None,
+    price_reason: str = "",
     receipt_reference: str = "",
     note: str = "",
     override_reason: str = "",
@@ -54,13 +63,18 @@ def delivery_record(
     channel: str = "api",
     today: date | None = None,
 ) -> tuple[Delivery, bool]:
-    """Record a delivery against an active contract, within its season. Idempotent on ``id``.
+    """Record a delivery against an active contract. Idempotent on ``id``.
 
-    The price defaults to the contract's; it may never be below the contract's floor. The amount
-    is kg × price rounded to the céntimo. A delivery that takes the contract past its volume is
-    recorded but flagged ``exceeds_volume``. A contract that is not active, or a date outside the
-    season, is a 409; so is a relapsed or excluded household (``household_suspended``) unless
-    programme staff give an ``override_reason`` (kept on the delivery and in the change record).
+    The delivery date falls within the contract's season (``outside_contract_season``) and not
+    before its signature (``before_contract_signed``): field errors on ``delivered_on``. The
+    price is given per kg or per quintal of 46 kg (kept as given) and defaults to the
+    contract's; the amount is the quantity in the price's unit × the price, rounded half-up to
+    the céntimo once. A price below the contract's fixed price (or its floor, for a
+    reference-price contract) needs a ``price_reason`` (``price_below_contract`` otherwise) and
+    is flagged ``price_below_contract``. A delivery that takes the contract past its volume is
+    recorded but flagged ``exceeds_volume``. A contract that is not active is a 409; so is a
+    relapsed or excluded household (``household_suspended``) unless programme staff give an
+    ``override_reason`` (kept on the delivery and in the change record).
     """
     payload = {
         "contract": str(contract),
@@ -70,6 +84,8 @@ def delivery_record(
         "price": str(price_pen_per_kg),
         "receipt": receipt_reference,
         "note": note,
+        **({"price_qq": str(price_pen_per_qq)} if price_pen_per_qq is not None else {}),
+        **({"price_reason": price_reason} if price_reason else {}),
     }
     digest = request_hash(payload)
     existing = replayed(
@@ -91,34 +107,28 @@ def delivery_record(
             code="contract_not_active",
             attr="contract",
         )
-    if not locked.season_start <= delivered_on <= locked.season_end:
-        raise Conflict(
-            _("The delivery date is outside the contract's season (%(start)s to %(end)s).")
-            % {"start": locked.season_start, "end": locked.season_end},
-            code="outside_season",
-            attr="delivered_on",
-        )
+    _require_within_contract(locked, delivered_on)
     override = suspension_check(
         actor, Household.objects.get(pk=locked.household_id), override_reason, attr="contract"
     )
-    if price_pen_per_kg is None:
-        if locked.price_pen_per_kg is None:
-            raise field_error(
-                "price_pen_per_kg",
-                _("This contract follows a reference price: give the price of the day."),
-                "required",
-            )
-        price = locked.price_pen_per_kg
-    else:
-        price = clean_price(price_pen_per_kg, "price_pen_per_kg")
-    floor = locked.price_floor_pen_per_kg
-    if floor is not None and price < floor:
-        raise field_error(
-            "price_pen_per_kg",
-            _("The price is below the contract's floor of %(floor)s PEN/kg.") % {"floor": floor},
-            "price_below_floor",
+    price, unit = _delivery_price(locked, price_pen_per_kg, price_pen_per_qq)
+    reference = contract_reference_price(locked)
+    below = reference is not None and per_kg(price, unit) < reference
+    price_reason = price_reason.strip()
+    if below and not price_reason:
+        given = (locked.price_pen if locked.price_rule == PriceRule.FIXED else None) or (
+            locked.price_floor_pen
         )
-    amount = amount_for(weight, price)
+        raise field_error(
+            "price_pen_per_qq" if price_pen_per_qq is not None else "price_pen_per_kg",
+            _(
+                "The price is below the contract's %(price)s PEN %(unit)s: give the reason "
+                "(price_reason)."
+            )
+            % {"price": given, "unit": PriceUnit(locked.price_unit).label},
+            "price_below_contract",
+        )
+    amount = amount_for(weight, price, unit)
     if amount > Decimal("999999999999.99"):
         raise field_error("weight_kg", _("The amount is too large."), "max_value")
     delivered_total = locked.delivered_kg + weight
@@ -132,7 +142,11 @@ def delivery_record(
         delivered_on=delivered_on,
         weight_kg=weight,
         quality_grade=quality_grade,
-        price_pen_per_kg=price,
+        price_pen_per_kg=per_kg_display(price, unit),
+        price_unit=unit,
+        price_pen=price,
+        price_reason=price_reason if below else "",
+        price_below_contract=below,
         amount_pen=amount,
         receipt_reference=receipt_reference.strip()[:60],
         note=note.strip(),
@@ -155,8 +169,10 @@ def delivery_record(
         changes={
             "contract": str(locked.pk),
             "weight_kg": str(weight),
-            "price_pen_per_kg": str(price),
+            "price_unit": unit,
+            "price_pen": str(price),
             "amount_pen": str(amount),
+            **({"price_reason": price_reason} if below else {}),
             "exceeds_volume": delivery.exceeds_volume,
             **({"override_reason": override} if override else {}),
         },
@@ -171,6 +187,41 @@ def delivery_record(
         status=delivery.status,
     )
     return delivery, True
+
+
+def _require_within_contract(contract: Any, delivered_on: date) -> None:
+    """A delivery falls within the contract's season and not before its signature."""
+    if not contract.season_start <= delivered_on <= contract.season_end:
+        raise field_error(
+            "delivered_on",
+            _("The delivery date is outside the contract's season (%(start)s to %(end)s).")
+            % {
+                "start": contract.season_start.strftime("%d/%m/%Y"),
+                "end": contract.season_end.strftime("%d/%m/%Y"),
+            },
+            "outside_contract_season",
+        )
+    if contract.signed_on is not None and delivered_on < contract.signed_on:
+        raise field_error(
+            "delivered_on",
+            _("The delivery cannot precede the contract's signature on %(date)s.")
+            % {"date": contract.signed_on.strftime("%d/%m/%Y")},
+            "before_contract_signed",
+        )
+
+
+def _delivery_price(contract: Any, kg: Any, qq: Any) -> tuple[Decimal, str]:
+    """The delivery's price and unit: as given, else the contract's (in the contract's unit)."""
+    given = unit_price(kg=kg, qq=qq, attr="price")
+    if given is not None:
+        return given
+    if contract.price_pen is None:
+        raise field_error(
+            "price_pen_per_kg",
+            _("This contract follows a reference price: give the price of the day."),
+            "required",
+        )
+    return contract.price_pen, contract.price_unit
 
 
 def _delivery_lock(actor: Actor, delivery: Any) -> Delivery:

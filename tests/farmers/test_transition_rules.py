@@ -209,10 +209,16 @@ CASES = [
         Reason.MARKET_LINK_LAPSED,
     ),
     (
-        "market link needs a live contract (terminated contract's delivery does not count)",
+        "a delivery accepted before its contract was terminated still counts (issue 16)",
         licit(title("2026-04-01"), delivery("2026-06-01", status="terminated")),
-        Stage.LICIT_PRODUCTION,
-        Reason.NO_DELIVERY,
+        Stage.MARKET_LINKED,
+        Reason.DELIVERY_ACCEPTED,
+    ),
+    (
+        "a delivery accepted before its contract was suspended still counts (issue 16)",
+        licit(title("2026-04-01"), delivery("2026-06-01", status="suspended")),
+        Stage.MARKET_LINKED,
+        Reason.DELIVERY_ACCEPTED,
     ),
     ("graduated: 24 months coca-free and income", evidence(**GRADUATE), Stage.GRADUATED, ""),
     (

@@ -192,7 +192,10 @@ ContractMaker = Callable[..., Contract]
 def make_contract(market: Market) -> ContractMaker:
     """``make_contract(status=..., **fields)``: a contract through the services."""
 
-    def make(status: str = ContractStatus.ACTIVE, **overrides: Any) -> Contract:
+    def make(
+        status: str = ContractStatus.ACTIVE, signed_on: Any = "start", **overrides: Any
+    ) -> Contract:
+        """Signed (when made active) on its season's start unless ``signed_on`` says."""
         day = today()
         fields: dict[str, Any] = {
             "household": market.household.pk,
@@ -214,9 +217,14 @@ def make_contract(market: Market) -> ContractMaker:
             ContractStatus.TERMINATED: [ContractStatus.ACTIVE, ContractStatus.TERMINATED],
             ContractStatus.CANCELLED: [ContractStatus.CANCELLED],
         }
-        for to in paths[status]:
+        signature = min(contract.season_start, day) if signed_on == "start" else signed_on
+        for n, to in enumerate(paths[status]):
             contract = services.contract_transition(
-                actor=SYSTEM, contract=contract, to=to, reason="prueba"
+                actor=SYSTEM,
+                contract=contract,
+                to=to,
+                reason="prueba",
+                signed_on=signature if to == ContractStatus.ACTIVE and not n else None,
             )
         return contract
 

@@ -124,7 +124,7 @@ def test_only_active_contracts_take_deliveries(
 
 
 @pytest.mark.parametrize("days", [-61, 121])
-def test_outside_the_season_is_a_conflict(
+def test_outside_the_season_is_a_field_error(
     make_contract: ContractMaker, coop_client: APIClient, days: int
 ) -> None:
     day = today()
@@ -141,8 +141,13 @@ def test_outside_the_season_is_a_conflict(
     response = coop_client.post(
         URL, delivery_payload(contract, delivered_on=when.isoformat()), format="json"
     )
-    assert response.status_code == 409, response.json()
-    assert response.json()["errors"][0]["code"] == "outside_season"
+    assert response.status_code == 400, response.json()
+    assert response.json()["errors"][0] == {
+        "code": "outside_contract_season",
+        "detail": response.json()["errors"][0]["detail"],
+        "attr": "delivered_on",
+    }
+    assert not Delivery.objects.exists()
 
 
 def test_season_edges_are_inside(make_contract: ContractMaker, coop_client: APIClient) -> None:
@@ -162,7 +167,7 @@ def test_season_edges_are_inside(make_contract: ContractMaker, coop_client: APIC
         ({"weight_kg": "abc"}, "weight_kg", None),
         ({"weight_qq": "1"}, "weight_kg", None),  # both weights
         ({"quality_grade": "z"}, "quality_grade", None),
-        ({"price_pen_per_kg": "7.99"}, "price_pen_per_kg", "price_below_floor"),
+        ({"price_pen_per_kg": "7.99"}, "price_pen_per_kg", "price_below_contract"),
         ({"delivered_on": "2999-01-01"}, "delivered_on", "future_date"),
         ({"contract": "not-a-uuid"}, "contract", None),
     ],

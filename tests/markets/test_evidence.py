@@ -59,7 +59,9 @@ def test_facts_of_contracts_and_accepted_deliveries(
         (str(active.pk), "active"),
         (str(ended.pk), "terminated"),
     ]
-    assert contracts[0].on == day and contracts[0].until == day + timedelta(days=30)
+    # From its signature (the fixture signs on the season's start), not its activation today.
+    assert active.signed_on == day - timedelta(days=60) and active.activated_on == day
+    assert contracts[0].on == active.signed_on and contracts[0].until == day + timedelta(days=30)
     assert contracts[1].until == day  # closed today, before its season's end
     deliveries = sorted(
         (f for f in facts if f.kind == evidence.DELIVERY_ACCEPTED), key=lambda f: f.on
@@ -120,3 +122,27 @@ def test_evidence_changes_queue_a_recompute(
     )
     services.contract_transition(actor=SYSTEM, contract=contract, to="completed")
     assert len(calls) == 4
+
+
+@pytest.mark.parametrize("later", ["suspended", "terminated"])
+def test_a_later_suspension_or_termination_keeps_past_deliveries_as_evidence(
+    make_contract: ContractMaker, market: Market, later: str
+) -> None:
+    """Issue 16: the market link is computed from accepted deliveries in the window, whatever
+    the contract's later status (the provider keeps the facts; the rule counts them)."""
+    day = today()
+    contract = make_contract()
+    delivery, _c = services.delivery_record(
+        actor=SYSTEM,
+        contract=contract.pk,
+        delivered_on=day - timedelta(days=20),
+        weight_kg="50",
+        quality_grade="a",
+    )
+    services.delivery_transition(actor=SYSTEM, delivery=delivery, to="accepted")
+    services.contract_transition(actor=SYSTEM, contract=contract, to=later, reason="prueba")
+    facts = [
+        f for f in market_facts([market.household.pk], day) if f.kind == evidence.DELIVERY_ACCEPTED
+    ]
+    # Still a fact; the rule counts it (tests/farmers/test_transition_rules.py, issue 16 cases).
+    assert [(f.ref, f.status) for f in facts] == [(str(delivery.pk), later)]

@@ -1,0 +1,111 @@
+"""The EUDR file benchmark (``benchmark_eudr --plots N``): builds the GeoJSON file of a contract
+whose seller has N plots (half under 4 ha, points; half from 4 ha up, 24-vertex polygons), as
+``GET contracts/{id}/eudr/`` does (queries, geometry, JSON text), and reports the seconds.
+
+Everything it writes (a buyer, a contract, the plots, a consent) is rolled back at the end; it
+needs one household in the database (``seed_households``, or the demo).
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from django.db import transaction
+from django.utils import timezone
+
+from farmers.models import Consent, Household, Plot
+from registry.choices import OrganizationKind
+from registry.models import Organization
+
+from .. import eudr
+from ..choices import ContractStatus, PriceRule
+from ..models import Contract
+
+SIDES = 24
+LON, LAT = -73.83, -12.52
+DEG_PER_M = 1 / 111_320
+
+
+def _plot(household: Household, n: int) -> Plot:
+    """A 24-vertex polygon: 1 ha (a point in the file) or 6 ha (a polygon), on a grid."""
+    area_ha = Decimal("1") if n % 2 else Decimal("6")
+    radius = math.sqrt(float(area_ha) * 10_000 / math.pi) * DEG_PER_M
+    cx = LON + (n % 100) * 0.003
+    cy = LAT + (n // 100) * 0.003
+    ring = [
+        [
+            cx + radius * math.cos(2 * math.pi * k / SIDES),
+            cy + radius * math.sin(2 * math.pi * k / SIDES),
+        ]
+        for k in range(SIDES)
+    ]
+    ring.append(ring[0])
+    now = timezone.now()
+    return Plot(
+        household=household,
+        name=f"bench-eudr-{n}",
+        tenure="possession",
+        geometry={"type": "Polygon", "coordinates": [ring]},
+        area_ha=area_ha,
+        crops=["cacao"],
+        min_lon=cx - radius,
+        max_lon=cx + radius,
+        min_lat=cy - radius,
+        max_lat=cy + radius,
+        created_at=now,
+        updated_at=now,
+    )
+
+
+def benchmark_eudr(*, plots: int, repeat: int, write: Callable[[str], Any]) -> float:
+    """Build the EUDR file of a contract with ``plots`` plots ``repeat`` times; write and return
+    the best time in seconds. ``ValueError`` when there is no household to borrow."""
+    household = Household.objects.order_by("created_at").first()
+    if household is None:
+        raise ValueError("Seed first: seed_households (or the demo).")
+    with transaction.atomic():
+        buyer = Organization.objects.create(
+            code="bench-eudr-buyer", name="Benchmark EUDR", kind=OrganizationKind.BUYER
+        )
+        contract = Contract.objects.create(
+            household=household,
+            buyer=buyer,
+            district_id=household.district_id,
+            program_id=household.program_id,
+            crop="cacao",
+            product_form="cacao_dry",
+            season_start=date(2026, 1, 1),
+            season_end=date(2026, 12, 31),
+            volume_kg=Decimal("1000"),
+            price_rule=PriceRule.FIXED,
+            price_pen=Decimal("9.50"),
+            price_pen_per_kg=Decimal("9.50"),
+            status=ContractStatus.ACTIVE,
+        )
+        Consent.objects.create(
+            household=household,
+            signed_on=timezone.localdate(),
+            purposes=["registry", "partner_sharing"],
+        )
+        Plot.objects.filter(household=household).update(is_active=False)
+        Plot.objects.bulk_create([_plot(household, n) for n in range(plots)], batch_size=1000)
+        timings = []
+        for _i in range(repeat):
+            started = time.perf_counter()
+            built = eudr.eudr_collection(contract)
+            text = eudr.json_text(built.data)
+            timings.append(time.perf_counter() - started)
+        best = min(timings)
+        points = sum(1 for f in built.data["features"] if f["geometry"]["type"] == "Point")
+        write(
+            f"EUDR file of a contract with {plots} plots ({points} points, "
+            f"{len(built.data['features']) - points} polygons, {len(text) / 1e6:.1f} MB): "
+            f"first {timings[0]:.3f} s, best of {repeat}: {best:.3f} s"
+        )
+        transaction.set_rollback(True)
+    return best

@@ -1,0 +1,222 @@
+"""EUDR geolocation of a contract (issue 16, point 3): the GeoJSON FeatureCollection a buyer
+files with its due-diligence statement (EU 2023/1115), built from the plots that supply the
+contract.
+
+One Feature per plot, with the properties the EU information system reads (``ProducerName``,
+``ProducerCountry`` = ``PE``, ``ProductionPlace`` = the district's name, ``Area`` in hectares)
+and ours (``plot_id``, ``crop``, ``planting_date``, ``deforestation_cutoff``). A plot under
+4 ha is a Point (a point inside the polygon: its centroid, or a representative point when the
+centroid falls outside); from 4 ha up its Polygon (or MultiPolygon), exterior rings
+counter-clockwise and holes clockwise (RFC 7946, shapely ``orient``), rings closed.
+Coordinates keep ``DECIMALS`` places (≥ 6, as the EU system requires).
+
+Who supplies: a household contract's seller (its active plots that grow the contract's crop or
+list no crop yet); ``eudr_collection`` also takes explicit ``Supplier`` rows (a producer
+organisation's members and the plots they delivered from) for later contract kinds. Only plots
+of households whose latest consent includes ``partner_sharing`` (the consent purpose that
+covers sharing data with partners: buyers are partners of the programme) are included.
+
+``deforestation_cutoff``: ``before_cutoff`` when the crop was planted, or the plot registered,
+on or before 31/12/2020 (the EUDR cut-off date); ``needs_check`` otherwise. Planting dates come
+with crop installations (``planting_dates``); until then they are ``null``.
+
+The build is set-based: three queries whatever the number of plots (households with their
+district, consents, plots), then pure Python per plot.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+from uuid import UUID
+
+from django.utils import timezone
+from shapely.geometry import MultiPolygon, Point, Polygon, shape
+from shapely.geometry.polygon import orient
+
+from farmers.choices import ConsentPurpose
+from farmers.models import Consent, Household, Plot
+from registry.actors import Actor
+from registry.history import access_log_record
+
+from .models import Contract
+
+EUDR_CUTOFF = date(2020, 12, 31)
+# From this area up a plot is described by its polygon; below it a point is enough.
+POLYGON_FROM_HA = Decimal("4")
+DECIMALS = 7  # ~1 cm; the EU system asks for at least 6
+COUNTRY = "PE"
+SHARING_PURPOSE = ConsentPurpose.PARTNER_SHARING
+BEFORE_CUTOFF = "before_cutoff"
+NEEDS_CHECK = "needs_check"
+MEDIA_TYPE = "application/geo+json"
+
+
+@dataclass(frozen=True)
+class Supplier:
+    """A household that supplies a contract; ``plot_ids`` narrows it to the plots it delivered
+    from (``None``: all its active plots of the crop)."""
+
+    household_id: UUID
+    plot_ids: frozenset[UUID] | None = None
+
+
+def contract_suppliers(contract: Contract) -> list[Supplier]:
+    """Who supplies ``contract``: the household that sells under it (producer organisations'
+    contracts will list their members here)."""
+    return [Supplier(household_id=contract.household_id)]
+
+
+def consenting(household_ids: Iterable[UUID]) -> set[UUID]:
+    """The households whose latest consent includes sharing with partners (one query)."""
+    latest: dict[UUID, list[Any]] = {}
+    rows = (
+        Consent.objects.filter(household_id__in=list(household_ids))
+        .order_by("household_id", "-signed_on", "-created_at")
+        .values_list("household_id", "purposes")
+    )
+    for household_id, purposes in rows:
+        latest.setdefault(household_id, purposes or [])
+    return {pk for pk, purposes in latest.items() if SHARING_PURPOSE in purposes}
+
+
+def cutoff_status(planted_on: date | None, registered_on: date) -> str:
+    """``before_cutoff`` when planted, or else registered, on or before 31/12/2020."""
+    day = planted_on if planted_on is not None else registered_on
+    return BEFORE_CUTOFF if day <= EUDR_CUTOFF else NEEDS_CHECK
+
+
+def _coords(ring: Sequence[Sequence[float]]) -> list[list[float]]:
+    return [[round(x, DECIMALS), round(y, DECIMALS)] for x, y, *_z in ring]
+
+
+def _polygon(polygon: Polygon) -> list[list[list[float]]]:
+    oriented = orient(polygon, sign=1.0)  # exterior counter-clockwise, holes clockwise
+    return [_coords(oriented.exterior.coords), *(_coords(r.coords) for r in oriented.interiors)]
+
+
+def plot_geometry(geometry: Mapping[str, Any], area_ha: Decimal) -> dict[str, Any]:
+    """The plot as EUDR wants it: a Point under 4 ha, its (Multi)Polygon from 4 ha up."""
+    geom = shape(geometry)
+    if Decimal(area_ha) < POLYGON_FROM_HA:
+        point: Point = geom.centroid
+        if not geom.contains(point):
+            point = geom.representative_point()
+        return {
+            "type": "Point",
+            "coordinates": [round(point.x, DECIMALS), round(point.y, DECIMALS)],
+        }
+    if isinstance(geom, MultiPolygon):
+        return {"type": "MultiPolygon", "coordinates": [_polygon(p) for p in geom.geoms]}
+    return {"type": "Polygon", "coordinates": _polygon(geom)}
+
+
+def plot_feature(
+    *,
+    plot_id: UUID,
+    geometry: Mapping[str, Any],
+    area_ha: Decimal,
+    registered_on: date,
+    producer_name: str,
+    place: str,
+    crop: str,
+    planting_date: date | None = None,
+) -> dict[str, Any]:
+    """One plot as a GeoJSON Feature with the EUDR properties and ours."""
+    return {
+        "type": "Feature",
+        "geometry": plot_geometry(geometry, area_ha),
+        "properties": {
+            "ProducerName": producer_name,
+            "ProducerCountry": COUNTRY,
+            "ProductionPlace": place,
+            "Area": float(area_ha),
+            "plot_id": str(plot_id),
+            "crop": crop,
+            "planting_date": planting_date.isoformat() if planting_date else None,
+            "deforestation_cutoff": cutoff_status(planting_date, registered_on),
+        },
+    }
+
+
+@dataclass
+class EudrCollection:
+    """The FeatureCollection and the households whose names it shows (for the access log)."""
+
+    data: dict[str, Any]
+    household_ids: list[UUID]
+
+
+def eudr_collection(
+    contract: Contract,
+    suppliers: Sequence[Supplier] | None = None,
+    planting_dates: Mapping[UUID, date] | None = None,
+) -> EudrCollection:
+    """The contract's EUDR FeatureCollection (three queries, whatever the number of plots)."""
+    suppliers = contract_suppliers(contract) if suppliers is None else list(suppliers)
+    planting_dates = planting_dates or {}
+    allowed = consenting(s.household_id for s in suppliers)
+    narrowed = {s.household_id: s.plot_ids for s in suppliers if s.household_id in allowed}
+    households = {
+        pk: (name, place)
+        for pk, name, place in Household.objects.filter(pk__in=list(narrowed)).values_list(
+            "id", "head_name", "district__name"
+        )
+    }
+    plots = (
+        Plot.objects.filter(household_id__in=list(narrowed), is_active=True)
+        .order_by("household_id", "created_at", "id")
+        .values_list("id", "household_id", "geometry", "area_ha", "crops", "created_at")
+    )
+    features: list[dict[str, Any]] = []
+    shown: list[UUID] = []
+    for plot_id, household_id, geometry, area_ha, crops, created_at in plots.iterator(
+        chunk_size=1000
+    ):
+        only = narrowed[household_id]
+        if only is not None and plot_id not in only:
+            continue
+        if crops and contract.crop not in crops:
+            continue
+        name, place = households[household_id]
+        features.append(
+            plot_feature(
+                plot_id=plot_id,
+                geometry=geometry,
+                area_ha=area_ha,
+                registered_on=timezone.localdate(created_at),
+                producer_name=name,
+                place=place,
+                crop=contract.crop,
+                planting_date=planting_dates.get(plot_id),
+            )
+        )
+        if not shown or shown[-1] != household_id:
+            shown.append(household_id)
+    return EudrCollection(
+        data={"type": "FeatureCollection", "features": features}, household_ids=shown
+    )
+
+
+def eudr_read(actor: Actor, contract: Contract, path: str = "") -> str:
+    """The contract's EUDR file as GeoJSON text, for someone who may see the contract (API and
+    admin). Producers' names and plots are personal data: the read is logged in the access log
+    (who, which households, which request)."""
+    built = eudr_collection(contract)
+    access_log_record(
+        actor=actor,
+        resource="eudr",
+        object_ids=[str(pk) for pk in built.household_ids],
+        fields=["ProducerName", "geometry"],
+        path=path,
+    )
+    return json_text(built.data)
+
+
+def json_text(data: dict[str, Any]) -> str:
+    """The file's text: compact UTF-8 JSON (names with accents kept as written)."""
+    return json.dumps(data, ensure_ascii=False, separators=(",", ":"))
