@@ -227,7 +227,7 @@ class StageReviewViewSet(FarmersViewSet):
         paginator = self.paginator
         assert isinstance(paginator, MergedCursorPagination)
         page = paginator.paginate_querysets(self.querysets(filters.validated_data), request, self)
-        self.log_coca_read(page)
+        self.log_reads(page)
         return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
     @extend_schema(request=StageReviewCreateSerializer, responses={201: StageReviewSerializer})

@@ -108,8 +108,9 @@ class HouseholdViewSet(FarmersViewSet):
     detail_serializer_class = HouseholdDetailSerializer
     action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW, "lookup": Scope.HOUSEHOLDS_READ}
     # The stage is coca data: every response showing it to a caller with coca:read is logged.
-    coca_resource = "households"
+    logged_resource = "households"
     coca_fields: tuple[str, ...] = HouseholdSerializer.stage_fields
+    personal_fields: tuple[str, ...] = HouseholdSerializer.personal_fields
 
     def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
         return stage_logged(context, record)
@@ -153,7 +154,7 @@ class HouseholdViewSet(FarmersViewSet):
         self._object = fresh
         self.kwargs["pk"] = str(fresh.pk)
         response = self.respond(fresh, created=created)
-        self.log_coca_read([fresh])
+        self.log_reads([fresh])
         return response
 
     @extend_schema(
@@ -198,7 +199,7 @@ class HouseholdViewSet(FarmersViewSet):
             households, many=True, context=self.get_serializer_context()
         )
         response = Response({"results": serializer.data})
-        self.log_coca_read(households)
+        self.log_reads(households)
         return response
 
     @extend_schema(responses=StageChangeSerializer(many=True), filters=False)
@@ -215,8 +216,9 @@ class HouseholdViewSet(FarmersViewSet):
         data: 403 ``missing_scope`` for who may not see this household's stage."""
         household = self.get_object()
         policies.require_stages(self.actor, household)
-        self.coca_resource = "stage_changes"
+        self.logged_resource = "stage_changes"
         self.coca_fields = StageChangeSerializer.coca_fields
+        self.personal_fields = ()
         page = self.paginate_queryset(
             selectors.stage_history(actor=self.actor, household=household)
         )
@@ -249,7 +251,7 @@ class StageChangeViewSet(FarmersViewSet):
     ordering = "id"
     pagination_class = LedgerPagination
     http_method_names = ["get", "head", "options"]
-    coca_resource = "stage_changes"
+    logged_resource = "stage_changes"
     coca_fields = StageChangeSerializer.coca_fields
     serializer_class = StageChangeSerializer
 
@@ -272,6 +274,8 @@ class PlotViewSet(FarmersViewSet):
     filterset_class = PlotFilterSet
     ordering = ("created_at", "id")
     detail_serializer_class = PlotSerializer
+    logged_resource = "plots"
+    personal_fields = ("geometry",)  # the exact location of a family's land
 
     def get_queryset(self) -> QuerySet[Plot]:
         return selectors.plot_list(actor=self.actor)
@@ -338,7 +342,7 @@ class AgreementViewSet(FarmersViewSet):
 
     filterset_class = AgreementFilterSet
     ordering = ("created_at", "id")
-    coca_resource = "agreements"
+    logged_resource = "agreements"
     coca_fields = AgreementSerializer.coca_fields
     detail_serializer_class = AgreementSerializer
     http_method_names = ["get", "post", "head", "options"]
@@ -357,7 +361,7 @@ class AgreementViewSet(FarmersViewSet):
         data = self.validated(AgreementCreateSerializer)
         agreement, created = services.agreement_create(actor=self.actor, **data)
         response = self.respond(agreement, created=created)
-        self.log_coca_read([agreement])
+        self.log_reads([agreement])
         return response
 
 
@@ -366,8 +370,9 @@ class VerificationViewSet(FarmersViewSet):
 
     filterset_class = VerificationFilterSet
     ordering = ("created_at", "id")
-    coca_resource = "verifications"
+    logged_resource = "verifications"
     coca_fields = VerificationSerializer.coca_fields
+    personal_fields = ("location",)  # where the family was found
     detail_serializer_class = VerificationSerializer
     http_method_names = ["get", "post", "head", "options"]
     action_scopes = {"transition": Scope.HOUSEHOLDS_REVIEW}
@@ -384,7 +389,7 @@ class VerificationViewSet(FarmersViewSet):
 
     def _respond(self, visit: Verification, created: bool | None = None) -> Response:
         response = self.respond(visit, created=created)
-        self.log_coca_read([visit])
+        self.log_reads([visit])
         return response
 
     @extend_schema(
@@ -457,7 +462,7 @@ class EradicationViewSet(FarmersViewSet):
 
     filterset_class = EradicationFilterSet
     ordering = ("created_at", "id")
-    coca_resource = "eradications"
+    logged_resource = "eradications"
     coca_fields = EradicationSerializer.coca_fields
     detail_serializer_class = EradicationSerializer
     http_method_names = ["get", "post", "head", "options"]
@@ -483,7 +488,7 @@ class EradicationViewSet(FarmersViewSet):
     def _respond(self, record: Eradication, created: bool | None = None) -> Response:
         fresh = self.get_queryset().get(pk=record.pk)
         response = self.respond(fresh, created=created)
-        self.log_coca_read([fresh])
+        self.log_reads([fresh])
         return response
 
     @extend_schema(

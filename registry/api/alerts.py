@@ -115,7 +115,7 @@ class AlertViewSet(LoggedReadsMixin, RegistryViewSet):
     action_scopes = {"transition": Scope.HOUSEHOLDS_WRITE}
     ordering = ("-raised_at", "-id")
     http_method_names = ["get", "post", "head", "options"]
-    coca_resource = "alerts"
+    logged_resource = "alerts"
     coca_fields = ("kind", "message", "details.stage", "details.reason")
 
     def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
@@ -146,5 +146,5 @@ class AlertViewSet(LoggedReadsMixin, RegistryViewSet):
         )
         fresh = selectors.alert_get(actor=self.actor, alert_id=moved.pk)
         response = self.respond(fresh)
-        self.log_coca_read([fresh])
+        self.log_reads([fresh])
         return response

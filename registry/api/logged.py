@@ -1,6 +1,13 @@
-"""Reads of sensitive fields (coca data, and the stage, which is coca data) logged in the access
-log: every response carrying them to a caller holding ``coca:read`` writes one row (who, which
-records, which request), list pages and single reads alike (a 304 writes none)."""
+"""Reads of sensitive fields logged in the access log, one row per response (who, which records,
+which fields, which request), list pages and single reads alike (a 304 writes none):
+
+* **coca data** (and the stage, which is coca data), for every caller holding ``coca:read``;
+* **personal data** (names, ID numbers, phones, birth dates, exact locations, photos), for
+  every partner (an API key): Law 29733 asks that reads of personal data be traceable, and a
+  breach notice names who read what (``python manage.py access_report``).
+
+A response carrying both writes one row listing both sets of fields: a list page costs one
+``INSERT`` whatever its size."""
 
 from __future__ import annotations
 
@@ -17,28 +24,53 @@ from .mixins import conditional_response, etag_for
 
 
 class LoggedReadsMixin:
-    """For a ``RegistryViewSet``: ``coca_resource`` names what is logged, ``coca_fields`` which
-    fields, ``coca_shown(context, record)`` whether a record's sensitive fields were shown."""
+    """For a ``RegistryViewSet``: ``logged_resource`` names what is logged; ``coca_fields`` and
+    ``personal_fields`` which fields; ``coca_shown(context, record)`` and
+    ``personal_shown(context, record)`` whether a record's fields of each kind were shown."""
 
-    coca_resource: str | None = None
+    logged_resource: str | None = None
     coca_fields: tuple[str, ...] = ()
+    personal_fields: tuple[str, ...] = ()
 
     def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
         """Whether this response shows ``record``'s sensitive fields (each view says)."""
         raise NotImplementedError
 
-    def log_coca_read(self, objects: list[Any]) -> None:
-        """Every response carrying coca fields is logged: who, which records, which request."""
+    def personal_shown(self, context: dict[str, Any], record: Any) -> bool:
+        """Whether this response shows ``record``'s personal fields (by default: it does)."""
+        return True
+
+    def log_reads(self, objects: list[Any]) -> None:
+        """Log the response's coca reads (callers with ``coca:read``) and personal-data reads
+        (partners' keys) in one row: who, which records, which fields, which request."""
         actor = self.actor  # type: ignore[attr-defined]
-        if not self.coca_resource or not actor.has_scope(Scope.COCA_READ):
+        if not self.logged_resource or not objects:
+            return
+        coca = bool(self.coca_fields) and actor.has_scope(Scope.COCA_READ)
+        # A write's response echoes what the partner itself sent: only reads are logged.
+        personal = (
+            bool(self.personal_fields)
+            and actor.api_key is not None
+            and self.request.method in ("GET", "HEAD")  # type: ignore[attr-defined]
+        )
+        if not (coca or personal):
             return
         context = self.get_serializer_context()  # type: ignore[attr-defined]
-        shown = [o for o in objects if self.coca_shown(context, o)]
+        ids: dict[str, None] = {}
+        fields: list[str] = []
+        for wanted, shown, names in (
+            (coca, self.coca_shown, self.coca_fields),
+            (personal, self.personal_shown, self.personal_fields),
+        ):
+            records = [o for o in objects if wanted and shown(context, o)]
+            if records:
+                ids.update((str(o.pk), None) for o in records)
+                fields += names
         access_log_record(
             actor=actor,
-            resource=self.coca_resource,
-            object_ids=[str(o.pk) for o in shown],
-            fields=list(self.coca_fields),
+            resource=self.logged_resource,
+            object_ids=list(ids),
+            fields=fields,
             path=self.request.get_full_path(),  # type: ignore[attr-defined]
         )
 
@@ -46,7 +78,7 @@ class LoggedReadsMixin:
         """One page of a list, its coca reads logged."""
         page = super().paginate_queryset(queryset)  # type: ignore[misc]
         if page is not None:
-            self.log_coca_read(page)
+            self.log_reads(page)
         return page
 
     def retrieve(self, request: Request, *args: Any, **kwargs: Any) -> Response:
@@ -56,5 +88,5 @@ class LoggedReadsMixin:
         data = self.representation(instance)  # type: ignore[attr-defined]
         response = conditional_response(request, data, etag_for(instance, data))
         if response.status_code != status.HTTP_304_NOT_MODIFIED:
-            self.log_coca_read([instance])
+            self.log_reads([instance])
         return response

@@ -256,7 +256,8 @@ def test_visit_with_location_and_licit_crops_is_pending(
     ]
     assert "coca_ha" not in body
     assert "coca_ha" not in writer.get(f"{VISITS}{body['id']}/").json()
-    assert not AccessLog.objects.exists()
+    # No coca was read; the visit's exact location was (a partner's read of personal data).
+    assert [log.fields for log in AccessLog.objects.all()] == [["location"]]
     stored = Verification.objects.get(pk=body["id"])
     assert (stored.coca_ha, stored.latitude, stored.longitude) == (
         Decimal("0.25"),
@@ -267,13 +268,15 @@ def test_visit_with_location_and_licit_crops_is_pending(
 
     reader, api_key = key_client(partner, [Scope.HOUSEHOLDS_READ, Scope.COCA_READ])
     assert reader.get(f"{VISITS}{body['id']}/").json()["coca_ha"] == "0.2500"
-    log = AccessLog.objects.get()
+    log = AccessLog.objects.order_by("-id").first()
+    assert log is not None
+    # One row for the response: the coca figure and the exact location it showed.
     assert (log.resource, log.object_ids, log.organization, log.created_by_key, log.fields) == (
         "verifications",
         [body["id"]],
         partner,
         api_key,
-        ["coca_ha"],
+        ["coca_ha", "location"],
     )
 
 

@@ -153,6 +153,15 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
     where the caller may see the stage: ``policies.stage_visible``)."""
 
     stage_fields = ("stage", "stage_since", "milestones")
+    # Personal data shown (reads by partners are access-logged: ``LoggedReadsMixin``).
+    personal_fields = (
+        "head_name",
+        "members.given_names",
+        "members.surnames",
+        "members.document_number",
+        "members.birth_date",
+        "members.phone",
+    )
 
     program = serializers.CharField(source="program.code", read_only=True)
     district = serializers.CharField(source="district_id", read_only=True)
