@@ -279,7 +279,7 @@ def test_procedure_years_of_possession(
 ) -> None:
     household, plot = make_household(program)
     count = TitleApplication.objects.count()
-    call = {
+    call: dict[str, Any] = {
         "actor": SYSTEM,
         "household": household.pk,
         "plot": plot.pk,
