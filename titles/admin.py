@@ -267,7 +267,7 @@ class TitleApplicationAdmin(LargeTableAdmin):
         return TemplateResponse(request, "admin/titles/transition.html", context)
 
 
-class AuthorityNoticeDaysInline(admin.TabularInline):
+class AuthorityNoticeDaysRows(admin.TabularInline):
     """Titling authorities with a public notice of their own in the programme; changed by
     whoever may change the programme's title settings."""
 
@@ -306,7 +306,8 @@ class TitleSettingsAdmin(ProgrammeSettingsAdmin):
         "file_months",
         "alert_percent",
     ]
-    inlines = [AuthorityNoticeDaysInline]
+    # Editable rows of settings (not history): a plain inline, not ``ReadOnlyInline``.
+    inlines = [AuthorityNoticeDaysRows]
 
     def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(policies.title_settings_q(actor))
