@@ -461,6 +461,10 @@ def test_api_create_refuses_bad_procedure_input_and_writes_nothing(
     error = too_recent.json()["errors"][0]
     assert (error["code"], error["required_years"]) == ("possession_too_recent", 5)
     assert not TitleApplication.objects.exists()
+    # An empty date input (the field page's outbox) is no date: the draft is filed without one.
+    empty = clients["officer"].post(URL, {**base, "possession_started_on": ""}, format="json")
+    assert empty.status_code == 201, empty.json()
+    assert empty.json()["possession_started_on"] is None
 
 
 # --- the field page -----------------------------------------------------------------------------

@@ -51,6 +51,12 @@ class TitleApplicationCreateSerializer(serializers.Serializer[Any]):
     )
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
+    def to_internal_value(self, data: Any) -> Any:
+        # The field page's outbox posts an empty date input as "": no date given.
+        if hasattr(data, "get") and data.get("possession_started_on") == "":
+            data = {**data, "possession_started_on": None}
+        return super().to_internal_value(data)
+
 
 class ClockSerializer(serializers.Serializer[Any]):
     """Days the file has spent with each party (the current state's days included)."""
