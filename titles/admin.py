@@ -24,7 +24,14 @@ from registry.exceptions import RegistryError
 
 from . import policies, selectors, services
 from .choices import OPEN_STATUSES, RejectionReason, TitleStatus
-from .models import Objection, TitleApplication, TitleDocument, TitleSettings, TitleStatusChange
+from .models import (
+    AuthorityNoticeDays,
+    Objection,
+    TitleApplication,
+    TitleDocument,
+    TitleSettings,
+    TitleStatusChange,
+)
 from .workflow import next_states
 
 S = TitleStatus
@@ -87,6 +94,14 @@ class TransitionForm(forms.Form):
     partida_number = forms.CharField(label=_("SUNARP partida number"), required=False)
     registry_zone = forms.CharField(label=_("SUNARP registry zone"), required=False)
     registered_on = forms.DateField(label=_("registered on"), required=False)
+    on = forms.DateField(
+        label=_("date of the act"),
+        required=False,
+        help_text=_(
+            "Survey, legal report, start of the public notice, title or dispatch to SUNARP: "
+            "the day it happened (empty: today)."
+        ),
+    )
 
 
 def _move_many(request: HttpRequest, queryset: QuerySet[TitleApplication], to: str) -> None:
@@ -129,7 +144,7 @@ class TitleApplicationAdmin(LargeTableAdmin):
         "overdue",
         "created_at",
     ]
-    list_filter = ["status", OverdueFilter, "authority", "program"]
+    list_filter = ["status", OverdueFilter, "procedure", "authority", "program"]
     list_select_related = ["household", "authority", "district"]
     search_fields = ["=household__code", "=partida_number"]
     readonly_fields = [
@@ -138,6 +153,8 @@ class TitleApplicationAdmin(LargeTableAdmin):
         "authority",
         "district",
         "program",
+        "procedure",
+        "possession_started_on",
         "status",
         "status_since",
         "observed_from",
@@ -250,6 +267,30 @@ class TitleApplicationAdmin(LargeTableAdmin):
         return TemplateResponse(request, "admin/titles/transition.html", context)
 
 
+class AuthorityNoticeDaysRows(admin.TabularInline):
+    """Titling authorities with a public notice of their own in the programme; changed by
+    whoever may change the programme's title settings."""
+
+    model = AuthorityNoticeDays
+    extra = 0
+    fields = ["authority", "public_notice_days"]
+
+    def _may_change(self, request: HttpRequest, obj: Any) -> bool:
+        return obj is None or policies.title_settings_can(request_actor(request), obj, "change")
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_change(request, obj)
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_change(request, obj)
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return self._may_change(request, obj)
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return True
+
+
 @admin.register(TitleSettings)
 class TitleSettingsAdmin(ProgrammeSettingsAdmin):
     """A programme's title settings — the public-notice window and the SLA targets — saved
@@ -259,11 +300,14 @@ class TitleSettingsAdmin(ProgrammeSettingsAdmin):
     list_display = [
         "program",
         "public_notice_days",
+        "prescription_years",
         "submitted_days",
         "legal_review_days",
         "file_months",
         "alert_percent",
     ]
+    # Editable rows of settings (not history): a plain inline, not ``ReadOnlyInline``.
+    inlines = [AuthorityNoticeDaysRows]
 
     def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
         return queryset.filter(policies.title_settings_q(actor))
@@ -281,6 +325,16 @@ class TitleSettingsAdmin(ProgrammeSettingsAdmin):
 
     def save_model(self, request: HttpRequest, obj: TitleSettings, form: Any, change: bool) -> None:
         services.title_settings_save(actor=request_actor(request), settings_obj=obj)
+
+    def save_formset(self, request: HttpRequest, form: Any, formset: Any, change: bool) -> None:
+        """The authorities' notice windows, through the service (history, policy)."""
+        actor = request_actor(request)
+        rows = formset.save(commit=False)
+        for row in formset.deleted_objects:
+            services.authority_notice_days_save(actor=actor, row=row, delete=True)
+        for row in rows:
+            row.settings = form.instance
+            services.authority_notice_days_save(actor=actor, row=row)
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

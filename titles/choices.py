@@ -55,13 +55,29 @@ class RejectionReason(models.TextChoices):
     DOCUMENTS_NOT_FIXED = "documents_not_fixed", _("Documents not fixed in time")
 
 
+class Procedure(models.TextChoices):
+    """How the title is granted (``docs/titles.md``, "Procedures"): adjudication of state land
+    to its possessor (formalización y titulación de predios rústicos del Estado) or the
+    administrative declaration of ownership by prescription (prescripción adquisitiva de dominio
+    administrativa) over private land."""
+
+    ADJUDICATION = "adjudication", _("Adjudication of state land")
+    PRESCRIPTION = "prescription", _("Administrative prescription")
+
+
+# Tenures a family can title through these procedures: untitled possession (or another
+# informal holding). Titled, rented and community land are refused (``tenure_not_titleable``).
+TITLEABLE_TENURES = ("possession", "other")
+
+
 class TitleDocumentType(models.TextChoices):
     """Kinds of document kept in a title file."""
 
     ID_COPY = "id_copy", _("Copy of the identity document")
     PROOF_OF_POSSESSION = "proof_of_possession", _("Proof of possession")
-    NEIGHBOUR_STATEMENT = "neighbour_statement", _("Statement of neighbours")
+    NEIGHBOUR_STATEMENT = "neighbour_statement", _("Statement of the neighbours (colindantes)")
     PLOT_PLAN = "plot_plan", _("Plot plan")
+    CADASTRAL_SEARCH = "cadastral_search", _("Cadastral search certificate (SUNARP)")
     SURVEY_RECORD = "survey_record", _("Cadastral survey record")
     LEGAL_REPORT = "legal_report", _("Legal qualification report")
     NOTICE_PUBLICATION = "notice_publication", _("Public notice publication")

@@ -4,6 +4,7 @@ raised during the public notice, and the documents of the file."""
 from __future__ import annotations
 
 import uuid
+from datetime import date
 
 from django.core.validators import MaxValueValidator, MinValueValidator, RegexValidator
 from django.db import models
@@ -12,6 +13,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from farmers.models import Household, Plot
+from registry.choices import OrganizationKind
 from registry.models import (
     CreatedByModel,
     District,
@@ -24,6 +26,7 @@ from registry.models import (
 from .choices import (
     OPEN_STATUSES,
     ObjectionDecision,
+    Procedure,
     RejectionReason,
     TitleDocumentType,
     TitleStatus,
@@ -37,8 +40,16 @@ validate_partida = RegexValidator(
 )
 
 
-# The public-notice window of a programme without title settings (DESIGN.md §5).
+# The public-notice window of a programme without title settings (DESIGN.md §5), in working
+# days (días hábiles, ``titles.workdays``).
 DEFAULT_PUBLIC_NOTICE_DAYS = 30
+# Years of possession each procedure requires (docs/titles.md, "Procedures"): administrative
+# prescription needs more than 5 years of public, peaceful and continuous possession as owner
+# (Ley 31145 art. 7 and D.S. 014-2022-MIDAGRI art. 48, as D.L. 1089 and D.S. 032-2008-VIVIENDA
+# before them); adjudication of state land needs possession begun by the legal cut-off date.
+DEFAULT_PRESCRIPTION_YEARS = 5
+DEFAULT_ADJUDICATION_YEARS = 0
+DEFAULT_ADJUDICATION_POSSESSION_UNTIL = date(2020, 12, 31)
 
 
 class TitleSettings(models.Model):
@@ -52,7 +63,22 @@ class TitleSettings(models.Model):
         verbose_name=_("programme"),
     )
     public_notice_days = models.PositiveSmallIntegerField(
-        _("public notice for titles (days)"), default=DEFAULT_PUBLIC_NOTICE_DAYS
+        _("public notice for titles (working days)"),
+        default=DEFAULT_PUBLIC_NOTICE_DAYS,
+        validators=[MinValueValidator(1)],
+    )
+    prescription_years = models.PositiveSmallIntegerField(
+        _("prescription: years of possession required"), default=DEFAULT_PRESCRIPTION_YEARS
+    )
+    adjudication_years = models.PositiveSmallIntegerField(
+        _("adjudication: years of possession required"), default=DEFAULT_ADJUDICATION_YEARS
+    )
+    adjudication_possession_until = models.DateField(
+        _("adjudication: possession begun on or before"),
+        null=True,
+        blank=True,
+        default=DEFAULT_ADJUDICATION_POSSESSION_UNTIL,
+        help_text=_("Leave empty when the law sets no cut-off date."),
     )
     submitted_days = models.PositiveSmallIntegerField(
         _("survey within (days of submission)"), default=60
@@ -96,9 +122,50 @@ class TitleSettings(models.Model):
         return str(self.program)
 
     def target_days(self, status: str) -> int | None:
-        """The target days for ``status`` (``None`` when the state has no clock of its own)."""
+        """The target working days for ``status`` (``None`` when the state has no clock of its
+        own)."""
         value = getattr(self, f"{status}_days", None)
         return int(value) if value is not None else None
+
+    def required_years(self, procedure: str) -> int:
+        """The years of possession ``procedure`` requires."""
+        return int(getattr(self, f"{procedure}_years"))
+
+
+class AuthorityNoticeDays(models.Model):
+    """A titling authority's own public-notice window within a programme (working days): it
+    replaces the programme's ``TitleSettings.public_notice_days`` for the files filed with that
+    authority."""
+
+    settings = models.ForeignKey(
+        TitleSettings,
+        on_delete=models.CASCADE,
+        related_name="authority_notice_days",
+        verbose_name=_("title settings"),
+    )
+    authority = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="+",
+        limit_choices_to={"kind": OrganizationKind.TITLING_AUTHORITY},
+        verbose_name=_("titling authority"),
+    )
+    public_notice_days = models.PositiveSmallIntegerField(
+        _("public notice (working days)"), validators=[MinValueValidator(1)]
+    )
+
+    class Meta:
+        ordering = ["settings", "authority__code"]
+        verbose_name = _("public notice of a titling authority")
+        verbose_name_plural = _("public notice of titling authorities")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["settings", "authority"], name="title_notice_days_unique_authority"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.authority} · {self.public_notice_days}"
 
 
 class TitleApplication(CreatedByModel, IdempotentModel, VersionedModel):
@@ -127,6 +194,10 @@ class TitleApplication(CreatedByModel, IdempotentModel, VersionedModel):
     program = models.ForeignKey(
         Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
     )
+    procedure = models.CharField(
+        _("procedure"), max_length=16, choices=Procedure.choices, default=Procedure.ADJUDICATION
+    )
+    possession_started_on = models.DateField(_("possession started on"), null=True, blank=True)
     status = models.CharField(
         _("status"), max_length=20, choices=TitleStatus.choices, default=TitleStatus.DRAFT
     )

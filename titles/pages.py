@@ -8,12 +8,14 @@ posts here and the view calls the same service."""
 from __future__ import annotations
 
 import uuid
+from datetime import date, datetime
 from typing import Any
 
 from django.db.models import Prefetch, Q
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from farmers import selectors as farmers_selectors
 from farmers.models import Household
@@ -23,9 +25,9 @@ from registry.choices import OrganizationKind
 from registry.models import Organization
 
 from . import policies, selectors, services
-from .choices import OPEN_STATUSES, TitleDocumentType
+from .choices import OPEN_STATUSES, Procedure, TitleDocumentType
 from .models import TitleDocument
-from .workflow import REQUIRED_DOCUMENTS, next_states
+from .workflow import next_states, required_documents
 
 PANEL_TEMPLATE = "field/titles/_panel.html"
 APPLY_TEMPLATE = "field/titles/apply.html"
@@ -50,7 +52,9 @@ def title_panel(actor: Actor, household: Household) -> tuple[str, dict[str, Any]
         present = {document.type for document in application.documents.all()}
         required: list[str] = []
         for state in next_states(application):
-            required += [k for k in REQUIRED_DOCUMENTS.get(state, ()) if k not in required]
+            required += [
+                k for k in required_documents(application.procedure, state) if k not in required
+            ]
         application.missing_documents = [  # type: ignore[attr-defined]
             TitleDocumentType(kind).label for kind in required if kind not in present
         ]
@@ -73,6 +77,20 @@ def authorities_for(household: Household) -> list[Organization]:
     )
 
 
+def _day(value: Any) -> date | str | None:
+    """A typed date (``aaaa-mm-dd`` from a date input, or ``dd/mm/aaaa``); ``""`` when it is not
+    a date, ``None`` when empty."""
+    text = str(value or "").strip()
+    if not text:
+        return None
+    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
+        try:
+            return datetime.strptime(text, pattern).date()
+        except ValueError:
+            continue
+    return ""
+
+
 @field_page
 def title_apply(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> HttpResponse:
     """File a title application for one of the household's plots with an authority covering
@@ -89,23 +107,31 @@ def title_apply(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> 
     if request.method == "POST":
         values = dict(request.POST.items())
         upload = request.FILES.get("file")
-        with service_errors(errors):
-            services.title_application_file(
-                actor=actor,
-                id=uuid_or_none(values.get("id")),
-                household=household.pk,
-                plot=uuid_or_none(values.get("plot")),
-                authority=str(values.get("authority") or ""),
-                note=str(values.get("note") or ""),
-                documents=[(str(values.get("type") or ""), upload)] if upload else [],
-                channel="web",
-            )
-            return redirect("field:household", household_id=household.pk)
+        possession = _day(values.get("possession_started_on"))
+        if possession == "":
+            errors["possession_started_on"] = [_("Write the date as dd/mm/aaaa.")]
+        if not errors:
+            with service_errors(errors):
+                services.title_application_file(
+                    actor=actor,
+                    id=uuid_or_none(values.get("id")),
+                    household=household.pk,
+                    plot=uuid_or_none(values.get("plot")),
+                    authority=str(values.get("authority") or ""),
+                    procedure=str(values.get("procedure") or Procedure.ADJUDICATION),
+                    possession_started_on=possession if isinstance(possession, date) else None,
+                    note=str(values.get("note") or ""),
+                    documents=[(str(values.get("type") or ""), upload)] if upload else [],
+                    channel="web",
+                )
+                return redirect("field:household", household_id=household.pk)
     context = {
         "household": household,
         "plots": plots,
         "authorities": authorities,
         "document_types": [(value, str(label)) for value, label in TitleDocumentType.choices],
+        "procedures": [(value, str(label)) for value, label in Procedure.choices],
+        "today": timezone.localdate().isoformat(),
         "errors": errors,
         "values": values,
         "new_id": uuid.uuid4(),

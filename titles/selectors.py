@@ -8,7 +8,7 @@ from datetime import date
 from typing import Any
 from uuid import UUID
 
-from django.db.models import Q, QuerySet
+from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
 from farmers.transition.evidence import TITLE_APPLIED, TITLE_REGISTERED, Fact, batch_q
@@ -33,9 +33,21 @@ def title_application_list(*, actor: Actor) -> QuerySet[TitleApplication]:
     )
 
 
+def with_document_types(
+    queryset: QuerySet[TitleApplication],
+) -> QuerySet[TitleApplication]:
+    """``queryset`` with the types of each file's documents (one query a page), for the
+    documents still missing."""
+    return queryset.prefetch_related(
+        Prefetch("documents", queryset=TitleDocument.objects.only("application_id", "type"))
+    )
+
+
 def title_application_get(*, actor: Actor, application_id: Any) -> TitleApplication:
-    """One title file in the actor's scope, or 404."""
-    application = title_application_list(actor=actor).filter(pk=application_id).first()
+    """One title file in the actor's scope (with its document types), or 404."""
+    application = (
+        with_document_types(title_application_list(actor=actor)).filter(pk=application_id).first()
+    )
     if application is None:
         raise NotFound()
     return application

@@ -27,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from registry.workflow import Machine, Move
 
-from .choices import Party, TitleDocumentType, TitleStatus
+from .choices import Party, Procedure, TitleDocumentType, TitleStatus
 
 if TYPE_CHECKING:
     from .models import TitleApplication
@@ -44,7 +44,9 @@ ANYONE = frozenset({OFFICER, PROGRAMME, AUTHORITY})
 
 
 # Guards (callables in ``services.TITLE_FLOW``, which has the data): names only here.
-DOCUMENTS = "documents"  # the documents REQUIRED_DOCUMENTS names for the target state
+ACT_DATE = "act_date"  # the move's act date (``on``): not future, not before the previous act
+PROCEDURE = "procedure"  # the plot's tenure is titleable; possession long enough for the procedure
+DOCUMENTS = "documents"  # the documents REQUIRED_DOCUMENTS names for the procedure and state
 NO_OVERLAP = "no_overlap"  # no overlap with another household's live file or title
 NOTICE_CLOSED = "notice_closed"  # the public-notice window has ended
 OBJECTIONS_DECIDED = "objections_decided"  # no objection pending
@@ -58,23 +60,23 @@ RETURN = Move(ANYONE, guards=(BACK_TO_ORIGIN,))
 
 TITLE_TRANSITIONS: dict[str, dict[str, Move]] = {
     S.DRAFT: {
-        S.SUBMITTED: Move(FILERS, guards=(DOCUMENTS,)),
+        S.SUBMITTED: Move(FILERS, guards=(PROCEDURE, DOCUMENTS)),
         S.WITHDRAWN: WITHDRAW,
     },
     S.SUBMITTED: {
-        S.SURVEYED: Move(MOVERS, guards=(DOCUMENTS,)),
+        S.SURVEYED: Move(MOVERS, guards=(ACT_DATE, DOCUMENTS)),
         S.OBSERVED: OBSERVE,
         S.REJECTED: REJECT,
         S.WITHDRAWN: WITHDRAW,
     },
     S.SURVEYED: {
-        S.LEGAL_REVIEW: Move(MOVERS, guards=(NO_OVERLAP,)),
+        S.LEGAL_REVIEW: Move(MOVERS, guards=(ACT_DATE, NO_OVERLAP)),
         S.OBSERVED: OBSERVE,
         S.REJECTED: REJECT,
         S.WITHDRAWN: WITHDRAW,
     },
     S.LEGAL_REVIEW: {
-        S.PUBLIC_NOTICE: Move(MOVERS),
+        S.PUBLIC_NOTICE: Move(MOVERS, guards=(ACT_DATE,)),
         S.OBSERVED: OBSERVE,
         S.REJECTED: REJECT,
         S.WITHDRAWN: WITHDRAW,
@@ -88,17 +90,19 @@ TITLE_TRANSITIONS: dict[str, dict[str, Move]] = {
     },
     S.PUBLIC_NOTICE: {
         S.OBJECTED: Move(MOVERS, system=True),
-        S.TITLE_ISSUED: Move(MOVERS, guards=(NOTICE_CLOSED,)),
+        S.TITLE_ISSUED: Move(MOVERS, guards=(ACT_DATE, NOTICE_CLOSED)),
         S.REJECTED: REJECT,
         S.WITHDRAWN: WITHDRAW,
     },
     S.OBJECTED: {
-        S.TITLE_ISSUED: Move(MOVERS, guards=(NOTICE_CLOSED, OBJECTIONS_DECIDED, NONE_UPHELD)),
+        S.TITLE_ISSUED: Move(
+            MOVERS, guards=(ACT_DATE, NOTICE_CLOSED, OBJECTIONS_DECIDED, NONE_UPHELD)
+        ),
         S.REJECTED: Move(MOVERS, requires=("reason",), guards=(OBJECTIONS_DECIDED,)),
         S.WITHDRAWN: WITHDRAW,
     },
     S.TITLE_ISSUED: {
-        S.SENT_TO_SUNARP: Move(MOVERS),
+        S.SENT_TO_SUNARP: Move(MOVERS, guards=(ACT_DATE,)),
         S.WITHDRAWN: WITHDRAW,
     },
     S.SENT_TO_SUNARP: {
@@ -107,7 +111,7 @@ TITLE_TRANSITIONS: dict[str, dict[str, Move]] = {
         S.WITHDRAWN: WITHDRAW,
     },
     S.SUNARP_OBSERVED: {
-        S.SENT_TO_SUNARP: Move(MOVERS),
+        S.SENT_TO_SUNARP: Move(MOVERS, guards=(ACT_DATE,)),
         S.WITHDRAWN: WITHDRAW,
     },
     S.REGISTERED: {},
@@ -117,15 +121,33 @@ TITLE_TRANSITIONS: dict[str, dict[str, Move]] = {
 
 TITLE_MACHINE = Machine("title", TITLE_TRANSITIONS, parties=frozenset(ACTOR_PARTIES))
 
-# Documents a file must hold before it may enter a state.
-REQUIRED_DOCUMENTS: dict[str, tuple[str, ...]] = {
-    S.SUBMITTED: (
-        TitleDocumentType.ID_COPY,
-        TitleDocumentType.PROOF_OF_POSSESSION,
-        TitleDocumentType.PLOT_PLAN,
-    ),
-    S.SURVEYED: (TitleDocumentType.SURVEY_RECORD,),
+# Documents a file must hold before it may enter a state, by procedure (docs/titles.md,
+# "Procedures"): both need the neighbours' statement (constancia de colindantes); prescription
+# over private land also needs the cadastral search naming the registered owner.
+_FILING_DOCUMENTS = (
+    TitleDocumentType.ID_COPY,
+    TitleDocumentType.PROOF_OF_POSSESSION,
+    TitleDocumentType.PLOT_PLAN,
+    TitleDocumentType.NEIGHBOUR_STATEMENT,
+)
+PROCEDURE_DOCUMENTS: dict[str, dict[str, tuple[str, ...]]] = {
+    Procedure.ADJUDICATION: {
+        S.SUBMITTED: _FILING_DOCUMENTS,
+        S.SURVEYED: (TitleDocumentType.SURVEY_RECORD,),
+    },
+    Procedure.PRESCRIPTION: {
+        S.SUBMITTED: (*_FILING_DOCUMENTS, TitleDocumentType.CADASTRAL_SEARCH),
+        S.SURVEYED: (TitleDocumentType.SURVEY_RECORD,),
+    },
 }
+# The documents of the default procedure (adjudication), kept for callers without a file.
+REQUIRED_DOCUMENTS = PROCEDURE_DOCUMENTS[Procedure.ADJUDICATION]
+
+
+def required_documents(procedure: str, state: str) -> tuple[str, ...]:
+    """The documents a file of ``procedure`` must hold before it may enter ``state``."""
+    return PROCEDURE_DOCUMENTS.get(procedure, REQUIRED_DOCUMENTS).get(state, ())
+
 
 # Who the file waits on in each state (the SLA clock's split); ``None``: no clock.
 STATE_PARTY: dict[str, str | None] = {

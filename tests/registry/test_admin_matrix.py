@@ -315,6 +315,17 @@ def form_data(world: World, model: str, obj: Model) -> dict[str, Any]:
             data[name] = [getattr(v, "pk", v) for v in items]
             continue
         data[name] = "" if value is None else getattr(value, "pk", value)
+    # Editable inlines (e.g. the titling authorities' notice windows of title settings): their
+    # management form and their rows, as the browser posts them.
+    for inline in response.context.get("inline_admin_formsets") or []:
+        formset = inline.formset
+        management = formset.management_form
+        for name in management.fields:
+            data[management.add_prefix(name)] = management.initial.get(name, "")
+        for row in formset.initial_forms:
+            for name in row.fields:
+                value = row.initial.get(name)
+                data[row.add_prefix(name)] = "" if value is None else getattr(value, "pk", value)
     return data
 
 

@@ -163,6 +163,16 @@ def household_plot(program: Program) -> tuple[Household, Plot]:
 SYSTEM = Actor(unrestricted=True)
 
 
+# The filing documents of an adjudication (the default procedure), and a possession old enough.
+FILING_DOCUMENTS = (
+    TitleDocumentType.ID_COPY,
+    TitleDocumentType.PROOF_OF_POSSESSION,
+    TitleDocumentType.PLOT_PLAN,
+    TitleDocumentType.NEIGHBOUR_STATEMENT,
+)
+POSSESSION_SINCE = date(2012, 3, 1)
+
+
 def attach(application: TitleApplication, *kinds: str) -> None:
     for kind in kinds:
         services.document_upload(
@@ -226,15 +236,13 @@ def file_in_state(
     """A file walked (by an unrestricted actor) to ``state``; with documents for every step; a
     public notice that has already closed, so that the next move is possible."""
     application, _created = services.title_application_create(
-        actor=SYSTEM, household=household.pk, plot=plot.pk, authority=authority.code
+        actor=SYSTEM,
+        household=household.pk,
+        plot=plot.pk,
+        authority=authority.code,
+        possession_started_on=POSSESSION_SINCE,
     )
-    attach(
-        application,
-        TitleDocumentType.ID_COPY,
-        TitleDocumentType.PROOF_OF_POSSESSION,
-        TitleDocumentType.PLOT_PLAN,
-        TitleDocumentType.SURVEY_RECORD,
-    )
+    attach(application, *FILING_DOCUMENTS, TitleDocumentType.SURVEY_RECORD)
     start = date.today() - timedelta(days=200)
     day = start
     for target in PATH_TO[state]:
@@ -243,7 +251,9 @@ def file_in_state(
         if target == S.REGISTERED:
             extra = registration(day)
         if target == S.TITLE_ISSUED:
-            day += timedelta(days=40)
+            # The day after the notice's last day (30 working days after it opened).
+            assert application.notice_ends_on is not None
+            day = application.notice_ends_on + timedelta(days=1)
         application = services.title_application_transition(
             actor=SYSTEM, application=application.pk, to=target, today=day, **extra
         )

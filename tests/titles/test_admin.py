@@ -9,9 +9,10 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
-from registry.models import Organization, Program
+from registry.models import ChangeRecord, Organization, Program
 from registry.services import membership_assign, role_groups_sync
 from titles.choices import TitleStatus
+from titles.clock import notice_days
 from titles.models import TitleApplication, TitleSettings, TitleStatusChange
 
 from .conftest import FileMaker
@@ -105,11 +106,21 @@ def test_admin_is_scoped(make_file: FileMaker, authority: Organization, program:
 
 
 @pytest.mark.django_db
-def test_settings_admin_saves_through_the_service(staff_client: Client, program: Program) -> None:
+def test_settings_admin_saves_through_the_service(
+    staff_client: Client, program: Program, authority: Organization
+) -> None:
     url = reverse("admin:titles_titlesettings_add")
+    inline = "authority_notice_days"
     data = {
         "program": program.pk,
         "public_notice_days": 40,
+        "prescription_years": 5,
+        "adjudication_years": 0,
+        "adjudication_possession_until": "31/12/2020",
+        f"{inline}-TOTAL_FORMS": 1,
+        f"{inline}-INITIAL_FORMS": 0,
+        f"{inline}-0-authority": authority.pk,
+        f"{inline}-0-public_notice_days": 20,
         "submitted_days": 45,
         "surveyed_days": 15,
         "legal_review_days": 30,
@@ -125,3 +136,9 @@ def test_settings_admin_saves_through_the_service(staff_client: Client, program:
     assert response.status_code == 302, response.content[:500]
     saved = TitleSettings.objects.get(program=program)
     assert (saved.submitted_days, saved.public_notice_days) == (45, 40)
+    # The authority's own window, saved through the service (history on the settings).
+    assert notice_days(saved, authority.pk) == 20
+    assert notice_days(saved, None) == 40
+    assert ChangeRecord.objects.filter(
+        object_id=str(saved.pk), changes__authority_notice_days=[authority.code, 20]
+    ).exists()

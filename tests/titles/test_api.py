@@ -18,6 +18,7 @@ from registry.models import ChangeRecord, Organization, Program
 from titles import services
 from titles.choices import TitleStatus
 from titles.models import TitleApplication, TitleDocument
+from titles.workdays import add_working_days, working_days_between
 
 from .conftest import (
     PDF,
@@ -35,11 +36,14 @@ URL = "/api/v1/title-applications/"
 
 
 def _create(client: APIClient, household: Any, plot: Any, **extra: Any) -> Any:
-    return client.post(
-        URL,
-        {"household": str(household.pk), "plot": str(plot.pk), "authority": "dra-cusco", **extra},
-        format="json",
-    )
+    body = {
+        "household": str(household.pk),
+        "plot": str(plot.pk),
+        "authority": "dra-cusco",
+        "possession_started_on": "2012-03-01",
+        **extra,
+    }
+    return client.post(URL, body, format="json")
 
 
 def _move(client: APIClient, pk: Any, to: str, **extra: Any) -> Any:
@@ -69,6 +73,13 @@ def _back(pk: Any, **days: int) -> None:
     TitleApplication.objects.filter(pk=pk).update(**fields)
 
 
+def _close_notice(pk: Any) -> None:
+    """Pretend the public notice's last day was yesterday."""
+    application = TitleApplication.objects.get(pk=pk)
+    assert application.notice_ends_on is not None
+    _back(pk, days=(application.notice_ends_on - date.today()).days + 1)
+
+
 @pytest.mark.django_db
 def test_full_happy_path_through_the_api(
     household_plot: Any, clients: dict[str, APIClient], django_capture_on_commit_callbacks: Any
@@ -95,8 +106,13 @@ def test_full_happy_path_through_the_api(
     assert missing.status_code == 409
     error = missing.json()["errors"][0]
     assert error["code"] == "missing_documents"
-    assert error["missing"] == ["id_copy", "proof_of_possession", "plot_plan"]
-    for kind in ("id_copy", "proof_of_possession", "plot_plan"):
+    assert error["missing"] == [
+        "id_copy",
+        "proof_of_possession",
+        "plot_plan",
+        "neighbour_statement",
+    ]
+    for kind in ("id_copy", "proof_of_possession", "plot_plan", "neighbour_statement"):
         assert _upload(officer, pk, kind).status_code == 201
     with django_capture_on_commit_callbacks() as callbacks:
         response = _move(officer, pk, "submitted")
@@ -104,7 +120,7 @@ def test_full_happy_path_through_the_api(
     assert len(callbacks) == 1  # the transition engine recomputes the household
     body = response.json()
     assert body["submitted_on"] == date.today().isoformat()
-    assert body["due_on"] == (date.today() + timedelta(days=60)).isoformat()
+    assert body["due_on"] == add_working_days(date.today(), 60).isoformat()
     assert body["clock"]["waiting_on"] == "authority"
 
     assert _move(authority, pk, "surveyed").json()["errors"][0]["missing"] == ["survey_record"]
@@ -112,12 +128,12 @@ def test_full_happy_path_through_the_api(
     assert _move(authority, pk, "surveyed").status_code == 200
     assert _move(authority, pk, "legal_review").status_code == 200
     notice = _move(authority, pk, "public_notice").json()
-    assert notice["notice_ends_on"] == (date.today() + timedelta(days=30)).isoformat()
+    assert notice["notice_ends_on"] == add_working_days(date.today(), 30).isoformat()
     assert notice["due_on"] == notice["notice_ends_on"]
     early = _move(authority, pk, "title_issued")
     assert early.status_code == 409
     assert early.json()["errors"][0]["code"] == "public_notice_open"
-    _back(pk, days=31)
+    _close_notice(pk)
     late = authority.post(f"{URL}{pk}/objections/", {"objector_name": "X", "grounds": "Y"})
     assert late.status_code == 409 and late.json()["errors"][0]["code"] == "notice_closed"
     assert _move(authority, pk, "title_issued").status_code == 200
@@ -191,7 +207,7 @@ def test_observed_path_pauses_the_clock_and_returns_home(
     body = _move(authority, application.pk, "observed", note="Falta firma").json()
     assert body["status"] == "observed" and body["observed_from"] == "surveyed"
     assert body["clock"]["waiting_on"] == "family"
-    assert body["due_on"] == (date.today() + timedelta(days=30)).isoformat()
+    assert body["due_on"] == add_working_days(date.today(), 30).isoformat()
     assert body["allowed_transitions"] == ["rejected", "surveyed", "withdrawn"]
     wrong = _move(officer, application.pk, "legal_review")
     assert wrong.status_code == 409
@@ -200,9 +216,12 @@ def test_observed_path_pauses_the_clock_and_returns_home(
     before = TitleApplication.objects.get(pk=application.pk)
     body = _move(officer, application.pk, "surveyed").json()
     assert body["status"] == "surveyed" and body["observed_from"] == ""
-    assert body["clock"]["family_days"] == 10
-    # The state's clock resumes where it stopped: 4 days used, paused 10 → due 15 − 4 from now.
-    assert body["due_on"] == (date.today() + timedelta(days=15 - 4)).isoformat()
+    # Working days: the family's 10 calendar days, the state's 15-working-day target.
+    assert body["clock"]["family_days"] == working_days_between(
+        date.today() - timedelta(days=10), date.today()
+    )
+    # The state's clock resumes where it stopped: started 4 days ago once the pause is taken out.
+    assert body["due_on"] == add_working_days(date.today() - timedelta(days=4), 15).isoformat()
     assert before.file_due_on is not None and before.surveyed_on is not None
     assert body["file_due_on"] == (before.file_due_on + timedelta(days=10)).isoformat()
     assert body["surveyed_on"] == before.surveyed_on.isoformat()
@@ -231,7 +250,7 @@ def test_objected_path_upheld_objection_leads_to_rejection(
     assert authority.get(f"{URL}{pk}/").json()["status"] == "objected"
     second = authority.post(f"{URL}{pk}/objections/", {"objector_name": "B", "grounds": "C"})
     assert second.status_code == 201  # more objections while the window is open
-    _back(pk, days=31)
+    _close_notice(pk)
     pending = _move(authority, pk, "rejected", reason="community_land")
     assert pending.status_code == 409
     assert pending.json()["errors"][0]["code"] == "objections_pending"
@@ -270,7 +289,7 @@ def test_objected_path_dismissed_objection_leads_to_title(
         {"decision": "dismissed", "note": "Sin pruebas"},
     )
     assert _move(authority, pk, "title_issued").json()["errors"][0]["code"] == "public_notice_open"
-    _back(pk, days=31)
+    _close_notice(pk)
     assert _move(authority, pk, "title_issued").status_code == 200
 
 

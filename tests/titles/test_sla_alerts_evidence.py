@@ -16,8 +16,9 @@ from registry.models import Alert, Program
 from titles import selectors, services
 from titles.choices import TitleStatus
 from titles.clock import recompute_clock, settings_for
-from titles.models import TitleApplication, TitleSettings
+from titles.models import AuthorityNoticeDays, TitleApplication, TitleSettings
 from titles.tasks import raise_overdue_alerts
+from titles.workdays import add_working_days, working_days_between
 
 from .conftest import SYSTEM, FileMaker, make_household
 
@@ -39,8 +40,9 @@ def test_due_dates_follow_programme_settings(make_file: FileMaker, program: Prog
         actor=SYSTEM, application=application.pk, to=S.SUBMITTED
     )
     today = date.today()
-    assert application.due_on == today + timedelta(days=10)
-    assert application.warn_on == today + timedelta(days=5)
+    # Working days (weekends and Peru's holidays out).
+    assert application.due_on == add_working_days(today, 10)
+    assert application.warn_on == add_working_days(today, 5)
     assert application.file_due_on == add_months(today, 12)
     # The whole-file deadline caps every state's target.
     application.file_due_on = today + timedelta(days=3)
@@ -52,29 +54,45 @@ def test_due_dates_follow_programme_settings(make_file: FileMaker, program: Prog
 def test_public_notice_lasts_the_programmes_title_setting(
     make_file: FileMaker, program: Program
 ) -> None:
-    # Without title settings the notice lasts the default 30 days; with them, their window.
+    # Without title settings the notice lasts the default 30 working days; with them, their
+    # window; an authority with a window of its own in the programme, that one.
     assert settings_for(program.pk).public_notice_days == 30
-    TitleSettings.objects.create(program=program, public_notice_days=45)
+    cfg = TitleSettings.objects.create(program=program, public_notice_days=45)
     application = services.title_application_transition(
         actor=SYSTEM, application=make_file(S.LEGAL_REVIEW).pk, to=S.PUBLIC_NOTICE
     )
     today = date.today()
     assert (application.notice_starts_on, application.notice_ends_on) == (
         today,
-        today + timedelta(days=45),
+        add_working_days(today, 45),
     )
-    assert application.due_on == today + timedelta(days=45)
+    assert application.due_on == add_working_days(today, 45)
+    AuthorityNoticeDays.objects.create(
+        settings=cfg, authority=application.authority, public_notice_days=20
+    )
+    application = services.title_application_transition(
+        actor=SYSTEM, application=make_file(S.LEGAL_REVIEW).pk, to=S.PUBLIC_NOTICE
+    )
+    assert application.notice_ends_on == add_working_days(today, 20)
 
 
 @pytest.mark.django_db
 def test_clock_splits_time_between_parties(make_file: FileMaker) -> None:
     application = make_file(S.REGISTERED)
-    # file_in_state moves every 5 days (45 before the title), from a past date (so the draft
-    # counts 0 days): submitted → public notice with the authority, title issued with the
-    # programme, SUNARP 5.
-    assert application.programme_days == 5
-    assert application.authority_days == 5 + 5 + 5 + 45
-    assert application.sunarp_days == 5
+    # file_in_state moves every 5 days (the title the day after the notice's last day), from a
+    # past date (so the draft counts 0 days): submitted → public notice with the authority,
+    # title issued with the programme, then SUNARP; in working days.
+    assert application.submitted_on and application.title_issued_on
+    assert application.sent_to_sunarp_on and application.registered_on
+    assert application.programme_days == working_days_between(
+        application.title_issued_on, application.sent_to_sunarp_on
+    )
+    assert application.authority_days == working_days_between(
+        application.submitted_on, application.title_issued_on
+    )
+    assert application.sunarp_days == working_days_between(
+        application.sent_to_sunarp_on, application.registered_on
+    )
     assert application.family_days == 0
 
 

@@ -13,12 +13,14 @@ from registry.api.fields import BoundedDateField
 from titles.choices import (
     OPEN_STATUSES,
     ObjectionDecision,
+    Procedure,
     RejectionReason,
     TitleDocumentType,
     TitleStatus,
 )
 from titles.models import Objection, TitleApplication, TitleDocument, TitleStatusChange
-from titles.workflow import STATE_PARTY, next_states
+from titles.workdays import working_days_between
+from titles.workflow import STATE_PARTY, next_states, required_documents
 
 
 class TitleApplicationCreateSerializer(serializers.Serializer[Any]):
@@ -28,7 +30,32 @@ class TitleApplicationCreateSerializer(serializers.Serializer[Any]):
     household = serializers.UUIDField()
     plot = serializers.UUIDField()
     authority = serializers.SlugField(max_length=50, help_text=_("Titling authority code."))
+    procedure = serializers.ChoiceField(
+        choices=Procedure.choices,
+        required=False,
+        default=Procedure.ADJUDICATION,
+        help_text=_(
+            "adjudication (state land) or prescription (administrative prescription over "
+            "private land)."
+        ),
+    )
+    possession_started_on = BoundedDateField(
+        kind="birth",
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "The day the family's possession began; checked against the procedure's years "
+            "(needed by the submission at the latest)."
+        ),
+    )
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
+
+    def to_internal_value(self, data: Any) -> Any:
+        # The field page's outbox posts an empty date input as "": no date given.
+        if hasattr(data, "get") and data.get("possession_started_on") == "":
+            data = {**data, "possession_started_on": None}
+        return super().to_internal_value(data)
 
 
 class ClockSerializer(serializers.Serializer[Any]):
@@ -54,6 +81,7 @@ class TitleApplicationSerializer(serializers.ModelSerializer[TitleApplication]):
     overdue = serializers.SerializerMethodField()
     clock = serializers.SerializerMethodField()
     allowed_transitions = serializers.SerializerMethodField()
+    missing_documents = serializers.SerializerMethodField()
 
     class Meta:
         model = TitleApplication
@@ -64,10 +92,13 @@ class TitleApplicationSerializer(serializers.ModelSerializer[TitleApplication]):
             "authority",
             "program",
             "district",
+            "procedure",
+            "possession_started_on",
             "status",
             "status_since",
             "observed_from",
             "allowed_transitions",
+            "missing_documents",
             "submitted_on",
             "surveyed_on",
             "legal_review_on",
@@ -109,7 +140,7 @@ class TitleApplicationSerializer(serializers.ModelSerializer[TitleApplication]):
             "waiting_on": party,
         }
         if party is not None:
-            clock[f"{party}_days"] += max((timezone.localdate() - obj.status_since).days, 0)
+            clock[f"{party}_days"] += working_days_between(obj.status_since, timezone.localdate())
         return clock
 
     @extend_schema_field(
@@ -117,6 +148,19 @@ class TitleApplicationSerializer(serializers.ModelSerializer[TitleApplication]):
     )
     def get_allowed_transitions(self, obj: TitleApplication) -> list[str]:
         return next_states(obj)
+
+    @extend_schema_field(
+        serializers.ListField(child=serializers.ChoiceField(choices=TitleDocumentType.choices))
+    )
+    def get_missing_documents(self, obj: TitleApplication) -> list[str]:
+        """The documents the file's procedure needs for its next steps and does not hold."""
+        present = {document.type for document in obj.documents.all()}
+        missing: list[str] = []
+        for state in next_states(obj):
+            for kind in required_documents(obj.procedure, state):
+                if kind not in present and kind not in missing:
+                    missing.append(kind)
+        return missing
 
 
 class TitleTransitionSerializer(serializers.Serializer[Any]):
@@ -138,6 +182,16 @@ class TitleTransitionSerializer(serializers.Serializer[Any]):
         max_length=60, required=False, allow_blank=True, default=""
     )
     registered_on = BoundedDateField(kind="event", required=False, allow_null=True, default=None)
+    on = BoundedDateField(
+        kind="event",
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=_(
+            "Date of the act the move records (survey, legal report, start of the public "
+            "notice, title, dispatch to SUNARP); default today; not before the previous act."
+        ),
+    )
 
 
 class TitleStatusChangeSerializer(serializers.ModelSerializer[TitleStatusChange]):

@@ -79,7 +79,7 @@ class TitleApplicationViewSet(RegistryViewSet):
         return ("created_at", "id")
 
     def get_queryset(self) -> QuerySet[TitleApplication]:
-        return selectors.title_application_list(actor=self.actor)
+        return selectors.with_document_types(selectors.title_application_list(actor=self.actor))
 
     def get_object(self) -> TitleApplication:
         return selectors.title_application_get(actor=self.actor, application_id=self.kwargs["pk"])
@@ -109,7 +109,8 @@ class TitleApplicationViewSet(RegistryViewSet):
     @action(detail=True, methods=["post"])
     def transition(self, request: Request, pk: str) -> Response:
         """Move the file: ``{"to": "<state>", "note", "reason", "partida_number",
-        "registered_on"}``; 409 ``invalid_transition`` lists the allowed next states."""
+        "registered_on", "on"}`` (``on``: the act's date); 409 ``invalid_transition`` lists the
+        allowed next states."""
         data = self.validated(TitleTransitionSerializer)
         application = self.get_object()
         application = services.title_application_transition(

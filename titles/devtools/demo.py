@@ -25,7 +25,7 @@ from registry.models import District, Organization
 from registry.services import organization_upsert
 
 from .. import services
-from ..choices import TitleDocumentType, TitleStatus
+from ..choices import Procedure, TitleDocumentType, TitleStatus
 from ..models import TitleApplication
 
 NAMESPACE = uuid.UUID("0b7c4a52-3d0e-4f7e-9a51-6c2f1e8d9a20")
@@ -55,6 +55,15 @@ PATHS: list[list[str]] = [
     [S.SUBMITTED],
 ]
 FILES = len(PATHS)
+# Every third family claims private land by administrative prescription; the others are
+# adjudicated state land. Possession dates satisfy both (years and the adjudication cut-off).
+PRESCRIPTION_FILES = frozenset(range(1, FILES, 3))
+FILING_DOCUMENTS = [
+    TitleDocumentType.ID_COPY,
+    TitleDocumentType.PROOF_OF_POSSESSION,
+    TitleDocumentType.PLOT_PLAN,
+    TitleDocumentType.NEIGHBOUR_STATEMENT,
+]
 
 
 def _pdf(label: str) -> ContentFile[bytes]:
@@ -77,25 +86,26 @@ def _authority(household: Household) -> Organization:
 
 
 def _walk(actor: Actor, application: TitleApplication, path: list[str], start: date) -> None:
-    """Move a new demo file along ``path``, one move every few weeks from ``start``."""
+    """Move a new demo file along ``path``, one move every few weeks from ``start``, each act
+    dated (``on``) in order; the title issues the day after the notice's last day at the
+    earliest."""
     day = start
+    filing: list[str] = list(FILING_DOCUMENTS)
+    if application.procedure == Procedure.PRESCRIPTION:
+        filing.append(TitleDocumentType.CADASTRAL_SEARCH)
+    kind_for: dict[str, list[str]] = {
+        S.SUBMITTED: filing,
+        S.SURVEYED: [TitleDocumentType.SURVEY_RECORD],
+    }
     for step, target in enumerate(path):
         day += timedelta(days=12 + 7 * step)
         day = min(day, timezone.localdate())
-        kind_for: dict[str, list[str]] = {
-            S.SUBMITTED: [
-                TitleDocumentType.ID_COPY,
-                TitleDocumentType.PROOF_OF_POSSESSION,
-                TitleDocumentType.PLOT_PLAN,
-            ],
-            S.SURVEYED: [TitleDocumentType.SURVEY_RECORD],
-        }
         for kind in kind_for.get(target, []):
             services.document_upload(
                 actor=actor, application=application.pk, type=kind, file=_pdf(kind)
             )
-        if target == S.TITLE_ISSUED:
-            day = max(day, application.notice_ends_on or day)
+        if target == S.TITLE_ISSUED and application.notice_ends_on is not None:
+            day = max(day, application.notice_ends_on + timedelta(days=1))
         extra: dict[str, Any] = {}
         if target == S.REGISTERED:
             extra = {
@@ -140,6 +150,10 @@ def seed_demo_titles(write: Writer) -> None:
                 household=household.pk,
                 plot=plot.pk,
                 authority=_authority(household).code,
+                procedure=Procedure.PRESCRIPTION
+                if n in PRESCRIPTION_FILES
+                else Procedure.ADJUDICATION,
+                possession_started_on=date(2008 + n % 10, 1 + n % 12, 1),
                 channel="demo",
             )
             if was_created:

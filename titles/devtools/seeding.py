@@ -24,9 +24,10 @@ from registry.dates import add_months
 from registry.models import Organization, Program
 from registry.services import organization_upsert
 
-from ..choices import OPEN_STATUSES, RejectionReason, TitleStatus
+from ..choices import OPEN_STATUSES, Procedure, RejectionReason, TitleStatus
 from ..clock import notice_window, recompute_clock, settings_for
 from ..models import TitleApplication, TitleSettings
+from ..workdays import working_days_between
 
 S = TitleStatus
 STATUS_WEIGHTS = [
@@ -75,6 +76,8 @@ FIELDS = [
     "programme_days",
     "family_days",
     "sunarp_days",
+    "procedure",
+    "possession_started_on",
 ]
 
 
@@ -102,7 +105,7 @@ def _row(
     if status == S.OBSERVED:
         app.observed_from = rng.choice([S.SUBMITTED, S.SURVEYED, S.LEGAL_REVIEW])
     if status in (S.PUBLIC_NOTICE, S.OBJECTED):
-        app.notice_starts_on, app.notice_ends_on = notice_window(since, cfg)
+        app.notice_starts_on, app.notice_ends_on = notice_window(since, cfg.public_notice_days)
     if status == S.REGISTERED:
         app.registered_on = since
         app.partida_number = f"{rng.randint(10_000_000, 99_999_999)}"
@@ -113,6 +116,9 @@ def _row(
     if status in OPEN_STATUSES:
         recompute_clock(app, cfg)
     created = timezone.make_aware(datetime.combine(submitted - timedelta(days=3), time.min))
+    # Possession old enough for either procedure (and begun before the adjudication cut-off).
+    procedure = rng.choice(Procedure.values)
+    possession = date(rng.randint(1995, 2015), rng.randint(1, 12), 1)
     return (
         uuid.UUID(int=rng.getrandbits(128), version=4),
         household_id,
@@ -134,7 +140,7 @@ def _row(
         app.warn_on,
         app.due_on,
         app.file_due_on,
-        max((since - submitted).days, 0) if status != S.DRAFT else 0,
+        working_days_between(submitted, since) if status != S.DRAFT else 0,
         "",
         1,
         created,
@@ -144,6 +150,8 @@ def _row(
         0,
         0,
         0,
+        procedure,
+        possession,
     )
 
 

@@ -1,5 +1,6 @@
 """Writes of the titles app, by sub-domain: filing a title application (``filing``), moving it
-through its workflow with the SLA clock (``transitions``, ``titles.clock``), objections during
+through its workflow with the SLA clock (``transitions``, ``titles.clock``), the legal
+procedure's checks (``procedure``: tenure, years of possession), objections during
 the public notice (``objections``), documents (``documents``) and the programme's title settings
 (``title_settings``), moving a family's files when it is merged (``merge``); the SLA alerts
 are ``titles.sla``. Who may do what is ``titles.policies``.
@@ -18,7 +19,8 @@ from .documents import DOCUMENT_CONTENT_TYPES, DOCUMENT_MAX_BYTES, document_uplo
 from .filing import title_application_create, title_application_file
 from .merge import title_files_merge
 from .objections import objection_decide, objection_file
-from .title_settings import title_settings_save
+from .procedure import check_possession, check_tenure
+from .title_settings import authority_notice_days_save, title_settings_save
 from .transitions import (
     CLOSED_STATUSES,
     EVIDENCE_MOVES,
@@ -34,6 +36,9 @@ __all__ = [
     "DOCUMENT_MAX_BYTES",
     "EVIDENCE_MOVES",
     "TITLE_FLOW",
+    "authority_notice_days_save",
+    "check_possession",
+    "check_tenure",
     "document_upload",
     "locked_application",
     "next_states",

@@ -5,6 +5,7 @@ with its first documents in one transaction."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 from typing import Any
 
 from django.core.exceptions import ValidationError
@@ -23,8 +24,11 @@ from registry.models import Organization
 from registry.services import field_error
 
 from .. import policies
+from ..choices import Procedure
+from ..clock import settings_for
 from ..models import TitleApplication, TitleStatusChange
 from .documents import document_upload
+from .procedure import check_possession, check_tenure, clean_procedure
 from .transitions import CLOSED_STATUSES, S
 
 
@@ -36,18 +40,32 @@ def title_application_create(
     household: Any,
     plot: Any,
     authority: str,
+    procedure: str = Procedure.ADJUDICATION,
+    possession_started_on: date | None = None,
     id: Any = None,
     note: str = "",
     channel: str = "api",
 ) -> tuple[TitleApplication, bool]:
-    """File a draft title application for a household's plot with a titling authority.
+    """File a draft title application for a household's plot with a titling authority, under
+    a legal procedure (adjudication of state land by default, or administrative prescription)
+    with the day the family's possession began (needed by the submission at the latest).
 
-    Idempotent on a client-chosen ``id``: the same payload returns the existing file, another
-    payload is a 409 ``idempotency_conflict``.
+    Refused when the plot's tenure cannot be titled (409 ``tenure_not_titleable``) or the
+    possession is too recent for the procedure (409 ``possession_too_recent`` /
+    ``possession_after_cutoff``; a future start is a 400). Idempotent on a client-chosen ``id``:
+    the same payload returns the existing file, another payload is a 409
+    ``idempotency_conflict``.
     """
-    digest = request_hash(
-        {"household": str(household), "plot": str(plot), "authority": authority, "note": note}
-    )
+    payload: dict[str, Any] = {
+        "household": str(household),
+        "plot": str(plot),
+        "authority": authority,
+        "note": note,
+    }
+    if procedure != Procedure.ADJUDICATION or possession_started_on is not None:
+        payload["procedure"] = procedure
+        payload["possession_started_on"] = str(possession_started_on)
+    digest = request_hash(payload)
     existing = replayed(
         TitleApplication,
         id,
@@ -93,16 +111,26 @@ def title_application_create(
                 code="authority_out_of_area",
             )
         ]
+    today = timezone.localdate()
+    try:
+        clean_procedure(procedure)
+    except ValidationError as exc:
+        exc.update_error_dict(errors)
+    if possession_started_on is not None and possession_started_on > today:
+        errors["possession_started_on"] = [
+            ValidationError(_("The possession cannot begin in the future."), code="future")
+        ]
     if errors:
         raise ValidationError(errors)
     assert land is not None and titling is not None
-    today = timezone.localdate()
     application = TitleApplication(
         household=owner,
         plot=land,
         authority=titling,
         district_id=owner.district_id,
         program_id=owner.program_id,
+        procedure=procedure,
+        possession_started_on=possession_started_on,
         status=S.DRAFT,
         status_since=today,
         clock_started_on=today,
@@ -112,6 +140,10 @@ def title_application_create(
         **({"id": id} if id is not None else {}),
     )
     policies.require_title_application(actor, application, "file")
+    check_tenure(land.tenure)
+    check_possession(
+        procedure, possession_started_on, settings_for(owner.program_id), today, required=False
+    )
     clash = TitleApplication.objects.filter(plot=land).exclude(status__in=CLOSED_STATUSES).first()
     if clash is not None:
         raise Conflict(
@@ -132,7 +164,12 @@ def title_application_create(
         instance=application,
         action=ChangeAction.CREATE,
         actor=actor,
-        changes={"plot": str(land.pk), "authority": titling.code},
+        changes={
+            "plot": str(land.pk),
+            "authority": titling.code,
+            "procedure": procedure,
+            "possession_started_on": str(possession_started_on or ""),
+        },
         channel=channel,
     )
     return application, True
@@ -145,6 +182,8 @@ def title_application_file(
     household: Any,
     plot: Any,
     authority: str,
+    procedure: str = Procedure.ADJUDICATION,
+    possession_started_on: date | None = None,
     documents: Sequence[tuple[str, Any]] = (),
     id: Any = None,
     note: str = "",
@@ -159,6 +198,8 @@ def title_application_file(
         household=household,
         plot=plot,
         authority=authority,
+        procedure=procedure,
+        possession_started_on=possession_started_on,
         id=id,
         note=note,
         channel=channel,

@@ -32,16 +32,19 @@ from ..clock import clock_move, settings_for
 from ..models import PARTIDA_RE, TitleApplication, TitleStatusChange
 from ..sla import title_alerts_resolve
 from ..workflow import (
+    ACT_DATE,
     BACK_TO_ORIGIN,
     DOCUMENTS,
     NO_OVERLAP,
     NONE_UPHELD,
     NOTICE_CLOSED,
     OBJECTIONS_DECIDED,
-    REQUIRED_DOCUMENTS,
+    PROCEDURE,
     TITLE_MACHINE,
     next_states,
+    required_documents,
 )
+from .procedure import check_possession, check_tenure
 
 S = TitleStatus
 CLOSED_STATUSES = (S.REJECTED, S.WITHDRAWN)
@@ -71,9 +74,19 @@ def locked_application(actor: Actor, application: Any) -> TitleApplication:
 
 
 def _apply(step: Step[TitleApplication]) -> None:
-    """What a move changes on the file: the SLA clock (``titles.clock``), milestone dates, the
-    fields the move brings (rejection reason, SUNARP registration)."""
-    application, before, to, today = step.instance, step.before, step.to, step.today
+    """What a move changes on the file: the SLA clock (``titles.clock``) and milestone dates,
+    both on the move's act date (``on``, the registration date, or today), the fields the move
+    brings (rejection reason, SUNARP registration)."""
+    application, before, to = step.instance, step.before, step.to
+    if step.data.get("on") is not None and ACT_DATE not in step.move.guards:
+        raise field_error(
+            "on",
+            _("This move takes no act date: it is recorded today."),
+            "not_applicable",
+        )
+    today = step.today
+    if to == S.REGISTERED:
+        today = step.data["registered_on"]
     note = step.data.get("note", "")
     returning = before == S.OBSERVED and to == application.observed_from
     milestone = MILESTONES.get(to)
@@ -114,8 +127,42 @@ def _enqueue(step: Step[TitleApplication]) -> None:
         recompute_on_commit([step.instance.household_id])
 
 
+def _act_date(step: Step[TitleApplication]) -> None:
+    """The date of the act the move records (``on``, default today): not after today, not
+    before the previous act (the day the file entered its state). The move then runs on it:
+    its guards, milestone and clock."""
+    on = step.data.get("on")
+    if on is None:
+        return
+    previous = step.instance.status_since
+    if on > step.today:
+        raise field_error("on", _("The date of the act cannot be in the future."), "future")
+    if previous is not None and on < previous:
+        raise field_error(
+            "on",
+            _("The date of the act cannot precede the previous act (%(day)s).")
+            % {"day": previous.strftime("%d/%m/%Y")},
+            "before_previous_act",
+        )
+    step.today = on
+    step.changes["on"] = on.isoformat()
+
+
+def _procedure(step: Step[TitleApplication]) -> None:
+    """At submission: the plot's tenure can be titled, the possession is old enough."""
+    application = step.instance
+    check_tenure(application.plot.tenure)
+    check_possession(
+        application.procedure,
+        application.possession_started_on,
+        settings_for(application.program_id),
+        step.today,
+        required=True,
+    )
+
+
 def _documents(step: Step[TitleApplication]) -> None:
-    required = REQUIRED_DOCUMENTS.get(step.to, ())
+    required = required_documents(step.instance.procedure, step.to)
     present = set(step.instance.documents.filter(type__in=required).values_list("type", flat=True))
     missing = [kind for kind in required if kind not in present]
     if missing:
@@ -128,13 +175,16 @@ def _documents(step: Step[TitleApplication]) -> None:
 
 
 def _notice_closed(step: Step[TitleApplication]) -> None:
+    # The notice's last day is inside the window (objections are still filed that day): the
+    # title issues from the day after.
     application = step.instance
-    if application.notice_ends_on is None or step.today < application.notice_ends_on:
+    ends = application.notice_ends_on
+    if ends is None or step.today <= ends:
         raise Conflict(
-            _("The public notice is open until %(end)s: the title cannot be issued before.")
-            % {"end": application.notice_ends_on},
+            _("The public notice is open until %(end)s inclusive: the title can issue after it.")
+            % {"end": ends.strftime("%d/%m/%Y") if ends else "—"},
             code="public_notice_open",
-            extra={"notice_ends_on": str(application.notice_ends_on)},
+            extra={"notice_ends_on": str(ends)},
         )
 
 
@@ -247,6 +297,8 @@ TITLE_FLOW: Flow[TitleApplication] = Flow(
         "registered_on": _need_registered_on,
     },
     guards={
+        ACT_DATE: _act_date,
+        PROCEDURE: _procedure,
         DOCUMENTS: _documents,
         NO_OVERLAP: lambda step: _check_no_overlap(cast(Actor, step.actor), step.instance),
         NOTICE_CLOSED: _notice_closed,
@@ -274,13 +326,15 @@ def title_application_transition(
     partida_number: str = "",
     registry_zone: str = "",
     registered_on: date | None = None,
+    on: date | None = None,
     expected_version: int | None = None,
     channel: str = "api",
     today: date | None = None,
 ) -> TitleApplication:
     """Move a title file along its workflow (``workflow.TITLE_MACHINE``, through the kernel's
     ``registry.workflow.transition``): check the move, the actor's role, the fields it needs and
-    its guards, then update the clock and write history."""
+    its guards, then update the clock and write history. ``on`` is the date of the act the move
+    records (survey, legal report, notice, title, SUNARP dispatch; default ``today``)."""
     return transition(
         TITLE_FLOW,
         actor=actor,
@@ -292,6 +346,7 @@ def title_application_transition(
             "partida_number": (partida_number or "").strip(),
             "registry_zone": registry_zone,
             "registered_on": registered_on,
+            "on": on,
         },
         expected_version=expected_version,
         channel=channel,
