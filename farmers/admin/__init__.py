@@ -6,7 +6,8 @@ joins declared up front, and every queryset narrowed to the person's area (``far
 One module per part, registered on import: ``base`` (scoping, coca masking), ``inlines``,
 ``households`` (changelist, approval, export, import), ``queues`` (duplicates, visit review,
 eradications), ``decisions`` (proposed exclusions: confirm or dismiss; appeals: uphold or
-reject), ``records`` (plots, support, stage ledger, sweeps), ``dashboard_page``.
+reject), ``rights`` (data-subject requests, Law 29733), ``records`` (plots, support, stage
+ledger, sweeps), ``dashboard_page``.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from .inlines import (
 )
 from .queues import EradicationAdmin, PossibleDuplicateAdmin, VerificationAdmin
 from .records import PlotAdmin, StageChangeAdmin, SupportAdmin, SweepRangeInline, SweepRunAdmin
+from .rights import DataSubjectRequestAdmin
 
 __all__ = [
     "DASHBOARD_PAGE",
@@ -35,6 +37,7 @@ __all__ = [
     "AppealAdmin",
     "CocaInlineMixin",
     "ConsentInline",
+    "DataSubjectRequestAdmin",
     "EradicationAdmin",
     "ExclusionProposalAdmin",
     "HouseholdAdmin",

@@ -1,8 +1,9 @@
 """Households and what the registry knows about them: members, consent, plots, agreements,
 verification visits, support given, and deduplication keys.
 
-A package by sub-domain (``households``, ``records``, ``transition``, ``decisions``); every model
-is imported here, so ``from farmers.models import X`` keeps working and Django finds them all."""
+A package by sub-domain (``households``, ``records``, ``transition``, ``decisions``,
+``rights``); every model is imported here, so ``from farmers.models import X`` keeps working
+and Django finds them all."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from ..choices import ConsentPurpose, SweepStatus
 from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
 from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplicate
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
+from .rights import DataSubjectRequest
 from .transition import StageChange, StageChangeQuerySet, SweepRange, SweepRun
 
 __all__ = [
@@ -18,6 +20,7 @@ __all__ = [
     "Appeal",
     "Consent",
     "ConsentPurpose",
+    "DataSubjectRequest",
     "DecidedModel",
     "DedupKey",
     "Eradication",
