@@ -112,7 +112,7 @@ def access_data(*, actor: Actor, request: Any) -> dict[str, list[dict[str, Any]]
     data["history"] = [
         {
             "at": plain(record.at),
-            "record_type": str(record.content_type),
+            "record_type": str(record.content_type.name),
             "record": record.object_repr,
             "action": record.action,
             "changes": record.changes,
