@@ -214,7 +214,8 @@ def _apply(step: Step[DataSubjectRequest]) -> None:
 
 def _after(step: Step[DataSubjectRequest]) -> None:
     """Answering applies the request (same transaction: an error rolls everything back; the
-    change records it writes name the request); a closed request's alerts are resolved."""
+    change records it writes name the request); the alerts of a request closed or extended are
+    resolved."""
     request = step.instance
     if step.to == RequestStatus.ANSWERED:
         actor = cast(Actor, step.actor)
@@ -226,7 +227,7 @@ def _after(step: Step[DataSubjectRequest]) -> None:
             )
         elif request.kind == RequestKind.OPPOSITION:
             _narrow_consent(actor, request, step.data.get("purposes"))
-    if step.to in (RequestStatus.ANSWERED, RequestStatus.REFUSED):
+    if step.to != RequestStatus.IN_PROGRESS:  # closed, or a new deadline
         alerts_resolve_missing(AlertKind.DSR_DUE, [], key_prefix=f"{KEY_PREFIX}{request.pk}:")
 
 

@@ -606,6 +606,14 @@ def test_alerts_before_the_deadline_and_when_overdue(program: Program) -> None:
     assert (result["overdue"], result["created"], result["resolved"]) == (1, 1, 1)
     late = Alert.objects.get(kind=AlertKind.DSR_DUE, status=AlertStatus.OPEN)
     assert late.severity == AlertSeverity.WARNING
+    live = ["open", "acknowledged"]
+    extended = services.request_transition(
+        actor=actor, request=request, to="extended", reason="Falta ubicar los expedientes."
+    )
+    assert extended.due_on == date(2026, 3, 30)
+    assert not Alert.objects.filter(kind=AlertKind.DSR_DUE, status__in=live).exists()
+    assert services.request_alerts_sync(today=date(2026, 3, 17))["created"] == 0
+    assert services.request_alerts_sync(today=date(2026, 3, 25))["created"] == 1
     services.request_transition(
         actor=actor, request=request, to="refused", reason="No es titular de los datos."
     )
