@@ -159,7 +159,7 @@ def request_register(
 def _lock_request(actor: Actor, record: Any) -> DataSubjectRequest:
     pk = record.pk if isinstance(record, DataSubjectRequest) else record
     locked = (
-        DataSubjectRequest.objects.select_for_update()
+        DataSubjectRequest.objects.select_for_update(of=("self",))
         .select_related("household", "household__program", "member")
         .filter(policies.request_q(actor))
         .filter(pk=pk)
