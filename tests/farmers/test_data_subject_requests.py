@@ -18,6 +18,7 @@ from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client, override_settings
 from openpyxl import load_workbook
+from rest_framework.test import APIClient
 
 from farmers import services
 from farmers.choices import RequestKind, RequestStatus
@@ -37,7 +38,7 @@ from registry.history import access_log_record
 from registry.models import Alert, ChangeRecord, Program
 from registry.services import membership_assign, role_groups_sync
 from tests.factories import OrganizationFactory, ProgramFactory, UserFactory
-from tests.farmers.conftest import household_payload
+from tests.farmers.conftest import WRITE, ClientMaker, household_payload
 from tests.farmers.evidence_helpers import PICHARI_FIX, PNG, give_plot
 
 pytestmark = pytest.mark.django_db
@@ -739,3 +740,20 @@ def test_registering_from_the_admin_goes_through_the_service(program: Program) -
     bad = client.post(f"{QUEUE}add/", {**form, "identity_check": " "})
     assert bad.status_code == 200
     assert DataSubjectRequest.objects.count() == 1
+
+
+def test_request_alerts_are_shown_to_the_programme_only(
+    program: Program, client_for: ClientMaker
+) -> None:
+    actor = staff(program)
+    household = register_household()
+    new_request(actor, household, RequestKind.CANCELLATION)
+    services.request_alerts_sync(today=date(2026, 3, 17))
+    alert = Alert.objects.get(kind=AlertKind.DSR_DUE)
+    partner_key = client_for(WRITE)
+    assert partner_key.get("/api/v1/alerts/").json()["results"] == []
+    assert partner_key.get(f"/api/v1/alerts/{alert.pk}/").status_code == 404
+    person = APIClient()
+    person.force_login(actor.user)
+    ids = [row["id"] for row in person.get("/api/v1/alerts/").json()["results"]]
+    assert ids == [str(alert.pk)]
