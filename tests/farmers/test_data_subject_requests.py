@@ -679,6 +679,9 @@ def test_the_admin_queue_is_scoped_and_overdue_first(program: Program) -> None:
     assert text.index(str(late.pk)) < text.index(str(later.pk))  # the earliest deadline first
     assert "Cancelación" in text or "Cancellation" in text
 
+    detail = client.get(f"{QUEUE}{later.pk}/change/")
+    assert detail.status_code == 200
+    assert f"{later.pk}/acceso.xlsx" in detail.content.decode()
     download = client.get(f"{QUEUE}{later.pk}/acceso.json")
     assert download.status_code == 200
     assert json.loads(download.content)["request"][0]["id"] == str(later.pk)
