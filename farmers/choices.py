@@ -224,3 +224,37 @@ class CorrectableField(models.TextChoices):
 
     COCA_HA = "coca_ha", _("coca observed (ha)")
     VISITED_ON = "visited_on", _("visited on")
+
+
+class RequestKind(models.TextChoices):
+    """A data-subject request under Law 29733 (ARCO rights): access, rectification,
+    cancellation (erasure) or opposition."""
+
+    ACCESS = "access", _("Access")
+    RECTIFICATION = "rectification", _("Rectification")
+    CANCELLATION = "cancellation", _("Cancellation")
+    OPPOSITION = "opposition", _("Opposition")
+
+
+class RequestStatus(models.TextChoices):
+    """A data-subject request: received, in progress, extended once (with a reason), then
+    answered or refused (with a reason)."""
+
+    RECEIVED = "received", _("Received")
+    IN_PROGRESS = "in_progress", _("In progress")
+    EXTENDED = "extended", _("Extended")
+    ANSWERED = "answered", _("Answered")
+    REFUSED = "refused", _("Refused")
+
+
+OPEN_REQUEST_STATUSES = (RequestStatus.RECEIVED, RequestStatus.IN_PROGRESS, RequestStatus.EXTENDED)
+
+
+class RequestChannel(models.TextChoices):
+    """How a data-subject request reached the programme."""
+
+    IN_PERSON = "in_person", _("In person")
+    LETTER = "letter", _("Letter")
+    EMAIL = "email", _("E-mail")
+    PHONE = "phone", _("Phone")
+    FIELD_OFFICER = "field_officer", _("Through a field officer")

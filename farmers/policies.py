@@ -234,6 +234,36 @@ def decision_parties(actor: Actor, household: Household) -> set[str]:
     return {PROGRAMME_STAFF} if is_programme_staff(actor, household) else set()
 
 
+def request_q(actor: Actor | None) -> Q:
+    """Data-subject requests the actor may see and handle (Law 29733): programme staff of the
+    agency running the household's programme, in their membership's area (as
+    ``is_programme_staff``); keys never (a person's data rights are handled by people)."""
+    if actor is None:
+        return Q(pk__in=[])
+    if actor.unrestricted:
+        return Q()
+    if actor.api_key is not None or actor.user is None:
+        return Q(pk__in=[])
+    condition = Q(pk__in=[])
+    for area in actor.areas:
+        if area.role == Role.PROGRAM_STAFF and area.organization_id is not None:
+            condition |= area.q("household__district_id", "household__program_id") & Q(
+                household__program__agency_id=area.organization_id
+            )
+    return condition
+
+
+def may_handle_requests(actor: Actor | None) -> bool:
+    """Whether ``actor`` handles data-subject requests somewhere (programme staff)."""
+    if actor is None:
+        return False
+    if actor.unrestricted:
+        return True
+    if actor.api_key is not None or actor.user is None:
+        return False
+    return any(area.role == Role.PROGRAM_STAFF for area in actor.areas)
+
+
 def require_suspension_override(actor: Actor | None, household: Household) -> None:
     """Only the programme's staff may override a suspension (403 on ``override_reason``)."""
     if not is_programme_staff(actor, household):
@@ -312,11 +342,13 @@ __all__ = [
     "is_maker",
     "is_programme_staff",
     "made_by",
+    "may_handle_requests",
     "may_read_coca",
     "may_see_stages",
     "member_q",
     "plot_q",
     "record_can",
+    "request_q",
     "require_in_area",
     "require_stages",
     "require_suspension_override",

@@ -43,3 +43,12 @@ def sweep_range(range_id: int) -> dict[str, Any]:
     from .transition.sweep import run_range
 
     return run_range(range_id)
+
+
+@shared_task(name="farmers.tasks.raise_request_alerts", acks_late=True)
+def raise_request_alerts() -> dict[str, int]:
+    """Daily: alert on data-subject requests (Law 29733) close to or past their deadline;
+    resolve the alerts of requests closed or extended. Idempotent: reruns add no duplicates."""
+    from .services import request_alerts_sync
+
+    return request_alerts_sync()

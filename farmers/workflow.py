@@ -20,6 +20,11 @@ producing installation may be ``lost``. ``lost`` is terminal.
 
 Whoever registered a household, recorded a visit or an eradication may not review it
 (maker–checker).
+
+Data-subject request (Law 29733): ``received``; programme staff take it ``in_progress``, extend it
+once (``extended``, with a reason: the deadline moves), and ``answered`` it (a rectification,
+cancellation or opposition is applied then, guard ``person_present``: not about a person whose
+data was cancelled) or ``refused`` it with a reason. Both outcomes are terminal.
 Exclusion proposal: the engine opens it ``proposed`` when a household relapses the programme's
 ``relapses_before_exclusion``-th time (the household stays ``relapsed``); programme staff of the
 programme's agency ``confirmed`` it (the household becomes ``excluded``) or ``dismissed`` it
@@ -41,6 +46,7 @@ from .choices import (
     ExclusionStatus,
     HouseholdStatus,
     InstallationStatus,
+    RequestStatus,
     VerificationStatus,
 )
 
@@ -152,6 +158,31 @@ CORRECTION_TRANSITIONS: dict[str, dict[str, Move]] = {
     CorrectionStatus.REJECTED: {},
 }
 CORRECTION_MACHINE = Machine("visit correction", CORRECTION_TRANSITIONS, parties=PARTIES)
+
+# A data-subject request is about a person whose data was not cancelled (erased) already.
+PERSON_PRESENT = "person_present"
+_DSR = Scope.HOUSEHOLDS_WRITE
+_ANSWER = Move(_STAFF, scope=_DSR, guards=(PERSON_PRESENT,))
+_REFUSE = Move(_STAFF, scope=_DSR, requires=("reason",))
+_EXTEND = Move(_STAFF, scope=_DSR, requires=("reason",))
+REQUEST_TRANSITIONS: dict[str, dict[str, Move]] = {
+    RequestStatus.RECEIVED: {
+        RequestStatus.IN_PROGRESS: Move(_STAFF, scope=_DSR),
+        RequestStatus.EXTENDED: _EXTEND,
+        RequestStatus.ANSWERED: _ANSWER,
+        RequestStatus.REFUSED: _REFUSE,
+    },
+    RequestStatus.IN_PROGRESS: {
+        RequestStatus.EXTENDED: _EXTEND,
+        RequestStatus.ANSWERED: _ANSWER,
+        RequestStatus.REFUSED: _REFUSE,
+    },
+    # Extended once: no way back to another extension.
+    RequestStatus.EXTENDED: {RequestStatus.ANSWERED: _ANSWER, RequestStatus.REFUSED: _REFUSE},
+    RequestStatus.ANSWERED: {},
+    RequestStatus.REFUSED: {},
+}
+REQUEST_MACHINE = Machine("data-subject request", REQUEST_TRANSITIONS, parties=_STAFF)
 
 HOUSEHOLD_MACHINE = Machine("household review", HOUSEHOLD_TRANSITIONS, parties=PARTIES)
 VERIFICATION_MACHINE = Machine("visit review", VERIFICATION_TRANSITIONS, parties=PARTIES)

@@ -12,15 +12,17 @@ class MarketsConfig(AppConfig):
 
     def ready(self) -> None:
         from farmers.merging import register_merge_handler
+        from farmers.rights_sections import register_access_section
         from farmers.transition.evidence import register_provider
         from registry.devtools import register_seeder
 
         from .devtools.demo import seed_demo_contracts
-        from .selectors import market_facts
+        from .selectors import market_access_section, market_facts
         from .services.merge import market_records_merge
 
         register_provider("markets", market_facts)
         register_merge_handler("markets", market_records_merge)
+        register_access_section("markets", market_access_section)
         register_seeder(seed_demo_contracts)
         from . import webhooks
 

@@ -258,3 +258,21 @@ def market_facts(household_ids: Sequence[UUID], as_of: date) -> list[Fact]:
 def manageable_buyers(actor: Actor | None) -> QuerySet[Organization]:
     """Buyers whose profile the person edits (``markets.policies.buyer_q``)."""
     return Organization.objects.filter(kind=OrganizationKind.BUYER).filter(policies.buyer_q(actor))
+
+
+def market_access_section(household: Any) -> dict[str, list[dict[str, Any]]]:
+    """What markets holds about a household, for a data-subject access request
+    (``farmers.rights_sections``): its buyer offers, contracts and deliveries."""
+    from farmers.rights_sections import record_rows
+
+    from .models import BuyerOffer, Contract, Delivery
+
+    return {
+        "offers": record_rows(BuyerOffer.objects.filter(household=household).order_by("id")),
+        "contracts": record_rows(
+            Contract.objects.filter(household=household).order_by("created_at", "id")
+        ),
+        "deliveries": record_rows(
+            Delivery.objects.filter(household=household).order_by("created_at", "id")
+        ),
+    }

@@ -82,6 +82,7 @@ class AlertKind(models.TextChoices):
     TITLE_OVERDUE = "title_overdue", _("Title application overdue")
     DELIVERY_OVERDUE = "delivery_overdue", _("Delivery overdue")
     SIDE_SELLING = "side_selling", _("Possible side-selling")
+    DSR_DUE = "dsr_due", _("Data-subject request due")
 
 
 class AlertStatus(models.TextChoices):

@@ -447,13 +447,30 @@ COCA_ALERT_KINDS = frozenset(
 STAGE_DETAIL_KEYS = ("stage", "reason")
 
 
+# Alerts only the programme's own people see: that someone asked about their data rights
+# (Law 29733) is itself personal data; partners' keys never see them.
+PROGRAMME_ALERT_KINDS = frozenset({AlertKind.DSR_DUE.value})
+
+
+def _programme_people_q(actor: Actor, *, district_path: str, program_path: str) -> Q:
+    if actor.unrestricted:
+        return Q()
+    condition = Q(pk__in=[])
+    for area in _programme_areas(actor):
+        condition |= area.q(district_path, program_path)
+    return condition
+
+
 def alert_q(actor: Actor, scope: str | None = Scope.HOUSEHOLDS_READ) -> Q:
     """Alerts in the actor's area: where it may read households (``scope``), or any of its
     area when ``scope`` is ``None`` (the admin, which programme staff use); relapse and
-    exclusion alerts only where it may see stages (rule 6)."""
+    exclusion alerts only where it may see stages (rule 6); data-subject request alerts only
+    to the programme's own people."""
     paths = {"district_path": "district_id", "program_path": "program_id"}
-    return actor.area_q(**paths, scope=scope) & (
-        ~Q(kind__in=sorted(COCA_ALERT_KINDS)) | stage_area_q(actor, **paths)
+    return (
+        actor.area_q(**paths, scope=scope)
+        & (~Q(kind__in=sorted(COCA_ALERT_KINDS)) | stage_area_q(actor, **paths))
+        & (~Q(kind__in=sorted(PROGRAMME_ALERT_KINDS)) | _programme_people_q(actor, **paths))
     )
 
 
@@ -470,6 +487,14 @@ def alert_can(actor: Actor, alert: Alert, action: str) -> bool:
     scope = {"read": Scope.HOUSEHOLDS_READ, "act": Scope.HOUSEHOLDS_WRITE}[action]
     if alert.kind in COCA_ALERT_KINDS and not alert_stage_visible(actor, alert):
         return False
+    if alert.kind in PROGRAMME_ALERT_KINDS and not actor.unrestricted:
+        programme = _programme_areas(actor)
+        if not any(
+            (a.districts is None or alert.district_id in a.districts)
+            and (a.programs is None or alert.program_id in a.programs)
+            for a in programme
+        ):
+            return False
     return actor.covers(district=alert.district_id, program=alert.program_id, scope=scope)
 
 

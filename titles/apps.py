@@ -10,15 +10,17 @@ class TitlesConfig(AppConfig):
 
     def ready(self) -> None:
         from farmers.merging import register_merge_handler
+        from farmers.rights_sections import register_access_section
         from farmers.transition.evidence import register_provider
         from registry.devtools import register_seeder
 
         from .devtools.demo import seed_demo_titles
-        from .selectors import title_facts
+        from .selectors import title_access_section, title_facts
         from .services.merge import title_files_merge
 
         register_provider("titles", title_facts)
         register_merge_handler("titles", title_files_merge)
+        register_access_section("titles", title_access_section)
         register_seeder(seed_demo_titles)
         from . import webhooks
 

@@ -115,3 +115,26 @@ def title_facts(household_ids: Sequence[UUID], as_of: date) -> Iterable[Fact]:
                 )
             )
     return facts
+
+
+def title_access_section(household: Any) -> dict[str, list[dict[str, Any]]]:
+    """What titles holds about a household, for a data-subject access request
+    (``farmers.rights_sections``): its title files, their status history, objections and
+    documents (names and dates, not the files)."""
+    from farmers.rights_sections import record_rows
+
+    from .models import Objection, TitleApplication, TitleDocument, TitleStatusChange
+
+    files = list(TitleApplication.objects.filter(household=household).order_by("created_at"))
+    return {
+        "title_files": record_rows(files),
+        "title_status_changes": record_rows(
+            TitleStatusChange.objects.filter(application__in=files).order_by("id")
+        ),
+        "title_objections": record_rows(
+            Objection.objects.filter(application__in=files).order_by("id")
+        ),
+        "title_documents": record_rows(
+            TitleDocument.objects.filter(application__in=files).order_by("id"), exclude=("sha256",)
+        ),
+    }

@@ -1,52 +1,30 @@
 """Working days (días hábiles) of Peruvian administrative procedures: Monday to Friday, less
-Peru's national public holidays (the ``holidays`` library's ``PE`` calendar).
+Peru's national public holidays (``registry.workdays``, the ``holidays`` library's ``PE``
+calendar).
 
 Administrative terms in days are working days (Ley 27444, TUO D.S. 004-2019-JUS, art. 145)
 and run from the working day after the act that opens them: a window of ``n`` working days
 opened on ``start`` ends on the ``n``-th working day after ``start``, and that last day is
-inside the window.
+inside the window. Title clocks never count backwards: these wrappers clamp at zero.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
-from functools import lru_cache
+from datetime import date
 
-import holidays
-
-
-@lru_cache(maxsize=64)
-def _holidays_of(year: int) -> frozenset[date]:
-    """Peru's national public holidays of ``year``."""
-    return frozenset(holidays.country_holidays("PE", years=year))
-
-
-def is_holiday(day: date) -> bool:
-    """Whether ``day`` is a Peruvian national public holiday."""
-    return day in _holidays_of(day.year)
-
-
-def is_working_day(day: date) -> bool:
-    """Whether ``day`` is a working day: a weekday that is not a public holiday."""
-    return day.weekday() < 5 and not is_holiday(day)
+from registry import workdays
+from registry.workdays import is_holiday, is_working_day
 
 
 def add_working_days(start: date, days: int) -> date:
-    """The ``days``-th working day after ``start`` (``start`` itself when ``days`` is 0)."""
-    day = start
-    left = max(days, 0)
-    while left:
-        day += timedelta(days=1)
-        if is_working_day(day):
-            left -= 1
-    return day
+    """The ``days``-th working day after ``start`` (``start`` itself when ``days`` is 0 or
+    less)."""
+    return workdays.add_working_days(start, max(days, 0))
 
 
 def working_days_between(start: date, end: date) -> int:
     """The working days after ``start`` up to ``end`` inclusive (0 when ``end <= start``)."""
-    count = 0
-    day = start
-    while day < end:
-        day += timedelta(days=1)
-        count += is_working_day(day)
-    return count
+    return max(workdays.working_days_between(start, end), 0)
+
+
+__all__ = ["add_working_days", "is_holiday", "is_working_day", "working_days_between"]

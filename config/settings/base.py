@@ -140,6 +140,10 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "titles.tasks.raise_overdue_alerts",
         "schedule": crontab(hour=5, minute=0),
     },
+    "data-subject-request-alerts": {
+        "task": "farmers.tasks.raise_request_alerts",
+        "schedule": crontab(hour=5, minute=15),
+    },
 }
 
 # --- Auth -------------------------------------------------------------------------------------

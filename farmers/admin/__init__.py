@@ -6,7 +6,8 @@ joins declared up front, and every queryset narrowed to the person's area (``far
 One module per part, registered on import: ``base`` (scoping, coca masking), ``inlines``,
 ``households`` (changelist, approval, export, import), ``queues`` (duplicates, visit review,
 eradications), ``decisions`` (proposed exclusions: confirm or dismiss; appeals: uphold or
-reject), ``records`` (plots, crop installations, support, stage ledger, sweeps), ``dashboard_page``.
+reject), ``rights`` (data-subject requests, Law 29733), ``records`` (plots, crop
+installations, support, stage ledger, sweeps), ``dashboard_page``.
 """
 
 from __future__ import annotations
@@ -34,6 +35,7 @@ from .records import (
     SweepRangeInline,
     SweepRunAdmin,
 )
+from .rights import DataSubjectRequestAdmin
 
 __all__ = [
     "DASHBOARD_PAGE",
@@ -45,6 +47,7 @@ __all__ = [
     "ConsentInline",
     "CropInstallationAdmin",
     "CropInstallationInline",
+    "DataSubjectRequestAdmin",
     "EradicationAdmin",
     "ExclusionProposalAdmin",
     "HouseholdAdmin",

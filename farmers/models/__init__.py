@@ -2,8 +2,8 @@
 verification visits, support given, crop installations, and deduplication keys.
 
 A package by sub-domain (``households``, ``records``, ``crops``, ``transition``,
-``decisions``); every model is imported here, so ``from farmers.models import X`` keeps
-working and Django finds them all."""
+``decisions``, ``rights``); every model is imported here, so ``from farmers.models import X``
+keeps working and Django finds them all."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from .crops import CropInstallation
 from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
 from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplicate
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
+from .rights import DataSubjectRequest
 from .transition import StageChange, StageChangeQuerySet, SweepRange, SweepRun
 
 __all__ = [
@@ -21,6 +22,7 @@ __all__ = [
     "Consent",
     "ConsentPurpose",
     "CropInstallation",
+    "DataSubjectRequest",
     "DecidedModel",
     "DedupKey",
     "Eradication",

@@ -20,6 +20,9 @@ One module per sub-domain; this package re-exports the public services, so
 - ``crops``: ``installation_create``, ``installation_transition`` (crop installations);
 - ``eradications``: ``eradication_create``, ``eradication_transition``;
 - ``enrolment``: ``enrolment_date``, ``require_not_before_enrolment`` (no evidence before it);
+- ``rights``: data-subject requests (Law 29733): ``request_register``, ``request_transition``
+  (answering applies a rectification, cancellation or opposition), ``request_alerts_sync``;
+  ``anonymise``: ``household_anonymise``; ``access_file``: ``access_json``, ``access_xlsx``;
 - ``suspension``: ``suspension_check`` (409 ``household_suspended`` unless staff override);
 - ``cleaning``: input cleaning shared by all of them; ``common``: the household locked for a
   write, the replay check of idempotent creates.
@@ -30,7 +33,9 @@ from __future__ import annotations
 from registry.choices import Scope
 from registry.idempotency import request_hash
 
+from .access_file import access_data, access_json, access_xlsx
 from .agreements import agreement_create
+from .anonymise import household_anonymise
 from .appeals import APPEAL_FLOW, appeal_file, appeal_transition
 from .corrections import CORRECTION_FLOW, correction_propose, correction_transition
 from .crops import INSTALLATION_FLOW, installation_create, installation_transition
@@ -46,6 +51,13 @@ from .registration import (
     household_register,
     household_transition,
     household_update,
+)
+from .rights import (
+    REQUEST_FLOW,
+    request_alerts_sync,
+    request_due_on,
+    request_register,
+    request_transition,
 )
 from .stage_reviews import appeal_file_now
 from .support import support_record
@@ -67,9 +79,13 @@ __all__ = [
     "HOUSEHOLD_FLOW",
     "INSTALLATION_FLOW",
     "PHOTO_MAX_BYTES",
+    "REQUEST_FLOW",
     "SUSPENDED_STAGES",
     "VERIFICATION_FLOW",
     "Scope",
+    "access_data",
+    "access_json",
+    "access_xlsx",
     "agreement_create",
     "appeal_file",
     "appeal_file_now",
@@ -81,6 +97,7 @@ __all__ = [
     "eradication_create",
     "eradication_transition",
     "exclusion_transition",
+    "household_anonymise",
     "household_merge",
     "household_register",
     "household_transition",
@@ -90,7 +107,11 @@ __all__ = [
     "is_suspended",
     "plot_create",
     "plot_update",
+    "request_alerts_sync",
+    "request_due_on",
     "request_hash",
+    "request_register",
+    "request_transition",
     "require_not_before_enrolment",
     "support_record",
     "suspension_check",

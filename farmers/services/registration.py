@@ -210,8 +210,11 @@ def household_update(
     data: dict[str, Any],
     expected_version: int | None,
     channel: str = "api",
+    cause: dict[str, Any] | None = None,
 ) -> Household:
-    """Change a household's community, district or programme (not its status or stage)."""
+    """Change a household's community, district or programme (not its status or stage).
+    ``cause`` names what the change answers (e.g. ``{"data_subject_request": id}``, a
+    rectification): it is added to the change record."""
     locked = _household_for_write(actor, household.pk)
     check_version(locked, expected_version)
     before = snapshot(locked, ["community", "district_id", "program_id"])
@@ -242,7 +245,7 @@ def household_update(
             _find_possible_duplicates(locked, keys, list(locked.members.filter(is_active=True)))
         if "program_id" in changes:
             recompute_on_commit([locked.pk])  # the new programme's thresholds apply
-        record_update(locked, changes, actor=actor, channel=channel)
+        record_update(locked, {**changes, **(cause or {})}, actor=actor, channel=channel)
     return locked
 
 

@@ -124,6 +124,9 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
         "graduation_requires_tenure",
         "visit_photo_required",
         "licit_crops",
+        "dsr_access_days",
+        "dsr_other_days",
+        "dsr_warn_days",
     ]
 
     def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -176,6 +179,10 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
                     "licit_crops",
                 ]
             },
+        ),
+        (
+            _("Data-subject requests (Law 29733)"),
+            {"fields": ["dsr_access_days", "dsr_other_days", "dsr_warn_days"]},
         ),
         (_("Record"), {"fields": ["version", "created_at", "updated_at", "edited_version"]}),
     ]

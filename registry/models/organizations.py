@@ -156,6 +156,17 @@ class Program(VersionedModel):
             "(stored and shown, not counted)."
         ),
     )
+    # Data-subject requests (Law 29733, DS 016-2024-JUS): answer deadlines in working days and
+    # how many working days before the deadline the alert is raised.
+    dsr_access_days = models.PositiveSmallIntegerField(
+        _("access request: working days to answer"), default=20
+    )
+    dsr_other_days = models.PositiveSmallIntegerField(
+        _("rectification, cancellation, opposition: working days to answer"), default=10
+    )
+    dsr_warn_days = models.PositiveSmallIntegerField(
+        _("data-subject request: alert this many working days before its deadline"), default=3
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
