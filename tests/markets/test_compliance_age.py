@@ -85,7 +85,11 @@ def install(household: Household, ha: str, planted_on: date) -> None:
 
 def season_contract(make_contract: ContractMaker, **extra: Any) -> Any:
     return make_contract(
-        season_start=date(YEAR, 1, 1), season_end=date(YEAR, 12, 31), volume_kg="5000", **extra
+        # Signed on the season's first day, after the family's enrolment (05/01).
+        season_start=date(YEAR, 1, 6),
+        season_end=date(YEAR, 12, 31),
+        volume_kg="5000",
+        **extra,
     )
 
 
