@@ -25,6 +25,7 @@ from ..models import (
     Consent,
     CropInstallation,
     DedupKey,
+    Eradication,
     Household,
     Plot,
     PlotOverlap,
@@ -83,6 +84,8 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
             household=target
         ),
         "consents": Consent.objects.filter(household=source).update(household=target),
+        # Eradications follow their plots (versioned: new versions); they are coca evidence.
+        "eradications": Eradication.objects.filter(household=source).touch(household=target),
         "alerts": _move_alerts(source, target),
         "stage_changes": _move_ledger(source, target),
     }

@@ -16,6 +16,7 @@ from farmers.choices import HouseholdStatus, Stage
 from farmers.models import (
     Agreement,
     Consent,
+    Eradication,
     Household,
     Plot,
     StageChange,
@@ -105,6 +106,20 @@ def test_support_moves(program: Program) -> None:
     survivor = merge_and_recompute(source, target)
     assert list(Support.objects.values_list("household_id", flat=True)) == [target.pk]
     assert survivor.stage == Stage.COMMITTED  # support is no stage evidence
+
+
+def test_eradications_move_with_their_plots(program: Program) -> None:
+    target = family(program, agreements=[SIGNED])
+    source = family(program)
+    plot = give_plot(source.pk)
+    erased = Eradication.objects.create(
+        household=source, plot=plot, eradicated_on=SIGNED, hectares="0.5000", kind="voluntary"
+    )
+    merge_and_recompute(source, target)
+    moved = Eradication.objects.get(pk=erased.pk)
+    assert (moved.household_id, moved.plot.household_id) == (target.pk, target.pk)
+    assert moved.version == erased.version + 1  # its ETag changes
+    assert not Eradication.objects.filter(household=source).exists()
 
 
 def test_alerts_move_and_the_survivor_owns_the_relapse(program: Program) -> None:
