@@ -15,14 +15,15 @@ import json
 import multiprocessing
 import random
 import uuid
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from django.db import connection, models, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
+from registry.bulk import copy_rows as _copy_rows
 from registry.geography import VRAEM_DISTRICTS
 from registry.models import Program
 
@@ -53,39 +54,6 @@ def _code(n: int) -> str:
         n, rest = divmod(n, 32)
         digits.append(CODE_ALPHABET[rest])
     return "HH-" + "".join(reversed(digits))
-
-
-def _copy_rows(
-    model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]
-) -> None:
-    """Insert rows: ``COPY`` on PostgreSQL, ``bulk_create`` elsewhere."""
-    concrete = [model._meta.get_field(f) for f in fields]
-    columns = [f.column for f in concrete if isinstance(f, models.Field)]
-    attnames = [f.attname for f in concrete if isinstance(f, models.Field)]
-    if connection.vendor == "postgresql":
-        from psycopg.types.json import Jsonb
-
-        table = model._meta.db_table
-        sql = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-            for row in rows:
-                # JSON objects (e.g. an empty ``milestones``) go in as jsonb.
-                copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row])
-    else:
-        # JSON columns travel as JSON text for COPY; the ORM wants the values themselves.
-        json_names = {f.attname for f in concrete if isinstance(f, models.JSONField)}
-        objects = [
-            model(
-                **{
-                    name: json.loads(value)
-                    if name in json_names and isinstance(value, str)
-                    else value
-                    for name, value in zip(attnames, row, strict=True)
-                }
-            )
-            for row in rows
-        ]
-        model._default_manager.bulk_create(objects, batch_size=2000)
 
 
 def _square(

@@ -34,6 +34,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from farmers.models import Consent, Household, StageChange
+from registry.bulk import copy_rows
 from registry.dates import add_months
 
 from .engine import EvidenceBatch, _json, _rows, _text_id, read_evidence
@@ -122,38 +123,25 @@ def _fill_enrolment(households: Q) -> int:
 
 
 # A ledger row to write: household id, from, to, effective on, at, reason, evidence, district,
-# programme (the order of ``LEDGER_COLUMNS``).
-LEDGER_COLUMNS = (
-    "household_id",
+# programme (the order of ``LEDGER_FIELDS``).
+LEDGER_FIELDS = (
+    "household",
     "from_stage",
     "to_stage",
     "effective_on",
     "at",
     "reason",
     "evidence",
-    "district_id",
-    "program_id",
+    "district",
+    "program",
 )
 # A household to write: id, stage, stage since, milestones.
 HouseholdUpdate = tuple[str, str, date, dict[str, str]]
 
 
 def _insert_ledger(rows: list[tuple[Any, ...]]) -> None:
-    """Insert ledger rows: ``COPY`` on PostgreSQL (client-side binding of thousands of
-    parameters cost more than the insert itself), ``bulk_create`` elsewhere."""
-    if connection.vendor != "postgresql":
-        StageChange.objects.bulk_create(
-            [StageChange(**dict(zip(LEDGER_COLUMNS, row, strict=True))) for row in rows],
-            batch_size=2000,
-        )
-        return
-    from psycopg.types.json import Jsonb
-
-    table = StageChange._meta.db_table
-    sql = f'COPY "{table}" ({", ".join(LEDGER_COLUMNS)}) FROM STDIN'
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
-        for row in rows:
-            copy.write_row([*row[:6], Jsonb(row[6]), *row[7:]])
+    """Insert ledger rows (``COPY`` on PostgreSQL: ``registry.bulk.copy_rows``)."""
+    copy_rows(StageChange, LEDGER_FIELDS, rows)
 
 
 def _update_households(updates: list[HouseholdUpdate]) -> None:

@@ -17,8 +17,8 @@ from typing import Any
 from django.db import transaction
 from django.utils import timezone
 
-from farmers.devtools.seeding import _copy_rows
 from farmers.models import Plot
+from registry.bulk import copy_rows as _copy_rows
 from registry.choices import OrganizationKind
 from registry.dates import add_months
 from registry.models import Organization, Program

@@ -1,0 +1,50 @@
+"""Set-based inserts of many rows: the seeders' and the ledger rebuild's one way to write in bulk.
+
+PostgreSQL gets ``COPY … FROM STDIN`` (binding thousands of parameters client-side costs more
+than the insert itself); other databases get ``bulk_create``.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from typing import Any
+
+from django.db import connection, models
+
+
+def copy_rows(
+    model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]
+) -> None:
+    """Insert ``rows`` (values in the order of ``fields``, model field names): ``COPY`` on
+    PostgreSQL, ``bulk_create`` elsewhere. JSON objects go in as ``jsonb``."""
+    concrete = [model._meta.get_field(f) for f in fields]
+    columns = [f.column for f in concrete if isinstance(f, models.Field)]
+    attnames = [f.attname for f in concrete if isinstance(f, models.Field)]
+    if connection.vendor == "postgresql":
+        from psycopg.types.json import Jsonb
+
+        table = model._meta.db_table
+        sql = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
+        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+            for row in rows:
+                # JSON objects (e.g. an empty ``milestones``) go in as jsonb.
+                copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row])
+    else:
+        # JSON columns travel as JSON text for COPY; the ORM wants the values themselves.
+        json_names = {f.attname for f in concrete if isinstance(f, models.JSONField)}
+        objects = [
+            model(
+                **{
+                    name: json.loads(value)
+                    if name in json_names and isinstance(value, str)
+                    else value
+                    for name, value in zip(attnames, row, strict=True)
+                }
+            )
+            for row in rows
+        ]
+        model._default_manager.bulk_create(objects, batch_size=2000)
+
+
+__all__ = ["copy_rows"]
