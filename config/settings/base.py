@@ -165,6 +165,8 @@ FIELD_MAP_TILE_ATTRIBUTION = env("FIELD_MAP_TILE_ATTRIBUTION", default="")
 LANGUAGE_CODE = "es-pe"
 LANGUAGES = [("es", _("Spanish")), ("en", _("English"))]
 LOCALE_PATHS = [BASE_DIR / "locale"]
+# dd/mm/aaaa and the decimal comma in Spanish (config/formats/es/formats.py).
+FORMAT_MODULE_PATH = ["config.formats"]
 TIME_ZONE = "America/Lima"
 USE_I18N = True
 USE_TZ = True

@@ -34,6 +34,7 @@ from farmers.choices import (
 )
 from registry.actors import Actor
 from registry.choices import Scope
+from registry.cleaning import typed_number
 from registry.exceptions import NotFound, RegistryError
 from registry.models import District, Program
 
@@ -149,10 +150,7 @@ def nested_data(data: QueryDict, lists: tuple[str, ...] = ()) -> dict[str, Any]:
 def form_number(value: Any) -> Any:
     """A number as people type it in Peru: ``0,25`` (decimal comma) → ``0.25``; anything else
     unchanged (the service says what is wrong with it)."""
-    text = str(value or "").strip()
-    if text.count(",") == 1 and "." not in text:
-        return text.replace(",", ".")
-    return value
+    return typed_number(value) if isinstance(value, str) else value
 
 
 def form_date(value: Any) -> Any:

@@ -18,6 +18,7 @@ from django.utils.translation import gettext_lazy as _
 
 from .. import policies
 from ..actors import Actor
+from ..admin_toolkit import DecimalCommaAdminMixin
 from ..exceptions import PermissionDenied
 from ..models import (
     next_version,
@@ -55,11 +56,11 @@ def denied_as_form_error(exc: PermissionDenied, field: str | None = None) -> Val
     return ValidationError({field: ValidationError(exc.detail, code=exc.code)})
 
 
-class ProgrammeSettingsAdmin(admin.ModelAdmin):
+class ProgrammeSettingsAdmin(DecimalCommaAdminMixin, admin.ModelAdmin):
     """Settings that belong to programmes (thresholds, title SLAs, buyers' profiles), ruled by
     ``registry.policies``: platform administrators see every row, others the rows
     ``scope_rows`` keeps; adding needs programme-agency staff, and an object is changed when
-    ``may_change`` allows it."""
+    ``may_change`` allows it. Decimal fields accept the decimal comma."""
 
     def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """The rows a person who is not a platform administrator may see."""
