@@ -33,3 +33,9 @@ class MarketsConfig(AppConfig):
         from .pages import contract_panel
 
         register_household_panel("markets", contract_panel, order=60)
+
+        from farmers.admin.story import register_admin_section
+
+        from .admin.story import contract_admin_section
+
+        register_admin_section("markets", contract_admin_section, order=60)

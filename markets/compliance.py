@@ -43,6 +43,7 @@ from django.utils.translation import gettext as _
 
 from registry.alerts import AlertSpec, alerts_raise_many, alerts_resolve_missing
 from registry.choices import AlertKind, AlertSeverity, Role
+from registry.display import day, number
 from registry.models import District
 
 from .choices import ContractStatus
@@ -298,7 +299,7 @@ def _overdue_specs(chunk: list[dict[str, Any]], today: date) -> list[AlertSpec]:
                 kind=AlertKind.DELIVERY_OVERDUE,
                 key=f"schedule:{schedule_id}",
                 message=_("A delivery of %(kg)s kg was due on %(due)s and has not been received.")
-                % {"kg": expected_kg, "due": due_on.isoformat()},
+                % {"kg": number(expected_kg), "due": day(due_on)},
                 district_id=c["district_id"],
                 program_id=c["program_id"],
                 household_id=c["household_id"],

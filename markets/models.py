@@ -14,6 +14,7 @@ from django.utils.translation import gettext_lazy as _
 
 from farmers.choices import Crop
 from farmers.models import Household
+from registry import display
 from registry.models import (
     CreatedByModel,
     IdempotentModel,
@@ -262,7 +263,10 @@ class Contract(VersionedModel, IdempotentModel, CreatedByModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_crop_display()} · {self.season_start:%Y-%m} · {self.household_id}"
+        return (
+            f"{self.get_crop_display()} · {self.get_product_form_display()} · "
+            f"{display.day(self.season_start)}–{display.day(self.season_end)}"
+        )
 
     @property
     def fulfilment(self) -> Decimal:
@@ -295,7 +299,8 @@ class ContractStatusChange(CreatedByModel):
         indexes = [models.Index(fields=["contract", "at"], name="contract_change_idx")]
 
     def __str__(self) -> str:
-        return f"{self.from_status or '—'} → {self.to_status}"
+        start = self.get_from_status_display() if self.from_status else "—"
+        return f"{start} → {self.get_to_status_display()}"
 
 
 class DeliverySchedule(models.Model):
@@ -321,7 +326,7 @@ class DeliverySchedule(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.due_on} · {self.expected_kg} kg"
+        return f"{display.day(self.due_on)} · {display.number(self.expected_kg)} kg"
 
 
 class Delivery(VersionedModel, IdempotentModel, CreatedByModel):
@@ -443,7 +448,10 @@ class Delivery(VersionedModel, IdempotentModel, CreatedByModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.delivered_on} · {self.weight_kg} kg · {self.amount_pen} PEN"
+        return (
+            f"{display.day(self.delivered_on)} · {display.number(self.weight_kg)} kg · "
+            f"S/ {display.number(self.amount_pen)}"
+        )
 
 
 class YieldNorm(models.Model):

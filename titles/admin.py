@@ -23,12 +23,12 @@ from registry.admin_toolkit import ReadOnlyInline
 from registry.exceptions import RegistryError
 
 from . import policies, selectors, services
+from .admin_story import DocumentInline, TitleStoryMixin
 from .choices import OPEN_STATUSES, RejectionReason, TitleStatus
 from .models import (
     AuthorityNoticeDays,
     Objection,
     TitleApplication,
-    TitleDocument,
     TitleSettings,
     TitleStatusChange,
 )
@@ -72,12 +72,6 @@ class ObjectionInline(ReadOnlyInline):
         "decision_note",
         "decided_on",
     ]
-    fields = list(readonly_fields)
-
-
-class DocumentInline(ReadOnlyInline):
-    model = TitleDocument
-    readonly_fields = ["type", "filename", "size", "content_type", "sha256", "created_at"]
     fields = list(readonly_fields)
 
 
@@ -131,7 +125,7 @@ def _bulk_action(to: str) -> Any:
 
 
 @admin.register(TitleApplication)
-class TitleApplicationAdmin(LargeTableAdmin):
+class TitleApplicationAdmin(TitleStoryMixin, LargeTableAdmin):
     """Title files by state and SLA; moves through the services only."""
 
     list_display = [
@@ -147,6 +141,16 @@ class TitleApplicationAdmin(LargeTableAdmin):
     list_filter = ["status", OverdueFilter, "procedure", "authority", "program"]
     list_select_related = ["household", "authority", "district"]
     search_fields = ["=household__code", "=partida_number"]
+
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        """The file with its household and plot (the page's map and captions: no extra
+        queries)."""
+        queryset = self.get_queryset(request).select_related("plot", "program")
+        try:
+            return queryset.get(pk=object_id)
+        except (TitleApplication.DoesNotExist, ValidationError):
+            return None
+
     readonly_fields = [
         "household",
         "plot",
@@ -183,6 +187,8 @@ class TitleApplicationAdmin(LargeTableAdmin):
         "created_at",
         "updated_at",
         "move_link",
+        "plot_map",
+        "history_in_words",
     ]
     fields = list(readonly_fields)
     inlines = [StatusChangeInline, ObjectionInline, DocumentInline]
@@ -229,6 +235,11 @@ class TitleApplicationAdmin(LargeTableAdmin):
                 "<uuid:pk>/transition/",
                 self.admin_site.admin_view(self.transition_view),
                 name="titles_titleapplication_transition",
+            ),
+            path(
+                "<uuid:object_id>/documents/<uuid:document_id>/",
+                self.admin_site.admin_view(self.document_view),
+                name="titles_titleapplication_document",
             ),
             *super().get_urls(),
         ]

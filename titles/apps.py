@@ -26,6 +26,11 @@ class TitlesConfig(AppConfig):
 
         webhooks.register()
         self._register_field_pages()
+        from farmers.admin.story import register_admin_section
+
+        from .admin_story import title_admin_section
+
+        register_admin_section("titles", title_admin_section, order=50)
 
     @staticmethod
     def _register_field_pages() -> None:

@@ -306,7 +306,8 @@ class TitleStatusChange(CreatedByModel):
         indexes = [models.Index(fields=["application", "at"], name="title_change_app_idx")]
 
     def __str__(self) -> str:
-        return f"{self.from_status or '∅'} → {self.to_status}"
+        start = self.get_from_status_display() if self.from_status else "—"
+        return f"{start} → {self.get_to_status_display()}"
 
 
 class Objection(CreatedByModel):

@@ -15,6 +15,7 @@ from django.utils.translation import gettext as _
 
 from registry.alerts import AlertSpec, alerts_raise_many, alerts_resolve_missing
 from registry.choices import AlertKind, AlertSeverity, Role
+from registry.display import day
 
 from .choices import OPEN_STATUSES, TitleStatus
 from .models import TitleApplication
@@ -50,7 +51,7 @@ def title_alerts_sync(*, today: date | None = None) -> dict[str, int]:
             AlertSpec(
                 kind=AlertKind.TITLE_OVERDUE,
                 key=f"{KEY_PREFIX}{pk}:{status}" + ("" if late else ":approaching"),
-                message=message % {"code": code, "status": label, "due": due_on},
+                message=message % {"code": code, "status": label, "due": day(due_on)},
                 district_id=district_id,
                 program_id=program_id,
                 household_id=household_id,

@@ -3,7 +3,6 @@ export, history and the CSV / XLSX import."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from django import forms
@@ -14,21 +13,19 @@ from django.db.models import Case, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
-from django.utils.html import format_html, format_html_join
-from django.utils.timezone import localtime
 from django.utils.translation import gettext_lazy as _
 
 from registry.actors import Actor
 from registry.admin import CappedCountPaginator, request_actor
 from registry.admin_toolkit import stream_csv
 from registry.exceptions import RegistryError
-from registry.models import ChangeRecord
 
 from .. import importing, policies, services
 from ..choices import HouseholdStatus
 from ..models import (
     Household,
 )
+from . import review, story
 from .base import MASK, ScopedAdminMixin
 from .inlines import (
     AgreementInline,
@@ -107,7 +104,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "status",
         "stage",
         "stage_since",
-        "milestones",
+        "milestones_shown",
         "head_name",
         "merged_into",
         "rejection_reason",
@@ -147,14 +144,36 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         SupportInline,
         StageChangeInline,
     ]
-    actions = ["approve", "export_csv"]
+    actions = ["approve", "reject", "export_csv"]
+    change_form_template = "admin/farmers/household/change_form.html"
+
+    def change_view(
+        self,
+        request: HttpRequest,
+        object_id: str,
+        form_url: str = "",
+        extra_context: dict[str, Any] | None = None,
+    ) -> HttpResponse:
+        """The household's whole story: fields, inlines, then the map, tracks, title files,
+        contracts, alerts and history (``farmers.admin.story``)."""
+        household = self.get_object(request, object_id)
+        context = dict(extra_context or {})
+        if household is not None:
+            context.update(story.household_story(request, household))
+        return super().change_view(request, object_id, form_url, context)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # registration goes through the API, the pages or the import
 
     # --- the stage is coca data (``policies.stage_visible``) ---------------------------------
 
-    STAGE_FIELDS = ("stage", "stage_since", "milestones")
+    STAGE_FIELDS = ("stage", "stage_since", "milestones_shown")
+
+    @admin.display(description=_("milestones"))
+    def milestones_shown(self, obj: Household) -> str:
+        """Each stage criterion met, with its day, in words (never the engine's JSON)."""
+        rows = story.milestone_rows(obj.milestones)
+        return "; ".join(f"{label}: {on}" for label, on in rows) or "—"
 
     @admin.display(description=_("stage"), ordering="stage")
     def shown_stage(self, obj: Household) -> str:
@@ -197,45 +216,6 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
             inlines.remove(StageChangeInline)
         return inlines
 
-    @admin.display(description=_("history"))
-    def history(self, obj: Household) -> str:
-        """Every change of the household and of its plots, agreements and visits."""
-        ids = [str(obj.pk)]
-        ids += [str(pk) for pk in obj.plots.values_list("pk", flat=True)]
-        ids += [str(pk) for pk in obj.agreements.values_list("pk", flat=True)]
-        ids += [str(pk) for pk in obj.verifications.values_list("pk", flat=True)]
-        records = (
-            ChangeRecord.objects.filter(object_id__in=ids)
-            .select_related("content_type", "created_by", "created_by_key")
-            .order_by("-at")[:100]
-        )
-        rows = format_html_join(
-            "",
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td><code>{}</code></td></tr>",
-            (
-                (
-                    localtime(r.at).strftime("%Y-%m-%d %H:%M"),
-                    r.content_type.name,
-                    r.get_action_display(),
-                    r.created_by or r.created_by_key or "—",
-                    r.channel,
-                    json.dumps(r.changes, ensure_ascii=False, default=str)[:300],
-                )
-                for r in records
-            ),
-        )
-        return format_html(
-            "<table><thead><tr><th>{}</th><th>{}</th><th>{}</th><th>{}</th><th>{}</th>"
-            "<th>{}</th></tr></thead><tbody>{}</tbody></table>",
-            _("when"),
-            _("record"),
-            _("action"),
-            _("who"),
-            _("channel"),
-            _("changes"),
-            rows,
-        )
-
     def get_search_results(
         self, request: HttpRequest, queryset: QuerySet[Any], search_term: str
     ) -> Any:
@@ -262,6 +242,12 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         for line in refused[:20]:
             messages.warning(request, line)
 
+    @admin.action(description=_("Reject selected registrations (with a reason)"))
+    def reject(self, request: HttpRequest, queryset: QuerySet[Household]) -> HttpResponse | None:
+        """Asks for the reason first, then rejects each pending registration through the
+        workflow (maker–checker and area as for an approval)."""
+        return review.reject_many(self, request, queryset)
+
     @admin.action(description=_("Export selected households as CSV"))
     def export_csv(
         self, request: HttpRequest, queryset: QuerySet[Household]
@@ -278,12 +264,21 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return [
             path("import/", view(self.import_view), name="farmers_household_import"),
             path(
+                "<uuid:object_id>/review/",
+                view(self.review_view),
+                name="farmers_household_review",
+            ),
+            path(
                 "import/template.<str:fmt>",
                 view(self.import_template_view),
                 name="farmers_household_import_template",
             ),
             *super().get_urls(),
         ]
+
+    def review_view(self, request: HttpRequest, object_id: Any) -> HttpResponse:
+        """Approve or reject one registration from its page (``farmers.admin.review``)."""
+        return review.review_one(self, request, object_id)
 
     def _check_import_permission(self, request: HttpRequest) -> None:
         if not request.user.has_perm("farmers.add_household"):

@@ -7,10 +7,13 @@ from typing import Any
 
 from django.contrib import admin, messages
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import FileResponse, Http404, HttpRequest
+from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from registry.admin import request_actor
+from registry.admin_toolkit import evidence_file
+from registry.display import choice_labels, number
 from registry.exceptions import RegistryError
 
 from .. import policies, services
@@ -21,13 +24,22 @@ from ..models import (
     Verification,
 )
 from .base import MASK, ScopedAdminMixin, coca_allowed
+from .inlines import licit_crops_text, visit_photo_link
+
+DUPLICATE_REASONS = [
+    ("similar_name", _("Similar name")),
+    ("same_phone", _("Same phone")),
+    ("close_birth_date", _("Close birth date")),
+    ("same_district", _("Same district")),
+    ("same_document", _("Same ID document")),
+]
 
 
 @admin.register(PossibleDuplicate)
 class PossibleDuplicateAdmin(admin.ModelAdmin):
     """The duplicate queue: dismiss a pair, or merge the newer household into the older one."""
 
-    list_display = ["household", "candidate", "score", "reasons", "status", "created_at"]
+    list_display = ["household", "candidate", "score", "reasons_shown", "status", "created_at"]
     list_filter = ["status"]
     list_select_related = ["household", "candidate"]
     show_full_result_count = False
@@ -35,13 +47,28 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
         "household",
         "candidate",
         "score",
-        "reasons",
+        "reasons_shown",
         "status",
         "resolved_by",
         "resolved_at",
         "created_at",
     ]
     actions = ["dismiss", "merge"]
+    fields = [
+        "household",
+        "candidate",
+        "score",
+        "reasons_shown",
+        "status",
+        "resolved_by",
+        "resolved_at",
+        "created_at",
+    ]
+
+    @admin.display(description=_("reasons"))
+    def reasons_shown(self, obj: PossibleDuplicate) -> str:
+        """Why the pair looks like one family, in words."""
+        return choice_labels(obj.reasons, DUPLICATE_REASONS)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[PossibleDuplicate]:
         """Pairs whose two households are both in the person's area (the candidate may be
@@ -90,15 +117,15 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
     list_filter = ["status", "method"]
     list_select_related = ["household", "created_by"]
     show_full_result_count = False
-    exclude = ["coca_ha", "request_hash"]
+    exclude = ["coca_ha", "request_hash", "photo", "licit_crops"]
     base_readonly_fields = [
         "household",
         "visited_on",
         "method",
-        "licit_crops",
+        "licit_shown",
         "latitude",
         "longitude",
-        "photo",
+        "photo_link",
         "photo_sha256",
         "plots",
         "status",
@@ -122,7 +149,33 @@ class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
     @admin.display(description=_("coca observed (ha)"))
     def coca_observed(self, obj: Verification) -> str:
-        return str(obj.coca_ha)
+        return number(obj.coca_ha)
+
+    @admin.display(description=_("licit crops (ha)"))
+    def licit_shown(self, obj: Verification) -> str:
+        return licit_crops_text(obj.licit_crops)
+
+    @admin.display(description=_("photo"))
+    def photo_link(self, obj: Verification) -> str:
+        return visit_photo_link(obj)
+
+    def get_urls(self) -> list[URLPattern]:
+        return [
+            path(
+                "<uuid:object_id>/photo/",
+                self.admin_site.admin_view(self.photo_view),
+                name="farmers_verification_photo",
+            ),
+            *super().get_urls(),
+        ]
+
+    def photo_view(self, request: HttpRequest, object_id: Any) -> FileResponse:
+        """The visit's photo, to whoever may see the visit (its household in their area): the
+        file is not under a public URL."""
+        visit = self.get_queryset(request).filter(pk=object_id).first()
+        if visit is None or not visit.photo or not self.has_view_permission(request, visit):
+            raise Http404
+        return evidence_file(visit.photo, f"visita-{visit.visited_on:%Y%m%d}")
 
     @admin.display(description=_("coca observed (ha)"))
     def coca_masked(self, obj: Verification) -> str:

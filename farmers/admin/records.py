@@ -9,13 +9,17 @@ from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.safestring import SafeString
 from django.utils.translation import gettext_lazy as _
 
 from registry.admin import CappedCountPaginator, request_actor
+from registry.admin_toolkit import DecimalCommaAdminMixin, history_html
+from registry.display import choice_labels
 from registry.exceptions import RegistryError
+from registry.maps import boundary_svg
 
 from .. import services
-from ..choices import InstallationStatus
+from ..choices import Crop, InstallationStatus
 from ..models import (
     CropInstallation,
     Plot,
@@ -24,8 +28,9 @@ from ..models import (
     SweepRange,
     SweepRun,
 )
-from .base import LinkedInline, ScopedAdminMixin
-from .inlines import PlotInstallationInline
+from ..pages.stage import reason_label
+from .base import LinkedInline, ScopedAdminMixin, coca_allowed
+from .inlines import PlotInstallationInline, evidence_text
 
 
 @admin.register(Plot)
@@ -39,14 +44,32 @@ class PlotAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "household",
         "name",
         "tenure",
-        "geometry",
+        "boundary_map",
         "area_ha",
-        "crops",
+        "crops_shown",
         "is_active",
         "version",
         "created_at",
+        "history_in_words",
     ]
+    fields = tuple(readonly_fields)
     inlines = [PlotInstallationInline]
+
+    @admin.display(description=_("boundary"))
+    def boundary_map(self, obj: Plot) -> SafeString:
+        """The plot's boundary drawn from its geometry (never the GeoJSON text)."""
+        return boundary_svg(
+            [(obj.name, obj.geometry)],
+            title=_("Boundary of the plot %(name)s") % {"name": obj.name},
+        )
+
+    @admin.display(description=_("crops"))
+    def crops_shown(self, obj: Plot) -> str:
+        return choice_labels(obj.crops, Crop)
+
+    @admin.display(description=_("history in words"))
+    def history_in_words(self, obj: Plot) -> SafeString:
+        return history_html([obj])
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
@@ -133,8 +156,9 @@ class SupportForm(forms.ModelForm):
 
 
 @admin.register(Support)
-class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
-    """What the programme gave each family; recorded through the service (with history)."""
+class SupportAdmin(DecimalCommaAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
+    """What the programme gave each family; recorded through the service (with history). The
+    cost accepts the decimal comma."""
 
     form = SupportForm
 
@@ -203,7 +227,15 @@ class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
 class StageChangeAdmin(ScopedAdminMixin, admin.ModelAdmin):
     """The transition ledger, read-only: every stage change with its reason and evidence."""
 
-    list_display = ["id", "household", "from_stage", "to_stage", "reason", "effective_on", "at"]
+    list_display = [
+        "id",
+        "household",
+        "from_stage",
+        "to_stage",
+        "reason_shown",
+        "effective_on",
+        "at",
+    ]
     list_filter = ["to_stage", "from_stage", "reason", "program"]
     list_select_related = ["household"]
     search_fields = ["=household__code"]
@@ -216,11 +248,36 @@ class StageChangeAdmin(ScopedAdminMixin, admin.ModelAdmin):
         "to_stage",
         "effective_on",
         "at",
-        "reason",
-        "evidence",
+        "reason_shown",
+        "evidence_shown",
         "district",
         "program",
     ]
+    fields = tuple(readonly_fields)
+
+    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        # Decided per request (the admin object is shared between requests and threads).
+        shown = obj is not None and coca_allowed(request, obj.household)
+        fields = list(self.readonly_fields)
+        return [("evidence_with_coca" if f == "evidence_shown" and shown else f) for f in fields]
+
+    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
+        return self.get_readonly_fields(request, obj)
+
+    @admin.display(description=_("reason"), ordering="reason")
+    def reason_shown(self, obj: StageChange) -> str:
+        """The engine's reason in words."""
+        return reason_label(obj.reason)
+
+    @admin.display(description=_("evidence summary"))
+    def evidence_shown(self, obj: StageChange) -> str:
+        """The evidence in words, without coca figures."""
+        return evidence_text(obj.evidence, show_coca=False)
+
+    @admin.display(description=_("evidence summary"))
+    def evidence_with_coca(self, obj: StageChange) -> str:
+        """The evidence in words, coca figures included (coca:read in the area)."""
+        return evidence_text(obj.evidence, show_coca=True)
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

@@ -9,6 +9,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
 
+from registry import display
 from registry.models import CreatedByModel, IdempotentModel, VersionedModel
 
 from ..choices import Crop, InstallationStatus, Variety
@@ -75,4 +76,7 @@ class CropInstallation(VersionedModel, IdempotentModel, CreatedByModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.get_crop_display()} · {self.area_ha} ha · {self.planted_on}"
+        return (
+            f"{self.get_crop_display()} · {display.number(self.area_ha)} ha · "
+            f"{display.day(self.planted_on)}"
+        )

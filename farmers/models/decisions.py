@@ -171,4 +171,4 @@ class VisitCorrection(VersionedModel, CreatedByModel, DecidedModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.verification_id} · {self.field}: {self.old_value} → {self.new_value}"
+        return f"{self.get_field_display()}: {self.old_value} → {self.new_value}"

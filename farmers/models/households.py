@@ -11,6 +11,7 @@ from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry import display
 from registry.models import (
     CreatedByModel,
     District,
@@ -266,4 +267,4 @@ class Consent(models.Model):
         verbose_name_plural = _("consents")
 
     def __str__(self) -> str:
-        return f"{self.household_id} · {self.signed_on}"
+        return str(_("Consent of %(day)s") % {"day": display.day(self.signed_on)})

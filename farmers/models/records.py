@@ -11,6 +11,7 @@ from django.db import models
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
+from registry import display
 from registry.models import (
     CreatedByModel,
     IdempotentModel,
@@ -63,7 +64,7 @@ class Plot(VersionedModel, IdempotentModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.name} ({self.area_ha} ha)"
+        return f"{self.name} ({display.number(self.area_ha)} ha)"
 
 
 class PlotOverlap(models.Model):
@@ -109,7 +110,7 @@ class Agreement(IdempotentModel, CreatedByModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.household_id} · {self.signed_on}"
+        return str(_("Agreement of %(day)s") % {"day": display.day(self.signed_on)})
 
 
 class Verification(IdempotentModel, CreatedByModel):
@@ -171,7 +172,7 @@ class Verification(IdempotentModel, CreatedByModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.household_id} · {self.visited_on}"
+        return str(_("Visit of %(day)s") % {"day": display.day(self.visited_on)})
 
 
 class Eradication(VersionedModel, IdempotentModel, CreatedByModel):
@@ -219,7 +220,7 @@ class Eradication(VersionedModel, IdempotentModel, CreatedByModel):
 
     def __str__(self) -> str:
         # No kind nor hectares: they are coca data.
-        return f"{self.household_id} · {self.eradicated_on}"
+        return str(_("Eradication of %(day)s") % {"day": display.day(self.eradicated_on)})
 
 
 class Support(models.Model):
@@ -250,4 +251,4 @@ class Support(models.Model):
         indexes = [models.Index(fields=["household", "given_on"], name="support_hh_idx")]
 
     def __str__(self) -> str:
-        return f"{self.get_kind_display()} · {self.cost_pen} PEN"
+        return f"{self.get_kind_display()} · S/ {display.number(self.cost_pen)}"

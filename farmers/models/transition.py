@@ -74,7 +74,7 @@ class StageChange(models.Model):
         ]
 
     def __str__(self) -> str:
-        return f"{self.household_id}: {self.from_stage} → {self.to_stage}"
+        return f"{self.get_from_stage_display()} → {self.get_to_stage_display()}"
 
 
 class SweepRun(models.Model):

@@ -169,6 +169,10 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         "can_write": can_write,
         "tile_url": settings.FIELD_MAP_TILE_URL,
         "tile_attribution": settings.FIELD_MAP_TILE_ATTRIBUTION,
+        # Staff who may open it in the admin get a link to its whole story there.
+        "admin_url": reverse("admin:farmers_household_change", args=[household.pk])
+        if request.user.is_staff and request.user.has_perm("farmers.view_household")
+        else "",
     }
     return render(request, "field/household.html", context)
 

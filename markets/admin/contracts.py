@@ -16,11 +16,13 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.admin import LargeTableAdmin, request_actor
 from registry.admin_toolkit import ReadOnlyInline, stream_csv
+from registry.display import number
 
 from .. import eudr, selectors, services
 from ..choices import ContractStatus, DeliveryStatus
 from ..models import Contract, ContractStatusChange, Delivery, DeliverySchedule
 from .common import BuyerFilter, ScopedMixin, apply_each
+from .story import ContractStoryMixin
 
 
 class DeliveryInline(ReadOnlyInline):
@@ -99,7 +101,7 @@ CONTRACT_CSV = [
 
 
 @admin.register(Contract)
-class ContractAdmin(ScopedMixin, LargeTableAdmin):
+class ContractAdmin(ContractStoryMixin, ScopedMixin, LargeTableAdmin):
     """Contracts with their deliveries, schedule and status history."""
 
     list_display = [
@@ -146,6 +148,8 @@ class ContractAdmin(ScopedMixin, LargeTableAdmin):
         "accepted_value_pen",
         "fulfilment_pct",
         "eudr_download",
+        "plots_map",
+        "history_in_words",
         "created_by",
         "created_by_key",
         "version",
@@ -163,7 +167,7 @@ class ContractAdmin(ScopedMixin, LargeTableAdmin):
 
     @admin.display(description=_("fulfilment"))
     def fulfilment_pct(self, obj: Contract) -> str:
-        return f"{obj.fulfilment * 100:.1f} %"
+        return f"{number(obj.fulfilment * 100, 1)} %"
 
     def _move(self, request: HttpRequest, queryset: QuerySet[Contract], to: str) -> None:
         apply_each(

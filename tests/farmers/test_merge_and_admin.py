@@ -494,22 +494,22 @@ def test_coca_is_masked_in_the_admin_without_coca_read(family: Family, root: Any
     officer_page = login(family.officer).get(url)
     assert officer_page.status_code == 200
     assert "•••" in officer_page.content.decode()
-    assert "2.35" not in officer_page.content.decode()
+    assert "2,35" not in officer_page.content.decode()
 
     root_page = login(root).get(url)
     assert root_page.status_code == 200
-    assert "2.35" in root_page.content.decode()
+    assert "2,35" in root_page.content.decode()
     assert "•••" not in root_page.content.decode()
 
     # Again for the officer after the superuser: nothing carries over between requests.
-    assert "2.35" not in login(family.officer).get(url).content.decode()
+    assert "2,35" not in login(family.officer).get(url).content.decode()
 
     household_url = reverse("admin:farmers_household_change", args=[family.source.pk])
     household_page = login(family.officer).get(household_url)
     assert household_page.status_code == 200
-    assert "2.35" not in household_page.content.decode()
-    assert "0.75" not in household_page.content.decode()
-    assert "2.35" in login(root).get(household_url).content.decode()
+    assert "2,35" not in household_page.content.decode()
+    assert "0,75" not in household_page.content.decode()
+    assert "2,35" in login(root).get(household_url).content.decode()
 
 
 def offered_actions(changelist: Any) -> set[str]:

@@ -83,8 +83,8 @@ def test_change_view_shows_deliveries_schedule_and_history(
     response = admin_client.get(reverse("admin:markets_contract_change", args=[data["cacao"].pk]))
     assert response.status_code == 200
     text = response.content.decode()
-    assert "100.00" in text  # the delivery inline
-    assert "950.00" in text
+    assert "100,00" in text  # the delivery inline
+    assert "950,00" in text
     assert response.context["inline_admin_formsets"]
     names = [f.opts.model._meta.model_name for f in response.context["inline_admin_formsets"]]
     assert names == ["deliveryschedule", "delivery", "contractstatuschange"]

@@ -13,7 +13,8 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.files.base import ContentFile
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.text import slugify
 
 from farmers.devtools.demo import demo_child_id, demo_households
 from farmers.models import Household, Plot
@@ -67,7 +68,10 @@ FILING_DOCUMENTS = [
 
 
 def _pdf(label: str) -> ContentFile[bytes]:
-    return ContentFile(f"%PDF-1.4\n% demo {label}\n%%EOF\n".encode(), name=f"{label}.pdf")
+    """A tiny PDF named as a person would name it (the document type in Spanish)."""
+    with translation.override("es"):
+        name = slugify(str(TitleDocumentType(label).label))
+    return ContentFile(f"%PDF-1.4\n% demo {label}\n%%EOF\n".encode(), name=f"{name}.pdf")
 
 
 def _authority(household: Household) -> Organization:
