@@ -33,3 +33,8 @@ class FarmersConfig(AppConfig):
         from . import webhooks
 
         webhooks.register()
+        from registry.admin.alerts import register_household_names
+
+        from .selectors import household_codes
+
+        register_household_names(household_codes)

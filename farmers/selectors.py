@@ -302,3 +302,9 @@ def stage_history(*, actor: Actor, household: Household) -> QuerySet[StageChange
         .select_related("household", "program")
         .order_by("id")
     )
+
+
+def household_codes(ids: Iterable[Any]) -> dict[Any, str]:
+    """The codes of the households ``ids`` (one query): how alerts and other kernel pages name
+    a household without reading its people."""
+    return dict(Household.objects.filter(pk__in=list(ids)).values_list("pk", "code"))

@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from typing import Any
+from uuid import UUID
 
 from django.contrib import admin, messages
+from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
@@ -20,6 +23,33 @@ from ..models import (
 from .base import (
     request_actor,
 )
+
+HouseholdNames = Callable[[Iterable[UUID]], dict[UUID, str]]
+_household_names: list[HouseholdNames] = []
+
+
+def register_household_names(names: HouseholdNames) -> None:
+    """How the alert pages name a household (its code) from its id: registered by the app that
+    owns households (the kernel does not import it), called once per page of alerts."""
+    _household_names[:] = [names]
+
+
+def name_households(alerts: Iterable[Alert]) -> None:
+    """Set ``household_label`` on each alert (one query for the whole page)."""
+    rows = list(alerts)
+    ids = {a.household_id for a in rows if a.household_id}
+    names = _household_names[0](ids) if ids and _household_names else {}
+    for alert in rows:
+        label = names.get(alert.household_id) if alert.household_id else None
+        alert.household_label = label or "—"  # type: ignore[attr-defined]
+
+
+class AlertChangeList(ChangeList):
+    """The alert list, with each alert's household named (one query a page)."""
+
+    def get_results(self, request: HttpRequest) -> None:
+        super().get_results(request)
+        name_households(self.result_list)
 
 
 class AlertDistrictFilter(admin.SimpleListFilter):
@@ -51,6 +81,7 @@ class AlertAdmin(admin.ModelAdmin):
         "kind",
         "severity",
         "status",
+        "household_shown",
         "message",
         "district",
         "program",
@@ -73,7 +104,7 @@ class AlertAdmin(admin.ModelAdmin):
         "details",
         "district",
         "program",
-        "household_id",
+        "household_shown",
         "subject_type",
         "subject_id",
         "owner_role",
@@ -86,6 +117,16 @@ class AlertAdmin(admin.ModelAdmin):
         "version",
     ]
     fields = tuple(readonly_fields)
+
+    def get_changelist(self, request: HttpRequest, **kwargs: Any) -> type[ChangeList]:
+        return AlertChangeList
+
+    @admin.display(description=_("household"))
+    def household_shown(self, obj: Alert) -> str:
+        """The household the alert is about, by its code (never its id)."""
+        if not hasattr(obj, "household_label"):
+            name_households([obj])
+        return str(obj.household_label)  # type: ignore[attr-defined]
 
     @admin.display(description=_("details"))
     def details_without_stage(self, obj: Alert) -> Any:

@@ -386,3 +386,24 @@ def test_support_form_accepts_a_decimal_comma(demo: None) -> None:
     )
     assert response.status_code == 302, response.context["adminform"].form.errors
     assert Support.objects.filter(household=household, cost_pen=Decimal("850.50")).exists()
+
+
+def test_alert_list_names_the_household_and_dates_in_words(demo: None) -> None:
+    from registry.models import Alert
+
+    alert = Alert.objects.exclude(household_id=None).first()
+    assert alert is not None
+    household = Household.objects.get(pk=alert.household_id)
+    client = staff()
+    url = reverse("admin:registry_alert_changelist")
+    client.get(url)
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(url)
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert household.code in html
+    assert codes_in(html, known_slugs()) == []
+    # One query names the households of the whole page.
+    naming = 'SELECT "farmers_household"."id" AS "pk", "farmers_household"."code"'
+    named = [q for q in queries.captured_queries if q["sql"].startswith(naming)]
+    assert len(named) == 1

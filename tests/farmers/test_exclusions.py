@@ -14,10 +14,13 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import translation
+from django.utils.html import escape
 from rest_framework.test import APIClient
 
 from farmers.choices import ExclusionStatus, Stage
 from farmers.models import ExclusionProposal, Household, StageChange
+from farmers.pages.stage import reason_label
 from farmers.transition import engine
 from farmers.transition.rules import HouseholdEvidence, Reason, Visit
 from registry.choices import AlertKind, Role, Scope
@@ -208,6 +211,10 @@ def test_the_household_page_shows_each_stage_with_its_reason_and_evidence(
     page = client.get(reverse("admin:farmers_household_change", args=[household.pk]))
     assert page.status_code == 200
     text = page.content.decode()
-    assert Reason.RELAPSE in text
-    assert "last_visit_on: 2025-06-01" in text
-    assert ("coca_ha" in text) is coca_shown
+    # The reason and the evidence in words (the page is in Spanish), never the engine's codes.
+    with translation.override("es"):
+        assert escape(reason_label(Reason.RELAPSE)) in text
+        assert escape(f"{translation.gettext('Last confirmed visit')}: 01/06/2025") in text
+        coca_line = escape(translation.gettext("Coca on the last visit (ha)"))
+    assert "last_visit_on" not in text
+    assert (coca_line in text) is coca_shown
