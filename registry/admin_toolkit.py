@@ -76,6 +76,18 @@ class ReadOnlyInline(admin.TabularInline):
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         return list(self.fields or self.readonly_fields or [])
 
+    def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
+        """The rows with the records their listed fields point to (who made each move, ...):
+        one query however many rows."""
+        queryset = super().get_queryset(request)
+        shown = set(self.fields or self.readonly_fields or [])
+        related = [
+            field.name
+            for field in self.model._meta.concrete_fields
+            if field.is_relation and field.name in shown
+        ]
+        return queryset.select_related(*related) if related else queryset
+
 
 class _Echo:
     """A file-like object whose ``write`` hands the line back (``csv.writer`` into a stream)."""

@@ -407,3 +407,23 @@ def test_alert_list_names_the_household_and_dates_in_words(demo: None) -> None:
     naming = 'SELECT "farmers_household"."id" AS "pk", "farmers_household"."code"'
     named = [q for q in queries.captured_queries if q["sql"].startswith(naming)]
     assert len(named) == 1
+
+
+def test_title_file_page_query_budget_does_not_grow_with_its_history(demo: None) -> None:
+    from django.db.models import Count
+
+    files = list(
+        TitleApplication.objects.annotate(moves=Count("status_changes", distinct=True)).order_by(
+            "moves"
+        )
+    )
+    short, long = files[0], files[-1]
+    assert long.moves >= short.moves + 3
+    client = staff()
+    client.get(change_url(short))  # warm caches
+    counts = []
+    for application in (short, long):
+        with CaptureQueriesContext(connection) as queries:
+            assert client.get(change_url(application)).status_code == 200
+        counts.append(len(queries.captured_queries))
+    assert counts[0] == counts[1]
