@@ -270,7 +270,10 @@ def _licit_from_installations(
     visit_plots: Any = Verification.plots.through  # the auto-created M2M table
     for vid, plot_id in _rows(
         visit_plots.objects.filter(
-            verification__household_id__in=sorted(installed),
+            # A semi-join, not thousands of ids sent (and converted one by one) from Python.
+            verification__household_id__in=CropInstallation.objects.filter(by_household)
+            .order_by()
+            .values("household_id"),
             verification__status=VerificationStatus.CONFIRMED,
         )
         .annotate(visit_ref=_text_id("verification_id"), plot_ref=_text_id("plot_id"))
@@ -641,8 +644,8 @@ def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], li
             due_on=w.due_on,
             details={"stage": row.result.stage, "reason": row.result.held_back},
         )
-        for key, (row, w) in sorted(wanted.items())
-        if key not in known
+        for key in sorted(key for key in wanted if key not in known)
+        for row, w in (wanted[key],)
     ]
     stale = [
         pk for pk, key, status in existing if status in LIVE_ALERT_STATUSES and key not in wanted
