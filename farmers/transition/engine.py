@@ -74,6 +74,7 @@ from .rules import (
     Thresholds,
     Visit,
     compute,
+    licit_hectares,
 )
 from .rules import Eradication as ErasedCoca
 
@@ -437,7 +438,7 @@ def read_evidence(
             agreements[hid] = [signed_on]
     thresholds = _thresholds({row[5] for row in rows})
     # Licit hectares count only the crops on the household's programme's list.
-    licit_ha = {row[0]: thresholds[row[5]].licit_ha for row in rows}
+    listed = {row[0]: thresholds[row[5]].licit_crops for row in rows}
     visits: dict[str, list[Visit]] = {}
     for hid, visited_on, coca_ha, crops, vid in _keyed(
         _rows(
@@ -447,9 +448,10 @@ def read_evidence(
             .values_list("text_id", "visited_on", "coca_ha", "licit_crops", "ref")
         )
     ):
-        if hid not in licit_ha:
+        crops_listed = listed.get(hid)
+        if crops_listed is None:
             continue
-        visit = Visit(visited_on, coca_ha, licit_ha[hid](crops), str(vid))
+        visit = Visit(visited_on, coca_ha, licit_hectares(crops, crops_listed), str(vid))
         if hid in visits:
             visits[hid].append(visit)
         else:
@@ -626,7 +628,7 @@ def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], li
     """Alerts to raise (wanted keys never raised before, in any status) and live engine alerts
     to resolve (their condition is gone)."""
     wanted = {w.key: (row, w) for row in rows for w in row.result.alerts_wanted}
-    existing = list(
+    existing = _rows(
         Alert.objects.filter(by_household, kind__in=ENGINE_ALERT_KINDS)
         .order_by()
         .values_list("pk", "key", "status")

@@ -24,13 +24,20 @@ from .facts import (
 )
 
 
-@lru_cache(maxsize=256)
 def _cutoffs(today: date, thresholds: Thresholds) -> tuple[date, date, date]:
-    return (
-        add_months(today, -thresholds.coca_free_max_age_months),
-        add_months(today, -thresholds.market_window_months),
-        add_months(today, -thresholds.visit_due_months),
+    """The day's cutoffs: before them a visit has expired, a market link lapsed, a visit is due.
+    Memoised on the three month counts (hashing the whole ``Thresholds`` costs more)."""
+    return _cutoffs_of(
+        today,
+        thresholds.coca_free_max_age_months,
+        thresholds.market_window_months,
+        thresholds.visit_due_months,
     )
+
+
+@lru_cache(maxsize=256)
+def _cutoffs_of(today: date, visit_age: int, market: int, due: int) -> tuple[date, date, date]:
+    return add_months(today, -visit_age), add_months(today, -market), add_months(today, -due)
 
 
 def _until(days: Sequence[date], today: date) -> list[date]:
