@@ -743,3 +743,38 @@ def test_indicator_through_the_api(market: Market, coop: Organization) -> None:
             "suppressed": True,
         }
     ]
+
+
+# --- import -------------------------------------------------------------------------------------
+
+
+def test_memberships_import_from_a_file(market: Market, coop: Organization) -> None:
+    from markets.importing import import_memberships
+
+    data = (
+        "cooperativa,codigo_hogar,cargo,fecha_de_afiliacion\n"
+        f"{coop.code},{market.household.code},presidente,01/02/2026\n"
+        f"{coop.code},{market.other_household.code},,2025-01-01\n"
+        f"no-such,{market.household.code},,01/02/2026\n"
+        f"{coop.code},HH-NOPE,,01/02/2026\n"
+    ).encode()
+    dry = import_memberships(actor=SYSTEM, source=data, filename="m.csv", dry_run=True)
+    assert not ProducerMembership.objects.exists()
+    report = import_memberships(actor=SYSTEM, source=data, filename="m.csv", dry_run=False)
+    assert [(r.outcome, [(e.column, e.code) for e in r.errors]) for r in report.rows] == [
+        ("created", []),
+        ("error", [("joined_on", "before_enrolment")]),
+        ("error", [("organization", "does_not_exist")]),
+        ("error", [("household", "does_not_exist")]),
+    ]
+    assert [r.outcome for r in dry.rows] == [r.outcome for r in report.rows]
+    fixed = data.replace(b"2025-01-01", b"2026-01-10").replace(
+        b",,2026-01-10", b",tesorera,2026-01-10"
+    )
+    report = import_memberships(actor=SYSTEM, source=fixed, filename="m.csv", dry_run=False)
+    assert [r.outcome for r in report.rows][:2] == ["already_imported", "created"]
+    assert ProducerMembership.objects.get(household=market.other_household).role == "treasurer"
+    assert ProducerMembership.objects.get(household=market.household).role == "president"
+    again = import_memberships(actor=SYSTEM, source=fixed, filename="m.csv", dry_run=False)
+    assert [r.outcome for r in again.rows][:2] == ["already_imported", "already_imported"]
+    assert ProducerMembership.objects.count() == 2
