@@ -505,6 +505,51 @@ def test_member_deliveries_through_the_organisation_are_its_market_link(
         assert accepted[0].quantity == Decimal("100")
 
 
+@pytest.mark.parametrize(
+    ("who_delivers", "outcome", "stage"),
+    [
+        ("member", "accepted", "market_linked"),
+        ("member", "rejected", "licit_production"),
+        ("member", "recorded", "licit_production"),
+        ("other_member", "accepted", "licit_production"),
+    ],
+)
+def test_the_engine_links_a_member_through_its_organisation(
+    market: Market, coop: Organization, who_delivers: str, outcome: str, stage: str
+) -> None:
+    """The engine's stage for a member with the rungs below (agreement, a coca-free visit with
+    2 ha of licit crops): market-linked by its own accepted delivery through the cooperative,
+    not by a rejected or unreviewed one, nor by another member's."""
+    from farmers.models import Household
+    from farmers.transition.engine import recompute_households
+    from farmers.transition.facts import Visit
+    from tests.farmers.transition_helpers import add_evidence
+
+    member = market.household
+    add_evidence(
+        member,
+        agreements=[date(2026, 1, 10)],
+        visits=[Visit(on=date(2026, 2, 1), coca_ha=Decimal("0"), licit_ha=Decimal("2"))],
+    )
+    join(coop, member)
+    join(coop, market.other_household)
+    contract = org_contract(coop)
+    seller = member if who_delivers == "member" else market.other_household
+    delivery = deliver(contract, seller)
+    if outcome != "recorded":
+        services.delivery_transition(
+            actor=SYSTEM,
+            delivery=delivery,
+            to=outcome,
+            rejection_reason="moisture" if outcome == "rejected" else "",
+        )
+    recompute_households([member.pk], today())
+    member = Household.objects.get(pk=member.pk)
+    assert member.stage == stage
+    if stage == "market_linked":
+        assert member.milestones["market_linked"] == today().isoformat()
+
+
 def test_the_provider_stays_one_query_with_organisation_deliveries(
     market: Market, coop: Organization
 ) -> None:
