@@ -823,3 +823,32 @@ def test_memberships_import_from_a_file(market: Market, coop: Organization) -> N
     again = import_memberships(actor=SYSTEM, source=fixed, filename="m.csv", dry_run=False)
     assert [r.outcome for r in again.rows][:2] == ["already_imported", "already_imported"]
     assert ProducerMembership.objects.count() == 2
+
+
+def test_memberships_follow_a_merged_household(market: Market, coop: Organization) -> None:
+    """Both registrations were members: the source's open membership ends (the survivor's
+    stands: one open membership per organisation) and moves to the survivor with its history."""
+    from farmers import services as farmers_services
+
+    other = OrganizationFactory.create(
+        code="asoc-cafe",
+        kind=OrganizationKind.PRODUCER_ORG,
+        district=District.objects.get(pk=KIMBIRI),
+    )
+    kept = join(coop, market.household)
+    ended = join(coop, market.other_household, joined_on=date(2026, 2, 1))
+    moved = join(other, market.other_household)
+    farmers_services.household_merge(
+        actor=SYSTEM, source=market.other_household, target=market.household
+    )
+    rows = {m.pk: m for m in ProducerMembership.objects.all()}
+    assert {m.household_id for m in rows.values()} == {market.household.pk}
+    assert rows[kept.pk].left_on is None
+    assert rows[ended.pk].left_on == today()
+    assert rows[moved.pk].left_on is None and rows[moved.pk].district_id == PICHARI
+    assert (
+        ProducerMembership.objects.filter(
+            household=market.household, organization=coop, left_on__isnull=True
+        ).count()
+        == 1
+    )
