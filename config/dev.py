@@ -72,7 +72,19 @@ def test(extra: list[str]) -> None:
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test"}
     database = env.get("DATABASE_URL", "") or "sqlite (embedded default)"
     _say(f"Running the tests on {database.split('@')[-1]}; Redis: {env.get('REDIS_URL') or 'none'}")
-    _run(PYTHON, "-m", "pytest", *extra, env=env)
+    _run(PYTHON, "-m", "pytest", *_parallel(extra), *extra, env=env)
+
+
+def _parallel(extra: list[str]) -> list[str]:
+    """One pytest-xdist process per core (at most 4), unless the caller chose (``-n 0``,
+    ``-p no:xdist``).
+
+    Each process has its own test database (SQLite file or PostgreSQL ``test_<name>_gwN``) and
+    its own Redis database (config/settings/test.py).
+    """
+    if any(arg.startswith(("-n", "--numprocesses")) or arg.endswith("no:xdist") for arg in extra):
+        return []
+    return ["-n", str(min(os.cpu_count() or 1, 4))]
 
 
 def main() -> None:

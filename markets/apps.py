@@ -21,6 +21,11 @@ class MarketsConfig(AppConfig):
         from .services.merge import market_records_merge
 
         register_provider("markets", market_facts)
+        from farmers.reporting.indicators import register_metric
+
+        from .indicators import METRIC, producer_organisation_cells
+
+        register_metric(METRIC, producer_organisation_cells)
         register_merge_handler("markets", market_records_merge)
         register_access_section("markets", market_access_section)
         register_seeder(seed_demo_contracts)
@@ -28,11 +33,29 @@ class MarketsConfig(AppConfig):
 
         webhooks.register()
 
-        from farmers.pages.registry import register_household_panel
+        from django.urls import path
 
-        from .pages import contract_panel
+        from farmers.pages.registry import (
+            register_field_urls,
+            register_household_action,
+            register_household_panel,
+        )
+
+        from .pages import contract_panel, membership_join
 
         register_household_panel("markets", contract_panel, order=60)
+        register_household_action(
+            "membership-join", _("Join a producer organisation"), "field:membership_join"
+        )
+        register_field_urls(
+            [
+                path(
+                    "hogares/<uuid:household_id>/organizacion/",
+                    membership_join,
+                    name="membership_join",
+                )
+            ]
+        )
 
         from farmers.admin.story import register_admin_section
 

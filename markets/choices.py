@@ -103,3 +103,14 @@ class RejectionReason(models.TextChoices):
     CONTAMINATION = "contamination", _("Contamination or foreign matter")
     CERTIFICATION = "certification", _("Certification requirements not met")
     OTHER = "other", _("Other")
+
+
+class MemberRole(models.TextChoices):
+    """A household's role in its producer organisation (cooperative or association)."""
+
+    MEMBER = "member", _("Member")
+    PRESIDENT = "president", _("President")
+    VICE_PRESIDENT = "vice_president", _("Vice-president")
+    SECRETARY = "secretary", _("Secretary")
+    TREASURER = "treasurer", _("Treasurer")
+    DELEGATE = "delegate", _("Delegate")

@@ -200,6 +200,9 @@ def expected_harvest(
 def _side_selling_specs(chunk: list[dict[str, Any]], norms: Norms, today: date) -> list[AlertSpec]:
     ratio = Decimal(str(_setting("MARKETS_SIDE_SELLING_RATIO", "0.5")))
     min_elapsed = Decimal(str(_setting("MARKETS_SIDE_SELLING_MIN_ELAPSED", "0.5")))
+    # A producer organisation's contract has no household of its own to hold the side-selling
+    # check against (its members sell through it); overdue deliveries are still checked.
+    chunk = [c for c in chunk if c["household_id"] is not None]
     households = [c["household_id"] for c in chunk]
     stands = stands_by_household(households, {c["crop"] for c in chunk})
     hectares = licit_hectares(households)

@@ -11,8 +11,9 @@ counter-clockwise and holes clockwise (RFC 7946, shapely ``orient``), rings clos
 Coordinates keep ``DECIMALS`` places (≥ 6, as the EU system requires).
 
 Who supplies: a household contract's seller (its active plots that grow the contract's crop or
-list no crop yet); ``eudr_collection`` also takes explicit ``Supplier`` rows (a producer
-organisation's members and the plots they delivered from) for later contract kinds. Only plots
+list no crop yet); a producer organisation's contract, the members that delivered under it
+(deliveries not rejected), each with its active plots of the crop; ``eudr_collection`` also
+takes explicit ``Supplier`` rows (narrowed to the plots they delivered from). Only plots
 of households whose latest consent includes ``partner_sharing`` (the consent purpose that
 covers sharing data with partners: buyers are partners of the programme) are included.
 
@@ -20,8 +21,8 @@ covers sharing data with partners: buyers are partners of the programme) are inc
 on or before 31/12/2020 (the EUDR cut-off date); ``needs_check`` otherwise. Planting dates come
 with crop installations (``planting_dates``); until then they are ``null``.
 
-The build is set-based: three queries whatever the number of plots (households with their
-district, consents, plots), then pure Python per plot.
+The build is set-based: four queries whatever the number of plots (an organisation's suppliers,
+households with their district, consents, plots), then pure Python per plot.
 """
 
 from __future__ import annotations
@@ -43,7 +44,8 @@ from farmers.models import Consent, Household, Plot
 from registry.actors import Actor
 from registry.history import access_log_record
 
-from .models import Contract
+from .choices import DeliveryStatus
+from .models import Contract, Delivery
 
 EUDR_CUTOFF = date(2020, 12, 31)
 # From this area up a plot is described by its polygon; below it a point is enough.
@@ -66,9 +68,19 @@ class Supplier:
 
 
 def contract_suppliers(contract: Contract) -> list[Supplier]:
-    """Who supplies ``contract``: the household that sells under it (producer organisations'
-    contracts will list their members here)."""
-    return [Supplier(household_id=contract.household_id)]
+    """Who supplies ``contract``: the household that sells under it; for a producer
+    organisation's contract, the member households that delivered under it (deliveries not
+    rejected; one query, whatever the number of members)."""
+    if contract.household_id is not None:
+        return [Supplier(household_id=contract.household_id)]
+    members = (
+        Delivery.objects.filter(contract_id=contract.pk)
+        .exclude(status=DeliveryStatus.REJECTED)
+        .order_by("household_id")
+        .values_list("household_id", flat=True)
+        .distinct()
+    )
+    return [Supplier(household_id=pk) for pk in members]
 
 
 def consenting(household_ids: Iterable[UUID]) -> set[UUID]:

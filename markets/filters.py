@@ -15,8 +15,8 @@ from drf_spectacular.utils import extend_schema_field
 from farmers.choices import Crop
 from registry.filters import StrictBooleanFilter
 
-from .choices import ContractStatus, DeliveryStatus
-from .models import Contract, Delivery
+from .choices import ContractStatus, DeliveryStatus, MemberRole
+from .models import Contract, Delivery, ProducerMembership
 
 CODE_SCHEMA = {"type": "string", "maxLength": 50, "pattern": "^[-a-zA-Z0-9_]+$"}
 
@@ -47,12 +47,16 @@ class YearFilter(django_filters.Filter):
 
 
 class ContractFilterSet(django_filters.FilterSet):
-    """``status``, ``crop``, ``buyer``, ``household``, ``season`` (a year the season touches)
-    and a season date window (``season_from``/``season_to``: contracts whose season overlaps)."""
+    """``status``, ``crop``, ``buyer``, ``seller_organization``, ``household``, ``season`` (a year
+    the season touches) and a season date window (``season_from``/``season_to``: contracts whose
+    season overlaps)."""
 
     status = django_filters.ChoiceFilter(choices=ContractStatus.choices, label=_("Status"))
     crop = django_filters.ChoiceFilter(choices=Crop.choices, label=_("Crop"))
     buyer = CodeFilter(field_name="buyer__code", label=_("Buyer code"))
+    seller_organization = CodeFilter(
+        field_name="seller_organization__code", label=_("Selling producer organisation")
+    )
     household = django_filters.UUIDFilter(
         field_name="household_id", label=_("Household"), strip=False
     )
@@ -98,4 +102,21 @@ class DeliveryFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = Delivery
+        fields: list[str] = []
+
+
+class MembershipFilterSet(django_filters.FilterSet):
+    """``organization`` (code), ``household``, ``role`` and ``open`` (still a member)."""
+
+    organization = CodeFilter(field_name="organization__code", label=_("Producer organisation"))
+    household = django_filters.UUIDFilter(
+        field_name="household_id", label=_("Household"), strip=False
+    )
+    role = django_filters.ChoiceFilter(choices=MemberRole.choices, label=_("Role"))
+    open = StrictBooleanFilter(
+        field_name="left_on", lookup_expr="isnull", label=_("Still a member")
+    )
+
+    class Meta:
+        model = ProducerMembership
         fields: list[str] = []

@@ -4,6 +4,7 @@ schedule, deliveries and payments, and the yield norms behind the side-selling c
 from __future__ import annotations
 
 import uuid
+from datetime import date
 from decimal import Decimal
 
 from django.core.validators import MaxValueValidator, MinValueValidator
@@ -30,6 +31,7 @@ from .choices import (
     Certification,
     ContractStatus,
     DeliveryStatus,
+    MemberRole,
     PriceRule,
     PriceUnit,
     ProductForm,
@@ -129,17 +131,110 @@ class BuyerOffer(CreatedByModel):
         return self.withdrawn_at is None
 
 
+class ProducerOrganization(Organization):
+    """A cooperative or association of producers (an ``Organization`` of kind
+    ``producer_org``): its own page in the admin, with its member households."""
+
+    class Meta:
+        proxy = True
+        ordering = ["code"]
+        verbose_name = _("producer organisation")
+        verbose_name_plural = _("producer organisations")
+
+
+class ProducerMembership(VersionedModel, CreatedByModel):
+    """A household's membership of a producer organisation: when it joined, when it left (open
+    while empty) and its role. A household holds at most one open membership per organisation;
+    written by ``markets.services.organisations`` (dates checked there: not in the future, not
+    before the family's enrolment, leaving not before joining)."""
+
+    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="producer_memberships",
+        verbose_name=_("producer organisation"),
+        db_index=False,
+    )
+    household = models.ForeignKey(
+        Household,
+        on_delete=models.PROTECT,
+        related_name="producer_memberships",
+        verbose_name=_("household"),
+        db_index=False,
+    )
+    # Denormalised from the household, for scoping without joins.
+    district = district_column(db_index=False)
+    program = program_column(db_index=False)
+    role = models.CharField(
+        _("role"), max_length=16, choices=MemberRole.choices, default=MemberRole.MEMBER
+    )
+    joined_on = models.DateField(_("joined on"))
+    left_on = models.DateField(_("left on"), null=True, blank=True)
+
+    class Meta:
+        ordering = ["joined_on", "id"]
+        verbose_name = _("producer organisation membership")
+        verbose_name_plural = _("producer organisation memberships")
+        indexes = [
+            models.Index(fields=["organization", "joined_on", "id"], name="membership_org_idx"),
+            models.Index(fields=["household", "joined_on"], name="membership_household_idx"),
+            models.Index(fields=["district", "joined_on", "id"], name="membership_district_idx"),
+            models.Index(fields=["program", "joined_on", "id"], name="membership_program_idx"),
+            models.Index(fields=["joined_on", "id"], name="membership_joined_idx"),
+        ]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["organization", "household"],
+                condition=Q(left_on__isnull=True),
+                name="membership_one_open",
+                violation_error_message=_(
+                    "This household is already a member of this organisation."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(left_on__isnull=True) | Q(left_on__gte=F("joined_on")),
+                name="membership_dates_order",
+                violation_error_message=_("A member cannot leave before joining."),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.household_id} ∈ {self.organization_id}"
+
+    def is_member_on(self, day: date) -> bool:
+        """Whether the household was a member on ``day`` (joined on or before it, not left
+        before it)."""
+        return self.joined_on <= day and (self.left_on is None or self.left_on >= day)
+
+
 class Contract(VersionedModel, IdempotentModel, CreatedByModel):
-    """A market-access contract between a household and a buyer for one crop and season."""
+    """A market-access contract between a seller (a household, or a producer organisation
+    selling its members' produce) and a buyer for one crop and season."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     household = models.ForeignKey(
-        Household, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("household")
+        Household,
+        on_delete=models.PROTECT,
+        related_name="contracts",
+        verbose_name=_("household"),
+        null=True,
+        blank=True,
+    )
+    seller_organization = models.ForeignKey(
+        Organization,
+        on_delete=models.PROTECT,
+        related_name="sales_contracts",
+        verbose_name=_("selling producer organisation"),
+        null=True,
+        blank=True,
+        db_index=False,
     )
     buyer = models.ForeignKey(
         Organization, on_delete=models.PROTECT, related_name="contracts", verbose_name=_("buyer")
     )
-    # Denormalised from the household, for scoping and indexes without joins.
+    # Denormalised from the household (or the organisation), for scoping and indexes without
+    # joins.
     district = district_column()
     program = program_column()
     crop = models.CharField(_("crop"), max_length=16, choices=Crop.choices)
@@ -236,6 +331,11 @@ class Contract(VersionedModel, IdempotentModel, CreatedByModel):
             models.Index(fields=["district", "created_at"], name="contract_district_idx"),
             models.Index(fields=["program", "created_at"], name="contract_program_idx"),
             models.Index(fields=["household", "created_at"], name="contract_household_idx"),
+            models.Index(
+                fields=["seller_organization", "created_at"],
+                condition=Q(seller_organization__isnull=False),
+                name="contract_seller_org_idx",
+            ),
             models.Index(fields=["status", "created_at"], name="contract_status_idx"),
             models.Index(fields=["crop", "created_at"], name="contract_crop_idx"),
             models.Index(fields=["season_start", "season_end"], name="contract_season_idx"),
@@ -258,6 +358,14 @@ class Contract(VersionedModel, IdempotentModel, CreatedByModel):
                 name="contract_price_given",
                 violation_error_message=_(
                     "A fixed-price contract needs its price; a reference-price one its floor."
+                ),
+            ),
+            models.CheckConstraint(
+                condition=Q(household__isnull=False, seller_organization__isnull=True)
+                | Q(household__isnull=True, seller_organization__isnull=False),
+                name="contract_one_seller",
+                violation_error_message=_(
+                    "A contract's seller is either a household or a producer organisation."
                 ),
             ),
         ]
@@ -330,7 +438,8 @@ class DeliverySchedule(models.Model):
 
 
 class Delivery(VersionedModel, IdempotentModel, CreatedByModel):
-    """Produce a family delivered against an active contract: weight, grade, price, amount."""
+    """Produce a family delivered against an active contract: weight, grade, price, amount.
+    Under a producer organisation's contract, ``household`` is the member it came from."""
 
     id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
     contract = models.ForeignKey(
@@ -340,7 +449,8 @@ class Delivery(VersionedModel, IdempotentModel, CreatedByModel):
         verbose_name=_("contract"),
         db_index=False,
     )
-    # Denormalised from the contract, for scoping and indexes without joins.
+    # The family whose produce it is: the contract's household, or under a producer
+    # organisation's contract the member household it came from (a member that day).
     household = models.ForeignKey(
         Household,
         on_delete=models.PROTECT,

@@ -10,9 +10,12 @@ only the households the programme offered it (``households_offered_to``); everyo
 their area (``registry.actors.Actor``). Platform rules on buyers' profiles and yield norms are
 the kernel's (``registry.policies``).
 
-Today a household reaches a buyer through a live ``BuyerOffer`` the programme made. Producer
-organisations (issue 16) will add a second way in — the members of a cooperative the buyer buys
-from — by joining their condition here, in ``offered_household_q``; nothing else changes.
+A household reaches a buyer through a live ``BuyerOffer`` the programme made; a producer
+organisation (a cooperative or association, which may also buy from its members) reaches its
+open members too (``offered_household_q``). A producer organisation's key sees the contracts it
+sells or buys under and their deliveries, records deliveries under the contracts it sells, and
+reads its own memberships (``membership_q``); memberships are written by programme people with
+``households:write`` in the household's area.
 """
 
 from __future__ import annotations
@@ -31,25 +34,44 @@ from registry.choices import OrganizationKind, Scope
 from registry.exceptions import PermissionDenied
 from registry.models import Organization
 
-from .models import BuyerOffer, Contract, Delivery
+from .models import BuyerOffer, Contract, Delivery, ProducerMembership
 from .workflow import BUYER, PROGRAMME
 
 # --- buyers and the households offered to them ---------------------------------------------------
 
 
+# Organizations whose keys act for themselves in the market: buyers, and producer
+# organisations (which sell their members' produce and may buy from their members).
+TRADING_KINDS = frozenset({OrganizationKind.BUYER, OrganizationKind.PRODUCER_ORG})
+
+
 def buyer_of(actor: Actor | None) -> Organization | None:
-    """The buyer organization behind a buyer's API key (``None`` for everybody else)."""
+    """The trading organization (a buyer or a producer organisation) behind an API key
+    (``None`` for everybody else)."""
     organization = actor.organization if actor is not None else None
-    if organization is not None and organization.kind == OrganizationKind.BUYER:
+    if organization is not None and organization.kind in TRADING_KINDS:
         return organization
     return None
 
 
+def open_membership_q(organization_id: int, household_path: str = "pk") -> Q:
+    """Rows whose household (at ``household_path``) is an open member of the organisation."""
+    return Q(
+        Exists(
+            ProducerMembership.objects.filter(
+                household_id=OuterRef(household_path),
+                organization_id=organization_id,
+                left_on__isnull=True,
+            )
+        )
+    )
+
+
 def offered_household_q(buyer: Organization | int, household_path: str = "pk") -> Q:
     """Rows whose household (at ``household_path``) the programme links to ``buyer``: a live
-    offer to it. (Producer-organisation membership will be OR-ed in here.)"""
+    offer to it, or (a producer organisation buying from its members) an open membership."""
     buyer_id = buyer if isinstance(buyer, int) else buyer.pk
-    return Q(
+    offered = Q(
         Exists(
             BuyerOffer.objects.filter(
                 household_id=OuterRef(household_path),
@@ -58,6 +80,9 @@ def offered_household_q(buyer: Organization | int, household_path: str = "pk") -
             )
         )
     )
+    if isinstance(buyer, Organization) and buyer.kind != OrganizationKind.PRODUCER_ORG:
+        return offered
+    return offered | open_membership_q(buyer_id, household_path)
 
 
 def households_offered_to(buyer: Organization | int) -> QuerySet[Household]:
@@ -133,6 +158,10 @@ def contract_q(actor: Actor, scope: str = Scope.CONTRACTS_READ, *, prefix: str =
     if buyer is not None:
         if not actor.has_scope(scope):
             return Q(pk__in=[])
+        if buyer.kind == OrganizationKind.PRODUCER_ORG:
+            return Q(**{f"{prefix}buyer_id": buyer.pk}) | Q(
+                **{f"{prefix}seller_organization_id": buyer.pk}
+            )
         return Q(**{f"{prefix}buyer_id": buyer.pk})
     return actor.area_q(
         district_path=f"{prefix}district_id",
@@ -200,7 +229,12 @@ def contracts_visible_on(actor: Actor, household: Household) -> bool:
 
 def delivery_q(actor: Actor, scope: str = Scope.CONTRACTS_READ) -> Q:
     """Deliveries the actor may see: those of the contracts it may see (a delivery carries its
-    contract's buyer, district and programme)."""
+    contract's buyer, district and programme; a selling organisation is its contract's)."""
+    buyer = buyer_of(actor)
+    if buyer is not None and buyer.kind == OrganizationKind.PRODUCER_ORG:
+        if not actor.has_scope(scope):
+            return Q(pk__in=[])
+        return Q(buyer_id=buyer.pk) | Q(contract__seller_organization_id=buyer.pk)
     return contract_q(actor, scope)
 
 
@@ -214,11 +248,24 @@ def delivery_can(actor: Actor, delivery: Delivery, action: str) -> bool:
     """``record`` (``delivery.contract`` is the contract it goes against) and ``transition``:
     the contract's writers; ``confirm``: the programme (its staff or an implementer in the
     area), never a buyer."""
+    if action == "record" and _sells_under(actor, delivery.contract):
+        return True
     if action in ("record", "transition"):
         return contract_can(actor, delivery.contract, "write")
     if action == "confirm":
         return vouches_for_deliveries(actor) and contract_can(actor, delivery.contract, "write")
     raise ValueError(f"unknown action {action!r}")
+
+
+def _sells_under(actor: Actor, contract: Contract) -> bool:
+    """Whether ``actor`` is the key of the producer organisation selling under ``contract``
+    (it records its members' deliveries), with contracts:write."""
+    own = buyer_of(actor)
+    return (
+        own is not None
+        and contract.seller_organization_id == own.pk
+        and actor.has_scope(Scope.CONTRACTS_WRITE)
+    )
 
 
 def require_delivery(actor: Actor, delivery: Delivery, action: str) -> None:
@@ -287,6 +334,41 @@ def require_offer(actor: Actor, offer: BuyerOffer | Household, action: str) -> N
         _("Only programme staff and implementers may offer households to buyers."),
         code="missing_scope",
     )
+
+
+# --- producer organisations' memberships ---------------------------------------------------------
+
+
+def membership_q(actor: Actor, scope: str = Scope.CONTRACTS_READ) -> Q:
+    """Memberships the actor may see: a producer organisation's key its own members' (with
+    contracts:read); another trading key none; everyone else those in their area."""
+    own = buyer_of(actor)
+    if own is not None:
+        if own.kind != OrganizationKind.PRODUCER_ORG or not actor.has_scope(Scope.CONTRACTS_READ):
+            return Q(pk__in=[])
+        return Q(organization_id=own.pk)
+    return actor.area_q(district_path="district_id", program_path="program_id", scope=scope)
+
+
+def membership_can(actor: Actor, household: Household, action: str = "write") -> bool:
+    """``write`` (add a member, change a role, record leaving): programme people with
+    households:write whose area covers the household; never a trading organization's key."""
+    if action != "write":
+        raise ValueError(f"unknown action {action!r}")
+    if buyer_of(actor) is not None:
+        return False
+    return actor.covers(
+        district=household.district_id, program=household.program_id, scope=Scope.HOUSEHOLDS_WRITE
+    )
+
+
+def require_membership(actor: Actor, household: Household) -> None:
+    """``membership_can`` or the services' 403."""
+    if not membership_can(actor, household):
+        raise PermissionDenied(
+            _("Your role may not change memberships of producer organisations."),
+            code="missing_scope",
+        )
 
 
 # --- yield norms ---------------------------------------------------------------------------------

@@ -30,7 +30,7 @@ from registry.exceptions import NotFound
 from registry.models import Organization
 
 from . import policies
-from .models import BuyerOffer, Contract, ContractStatusChange, Delivery
+from .models import BuyerOffer, Contract, ContractStatusChange, Delivery, ProducerMembership
 from .workflow import ACCEPTED_DELIVERY_STATES, ACTIVATED_STATES
 
 
@@ -74,12 +74,48 @@ def offer_get(*, actor: Actor, offer_id: Any) -> BuyerOffer:
 
 
 def contract_list(*, actor: Actor) -> QuerySet[Contract]:
-    """Contracts the actor may see, with household and buyer joined (one query a page)."""
+    """Contracts the actor may see, with household (or selling organisation) and buyer joined
+    (one query a page)."""
     return (
         Contract.objects.filter(policies.contract_q(actor))
-        .select_related("household", "buyer")
-        .only(*[f.name for f in Contract._meta.concrete_fields], *REF_FIELDS)
+        .select_related("household", "buyer", "seller_organization")
+        .only(
+            *[f.name for f in Contract._meta.concrete_fields],
+            *REF_FIELDS,
+            "seller_organization__id",
+            "seller_organization__code",
+        )
     )
+
+
+def membership_list(*, actor: Actor) -> QuerySet[ProducerMembership]:
+    """Memberships of producer organisations the actor may see (a producer organisation's key:
+    its own; everyone else: in their area), with household and organisation joined (one query
+    a page)."""
+    return (
+        ProducerMembership.objects.filter(policies.membership_q(actor))
+        .select_related("household", "organization")
+        .only(
+            *[f.name for f in ProducerMembership._meta.concrete_fields],
+            *REF_FIELDS[:5],
+            "organization__id",
+            "organization__code",
+            "organization__name",
+        )
+    )
+
+
+def membership_get(*, actor: Actor, membership_id: Any) -> ProducerMembership:
+    """One visible membership, or 404."""
+    membership = membership_list(actor=actor).filter(pk=membership_id).first()
+    if membership is None:
+        raise NotFound()
+    return membership
+
+
+def producer_organization_list(*, actor: Actor) -> QuerySet[Organization]:
+    """Active producer organisations (reference data: name, RUC, district)."""
+    return Organization.objects.filter(kind=OrganizationKind.PRODUCER_ORG, is_active=True)
 
 
 def contract_get(*, actor: Actor, contract_id: Any) -> Contract:

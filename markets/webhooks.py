@@ -21,14 +21,17 @@ def contract_data(event: WebhookEvent, actor: Actor) -> dict[str, Any] | None:
     """A contract's status move."""
     contract = (
         Contract.objects.filter(policies.contract_q(actor), pk=event.subject_id)
-        .select_related("buyer")
+        .select_related("buyer", "seller_organization")
         .first()
     )
     if contract is None:
         return None
     return {
         "id": str(contract.pk),
-        "household": str(contract.household_id),
+        "household": str(contract.household_id) if contract.household_id else None,
+        "seller_organization": (
+            contract.seller_organization.code if contract.seller_organization else None
+        ),
         "buyer": contract.buyer.code,
         **moved(event),
         "status": contract.status,

@@ -12,6 +12,9 @@ class OrganizationKind(models.TextChoices):
     TITLING_AUTHORITY = "titling_authority", _("Titling authority")
     BUYER = "buyer", _("Buyer or cooperative")
     FUNDER = "funder", _("Funder")
+    # A cooperative or association of producers: sells its members' produce under its own
+    # contracts and may buy from its members (``markets.models.ProducerMembership``).
+    PRODUCER_ORG = "producer_org", _("Producer organisation (cooperative or association)")
 
 
 class Role(models.TextChoices):

@@ -8,7 +8,7 @@ posts here and the view calls the same service."""
 from __future__ import annotations
 
 import uuid
-from datetime import date, datetime
+from datetime import date
 from typing import Any
 
 from django.db.models import Prefetch, Q
@@ -22,6 +22,7 @@ from farmers.models import Household
 from farmers.pages.base import field_page, service_errors, uuid_or_none
 from registry.actors import Actor
 from registry.choices import OrganizationKind
+from registry.dates import typed_date
 from registry.models import Organization
 
 from . import policies, selectors, services
@@ -77,20 +78,6 @@ def authorities_for(household: Household) -> list[Organization]:
     )
 
 
-def _day(value: Any) -> date | str | None:
-    """A typed date (``aaaa-mm-dd`` from a date input, or ``dd/mm/aaaa``); ``""`` when it is not
-    a date, ``None`` when empty."""
-    text = str(value or "").strip()
-    if not text:
-        return None
-    for pattern in ("%Y-%m-%d", "%d/%m/%Y"):
-        try:
-            return datetime.strptime(text, pattern).date()
-        except ValueError:
-            continue
-    return ""
-
-
 @field_page
 def title_apply(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> HttpResponse:
     """File a title application for one of the household's plots with an authority covering
@@ -107,7 +94,7 @@ def title_apply(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> 
     if request.method == "POST":
         values = dict(request.POST.items())
         upload = request.FILES.get("file")
-        possession = _day(values.get("possession_started_on"))
+        possession = typed_date(values.get("possession_started_on"))
         if possession == "":
             errors["possession_started_on"] = [_("Write the date as dd/mm/aaaa.")]
         if not errors:

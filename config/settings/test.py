@@ -1,9 +1,19 @@
 """Test settings: the embedded default unless DATABASE_URL / REDIS_URL point at real servers."""
 
 import os
+from urllib.parse import urlsplit, urlunsplit
 
-from .base import *  # noqa: F403
-from .base import DATABASES, REST_FRAMEWORK, VAR_DIR
+# Under pytest-xdist (``config/dev.py test`` runs one process per core) each worker gets its own
+# Redis database, so cache counters, locks and Celery queues of parallel tests never meet. The
+# environment is changed, not only the setting, so that workers a test starts inherit it.
+_XDIST_WORKER = os.environ.get("PYTEST_XDIST_WORKER", "")
+if _XDIST_WORKER.startswith("gw") and os.environ.get("REDIS_URL"):
+    _url = urlsplit(os.environ["REDIS_URL"])
+    _db = (int(_url.path.strip("/") or 0) + 1 + int(_XDIST_WORKER[2:])) % 16
+    os.environ["REDIS_URL"] = urlunsplit(_url._replace(path=f"/{_db}"))
+
+from .base import *  # noqa: E402, F403
+from .base import DATABASES, REST_FRAMEWORK, VAR_DIR  # noqa: E402
 
 DEBUG = False
 SECRET_KEY = "test-only-insecure-key"  # noqa: S105

@@ -146,10 +146,12 @@ def _slug(text: Any) -> str:
     return re.sub(r"[^0-9a-z]+", "_", plain).strip("_")
 
 
-_HEADER_ALIASES: dict[str, str] = {}
-for _column in COLUMNS:
-    for _alias in (_column.name, *_column.aliases):
-        _HEADER_ALIASES[_slug(_alias)] = _column.name
+def header_aliases(columns: tuple[Column, ...]) -> dict[str, str]:
+    """``{slug of a header spelling: column name}`` for ``columns`` (names and aliases)."""
+    return {_slug(alias): c.name for c in columns for alias in (c.name, *c.aliases)}
+
+
+_HEADER_ALIASES: dict[str, str] = header_aliases(COLUMNS)
 
 # Spanish spellings of coded values; anything else is passed on for the service to refuse.
 _SEX_ALIASES: dict[str, str] = {

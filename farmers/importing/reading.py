@@ -13,7 +13,7 @@ from typing import IO, Any
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext as _
 
-from .columns import _HEADER_ALIASES, REQUIRED_COLUMNS, _slug
+from .columns import _HEADER_ALIASES, REQUIRED_COLUMNS, Column, _slug, header_aliases
 
 MAX_ROWS = 20_000
 MAX_BYTES = 10 * 1024 * 1024
@@ -86,7 +86,10 @@ def _csv_rows(data: bytes) -> list[list[str]]:
         ) from exc
 
 
-def _xlsx_table(data: bytes) -> Table:
+Names = tuple[dict[str, str], tuple[str, ...]]
+
+
+def _xlsx_table(data: bytes, names: Names) -> Table:
     from openpyxl import load_workbook
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -99,7 +102,7 @@ def _xlsx_table(data: bytes) -> Table:
     try:
         if not workbook.worksheets:
             raise _file_error(_("The workbook has no sheet."), "empty_file")
-        return _build_table(workbook.worksheets[0].iter_rows(values_only=True))
+        return _build_table(workbook.worksheets[0].iter_rows(values_only=True), names)
     finally:
         workbook.close()
 
@@ -108,8 +111,10 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
-def _build_table(raw_rows: Iterable[Sequence[Any]]) -> Table:
-    """Map the header to column names, then keep the non-blank rows (at most ``MAX_ROWS``)."""
+def _build_table(raw_rows: Iterable[Sequence[Any]], names: Names) -> Table:
+    """Map the header to column names (``names``: header aliases and required columns), then
+    keep the non-blank rows (at most ``MAX_ROWS``)."""
+    aliases, required = names
     columns: list[str | None] = []
     ignored: list[str] = []
     rows: list[SourceRow] = []
@@ -123,7 +128,7 @@ def _build_table(raw_rows: Iterable[Sequence[Any]]) -> Table:
             seen: dict[str, str] = {}
             for cell in cells:
                 label = "" if cell is None else str(cell).strip()
-                name = _HEADER_ALIASES.get(_slug(label))
+                name = aliases.get(_slug(label))
                 if name is None:
                     columns.append(None)
                     if label:
@@ -137,7 +142,7 @@ def _build_table(raw_rows: Iterable[Sequence[Any]]) -> Table:
                     )
                 seen[name] = label
                 columns.append(name)
-            missing = [name for name in REQUIRED_COLUMNS if name not in seen]
+            missing = [name for name in required if name not in seen]
             if missing:
                 raise _file_error(
                     _("Missing columns: %(columns)s. Download the template to see the format.")
@@ -164,23 +169,31 @@ def _build_table(raw_rows: Iterable[Sequence[Any]]) -> Table:
     return Table(rows=rows, ignored_columns=ignored)
 
 
-def read_table(source: bytes | IO[bytes], filename: str) -> Table:
+def read_table(
+    source: bytes | IO[bytes], filename: str, columns: tuple[Column, ...] | None = None
+) -> Table:
     """Read a CSV (comma, semicolon or tab; UTF-8 with or without BOM) or an XLSX file (first
-    sheet). Raises ``ValidationError`` (no field) with a clear message when the file is unusable.
+    sheet), whose header names the household import's columns (or ``columns``: another import
+    of the same machinery). Raises ``ValidationError`` (no field) with a clear message when the
+    file is unusable.
     """
+    if columns is not None:
+        names = (header_aliases(columns), tuple(c.name for c in columns if c.required))
+    else:
+        names = (_HEADER_ALIASES, REQUIRED_COLUMNS)
     data = _read_limited(source)
     name = filename.lower()
     if name.endswith((".xlsx", ".xlsm")) or (
         not name.endswith((".csv", ".txt")) and data.startswith(b"PK\x03\x04")
     ):
-        return _xlsx_table(data)
+        return _xlsx_table(data, names)
     if name.endswith(".xls"):
         raise _file_error(
             _("Old Excel files (.xls) are not supported: save it as .xlsx or .csv."),
             "unsupported_format",
         )
     if name.endswith((".csv", ".txt")) or not name:
-        return _build_table(_csv_rows(data))
+        return _build_table(_csv_rows(data), names)
     raise _file_error(
         _("Upload a .csv or .xlsx file."),
         "unsupported_format",

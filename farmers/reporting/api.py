@@ -38,7 +38,9 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         default="households",
         help_text=gettext_lazy(
             "households (by stage now, or at each month's end), flows (stage changes), "
-            "relapse_rate, cost_per_household or tenure (households holding secure tenure)."
+            "relapse_rate, cost_per_household, tenure (households holding secure tenure) or "
+            "producer_organisations (members of producer organisations and their sales "
+            "through them)."
         ),
     )
     group_by = serializers.RegexField(
@@ -50,7 +52,7 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
             "Comma-separated dimensions: district, program, stage, month. Those that do not "
             "apply to the metric are ignored (the response's group_by lists the ones used). "
             "Default: stage for households, month for flows, program for relapse_rate, "
-            "cost_per_household and tenure."
+            "cost_per_household, tenure and producer_organisations."
         ),
     )
     program = serializers.CharField(required=False, allow_blank=True, max_length=50)
@@ -131,7 +133,8 @@ class IndicatorCellSerializer(serializers.Serializer[Any]):
     ``households`` (households, flows, cost_per_household, tenure: households holding tenure),
     ``from_stage``/``to_stage``
     (flows), ``households_reached``/``households_relapsed``/``relapse_rate`` (relapse_rate),
-    ``funding_source``/``total_cost_pen``/``cost_per_household_pen`` (cost_per_household).
+    ``funding_source``/``total_cost_pen``/``cost_per_household_pen`` (cost_per_household),
+    ``households``/``organisations``/``delivered_kg``/``sales_pen`` (producer_organisations).
     Suppressed cells carry ``null`` values and ``suppressed: true``."""
 
     district = serializers.CharField(required=False, help_text="INEI ubigeo")
@@ -152,6 +155,26 @@ class IndicatorCellSerializer(serializers.Serializer[Any]):
     )
     cost_per_household_pen = serializers.DecimalField(
         max_digits=16, decimal_places=2, required=False, allow_null=True
+    )
+    organisations = serializers.IntegerField(
+        required=False,
+        allow_null=True,
+        min_value=0,
+        help_text="Producer organisations the cell's member households belong to",
+    )
+    delivered_kg = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        help_text="Accepted kg the cell's households sold through producer organisations",
+    )
+    sales_pen = serializers.DecimalField(
+        max_digits=16,
+        decimal_places=2,
+        required=False,
+        allow_null=True,
+        help_text="Their value (PEN)",
     )
     suppressed = serializers.BooleanField()
 

@@ -19,6 +19,10 @@ Metrics (``IndicatorQuery.metric``):
 ``tenure``               the tenure track: households holding secure tenure (the ``tenure``
                          milestone), by programme, district or stage now
                          (:mod:`farmers.reporting.tenure_track`).
+``producer_organisations`` households that are open members of a producer organisation, the
+                         organisations they belong to, and the kg and soles they sold through
+                         them in the period (computed by the markets app, which registers it
+                         with ``register_metric``: farmers never imports markets).
 
 Small-cell suppression (DESIGN.md §7) is applied when ``suppress`` is true (the funders' API),
 by :func:`farmers.reporting.suppression.protect` for every metric: primary (under 5) and
@@ -61,7 +65,14 @@ SUPPRESSION_THRESHOLD = THRESHOLD
 COUNTED_STATUSES = (HouseholdStatus.ACTIVE,)
 MAX_MONTHS = 60
 
-METRICS = ("households", "flows", "relapse_rate", "cost_per_household", "tenure")
+METRICS = (
+    "households",
+    "flows",
+    "relapse_rate",
+    "cost_per_household",
+    "tenure",
+    "producer_organisations",
+)
 DIMENSIONS = ("district", "program", "stage", "month")
 # Which dimensions each metric can be grouped by (the others are part of every row).
 METRIC_DIMENSIONS: dict[str, tuple[str, ...]] = {
@@ -70,6 +81,7 @@ METRIC_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "relapse_rate": ("district", "program"),
     "cost_per_household": ("district", "program"),
     "tenure": ("district", "program", "stage"),
+    "producer_organisations": ("district", "program"),
 }
 DEFAULT_GROUP_BY: dict[str, tuple[str, ...]] = {
     "households": ("stage",),
@@ -77,7 +89,21 @@ DEFAULT_GROUP_BY: dict[str, tuple[str, ...]] = {
     "relapse_rate": ("program",),
     "cost_per_household": ("program",),
     "tenure": ("program",),
+    "producer_organisations": ("program",),
 }
+
+# Metrics another app computes (registered from its ``AppConfig.ready()``), by name.
+Computer = Callable[..., list[dict[str, Any]]]
+_computers: dict[str, Computer] = {}
+
+
+def register_metric(name: str, compute: Computer) -> None:
+    """Register the app that computes metric ``name`` (one of ``METRICS``): ``compute(actor=...,
+    query=...)`` returns its cells, suppressed when ``query.suppress``."""
+    if name not in METRICS:
+        raise ValueError(name)
+    _computers[name] = compute
+
 
 # The ladder of DESIGN.md §6, lowest first; relapsed and excluded are off the ladder.
 LADDER: tuple[str, ...] = (
@@ -610,4 +636,6 @@ def indicator_rows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any
         from .tenure_track import households_with_tenure
 
         return households_with_tenure(actor=actor, query=query)
+    if query.metric in _computers:
+        return _computers[query.metric](actor=actor, query=query)
     raise ValueError(query.metric)

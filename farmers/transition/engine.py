@@ -74,6 +74,7 @@ from .rules import (
     Thresholds,
     Visit,
     compute,
+    licit_hectares,
 )
 from .rules import Eradication as ErasedCoca
 
@@ -270,7 +271,10 @@ def _licit_from_installations(
     visit_plots: Any = Verification.plots.through  # the auto-created M2M table
     for vid, plot_id in _rows(
         visit_plots.objects.filter(
-            verification__household_id__in=sorted(installed),
+            # A semi-join, not thousands of ids sent (and converted one by one) from Python.
+            verification__household_id__in=CropInstallation.objects.filter(by_household)
+            .order_by()
+            .values("household_id"),
             verification__status=VerificationStatus.CONFIRMED,
         )
         .annotate(visit_ref=_text_id("verification_id"), plot_ref=_text_id("plot_id"))
@@ -434,7 +438,7 @@ def read_evidence(
             agreements[hid] = [signed_on]
     thresholds = _thresholds({row[5] for row in rows})
     # Licit hectares count only the crops on the household's programme's list.
-    licit_ha = {row[0]: thresholds[row[5]].licit_ha for row in rows}
+    listed = {row[0]: thresholds[row[5]].licit_crops for row in rows}
     visits: dict[str, list[Visit]] = {}
     for hid, visited_on, coca_ha, crops, vid in _keyed(
         _rows(
@@ -444,9 +448,10 @@ def read_evidence(
             .values_list("text_id", "visited_on", "coca_ha", "licit_crops", "ref")
         )
     ):
-        if hid not in licit_ha:
+        crops_listed = listed.get(hid)
+        if crops_listed is None:
             continue
-        visit = Visit(visited_on, coca_ha, licit_ha[hid](crops), str(vid))
+        visit = Visit(visited_on, coca_ha, licit_hectares(crops, crops_listed), str(vid))
         if hid in visits:
             visits[hid].append(visit)
         else:
@@ -623,7 +628,7 @@ def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], li
     """Alerts to raise (wanted keys never raised before, in any status) and live engine alerts
     to resolve (their condition is gone)."""
     wanted = {w.key: (row, w) for row in rows for w in row.result.alerts_wanted}
-    existing = list(
+    existing = _rows(
         Alert.objects.filter(by_household, kind__in=ENGINE_ALERT_KINDS)
         .order_by()
         .values_list("pk", "key", "status")
@@ -641,8 +646,8 @@ def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], li
             due_on=w.due_on,
             details={"stage": row.result.stage, "reason": row.result.held_back},
         )
-        for key, (row, w) in sorted(wanted.items())
-        if key not in known
+        for key in sorted(key for key in wanted if key not in known)
+        for row, w in (wanted[key],)
     ]
     stale = [
         pk for pk, key, status in existing if status in LIVE_ALERT_STATUSES and key not in wanted

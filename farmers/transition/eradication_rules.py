@@ -15,7 +15,6 @@ from .facts import (
     HouseholdEvidence,
 )
 from .ordering import (
-    _iso,
     _until,
 )
 
@@ -46,7 +45,7 @@ def agreement_progress(
         (e.hectares for e in eradications if not e.forced and signed_on <= e.on <= today), ZERO
     )
     return {
-        "signed_on": _iso(signed_on),
+        "signed_on": signed_on.isoformat(),
         "committed_ha": str(committed),
         "eradicated_ha": str(eradicated),
         "met": eradicated >= committed,

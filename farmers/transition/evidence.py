@@ -67,7 +67,7 @@ FACT_KINDS = (
 TENURE_FACT_KINDS = frozenset({TITLE_REGISTERED, TENURE_ACCEPTED})
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: see facts.VALUE_OBJECTS
 class Fact:
     """One dated piece of evidence about a household, from another app."""
 

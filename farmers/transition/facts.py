@@ -8,6 +8,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 
 from farmers.choices import Stage
@@ -111,9 +112,19 @@ class Thresholds:
 def licit_hectares(crops: Any, listed: frozenset[str]) -> Decimal:
     """The licit hectares of a visit: the sum of the ``ha`` of its crops on the programme's
     licit-crop list (``listed``). Other crops are stored and shown, never counted; malformed
-    entries count 0; ``crops`` may be the JSON text of the list (``jsonb`` read raw)."""
+    entries count 0; ``crops`` may be the JSON text of the list (``jsonb`` read raw), whose
+    result is memoised (a pure function of the text; visits repeat the same few lists)."""
     if isinstance(crops, str):
-        crops = json.loads(crops)
+        return _licit_hectares_of_text(crops, listed)
+    return _licit_sum(crops, listed)
+
+
+@lru_cache(maxsize=1 << 14)
+def _licit_hectares_of_text(crops: str, listed: frozenset[str]) -> Decimal:
+    return _licit_sum(json.loads(crops), listed)
+
+
+def _licit_sum(crops: Any, listed: frozenset[str]) -> Decimal:
     total = ZERO
     for crop in crops or ():
         try:
@@ -127,7 +138,11 @@ def licit_hectares(crops: Any, listed: frozenset[str]) -> Decimal:
     return total
 
 
-@dataclass(frozen=True, slots=True)
+# VALUE_OBJECTS: the evidence and result objects below (and ``evidence.Fact``) are values, never
+# changed after they are made, but not ``frozen``: a frozen dataclass's ``__init__`` sets each
+# field through ``object.__setattr__`` and costs three times as much, and the sweep makes several
+# per household (issue 15: 1M households a night). They stay hashable (``unsafe_hash``).
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: see VALUE_OBJECTS
 class Visit:
     """A confirmed verification visit: coca and licit crops (ha) observed on a day."""
 
@@ -137,7 +152,7 @@ class Visit:
     ref: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: see VALUE_OBJECTS
 class Eradication:
     """A verified eradication record: coca destroyed on one of the family's plots on a day,
     ``forced`` (CORAH) or voluntary (the family's own reduction)."""
@@ -148,7 +163,7 @@ class Eradication:
     ref: str = ""
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: see VALUE_OBJECTS
 class HouseholdEvidence:
     """Everything the rules look at for one household (its own records plus provider facts)."""
 
@@ -165,7 +180,7 @@ class HouseholdEvidence:
     commitments: Sequence[tuple[date, Decimal]] = ()
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: see VALUE_OBJECTS
 class AlertWanted:
     """A condition that should have an alert (the engine raises each key once)."""
 
@@ -175,7 +190,7 @@ class AlertWanted:
     severity: str = "warning"
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True, unsafe_hash=True)  # not frozen: see VALUE_OBJECTS
 class Result:
     """The computed stage, since when, why, the milestones met and the alerts wanted.
 

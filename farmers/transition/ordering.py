@@ -5,7 +5,6 @@ evidence summary the ledger keeps."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
 from datetime import date
 from functools import lru_cache
 from typing import Any
@@ -25,17 +24,20 @@ from .facts import (
 )
 
 
-@lru_cache(maxsize=256)
 def _cutoffs(today: date, thresholds: Thresholds) -> tuple[date, date, date]:
-    return (
-        add_months(today, -thresholds.coca_free_max_age_months),
-        add_months(today, -thresholds.market_window_months),
-        add_months(today, -thresholds.visit_due_months),
+    """The day's cutoffs: before them a visit has expired, a market link lapsed, a visit is due.
+    Memoised on the three month counts (hashing the whole ``Thresholds`` costs more)."""
+    return _cutoffs_of(
+        today,
+        thresholds.coca_free_max_age_months,
+        thresholds.market_window_months,
+        thresholds.visit_due_months,
     )
 
 
-def _iso(day: date) -> str:
-    return day.isoformat()
+@lru_cache(maxsize=256)
+def _cutoffs_of(today: date, visit_age: int, market: int, due: int) -> tuple[date, date, date]:
+    return add_months(today, -visit_age), add_months(today, -market), add_months(today, -due)
 
 
 def _until(days: Sequence[date], today: date) -> list[date]:
@@ -88,7 +90,16 @@ def _in_time_order(result: Result, enrolled_on: date, today: date) -> Result:
         if on is not None and on < enrolled:
             milestones[key] = enrolled
     if result.since < enrolled_on <= today:
-        return replace(result, since=enrolled_on)
+        # Built directly: ``dataclasses.replace`` costs more than the rest of this function.
+        return Result(
+            result.stage,
+            enrolled_on,
+            result.reason,
+            result.held_back,
+            milestones,
+            result.evidence_summary,
+            result.alerts_wanted,
+        )
     return result
 
 
@@ -96,10 +107,10 @@ def _summary(visits: Sequence[Visit], agreements: Sequence[date], relapses: int)
     """The evidence behind a decision, for the ledger (coca figures under ``coca``)."""
     summary: dict[str, Any] = {"agreements": len(agreements), "visits": len(visits)}
     if agreements:
-        summary["last_agreement_on"] = _iso(agreements[-1])
+        summary["last_agreement_on"] = agreements[-1].isoformat()
     if visits:
         latest = visits[-1]
-        summary["last_visit_on"] = _iso(latest.on)
+        summary["last_visit_on"] = latest.on.isoformat()
         summary["licit_ha"] = str(latest.licit_ha)
         summary["coca"] = {"coca_ha": str(latest.coca_ha), "relapses": relapses}
         if latest.ref:

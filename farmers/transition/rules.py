@@ -90,7 +90,6 @@ from .facts import (
 from .ordering import (
     _cutoffs,
     _in_time_order,
-    _iso,
     _summary,
     _until,
     _visits_until,
@@ -115,7 +114,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
     hid = evidence.household_id
     agreements = _until(evidence.agreements, today)
     visits = _visits_until(evidence.visits, today)
-    milestones: dict[str, str] = {ENROLLED: _iso(evidence.registered_on)}
+    milestones: dict[str, str] = {ENROLLED: evidence.registered_on.isoformat()}
 
     if not evidence.active or not evidence.consent:
         reason = Reason.NOT_ACTIVE if not evidence.active else Reason.NO_CONSENT
@@ -124,7 +123,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
     facts = [f for f in evidence.facts if f.on <= today] if evidence.facts else []
     tenure_on = tenure_since(facts, evidence.registered_on) if facts else None
     if tenure_on is not None:
-        milestones[TENURE] = _iso(tenure_on)
+        milestones[TENURE] = tenure_on.isoformat()
     if facts:
         visits = _without_overturned(visits, facts)
 
@@ -170,7 +169,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
 
     summary = _summary(visits, agreements, relapses)
     if excluded_on is not None:
-        milestones[EXCLUDED] = _iso(excluded_on)
+        milestones[EXCLUDED] = excluded_on.isoformat()
         return Result(
             EXCLUDED,
             excluded_on,
@@ -181,7 +180,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
             (AlertWanted("relapse", f"relapse:{hid}:{excluded_on}", None, "critical"),),
         )
     if relapsed_on is not None:
-        milestones[RELAPSED] = _iso(relapsed_on)
+        milestones[RELAPSED] = relapsed_on.isoformat()
         return Result(
             RELAPSED,
             relapsed_on,
@@ -207,7 +206,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
             (),
         )
     committed_on = era_start
-    milestones[COMMITTED] = _iso(committed_on)
+    milestones[COMMITTED] = committed_on.isoformat()
     stage, since, reason = COMMITTED, committed_on, Reason.AGREEMENT_SIGNED
     era_visits = [v for v in visits[era_visit_index:] if v.on >= committed_on]
 
@@ -255,7 +254,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
         alerts.append(AlertWanted("evidence_expiry", f"evidence_expiry:{hid}:visit:{expired_on}"))
         return result(Reason.VISIT_EXPIRED, expired_on)
     coca_free_on = run[0].on
-    milestones[COCA_FREE] = _iso(coca_free_on)
+    milestones[COCA_FREE] = coca_free_on.isoformat()
     stage, since, reason = COCA_FREE, max(since, coca_free_on), Reason.COCA_FREE_VISIT
 
     # licit_production: the latest visits confirm licit crops of at least the minimum.
@@ -266,7 +265,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
         had_licit = any(v.licit_ha >= thresholds.licit_min_ha for v in run[:-1])
         return result(Reason.LICIT_BELOW_MINIMUM, latest.on if had_licit else None)
     licit_on = run[licit_index].on
-    milestones[LICIT_PRODUCTION] = _iso(licit_on)
+    milestones[LICIT_PRODUCTION] = licit_on.isoformat()
     stage, since, reason = LICIT_PRODUCTION, max(since, licit_on), Reason.LICIT_CONFIRMED
 
     # Every accepted delivery counts, whatever its contract's status now: suspending or
@@ -276,7 +275,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
     )
     summary["titles_registered"] = sum(1 for f in facts if f.kind == TITLE_REGISTERED)
     if deliveries:
-        summary["last_delivery_on"] = _iso(deliveries[-1].on)
+        summary["last_delivery_on"] = deliveries[-1].on.isoformat()
 
     # market_linked: an accepted delivery within the market window.
     if not deliveries:
@@ -292,7 +291,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
         chain_start -= 1
     chain = deliveries[chain_start:]
     linked_on = chain[0].on
-    milestones[MARKET_LINKED] = _iso(linked_on)
+    milestones[MARKET_LINKED] = linked_on.isoformat()
     stage, since, reason = MARKET_LINKED, max(since, linked_on), Reason.DELIVERY_ACCEPTED
 
     # graduated: coca-free long enough (two visits 12+ months apart) and enough income.
@@ -305,7 +304,7 @@ def _compute(evidence: HouseholdEvidence, today: date, thresholds: Thresholds) -
         if tenure_on is None:
             return result(Reason.NO_TENURE)
         graduation_on = max(graduation_on, tenure_on)
-    milestones[GRADUATED] = _iso(graduation_on)
+    milestones[GRADUATED] = graduation_on.isoformat()
     stage, since, reason = GRADUATED, max(since, graduation_on), Reason.GRADUATION_MET
     return result(Reason.GRADUATION_MET)
 
@@ -315,12 +314,12 @@ def _without_overturned(visits: list[Visit], facts: Sequence[Fact]) -> list[Visi
     overturned = {f.ref for f in facts if f.kind == RELAPSE_OVERTURNED}
     if not overturned:
         return visits
-    return [v for v in visits if not (v.coca_ha > ZERO and _iso(v.on) in overturned)]
+    return [v for v in visits if not (v.coca_ha > ZERO and v.on.isoformat() in overturned)]
 
 
 def _decided(facts: Sequence[Fact], kind: str, relapse_on: date) -> Fact | None:
     """People's decision of ``kind`` about the relapse of ``relapse_on`` (or None)."""
-    ref = _iso(relapse_on)
+    ref = relapse_on.isoformat()
     return next((f for f in facts if f.kind == kind and f.ref == ref), None)
 
 

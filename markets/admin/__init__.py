@@ -1,6 +1,7 @@
 """Admin for programme staff: contracts with their deliveries, schedule and status history,
 totals per buyer and crop, CSV export (``contracts``); offers to buyers, buyers' contacts and
-the yield norms and harvest calendars (``buyers``); what they share (``common``).
+the yield norms and harvest calendars (``buyers``); producer organisations with their members
+(``organisations``); what they share (``common``).
 
 Status never changes by free editing: actions call the workflow services. Changelists are
 narrowed to the person's area (the same rule as the API, ``markets.policies``) and never count
@@ -19,6 +20,7 @@ from .contracts import (
     SeasonYearFilter,
     StatusChangeInline,
 )
+from .organisations import MemberInline, ProducerOrganizationAdmin
 
 __all__ = [
     "BuyerFilter",
@@ -28,6 +30,8 @@ __all__ = [
     "DeliveryAdmin",
     "DeliveryInline",
     "HarvestCalendarAdmin",
+    "MemberInline",
+    "ProducerOrganizationAdmin",
     "ScheduleInline",
     "ScopedMixin",
     "SeasonYearFilter",

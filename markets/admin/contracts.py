@@ -78,6 +78,7 @@ class SeasonYearFilter(admin.SimpleListFilter):
 CONTRACT_CSV = [
     "id",
     "household",
+    "seller_organization",
     "buyer",
     "district",
     "crop",
@@ -106,6 +107,7 @@ class ContractAdmin(ContractStoryMixin, ScopedMixin, LargeTableAdmin):
 
     list_display = [
         "household",
+        "seller_organization",
         "buyer",
         "crop",
         "product_form",
@@ -117,10 +119,11 @@ class ContractAdmin(ContractStoryMixin, ScopedMixin, LargeTableAdmin):
         "status",
     ]
     list_filter = ["crop", BuyerFilter, "status", SeasonYearFilter, "certification"]
-    list_select_related = ["household", "buyer"]
+    list_select_related = ["household", "buyer", "seller_organization"]
     search_fields = ["=household__code", "=id"]
     readonly_fields = [
         "household",
+        "seller_organization",
         "buyer",
         "district",
         "program",
@@ -198,7 +201,8 @@ class ContractAdmin(ContractStoryMixin, ScopedMixin, LargeTableAdmin):
         rows = (
             [
                 c.pk,
-                c.household.code,
+                c.household.code if c.household else "",
+                c.seller_organization.code if c.seller_organization else "",
                 c.buyer.code,
                 c.district_id,
                 c.crop,
@@ -219,7 +223,7 @@ class ContractAdmin(ContractStoryMixin, ScopedMixin, LargeTableAdmin):
                 c.accepted_kg,
                 c.accepted_value_pen,
             ]
-            for c in queryset.select_related("household", "buyer")
+            for c in queryset.select_related("household", "buyer", "seller_organization")
             .order_by("created_at")
             .iterator(chunk_size=2000)
         )

@@ -75,7 +75,9 @@ class ContractStoryMixin:
 
     @admin.display(description=gettext_lazy("the family's plots on the map"))
     def plots_map(self, obj: Contract) -> SafeString:
-        plots = Plot.objects.filter(household_id=obj.household_id, is_active=True).only(
+        if obj.household is None:  # a producer organisation's contract: no family plots
+            return boundary_svg([], title="")
+        plots = Plot.objects.filter(household=obj.household, is_active=True).only(
             "name", "geometry"
         )
         return boundary_svg_for(plots, obj.household.code)

@@ -16,12 +16,20 @@ from markets.choices import (
     Certification,
     ContractStatus,
     DeliveryStatus,
+    MemberRole,
     PriceRule,
     ProductForm,
     QualityGrade,
     RejectionReason,
 )
-from markets.models import BuyerOffer, Contract, ContractStatusChange, Delivery, DeliverySchedule
+from markets.models import (
+    BuyerOffer,
+    Contract,
+    ContractStatusChange,
+    Delivery,
+    DeliverySchedule,
+    ProducerMembership,
+)
 from registry.api.fields import BoundedDateField, DecimalStringField
 from registry.models import Organization
 
@@ -164,9 +172,13 @@ class StatusChangeSerializer(serializers.ModelSerializer[ContractStatusChange]):
 
 
 class ContractSerializer(serializers.ModelSerializer[Contract]):
-    """A market-access contract with its running delivery totals and fulfilment."""
+    """A market-access contract with its running delivery totals and fulfilment. Its seller is
+    a household or (``seller_organization``) a producer organisation; the other is null."""
 
-    household = HouseholdRefSerializer(read_only=True)
+    household = HouseholdRefSerializer(read_only=True, allow_null=True)
+    seller_organization = serializers.CharField(
+        source="seller_organization.code", read_only=True, allow_null=True, default=None
+    )
     buyer = serializers.CharField(source="buyer.code", read_only=True)
     district = serializers.CharField(source="district_id", read_only=True)
     fulfilment = serializers.DecimalField(
@@ -181,6 +193,7 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
         fields = [
             "id",
             "household",
+            "seller_organization",
             "buyer",
             "district",
             "crop",
@@ -241,7 +254,25 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
     """Record a draft contract. Give the volume in kg, or (coffee) in quintales of 46 kg."""
 
     id = serializers.UUIDField(required=False, help_text=_("Client-chosen id: retries are safe."))
-    household = serializers.UUIDField()
+    household = serializers.UUIDField(
+        required=False,
+        help_text=_("The selling household (or give seller_organization instead)."),
+    )
+    seller_organization = serializers.RegexField(
+        SLUG,
+        max_length=50,
+        required=False,
+        help_text=_("The code of the selling producer organisation (instead of household)."),
+    )
+    program = serializers.RegexField(
+        SLUG,
+        max_length=50,
+        required=False,
+        help_text=_(
+            "An organisation's contract only: the programme (default: the organisation's only "
+            "assigned programme)."
+        ),
+    )
     buyer = serializers.RegexField(SLUG, max_length=50)
     crop = serializers.ChoiceField(choices=Crop.choices)
     product_form = serializers.ChoiceField(choices=ProductForm.choices)
@@ -384,6 +415,13 @@ class DeliveryCreateSerializer(serializers.Serializer[Any]):
 
     id = serializers.UUIDField(required=False, help_text=_("Client-chosen id: retries are safe."))
     contract = serializers.UUIDField()
+    household = serializers.UUIDField(
+        required=False,
+        help_text=_(
+            "Under a producer organisation's contract (required there): the member household "
+            "the produce came from, a member on the delivery date."
+        ),
+    )
     delivered_on = BoundedDateField(kind="event")
     weight_kg = DecimalStringField(max_digits=12, decimal_places=2, required=False)
     weight_qq = DecimalStringField(
@@ -434,3 +472,61 @@ class DeliveryTransitionSerializer(serializers.Serializer[Any]):
     )
     paid_on = BoundedDateField(kind="event", required=False)
     paid_amount_pen = DecimalStringField(max_digits=14, decimal_places=2, required=False)
+
+
+class OrganizationRefSerializer(serializers.ModelSerializer[Organization]):
+    """A producer organisation as a membership names it."""
+
+    class Meta:
+        model = Organization
+        fields = ["code", "name"]
+        read_only_fields = fields
+
+
+class ProducerOrganizationSerializer(serializers.ModelSerializer[Organization]):
+    """A producer organisation (cooperative or association) with its RUC and district."""
+
+    district = serializers.CharField(source="district_id", read_only=True, allow_null=True)
+
+    class Meta:
+        model = Organization
+        fields = ["code", "name", "ruc", "district", "is_active", "version"]
+        read_only_fields = fields
+
+
+class MembershipSerializer(serializers.ModelSerializer[ProducerMembership]):
+    """A household's membership of a producer organisation (open while ``left_on`` is null)."""
+
+    organization = OrganizationRefSerializer(read_only=True)
+    household = HouseholdRefSerializer(read_only=True)
+
+    class Meta:
+        model = ProducerMembership
+        fields = [
+            "id",
+            "organization",
+            "household",
+            "role",
+            "joined_on",
+            "left_on",
+            "version",
+            "created_at",
+            "updated_at",
+        ]
+        read_only_fields = fields
+
+
+class MembershipCreateSerializer(serializers.Serializer[Any]):
+    """Add a member household to a producer organisation."""
+
+    organization = serializers.RegexField(SLUG, max_length=50)
+    household = serializers.UUIDField()
+    role = serializers.ChoiceField(choices=MemberRole.choices, default=MemberRole.MEMBER)
+    joined_on = BoundedDateField(kind="event")
+
+
+class MembershipUpdateSerializer(serializers.Serializer[Any]):
+    """Change a member's role, or record the day it left the organisation."""
+
+    role = serializers.ChoiceField(choices=MemberRole.choices, required=False)
+    left_on = BoundedDateField(kind="event", required=False)

@@ -14,10 +14,12 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from markets import eudr, selectors, services
-from markets.filters import ContractFilterSet, DeliveryFilterSet
-from markets.models import BuyerOffer, Contract, Delivery
+from markets.filters import ContractFilterSet, DeliveryFilterSet, MembershipFilterSet
+from markets.models import BuyerOffer, Contract, Delivery, ProducerMembership
 from registry.api.base import RegistryViewSet
+from registry.api.logged import LoggedReadsMixin
 from registry.choices import Scope
+from registry.exceptions import NotFound
 from registry.models import Organization
 
 from .serializers import (
@@ -30,9 +32,13 @@ from .serializers import (
     DeliveryCreateSerializer,
     DeliverySerializer,
     DeliveryTransitionSerializer,
+    MembershipCreateSerializer,
+    MembershipSerializer,
+    MembershipUpdateSerializer,
     OfferCreateSerializer,
     OfferSerializer,
     OfferWithdrawSerializer,
+    ProducerOrganizationSerializer,
 )
 
 
@@ -87,6 +93,77 @@ class BuyerViewSet(MarketsViewSet):
         return self._detail(buyer, created)
 
 
+class ProducerOrganizationViewSet(MarketsViewSet):
+    """Producer organisations (cooperatives and associations): reference data every key may
+    read (name, RUC, district). They are registered by platform administrators."""
+
+    read_scope = Scope.REFERENCE_READ
+    http_method_names = ["get", "head", "options"]
+    serializer_class = ProducerOrganizationSerializer
+    detail_serializer_class = ProducerOrganizationSerializer
+    lookup_field = "code"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    ordering = "code"
+
+    def get_queryset(self) -> QuerySet[Organization]:
+        return selectors.producer_organization_list(actor=self.actor)
+
+    def fetch(self, key: Any) -> Organization:
+        found = self.get_queryset().filter(code=key).first()
+        if found is None:
+            raise NotFound()
+        return found
+
+
+class MembershipViewSet(LoggedReadsMixin, MarketsViewSet):
+    """Member households of producer organisations: who joined when, with which role, and
+    when they left.
+
+    Programme people see the memberships in their area and (with households:write) add
+    members, change roles and record leaving; a producer organisation's key reads its own
+    members. Partners' reads of members' names are logged in the access log.
+    """
+
+    http_method_names = ["get", "post", "patch", "head", "options"]
+    write_scope = Scope.HOUSEHOLDS_WRITE
+    ordering = ("joined_on", "id")
+    filterset_class = MembershipFilterSet
+    detail_serializer_class = MembershipSerializer
+    logged_resource = "producer_memberships"
+    personal_fields = ("household.head_name",)
+
+    def get_queryset(self) -> QuerySet[ProducerMembership]:
+        return selectors.membership_list(actor=self.actor)
+
+    def get_serializer_class(self) -> Any:
+        return {
+            "create": MembershipCreateSerializer,
+            "partial_update": MembershipUpdateSerializer,
+        }.get(self.action, MembershipSerializer)
+
+    def fetch(self, key: Any) -> ProducerMembership:
+        return selectors.membership_get(actor=self.actor, membership_id=key)
+
+    @extend_schema(request=MembershipCreateSerializer, responses={201: MembershipSerializer})
+    def create(self, request: Request) -> Response:
+        data = self.validated(MembershipCreateSerializer)
+        membership = services.membership_create(actor=self.actor, **data)
+        return self._detail(membership, True)
+
+    @extend_schema(request=MembershipUpdateSerializer, responses=MembershipSerializer)
+    def partial_update(self, request: Request, pk: str) -> Response:
+        data = self.validated(MembershipUpdateSerializer)
+        membership = self.get_object()
+        membership = services.membership_update(
+            actor=self.actor,
+            membership=membership,
+            role=data.get("role"),
+            left_on=data.get("left_on"),
+            expected_version=self.if_match(membership),
+        )
+        return self._detail(membership)
+
+
 class OfferViewSet(MarketsViewSet):
     """Households the programme offered to buyers.
 
@@ -132,7 +209,8 @@ class OfferViewSet(MarketsViewSet):
 
 
 class ContractViewSet(MarketsViewSet):
-    """Market-access contracts between a household and a buyer, and their workflow."""
+    """Market-access contracts between a seller (a household or a producer organisation) and a
+    buyer, and their workflow."""
 
     filterset_class = ContractFilterSet
     ordering = ("created_at", "id")

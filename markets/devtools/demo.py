@@ -1,12 +1,15 @@
 """Demo market data: two buyers, contracts with demo families and their deliveries, all through
 the services. Idempotent: a contract's and its deliveries' ids derive from the family's random id
 (reruns find them; nobody outside can compute them). The families are offered to the buyers
-first: buyers reach offered families only."""
+first: buyers reach offered families only. A cacao cooperative of the VRAEM (a producer
+organisation) sells some of its members' cacao to the exporter under its own contract, so that
+contract's EUDR file lists the members' plots."""
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.utils import timezone
@@ -17,10 +20,11 @@ from registry.actors import Actor
 from registry.choices import OrganizationKind
 from registry.devtools import Writer
 from registry.models import District, Organization
+from registry.services import organization_areas_set, organization_upsert
 
 from .. import services
 from ..choices import ContractStatus, DeliveryStatus, PriceRule, ProductForm
-from ..models import Contract, Delivery, HarvestCalendar, YieldNorm
+from ..models import Contract, Delivery, HarvestCalendar, ProducerMembership, YieldNorm
 
 NAMESPACE = uuid.UUID("0c6b1d7e-5a41-4c3e-9f0d-2b7a9e4d8c21")
 BUYERS = [
@@ -189,12 +193,125 @@ def seed_demo_contracts(write: Writer) -> None:
                 actor=actor, household=families[n], buyer="coop-pangoa", channel="demo"
             )
     _harvest_calendars(actor)
+    members, delivered = _cooperative(actor, families)
     total = Contract.objects.filter(pk__in=contract_ids).count()
     write(
         f"Demo contracts:   {total} contracts ({made} new) with {len(buyers)} buyers; "
         f"{YieldNorm.objects.count()} yield norms, "
-        f"{HarvestCalendar.objects.count()} harvest calendars"
+        f"{HarvestCalendar.objects.count()} harvest calendars; cooperative "
+        f"{COOPERATIVE[0]}: {members} members, {delivered} deliveries through it"
     )
+
+
+# code, name, RUC (check digit verified), district of its address (Pichari, VRAEM).
+COOPERATIVE = ("coop-cacao-vraem", "Cooperativa Agraria Cacaotera del VRAEM (demo)", "20480123451")
+COOPERATIVE_DISTRICT = "080910"
+# Its members: cacao families that already sell (their own deliveries were confirmed), so the
+# demo's ladder stays true; 12 and 13 are members that have not delivered through it yet.
+COOPERATIVE_MEMBERS = (0, 2, 6, 8, 12, 13)
+COOPERATIVE_SELLERS = (0, 2, 6, 8)
+
+
+def _cooperative(actor: Actor, families: dict[int, Any]) -> tuple[int, int]:
+    """The demo cooperative, its members, and its cacao contract with the exporter with one
+    delivery per selling member (accepted; recorded by the programme, so confirmed)."""
+    if not families:
+        return 0, 0
+    code, name, ruc = COOPERATIVE
+    coop = Organization.objects.filter(code=code).first()
+    if coop is None:
+        coop, _created = organization_upsert(
+            code=code,
+            kind=OrganizationKind.PRODUCER_ORG,
+            name=name,
+            ruc=ruc,
+            actor=actor,
+            channel="demo",
+        )
+        coop.district_id = COOPERATIVE_DISTRICT
+        coop.save(update_fields=["district"])
+        program_id = next(iter(families.values())).program_id
+        organization_areas_set(
+            organization=coop,
+            district_ubigeos=[],
+            program_ids=[program_id],
+            actor=actor,
+            channel="demo",
+        )
+    if coop.kind != OrganizationKind.PRODUCER_ORG:
+        return 0, 0
+    today = timezone.localdate()
+    joined: dict[int, Any] = {}
+    for n in COOPERATIVE_MEMBERS:
+        household = families.get(n)
+        if household is None:
+            continue
+        membership = ProducerMembership.objects.filter(
+            organization=coop, household=household, left_on__isnull=True
+        ).first()
+        if membership is None:
+            membership = services.membership_create(
+                actor=actor,
+                organization=coop,
+                household=household,
+                joined_on=enrolment_date(household),
+                role="president" if n == 0 else "treasurer" if n == 2 else "member",
+                channel="demo",
+            )
+        joined[n] = membership.joined_on
+    contract_id = uuid.uuid5(NAMESPACE, "cooperative-contract")
+    contract = Contract.objects.filter(pk=contract_id).first()
+    start = today - timedelta(days=150)
+    if contract is None:
+        contract, _created = services.contract_create(
+            actor=actor,
+            id=contract_id,
+            seller_organization=code,
+            buyer="exportadora-vraem",
+            crop="cacao",
+            product_form=ProductForm.CACAO_DRY,
+            season_start=start,
+            season_end=today + timedelta(days=60),
+            volume_kg="6000",
+            price_pen_per_kg="10.20",
+            quality_terms="Humedad máx. 7 %, fermentación ≥ 75 %; lote de exportación a la UE",
+            certification="organic",
+            channel="demo",
+        )
+    if contract.status == ContractStatus.DRAFT:
+        contract = services.contract_transition(
+            actor=actor,
+            contract=contract,
+            to=ContractStatus.ACTIVE,
+            signed_on=contract.season_start,
+            channel="demo",
+        )
+    delivered = 0
+    for n in COOPERATIVE_SELLERS:
+        household = families.get(n)
+        if household is None or n not in joined or contract.status != ContractStatus.ACTIVE:
+            continue
+        delivery_id = uuid.uuid5(NAMESPACE, f"cooperative-delivery-{household.pk}")
+        delivery = Delivery.objects.filter(pk=delivery_id).first()
+        day = max(contract.season_start + timedelta(days=60), joined[n])
+        if delivery is None and day <= today:
+            delivery, _created = services.delivery_record(
+                actor=actor,
+                id=delivery_id,
+                contract=contract.pk,
+                household=household.pk,
+                delivered_on=day,
+                weight_kg="120.0",
+                quality_grade="a",
+                receipt_reference=f"COOP-{n:03d}",
+                channel="demo",
+            )
+        if delivery is not None and delivery.status == DeliveryStatus.RECORDED:
+            delivery = services.delivery_transition(
+                actor=actor, delivery=delivery, to=DeliveryStatus.ACCEPTED, channel="demo"
+            )
+        delivered += delivery is not None
+    return len(joined), delivered
 
 
 # Approximate main harvest months in the VRAEM (cacao mainly March–July, coffee April–

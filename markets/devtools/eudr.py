@@ -1,9 +1,12 @@
 """The EUDR file benchmark (``benchmark_eudr --plots N``): builds the GeoJSON file of a contract
 whose seller has N plots (half under 4 ha, points; half from 4 ha up, 24-vertex polygons), as
 ``GET contracts/{id}/eudr/`` does (queries, geometry, JSON text), and reports the seconds.
+With ``--members N`` the contract is a producer organisation's, with N member households that
+each delivered under it from one plot of their own (``benchmark_eudr_members``).
 
-Everything it writes (a buyer, a contract, the plots, a consent) is rolled back at the end; it
-needs one household in the database (``seed_households``, or the demo).
+Everything it writes (a buyer, an organisation, memberships, a contract, deliveries, the plots,
+consents) is rolled back at the end; it needs one household in the database (N for
+``--members N``: ``seed_households``, or the demo).
 """
 
 from __future__ import annotations
@@ -23,15 +26,15 @@ from registry.choices import OrganizationKind
 from registry.models import Organization
 
 from .. import eudr
-from ..choices import ContractStatus, PriceRule
-from ..models import Contract
+from ..choices import ContractStatus, DeliveryStatus, PriceRule
+from ..models import Contract, Delivery, ProducerMembership
 
 SIDES = 24
 LON, LAT = -73.83, -12.52
 DEG_PER_M = 1 / 111_320
 
 
-def _plot(household: Household, n: int) -> Plot:
+def _plot(household: Household | Any, n: int) -> Plot:
     """A 24-vertex polygon: 1 ha (a point in the file) or 6 ha (a polygon), on a grid."""
     area_ha = Decimal("1") if n % 2 else Decimal("6")
     radius = math.sqrt(float(area_ha) * 10_000 / math.pi) * DEG_PER_M
@@ -104,6 +107,105 @@ def benchmark_eudr(*, plots: int, repeat: int, write: Callable[[str], Any]) -> f
         points = sum(1 for f in built.data["features"] if f["geometry"]["type"] == "Point")
         write(
             f"EUDR file of a contract with {plots} plots ({points} points, "
+            f"{len(built.data['features']) - points} polygons, {len(text) / 1e6:.1f} MB): "
+            f"first {timings[0]:.3f} s, best of {repeat}: {best:.3f} s"
+        )
+        transaction.set_rollback(True)
+    return best
+
+
+def benchmark_eudr_members(*, members: int, repeat: int, write: Callable[[str], Any]) -> float:
+    """Build the EUDR file of a producer organisation's contract with ``members`` delivering
+    members (one plot each, half points, half polygons) ``repeat`` times; write and return the
+    best time in seconds. ``ValueError`` when there are fewer households than ``members``."""
+    households = list(
+        Household.objects.order_by("created_at", "id").only("id", "district_id", "program_id")[
+            :members
+        ]
+    )
+    if len(households) < members:
+        raise ValueError(f"Seed first: {members} households are needed (seed_households).")
+    first = households[0]
+    with transaction.atomic():
+        buyer = Organization.objects.create(
+            code="bench-eudr-buyer", name="Benchmark EUDR", kind=OrganizationKind.BUYER
+        )
+        coop = Organization.objects.create(
+            code="bench-eudr-coop",
+            name="Benchmark EUDR cooperative",
+            kind=OrganizationKind.PRODUCER_ORG,
+            district_id=first.district_id,
+        )
+        contract = Contract.objects.create(
+            seller_organization=coop,
+            buyer=buyer,
+            district_id=first.district_id,
+            program_id=first.program_id,
+            crop="cacao",
+            product_form="cacao_dry",
+            season_start=date(2026, 1, 1),
+            season_end=date(2026, 12, 31),
+            volume_kg=Decimal("1000000"),
+            price_rule=PriceRule.FIXED,
+            price_pen=Decimal("9.50"),
+            price_pen_per_kg=Decimal("9.50"),
+            status=ContractStatus.ACTIVE,
+        )
+        today = timezone.localdate()
+        ids = [h.pk for h in households]
+        ProducerMembership.objects.bulk_create(
+            [
+                ProducerMembership(
+                    organization=coop,
+                    household=h,
+                    district_id=h.district_id,
+                    program_id=h.program_id,
+                    joined_on=date(2026, 1, 1),
+                )
+                for h in households
+            ],
+            batch_size=2000,
+        )
+        Consent.objects.bulk_create(
+            [
+                Consent(household=h, signed_on=today, purposes=["registry", "partner_sharing"])
+                for h in households
+            ],
+            batch_size=2000,
+        )
+        Delivery.objects.bulk_create(
+            [
+                Delivery(
+                    contract=contract,
+                    household=h,
+                    buyer=buyer,
+                    district_id=h.district_id,
+                    program_id=h.program_id,
+                    delivered_on=date(2026, 6, 1),
+                    weight_kg=Decimal("100"),
+                    quality_grade="a",
+                    price_pen_per_kg=Decimal("9.50"),
+                    price_pen=Decimal("9.50"),
+                    amount_pen=Decimal("950"),
+                    status=DeliveryStatus.ACCEPTED,
+                )
+                for h in households
+            ],
+            batch_size=2000,
+        )
+        Plot.objects.filter(household_id__in=ids).update(is_active=False)
+        Plot.objects.bulk_create([_plot(h, n) for n, h in enumerate(households)], batch_size=1000)
+        timings = []
+        for _i in range(repeat):
+            started = time.perf_counter()
+            built = eudr.eudr_collection(contract)
+            text = eudr.json_text(built.data)
+            timings.append(time.perf_counter() - started)
+        best = min(timings)
+        points = sum(1 for f in built.data["features"] if f["geometry"]["type"] == "Point")
+        write(
+            f"EUDR file of a producer organisation's contract with {members} delivering members "
+            f"({len(built.household_ids)} shown; {points} points, "
             f"{len(built.data['features']) - points} polygons, {len(text) / 1e6:.1f} MB): "
             f"first {timings[0]:.3f} s, best of {repeat}: {best:.3f} s"
         )

@@ -334,7 +334,7 @@ def _chunk_portable(
                 offered_at=c.created_at,
             )
             for pair, c in pairs.items()
-            if pair not in live
+            if pair not in live and c.household_id is not None
         ],
         batch_size=2000,
     )

@@ -1,12 +1,11 @@
-"""Writes of the markets app, one module per sub-domain: buyers, offers, contracts and their
-workflow, deliveries and payments, yield norms, the money and weight rules they share, and
-moving a family's market records when it is merged (``merge``).
+"""Writes of the markets app, one module per sub-domain: buyers, offers, producer organisations'
+memberships, contracts and their workflow, deliveries and payments, yield norms, the money and
+weight rules they share, and moving a family's market records when it is merged (``merge``).
 
-Every write asks ``markets.policies`` who may make it, runs in a transaction and leaves history
-in it; changes to a family's market evidence queue a stage recompute after the commit. The
-public services are re-exported here: ``from markets import services`` and
-``from markets.services import X`` keep working.
-"""
+Every write asks ``markets.policies`` who may make it, runs in a transaction and leaves history in
+it; changes to a family's market evidence queue a stage recompute after the commit. The public
+services are re-exported here: ``from markets import services`` and ``from markets.services import
+X`` keep working."""
 
 from __future__ import annotations
 
@@ -17,6 +16,7 @@ from .deliveries import DELIVERY_FLOW, delivery_confirm, delivery_record, delive
 from .merge import market_records_merge
 from .norms import harvest_calendar_save, yield_norm_save
 from .offers import offer_create, offer_withdraw, offers_merge
+from .organisations import membership_create, membership_update
 
 __all__ = [
     "CONTRACT_FLOW",
@@ -32,6 +32,8 @@ __all__ = [
     "harvest_calendar_save",
     "kilograms",
     "market_records_merge",
+    "membership_create",
+    "membership_update",
     "offer_create",
     "offer_withdraw",
     "offers_merge",

@@ -20,12 +20,12 @@ from farmers.services import suspension_check
 from farmers.services.enrolment import require_not_before_enrolment
 from farmers.transition import recompute_on_commit
 from registry.actors import Actor
-from registry.choices import ChangeAction, OrganizationKind, WebhookEventType
+from registry.choices import ChangeAction, OrganizationKind, Scope, WebhookEventType
 from registry.cleaning import clean_choice
 from registry.exceptions import Conflict, NotFound, PermissionDenied
 from registry.history import change_record
 from registry.idempotency import replayed, replays_lost_race, request_hash
-from registry.models import Organization
+from registry.models import Organization, Program
 from registry.services import field_error
 from registry.workflow import Flow, Step, transition
 
@@ -35,6 +35,7 @@ from ..models import Contract, ContractStatusChange, DeliverySchedule
 from ..workflow import CONTRACT_MACHINE, NOT_SUSPENDED, SEASON_OPEN
 from .amounts import MAX_SCHEDULE, MAX_SEASON_DAYS, kilograms, per_kg, per_kg_display, unit_price
 from .offers import offer_ensure
+from .organisations import member_on, producer_organization
 
 
 def _clean_schedule(
@@ -139,7 +140,9 @@ def contract_reference_price(contract: Contract) -> Decimal | None:
 def contract_create(
     *,
     actor: Actor,
-    household: Any,
+    household: Any = None,
+    seller_organization: str | None = None,
+    program: str | None = None,
     buyer: str,
     crop: str,
     product_form: str,
@@ -160,10 +163,16 @@ def contract_create(
     id: Any = None,
     channel: str = "api",
 ) -> tuple[Contract, bool]:
-    """Record a draft contract between a household and a buyer. Idempotent on ``id``.
+    """Record a draft contract between a seller and a buyer. Idempotent on ``id``.
 
-    A buyer's key records contracts for itself only; programme people for households in their
-    area. The household must be active (reviewed); the product form must suit the crop; a
+    The seller is a household or (``seller_organization``, a code) a producer organisation
+    selling its members' produce: exactly one (``seller_required`` / ``one_seller``). An
+    organisation's contract is scoped to the organisation's district and ``program`` (a code;
+    default the organisation's only assigned programme). The buyer is a buyer, or a producer
+    organisation buying from a household that is its open member (``not_a_member``).
+    A buyer's (or producer organisation's) key records contracts for itself only; programme
+    people in their area. The household must be active (reviewed); the product form must suit
+    the crop; a
     fixed-price contract needs its price, a reference-price one its floor, each per kg or per
     quintal of 46 kg (both in the same unit; kept as given). A relapsed or
     excluded household is suspended (409 ``household_suspended``) unless programme staff give
@@ -172,6 +181,8 @@ def contract_create(
     schedule = list(schedule)
     payload = {
         "household": str(household),
+        **({"seller_organization": seller_organization} if seller_organization else {}),
+        **({"program": program} if program else {}),
         "buyer": buyer,
         "crop": crop,
         "product_form": product_form,
@@ -196,24 +207,60 @@ def contract_create(
 
     own = policies.buyer_of(actor)
     buyer_org = Organization.objects.filter(
-        code=buyer, kind=OrganizationKind.BUYER, is_active=True
+        code=buyer, kind__in=policies.TRADING_KINDS, is_active=True
     ).first()
     if buyer_org is None:
         raise field_error("buyer", _("Unknown buyer code."), "does_not_exist")
-    if own is not None and buyer_org.pk != own.pk:
-        raise field_error(
-            "buyer", _("You can record contracts only for your own organization."), "not_own_buyer"
-        )
-    owner = policies.contract_household(actor, household)
-    if owner is None:
-        raise field_error("household", _("Unknown household."), "does_not_exist")
-    if owner.status != HouseholdStatus.ACTIVE:
+    if (household is None) == (not seller_organization):
         raise field_error(
             "household",
-            _("Contracts can be made only with households whose registration was approved."),
-            "household_not_active",
+            _("Give the seller: a household or a producer organisation (one of them).")
+            if household is None
+            else _("A contract has one seller: a household or a producer organisation."),
+            "seller_required" if household is None else "one_seller",
         )
-    override = suspension_check(actor, owner, override_reason, attr="household")
+    owner: Household | None = None
+    seller_org: Organization | None = None
+    override = ""
+    if seller_organization:
+        seller_org = producer_organization(seller_organization, "seller_organization")
+        if seller_org.pk == buyer_org.pk:
+            raise field_error(
+                "buyer", _("An organisation cannot sell to itself."), "same_organization"
+            )
+        if own is not None and own.pk not in (buyer_org.pk, seller_org.pk):
+            raise field_error(
+                "buyer",
+                _("You can record contracts only for your own organization."),
+                "not_own_buyer",
+            )
+        district_id, program_id = _organization_scope(actor, seller_org, program, own)
+    else:
+        if own is not None and buyer_org.pk != own.pk:
+            raise field_error(
+                "buyer",
+                _("You can record contracts only for your own organization."),
+                "not_own_buyer",
+            )
+        owner = policies.contract_household(actor, household)
+        if owner is None:
+            raise field_error("household", _("Unknown household."), "does_not_exist")
+        if owner.status != HouseholdStatus.ACTIVE:
+            raise field_error(
+                "household",
+                _("Contracts can be made only with households whose registration was approved."),
+                "household_not_active",
+            )
+        if buyer_org.kind == OrganizationKind.PRODUCER_ORG and not member_on(
+            buyer_org.pk, owner.pk, timezone.localdate()
+        ):
+            raise field_error(
+                "household",
+                _("A producer organisation buys only from its members."),
+                "not_a_member",
+            )
+        override = suspension_check(actor, owner, override_reason, attr="household")
+        district_id, program_id = owner.district_id, owner.program_id
     crop = clean_choice(crop, Crop, "crop")
     allowed_forms = forms_for_crop(crop)
     if product_form not in allowed_forms:
@@ -240,9 +287,10 @@ def contract_create(
     now = timezone.now()
     contract = Contract(
         household=owner,
+        seller_organization=seller_org,
         buyer=buyer_org,
-        district_id=owner.district_id,
-        program_id=owner.program_id,
+        district_id=district_id,
+        program_id=program_id,
         crop=crop,
         product_form=product_form,
         season_start=season_start,
@@ -264,13 +312,15 @@ def contract_create(
         updated_at=now,
         **({"id": id} if id is not None else {}),
     )
-    contract.full_clean(exclude=["household", "buyer", "district", "program"])
+    contract.full_clean(
+        exclude=["household", "seller_organization", "buyer", "district", "program"]
+    )
     contract.save(force_insert=True)
     DeliverySchedule.objects.bulk_create(
         [DeliverySchedule(contract=contract, due_on=d, expected_kg=kg) for d, kg in rows]
     )
     _record_status(contract, actor, "", ContractStatus.DRAFT, "")
-    if own is None:
+    if own is None and owner is not None and buyer_org.kind == OrganizationKind.BUYER:
         # Programme people who sign a family with a buyer link them: the buyer may then see and
         # propose contracts to that family (as with an offer made in the admin).
         offer_ensure(actor=actor, household=owner, buyer=buyer_org, channel=channel)
@@ -279,7 +329,8 @@ def contract_create(
         action=ChangeAction.CREATE,
         actor=actor,
         changes={
-            "household": owner.code,
+            **({"household": owner.code} if owner is not None else {}),
+            **({"seller_organization": seller_org.code} if seller_org is not None else {}),
             "buyer": buyer_org.code,
             "crop": crop,
             "product_form": product_form,
@@ -293,6 +344,41 @@ def contract_create(
         channel=channel,
     )
     return contract, True
+
+
+def _organization_scope(
+    actor: Actor, seller: Organization, program: str | None, own: Organization | None
+) -> tuple[str, int]:
+    """The district and programme an organisation's contract is scoped to: the organisation's
+    address district and ``program`` (default its only assigned programme); programme people
+    must cover them (else the organisation is unknown to them)."""
+    if seller.district_id is None:
+        raise field_error(
+            "seller_organization",
+            _("Record the organisation's district first."),
+            "organization_without_district",
+        )
+    programs = seller.programs.all()
+    if program:
+        chosen = Program.objects.filter(code=program).first()
+        if chosen is None:
+            raise field_error("program", _("Unknown programme."), "does_not_exist")
+    else:
+        assigned = list(programs[:2])
+        if len(assigned) != 1:
+            raise field_error(
+                "program",
+                _("Give the programme: the organisation is not assigned exactly one."),
+                "required",
+            )
+        chosen = assigned[0]
+    if own is None and not actor.covers(
+        district=seller.district_id, program=chosen.pk, scope=Scope.CONTRACTS_WRITE
+    ):
+        raise field_error(
+            "seller_organization", _("Unknown producer organisation."), "does_not_exist"
+        )
+    return seller.district_id, chosen.pk
 
 
 def contract_lock(actor: Actor, contract_id: Any) -> Contract:
@@ -318,6 +404,8 @@ def _contract_season_open(step: Step[Contract]) -> None:
 
 
 def _contract_not_suspended(step: Step[Contract]) -> None:
+    if step.instance.household_id is None:  # an organisation's: its members are checked
+        return
     override = suspension_check(
         step.actor,
         Household.objects.get(pk=step.instance.household_id),
@@ -337,6 +425,8 @@ def _signature_day(step: Step[Contract]) -> date:
         return step.today
     if signed_on > step.today:
         raise field_error("signed_on", _("The date cannot be in the future."), "future_date")
+    if step.instance.household_id is None:
+        return signed_on
     require_not_before_enrolment(
         Household.objects.get(pk=step.instance.household_id), signed_on, "signed_on"
     )
@@ -362,6 +452,8 @@ def _contract_apply(step: Step[Contract]) -> None:
 
 
 def _contract_enqueue(step: Step[Contract]) -> None:
+    if step.instance.household_id is None:
+        return  # an organisation's contract: its members' deliveries queue their recomputes
     if step.to in (ContractStatus.ACTIVE, ContractStatus.COMPLETED, ContractStatus.TERMINATED) or (
         step.before == ContractStatus.ACTIVE
     ):

@@ -41,6 +41,7 @@ from ..models import Delivery
 from ..workflow import ACCEPTED_DELIVERY_STATES, DELIVERY_MACHINE
 from .amounts import CENTIMO, amount_for, kilograms, per_kg, per_kg_display, unit_price
 from .contracts import contract_lock, contract_reference_price
+from .organisations import member_on
 
 
 @replays_lost_race(Delivery)
@@ -51,6 +52,7 @@ def delivery_record(
     contract: Any,
     delivered_on: date,
     quality_grade: str,
+    household: Any = None,
     weight_kg: Any = None,
     weight_qq: Any = None,
     price_pen_per_kg: Any = None,
@@ -75,9 +77,15 @@ def delivery_record(
     recorded but flagged ``exceeds_volume``. A contract that is not active is a 409; so is a
     relapsed or excluded household (``household_suspended``) unless programme staff give an
     ``override_reason`` (kept on the delivery and in the change record).
+
+    Under a producer organisation's contract, ``household`` names the member household the
+    produce came from: it must have been a member on the delivery date (``not_a_member``), and
+    the delivery is that family's (its market evidence). Under a household's contract it is
+    that household (another one is ``not_the_seller``).
     """
     payload = {
         "contract": str(contract),
+        **({"household": str(household)} if household is not None else {}),
         "delivered_on": delivered_on,
         "weight": [str(weight_kg), str(weight_qq)],
         "grade": quality_grade,
@@ -98,7 +106,8 @@ def delivery_record(
     quality_grade = clean_choice(quality_grade, QualityGrade, "quality_grade")
     if delivered_on > (today or timezone.localdate()):
         raise field_error("delivered_on", _("The date cannot be in the future."), "future_date")
-    require_not_before_enrolment(locked.household, delivered_on, "delivered_on")
+    member = _delivering_household(locked, household, delivered_on)
+    require_not_before_enrolment(member, delivered_on, "delivered_on")
     weight = kilograms(kg=weight_kg, qq=weight_qq, attr="weight")
     if locked.status != ContractStatus.ACTIVE:
         raise Conflict(
@@ -108,9 +117,7 @@ def delivery_record(
             attr="contract",
         )
     _require_within_contract(locked, delivered_on)
-    override = suspension_check(
-        actor, Household.objects.get(pk=locked.household_id), override_reason, attr="contract"
-    )
+    override = suspension_check(actor, member, override_reason, attr="contract")
     price, unit = _delivery_price(locked, price_pen_per_kg, price_pen_per_qq)
     reference = contract_reference_price(locked)
     below = reference is not None and per_kg(price, unit) < reference
@@ -135,7 +142,7 @@ def delivery_record(
     now = timezone.now()
     delivery = Delivery(
         contract=locked,
-        household_id=locked.household_id,
+        household_id=member.pk,
         buyer_id=locked.buyer_id,
         district_id=locked.district_id,
         program_id=locked.program_id,
@@ -168,6 +175,7 @@ def delivery_record(
         actor=actor,
         changes={
             "contract": str(locked.pk),
+            **({"household": member.code} if locked.household_id is None else {}),
             "weight_kg": str(weight),
             "price_unit": unit,
             "price_pen": str(price),
@@ -187,6 +195,34 @@ def delivery_record(
         status=delivery.status,
     )
     return delivery, True
+
+
+def _delivering_household(contract: Any, household: Any, delivered_on: date) -> Household:
+    """The family a delivery comes from: the contract's household, or under a producer
+    organisation's contract the member named (a member on the delivery date)."""
+    if contract.seller_organization_id is None:
+        if household is not None and str(household) != str(contract.household_id):
+            raise field_error(
+                "household",
+                _("This contract's seller is another household."),
+                "not_the_seller",
+            )
+        return Household.objects.get(pk=contract.household_id)
+    if household is None:
+        raise field_error(
+            "household",
+            _("Name the member household the produce came from."),
+            "required",
+        )
+    member = member_on(contract.seller_organization_id, household, delivered_on)
+    if member is None:
+        raise field_error(
+            "household",
+            _("The household was not a member of the selling organisation on %(date)s.")
+            % {"date": delivered_on.strftime("%d/%m/%Y")},
+            "not_a_member",
+        )
+    return member
 
 
 def _require_within_contract(contract: Any, delivered_on: date) -> None:

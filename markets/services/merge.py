@@ -10,17 +10,20 @@ from registry.actors import Actor
 
 from ..models import Contract, Delivery
 from .offers import offers_merge
+from .organisations import memberships_merge
 
 
 def market_records_merge(source: Household, target: Household, actor: Actor) -> dict[str, Any]:
-    """Merge handler: ``source``'s contracts (with their status ledger and schedule, which hang
-    on the contract), deliveries and offers move to ``target``, scoped like it, each versioned
-    row as a new version, each with a change record; a live offer to a buyer the target already
-    has one to is withdrawn (``offers_merge``). Called inside the merge's transaction."""
+    """Merge handler: ``source``'s contracts (with their status ledger and schedule, which hang on
+    the contract), deliveries, offers and producer-organisation memberships move to ``target``,
+    scoped like it, each versioned row as a new version, each with a change record; a live offer to
+    a buyer the target already has one to is withdrawn (``offers_merge``). Called inside the merge's
+    transaction."""
     return {
         "contracts": move_records(Contract.objects.filter(household=source), source, target, actor),
         "deliveries": move_records(
             Delivery.objects.filter(household=source), source, target, actor
         ),
         **offers_merge(source, target, actor),
+        **memberships_merge(source, target, actor),
     }

@@ -61,3 +61,17 @@ def test_after_seed_demo_selling_families_without_title_are_market_linked(
     # Titled families carry the tenure milestone, whatever their stage.
     for h in Household.objects.filter(pk__in=titled, status=HouseholdStatus.ACTIVE):
         assert h.milestones.get("tenure"), h.import_ref
+    # Issue 16, point 1: a cooperative of the VRAEM sells its members' cacao to the exporter;
+    # its contract's EUDR file lists the plots of the members that delivered under it.
+    from markets.eudr import eudr_collection
+    from markets.models import Contract, ProducerMembership
+
+    coop_contract = Contract.objects.get(seller_organization__code="coop-cacao-vraem")
+    assert coop_contract.household_id is None and coop_contract.buyer.code == "exportadora-vraem"
+    member_sales = Delivery.objects.filter(contract=coop_contract, status=DeliveryStatus.ACCEPTED)
+    sellers = set(member_sales.values_list("household_id", flat=True))
+    assert len(sellers) >= 3
+    members = ProducerMembership.objects.filter(organization=coop_contract.seller_organization)
+    assert sellers < set(members.values_list("household_id", flat=True))
+    built = eudr_collection(coop_contract)
+    assert built.data["features"] and set(built.household_ids) <= sellers

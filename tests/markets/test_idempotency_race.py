@@ -48,3 +48,32 @@ def test_parallel_retries_of_one_delivery(
     assert set(statuses) <= {200, 201}, results
     assert statuses[201] == 1
     assert Delivery.objects.filter(pk=did).count() == 1
+
+
+def test_parallel_memberships_of_one_household(market: Market) -> None:
+    """Issue 16: ten requests add the same household to a cooperative at once: one membership
+    is stored (the open-membership constraint), the others get the field error."""
+    from markets.models import ProducerMembership
+    from registry.choices import OrganizationKind, Scope
+    from registry.models import District
+    from tests.factories import OrganizationFactory
+    from tests.markets.conftest import PICHARI, key_client
+
+    coop = OrganizationFactory.create(
+        code="coop-race",
+        kind=OrganizationKind.PRODUCER_ORG,
+        district=District.objects.get(pk=PICHARI),
+    )
+    client = key_client(market.implementer, [Scope.CONTRACTS_READ, Scope.HOUSEHOLDS_WRITE])
+    payload = {
+        "organization": coop.code,
+        "household": str(market.household.pk),
+        "joined_on": "2026-02-01",
+    }
+    results = parallel_posts(client, "/api/v1/producer-memberships/", [payload] * 10)
+    statuses = Counter(status for status, _body in results)
+    assert statuses[201] == 1, results
+    assert set(statuses) == {201, 400}, results
+    refused = [body for status, body in results if status == 400]
+    assert all(b["errors"][0]["code"] == "already_member" for b in refused), refused
+    assert ProducerMembership.objects.filter(organization=coop).count() == 1
