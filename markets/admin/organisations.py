@@ -102,9 +102,7 @@ class ProducerOrganizationAdmin(OrganizationAdmin):
         """The page, with the "add a member" link (prefilled with the organisation) for whoever
         may add members."""
         context = dict(extra_context or {})
-        if policies.may_write_memberships(request_actor(request)) and request.user.has_perm(
-            "markets.add_producermembership"
-        ):
+        if self.admin_site.get_model_admin(ProducerMembership).has_add_permission(request):
             url = reverse("admin:markets_producermembership_add")
             context["member_add_url"] = f"{url}?organization={object_id}"
         return super().change_view(request, object_id, form_url, context)
