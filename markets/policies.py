@@ -362,6 +362,22 @@ def membership_can(actor: Actor, household: Household, action: str = "write") ->
     )
 
 
+def membership_household_q(actor: Actor) -> Q:
+    """Households whose memberships the actor may write (``membership_can`` as a filter): those
+    in its area where it holds households:write; none for a trading organization's key."""
+    if buyer_of(actor) is not None:
+        return Q(pk__in=[])
+    return actor.area_q(
+        district_path="district_id", program_path="program_id", scope=Scope.HOUSEHOLDS_WRITE
+    )
+
+
+def may_write_memberships(actor: Actor) -> bool:
+    """Whether the actor may write some household's memberships at all (``membership_can``
+    before knowing the household)."""
+    return buyer_of(actor) is None and actor.has_scope(Scope.HOUSEHOLDS_WRITE)
+
+
 def require_membership(actor: Actor, household: Household) -> None:
     """``membership_can`` or the services' 403."""
     if not membership_can(actor, household):

@@ -1,7 +1,7 @@
 """Admin for programme staff: contracts with their deliveries, schedule and status history,
 totals per buyer and crop, CSV export (``contracts``); offers to buyers, buyers' contacts and
 the yield norms and harvest calendars (``buyers``); producer organisations with their members
-(``organisations``); what they share (``common``).
+and the members' own page (``organisations``); what they share (``common``).
 
 Status never changes by free editing: actions call the workflow services. Changelists are
 narrowed to the person's area (the same rule as the API, ``markets.policies``) and never count
@@ -20,7 +20,7 @@ from .contracts import (
     SeasonYearFilter,
     StatusChangeInline,
 )
-from .organisations import MemberInline, ProducerOrganizationAdmin
+from .organisations import MemberInline, ProducerMembershipAdmin, ProducerOrganizationAdmin
 
 __all__ = [
     "BuyerFilter",
@@ -31,6 +31,7 @@ __all__ = [
     "DeliveryInline",
     "HarvestCalendarAdmin",
     "MemberInline",
+    "ProducerMembershipAdmin",
     "ProducerOrganizationAdmin",
     "ScheduleInline",
     "ScopedMixin",

@@ -690,6 +690,183 @@ def test_admin_page_of_an_organisation_lists_its_members(
     assert market.household.code in html and "Tesorero(a)" in html
 
 
+MEMBERSHIP_ADD = "admin:markets_producermembership_add"
+
+
+def _form_errors(response: Any) -> dict[str, list[str]]:
+    """``{field: [codes]}`` of the admin form on a page that was not saved."""
+    assert response.status_code == 200
+    form = response.context["adminform"].form
+    return {attr: [e.code for e in errs.as_data()] for attr, errs in form.errors.items()}
+
+
+def _change_data(membership: ProducerMembership, **values: Any) -> dict[str, Any]:
+    return {
+        "role": membership.role,
+        "left_on": "",
+        "edited_version": membership.version,
+        **values,
+    }
+
+
+def test_admin_adds_a_member_through_the_service(
+    admin_client: Client, market: Market, coop: Organization
+) -> None:
+    from registry.models import ChangeRecord
+
+    form = admin_client.get(
+        reverse(MEMBERSHIP_ADD), {"organization": coop.pk}, HTTP_ACCEPT_LANGUAGE="es"
+    )
+    assert form.status_code == 200
+    assert "Se afilió el" in form.content.decode() and "dd/mm/aaaa" in form.content.decode()
+    assert form.context["adminform"].form.initial["organization"] == str(coop.pk)
+    # Days are typed dd/mm/aaaa, whatever the language of the page.
+    done = admin_client.post(
+        reverse(MEMBERSHIP_ADD),
+        {
+            "organization": coop.pk,
+            "household": market.household.pk,
+            "role": "treasurer",
+            "joined_on": "01/02/2026",
+        },
+        HTTP_ACCEPT_LANGUAGE="en",
+    )
+    assert done.status_code == 302
+    membership = ProducerMembership.objects.get()
+    assert (membership.organization, membership.household) == (coop, market.household)
+    assert membership.role == "treasurer" and membership.joined_on == date(2026, 2, 1)
+    record = ChangeRecord.objects.get(object_id=str(membership.pk))
+    assert record.action == "create" and record.channel == "admin"
+    assert record.changes["joined_on"] == "2026-02-01"
+
+
+@pytest.mark.parametrize(
+    ("case", "field", "code"),
+    [
+        ("future", "joined_on", "future_date"),
+        ("before enrolment", "joined_on", "before_enrolment"),
+        ("already member", "household", "already_member"),
+        ("not a producer organisation", "organization", "invalid_choice"),
+        ("not a date", "joined_on", "invalid"),
+    ],
+)
+def test_admin_add_refusals_are_field_errors_and_write_nothing(
+    admin_client: Client, market: Market, coop: Organization, case: str, field: str, code: str
+) -> None:
+    from registry.models import ChangeRecord
+
+    if case == "already member":
+        join(coop, market.household)
+    joined = {
+        "future": (today() + timedelta(days=1)).strftime("%d/%m/%Y"),
+        "before enrolment": (ENROLLED - timedelta(days=1)).strftime("%d/%m/%Y"),
+        "not a date": "31/02/2026",
+    }.get(case, "01/02/2026")
+    organization = market.coop if case == "not a producer organisation" else coop
+    before = (ProducerMembership.objects.count(), ChangeRecord.objects.count())
+    response = admin_client.post(
+        reverse(MEMBERSHIP_ADD),
+        {
+            "organization": organization.pk,
+            "household": market.household.pk,
+            "role": "member",
+            "joined_on": joined,
+        },
+    )
+    assert code in _form_errors(response).get(field, [])
+    assert (ProducerMembership.objects.count(), ChangeRecord.objects.count()) == before
+
+
+def test_admin_does_not_offer_nor_take_a_household_out_of_the_area(
+    admin_client: Client, market: Market, coop: Organization
+) -> None:
+    outside = make_household(market.other_program, given="Rosa")
+    form = admin_client.get(reverse(MEMBERSHIP_ADD)).context["adminform"].form
+    offered = form.fields["household"].queryset
+    assert offered.filter(pk=market.household.pk).exists()
+    assert not offered.filter(pk=outside.pk).exists()
+    response = admin_client.post(
+        reverse(MEMBERSHIP_ADD),
+        {
+            "organization": coop.pk,
+            "household": outside.pk,
+            "role": "member",
+            "joined_on": "01/02/2026",
+        },
+    )
+    assert "invalid_choice" in _form_errors(response)["household"]
+    assert not ProducerMembership.objects.exists()
+
+
+def test_admin_changes_a_members_role_and_records_the_day_it_left(
+    admin_client: Client, market: Market, coop: Organization
+) -> None:
+    from registry.models import ChangeRecord
+
+    membership = join(coop, market.household, joined_on=date(2026, 2, 1))
+    url = reverse("admin:markets_producermembership_change", args=[membership.pk])
+    assert admin_client.get(url).status_code == 200
+    assert admin_client.post(url, _change_data(membership, role="president")).status_code == 302
+    membership.refresh_from_db()
+    assert membership.role == "president" and membership.version == 2
+    assert admin_client.post(url, _change_data(membership, left_on="01/03/2026")).status_code == 302
+    membership.refresh_from_db()
+    assert membership.left_on == date(2026, 3, 1) and membership.role == "president"
+    changes = list(
+        ChangeRecord.objects.filter(object_id=str(membership.pk), action="update")
+        .order_by("at")
+        .values_list("changes", flat=True)
+    )
+    assert changes == [
+        {"role": ["member", "president"]},
+        {"left_on": [None, "2026-03-01"]},
+    ]
+    # A membership that has ended stays ended: the day it left is no longer editable.
+    page = admin_client.get(url)
+    assert "left_on" not in page.context["adminform"].form.fields
+
+
+@pytest.mark.parametrize(
+    ("values", "field", "code"),
+    [
+        ({"left_on": "15/01/2026"}, "left_on", "before_joined"),
+        ({"left_on": "future"}, "left_on", "future_date"),
+        ({"role": "king"}, "role", "invalid_choice"),
+        ({"role": "president", "edited_version": 0}, "__all__", "stale_version"),
+    ],
+)
+def test_admin_change_refusals_are_field_errors(
+    admin_client: Client,
+    market: Market,
+    coop: Organization,
+    values: dict[str, Any],
+    field: str,
+    code: str,
+) -> None:
+    membership = join(coop, market.household, joined_on=date(2026, 2, 1))
+    if values.get("left_on") == "future":
+        values = {"left_on": (today() + timedelta(days=1)).strftime("%d/%m/%Y")}
+    url = reverse("admin:markets_producermembership_change", args=[membership.pk])
+    response = admin_client.post(url, _change_data(membership, **values))
+    assert code in _form_errors(response).get(field, [])
+    fresh = ProducerMembership.objects.get(pk=membership.pk)
+    assert (fresh.role, fresh.left_on, fresh.version) == ("member", None, 1)
+
+
+def test_organisation_page_links_its_members_and_adding_one(
+    admin_client: Client, market: Market, coop: Organization
+) -> None:
+    membership = join(coop, market.household)
+    page = admin_client.get(
+        reverse("admin:markets_producerorganization_change", args=[coop.pk]),
+        HTTP_ACCEPT_LANGUAGE="es",
+    )
+    html = page.content.decode()
+    assert reverse("admin:markets_producermembership_change", args=[membership.pk]) in html
+    assert f"{reverse(MEMBERSHIP_ADD)}?organization={coop.pk}" in html
+    assert "Añadir un miembro" in html
+
+
 def test_field_page_shows_the_organisation_and_records_a_membership(
     staff_user: Any, market: Market, coop: Organization
 ) -> None:

@@ -21,7 +21,8 @@ from django.urls import reverse
 
 from farmers import services as farmers_services
 from farmers.models import Household, PossibleDuplicate
-from markets.models import BuyerProfile, YieldNorm
+from markets import services as markets_services
+from markets.models import BuyerProfile, ProducerMembership, YieldNorm
 from registry.actors import Actor
 from registry.choices import OrganizationKind, Role, Scope
 from registry.models import AccessLog, ApiKey, ChangeRecord, District, Membership, Organization
@@ -122,6 +123,16 @@ def world(geography: None) -> World:
         action="update",
         created_by=officer_b,
     )
+    # Two producer organisations: members of the first (one family of each agency) are listed
+    # and edited; members are added to the second.
+    coop = OrganizationFactory.create(code="coop-productores", kind=OrganizationKind.PRODUCER_ORG)
+    OrganizationFactory.create(code="asoc-nueva", kind=OrganizationKind.PRODUCER_ORG)
+    members: dict[str, Model] = {
+        tag: markets_services.membership_create(
+            actor=SYSTEM, organization=coop, household=family, joined_on=date(2026, 2, 1)
+        )
+        for tag, family in (("a", family_a), ("b", family_b))
+    }
     world = World(users=users, org_a=org_a, org_b=org_b)
     world.objects = {
         "apikey": {"a": key_a, "b": key_b},
@@ -159,6 +170,7 @@ def world(geography: None) -> World:
             ),
         },
         "household": {"a": family_a, "b": family_b},
+        "producermembership": members,
     }
     return world
 
@@ -175,6 +187,7 @@ APP = {
     "yieldnorm": "markets",
     "possibleduplicate": "farmers",
     "household": "farmers",
+    "producermembership": "markets",
 }
 
 FORBIDDEN = "forbidden"
@@ -247,6 +260,14 @@ CHANGELIST: dict[str, dict[str, Any]] = {
         "administrator": set(),
         "superuser": {"a", "b"},
     },
+    # Members in the person's area (contracts:read); the administrator's role reads no families.
+    "producermembership": {
+        "officer": {"a"},
+        "supervisor": {"a"},
+        "staff": {"a"},
+        "administrator": set(),
+        "superuser": {"a", "b"},
+    },
 }
 
 # model → role → the tagged objects whose change (or view) page opens.
@@ -281,6 +302,13 @@ EDITS: dict[str, tuple[str, str, set[str], set[str]]] = {
         Role.SUPERVISOR,
         {"staff", "administrator", "superuser"},
         {"administrator", "superuser"},
+    ),
+    # households:write in the household's area, and the admin group's change permission.
+    "producermembership": (
+        "role",
+        "president",
+        {"supervisor", "staff", "superuser"},
+        {"superuser"},
     ),
     "organization": (
         "name",
@@ -419,6 +447,21 @@ def _add_cases(world: World) -> dict[str, tuple[dict[str, Any], dict[str, Any], 
             },
             admins,
         ),
+        # Through markets.services.organisations.membership_create: households:write in the
+        # household's area and the admin group's add permission (not supervisors').
+        **{
+            f"producermembership {tag}": (
+                {"model": "producermembership"},
+                {
+                    "organization": Organization.objects.get(code="asoc-nueva").pk,
+                    "household": family.pk,
+                    "role": "member",
+                    "joined_on": "01/02/2026",
+                },
+                {"staff", "superuser"} if tag == "a" else {"superuser"},
+            )
+            for tag, family in world.objects["household"].items()
+        },
         "organization": (
             {"model": "organization"},
             {
@@ -459,6 +502,11 @@ def _added(case: str) -> bool:
     if case.startswith("membership"):
         code = "agencia-a" if case.endswith("a") else "agencia-b"
         return Membership.objects.filter(user__username="nueva", organization__code=code).exists()
+    if case.startswith("producermembership"):
+        program = "prog-a" if case.endswith("a") else "prog-b"
+        return ProducerMembership.objects.filter(
+            organization__code="asoc-nueva", household__program__code=program
+        ).exists()
     if case == "organization":
         return Organization.objects.filter(code="nueva-org").exists()
     from registry.models import Program
@@ -481,7 +529,14 @@ def test_adds_only_where_the_policy_allows(world: World, role: str) -> None:
 @pytest.mark.parametrize("role", ROLES)
 def test_nobody_deletes_through_the_admin(world: World, role: str) -> None:
     client = client_for(world, role)
-    for model in ["apikey", "membership", "organization", "program", "titlesettings"]:
+    for model in [
+        "apikey",
+        "membership",
+        "organization",
+        "program",
+        "titlesettings",
+        "producermembership",
+    ]:
         obj = world.objects[model]["a"]
         url = reverse(f"admin:{APP[model]}_{model}_delete", args=[obj.pk])
         assert client.post(url, {"post": "yes"}).status_code in (302, 403)

@@ -337,3 +337,39 @@ def test_the_administrator_role_opens_no_families(world: World) -> None:
     # …yet it manages agency A's keys.
     key, _raw = api_key_create(organization=world.org_a, scopes=[], actor=actor)  # type: ignore[arg-type]
     assert key.organization == world.org_a
+
+
+def test_staff_cannot_make_another_agencys_family_a_member(world: World) -> None:
+    """Issue 16: in the admin (not offered, refused on the field) and in the service it calls."""
+    from datetime import date
+
+    from django.core.exceptions import ValidationError
+
+    from markets.models import ProducerMembership
+    from registry.models import Organization
+
+    family_b = world.objects["household"]["b"]
+    coop = Organization.objects.get(code="asoc-nueva")
+    url = reverse("admin:markets_producermembership_add")
+    client = client_for(world, "staff")
+    offered = client.get(url).context["adminform"].form.fields["household"].queryset
+    assert not offered.filter(pk=family_b.pk).exists()
+    response = client.post(
+        url,
+        {
+            "organization": coop.pk,
+            "household": family_b.pk,
+            "role": "member",
+            "joined_on": "01/02/2026",
+        },
+    )
+    assert "household" in response.context["adminform"].form.errors
+    with pytest.raises(ValidationError) as refused:
+        markets_services.membership_create(
+            actor=actor_of(world, "staff"),
+            organization=coop,
+            household=family_b,
+            joined_on=date(2026, 2, 1),
+        )
+    assert refused.value.message_dict.keys() == {"household"}
+    assert not ProducerMembership.objects.filter(organization=coop).exists()
