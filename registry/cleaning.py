@@ -10,7 +10,7 @@ from django.utils.translation import gettext as _
 
 from .services import field_error
 
-__all__ = ["clean_choice", "clean_decimal", "parse_decimal"]
+__all__ = ["clean_choice", "clean_decimal", "parse_decimal", "typed_number"]
 
 
 def parse_decimal(value: Any, attr: str) -> Decimal:
@@ -42,3 +42,14 @@ def clean_choice(value: Any, choices: Any, attr: str) -> str:
             "invalid_choice",
         )
     return str(value)
+
+
+def typed_number(value: Any) -> Any:
+    """A number as people type it in Peru: ``"13 000,50"`` or ``"650,00"`` (decimal comma,
+    spaces as thousands separators) becomes ``"13000.50"``; anything else is unchanged."""
+    if not isinstance(value, str):
+        return value
+    text = value.strip().replace("\u00a0", "").replace(" ", "")
+    if "," in text and "." not in text and text.count(",") == 1:
+        text = text.replace(",", ".")
+    return text

@@ -11,8 +11,9 @@ from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
-from registry.admin import CappedCountPaginator, request_actor
+from registry.admin import CappedCountPaginator, DecimalCommaAdmin, request_actor
 from registry.exceptions import RegistryError
+from registry.funding import funding_resolve
 
 from .. import services
 from ..choices import InstallationStatus
@@ -122,34 +123,55 @@ class CropInstallationAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 class SupportForm(forms.ModelForm):
-    """Refuses a support item dated before the family's enrolment (a field error, not a 500)."""
+    """Refuses a support item dated before the family's enrolment, or outside its funding
+    agreement's period (field errors, not a 500)."""
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
         household, given_on = cleaned.get("household"), cleaned.get("given_on")
         if household is not None and given_on is not None:
             services.require_not_before_enrolment(household, given_on, "given_on")
+            funding = funding_resolve(
+                source=cleaned.get("funding_source"),
+                agreement=cleaned.get("funding_agreement"),
+                on=given_on,
+                program_id=household.program_id,
+                date_attr="given_on",
+            )
+            cleaned["funding_source"] = funding.source
         return cleaned
 
 
 @admin.register(Support)
-class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
+class SupportAdmin(ScopedAdminMixin, DecimalCommaAdmin):  # the support ledger
     """What the programme gave each family; recorded through the service (with history)."""
 
     form = SupportForm
 
     household_prefix = "household__"
-    list_display = ["household", "kind", "cost_pen", "funding_source", "given_on"]
-    list_filter = ["kind", "funding_source"]
-    list_select_related = ["household", "funding_source"]
+    list_display = [
+        "household",
+        "kind",
+        "cost_pen",
+        "funding_source",
+        "funding_agreement",
+        "given_on",
+    ]
+    list_filter = [
+        "kind",
+        "funding_source",
+        ("given_on", admin.DateFieldListFilter),
+    ]
+    list_select_related = ["household", "funding_source", "funding_agreement"]
     show_full_result_count = False
-    autocomplete_fields = ["household", "funding_source"]
+    autocomplete_fields = ["household", "funding_source", "funding_agreement"]
     fields = [
         "household",
         "kind",
         "description",
         "cost_pen",
         "funding_source",
+        "funding_agreement",
         "given_on",
         "suspension_override",
     ]
@@ -192,6 +214,7 @@ class SupportAdmin(ScopedAdminMixin, admin.ModelAdmin):  # the support ledger
             cost_pen=obj.cost_pen,
             given_on=obj.given_on,
             funding_source=obj.funding_source.code if obj.funding_source else None,
+            funding_agreement=obj.funding_agreement.code if obj.funding_agreement else None,
             description=obj.description,
             override_reason=obj.suspension_override,
             channel="admin",

@@ -18,13 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from farmers.choices import Stage
+from farmers.choices import Sex, Stage
 from farmers.reporting import indicators
 from registry.api.authentication import get_actor
 from registry.api.fields import BoundedDateField
 from registry.choices import Scope
 
-DIMENSION_RE = "(district|program|stage|month)"
+DIMENSION_RE = "(district|program|stage|month|sex)"
 GROUP_BY_PATTERN = rf"^{DIMENSION_RE}(,{DIMENSION_RE})*$"
 # Parameters of the API itself rather than of the query (content negotiation).
 IGNORED_PARAMETERS = {"format", "lang"}
@@ -38,7 +38,8 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         default="households",
         help_text=gettext_lazy(
             "households (by stage now, or at each month's end), flows (stage changes), "
-            "relapse_rate, cost_per_household or tenure (households holding secure tenure)."
+            "relapse_rate, cost_per_household, tenure (households holding secure tenure) or "
+            "training (events attended, attendees and their households, by sex)."
         ),
     )
     group_by = serializers.RegexField(
@@ -47,10 +48,11 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         allow_blank=True,
         max_length=60,
         help_text=gettext_lazy(
-            "Comma-separated dimensions: district, program, stage, month. Those that do not "
+            "Comma-separated dimensions: district, program, stage, month, sex (training "
+            "only). Those that do not "
             "apply to the metric are ignored (the response's group_by lists the ones used). "
             "Default: stage for households, month for flows, program for relapse_rate, "
-            "cost_per_household and tenure."
+            "cost_per_household and tenure, program,sex for training."
         ),
     )
     program = serializers.CharField(required=False, allow_blank=True, max_length=50)
@@ -131,13 +133,17 @@ class IndicatorCellSerializer(serializers.Serializer[Any]):
     ``households`` (households, flows, cost_per_household, tenure: households holding tenure),
     ``from_stage``/``to_stage``
     (flows), ``households_reached``/``households_relapsed``/``relapse_rate`` (relapse_rate),
-    ``funding_source``/``total_cost_pen``/``cost_per_household_pen`` (cost_per_household).
+    ``funding_source``/``total_cost_pen``/``cost_per_household_pen`` (cost_per_household),
+    ``events``/``attendees``/``households`` (training, with ``sex``).
     Suppressed cells carry ``null`` values and ``suppressed: true``."""
 
     district = serializers.CharField(required=False, help_text="INEI ubigeo")
     program = serializers.CharField(required=False, help_text="Programme code")
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     month = serializers.RegexField(r"^[0-9]{4}-[0-9]{2}$", required=False, help_text="YYYY-MM")
+    sex = serializers.ChoiceField(
+        choices=Sex.choices, required=False, help_text="Attendee's sex (training)"
+    )
     from_stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     to_stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     funding_source = serializers.CharField(
@@ -153,6 +159,8 @@ class IndicatorCellSerializer(serializers.Serializer[Any]):
     cost_per_household_pen = serializers.DecimalField(
         max_digits=16, decimal_places=2, required=False, allow_null=True
     )
+    events = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    attendees = serializers.IntegerField(required=False, allow_null=True, min_value=0)
     suppressed = serializers.BooleanField()
 
 

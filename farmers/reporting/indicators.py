@@ -19,6 +19,9 @@ Metrics (``IndicatorQuery.metric``):
 ``tenure``               the tenure track: households holding secure tenure (the ``tenure``
                          milestone), by programme, district or stage now
                          (:mod:`farmers.reporting.tenure_track`).
+``training``             training and technical-assistance events attended and their
+                         attendees and families, by the attendee's sex (from the member)
+                         (:mod:`farmers.reporting.training`).
 
 Small-cell suppression (DESIGN.md §7) is applied when ``suppress`` is true (the funders' API),
 by :func:`farmers.reporting.suppression.protect` for every metric: primary (under 5) and
@@ -61,8 +64,8 @@ SUPPRESSION_THRESHOLD = THRESHOLD
 COUNTED_STATUSES = (HouseholdStatus.ACTIVE,)
 MAX_MONTHS = 60
 
-METRICS = ("households", "flows", "relapse_rate", "cost_per_household", "tenure")
-DIMENSIONS = ("district", "program", "stage", "month")
+METRICS = ("households", "flows", "relapse_rate", "cost_per_household", "tenure", "training")
+DIMENSIONS = ("district", "program", "stage", "month", "sex")
 # Which dimensions each metric can be grouped by (the others are part of every row).
 METRIC_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "households": ("district", "program", "stage", "month"),
@@ -70,6 +73,7 @@ METRIC_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "relapse_rate": ("district", "program"),
     "cost_per_household": ("district", "program"),
     "tenure": ("district", "program", "stage"),
+    "training": ("district", "program", "month", "sex"),
 }
 DEFAULT_GROUP_BY: dict[str, tuple[str, ...]] = {
     "households": ("stage",),
@@ -77,6 +81,7 @@ DEFAULT_GROUP_BY: dict[str, tuple[str, ...]] = {
     "relapse_rate": ("program",),
     "cost_per_household": ("program",),
     "tenure": ("program",),
+    "training": ("program", "sex"),
 }
 
 # The ladder of DESIGN.md §6, lowest first; relapsed and excluded are off the ladder.
@@ -610,4 +615,8 @@ def indicator_rows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any
         from .tenure_track import households_with_tenure
 
         return households_with_tenure(actor=actor, query=query)
+    if query.metric == "training":
+        from .training import training_indicator
+
+        return training_indicator(actor=actor, query=query)
     raise ValueError(query.metric)

@@ -22,7 +22,7 @@ from markets.choices import (
     RejectionReason,
 )
 from markets.models import BuyerOffer, Contract, ContractStatusChange, Delivery, DeliverySchedule
-from registry.api.fields import BoundedDateField, DecimalStringField
+from registry.api.fields import BoundedDateField, DecimalStringField, funder_code_field
 from registry.models import Organization
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
@@ -169,6 +169,9 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
     household = HouseholdRefSerializer(read_only=True)
     buyer = serializers.CharField(source="buyer.code", read_only=True)
     district = serializers.CharField(source="district_id", read_only=True)
+    funding_source = serializers.CharField(
+        source="funding_source.code", read_only=True, allow_null=True
+    )
     fulfilment = serializers.DecimalField(
         max_digits=12,
         decimal_places=4,
@@ -197,6 +200,7 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
             "reference_price_note",
             "quality_terms",
             "certification",
+            "funding_source",
             "status",
             "status_reason",
             "signed_on",
@@ -280,6 +284,9 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
     )
     schedule = serializers.ListField(child=ScheduleInputSerializer(), required=False, max_length=52)
     override_reason = override_reason_field()
+    funding_source = funder_code_field(
+        _("Funder of the programme's support to the contract (organization code, kind funder).")
+    )
 
 
 class ContractTransitionSerializer(serializers.Serializer[Any]):

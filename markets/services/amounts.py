@@ -9,7 +9,7 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
-from registry.cleaning import clean_decimal
+from registry.cleaning import clean_decimal, typed_number
 from registry.services import field_error
 
 from ..choices import KG_PER_QUINTAL, PriceUnit
@@ -41,17 +41,6 @@ def per_kg_display(price_pen: Decimal, unit: str) -> Decimal:
     """A price's per-kilogram equivalent rounded half-up to the céntimo (the stored
     ``*_pen_per_kg`` columns: lists and exports; amounts never use it)."""
     return per_kg(price_pen, unit).quantize(CENTIMO, ROUND_HALF_UP)
-
-
-def typed_number(value: Any) -> Any:
-    """A number as people type it: ``"13 000,50"`` or ``"650,00"`` (decimal comma, spaces as
-    thousands separators) becomes ``"13000.50"``; anything else is returned unchanged."""
-    if not isinstance(value, str):
-        return value
-    text = value.strip().replace("\u00a0", "").replace(" ", "")
-    if "," in text and "." not in text and text.count(",") == 1:
-        text = text.replace(",", ".")
-    return text
 
 
 def kilograms(*, kg: Any, qq: Any, attr: str) -> Decimal:

@@ -23,6 +23,7 @@ from registry.actors import Actor
 from registry.choices import ChangeAction, OrganizationKind, WebhookEventType
 from registry.cleaning import clean_choice
 from registry.exceptions import Conflict, NotFound, PermissionDenied
+from registry.funding import funder_resolve
 from registry.history import change_record
 from registry.idempotency import replayed, replays_lost_race, request_hash
 from registry.models import Organization
@@ -157,10 +158,12 @@ def contract_create(
     certification: str = Certification.NONE,
     schedule: Iterable[dict[str, Any]] = (),
     override_reason: str = "",
+    funding_source: str | None = None,
     id: Any = None,
     channel: str = "api",
 ) -> tuple[Contract, bool]:
     """Record a draft contract between a household and a buyer. Idempotent on ``id``.
+    ``funding_source``: the funder organization of the programme's support to it.
 
     A buyer's key records contracts for itself only; programme people for households in their
     area. The household must be active (reviewed); the product form must suit the crop; a
@@ -185,6 +188,7 @@ def contract_create(
         ),
         "terms": [reference_price_note, quality_terms, certification],
         "schedule": [[str(r.get("due_on")), str(r.get("expected_kg"))] for r in schedule],
+        **({"funding_source": funding_source} if funding_source else {}),
     }
     digest = request_hash(payload)
     existing = replayed(
@@ -231,6 +235,7 @@ def contract_create(
     volume = kilograms(kg=volume_kg, qq=volume_qq, attr="volume")
     price_rule = clean_choice(price_rule, PriceRule, "price_rule")
     certification = clean_choice(certification, Certification, "certification")
+    funder = funder_resolve(funding_source)
     price, floor, unit = _contract_prices(
         price_rule,
         unit_price(kg=price_pen_per_kg, qq=price_pen_per_qq, attr="price"),
@@ -257,6 +262,7 @@ def contract_create(
         reference_price_note=reference_price_note.strip()[:200],
         quality_terms=quality_terms.strip(),
         certification=certification,
+        funding_source=funder,
         suspension_override=override,
         **actor.stamp(),
         request_hash=digest,

@@ -8,6 +8,8 @@ from ..admin_toolkit import CappedCountPaginator, LargeTableAdmin
 from . import alerts, audit, geography, organizations, people, webhooks
 from .base import (
     ACTOR_ATTRIBUTE,
+    DecimalCommaAdmin,
+    DecimalCommaField,
     NoDeleteAdmin,
     ProgrammeSettingsAdmin,
     ReadOnlyAdmin,
@@ -21,6 +23,8 @@ from .base import (
 __all__ = [
     "ACTOR_ATTRIBUTE",
     "CappedCountPaginator",
+    "DecimalCommaAdmin",
+    "DecimalCommaField",
     "LargeTableAdmin",
     "NoDeleteAdmin",
     "ProgrammeSettingsAdmin",

@@ -12,12 +12,14 @@ from typing import Any
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import ValidationError
+from django.db import models
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from django.utils.translation import gettext_lazy as _
 
 from .. import policies
 from ..actors import Actor
+from ..cleaning import typed_number
 from ..exceptions import PermissionDenied
 from ..models import (
     next_version,
@@ -140,7 +142,28 @@ class VersionedForm(forms.ModelForm):
         return cleaned
 
 
-class VersionedAdmin(NoDeleteAdmin):
+class DecimalCommaField(forms.DecimalField):
+    """A decimal typed as people type it in Peru: ``1 500,50`` or ``1500.50`` (a text box with a
+    decimal keypad: a ``number`` input would refuse the comma)."""
+
+    widget = forms.TextInput(attrs={"inputmode": "decimal"})
+
+    def to_python(self, value: Any) -> Any:
+        return super().to_python(typed_number(value))
+
+    def widget_attrs(self, widget: Any) -> dict[str, Any]:
+        attrs = super().widget_attrs(widget)
+        attrs.pop("step", None)
+        return attrs
+
+
+class DecimalCommaAdmin(admin.ModelAdmin):
+    """Every decimal of the form accepts a decimal comma (``DecimalCommaField``)."""
+
+    formfield_overrides = {models.DecimalField: {"form_class": DecimalCommaField}}
+
+
+class VersionedAdmin(DecimalCommaAdmin, NoDeleteAdmin):
     """Optimistic locking in the admin: each save moves the version on, stale forms are refused."""
 
     form = VersionedForm
