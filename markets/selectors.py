@@ -77,12 +77,9 @@ def contract_list(*, actor: Actor) -> QuerySet[Contract]:
     """Contracts the actor may see, with household and buyer joined (one query a page)."""
     return (
         Contract.objects.filter(policies.contract_q(actor))
-        .select_related("household", "buyer", "funding_source")
-        .only(
-            *[f.name for f in Contract._meta.concrete_fields],
-            *REF_FIELDS,
-            "funding_source__code",
-        )
+        .select_related("household", "buyer")
+        .only(*[f.name for f in Contract._meta.concrete_fields], *REF_FIELDS)
+        .annotate(funding_source_code=F("funding_source__code"))
     )
 
 

@@ -169,8 +169,8 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
     household = HouseholdRefSerializer(read_only=True)
     buyer = serializers.CharField(source="buyer.code", read_only=True)
     district = serializers.CharField(source="district_id", read_only=True)
-    funding_source = serializers.CharField(
-        source="funding_source.code", read_only=True, allow_null=True
+    funding_source = serializers.SerializerMethodField(
+        help_text=_("Funder of the programme's support to the contract (organization code).")
     )
     fulfilment = serializers.DecimalField(
         max_digits=12,
@@ -215,6 +215,12 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_funding_source(self, contract: Contract) -> str | None:
+        """The funder's code: annotated by ``contract_list`` (no query), else looked up."""
+        if hasattr(contract, "funding_source_code"):
+            return contract.funding_source_code
+        return contract.funding_source.code if contract.funding_source_id else None
 
 
 class ContractDetailSerializer(ContractSerializer):
