@@ -314,7 +314,7 @@ DEMO_TRAININGS = [
         "Téc. Elena Huamaní Soto",
         "980,50",
         "tesoro-pp0072",
-        "",
+        "pp0072-2026",
         (1, 0),
     ),
 ]
