@@ -118,7 +118,9 @@ class FundingAgreementFilterSet(SearchFilterSet):
     search_fields = ("code", "name")
     funder = django_filters.CharFilter(field_name="funder__code", label=_("Funder code"))
     program = django_filters.CharFilter(field_name="program__code", label=_("Programme code"))
-    active_on = django_filters.DateFilter(method="filter_active_on", label=_("In force on"))
+    active_on = extend_schema_field({"type": "string", "format": "date"})(
+        django_filters.DateFilter(method="filter_active_on", label=_("In force on"))
+    )
 
     class Meta:
         model = FundingAgreement

@@ -335,3 +335,25 @@ def test_field_page_takes_attendance(program: Program, partner: Organization) ->
     assert posted.status_code == 302, posted.content
     event = TrainingEvent.objects.get()
     assert event.cost_pen == Decimal("980.50") and event.attendances.count() == 2
+
+
+def test_practices_list_query_budget_is_flat(program: Program, writer: APIClient) -> None:
+    household, mother, _son = family(program)
+    body = {"household": str(household.pk), "practice": "drying", "adopted_on": "2026-05-02"}
+    assert writer.post("/api/v1/practices/", body, format="json").status_code == 201
+    url = "/api/v1/practices/?page_size=100"
+    writer.get(url)
+    with CaptureQueriesContext(connection) as one:
+        assert len(writer.get(url).json()["results"]) == 1
+    PracticeAdoption.objects.bulk_create(
+        PracticeAdoption(
+            household=household,
+            member=mother,
+            practice="composting",
+            adopted_on=date(2026, 1, 1) + timedelta(days=n),
+        )
+        for n in range(99)
+    )
+    with CaptureQueriesContext(connection) as many:
+        assert len(writer.get(url).json()["results"]) == 100
+    assert len(one.captured_queries) == len(many.captured_queries)
