@@ -245,6 +245,11 @@ def test_training_indicator_counts_by_sex_with_suppression(
         actor=actor, query=indicators.replace(query, group_by=("program",))
     )
     assert [(c["attendees"], c["households"]) for c in by_program] == [(9, 6)]
+    monthly = indicators.replace(query, group_by=("month",), suppress=False)
+    assert [
+        (c["month"], c["events"], c["attendees"])
+        for c in indicators.indicator_rows(actor=actor, query=monthly)
+    ] == [("2026-03", 1, 9)]
     # The period and funder filters narrow the events counted.
     later = indicators.replace(query, group_by=("program",), date_from=HELD + timedelta(days=1))
     assert indicators.indicator_rows(actor=actor, query=later) == []
