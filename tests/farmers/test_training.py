@@ -362,3 +362,20 @@ def test_practices_list_query_budget_is_flat(program: Program, writer: APIClient
     with CaptureQueriesContext(connection) as many:
         assert len(writer.get(url).json()["results"]) == 100
     assert len(one.captured_queries) == len(many.captured_queries)
+
+
+def test_attendance_and_practices_follow_a_merged_family(program: Program) -> None:
+    from farmers import services
+
+    source, mother, _son = family(program)
+    target, _head, _child = family(program)
+    event = TrainingEvent.objects.create(
+        program=program, district_id="080910", held_on=HELD, topic="other", facilitator="X"
+    )
+    TrainingAttendance.objects.create(event=event, member=mother, household=source)
+    PracticeAdoption.objects.create(household=source, practice="drying", adopted_on=HELD)
+    services.household_merge(
+        actor=Actor(unrestricted=True, scopes=frozenset(Scope.values)), source=source, target=target
+    )
+    assert TrainingAttendance.objects.get().household_id == target.pk
+    assert PracticeAdoption.objects.get().household_id == target.pk
