@@ -18,6 +18,7 @@ class FarmersConfig(AppConfig):
             seed_demo_families,
             seed_demo_installations,
             seed_demo_support,
+            seed_demo_training,
         )
         from .transition import RECOMPUTE_TASK, RECOMPUTE_TOPIC
         from .transition.decisions import appeal_facts, decision_facts
@@ -27,6 +28,7 @@ class FarmersConfig(AppConfig):
         register_seeder(seed_demo_families)
         register_seeder(seed_demo_support)
         register_seeder(seed_demo_installations)
+        register_seeder(seed_demo_training)
         register_provider("farmers.decisions", decision_facts)
         register_provider("farmers.appeals", appeal_facts)
         outbox.register(RECOMPUTE_TOPIC, outbox.celery_task(RECOMPUTE_TASK))

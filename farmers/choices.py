@@ -258,3 +258,32 @@ class RequestChannel(models.TextChoices):
     EMAIL = "email", _("E-mail")
     PHONE = "phone", _("Phone")
     FIELD_OFFICER = "field_officer", _("Through a field officer")
+
+
+class TrainingTopic(models.TextChoices):
+    """What a technical-assistance or training event taught (the programmes' list)."""
+
+    CROP_MANAGEMENT = "crop_management", _("Crop management")
+    PRUNING_GRAFTING = "pruning_grafting", _("Pruning and grafting")
+    SOIL_FERTILITY = "soil_fertility", _("Soil fertility and organic fertilisers")
+    PEST_MANAGEMENT = "pest_management", _("Integrated pest management")
+    POST_HARVEST = "post_harvest", _("Harvest and post-harvest (fermentation, drying)")
+    QUALITY_CERTIFICATION = "quality_certification", _("Quality and certification")
+    AGROFORESTRY = "agroforestry", _("Agroforestry and conservation")
+    ASSOCIATIVITY = "associativity", _("Associativity and business management")
+    FINANCIAL_EDUCATION = "financial_education", _("Financial education")
+    OTHER = "other", _("Other topic")
+
+
+class Practice(models.TextChoices):
+    """A good practice a family adopted after technical assistance or training."""
+
+    PRUNING = "pruning", _("Pruning")
+    GRAFTING = "grafting", _("Grafting")
+    COMPOSTING = "composting", _("Composting")
+    FERMENTATION = "fermentation", _("Fermentation")
+    DRYING = "drying", _("Drying")
+    INTEGRATED_PEST_MANAGEMENT = "integrated_pest_management", _("Integrated pest management")
+    SHADE_MANAGEMENT = "shade_management", _("Shade management")
+    SOIL_CONSERVATION = "soil_conservation", _("Soil conservation")
+    RECORD_KEEPING = "record_keeping", _("Farm record keeping")

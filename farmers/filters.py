@@ -20,7 +20,10 @@ from .choices import (
     EradicationStatus,
     HouseholdStatus,
     InstallationStatus,
+    Practice,
     Stage,
+    SupportKind,
+    TrainingTopic,
     VerificationStatus,
 )
 from .identity import normalize_name
@@ -30,7 +33,10 @@ from .models import (
     Eradication,
     Household,
     Plot,
+    PracticeAdoption,
     StageChange,
+    Support,
+    TrainingEvent,
     Verification,
 )
 
@@ -212,4 +218,76 @@ class StageChangeFilterSet(django_filters.FilterSet):
 
     class Meta:
         model = StageChange
+        fields: list[str] = []
+
+
+class TrainingEventFilterSet(django_filters.FilterSet):
+    """Filters for ``trainings/``: program, district, topic, funder, agreement and the period
+    (``held_after`` / ``held_before``, both included)."""
+
+    program = django_filters.CharFilter(field_name="program__code", label=_("Programme code"))
+    district = UbigeoFilter(field_name="district_id", label=_("District ubigeo"))
+    topic = django_filters.ChoiceFilter(choices=TrainingTopic.choices, label=_("Topic"))
+    funder = django_filters.CharFilter(
+        field_name="funding_source__code", label=_("Funder code"), max_length=50
+    )
+    funding_agreement = django_filters.CharFilter(
+        field_name="funding_agreement__code", label=_("Funding agreement code"), max_length=50
+    )
+    held_after = django_filters.DateFilter(
+        field_name="held_on", lookup_expr="gte", label=_("Held on or after")
+    )
+    held_before = django_filters.DateFilter(
+        field_name="held_on", lookup_expr="lte", label=_("Held on or before")
+    )
+
+    class Meta:
+        model = TrainingEvent
+        fields: list[str] = []
+
+
+class PracticeAdoptionFilterSet(django_filters.FilterSet):
+    """Filters for ``practices/``: household, event, practice and the period
+    (``adopted_after`` / ``adopted_before``)."""
+
+    household = django_filters.UUIDFilter(
+        field_name="household_id", label=_("Household"), strip=False
+    )
+    event = django_filters.UUIDFilter(field_name="event_id", label=_("Training event"), strip=False)
+    practice = django_filters.ChoiceFilter(choices=Practice.choices, label=_("Practice"))
+    adopted_after = django_filters.DateFilter(
+        field_name="adopted_on", lookup_expr="gte", label=_("Adopted on or after")
+    )
+    adopted_before = django_filters.DateFilter(
+        field_name="adopted_on", lookup_expr="lte", label=_("Adopted on or before")
+    )
+
+    class Meta:
+        model = PracticeAdoption
+        fields: list[str] = []
+
+
+class SupportFilterSet(django_filters.FilterSet):
+    """Filters for ``support/``: household, kind, funder, agreement and the period
+    (``given_after`` / ``given_before``, both included)."""
+
+    household = django_filters.UUIDFilter(
+        field_name="household_id", label=_("Household"), strip=False
+    )
+    kind = django_filters.ChoiceFilter(choices=SupportKind.choices, label=_("Kind"))
+    funder = django_filters.CharFilter(
+        field_name="funding_source__code", label=_("Funder code"), max_length=50
+    )
+    funding_agreement = django_filters.CharFilter(
+        field_name="funding_agreement__code", label=_("Funding agreement code"), max_length=50
+    )
+    given_after = django_filters.DateFilter(
+        field_name="given_on", lookup_expr="gte", label=_("Given on or after")
+    )
+    given_before = django_filters.DateFilter(
+        field_name="given_on", lookup_expr="lte", label=_("Given on or before")
+    )
+
+    class Meta:
+        model = Support
         fields: list[str] = []

@@ -7,16 +7,22 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from django.db.models import Count, Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from registry import policies as registry_policies
 from registry.actors import Actor
-from registry.choices import LIVE_ALERT_STATUSES
+from registry.choices import LIVE_ALERT_STATUSES, Scope
 from registry.exceptions import NotFound
 from registry.models import Alert
 
 from . import policies
-from .choices import LIVE_STATUSES, DuplicateStatus, HouseholdStatus, VerificationStatus
+from .choices import (
+    LIVE_STATUSES,
+    DuplicateStatus,
+    HouseholdStatus,
+    Sex,
+    VerificationStatus,
+)
 from .evidence import plot_ids_subquery
 from .identity import blocking_keys, name_similarity, name_tokens
 from .models import (
@@ -31,7 +37,11 @@ from .models import (
     Plot,
     PlotOverlap,
     PossibleDuplicate,
+    PracticeAdoption,
     StageChange,
+    Support,
+    TrainingAttendance,
+    TrainingEvent,
     Verification,
     VisitCorrection,
 )
@@ -308,3 +318,58 @@ def household_codes(ids: Iterable[Any]) -> dict[Any, str]:
     """The codes of the households ``ids`` (one query): how alerts and other kernel pages name
     a household without reading its people."""
     return dict(Household.objects.filter(pk__in=list(ids)).values_list("pk", "code"))
+
+
+def _training_area(actor: Actor, scope: str = Scope.HOUSEHOLDS_READ) -> Q:
+    """Training events held in the actor's area (their district and programme)."""
+    return actor.area_q(district_path="district_id", program_path="program_id", scope=scope)
+
+
+def training_event_list(*, actor: Actor) -> QuerySet[TrainingEvent]:
+    """Active training events in the actor's area, with programme, funder and agreement joined
+    and their attendance counted by sex (the members' own): one query a page."""
+    return (
+        TrainingEvent.objects.filter(_training_area(actor), is_active=True)
+        .select_related("program", "funding_source", "funding_agreement")
+        .annotate(
+            attendees_count=Count("attendances"),
+            attendees_female=Count("attendances", filter=Q(attendances__member__sex=Sex.FEMALE)),
+            attendees_male=Count("attendances", filter=Q(attendances__member__sex=Sex.MALE)),
+        )
+    )
+
+
+def training_event_get(*, actor: Actor, event_id: Any) -> TrainingEvent:
+    """One visible training event with its attendance (members joined), or 404."""
+    event = (
+        training_event_list(actor=actor)
+        .prefetch_related(
+            Prefetch(
+                "attendances",
+                queryset=TrainingAttendance.objects.select_related("member").order_by(
+                    "created_at", "id"
+                ),
+            )
+        )
+        .filter(pk=event_id)
+        .first()
+    )
+    if event is None:
+        raise NotFound()
+    return event
+
+
+def practice_list(*, actor: Actor) -> QuerySet[PracticeAdoption]:
+    """Practices adopted by households in the actor's area."""
+    return PracticeAdoption.objects.filter(
+        policies.household_q(actor, prefix="household__")
+    ).select_related("household")
+
+
+def support_list(*, actor: Actor) -> QuerySet[Support]:
+    """Active support items of households in the actor's area, funder and agreement joined."""
+    return (
+        Support.objects.filter(policies.household_q(actor, prefix="household__"), is_active=True)
+        .select_related("funding_source", "funding_agreement")
+        .order_by()
+    )

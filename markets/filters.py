@@ -60,6 +60,7 @@ class ContractFilterSet(django_filters.FilterSet):
     household = django_filters.UUIDFilter(
         field_name="household_id", label=_("Household"), strip=False
     )
+    funder = CodeFilter(field_name="funding_source__code", label=_("Funder code"))
     season = YearFilter(method="in_season_year", label=_("Season year"))
     season_from = django_filters.DateFilter(
         field_name="season_end", lookup_expr="gte", label=_("Season ends on or after")

@@ -24,6 +24,7 @@ from registry.models import (
     by_column,
     by_key_column,
     district_column,
+    funder_reference,
     program_column,
 )
 
@@ -288,6 +289,8 @@ class Contract(VersionedModel, IdempotentModel, CreatedByModel):
         choices=Certification.choices,
         default=Certification.NONE,
     )
+    # The funder of the programme's support to the contract (linkage, certification, logistics).
+    funding_source = funder_reference(_("programme support funded by"))
     status = models.CharField(
         _("status"), max_length=12, choices=ContractStatus.choices, default=ContractStatus.DRAFT
     )

@@ -85,6 +85,7 @@ def contract_list(*, actor: Actor) -> QuerySet[Contract]:
             "seller_organization__id",
             "seller_organization__code",
         )
+        .annotate(funding_source_code=F("funding_source__code"))
     )
 
 

@@ -17,6 +17,14 @@ class OrganizationKind(models.TextChoices):
     PRODUCER_ORG = "producer_org", _("Producer organisation (cooperative or association)")
 
 
+class Currency(models.TextChoices):
+    """The currency of an amount (ISO 4217 code, lowercase); the registry's own sums are PEN."""
+
+    PEN = "pen", _("Peruvian sol (PEN)")
+    USD = "usd", _("US dollar (USD)")
+    EUR = "eur", _("Euro (EUR)")
+
+
 class Role(models.TextChoices):
     """A person's role inside an organization."""
 

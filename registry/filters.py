@@ -13,7 +13,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
 from .choices import AlertKind, AlertSeverity, AlertStatus, OrganizationKind
-from .models import Alert, District, Organization, Program
+from .models import Alert, District, FundingAgreement, Organization, Program
 
 
 class StrictBooleanField(forms.Field):
@@ -109,6 +109,25 @@ class ProgramFilterSet(SearchFilterSet):
     class Meta:
         model = Program
         fields: list[str] = []
+
+
+class FundingAgreementFilterSet(SearchFilterSet):
+    """Filters for ``funding-agreements/``: funder, program (codes), ``active_on`` (a date the
+    period holds) and q."""
+
+    search_fields = ("code", "name")
+    funder = django_filters.CharFilter(field_name="funder__code", label=_("Funder code"))
+    program = django_filters.CharFilter(field_name="program__code", label=_("Programme code"))
+    active_on = extend_schema_field({"type": "string", "format": "date"})(
+        django_filters.DateFilter(method="filter_active_on", label=_("In force on"))
+    )
+
+    class Meta:
+        model = FundingAgreement
+        fields: list[str] = []
+
+    def filter_active_on(self, queryset: QuerySet[Any], name: str, value: Any) -> QuerySet[Any]:
+        return queryset.filter(starts_on__lte=value, ends_on__gte=value)
 
 
 class AlertFilterSet(django_filters.FilterSet):

@@ -11,7 +11,7 @@ from django.db.models import QuerySet
 from . import policies
 from .actors import Actor
 from .exceptions import NotFound
-from .models import Alert, District, Organization, Program
+from .models import Alert, District, FundingAgreement, Organization, Program
 
 
 def district_list(*, actor: Actor) -> QuerySet[District]:
@@ -37,6 +37,14 @@ def organization_get(*, actor: Actor, code: str) -> Organization:
 def program_list(*, actor: Actor) -> QuerySet[Program]:
     """Active programmes (reference data), with agency and funder joined."""
     return Program.objects.filter(is_active=True).select_related("agency", "funder")
+
+
+def funding_agreement_list(*, actor: Actor) -> QuerySet[FundingAgreement]:
+    """Active funding agreements of active programmes (reference data), funder and programme
+    joined."""
+    return FundingAgreement.objects.filter(is_active=True, program__is_active=True).select_related(
+        "funder", "program"
+    )
 
 
 def alert_list(*, actor: Actor) -> QuerySet[Alert]:

@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import string
 from collections.abc import Iterable
-from datetime import timedelta
+from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -126,11 +126,14 @@ def program_upsert(
     agency_code: str,
     funder_code: str | None = None,
     budget_pen: Decimal | None = None,
+    starts_on: date | None = None,
+    ends_on: date | None = None,
     actor: Actor | None = None,
     channel: str = "system",
 ) -> tuple[Program, bool]:
-    """Create the programme ``code`` or bring it up to date; idempotent on ``code``
-    (platform administrators only)."""
+    """Create the programme ``code`` or bring it up to date (its period when given);
+    idempotent on ``code`` (platform administrators only). Its funder must be a funder
+    organization."""
     policies.require(
         policies.can_administer_organizations(actor),
         _("Only platform administrators create or change programmes."),
@@ -152,6 +155,10 @@ def program_upsert(
                 _("Unknown organization code: %(code)s.") % {"code": funder_code},
                 "unknown_organization",
             )
+        if funder.kind != OrganizationKind.FUNDER:
+            raise field_error(
+                "funder", _("A funding source must be a funder organization."), "not_funder"
+            )
     program = Program.objects.select_for_update().filter(code=code).first()
     created = program is None
     before = {} if program is None else snapshot(program)
@@ -162,6 +169,10 @@ def program_upsert(
     program.funder = funder
     if budget_pen is not None:
         program.budget_pen = budget_pen
+    if starts_on is not None:
+        program.starts_on = starts_on
+    if ends_on is not None:
+        program.ends_on = ends_on
     program.full_clean(exclude=None if created else ["code"])
     changes = diff(before, snapshot(program))
     if created or changes:
@@ -533,6 +544,7 @@ SETTINGS_MODELS = frozenset(
     {
         ("registry", "organization"),
         ("registry", "program"),
+        ("registry", "fundingagreement"),
         ("titles", "titlesettings"),
         ("markets", "buyerprofile"),
         ("markets", "yieldnorm"),

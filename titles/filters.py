@@ -45,6 +45,21 @@ class TitleApplicationFilterSet(django_filters.FilterSet):
     due_before = django_filters.DateFilter(
         field_name="due_on", lookup_expr="lte", label=_("Due on or before")
     )
+    funder = django_filters.CharFilter(
+        field_name="funding_source__code", label=_("Funder code"), max_length=50
+    )
+    issued_after = django_filters.DateFilter(
+        field_name="title_issued_on", lookup_expr="gte", label=_("Title issued on or after")
+    )
+    issued_before = django_filters.DateFilter(
+        field_name="title_issued_on", lookup_expr="lte", label=_("Title issued on or before")
+    )
+    registered_after = django_filters.DateFilter(
+        field_name="registered_on", lookup_expr="gte", label=_("Registered on or after")
+    )
+    registered_before = django_filters.DateFilter(
+        field_name="registered_on", lookup_expr="lte", label=_("Registered on or before")
+    )
     updated_after = django_filters.IsoDateTimeFilter(
         field_name="updated_at", lookup_expr="gt", label=_("Changed after")
     )

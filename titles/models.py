@@ -21,6 +21,7 @@ from registry.models import (
     Organization,
     Program,
     VersionedModel,
+    funder_reference,
 )
 
 from .choices import (
@@ -194,6 +195,8 @@ class TitleApplication(CreatedByModel, IdempotentModel, VersionedModel):
     program = models.ForeignKey(
         Program, on_delete=models.PROTECT, related_name="+", verbose_name=_("programme")
     )
+    # Who pays for the file (survey, fees): a funder organization.
+    funding_source = funder_reference()
     procedure = models.CharField(
         _("procedure"), max_length=16, choices=Procedure.choices, default=Procedure.ADJUDICATION
     )
@@ -257,6 +260,8 @@ class TitleApplication(CreatedByModel, IdempotentModel, VersionedModel):
             models.Index(fields=["household", "created_at"], name="title_household_idx"),
             models.Index(fields=["plot", "status"], name="title_plot_idx"),
             models.Index(fields=["submitted_on"], name="title_submitted_idx"),
+            models.Index(fields=["title_issued_on"], name="title_issued_idx"),
+            models.Index(fields=["registered_on"], name="title_registered_idx"),
             models.Index(fields=["updated_at"], name="title_updated_idx"),
         ]
         constraints = [

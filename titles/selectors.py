@@ -29,7 +29,7 @@ def overdue_q(today: date | None = None, prefix: str = "") -> Q:
 def title_application_list(*, actor: Actor) -> QuerySet[TitleApplication]:
     """Title files in the actor's scope, with the references a list shows (one query a page)."""
     return TitleApplication.objects.filter(policies.title_application_q(actor)).select_related(
-        "authority", "program"
+        "authority", "program", "funding_source"
     )
 
 

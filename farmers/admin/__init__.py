@@ -7,7 +7,8 @@ One module per part, registered on import: ``base`` (scoping, coca masking), ``i
 ``households`` (changelist, approval, export, import), ``queues`` (duplicates, visit review,
 eradications), ``decisions`` (proposed exclusions: confirm or dismiss; appeals: uphold or
 reject), ``rights`` (data-subject requests, Law 29733), ``records`` (plots, crop
-installations, support, stage ledger, sweeps), ``dashboard_page``.
+installations, support, stage ledger, sweeps), ``training`` (events with their attendance,
+practices adopted), ``dashboard_page``.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from .records import (
     SweepRunAdmin,
 )
 from .rights import DataSubjectRequestAdmin
+from .training import PracticeAdoptionAdmin, TrainingEventAdmin  # noqa: F401 (registers)
 
 __all__ = [
     "DASHBOARD_PAGE",

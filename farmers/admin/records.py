@@ -16,6 +16,7 @@ from registry.admin import CappedCountPaginator, request_actor
 from registry.admin_toolkit import DecimalCommaAdminMixin, history_html
 from registry.display import choice_labels
 from registry.exceptions import RegistryError
+from registry.funding import funding_resolve
 from registry.maps import boundary_svg
 
 from .. import services
@@ -145,13 +146,22 @@ class CropInstallationAdmin(ScopedAdminMixin, admin.ModelAdmin):
 
 
 class SupportForm(forms.ModelForm):
-    """Refuses a support item dated before the family's enrolment (a field error, not a 500)."""
+    """Refuses a support item dated before the family's enrolment, or outside its funding
+    agreement's period (field errors, not a 500)."""
 
     def clean(self) -> dict[str, Any]:
         cleaned: dict[str, Any] = super().clean() or {}
         household, given_on = cleaned.get("household"), cleaned.get("given_on")
         if household is not None and given_on is not None:
             services.require_not_before_enrolment(household, given_on, "given_on")
+            funding = funding_resolve(
+                source=cleaned.get("funding_source"),
+                agreement=cleaned.get("funding_agreement"),
+                on=given_on,
+                program_id=household.program_id,
+                date_attr="given_on",
+            )
+            cleaned["funding_source"] = funding.source
         return cleaned
 
 
@@ -163,17 +173,29 @@ class SupportAdmin(DecimalCommaAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
     form = SupportForm
 
     household_prefix = "household__"
-    list_display = ["household", "kind", "cost_pen", "funding_source", "given_on"]
-    list_filter = ["kind", "funding_source"]
-    list_select_related = ["household", "funding_source"]
+    list_display = [
+        "household",
+        "kind",
+        "cost_pen",
+        "funding_source",
+        "funding_agreement",
+        "given_on",
+    ]
+    list_filter = [
+        "kind",
+        "funding_source",
+        ("given_on", admin.DateFieldListFilter),
+    ]
+    list_select_related = ["household", "funding_source", "funding_agreement"]
     show_full_result_count = False
-    autocomplete_fields = ["household", "funding_source"]
+    autocomplete_fields = ["household", "funding_source", "funding_agreement"]
     fields = [
         "household",
         "kind",
         "description",
         "cost_pen",
         "funding_source",
+        "funding_agreement",
         "given_on",
         "suspension_override",
     ]
@@ -216,6 +238,7 @@ class SupportAdmin(DecimalCommaAdminMixin, ScopedAdminMixin, admin.ModelAdmin):
             cost_pen=obj.cost_pen,
             given_on=obj.given_on,
             funding_source=obj.funding_source.code if obj.funding_source else None,
+            funding_agreement=obj.funding_agreement.code if obj.funding_agreement else None,
             description=obj.description,
             override_reason=obj.suspension_override,
             channel="admin",

@@ -8,6 +8,7 @@ from farmers.reporting.api import IndicatorView
 from .crops import CropInstallationViewSet
 from .decisions import AppealViewSet, CorrectionViewSet, ExclusionProposalViewSet
 from .stage_reviews import StageReviewViewSet
+from .training import PracticeAdoptionViewSet, SupportViewSet, TrainingEventViewSet
 from .views import (
     AgreementViewSet,
     EradicationViewSet,
@@ -28,6 +29,9 @@ router.register("appeals", AppealViewSet, basename="appeal")
 router.register("exclusion-proposals", ExclusionProposalViewSet, basename="exclusion-proposal")
 router.register("stage-reviews", StageReviewViewSet, basename="stage-review")
 router.register("visit-corrections", CorrectionViewSet, basename="visit-correction")
+router.register("trainings", TrainingEventViewSet, basename="training")
+router.register("practices", PracticeAdoptionViewSet, basename="practice")
+router.register("support", SupportViewSet, basename="support")
 router.register("transition-events", StageChangeViewSet, basename="transition-event")
 
 urlpatterns = [

@@ -275,7 +275,7 @@ def seed_demo_support(write: Writer) -> None:
             continue
         items = [("inputs", "850.00", "fondo-cooperacion", 200)]
         if n % 4 != 3:
-            items.append(("technical_assistance", "320.00", "devida", 120))
+            items.append(("technical_assistance", "320.00", "tesoro-pp0072", 120))
         if n % 3 == 0:
             items.append(("titling_fees", "180.00", "fondo-cooperacion", 60))
         for kind, cost, source, days_ago in items:
@@ -290,6 +290,88 @@ def seed_demo_support(write: Writer) -> None:
             )
             recorded += 1
     write(f"Demo support:     {recorded} items recorded")
+
+
+# The demo's training events: (key, days ago, topic, place, facilitator, cost, funder, agreement,
+# which families' members attended: every family of the district whose number n % k == r).
+DEMO_TRAININGS = [
+    (
+        "poda-injerto",
+        30,
+        "pruning_grafting",
+        "Local comunal de Natividad",
+        "Ing. Marco Paucar Ríos",
+        "1250.00",
+        "fondo-cooperacion",
+        "fci-pirdais-2024",
+        (4, 0),
+    ),
+    (
+        "fermentado-secado",
+        12,
+        "post_harvest",
+        "Centro de acopio Pichari",
+        "Téc. Elena Huamaní Soto",
+        "980,50",
+        "tesoro-pp0072",
+        "pp0072-2026",
+        (1, 0),
+    ),
+]
+
+
+def seed_demo_training(write: Writer) -> None:
+    """Two training events in the first demo district with their attendance (the members of
+    the district's active demo families), through the service. Idempotent: an event already
+    seeded (its stable id) is left as it is; agreements whose period does not hold the date
+    (the demo's clock moves) are left out."""
+    from registry.models import FundingAgreement
+
+    from ..models import TrainingEvent
+
+    officer = get_user_model().objects.filter(username="tecnico.pichari").first()
+    if officer is None:
+        return
+    field = Actor(user=officer, unrestricted=True)
+    today = timezone.localdate()
+    ubigeo = next(iter(DEMO_DISTRICTS))
+    families = [
+        (n, h)
+        for n, h in sorted(demo_households(active_only=True).items())
+        if h.district_id == ubigeo
+    ]
+    recorded = 0
+    for key, days, topic, place, facilitator, cost, funder, agreement, (k, r) in DEMO_TRAININGS:
+        event_id = uuid.uuid5(NAMESPACE, f"training-{key}")
+        if TrainingEvent.objects.filter(pk=event_id).exists() or not families:
+            continue
+        held_on = today - timedelta(days=days)
+        covering = FundingAgreement.objects.filter(
+            code=agreement, starts_on__lte=held_on, ends_on__gte=held_on
+        ).exists()
+        members = [
+            m.pk
+            for n, family in families
+            if n % k == r
+            for m in family.members.filter(is_active=True)
+        ]
+        services.training_event_create(
+            actor=field,
+            id=event_id,
+            program=DEMO_PROGRAM,
+            district=ubigeo,
+            date=held_on,
+            topic=topic,
+            place=place,
+            facilitator=facilitator,
+            cost_pen=cost,
+            funding_source=funder,
+            funding_agreement=agreement if covering else None,
+            attendees=members,
+            channel="demo",
+        )
+        recorded += 1
+    write(f"Demo training:    {recorded} events recorded")
 
 
 DEMO_VARIETIES = {

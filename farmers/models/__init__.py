@@ -1,5 +1,5 @@
 """Households and what the registry knows about them: members, consent, plots, agreements,
-verification visits, support given, crop installations, and deduplication keys.
+verification visits, support given, crop installations, training events, and deduplication keys.
 
 A package by sub-domain (``households``, ``records``, ``crops``, ``transition``,
 ``decisions``, ``rights``); every model is imported here, so ``from farmers.models import X``
@@ -13,6 +13,7 @@ from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
 from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplicate
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
 from .rights import DataSubjectRequest
+from .training import PracticeAdoption, TrainingAttendance, TrainingEvent
 from .transition import StageChange, StageChangeQuerySet, SweepRange, SweepRun
 
 __all__ = [
@@ -32,12 +33,15 @@ __all__ = [
     "Plot",
     "PlotOverlap",
     "PossibleDuplicate",
+    "PracticeAdoption",
     "StageChange",
     "StageChangeQuerySet",
     "Support",
     "SweepRange",
     "SweepRun",
     "SweepStatus",
+    "TrainingAttendance",
+    "TrainingEvent",
     "Verification",
     "VisitCorrection",
 ]

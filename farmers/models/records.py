@@ -15,11 +15,11 @@ from registry import display
 from registry.models import (
     CreatedByModel,
     IdempotentModel,
-    Organization,
     VersionedModel,
+    agreement_reference,
     by_column,
     by_key_column,
-    optional_reference,
+    funder_reference,
 )
 
 from ..choices import (
@@ -237,7 +237,8 @@ class Support(models.Model):
         decimal_places=2,
         validators=[MinValueValidator(Decimal("0"))],
     )
-    funding_source = optional_reference(Organization, _("funding source"))
+    funding_source = funder_reference(db_index=False)
+    funding_agreement = agreement_reference()
     given_on = models.DateField(_("given on"))
     is_active = models.BooleanField(_("active"), default=True)
     # Given while the household was relapsed or excluded: programme staff's recorded reason.
@@ -248,7 +249,12 @@ class Support(models.Model):
         ordering = ["-given_on"]
         verbose_name = _("support given")
         verbose_name_plural = _("support given")
-        indexes = [models.Index(fields=["household", "given_on"], name="support_hh_idx")]
+        indexes = [
+            models.Index(fields=["household", "given_on"], name="support_hh_idx"),
+            models.Index(fields=["funding_source", "given_on"], name="support_funder_idx"),
+            # The API's keyset pages and period filter (given_on, id).
+            models.Index(fields=["given_on", "id"], name="support_given_idx"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.get_kind_display()} · S/ {display.number(self.cost_pen)}"

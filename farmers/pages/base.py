@@ -30,6 +30,7 @@ from farmers.choices import (
     Relationship,
     Sex,
     Tenure,
+    TrainingTopic,
     VerificationMethod,
 )
 from registry.actors import Actor
@@ -120,6 +121,7 @@ def form_choices() -> dict[str, list[tuple[str, str]]]:
         "tenures": _choices(Tenure),
         "crops": _choices(Crop),
         "methods": _choices(VerificationMethod),
+        "training_topics": _choices(TrainingTopic),
     }
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.urls import URLPattern, URLResolver, path
 
-from . import decisions, households, offline, visits
+from . import decisions, households, offline, training, visits
 from .base import LoginView, LogoutView
 from .registry import extra_urlpatterns
 
@@ -29,6 +29,8 @@ urlpatterns: list[URLPattern | URLResolver] = [
         decisions.correction_create,
         name="correction",
     ),
+    path("capacitacion/", training.training_districts, name="training_districts"),
+    path("capacitacion/<str:ubigeo>/", training.training_create, name="training"),
     path("decisiones/", decisions.pending_decisions, name="decisions"),
     path(
         "decisiones/<str:kind>/<uuid:record_id>/decidir/",

@@ -18,13 +18,13 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from farmers.choices import Stage
+from farmers.choices import Sex, Stage
 from farmers.reporting import indicators
 from registry.api.authentication import get_actor
 from registry.api.fields import BoundedDateField
 from registry.choices import Scope
 
-DIMENSION_RE = "(district|program|stage|month)"
+DIMENSION_RE = "(district|program|stage|month|sex)"
 GROUP_BY_PATTERN = rf"^{DIMENSION_RE}(,{DIMENSION_RE})*$"
 # Parameters of the API itself rather than of the query (content negotiation).
 IGNORED_PARAMETERS = {"format", "lang"}
@@ -40,7 +40,8 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
             "households (by stage now, or at each month's end), flows (stage changes), "
             "relapse_rate, cost_per_household, tenure (households holding secure tenure) or "
             "producer_organisations (members of producer organisations and their sales "
-            "through them)."
+            "through them) or "
+            "training (events attended, attendees and their households, by sex)."
         ),
     )
     group_by = serializers.RegexField(
@@ -49,10 +50,11 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         allow_blank=True,
         max_length=60,
         help_text=gettext_lazy(
-            "Comma-separated dimensions: district, program, stage, month. Those that do not "
+            "Comma-separated dimensions: district, program, stage, month, sex (training "
+            "only). Those that do not "
             "apply to the metric are ignored (the response's group_by lists the ones used). "
             "Default: stage for households, month for flows, program for relapse_rate, "
-            "cost_per_household, tenure and producer_organisations."
+            "cost_per_household, tenure and producer_organisations; program,sex for training."
         ),
     )
     program = serializers.CharField(required=False, allow_blank=True, max_length=50)
@@ -135,12 +137,16 @@ class IndicatorCellSerializer(serializers.Serializer[Any]):
     (flows), ``households_reached``/``households_relapsed``/``relapse_rate`` (relapse_rate),
     ``funding_source``/``total_cost_pen``/``cost_per_household_pen`` (cost_per_household),
     ``households``/``organisations``/``delivered_kg``/``sales_pen`` (producer_organisations).
+    ``events``/``attendees``/``households`` (training, with ``sex``).
     Suppressed cells carry ``null`` values and ``suppressed: true``."""
 
     district = serializers.CharField(required=False, help_text="INEI ubigeo")
     program = serializers.CharField(required=False, help_text="Programme code")
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     month = serializers.RegexField(r"^[0-9]{4}-[0-9]{2}$", required=False, help_text="YYYY-MM")
+    sex = serializers.ChoiceField(
+        choices=Sex.choices, required=False, help_text="Attendee's sex (training)"
+    )
     from_stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     to_stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     funding_source = serializers.CharField(
@@ -176,6 +182,8 @@ class IndicatorCellSerializer(serializers.Serializer[Any]):
         allow_null=True,
         help_text="Their value (PEN)",
     )
+    events = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    attendees = serializers.IntegerField(required=False, allow_null=True, min_value=0)
     suppressed = serializers.BooleanField()
 
 

@@ -23,6 +23,9 @@ Metrics (``IndicatorQuery.metric``):
                          organisations they belong to, and the kg and soles they sold through
                          them in the period (computed by the markets app, which registers it
                          with ``register_metric``: farmers never imports markets).
+``training``             training and technical-assistance events attended and their
+                         attendees and families, by the attendee's sex (from the member)
+                         (:mod:`farmers.reporting.training`).
 
 Small-cell suppression (DESIGN.md §7) is applied when ``suppress`` is true (the funders' API),
 by :func:`farmers.reporting.suppression.protect` for every metric: primary (under 5) and
@@ -72,8 +75,9 @@ METRICS = (
     "cost_per_household",
     "tenure",
     "producer_organisations",
+    "training",
 )
-DIMENSIONS = ("district", "program", "stage", "month")
+DIMENSIONS = ("district", "program", "stage", "month", "sex")
 # Which dimensions each metric can be grouped by (the others are part of every row).
 METRIC_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "households": ("district", "program", "stage", "month"),
@@ -82,6 +86,7 @@ METRIC_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "cost_per_household": ("district", "program"),
     "tenure": ("district", "program", "stage"),
     "producer_organisations": ("district", "program"),
+    "training": ("district", "program", "month", "sex"),
 }
 DEFAULT_GROUP_BY: dict[str, tuple[str, ...]] = {
     "households": ("stage",),
@@ -90,6 +95,7 @@ DEFAULT_GROUP_BY: dict[str, tuple[str, ...]] = {
     "cost_per_household": ("program",),
     "tenure": ("program",),
     "producer_organisations": ("program",),
+    "training": ("program", "sex"),
 }
 
 # Metrics another app computes (registered from its ``AppConfig.ready()``), by name.
@@ -636,6 +642,10 @@ def indicator_rows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any
         from .tenure_track import households_with_tenure
 
         return households_with_tenure(actor=actor, query=query)
+    if query.metric == "training":
+        from .training import training_indicator
+
+        return training_indicator(actor=actor, query=query)
     if query.metric in _computers:
         return _computers[query.metric](actor=actor, query=query)
     raise ValueError(query.metric)

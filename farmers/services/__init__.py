@@ -17,6 +17,8 @@ One module per sub-domain; this package re-exports the public services, so
 - ``corrections``: ``correction_propose``, ``correction_transition`` (maker–checker);
 - ``exclusions``: ``exclusion_transition`` (staff confirm or dismiss the engine's proposal);
 - ``support``: ``support_record``;
+- ``training``: ``training_event_create``, ``training_attendees_add``,
+  ``training_members_check``, ``practice_record``;
 - ``crops``: ``installation_create``, ``installation_transition`` (crop installations);
 - ``eradications``: ``eradication_create``, ``eradication_transition``;
 - ``enrolment``: ``enrolment_date``, ``require_not_before_enrolment`` (no evidence before it);
@@ -62,6 +64,12 @@ from .rights import (
 from .stage_reviews import appeal_file_now
 from .support import support_record
 from .suspension import SUSPENDED_STAGES, is_suspended, suspension_check
+from .training import (
+    practice_record,
+    training_attendees_add,
+    training_event_create,
+    training_members_check,
+)
 from .visits import (
     PHOTO_MAX_BYTES,
     VERIFICATION_FLOW,
@@ -107,6 +115,7 @@ __all__ = [
     "is_suspended",
     "plot_create",
     "plot_update",
+    "practice_record",
     "request_alerts_sync",
     "request_due_on",
     "request_hash",
@@ -115,6 +124,9 @@ __all__ = [
     "require_not_before_enrolment",
     "support_record",
     "suspension_check",
+    "training_attendees_add",
+    "training_event_create",
+    "training_members_check",
     "verification_attach_photo",
     "verification_create",
     "verification_transition",

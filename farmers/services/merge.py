@@ -30,8 +30,10 @@ from ..models import (
     Plot,
     PlotOverlap,
     PossibleDuplicate,
+    PracticeAdoption,
     StageChange,
     Support,
+    TrainingAttendance,
     Verification,
 )
 from ..transition import recompute_on_commit
@@ -45,8 +47,9 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
     family moves to the surviving household — plots (with their crop installations), consents,
     agreements, visits, support, the alerts about it and its stage ledger (kept, annotated with
     ``merged_from``), then whatever the apps above registered a merge handler for (title files,
-    contracts, deliveries, offers: ``farmers.merging``); its members move unless the target
-    already has their ID; both keep their history and both stages are recomputed after commit.
+    contracts, deliveries, offers: ``farmers.merging``), training attendance and practices; its
+    members move unless the target already has their ID; both keep their history and both
+    stages are recomputed after commit.
     A failing handler rolls the whole merge back."""
     if source.pk == target.pk:
         raise field_error("candidate", _("A household cannot be merged into itself."), "invalid")
@@ -84,6 +87,11 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
             household=target
         ),
         "consents": Consent.objects.filter(household=source).update(household=target),
+        # Training attendance and practices adopted follow the family (issue 17).
+        "training_attendances": TrainingAttendance.objects.filter(household=source).update(
+            household=target
+        ),
+        "practices": PracticeAdoption.objects.filter(household=source).update(household=target),
         # Eradications follow their plots (versioned: new versions); they are coca evidence.
         "eradications": Eradication.objects.filter(household=source).touch(household=target),
         "alerts": _move_alerts(source, target),

@@ -30,7 +30,7 @@ from markets.models import (
     DeliverySchedule,
     ProducerMembership,
 )
-from registry.api.fields import BoundedDateField, DecimalStringField
+from registry.api.fields import BoundedDateField, DecimalStringField, funder_code_field
 from registry.models import Organization
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
@@ -181,6 +181,9 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
     )
     buyer = serializers.CharField(source="buyer.code", read_only=True)
     district = serializers.CharField(source="district_id", read_only=True)
+    funding_source = serializers.SerializerMethodField(
+        help_text=_("Funder of the programme's support to the contract (organization code).")
+    )
     fulfilment = serializers.DecimalField(
         max_digits=12,
         decimal_places=4,
@@ -210,6 +213,7 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
             "reference_price_note",
             "quality_terms",
             "certification",
+            "funding_source",
             "status",
             "status_reason",
             "signed_on",
@@ -224,6 +228,12 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def get_funding_source(self, contract: Contract) -> str | None:
+        """The funder's code: annotated by ``contract_list`` (no query), else looked up."""
+        if hasattr(contract, "funding_source_code"):
+            return contract.funding_source_code
+        return contract.funding_source.code if contract.funding_source_id else None
 
 
 class ContractDetailSerializer(ContractSerializer):
@@ -311,6 +321,9 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
     )
     schedule = serializers.ListField(child=ScheduleInputSerializer(), required=False, max_length=52)
     override_reason = override_reason_field()
+    funding_source = funder_code_field(
+        _("Funder of the programme's support to the contract (organization code, kind funder).")
+    )
 
 
 class ContractTransitionSerializer(serializers.Serializer[Any]):

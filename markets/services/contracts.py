@@ -23,6 +23,7 @@ from registry.actors import Actor
 from registry.choices import ChangeAction, OrganizationKind, Scope, WebhookEventType
 from registry.cleaning import clean_choice
 from registry.exceptions import Conflict, NotFound, PermissionDenied
+from registry.funding import funder_resolve
 from registry.history import change_record
 from registry.idempotency import replayed, replays_lost_race, request_hash
 from registry.models import Organization, Program
@@ -160,10 +161,12 @@ def contract_create(
     certification: str = Certification.NONE,
     schedule: Iterable[dict[str, Any]] = (),
     override_reason: str = "",
+    funding_source: str | None = None,
     id: Any = None,
     channel: str = "api",
 ) -> tuple[Contract, bool]:
     """Record a draft contract between a seller and a buyer. Idempotent on ``id``.
+    ``funding_source``: the funder organization of the programme's support to it.
 
     The seller is a household or (``seller_organization``, a code) a producer organisation
     selling its members' produce: exactly one (``seller_required`` / ``one_seller``). An
@@ -196,6 +199,7 @@ def contract_create(
         ),
         "terms": [reference_price_note, quality_terms, certification],
         "schedule": [[str(r.get("due_on")), str(r.get("expected_kg"))] for r in schedule],
+        **({"funding_source": funding_source} if funding_source else {}),
     }
     digest = request_hash(payload)
     existing = replayed(
@@ -278,6 +282,7 @@ def contract_create(
     volume = kilograms(kg=volume_kg, qq=volume_qq, attr="volume")
     price_rule = clean_choice(price_rule, PriceRule, "price_rule")
     certification = clean_choice(certification, Certification, "certification")
+    funder = funder_resolve(funding_source)
     price, floor, unit = _contract_prices(
         price_rule,
         unit_price(kg=price_pen_per_kg, qq=price_pen_per_qq, attr="price"),
@@ -305,6 +310,7 @@ def contract_create(
         reference_price_note=reference_price_note.strip()[:200],
         quality_terms=quality_terms.strip(),
         certification=certification,
+        funding_source=funder,
         suspension_override=override,
         **actor.stamp(),
         request_hash=digest,

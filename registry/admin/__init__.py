@@ -4,10 +4,11 @@ changelists in ``registry.admin_toolkit``) and are re-exported here for the othe
 (``from registry.admin import request_actor``).
 """
 
-from ..admin_toolkit import CappedCountPaginator, LargeTableAdmin
+from ..admin_toolkit import CappedCountPaginator, DecimalCommaField, LargeTableAdmin
 from . import alerts, audit, geography, organizations, people, webhooks
 from .base import (
     ACTOR_ATTRIBUTE,
+    DecimalCommaAdmin,
     NoDeleteAdmin,
     ProgrammeSettingsAdmin,
     ReadOnlyAdmin,
@@ -21,6 +22,8 @@ from .base import (
 __all__ = [
     "ACTOR_ATTRIBUTE",
     "CappedCountPaginator",
+    "DecimalCommaAdmin",
+    "DecimalCommaField",
     "LargeTableAdmin",
     "NoDeleteAdmin",
     "ProgrammeSettingsAdmin",

@@ -141,7 +141,11 @@ class VersionedForm(forms.ModelForm):
         return cleaned
 
 
-class VersionedAdmin(NoDeleteAdmin):
+class DecimalCommaAdmin(DecimalCommaAdminMixin, admin.ModelAdmin):
+    """Every decimal of the form accepts a decimal comma (``DecimalCommaField``)."""
+
+
+class VersionedAdmin(DecimalCommaAdmin, NoDeleteAdmin):
     """Optimistic locking in the admin: each save moves the version on, stale forms are refused."""
 
     form = VersionedForm

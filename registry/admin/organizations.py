@@ -14,6 +14,7 @@ from .. import policies
 from ..actors import Actor
 from ..choices import Crop
 from ..models import (
+    FundingAgreement,
     Organization,
     Program,
 )
@@ -186,3 +187,45 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
         ),
         (_("Record"), {"fields": ["version", "created_at", "updated_at", "edited_version"]}),
     ]
+
+
+@admin.register(FundingAgreement)
+class FundingAgreementAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
+    """Funding agreements: a funder's commitment to a programme, its period and budget. Platform
+    administrators create them; programme staff see those of their programmes."""
+
+    list_display = ["code", "name", "funder", "program", "starts_on", "ends_on", "budget_amount"]
+    list_filter = [
+        "is_active",
+        "currency",
+        ("funder", admin.RelatedOnlyFieldListFilter),
+        ("program", admin.RelatedOnlyFieldListFilter),
+    ]
+    list_select_related = ["funder", "program"]
+    search_fields = ["code", "name", "funder__code", "program__code"]
+    autocomplete_fields = ["funder", "program"]
+    readonly_fields = ["version", "created_at", "updated_at"]
+    fields = [
+        "code",
+        "name",
+        "funder",
+        "program",
+        "starts_on",
+        "ends_on",
+        "budget_amount",
+        "currency",
+        "is_active",
+        "version",
+        "created_at",
+        "updated_at",
+        "edited_version",
+    ]
+
+    def scope_rows(self, actor: Actor, queryset: QuerySet[Any]) -> QuerySet[Any]:
+        return queryset.filter(program__in=policies.visible_programs(actor).values("pk"))
+
+    def may_add(self, actor: Actor) -> bool:
+        return policies.can_administer_organizations(actor)
+
+    def may_change(self, actor: Actor, obj: Any) -> bool:
+        return policies.can_administer_organizations(actor)

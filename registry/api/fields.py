@@ -108,3 +108,15 @@ class BoundedDateField(serializers.DateField):
                 code="date_out_of_range",
             )
         return day
+
+
+def funder_code_field(help_text: Any = None) -> serializers.SlugField:
+    """An optional ``funding_source`` input: the code of a funder organization (checked by
+    ``registry.funding``: ``does_not_exist`` / ``not_funder``)."""
+    return serializers.SlugField(
+        max_length=50,
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=help_text or _("Code of the funder organization that pays (kind funder)."),
+    )

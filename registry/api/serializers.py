@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from rest_framework import serializers
 
-from registry.models import Department, District, Organization, Program, Province
+from registry.models import (
+    Department,
+    District,
+    FundingAgreement,
+    Organization,
+    Program,
+    Province,
+)
 
 
 class DepartmentRefSerializer(serializers.ModelSerializer):
@@ -77,6 +84,33 @@ class ProgramSerializer(serializers.ModelSerializer):
             "visit_due_months",
             "graduation_requires_tenure",
             "visit_photo_required",
+            "is_active",
+        ]
+        read_only_fields = fields
+
+
+class FundingAgreementSerializer(serializers.ModelSerializer):
+    """A funder's agreement with a programme: code, period, budget and currency (reference
+    data: no personal data)."""
+
+    funder: serializers.SlugRelatedField[Organization] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+    program: serializers.SlugRelatedField[Program] = serializers.SlugRelatedField(
+        slug_field="code", read_only=True
+    )
+
+    class Meta:
+        model = FundingAgreement
+        fields = [
+            "code",
+            "name",
+            "funder",
+            "program",
+            "starts_on",
+            "ends_on",
+            "budget_amount",
+            "currency",
             "is_active",
         ]
         read_only_fields = fields

@@ -3,13 +3,19 @@
 from rest_framework.routers import SimpleRouter
 
 from .alerts import AlertViewSet
-from .views import DistrictViewSet, OrganizationViewSet, ProgramViewSet
+from .views import (
+    DistrictViewSet,
+    FundingAgreementViewSet,
+    OrganizationViewSet,
+    ProgramViewSet,
+)
 from .webhooks import WebhookSubscriptionViewSet
 
 router = SimpleRouter()
 router.register("districts", DistrictViewSet, basename="district")
 router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("programs", ProgramViewSet, basename="program")
+router.register("funding-agreements", FundingAgreementViewSet, basename="funding-agreement")
 router.register("alerts", AlertViewSet, basename="alert")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 

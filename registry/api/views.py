@@ -1,15 +1,26 @@
-"""Reference endpoints: districts, organizations, programmes (every key may read them)."""
+"""Reference endpoints: districts, organizations, programmes and funding agreements (every key
+may read them)."""
 
 from __future__ import annotations
 
 from django.db.models import QuerySet
 
 from registry import selectors
-from registry.filters import DistrictFilterSet, OrganizationFilterSet, ProgramFilterSet
-from registry.models import District, Organization, Program
+from registry.filters import (
+    DistrictFilterSet,
+    FundingAgreementFilterSet,
+    OrganizationFilterSet,
+    ProgramFilterSet,
+)
+from registry.models import District, FundingAgreement, Organization, Program
 
 from .base import ReadOnlyViewSet
-from .serializers import DistrictSerializer, OrganizationSerializer, ProgramSerializer
+from .serializers import (
+    DistrictSerializer,
+    FundingAgreementSerializer,
+    OrganizationSerializer,
+    ProgramSerializer,
+)
 
 
 class DistrictViewSet(ReadOnlyViewSet):
@@ -49,3 +60,16 @@ class ProgramViewSet(ReadOnlyViewSet):
 
     def get_queryset(self) -> QuerySet[Program]:
         return selectors.program_list(actor=self.actor)
+
+
+class FundingAgreementViewSet(ReadOnlyViewSet):
+    """Funding agreements: which funder pays for which programme, when, and how much."""
+
+    serializer_class = FundingAgreementSerializer
+    filterset_class = FundingAgreementFilterSet
+    lookup_field = "code"
+    lookup_value_regex = r"[-a-zA-Z0-9_]+"
+    ordering = "code"
+
+    def get_queryset(self) -> QuerySet[FundingAgreement]:
+        return selectors.funding_agreement_list(actor=self.actor)

@@ -9,12 +9,14 @@ from __future__ import annotations
 import io
 import secrets
 from collections.abc import Callable
+from datetime import date
 from decimal import Decimal
 
 from django.contrib.auth import get_user_model
 from django.core.management import call_command
 
-from registry.choices import OrganizationKind, Role, Scope
+from registry.choices import Currency, OrganizationKind, Role, Scope
+from registry.funding import funding_agreement_upsert
 from registry.models import ApiKey, Organization
 from registry.services import (
     api_key_create,
@@ -67,6 +69,31 @@ ORGANIZATIONS = [
         "",
         [],
     ),
+    (
+        "tesoro-pp0072",
+        OrganizationKind.FUNDER,
+        "Tesoro Público – Programa Presupuestal 0072 PIRDAIS (demo)",
+        "",
+        [],
+    ),
+]
+
+# Funding agreements of the demo funders with the demo programme: code, funder, period, budget.
+FUNDING_AGREEMENTS = [
+    (
+        "fci-pirdais-2024",
+        "fondo-cooperacion",
+        "Convenio de cooperación PIRDAIS 2024–2027 (demo)",
+        (date(2024, 1, 1), date(2027, 12, 31)),
+        (Decimal("1500000.00"), Currency.USD),
+    ),
+    (
+        "pp0072-2026",
+        "tesoro-pp0072",
+        "PP 0072 – asignación 2026 (demo)",
+        (date(2026, 1, 1), date(2026, 12, 31)),
+        (Decimal("12000000.00"), Currency.PEN),
+    ),
 ]
 
 PEOPLE = [
@@ -97,7 +124,20 @@ def seed_demo(write: Writer, success: Callable[[str], str] = str) -> None:
         agency_code="devida",
         funder_code="fondo-cooperacion",
         budget_pen=Decimal("25000000.00"),
+        starts_on=date(2024, 1, 1),
+        ends_on=date(2028, 12, 31),
     )
+    for code, funder, name, (starts_on, ends_on), (amount, currency) in FUNDING_AGREEMENTS:
+        funding_agreement_upsert(
+            code=code,
+            funder_code=funder,
+            program_code=program.code,
+            starts_on=starts_on,
+            ends_on=ends_on,
+            budget_amount=amount,
+            currency=currency,
+            name=name,
+        )
     Organization.objects.get(code="implementa-vraem").programs.add(program)
     role_groups_sync()
 

@@ -18,6 +18,7 @@ from .bases import (
     program_column,
     reference,
 )
+from .funding import FundingAgreement, agreement_reference, funder_reference
 from .geography import Department, District, Province
 from .organizations import ApiKey, Membership, Organization, Program
 from .outbox import OutboxMessage
@@ -31,6 +32,7 @@ __all__ = [
     "CreatedByModel",
     "Department",
     "District",
+    "FundingAgreement",
     "IdempotentModel",
     "Membership",
     "Organization",
@@ -44,9 +46,11 @@ __all__ = [
     "WebhookDelivery",
     "WebhookEvent",
     "WebhookSubscription",
+    "agreement_reference",
     "by_column",
     "by_key_column",
     "district_column",
+    "funder_reference",
     "next_version",
     "optional_reference",
     "program_column",

@@ -103,6 +103,7 @@ class Program(VersionedModel):
         related_name="programs_funded",
         null=True,
         blank=True,
+        limit_choices_to={"kind": OrganizationKind.FUNDER},
         verbose_name=_("funder"),
     )
     budget_pen = models.DecimalField(
@@ -195,6 +196,16 @@ class Program(VersionedModel):
 
     def __str__(self) -> str:
         return self.name
+
+    def clean(self) -> None:
+        """The programme's funder, when given, is a funder organization."""
+        super().clean()
+        funder = self.funder if self.funder_id is not None else None
+        if funder is not None and funder.kind != OrganizationKind.FUNDER:
+            raise ValidationError(
+                {"funder": _("A funding source must be a funder organization.")},
+                code="not_funder",
+            )
 
 
 class Membership(TimestampedModel):

@@ -179,3 +179,40 @@ def test_search_without_signal_opens_the_cached_page(
     assert page.locator("#hh-title").count() == 1  # "my work", from the phone's cache
     assert "40506070" not in page.url
     context.close()
+
+
+def test_offline_training_attendance_is_kept_and_sent(
+    chromium: Any, live_server: Any, artifacts_dir: Any, officer: Any, make_household: Any
+) -> None:
+    """Attendance taken without signal (issue 17): the page opened once with signal comes from
+    the phone's cache, the event waits in the outbox and reaches ``trainings/`` once."""
+    from farmers.models import TrainingEvent
+
+    household = make_household(officer)
+    head = household.members.get()
+    context = phone_context(chromium)
+    page = context.new_page()
+    sign_in(page, live_server, "tecnico")
+    training_page = "/campo/capacitacion/080910/"
+    assert page.evaluate("navigator.serviceWorker.ready.then(() => true)")
+    page.goto(f"{live_server.url}{training_page}")
+    wait_cached(page, training_page)
+    context.set_offline(True)
+    page.goto(f"{live_server.url}{training_page}")  # without signal: from the phone's cache
+    page.select_option("#topic", "post_harvest")
+    page.fill("#facilitator", "Téc. Elena Huamaní")
+    page.fill("#cost_pen", "980,50")
+    page.check(f"input[name=attendees][value='{head.pk}']")
+    check_page(page, artifacts_dir, "training-offline")
+    page.click("button[type=submit]")
+    page.locator("[data-saved-notice]").wait_for()
+    rows = wait_outbox(page, "rows => rows.length === 1")
+    assert [r["kind"] for r in rows] == ["training"]
+    assert not TrainingEvent.objects.exists()
+
+    context.set_offline(False)
+    wait_outbox(page, ALL_SENT)
+    event = TrainingEvent.objects.get()
+    assert str(event.cost_pen) == "980.50" and event.topic == "post_harvest"
+    assert list(event.attendances.values_list("member_id", flat=True)) == [head.pk]
+    context.close()

@@ -591,14 +591,10 @@ AUTOCOMPLETE: list[tuple[tuple[str, str, str], str, dict[str, set[str]]]] = [
         },
     ),
     (
+        # A funding source is a funder (issue 17): the world's agencies are never offered.
         ("farmers", "support", "funding_source"),
         "organization",
-        {
-            "officer": {"a"},
-            "supervisor": {"a"},
-            "staff": {"a"},
-            **{r: {"a", "b"} for r in ("administrator", "superuser")},
-        },
+        {r: set() for r in ("officer", "supervisor", "staff", "administrator", "superuser")},
     ),
     (
         ("registry", "organization", "programs"),

@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from registry.api.fields import BoundedDateField
+from registry.api.fields import BoundedDateField, funder_code_field
 from titles.choices import (
     OPEN_STATUSES,
     ObjectionDecision,
@@ -49,6 +49,7 @@ class TitleApplicationCreateSerializer(serializers.Serializer[Any]):
             "(needed by the submission at the latest)."
         ),
     )
+    funding_source = funder_code_field()
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
     def to_internal_value(self, data: Any) -> Any:
@@ -78,6 +79,9 @@ class TitleApplicationSerializer(serializers.ModelSerializer[TitleApplication]):
     authority = serializers.CharField(source="authority.code", read_only=True)
     program = serializers.CharField(source="program.code", read_only=True)
     district = serializers.CharField(source="district_id", read_only=True)
+    funding_source = serializers.CharField(
+        source="funding_source.code", read_only=True, allow_null=True
+    )
     overdue = serializers.SerializerMethodField()
     clock = serializers.SerializerMethodField()
     allowed_transitions = serializers.SerializerMethodField()
@@ -94,6 +98,7 @@ class TitleApplicationSerializer(serializers.ModelSerializer[TitleApplication]):
             "district",
             "procedure",
             "possession_started_on",
+            "funding_source",
             "status",
             "status_since",
             "observed_from",

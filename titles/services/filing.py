@@ -18,6 +18,7 @@ from farmers.models import Household, Plot
 from registry.actors import Actor
 from registry.choices import ChangeAction, OrganizationKind
 from registry.exceptions import Conflict
+from registry.funding import funder_resolve
 from registry.history import change_record
 from registry.idempotency import replayed, replays_lost_race, request_hash
 from registry.models import Organization
@@ -42,6 +43,7 @@ def title_application_create(
     authority: str,
     procedure: str = Procedure.ADJUDICATION,
     possession_started_on: date | None = None,
+    funding_source: str | None = None,
     id: Any = None,
     note: str = "",
     channel: str = "api",
@@ -52,7 +54,9 @@ def title_application_create(
 
     Refused when the plot's tenure cannot be titled (409 ``tenure_not_titleable``) or the
     possession is too recent for the procedure (409 ``possession_too_recent`` /
-    ``possession_after_cutoff``; a future start is a 400). Idempotent on a client-chosen ``id``:
+    ``possession_after_cutoff``; a future start is a 400). ``funding_source``, when given, is
+    the code of the funder organization that pays for the file (``not_funder`` otherwise).
+    Idempotent on a client-chosen ``id``:
     the same payload returns the existing file, another payload is a 409
     ``idempotency_conflict``.
     """
@@ -65,6 +69,8 @@ def title_application_create(
     if procedure != Procedure.ADJUDICATION or possession_started_on is not None:
         payload["procedure"] = procedure
         payload["possession_started_on"] = str(possession_started_on)
+    if funding_source:
+        payload["funding_source"] = funding_source
     digest = request_hash(payload)
     existing = replayed(
         TitleApplication,
@@ -120,6 +126,11 @@ def title_application_create(
         errors["possession_started_on"] = [
             ValidationError(_("The possession cannot begin in the future."), code="future")
         ]
+    funder = None
+    try:
+        funder = funder_resolve(funding_source)
+    except ValidationError as exc:
+        exc.update_error_dict(errors)
     if errors:
         raise ValidationError(errors)
     assert land is not None and titling is not None
@@ -131,6 +142,7 @@ def title_application_create(
         program_id=owner.program_id,
         procedure=procedure,
         possession_started_on=possession_started_on,
+        funding_source=funder,
         status=S.DRAFT,
         status_since=today,
         clock_started_on=today,
@@ -169,6 +181,7 @@ def title_application_create(
             "authority": titling.code,
             "procedure": procedure,
             "possession_started_on": str(possession_started_on or ""),
+            **({"funding_source": funder.code} if funder is not None else {}),
         },
         channel=channel,
     )
