@@ -15,13 +15,14 @@ from registry.choices import LIVE_ALERT_STATUSES
 from registry.exceptions import NotFound
 from registry.models import Alert
 
-from . import policies
+from . import consent, policies
 from .choices import LIVE_STATUSES, DuplicateStatus, HouseholdStatus, VerificationStatus
 from .evidence import plot_ids_subquery
 from .identity import blocking_keys, name_similarity, name_tokens
 from .models import (
     Agreement,
     Appeal,
+    Consent,
     CropInstallation,
     DedupKey,
     Eradication,
@@ -38,9 +39,10 @@ from .models import (
 
 
 def household_list(*, actor: Actor) -> QuerySet[Household]:
-    """Households in the actor's area with programme and active members (three queries a page)."""
+    """Households in the actor's area with programme, active members and the current consent's
+    purposes (``farmers.consent``: annotated, no extra query; three queries a page)."""
     return (
-        Household.objects.filter(policies.household_q(actor))
+        consent.with_consent(Household.objects.filter(policies.household_q(actor)))
         .select_related("program")
         .prefetch_related(
             Prefetch(
@@ -82,9 +84,10 @@ def possible_duplicates_for(*, actor: Actor, household: Household) -> list[Possi
 
 
 def plot_list(*, actor: Actor) -> QuerySet[Plot]:
-    """Plots of households in the actor's area, with their overlaps."""
+    """Plots of households in the actor's area, with their overlaps and their household's
+    current consent (annotated)."""
     return (
-        Plot.objects.filter(policies.plot_q(actor))
+        consent.with_consent(Plot.objects.filter(policies.plot_q(actor)), "household_id")
         .select_related("household")
         .prefetch_related(
             Prefetch(
@@ -101,9 +104,12 @@ def agreement_list(*, actor: Actor) -> QuerySet[Agreement]:
 
 
 def verification_list(*, actor: Actor) -> QuerySet[Verification]:
-    """Verification visits of households in the actor's area."""
+    """Verification visits of households in the actor's area (their household's current
+    consent annotated)."""
     return (
-        Verification.objects.filter(policies.verification_q(actor))
+        consent.with_consent(
+            Verification.objects.filter(policies.verification_q(actor)), "household_id"
+        )
         .select_related("household")
         .annotate(plot_ids=plot_ids_subquery())
     )
@@ -282,6 +288,11 @@ def exclusion_list(*, actor: Actor) -> QuerySet[ExclusionProposal]:
         .select_related("household")
         .order_by("-created_at", "-id")
     )
+
+
+def consent_list(*, actor: Actor, household: Household) -> QuerySet[Consent]:
+    """Every version of the consent of a household in the actor's area, current first."""
+    return Consent.objects.filter(household=household).order_by("-signed_on", "-created_at", "-id")
 
 
 def stage_change_list(*, actor: Actor) -> QuerySet[StageChange]:

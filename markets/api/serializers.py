@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from farmers.choices import Crop
+from farmers.consent import personal_visible
 from farmers.models import Household
 from markets.choices import (
     Certification,
@@ -41,6 +42,8 @@ class HouseholdRefSerializer(serializers.ModelSerializer[Household]):
     """The household of a contract: only what a buyer needs to recognise the family."""
 
     district = serializers.CharField(source="district_id", read_only=True)
+    head_name = serializers.CharField(read_only=True, allow_null=True)
+    community = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = Household
@@ -48,15 +51,22 @@ class HouseholdRefSerializer(serializers.ModelSerializer[Household]):
         read_only_fields = fields
 
 
-def household_ref(household: Household) -> dict[str, Any]:
-    """The household as ``HouseholdRefSerializer`` shows it, built directly (hot list path)."""
+def household_ref(household: Household, *, personal: bool = True) -> dict[str, Any]:
+    """The household as ``HouseholdRefSerializer`` shows it, built directly (hot list path);
+    without ``personal`` (the family's consent does not cover the caller: ``farmers.consent``)
+    the head's name and community are ``null``."""
     return {
         "id": str(household.pk),
         "code": household.code,
-        "head_name": household.head_name,
+        "head_name": household.head_name if personal else None,
         "district": household.district_id,
-        "community": household.community,
+        "community": household.community if personal else None,
     }
+
+
+def _personal(serializer: serializers.BaseSerializer[Any], record: Any) -> bool:
+    """Whether the caller sees the personal data of ``record``'s household (its consent)."""
+    return personal_visible(serializer.context.get("actor"), record)
 
 
 class OfferedHouseholdSerializer(serializers.ModelSerializer[Household]):
@@ -164,7 +174,8 @@ class StatusChangeSerializer(serializers.ModelSerializer[ContractStatusChange]):
 
 
 class ContractSerializer(serializers.ModelSerializer[Contract]):
-    """A market-access contract with its running delivery totals and fulfilment."""
+    """A market-access contract with its running delivery totals and fulfilment (the
+    household's name and community only where its consent covers the caller)."""
 
     household = HouseholdRefSerializer(read_only=True)
     buyer = serializers.CharField(source="buyer.code", read_only=True)
@@ -211,6 +222,12 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
             "updated_at",
         ]
         read_only_fields = fields
+
+    def to_representation(self, instance: Contract) -> dict[str, Any]:
+        data = dict(super().to_representation(instance))
+        if not _personal(self, instance):
+            data["household"] = household_ref(instance.household, personal=False)
+        return data
 
 
 class ContractDetailSerializer(ContractSerializer):
@@ -338,7 +355,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
 
     @extend_schema_field(HouseholdRefSerializer)
     def get_household(self, delivery: Delivery) -> dict[str, Any]:
-        return household_ref(delivery.household)
+        return household_ref(delivery.household, personal=_personal(self, delivery))
 
     def to_representation(self, instance: Delivery) -> dict[str, Any]:
         """The same output as the declared fields give (a test holds them equal), built
@@ -347,7 +364,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
         return {
             "id": str(d.pk),
             "contract": str(d.contract_id),
-            "household": household_ref(d.household),
+            "household": household_ref(d.household, personal=_personal(self, d)),
             "buyer": d.buyer.code,
             "delivered_on": d.delivered_on.isoformat(),
             "weight_kg": _money(d.weight_kg),
