@@ -97,4 +97,13 @@ class StageChangeInline(CocaInlineMixin, LinkedInline):
 
 class ConsentInline(LinkedInline):
     model = Consent
-    fields = ["signed_on", "purposes", "notice_version", "language", "officer"]
+    fields = [
+        "signed_on",
+        "purposes",
+        "reason",
+        "notice_version",
+        "language",
+        "officer",
+        "created_by_key",
+        "created_at",
+    ]

@@ -66,7 +66,9 @@ def consent_record(
                 code="invalid_choice",
             )
         ]
-    if signed > today:
+    if not isinstance(signed, date):
+        errors["signed_on"] = [ValidationError(_("Enter a date as YYYY-MM-DD."), code="invalid")]
+    elif signed > today:
         errors["signed_on"] = [
             ValidationError(_("The date cannot be in the future."), code="future_date")
         ]
