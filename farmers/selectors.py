@@ -64,13 +64,14 @@ def household_lookup(
     *, actor: Actor, document_type: str, document_number: str, limit: int = 10
 ) -> list[Household]:
     """Households in the actor's area with an active member holding this (normalised) ID
-    document; nothing outside the area, so the answer never reveals enrolment elsewhere."""
+    document; nothing outside the area, so the answer never reveals enrolment elsewhere, and
+    nothing whose family's consent does not cover the caller (``farmers.consent``: a
+    pseudonymised answer to an ID would still tie the ID to the household)."""
     matching = Member.objects.filter(
         document_type=document_type, document_number=document_number, is_active=True
     ).values("household_id")
-    return list(
-        household_list(actor=actor).filter(pk__in=matching).order_by("created_at", "id")[:limit]
-    )
+    found = household_list(actor=actor).filter(pk__in=matching).order_by("created_at", "id")
+    return [h for h in found[:limit] if consent.personal_visible(actor, h)]
 
 
 def possible_duplicates_for(*, actor: Actor, household: Household) -> list[PossibleDuplicate]:

@@ -137,6 +137,21 @@ def household_org(program: Program) -> Organization:
     return Organization.objects.get(code="implementa")
 
 
+def test_a_lookup_by_id_finds_only_families_whose_consent_covers_the_caller(
+    client_for: ClientMaker, authority: Organization
+) -> None:
+    writer = client_for()
+    created = _register(writer, ["registry"])
+    reader = client_for(READ, org=authority)
+    body = {"document_type": "dni", "document_number": "10117410"}
+    assert reader.post(f"{URL}lookup/", body, format="json").json()["results"] == []
+    found = writer.post(f"{URL}lookup/", body, format="json").json()["results"]
+    assert [h["id"] for h in found] == [created["id"]]
+    _withdraw(writer, created["id"], ["registry", "partner_sharing"])
+    found = reader.post(f"{URL}lookup/", body, format="json").json()["results"]
+    assert [(h["id"], h["pseudonymised"]) for h in found] == [(created["id"], False)]
+
+
 def test_plots_and_visits_lose_geometry_and_location(
     client_for: ClientMaker, authority: Organization
 ) -> None:
