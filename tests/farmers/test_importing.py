@@ -423,6 +423,7 @@ def test_an_id_already_registered_is_a_row_error(actor: Actor, root: Any) -> Non
                 "relationship": "head",
             }
         ],
+        consent={"signed_on": date(2025, 1, 2), "purposes": ["registry"]},
     )
     for dry_run in (True, False):
         report = run(actor, sample_rows(), dry_run=dry_run)
