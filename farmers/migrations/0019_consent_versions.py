@@ -40,6 +40,6 @@ class Migration(migrations.Migration):
         ),
         migrations.AddIndex(
             model_name='consent',
-            index=models.Index(fields=['household', '-signed_on', '-created_at'], name='consent_current_idx'),
+            index=models.Index(fields=['household', '-signed_on', '-created_at', '-id'], name='consent_current_idx'),
         ),
     ]

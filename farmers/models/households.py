@@ -273,7 +273,8 @@ class Consent(CreatedByModel):
         indexes = [
             # The current version of a household's consent (``farmers.consent``), one probe.
             models.Index(
-                fields=["household", "-signed_on", "-created_at"], name="consent_current_idx"
+                fields=["household", "-signed_on", "-created_at", "-id"],
+                name="consent_current_idx",
             ),
         ]
 
