@@ -58,10 +58,14 @@ class Relationship(models.TextChoices):
 
 
 class ConsentPurpose(models.TextChoices):
-    """What the family agreed its data may be used for."""
+    """What the family agreed its data may be used for; which purpose each kind of partner
+    needs to see the family's personal data is ``farmers.consent`` (docs/data-protection.md)."""
 
     REGISTRY = "registry", _("Programme registry")
     PARTNER_SHARING = "partner_sharing", _("Sharing with partner agencies")
+    BUYER_SHARING = "buyer_sharing", _("Sharing with buyers (contracts, EUDR)")
+    STATISTICS = "statistics", _("Statistics for funders")
+    PHOTOS = "photos", _("Photos of the family and its plots")
     RESEARCH = "research", _("Anonymised research")
     CONTACT = "contact", _("Contact by phone")
 

@@ -2,7 +2,8 @@
 ``household.stage_changed``), built at send time for what the subscriber may see: households of
 its area it may read (households:read), the stage only where ``policies.stage_visible`` (the
 stage is coca data; shown by virtue of coca:read it is a logged read). Never names, documents
-or phones."""
+or phones: only the pseudonym of ``farmers.consent``, so no event needs the family's consent to
+be masked and a withdrawal changes nothing in them."""
 
 from __future__ import annotations
 
@@ -15,6 +16,7 @@ from registry.webhooks import register_event
 from registry.webhooks.builders import log_coca_read, moved
 
 from . import policies
+from .consent import pseudonym
 from .models import Household
 
 
@@ -29,12 +31,9 @@ def _household(event: WebhookEvent, actor: Actor) -> Household | None:
 
 
 def _identity(household: Household) -> dict[str, Any]:
-    return {
-        "household": str(household.pk),
-        "code": household.code,
-        "district": household.district_id,
-        "program": household.program.code,
-    }
+    # The pseudonym (``farmers.consent``): what any subscriber may see, whatever the family's
+    # consent; events never carry names, documents, phones or places.
+    return pseudonym(household)
 
 
 def household_status_data(event: WebhookEvent, actor: Actor) -> dict[str, Any] | None:

@@ -2,7 +2,8 @@
 
 Household review: a new registration waits in ``pending_review``; a reviewer (supervisor,
 programme staff, or a key with ``households:review``) makes it ``active`` or ``rejected`` (with
-a reason). An active household may become ``inactive``. ``merged`` is reached only through the
+a reason); approval needs a consent on record (guard ``consent_on_record``). An active
+household may become ``inactive``. ``merged`` is reached only through the
 merge service. ``rejected``, ``inactive`` and ``merged`` are terminal for the API.
 
 Verification visit: a field officer records it ``pending``; a reviewer ``confirmed`` or
@@ -60,6 +61,8 @@ MAKER_CHECKER = "maker_checker"  # whoever made the record may not review it
 # A visit that found no coca needs a plausible GPS fix and (unless waived) a photo
 # (``farmers.evidence.visit_evidence_guard``).
 VISIT_EVIDENCE = "visit_evidence"
+# Approving a registration needs the family's consent on record (issue 19).
+CONSENT_ON_RECORD = "consent_on_record"
 
 
 def _review(*requires: str, maker_checker: bool = True, guards: tuple[str, ...] = ()) -> Move:
@@ -73,7 +76,7 @@ def _review(*requires: str, maker_checker: bool = True, guards: tuple[str, ...] 
 
 HOUSEHOLD_TRANSITIONS: dict[str, dict[str, Move]] = {
     HouseholdStatus.PENDING_REVIEW: {
-        HouseholdStatus.ACTIVE: _review(),
+        HouseholdStatus.ACTIVE: _review(guards=(CONSENT_ON_RECORD,)),
         HouseholdStatus.REJECTED: _review("reason"),
     },
     HouseholdStatus.ACTIVE: {

@@ -14,15 +14,19 @@ Who supplies: a household contract's seller (its active plots that grow the cont
 list no crop yet); a producer organisation's contract, the members that delivered under it
 (deliveries not rejected), each with its active plots of the crop; ``eudr_collection`` also
 takes explicit ``Supplier`` rows (narrowed to the plots they delivered from). Only plots
-of households whose latest consent includes ``partner_sharing`` (the consent purpose that
-covers sharing data with partners: buyers are partners of the programme) are included.
+of households whose current consent includes ``buyer_sharing`` (``farmers.consent.EUDR_PURPOSE``:
+the producer's name and the plot's location go to the buyer and on to the EU) are included; the
+others are left out, and the file says how many (a foreign member of the FeatureCollection,
+``excluded``: ``{"plots": N, "households": M, "reason": "no_buyer_sharing_consent"}``), so
+that the buyer knows its statement is incomplete and why. A withdrawal counts at once: the
+file is built on every request.
 
 ``deforestation_cutoff``: ``before_cutoff`` when the crop was planted, or the plot registered,
 on or before 31/12/2020 (the EUDR cut-off date); ``needs_check`` otherwise. Planting dates come
 with crop installations (``planting_dates``); until then they are ``null``.
 
 The build is set-based: four queries whatever the number of plots (an organisation's suppliers,
-households with their district, consents, plots), then pure Python per plot.
+consents, households with their district, plots), then pure Python per plot.
 """
 
 from __future__ import annotations
@@ -39,8 +43,8 @@ from django.utils import timezone
 from shapely.geometry import MultiPolygon, Point, Polygon, shape
 from shapely.geometry.polygon import orient
 
-from farmers.choices import ConsentPurpose
-from farmers.models import Consent, Household, Plot
+from farmers.consent import EUDR_PURPOSE, current_purposes_of, eudr_allowed
+from farmers.models import Household, Plot
 from registry.actors import Actor
 from registry.history import access_log_record
 
@@ -52,7 +56,8 @@ EUDR_CUTOFF = date(2020, 12, 31)
 POLYGON_FROM_HA = Decimal("4")
 DECIMALS = 7  # ~1 cm; the EU system asks for at least 6
 COUNTRY = "PE"
-SHARING_PURPOSE = ConsentPurpose.PARTNER_SHARING
+SHARING_PURPOSE = EUDR_PURPOSE
+EXCLUDED_REASON = "no_buyer_sharing_consent"
 BEFORE_CUTOFF = "before_cutoff"
 NEEDS_CHECK = "needs_check"
 MEDIA_TYPE = "application/geo+json"
@@ -84,16 +89,9 @@ def contract_suppliers(contract: Contract) -> list[Supplier]:
 
 
 def consenting(household_ids: Iterable[UUID]) -> set[UUID]:
-    """The households whose latest consent includes sharing with partners (one query)."""
-    latest: dict[UUID, list[Any]] = {}
-    rows = (
-        Consent.objects.filter(household_id__in=list(household_ids))
-        .order_by("household_id", "-signed_on", "-created_at")
-        .values_list("household_id", "purposes")
-    )
-    for household_id, purposes in rows:
-        latest.setdefault(household_id, purposes or [])
-    return {pk for pk, purposes in latest.items() if SHARING_PURPOSE in purposes}
+    """The households whose current consent includes sharing with buyers (one query)."""
+    current = current_purposes_of(household_ids)
+    return {pk for pk, purposes in current.items() if eudr_allowed(purposes)}
 
 
 def cutoff_status(planted_on: date | None, registered_on: date) -> str:
@@ -172,27 +170,34 @@ def eudr_collection(
     suppliers = contract_suppliers(contract) if suppliers is None else list(suppliers)
     planting_dates = planting_dates or {}
     allowed = consenting(s.household_id for s in suppliers)
-    narrowed = {s.household_id: s.plot_ids for s in suppliers if s.household_id in allowed}
+    everyone = {s.household_id: s.plot_ids for s in suppliers}
     households = {
         pk: (name, place)
-        for pk, name, place in Household.objects.filter(pk__in=list(narrowed)).values_list(
+        for pk, name, place in Household.objects.filter(pk__in=list(everyone)).values_list(
             "id", "head_name", "district__name"
         )
     }
     plots = (
-        Plot.objects.filter(household_id__in=list(narrowed), is_active=True)
+        Plot.objects.filter(household_id__in=list(everyone), is_active=True)
         .order_by("household_id", "created_at", "id")
         .values_list("id", "household_id", "geometry", "area_ha", "crops", "created_at")
     )
     features: list[dict[str, Any]] = []
     shown: list[UUID] = []
+    excluded_plots = 0
+    excluded_households: set[UUID] = set()
     for plot_id, household_id, geometry, area_ha, crops, created_at in plots.iterator(
         chunk_size=1000
     ):
-        only = narrowed[household_id]
+        only = everyone[household_id]
         if only is not None and plot_id not in only:
             continue
         if crops and contract.crop not in crops:
+            continue
+        if household_id not in allowed:
+            # Supplies the contract, but the family did not consent to sharing with buyers.
+            excluded_plots += 1
+            excluded_households.add(household_id)
             continue
         name, place = households[household_id]
         features.append(
@@ -210,7 +215,16 @@ def eudr_collection(
         if not shown or shown[-1] != household_id:
             shown.append(household_id)
     return EudrCollection(
-        data={"type": "FeatureCollection", "features": features}, household_ids=shown
+        data={
+            "type": "FeatureCollection",
+            "features": features,
+            "excluded": {
+                "plots": excluded_plots,
+                "households": len(excluded_households),
+                "reason": EXCLUDED_REASON,
+            },
+        },
+        household_ids=shown,
     )
 
 

@@ -22,6 +22,7 @@ from django.db.models import (
 from django.db.models.functions import Coalesce, Least
 
 from farmers.choices import VerificationStatus
+from farmers.consent import with_consent
 from farmers.models import CropInstallation, Verification
 from farmers.transition.evidence import CONTRACT_ACTIVE, DELIVERY_ACCEPTED, Fact, batch_q
 from registry.actors import Actor
@@ -75,9 +76,9 @@ def offer_get(*, actor: Actor, offer_id: Any) -> BuyerOffer:
 
 def contract_list(*, actor: Actor) -> QuerySet[Contract]:
     """Contracts the actor may see, with household (or selling organisation) and buyer joined
-    (one query a page)."""
+    and the household's current consent annotated (``farmers.consent``; one query a page)."""
     return (
-        Contract.objects.filter(policies.contract_q(actor))
+        with_consent(Contract.objects.filter(policies.contract_q(actor)), "household_id")
         .select_related("household", "buyer", "seller_organization")
         .only(
             *[f.name for f in Contract._meta.concrete_fields],
@@ -151,9 +152,10 @@ REF_FIELDS = (
 
 
 def delivery_list(*, actor: Actor) -> QuerySet[Delivery]:
-    """Deliveries the actor may see, with household and buyer joined (one query a page)."""
+    """Deliveries the actor may see, with household and buyer joined and the household's
+    current consent annotated (``farmers.consent``; one query a page)."""
     return (
-        Delivery.objects.filter(policies.delivery_q(actor))
+        with_consent(Delivery.objects.filter(policies.delivery_q(actor)), "household_id")
         .select_related("household", "buyer")
         .only(*[f.name for f in Delivery._meta.concrete_fields], *REF_FIELDS)
     )

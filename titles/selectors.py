@@ -11,6 +11,7 @@ from uuid import UUID
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from farmers.consent import with_consent
 from farmers.transition.evidence import TITLE_APPLIED, TITLE_REGISTERED, Fact, batch_q
 from registry.actors import Actor
 from registry.exceptions import NotFound
@@ -27,10 +28,11 @@ def overdue_q(today: date | None = None, prefix: str = "") -> Q:
 
 
 def title_application_list(*, actor: Actor) -> QuerySet[TitleApplication]:
-    """Title files in the actor's scope, with the references a list shows (one query a page)."""
-    return TitleApplication.objects.filter(policies.title_application_q(actor)).select_related(
-        "authority", "program", "funding_source"
-    )
+    """Title files in the actor's scope, with the references a list shows and the household's
+    current consent annotated (``farmers.consent``; one query a page)."""
+    return with_consent(
+        TitleApplication.objects.filter(policies.title_application_q(actor)), "household_id"
+    ).select_related("authority", "program", "funding_source")
 
 
 def with_document_types(

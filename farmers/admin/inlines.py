@@ -133,7 +133,16 @@ class StageChangeInline(CocaInlineMixin, LinkedInline):
 
 class ConsentInline(LinkedInline):
     model = Consent
-    fields = ["signed_on", "purposes_shown", "notice_version", "language_shown", "officer"]
+    fields = [
+        "signed_on",
+        "purposes_shown",
+        "reason",
+        "notice_version",
+        "language_shown",
+        "officer",
+        "created_by_key",
+        "created_at",
+    ]
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Any]:
         return super().get_queryset(request).select_related("officer")

@@ -42,6 +42,8 @@ from registry.exceptions import PayloadTooLarge, PermissionDenied
 from .serializers import (
     AgreementCreateSerializer,
     AgreementSerializer,
+    ConsentCreateSerializer,
+    ConsentSerializer,
     CorrectionCreateSerializer,
     CorrectionSerializer,
     EradicationCreateSerializer,
@@ -63,6 +65,7 @@ from .serializers import (
     VerificationSerializer,
     VerificationTransitionSerializer,
     coca_shown,
+    personal_shown,
     stage_logged,
 )
 
@@ -99,6 +102,10 @@ class FarmersViewSet(LoggedReadsMixin, RegistryViewSet):
         """Whether the response shows ``record``'s logged fields (its coca figures here)."""
         return coca_shown(context, record)
 
+    def personal_shown(self, context: dict[str, Any], record: Any) -> bool:
+        """A pseudonymised record (``farmers.consent``) shows no personal data: not logged."""
+        return personal_shown(context, record)
+
 
 class HouseholdViewSet(FarmersViewSet):
     """Farmer households: register (members and consent in one request), read, update, review."""
@@ -133,6 +140,7 @@ class HouseholdViewSet(FarmersViewSet):
             "transition": HouseholdTransitionSerializer,
             "retrieve": HouseholdDetailSerializer,
             "stage_history": StageChangeSerializer,
+            "consents": ConsentSerializer,
         }.get(self.action, HouseholdSerializer)
 
     def get_object(self) -> Household:
@@ -143,7 +151,7 @@ class HouseholdViewSet(FarmersViewSet):
 
     def get_serializer_context(self) -> dict[str, Any]:
         context = super().get_serializer_context()
-        if self.action not in ("list", "stage_history") and "pk" in self.kwargs:
+        if self.action not in ("list", "stage_history", "consents") and "pk" in self.kwargs:
             context["possible_duplicates"] = selectors.possible_duplicates_for(
                 actor=self.actor, household=self.get_object()
             )
@@ -226,6 +234,34 @@ class HouseholdViewSet(FarmersViewSet):
         return self.get_paginated_response(
             StageChangeSerializer(page, many=True, context=self.get_serializer_context()).data
         )
+
+    @extend_schema(methods=["GET"], request=None, responses=ConsentSerializer(many=True))
+    @extend_schema(
+        methods=["POST"], request=ConsentCreateSerializer, responses={201: ConsentSerializer}
+    )
+    @action(
+        detail=True,
+        methods=["get", "post"],
+        serializer_class=ConsentSerializer,
+        filterset_class=None,
+        filter_backends=[],
+    )
+    def consents(self, request: Request, pk: str) -> Response:
+        """The versions of the family's consent in the order they were recorded, the last one
+        current (GET), or record a new one
+        (POST ``{"purposes", "reason", "signed_on"}``: a withdrawal is ``"purposes": []``, a
+        narrowing drops some). It takes effect at once in every read, export, webhook and EUDR
+        file (docs/data-protection.md)."""
+        household = self.get_object()
+        if request.method == "GET":
+            pages = OldestFirstPagination()
+            rows = selectors.consent_list(actor=self.actor, household=household)
+            page = pages.paginate_queryset(rows, request, view=self)
+            assert page is not None
+            return pages.get_paginated_response(ConsentSerializer(page, many=True).data)
+        data = self.validated(ConsentCreateSerializer)
+        version = services.consent_record(actor=self.actor, household=household, **data)
+        return Response(ConsentSerializer(version).data, status=status.HTTP_201_CREATED)
 
     @extend_schema(request=HouseholdTransitionSerializer, responses=HouseholdDetailSerializer)
     @action(detail=True, methods=["post"])

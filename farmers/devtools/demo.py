@@ -186,7 +186,7 @@ def seed_demo_families(write: Writer) -> None:
                 members=[head, spouse, child],
                 consent={
                     "signed_on": today - timedelta(days=400 - n),
-                    "purposes": ["registry", "partner_sharing"],
+                    "purposes": ["registry", "partner_sharing", "buyer_sharing", "statistics"],
                 },
                 channel="demo",
             )

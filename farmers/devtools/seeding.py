@@ -177,7 +177,7 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
             (
                 hid,
                 created.date(),
-                json.dumps(["registry", "partner_sharing"]),
+                json.dumps(["registry", "partner_sharing", "buyer_sharing"]),
                 "2025-1",
                 "es",
                 created,

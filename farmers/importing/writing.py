@@ -189,6 +189,7 @@ class _Importer:
             "program": (program_row, "program"),
             "district": (district_row, "district"),
             "community": (community_row, "community"),
+            "consent": (signed_row, "consent_signed_on"),
             "consent.signed_on": (signed_row, "consent_signed_on"),
             "consent.purposes": (purposes_row, "consent_purposes"),
             "enrolled_on": (enrolled_row, "enrolled_on"),

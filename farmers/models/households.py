@@ -248,23 +248,36 @@ class PossibleDuplicate(models.Model):
         return f"{self.household.code} ≈ {self.candidate.code}"
 
 
-class Consent(models.Model):
-    """The family's informed consent: purposes, date, notice version and language."""
+class Consent(CreatedByModel):
+    """One version of the family's informed consent: purposes, date, notice version and
+    language. A withdrawal or a narrowing is a new version (who recorded it, when, why); the
+    latest one (``signed_on``, then ``created_at``) governs what partners see
+    (``farmers.consent``)."""
 
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="consents", verbose_name=_("household")
     )
     signed_on = models.DateField(_("signed on"))
-    purposes = models.JSONField(_("purposes"), default=list)
+    purposes = models.JSONField(_("purposes"), default=list, blank=True)
     notice_version = models.CharField(_("notice version"), max_length=20, default="2025-1")
     language = models.CharField(_("language"), max_length=10, default="es")
     officer = by_column(_("officer"))
+    # Why a later version changed the purposes (a withdrawal, a narrowing); empty for the
+    # consent given at registration. ``db_default``: the bulk seeders COPY without it.
+    reason = models.CharField(_("reason"), max_length=500, blank=True, default="", db_default="")
     created_at = models.DateTimeField(_("created at"), default=timezone.now, editable=False)
 
     class Meta:
-        ordering = ["-signed_on"]
+        ordering = ["-signed_on", "-created_at"]
         verbose_name = _("consent")
         verbose_name_plural = _("consents")
+        indexes = [
+            # The current version of a household's consent (``farmers.consent``), one probe.
+            models.Index(
+                fields=["household", "-signed_on", "-created_at", "-id"],
+                name="consent_current_idx",
+            ),
+        ]
 
     def __str__(self) -> str:
         return str(_("Consent of %(day)s") % {"day": display.day(self.signed_on)})

@@ -13,18 +13,24 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from farmers import policies, selectors, services
-from farmers.choices import LIVE_INSTALLATION_STATUSES, Crop, VerificationStatus
+from farmers.choices import (
+    LIVE_INSTALLATION_STATUSES,
+    ConsentPurpose,
+    Crop,
+    VerificationStatus,
+)
 from farmers.evidence import visit_evidence_check
 from farmers.filters import HouseholdFilterSet
 from farmers.models import Household, Verification
 from registry.actors import Actor
 from registry.bruteforce import window_take
-from registry.exceptions import Conflict
+from registry.exceptions import Conflict, NotFound
 from registry.history import access_log_record
 
 from .base import (
@@ -316,3 +322,39 @@ def duplicate_check(request: HttpRequest, actor: Actor) -> JsonResponse:
             }
         )
     return JsonResponse({"matches": messages})
+
+
+@field_page
+def consent_change(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> HttpResponse:
+    """The family withdraws or narrows (or widens) its consent: a new version with the purposes
+    it keeps and why (``services.consent_record``); it takes effect at once in every read."""
+    household = selectors.household_get(actor=actor, household_id=household_id)
+    if not policies.household_can(actor, household, "write"):
+        raise NotFound()
+    versions = list(selectors.consent_list(actor=actor, household=household)[:20])
+    errors: dict[str, list[str]] = {}
+    checked = list(versions[0].purposes) if versions else []
+    values: dict[str, Any] = {}
+    if request.method == "POST":
+        values = dict(request.POST.items())
+        checked = request.POST.getlist("purposes")
+        with service_errors(errors):
+            services.consent_record(
+                actor=actor,
+                household=household,
+                purposes=checked,
+                reason=request.POST.get("reason", ""),
+                signed_on=form_date(request.POST.get("signed_on")) or None,
+                channel="web",
+            )
+            return redirect("field:household", household_id=household.pk)
+    context = {
+        "household": household,
+        "versions": versions,
+        "purposes": ConsentPurpose.choices,
+        "checked": checked,
+        "values": values,
+        "errors": errors,
+        "today": timezone.localdate().isoformat(),
+    }
+    return render(request, "field/consent.html", context, status=400 if errors else 200)

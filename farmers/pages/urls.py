@@ -25,6 +25,11 @@ urlpatterns: list[URLPattern | URLResolver] = [
     path("hogares/<uuid:household_id>/parcela/", visits.plot_create, name="plot"),
     path("hogares/<uuid:household_id>/apelacion/", decisions.appeal_create, name="appeal"),
     path(
+        "hogares/<uuid:household_id>/consentimiento/",
+        households.consent_change,
+        name="consent",
+    ),
+    path(
         "hogares/<uuid:household_id>/visitas/<uuid:visit_id>/correccion/",
         decisions.correction_create,
         name="correction",

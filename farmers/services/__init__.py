@@ -6,6 +6,7 @@ One module per sub-domain; this package re-exports the public services, so
 ``from farmers import services; services.household_register(...)`` keeps working:
 
 - ``registration``: ``household_register``, ``household_update``, ``household_transition``;
+- ``consent``: ``consent_record`` (a new consent version: withdrawal, narrowing);
 - ``dedup``: ID clashes, near matches, ``duplicate_dismiss``;
 - ``merge``: ``household_merge``;
 - ``plots``: ``plot_create``, ``plot_update``;
@@ -39,6 +40,7 @@ from .access_file import access_data, access_json, access_xlsx
 from .agreements import agreement_create
 from .anonymise import household_anonymise
 from .appeals import APPEAL_FLOW, appeal_file, appeal_transition
+from .consent import consent_record
 from .corrections import CORRECTION_FLOW, correction_propose, correction_transition
 from .crops import INSTALLATION_FLOW, installation_create, installation_transition
 from .dedup import duplicate_dismiss
@@ -98,6 +100,7 @@ __all__ = [
     "appeal_file",
     "appeal_file_now",
     "appeal_transition",
+    "consent_record",
     "correction_propose",
     "correction_transition",
     "duplicate_dismiss",

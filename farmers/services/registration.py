@@ -27,7 +27,7 @@ from ..choices import LIVE_STATUSES, HouseholdStatus, Relationship
 from ..identity import normalize_name
 from ..models import Consent, DedupKey, Household, Member
 from ..transition import recompute_on_commit
-from ..workflow import HOUSEHOLD_MACHINE, MAKER_CHECKER
+from ..workflow import CONSENT_ON_RECORD, HOUSEHOLD_MACHINE, MAKER_CHECKER
 from .cleaning import _clean_consent, _clean_members
 from .common import _household_for_write, _may_write, _need_review_reason
 from .dedup import (
@@ -98,6 +98,8 @@ def household_register(
     today: date | None = None,
 ) -> tuple[Household, bool]:
     """Register a household with its members and consent; idempotent on a client ``id``.
+    A registration without consent is refused (400 on ``consent``, every channel: API, field
+    pages, import, admin).
 
     The family enrols on its consent's date; an import may give an explicit ``enrolled_on``
     (e.g. a family enrolled on paper before this registry), which then counts instead.
@@ -147,6 +149,13 @@ def household_register(
             errors.setdefault(attr, []).extend(messages)
         cleaned = []
     consent_data = _clean_consent(consent, errors, today=today) if consent else None
+    if consent_data is None:
+        errors.setdefault("consent", []).append(
+            ValidationError(
+                _("A registration needs the family's signed consent (date and purposes)."),
+                code="consent_required",
+            )
+        )
     if enrolled_on is not None and enrolled_on > (today or timezone.localdate()):
         errors.setdefault("enrolled_on", []).append(
             ValidationError(_("The date cannot be in the future."), code="future_date")
@@ -340,6 +349,17 @@ def _household_maker_checker(step: Step[Household]) -> None:
         )
 
 
+def _household_consent_guard(step: Step[Household]) -> None:
+    """Approving a registration needs a consent on record (one registered before consent was
+    required, or whose consent was lost in a merge, is refused until one is recorded)."""
+    if not Consent.objects.filter(household=step.instance).exists():
+        raise field_error(
+            "consent",
+            _("This household has no consent on record: record the family's consent first."),
+            "consent_required",
+        )
+
+
 def _household_apply(step: Step[Household]) -> None:
     household, reason = step.instance, step.data.get("reason") or ""
     if step.to in (HouseholdStatus.ACTIVE, HouseholdStatus.REJECTED):
@@ -373,6 +393,7 @@ HOUSEHOLD_FLOW: Flow[Household] = Flow(
     ),
     fields={"reason": _need_review_reason},
     who={MAKER_CHECKER: _household_maker_checker},
+    guards={CONSENT_ON_RECORD: _household_consent_guard},
     apply=_household_apply,
     after=_household_after,
     enqueue=lambda step: recompute_on_commit([step.instance.pk]),

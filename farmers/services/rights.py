@@ -47,10 +47,11 @@ from ..choices import (
     RequestKind,
     RequestStatus,
 )
-from ..models import Consent, DataSubjectRequest, Household, Member
+from ..models import DataSubjectRequest, Household, Member
 from ..workflow import PERSON_PRESENT, REQUEST_MACHINE
 from .anonymise import household_anonymise
 from .common import _record_decision
+from .consent import consent_record
 from .registration import MEMBER_FIELDS, household_update
 
 KEY_PREFIX = "dsr:"
@@ -306,28 +307,17 @@ def _narrow_consent(actor: Actor, request: DataSubjectRequest, purposes: Any) ->
     opposed = [clean_choice(p, ConsentPurpose, "purposes") for p in (purposes or [])]
     if not opposed:
         raise field_error("purposes", _("Choose the purposes the person opposes."), "required")
-    latest = request.household.consents.order_by("-signed_on", "-created_at").first()
+    latest = request.household.consents.order_by("-signed_on", "-created_at", "-id").first()
     current = list(latest.purposes) if latest else []
     kept = [p for p in current if p not in opposed]
-    consent = Consent.objects.create(
-        household=request.household,
-        signed_on=timezone.localdate(),
-        purposes=kept,
-        notice_version=latest.notice_version
-        if latest
-        else Consent._meta.get_field("notice_version").get_default(),
-        language=latest.language if latest else "es",
-        officer=actor.user,
-    )
-    change_record(
-        instance=request.household,
-        action=ChangeAction.UPDATE,
+    consent = consent_record(
         actor=actor,
-        changes={
-            "consent": {"purposes": [current, kept], "opposed": opposed},
-            "data_subject_request": str(request.pk),
-        },
+        household=request.household,
+        purposes=kept,
+        reason=_("Opposition (data-subject request)"),
         channel="admin",
+        cause={"data_subject_request": str(request.pk)},
+        detail={"opposed": opposed},
     )
     return {"consent": consent.pk, "opposed": opposed, "purposes": kept}
 

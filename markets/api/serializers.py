@@ -11,6 +11,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from farmers.choices import Crop
+from farmers.consent import personal_visible
 from farmers.models import Household
 from markets.choices import (
     Certification,
@@ -49,6 +50,8 @@ class HouseholdRefSerializer(serializers.ModelSerializer[Household]):
     """The household of a contract: only what a buyer needs to recognise the family."""
 
     district = serializers.CharField(source="district_id", read_only=True)
+    head_name = serializers.CharField(read_only=True, allow_null=True)
+    community = serializers.CharField(read_only=True, allow_null=True)
 
     class Meta:
         model = Household
@@ -56,15 +59,22 @@ class HouseholdRefSerializer(serializers.ModelSerializer[Household]):
         read_only_fields = fields
 
 
-def household_ref(household: Household) -> dict[str, Any]:
-    """The household as ``HouseholdRefSerializer`` shows it, built directly (hot list path)."""
+def household_ref(household: Household, *, personal: bool = True) -> dict[str, Any]:
+    """The household as ``HouseholdRefSerializer`` shows it, built directly (hot list path);
+    without ``personal`` (the family's consent does not cover the caller: ``farmers.consent``)
+    the head's name and community are ``null``."""
     return {
         "id": str(household.pk),
         "code": household.code,
-        "head_name": household.head_name,
+        "head_name": household.head_name if personal else None,
         "district": household.district_id,
-        "community": household.community,
+        "community": household.community if personal else None,
     }
+
+
+def _personal(serializer: serializers.BaseSerializer[Any], record: Any) -> bool:
+    """Whether the caller sees the personal data of ``record``'s household (its consent)."""
+    return personal_visible(serializer.context.get("actor"), record)
 
 
 class OfferedHouseholdSerializer(serializers.ModelSerializer[Household]):
@@ -173,7 +183,8 @@ class StatusChangeSerializer(serializers.ModelSerializer[ContractStatusChange]):
 
 class ContractSerializer(serializers.ModelSerializer[Contract]):
     """A market-access contract with its running delivery totals and fulfilment. Its seller is
-    a household or (``seller_organization``) a producer organisation; the other is null."""
+    a household or (``seller_organization``) a producer organisation; the other is null. The
+    household's name and community only where its consent covers the caller."""
 
     household = HouseholdRefSerializer(read_only=True, allow_null=True)
     seller_organization = serializers.CharField(
@@ -234,6 +245,14 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
         if hasattr(contract, "funding_source_code"):
             return contract.funding_source_code
         return contract.funding_source.code if contract.funding_source_id else None
+
+    def to_representation(self, instance: Contract) -> dict[str, Any]:
+        data = dict(super().to_representation(instance))
+        # An organisation's contract has no household (its members are on the deliveries).
+        household = instance.household
+        if household is not None and not _personal(self, instance):
+            data["household"] = household_ref(household, personal=False)
+        return data
 
 
 class ContractDetailSerializer(ContractSerializer):
@@ -382,7 +401,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
 
     @extend_schema_field(HouseholdRefSerializer)
     def get_household(self, delivery: Delivery) -> dict[str, Any]:
-        return household_ref(delivery.household)
+        return household_ref(delivery.household, personal=_personal(self, delivery))
 
     def to_representation(self, instance: Delivery) -> dict[str, Any]:
         """The same output as the declared fields give (a test holds them equal), built
@@ -391,7 +410,7 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
         return {
             "id": str(d.pk),
             "contract": str(d.contract_id),
-            "household": household_ref(d.household),
+            "household": household_ref(d.household, personal=_personal(self, d)),
             "buyer": d.buyer.code,
             "delivered_on": d.delivered_on.isoformat(),
             "weight_kg": _money(d.weight_kg),

@@ -93,7 +93,7 @@ def benchmark_eudr(*, plots: int, repeat: int, write: Callable[[str], Any]) -> f
         Consent.objects.create(
             household=household,
             signed_on=timezone.localdate(),
-            purposes=["registry", "partner_sharing"],
+            purposes=["registry", "partner_sharing", "buyer_sharing"],
         )
         Plot.objects.filter(household=household).update(is_active=False)
         Plot.objects.bulk_create([_plot(household, n) for n in range(plots)], batch_size=1000)

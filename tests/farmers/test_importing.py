@@ -370,6 +370,11 @@ def _set_household(**values: Any) -> Callable[[list[Row]], None]:
         (_set(1, document_number="10117410"), (3, "document_number", "duplicate_in_request")),
         (_set(0, consent_purposes="partner_sharing"), (2, "consent_purposes", "registry_required")),
         (_set(0, consent_signed_on="2999-01-01"), (2, "consent_signed_on", "future_date")),
+        # No consent at all (issue 19): refused like on every other channel.
+        (
+            _set(0, consent_signed_on="", consent_purposes=""),
+            (2, "consent_signed_on", "consent_required"),
+        ),
         (_set(1, community="Otra"), (3, "community", "inconsistent")),
         (_set_household(district="999999"), (2, "district", "does_not_exist")),
         (_set_household(district=""), (2, "district", "required")),
@@ -418,6 +423,7 @@ def test_an_id_already_registered_is_a_row_error(actor: Actor, root: Any) -> Non
                 "relationship": "head",
             }
         ],
+        consent={"signed_on": date(2025, 1, 2), "purposes": ["registry"]},
     )
     for dry_run in (True, False):
         report = run(actor, sample_rows(), dry_run=dry_run)

@@ -301,6 +301,7 @@ def test_merge_frees_no_id_and_cannot_run_twice(family: Family) -> None:
                 program="pirdais",
                 district=PICHARI,
                 members=[member("Nilda", "Huaranga Sosa", dni, "f", date(1990, 1, 9), "head")],
+                consent={"signed_on": date(2025, 1, 2), "purposes": ["registry"]},
             )
         assert caught.value.code == "duplicate"
     history = ChangeRecord.objects.count()

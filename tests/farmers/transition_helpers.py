@@ -49,7 +49,9 @@ def make_household(
         created_at=timezone.make_aware(datetime.combine(case.registered_on, time(12)))
     )
     if case.consent:
-        Consent.objects.create(household=household, signed_on=case.registered_on)
+        Consent.objects.create(
+            household=household, signed_on=case.registered_on, purposes=["registry"]
+        )
     add_evidence(household, agreements=case.agreements, visits=case.visits)
     return household
 

@@ -66,7 +66,10 @@ def make_household(
                 "phone": "+51987654321",
             }
         ],
-        consent={"signed_on": date(2026, 1, 5), "purposes": ["registry", "partner_sharing"]},
+        consent={
+            "signed_on": date(2026, 1, 5),
+            "purposes": ["registry", "partner_sharing", "buyer_sharing"],
+        },
         channel="test",
     )
     if approve:

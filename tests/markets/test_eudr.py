@@ -1,6 +1,6 @@
 """Issue 16, point 3: ``GET contracts/{id}/eudr/``, the EUDR geolocation of the plots that supply
 a contract (GeoJSON, RFC 7946): a Point (≥ 6 decimals) under 4 ha, the closed counter-clockwise
-Polygon from 4 ha up; consent to partner sharing; a buyer's own contracts only; reads logged."""
+Polygon from 4 ha up; consent to buyer sharing; a buyer's own contracts only; reads logged."""
 
 from __future__ import annotations
 
@@ -213,22 +213,32 @@ def test_registration_and_planting_dates_reach_the_file(
     assert props[str(new.pk)]["properties"]["deforestation_cutoff"] == "before_cutoff"
 
 
-def test_only_households_that_consented_to_partner_sharing(
+def test_only_households_that_consented_to_buyer_sharing(
     make_contract: ContractMaker, coop_client: APIClient, market: Market
 ) -> None:
     contract = make_contract()
     give_plot(market.household, {"type": "Polygon", "coordinates": [ring(LON, LAT, 100)]})
     assert len(features(coop_client.get(url(contract)))) == 1
-    # A later consent without partner sharing withdraws it: the plots leave the file.
+    assert coop_client.get(url(contract)).json()["excluded"]["plots"] == 0
+    # A later consent without buyer sharing (partner sharing is not enough) withdraws it: the
+    # plots leave the file, which says how many were left out and why.
     Consent.objects.create(
-        household=market.household, signed_on=date(2026, 6, 1), purposes=["registry"]
+        household=market.household,
+        signed_on=date(2026, 6, 1),
+        purposes=["registry", "partner_sharing"],
     )
-    assert features(coop_client.get(url(contract))) == []
+    body = coop_client.get(url(contract)).json()
+    assert body["features"] == []
+    assert body["excluded"] == {
+        "plots": 1,
+        "households": 1,
+        "reason": "no_buyer_sharing_consent",
+    }
     # And a later one with it brings them back.
     Consent.objects.create(
         household=market.household,
         signed_on=date(2026, 7, 1),
-        purposes=["registry", "partner_sharing"],
+        purposes=["registry", "buyer_sharing"],
     )
     assert len(features(coop_client.get(url(contract)))) == 1
 

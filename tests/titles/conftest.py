@@ -140,7 +140,7 @@ def make_household(
                 "relationship": "head",
             }
         ],
-        consent={"signed_on": date(2026, 1, 2), "purposes": ["registry"]},
+        consent={"signed_on": date(2026, 1, 2), "purposes": ["registry", "partner_sharing"]},
     )
     household = farmers_services.household_transition(
         actor=checker, household=household, to="active"

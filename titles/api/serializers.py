@@ -9,6 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from farmers.api.serializers import PersonalFieldsMixin
 from registry.api.fields import BoundedDateField, funder_code_field
 from titles.choices import (
     OPEN_STATUSES,
@@ -71,8 +72,14 @@ class ClockSerializer(serializers.Serializer[Any]):
     )
 
 
-class TitleApplicationSerializer(serializers.ModelSerializer[TitleApplication]):
-    """A title file with its milestones and SLA clock."""
+class TitleApplicationSerializer(
+    PersonalFieldsMixin, serializers.ModelSerializer[TitleApplication]
+):
+    """A title file with its milestones and SLA clock; pseudonymised (no SUNARP partida, which
+    names the owner in the public registry, and no free-text note) where the household's
+    consent does not cover the caller (``farmers.consent``)."""
+
+    masked_fields: dict[str, Any] = {"partida_number": "", "note": ""}
 
     household = serializers.UUIDField(source="household_id", read_only=True)
     plot = serializers.UUIDField(source="plot_id", read_only=True)

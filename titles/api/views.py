@@ -7,6 +7,7 @@ from typing import Any
 
 from django.db.models import QuerySet
 from django.http import FileResponse
+from django.utils.translation import gettext as _
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiParameter, extend_schema
 from rest_framework import status
@@ -15,9 +16,11 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
+from farmers.consent import personal_visible
 from registry.api.base import RegistryViewSet
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
+from registry.exceptions import PermissionDenied
 from titles import selectors, services
 from titles.filters import TitleApplicationFilterSet
 from titles.models import TitleApplication
@@ -202,10 +205,17 @@ class TitleApplicationViewSet(RegistryViewSet):
         url_path=rf"documents/(?P<document_id>{UUID_PATTERN})/file",
     )
     def document_file(self, request: Request, pk: str, document_id: str) -> FileResponse:
-        """Download a document (only within the caller's scope)."""
+        """Download a document (only within the caller's scope, and only where the family's
+        consent covers the caller: 403 ``consent_missing`` otherwise, an ID copy or a proof of
+        possession being personal data; docs/data-protection.md)."""
         document = selectors.document_get(
             actor=self.actor, application_id=pk, document_id=document_id
         )
+        if not personal_visible(self.actor, self.get_object()):
+            raise PermissionDenied(
+                _("The family's consent does not cover sharing its documents with you."),
+                code="consent_missing",
+            )
         response = FileResponse(
             document.file.open("rb"),
             content_type=document.content_type,

@@ -8,8 +8,10 @@ from __future__ import annotations
 
 from .common import (
     CocaFieldsMixin,
+    PersonalFieldsMixin,
     TransitionSerializer,
     coca_shown,
+    personal_shown,
     stage_logged,
     stage_shown,
 )
@@ -25,7 +27,9 @@ from .decisions import (
     StageChangeSerializer,
 )
 from .households import (
+    ConsentCreateSerializer,
     ConsentInputSerializer,
+    ConsentSerializer,
     HouseholdCreateSerializer,
     HouseholdDetailSerializer,
     HouseholdLookupSerializer,
@@ -67,7 +71,9 @@ __all__ = [
     "AppealSerializer",
     "AppealTransitionSerializer",
     "CocaFieldsMixin",
+    "ConsentCreateSerializer",
     "ConsentInputSerializer",
+    "ConsentSerializer",
     "CorrectionCreateSerializer",
     "CorrectionSerializer",
     "CorrectionTransitionSerializer",
@@ -92,6 +98,7 @@ __all__ = [
     "MemberPatchSerializer",
     "MemberSerializer",
     "OverlapSerializer",
+    "PersonalFieldsMixin",
     "PlotCreateSerializer",
     "PlotSerializer",
     "PlotUpdateSerializer",
@@ -104,6 +111,7 @@ __all__ = [
     "VerificationSerializer",
     "VerificationTransitionSerializer",
     "coca_shown",
+    "personal_shown",
     "stage_logged",
     "stage_shown",
 ]

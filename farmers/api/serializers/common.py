@@ -7,7 +7,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from farmers import policies
+from farmers import consent, policies
 
 
 def coca_shown(context: dict[str, Any], record: Any) -> bool:
@@ -40,6 +40,26 @@ def stage_logged(context: dict[str, Any], record: Any) -> bool:
     in its area (partners' keys, people reading with coca:read), not as the programme's own
     people without it."""
     return stage_shown(context, record) and policies.coca_visible(context.get("actor"), record)
+
+
+def personal_shown(context: dict[str, Any], record: Any) -> bool:
+    """Whether this response shows the personal data of ``record`` (a household or one of its
+    records): ``farmers.consent.personal_visible`` for the request's actor (the household's
+    current consent grants the purpose the caller's organization needs)."""
+    return consent.personal_visible(context.get("actor"), record)
+
+
+class PersonalFieldsMixin:
+    """Pseudonymises ``masked_fields`` (name → empty value) unless the household's consent lets
+    the caller see its personal data (``farmers.consent``); the shape stays the same."""
+
+    masked_fields: dict[str, Any] = {}
+
+    def to_representation(self, instance: Any) -> Any:
+        data = super().to_representation(instance)  # type: ignore[misc]
+        if not personal_shown(self.context, instance):  # type: ignore[attr-defined]
+            consent.mask(data, self.masked_fields)
+        return data
 
 
 class TransitionSerializer(serializers.Serializer[Any]):

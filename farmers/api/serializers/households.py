@@ -10,6 +10,7 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
+from farmers import consent
 from farmers.choices import (
     ConsentPurpose,
     DocumentType,
@@ -19,13 +20,14 @@ from farmers.choices import (
 )
 from farmers.identity import normalize_document
 from farmers.models import (
+    Consent,
     Household,
     Member,
     PossibleDuplicate,
 )
 from registry.api.fields import BoundedDateField
 
-from .common import TransitionSerializer, stage_shown
+from .common import TransitionSerializer, personal_shown, stage_shown
 
 
 class MemberSerializer(serializers.ModelSerializer[Member]):
@@ -75,6 +77,44 @@ class ConsentInputSerializer(serializers.Serializer[Any]):
     language = serializers.CharField(max_length=10, required=False)
 
 
+class ConsentSerializer(serializers.ModelSerializer[Consent]):
+    """One version of a household's consent: purposes, dates, why it changed, who recorded it
+    (``recorded_by_key``: the partner key's prefix, when a key did)."""
+
+    recorded_by_key = serializers.CharField(
+        source="created_by_key.prefix", read_only=True, default=None, allow_null=True
+    )
+
+    class Meta:
+        model = Consent
+        fields = [
+            "id",
+            "signed_on",
+            "purposes",
+            "notice_version",
+            "language",
+            "reason",
+            "recorded_by_key",
+            "created_at",
+        ]
+        read_only_fields = fields
+
+
+class ConsentCreateSerializer(serializers.Serializer[Any]):
+    """A new version of the family's consent: the purposes it keeps (none: withdrawn)."""
+
+    purposes = serializers.ListField(
+        child=serializers.ChoiceField(choices=ConsentPurpose.choices),
+        allow_empty=True,
+        max_length=10,
+        help_text=_("The purposes the family now consents to; an empty list withdraws them all."),
+    )
+    reason = serializers.CharField(max_length=500, help_text=_("Why the consent changes."))
+    signed_on = BoundedDateField(kind="event", required=False)
+    notice_version = serializers.CharField(max_length=20, required=False)
+    language = serializers.CharField(max_length=10, required=False)
+
+
 class HouseholdCreateSerializer(serializers.Serializer[Any]):
     """Register a household with its members (and consent) in one request."""
 
@@ -83,7 +123,9 @@ class HouseholdCreateSerializer(serializers.Serializer[Any]):
     district = serializers.RegexField(r"^[0-9]{6}$", max_length=6)
     community = serializers.CharField(max_length=150, required=False, allow_blank=True, default="")
     members = serializers.ListField(child=MemberInputSerializer(), min_length=1, max_length=30)
-    consent = ConsentInputSerializer(required=False)
+    consent = ConsentInputSerializer(
+        help_text=_("The family's signed consent: a registration without it is refused.")
+    )
 
 
 class HouseholdLookupSerializer(serializers.Serializer[Any]):
@@ -150,7 +192,10 @@ class PossibleDuplicateSerializer(serializers.ModelSerializer[PossibleDuplicate]
 
 class HouseholdSerializer(serializers.ModelSerializer[Household]):
     """A household with its active members (``stage``, ``stage_since`` and ``milestones`` only
-    where the caller may see the stage: ``policies.stage_visible``)."""
+    where the caller may see the stage: ``policies.stage_visible``). Pseudonymised
+    (``pseudonymised: true``: no head's name, community or members) where the household's
+    current consent does not grant the purpose the caller's organization needs
+    (``farmers.consent``)."""
 
     stage_fields = ("stage", "stage_since", "milestones")
     # Personal data shown (reads by partners are access-logged: ``LoggedReadsMixin``).
@@ -163,9 +208,20 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
         "members.phone",
     )
 
+    # What a pseudonymised household shows instead (``farmers.consent``).
+    masked_fields: dict[str, Any] = {"head_name": None, "community": None, "members": list}
+
     program = serializers.CharField(source="program.code", read_only=True)
     district = serializers.CharField(source="district_id", read_only=True)
+    head_name = serializers.CharField(read_only=True, allow_null=True)
+    community = serializers.CharField(read_only=True, allow_null=True)
     members = MemberSerializer(many=True, read_only=True, source="live_members")
+    pseudonymised = serializers.SerializerMethodField(
+        help_text=_(
+            "True when the family's consent does not cover sharing with your organization: "
+            "names, IDs, phones, community and members are withheld."
+        )
+    )
     milestones = serializers.DictField(
         child=serializers.DateField(),
         read_only=True,
@@ -186,17 +242,23 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
             "milestones",
             "head_name",
             "members",
+            "pseudonymised",
             "version",
             "created_at",
             "updated_at",
         ]
         read_only_fields = fields
 
+    def get_pseudonymised(self, household: Household) -> bool:
+        return not personal_shown(self.context, household)
+
     def to_representation(self, instance: Household) -> Any:
         data = super().to_representation(instance)
         if not stage_shown(self.context, instance):
             for name in self.stage_fields:
                 data.pop(name, None)
+        if data.get("pseudonymised"):
+            consent.mask(data, self.masked_fields)
         return data
 
 

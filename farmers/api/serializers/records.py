@@ -8,7 +8,7 @@ from typing import Any
 from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
-from farmers import policies
+from farmers import consent, policies
 from farmers.choices import (
     Crop,
     EradicationKind,
@@ -29,7 +29,7 @@ from farmers.models import (
 )
 from registry.api.fields import BoundedDateField, DecimalStringField
 
-from .common import CocaFieldsMixin, TransitionSerializer
+from .common import CocaFieldsMixin, PersonalFieldsMixin, TransitionSerializer
 
 
 class VerificationTransitionSerializer(TransitionSerializer):
@@ -60,11 +60,14 @@ class OverlapSerializer(serializers.Serializer[Any]):
         return None
 
 
-class PlotSerializer(serializers.ModelSerializer[Plot]):
-    """A plot with its boundary, computed area and overlaps."""
+class PlotSerializer(PersonalFieldsMixin, serializers.ModelSerializer[Plot]):
+    """A plot with its boundary, computed area and overlaps; pseudonymised (``geometry`` null,
+    no name) where the household's consent does not cover the caller (``farmers.consent``)."""
+
+    masked_fields: dict[str, Any] = {"geometry": None, "name": ""}
 
     household = serializers.UUIDField(source="household_id", read_only=True)
-    geometry = GeometrySerializer(read_only=True)
+    geometry = GeometrySerializer(read_only=True, allow_null=True)
     overlaps = OverlapSerializer(many=True, read_only=True)
     crops = serializers.ListField(
         child=serializers.ChoiceField(choices=Crop.choices), read_only=True
@@ -152,10 +155,15 @@ class LocationSerializer(serializers.Serializer[Any]):
     lon = serializers.FloatField(min_value=-81.4, max_value=-68.6)
 
 
-class VerificationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Verification]):
-    """A verification visit (``coca_ha`` needs coca:read)."""
+class VerificationSerializer(
+    PersonalFieldsMixin, CocaFieldsMixin, serializers.ModelSerializer[Verification]
+):
+    """A verification visit (``coca_ha`` needs coca:read); pseudonymised (no GPS point, no
+    photo digest) where the household's consent does not cover the caller, and the photo
+    digest needs the ``photos`` purpose outside the programme (``farmers.consent``)."""
 
     coca_fields = ("coca_ha",)
+    masked_fields: dict[str, Any] = {"location": None, "photo_sha256": ""}
     household = serializers.UUIDField(source="household_id", read_only=True)
     licit_crops = LicitCropSerializer(many=True, read_only=True)
     location = serializers.SerializerMethodField()
@@ -189,6 +197,14 @@ class VerificationSerializer(CocaFieldsMixin, serializers.ModelSerializer[Verifi
     def get_plots(self, visit: Verification) -> list[str]:
         """The household's plots the visit saw."""
         return visit_plot_ids(visit)
+
+    def to_representation(self, instance: Verification) -> Any:
+        data = super().to_representation(instance)
+        if data.get("photo_sha256") and not consent.photo_visible(
+            self.context.get("actor"), instance
+        ):
+            data["photo_sha256"] = ""
+        return data
 
 
 class VerificationCreateSerializer(serializers.Serializer[Any]):
