@@ -30,7 +30,7 @@ from django.db import transaction
 from registry import degraded
 
 from .actors import Area, organization_area
-from .models import ApiKey
+from .models import ApiKey, Organization, Program
 
 GENERATION_KEY = "registry:api-keys:generation"
 _ENTRY = "registry:api-key:v1:{prefix}"
@@ -116,6 +116,11 @@ def invalidate_on_change(sender: Any, **kwargs: Any) -> None:
     changed (``post_save``, ``post_delete``, ``m2m_changed``)."""
     if kwargs.get("raw"):
         return  # fixtures being loaded
+    if sender in (ApiKey, Organization) and kwargs.get("created"):
+        # A new key, a new organization: nothing cached depends on it (misses are not cached;
+        # a new organization has neither keys nor an area yet). A new programme does: its
+        # agency's area grows.
+        return
     action = kwargs.get("action")
     if action is not None and not str(action).startswith("post_"):
         return  # m2m_changed: once, after the change
@@ -125,8 +130,6 @@ def invalidate_on_change(sender: Any, **kwargs: Any) -> None:
 def connect_signals() -> None:
     """Wire ``invalidate_on_change`` to every model a resolved key depends on."""
     from django.db.models.signals import m2m_changed, post_delete, post_save
-
-    from .models import Organization, Program
 
     for model in (ApiKey, Organization, Program):
         uid = f"registry.credentials.{model.__name__}"

@@ -34,6 +34,7 @@ from farmers.models import (
     Verification,
 )
 from registry.api.base import RegistryViewSet
+from registry.api.lean import Children, LeanListMixin, Row
 from registry.api.logged import LoggedReadsMixin
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
@@ -63,7 +64,9 @@ from .serializers import (
     VerificationSerializer,
     VerificationTransitionSerializer,
     coca_shown,
+    household_mask,
     stage_logged,
+    stage_shown,
 )
 
 
@@ -100,7 +103,7 @@ class FarmersViewSet(LoggedReadsMixin, RegistryViewSet):
         return coca_shown(context, record)
 
 
-class HouseholdViewSet(FarmersViewSet):
+class HouseholdViewSet(LeanListMixin, FarmersViewSet):
     """Farmer households: register (members and consent in one request), read, update, review."""
 
     filterset_class = HouseholdFilterSet
@@ -112,8 +115,20 @@ class HouseholdViewSet(FarmersViewSet):
     coca_fields: tuple[str, ...] = HouseholdSerializer.stage_fields
     personal_fields: tuple[str, ...] = HouseholdSerializer.personal_fields
 
+    # The list: rows, not instances (``registry.api.lean``), members in one query a page.
+    lean_children = {"members": Children(queryset=selectors.live_members, fk="household_id")}
+
+    def lean_columns(self) -> list[str]:
+        return ["program_id"]  # with ``district_id``: what the stage policy reads
+
+    def mask_row(self, context: dict[str, Any], row: Row, data: dict[str, Any]) -> None:
+        household_mask(context, row, data)
+
     def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
-        return stage_logged(context, record)
+        # ``stage_logged`` for a household or a list row (its district and programme).
+        return stage_shown(context, record) and policies.household_can(
+            self.actor, record, "read_coca"
+        )
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """A ``stage`` filter needs the stage: 403 ``missing_scope`` for who may see none, and

@@ -183,3 +183,11 @@ def test_without_the_cache_keys_come_from_the_database(
     assert degraded.is_down("cache")
     api_key_revoke(api_key=api_key)
     assert api_client.get(DISTRICTS).status_code == 401
+
+
+def test_a_new_key_or_organization_keeps_the_others_cached(make_key: KeyMaker) -> None:
+    _api_key, raw = make_key()
+    resolve(raw)
+    make_key(scopes=[Scope.HOUSEHOLDS_READ])
+    OrganizationFactory.create(code="recien-llegada")
+    assert resolve(raw)[2] == 0

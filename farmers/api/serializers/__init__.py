@@ -36,6 +36,7 @@ from .households import (
     MemberPatchSerializer,
     MemberSerializer,
     PossibleDuplicateSerializer,
+    household_mask,
 )
 from .records import (
     AgreementCreateSerializer,
@@ -104,6 +105,7 @@ __all__ = [
     "VerificationSerializer",
     "VerificationTransitionSerializer",
     "coca_shown",
+    "household_mask",
     "stage_logged",
     "stage_shown",
 ]

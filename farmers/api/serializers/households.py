@@ -194,10 +194,19 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
 
     def to_representation(self, instance: Household) -> Any:
         data = super().to_representation(instance)
-        if not stage_shown(self.context, instance):
-            for name in self.stage_fields:
-                data.pop(name, None)
+        household_mask(self.context, instance, data)
         return data
+
+
+def household_mask(context: dict[str, Any], record: Any, data: dict[str, Any]) -> None:
+    """Drop from ``data`` (a household as the API shows it) what the caller may not see of
+    ``record`` (a ``Household``, or a row of the lean list path with its ``district_id`` and
+    ``program_id``): the stage fields unless ``stage_shown``. The one masking step of both
+    paths (serializer and list rows): per-record rules belong here, fed by the record's
+    columns, never by a query."""
+    if not stage_shown(context, record):
+        for name in HouseholdSerializer.stage_fields:
+            data.pop(name, None)
 
 
 class HouseholdDetailSerializer(HouseholdSerializer):
