@@ -114,13 +114,30 @@ def _compile(serializer: serializers.Serializer[Any]) -> Plan:
         if source == "*":
             raise ImproperlyConfigured(f"Field {name!r} cannot be read from a column.")
         column = "__".join(bound.source_attrs)
-        convert: Callable[[Any], Any] = bound.to_representation
+        convert: Callable[[Any], Any] = _fast(bound)
         if isinstance(bound, RelatedField):
             if not bound.use_pk_only_optimization():
                 raise ImproperlyConfigured(f"Field {name!r} cannot be read from a column.")
             convert = _pk_only(bound)
         plan.fields.append((name, column, convert))
     return plan
+
+
+def _fast(bound: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any], Any]:
+    """``bound.to_representation``, or a shortcut giving the same value where the column's
+    value is already what the field returns (a ``bool`` for a ``BooleanField``, a ``str`` for a
+    ``CharField``, an ``int`` for an ``IntegerField``); any other value goes to the field."""
+    slow = bound.to_representation
+    kind = type(bound)
+    if kind is serializers.BooleanField:
+        return lambda value: value if value is True or value is False else slow(value)
+    if kind is serializers.CharField:  # ``str(value)``
+        return lambda value: value if type(value) is str else slow(value)
+    if kind is serializers.IntegerField:
+        return lambda value: value if type(value) is int else slow(value)
+    if kind is serializers.UUIDField and getattr(bound, "uuid_format", "") == "hex_verbose":
+        return str  # what the field returns for this format
+    return slow
 
 
 def _compile_error(value: Any) -> Any:
