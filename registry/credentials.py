@@ -19,6 +19,8 @@ when it is unreachable, keys are read from the database (nothing fails, it is on
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import uuid
 from dataclasses import dataclass
 from typing import Any
@@ -33,7 +35,7 @@ from .actors import Area, organization_area
 from .models import ApiKey, Organization, Program
 
 GENERATION_KEY = "registry:api-keys:generation"
-_ENTRY = "registry:api-key:v1:{prefix}"
+_ENTRY = "registry:api-key:{layout}:{prefix}"
 
 
 @dataclass(frozen=True)
@@ -45,8 +47,20 @@ class ResolvedKey:
     generation: str
 
 
+@functools.cache
+def _layout() -> str:
+    """A digest of the cached models' columns: a deployment that changes them reads none of the
+    entries an older one pickled."""
+    names = [
+        f"{model.__name__}.{field.attname}"
+        for model in (ApiKey, Organization)
+        for field in model._meta.concrete_fields
+    ]
+    return hashlib.sha256(",".join(names).encode()).hexdigest()[:12]
+
+
 def _entry_key(prefix: str) -> str:
-    return _ENTRY.format(prefix=prefix)
+    return _ENTRY.format(layout=_layout(), prefix=prefix)
 
 
 def _from_database(prefix: str, generation: str) -> ResolvedKey | None:
