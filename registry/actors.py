@@ -18,6 +18,9 @@ if TYPE_CHECKING:
     from .models import ApiKey, Organization
 
 ALL_SCOPES = frozenset(Scope.values)
+# The attribute of an ``ApiKey`` holding its organization's area when it was resolved with it
+# (``registry.credentials``; ``None``: no area): ``Actor.areas`` then spends no query on it.
+RESOLVED_AREA = "_resolved_area"
 
 ROLE_SCOPES: dict[str, frozenset[str]] = {
     Role.FIELD_OFFICER: frozenset(
@@ -178,6 +181,11 @@ class Actor:
         if self.unrestricted:
             return (Area(districts=None, programs=None),)
         if self.api_key is not None:
+            resolved = getattr(self.api_key, RESOLVED_AREA, False)
+            if resolved is None:
+                return ()
+            if isinstance(resolved, Area):
+                return (resolved,)
             area = organization_area(self.api_key.organization)
             return () if area.districts is None and area.programs is None else (area,)
         if self.user is None:

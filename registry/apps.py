@@ -13,6 +13,7 @@ class RegistryConfig(AppConfig):
         # Session sign-in time for the idle and absolute timeouts (issue 13).
         # Webhooks (issue 19): the outbox topic that sends deliveries, the alert event's data.
         from . import (
+            credentials,
             outbox,
             sessions,  # noqa: F401
         )
@@ -23,6 +24,8 @@ class RegistryConfig(AppConfig):
 
         outbox.register(WEBHOOK_TOPIC, outbox.celery_task("registry.tasks.deliver_webhooks"))
         builders.register()
+        # A change to a key, its organization or its area forgets the cached keys (issue 19).
+        credentials.connect_signals()
 
 
 class RegistryAdminConfig(admin_apps.AdminConfig):

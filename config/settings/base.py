@@ -263,6 +263,9 @@ LOGGING = {
 # --- Registry ---------------------------------------------------------------------------------
 # How often (seconds) an API key's last_used_at is written at most: avoids a write per request.
 API_KEY_LAST_USED_RESOLUTION = 60
+# How long (seconds) a resolved API key (with its organization and area) may stay in the cache;
+# every change through the ORM forgets it at once (registry.credentials), this bounds the rest.
+API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300)
 
 # --- Brute-force protection (README "Security › Brute-force protection") ------------------------
 # Logins (admin and /campo/): django-axes, database handler (no Redis needed). A (username,

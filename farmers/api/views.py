@@ -15,7 +15,7 @@ from rest_framework.parsers import MultiPartParser
 from rest_framework.request import Request
 from rest_framework.response import Response
 
-from farmers import policies, selectors, services
+from farmers import consent, policies, selectors, services
 from farmers.filters import (
     AgreementFilterSet,
     EradicationFilterSet,
@@ -34,6 +34,7 @@ from farmers.models import (
     Verification,
 )
 from registry.api.base import RegistryViewSet
+from registry.api.lean import Children, LeanListMixin, Row
 from registry.api.logged import LoggedReadsMixin
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
@@ -65,8 +66,10 @@ from .serializers import (
     VerificationSerializer,
     VerificationTransitionSerializer,
     coca_shown,
+    household_mask,
     personal_shown,
     stage_logged,
+    stage_shown,
 )
 
 
@@ -107,7 +110,7 @@ class FarmersViewSet(LoggedReadsMixin, RegistryViewSet):
         return personal_shown(context, record)
 
 
-class HouseholdViewSet(FarmersViewSet):
+class HouseholdViewSet(LeanListMixin, FarmersViewSet):
     """Farmer households: register (members and consent in one request), read, update, review."""
 
     filterset_class = HouseholdFilterSet
@@ -119,8 +122,22 @@ class HouseholdViewSet(FarmersViewSet):
     coca_fields: tuple[str, ...] = HouseholdSerializer.stage_fields
     personal_fields: tuple[str, ...] = HouseholdSerializer.personal_fields
 
+    # The list: rows, not instances (``registry.api.lean``), members in one query a page.
+    lean_children = {"members": Children(queryset=selectors.live_members, fk="household_id")}
+
+    def lean_columns(self) -> list[str]:
+        # With ``district_id``: what the stage and consent policies read (the consent's
+        # purposes annotated by ``selectors.household_list``).
+        return ["program_id", consent.ANNOTATION]
+
+    def mask_row(self, context: dict[str, Any], row: Row, data: dict[str, Any]) -> None:
+        household_mask(context, row, data)
+
     def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
-        return stage_logged(context, record)
+        # ``stage_logged`` for a household or a list row (its district and programme).
+        return stage_shown(context, record) and policies.household_can(
+            self.actor, record, "read_coca"
+        )
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """A ``stage`` filter needs the stage: 403 ``missing_scope`` for who may see none, and

@@ -98,7 +98,11 @@ def excluded(program: Program, partner: Organization) -> dict[str, Any]:
     """An excluded household of Pichari with its ledger, a relapse alert and a visit-due alert
     whose details name the stage."""
     writer = _key(partner, WRITE)
-    body = writer.post(HOUSEHOLDS, household_payload(), format="json").json()
+    payload = household_payload()
+    # Consent covers every partner here, so each caller may find the family (``farmers.consent``)
+    # and only the stage policy decides what it sees of the stage.
+    payload["consent"]["purposes"] = ["registry", "partner_sharing", "buyer_sharing"]
+    body = writer.post(HOUSEHOLDS, payload, format="json").json()
     Household.objects.filter(pk=body["id"]).update(
         stage=Stage.EXCLUDED,
         stage_since=date(2026, 5, 1),

@@ -351,8 +351,8 @@ def test_list_query_budget(
         response = client.get(URL, {"status": "recorded", "page_size": "100"})
     assert len(response.json()["results"]) == 41
     assert len(many.captured_queries) == len(one.captured_queries)
-    if who == "buyer":
-        assert len(many.captured_queries) <= 3
+    if who == "buyer":  # the page; the key and its area come from the cache (issue 19)
+        assert len(many.captured_queries) == 1
 
 
 def test_the_fast_representation_equals_the_declared_fields(

@@ -40,6 +40,7 @@ from .households import (
     MemberPatchSerializer,
     MemberSerializer,
     PossibleDuplicateSerializer,
+    household_mask,
 )
 from .records import (
     AgreementCreateSerializer,
@@ -111,6 +112,7 @@ __all__ = [
     "VerificationSerializer",
     "VerificationTransitionSerializer",
     "coca_shown",
+    "household_mask",
     "personal_shown",
     "stage_logged",
     "stage_shown",

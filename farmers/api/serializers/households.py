@@ -198,6 +198,8 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
     (``farmers.consent``)."""
 
     stage_fields = ("stage", "stage_since", "milestones")
+    # Fields the lean list path (``registry.api.lean``) leaves to ``household_mask``.
+    lean_computed = ("pseudonymised",)
     # Personal data shown (reads by partners are access-logged: ``LoggedReadsMixin``).
     personal_fields = (
         "head_name",
@@ -254,12 +256,26 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
 
     def to_representation(self, instance: Household) -> Any:
         data = super().to_representation(instance)
-        if not stage_shown(self.context, instance):
-            for name in self.stage_fields:
-                data.pop(name, None)
-        if data.get("pseudonymised"):
-            consent.mask(data, self.masked_fields)
+        household_mask(self.context, instance, data)
         return data
+
+
+def household_mask(context: dict[str, Any], record: Any, data: dict[str, Any]) -> None:
+    """Drop from ``data`` (a household as the API shows it) what the caller may not see of
+    ``record`` (a ``Household``, or a row of the lean list path with its ``district_id`` and
+    ``program_id``): the stage fields unless ``stage_shown``, and the personal data unless
+    ``personal_shown`` (``pseudonymised``). The one masking step of both paths (serializer and
+    list rows): per-record rules belong here, fed by the record's
+    columns, never by a query."""
+    if not stage_shown(context, record):
+        for name in HouseholdSerializer.stage_fields:
+            data.pop(name, None)
+    # Pseudonymised where the family's current consent does not cover the caller (the row
+    # carries the consent's purposes as an annotated column: ``farmers.consent.with_consent``).
+    hidden = not personal_shown(context, record)
+    data["pseudonymised"] = hidden
+    if hidden:
+        consent.mask(data, HouseholdSerializer.masked_fields)
 
 
 class HouseholdDetailSerializer(HouseholdSerializer):

@@ -1,0 +1,34 @@
+"""``benchmark_list_path``: the household list through the whole API stack against a bare Django
+view returning the same columns with members, side by side in one run (issue 19): p50, p95,
+throughput and their ratio, plus the queries per API request by page size (body in
+``farmers.devtools.list_path``).
+
+Run it against a database seeded with ``seed_households --count 1000000`` (README).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.core.management.base import BaseCommand, CommandParser
+
+from farmers.devtools.list_path import benchmark_list_path
+
+
+class Command(BaseCommand):
+    help = "Compare the household list through the API with a bare Django view (see README)."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument("--program", default="bench")
+        parser.add_argument("--requests", type=int, default=300)
+        parser.add_argument("--page-size", type=int, default=50)
+        parser.add_argument("--seed", type=int, default=7)
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        benchmark_list_path(
+            program_code=options["program"],
+            requests=options["requests"],
+            page_size=options["page_size"],
+            seed=options["seed"],
+            write=self.stdout.write,
+        )

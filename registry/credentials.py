@@ -1,0 +1,155 @@
+"""API keys resolved once: the key, its organization and its area (districts and programmes),
+kept in the cache so that a partner's request spends no query on who it is (issue 19).
+
+A request presents ``<prefix>.<secret>``; ``resolve(prefix)`` answers the key row (with its
+organization) and the organization's ``Area`` from the cache, in one round trip that also reads
+the **generation** token. Every entry carries the generation it was built under and counts only
+while that token is current. Any change to a key, an organization, an organization's districts
+or programmes, or a programme (its agency, its assignments) sets a new token (``invalidate``,
+wired to the models' signals in ``RegistryConfig.ready``): at once, and again when the
+transaction commits, so that a request reading the database between the two cannot leave a
+stale entry behind. Entries also expire after ``API_KEY_CACHE_SECONDS`` (a bound on changes
+made around the ORM, e.g. raw SQL).
+
+The checks (the secret's hash, revocation, expiry, an inactive organization) run on every
+request against the resolved row: a revoked key is refused on its next request. The cache is
+Redis in production (shared by every web process) and process memory in the embedded default;
+when it is unreachable, keys are read from the database (nothing fails, it is only slower).
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from django.conf import settings
+from django.core.cache import cache
+from django.db import transaction
+
+from registry import degraded
+
+from .actors import Area, organization_area
+from .models import ApiKey, Organization, Program
+
+GENERATION_KEY = "registry:api-keys:generation"
+_ENTRY = "registry:api-key:{layout}:{prefix}"
+
+
+@dataclass(frozen=True)
+class ResolvedKey:
+    """A key row (its organization loaded) with its organization's area, as cached."""
+
+    api_key: ApiKey
+    area: Area | None
+    generation: str
+
+
+@functools.cache
+def _layout() -> str:
+    """A digest of the cached models' columns: a deployment that changes them reads none of the
+    entries an older one pickled."""
+    names = [
+        f"{model.__name__}.{field.attname}"
+        for model in (ApiKey, Organization)
+        for field in model._meta.concrete_fields
+    ]
+    return hashlib.sha256(",".join(names).encode()).hexdigest()[:12]
+
+
+def _entry_key(prefix: str) -> str:
+    return _ENTRY.format(layout=_layout(), prefix=prefix)
+
+
+def _from_database(prefix: str, generation: str) -> ResolvedKey | None:
+    api_key = ApiKey.objects.select_related("organization").filter(prefix=prefix).first()
+    if api_key is None:
+        return None
+    area = organization_area(api_key.organization)
+    if area.districts is None and area.programs is None:
+        return ResolvedKey(api_key, None, generation)
+    return ResolvedKey(api_key, area, generation)
+
+
+def _cache_failed(exc: BaseException) -> None:
+    degraded.mark_down("cache")
+    degraded.warn("cache", "API keys read from the database", exc)
+
+
+def resolve(prefix: str) -> ResolvedKey | None:
+    """The key with ``prefix`` (and its organization's area), from the cache when current;
+    ``None`` when no key has that prefix (misses are not cached)."""
+    if degraded.is_down("cache"):
+        return _from_database(prefix, "")
+    entry_key = _entry_key(prefix)
+    try:
+        found: dict[str, Any] = cache.get_many([entry_key, GENERATION_KEY])
+        generation = found.get(GENERATION_KEY)
+        if generation is None:
+            cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
+            generation = cache.get(GENERATION_KEY)
+    except degraded.BACKEND_ERRORS as exc:
+        _cache_failed(exc)
+        return _from_database(prefix, "")
+    entry = found.get(entry_key)
+    if isinstance(entry, ResolvedKey) and generation and entry.generation == generation:
+        return entry
+    resolved = _from_database(prefix, str(generation or ""))
+    if resolved is not None and generation:
+        remember(resolved)
+    return resolved
+
+
+def remember(resolved: ResolvedKey) -> None:
+    """Store ``resolved`` (e.g. after its ``last_used_at`` was written)."""
+    if not resolved.generation or degraded.is_down("cache"):
+        return
+    try:
+        cache.set(_entry_key(resolved.api_key.prefix), resolved, settings.API_KEY_CACHE_SECONDS)
+    except degraded.BACKEND_ERRORS as exc:
+        _cache_failed(exc)
+
+
+def _new_generation() -> None:
+    try:
+        cache.set(GENERATION_KEY, uuid.uuid4().hex, None)
+    except degraded.BACKEND_ERRORS as exc:
+        _cache_failed(exc)
+
+
+def invalidate() -> None:
+    """Forget every resolved key: now, and again when the current transaction commits."""
+    _new_generation()
+    transaction.on_commit(_new_generation)
+
+
+def invalidate_on_change(sender: Any, **kwargs: Any) -> None:
+    """Signal receiver: a key, an organization, its districts or programmes, or a programme
+    changed (``post_save``, ``post_delete``, ``m2m_changed``)."""
+    if kwargs.get("raw"):
+        return  # fixtures being loaded
+    if sender in (ApiKey, Organization) and kwargs.get("created"):
+        # A new key, a new organization: nothing cached depends on it (misses are not cached;
+        # a new organization has neither keys nor an area yet). A new programme does: its
+        # agency's area grows.
+        return
+    action = kwargs.get("action")
+    if action is not None and not str(action).startswith("post_"):
+        return  # m2m_changed: once, after the change
+    invalidate()
+
+
+def connect_signals() -> None:
+    """Wire ``invalidate_on_change`` to every model a resolved key depends on."""
+    from django.db.models.signals import m2m_changed, post_delete, post_save
+
+    for model in (ApiKey, Organization, Program):
+        uid = f"registry.credentials.{model.__name__}"
+        post_save.connect(invalidate_on_change, sender=model, dispatch_uid=f"{uid}.save")
+        post_delete.connect(invalidate_on_change, sender=model, dispatch_uid=f"{uid}.delete")
+    for through in (Organization.districts.through, Organization.programs.through):
+        m2m_changed.connect(
+            invalidate_on_change, sender=through, dispatch_uid=f"registry.credentials.{through}"
+        )
