@@ -12,6 +12,7 @@ from django.db.models import Count, Prefetch, QuerySet
 from registry import policies as registry_policies
 from registry.actors import Actor
 from registry.choices import LIVE_ALERT_STATUSES
+from registry.crypto import PURPOSE_DOCUMENT, blind_index
 from registry.exceptions import NotFound
 from registry.models import Alert
 
@@ -64,7 +65,9 @@ def household_lookup(
     """Households in the actor's area with an active member holding this (normalised) ID
     document; nothing outside the area, so the answer never reveals enrolment elsewhere."""
     matching = Member.objects.filter(
-        document_type=document_type, document_number=document_number, is_active=True
+        document_type=document_type,
+        document_index=blind_index(PURPOSE_DOCUMENT, document_number),
+        is_active=True,
     ).values("household_id")
     return list(
         household_list(actor=actor).filter(pk__in=matching).order_by("created_at", "id")[:limit]
@@ -213,7 +216,7 @@ def duplicate_hints(
             Member.objects.filter(
                 policies.member_q(actor),
                 document_type=document_type,
-                document_number=document_number.strip().upper(),
+                document_index=blind_index(PURPOSE_DOCUMENT, document_number.strip().upper()),
                 is_live=True,
             )
             .select_related("household")
