@@ -96,19 +96,28 @@ class Keyring:
         return f"{ENVELOPE_VERSION}.{self.primary_id}."
 
 
-def configured_keys() -> tuple[list[bytes], bytes | None]:
-    """The keys the settings give (encryption keys, index key), decoded; empty when unset."""
+def _setting_texts() -> tuple[tuple[str, ...], str]:
     texts = getattr(settings, "IDENTIFIER_ENCRYPTION_KEYS", None) or []
     if isinstance(texts, str):
         texts = [t for t in texts.split(",") if t.strip()]
+    return tuple(texts), getattr(settings, "IDENTIFIER_INDEX_KEY", "") or ""
+
+
+def _decoded(texts: tuple[str, ...], index_text: str) -> tuple[list[bytes], bytes | None]:
     keys = [_decode_key(t, "IDENTIFIER_ENCRYPTION_KEYS") for t in texts]
-    index_text = getattr(settings, "IDENTIFIER_INDEX_KEY", "") or ""
     index_key = _decode_key(index_text, "IDENTIFIER_INDEX_KEY") if index_text else None
     return keys, index_key
 
 
+def configured_keys() -> tuple[list[bytes], bytes | None]:
+    """The keys the settings give (encryption keys, index key), decoded; empty when unset."""
+    return _decoded(*_setting_texts())
+
+
 @functools.cache
-def _keyring_for(keys: tuple[bytes, ...], index_key: bytes | None, dev_ok: bool) -> Keyring:
+def _keyring_for(texts: tuple[str, ...], index_text: str, dev_ok: bool) -> Keyring:
+    decoded, index_key = _decoded(texts, index_text)
+    keys = tuple(decoded)
     development = False
     if not keys or index_key is None:
         if not dev_ok:
@@ -125,9 +134,9 @@ def _keyring_for(keys: tuple[bytes, ...], index_key: bytes | None, dev_ok: bool)
 
 def keyring() -> Keyring:
     """The keyring of the current settings (cached per distinct settings)."""
-    keys, index_key = configured_keys()
+    texts, index_text = _setting_texts()
     dev_ok = bool(getattr(settings, "IDENTIFIER_DEV_KEYS_ALLOWED", False))
-    return _keyring_for(tuple(keys), index_key, dev_ok)
+    return _keyring_for(texts, index_text, dev_ok)
 
 
 # --- Values ------------------------------------------------------------------------------------
@@ -190,16 +199,16 @@ def blind_index(purpose: str, value: str, ring: Keyring | None = None) -> str:
         return ""
     ring = ring or keyring()
     message = purpose.encode() + b"\x1f" + value.encode()
-    return hmac.new(ring.index_key, message, hashlib.sha256).hexdigest()[:INDEX_HEX_LENGTH]
+    return hmac.digest(ring.index_key, message, "sha256").hex()[:INDEX_HEX_LENGTH]
 
 
 def blind_index_many(values: Iterable[str], purpose: str) -> list[str]:
     """``blind_index`` over many values with one keyring (the seeders)."""
     ring = keyring()
     head = purpose.encode() + b"\x1f"
-    new, key, sha256 = hmac.new, ring.index_key, hashlib.sha256
+    digest, key = hmac.digest, ring.index_key
     return [
-        new(key, head + v.encode(), sha256).hexdigest()[:INDEX_HEX_LENGTH] if v else ""
+        digest(key, head + v.encode(), "sha256").hex()[:INDEX_HEX_LENGTH] if v else ""
         for v in values
     ]
 

@@ -113,6 +113,12 @@ def decrypt_members(apps, schema_editor):
     )
 
 
+def _analyze(apps, schema_editor):
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE farmers_member")
+
+
 class Migration(migrations.Migration):
     atomic = False
 
@@ -139,4 +145,6 @@ class Migration(migrations.Migration):
                 violation_error_message="This ID is already registered in another household.",
             ),
         ),
+        # Every member row was rewritten: fresh statistics, so the planner sees the new index.
+        migrations.RunPython(_analyze, migrations.RunPython.noop, elidable=True),
     ]
