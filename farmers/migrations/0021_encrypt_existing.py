@@ -86,6 +86,8 @@ def encrypt_members(apps, schema_editor):
         keys = _rewrite_phone_keys_pg()
     else:
         keys = _rewrite_phone_keys(apps)
+    if not (members or keys):
+        return  # a new database: nothing to say
     _say(
         f"  encrypted {members:,} members, rewrote {keys:,} phone blocking keys "
         f"in {time.perf_counter() - started:.1f} s"
