@@ -116,9 +116,14 @@ def decrypt_members(apps, schema_editor):
 
 
 def _analyze(apps, schema_editor):
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cursor:
-            cursor.execute("ANALYZE farmers_member")
+    if connection.vendor != "postgresql":
+        return
+    # Every member row was rewritten: without VACUUM the old versions slow every read of members
+    # by household (measured at 1M: registration p50 +35 ms) until autovacuum comes by.
+    command = "ANALYZE" if connection.in_atomic_block else "VACUUM ANALYZE"
+    with connection.cursor() as cursor:
+        cursor.execute(f"{command} farmers_member")
+        cursor.execute(f"{command} farmers_dedupkey")
 
 
 class Migration(migrations.Migration):
@@ -147,6 +152,7 @@ class Migration(migrations.Migration):
                 violation_error_message="This ID is already registered in another household.",
             ),
         ),
-        # Every member row was rewritten: fresh statistics, so the planner sees the new index.
+        # Every member row was rewritten: vacuum the old versions, fresh statistics for the
+        # planner to see the new index.
         migrations.RunPython(_analyze, migrations.RunPython.noop, elidable=True),
     ]
