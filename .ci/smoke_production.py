@@ -14,6 +14,7 @@ Standard library only; exits non-zero with the failing check.
 
 from __future__ import annotations
 
+import base64
 import http.client
 import os
 import re
@@ -127,6 +128,9 @@ def main() -> int:
         "DJANGO_STATIC_ROOT": str(work / "static"),
         "DJANGO_MEDIA_ROOT": str(work / "media"),
         "DATABASE_URL": os.environ.get("DATABASE_URL") or f"sqlite:///{work / 'db.sqlite3'}",
+        # Production has no development identifier keys (docs/data-protection.md).
+        "IDENTIFIER_ENCRYPTION_KEYS": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
+        "IDENTIFIER_INDEX_KEY": base64.urlsafe_b64encode(secrets.token_bytes(32)).decode(),
     }
     env.pop("API_DOCS_PUBLIC", None)  # the production default: docs behind login
     password = secrets.token_urlsafe(24)

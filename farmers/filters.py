@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
 
+from registry.crypto import PURPOSE_DOCUMENT, blind_index
 from registry.filters import StrictBooleanFilter
 
 from .choices import (
@@ -32,6 +33,7 @@ from .models import (
     CropInstallation,
     Eradication,
     Household,
+    Member,
     Plot,
     PracticeAdoption,
     StageChange,
@@ -76,9 +78,12 @@ def search_households(queryset: QuerySet[Any], value: str) -> QuerySet[Any]:
     if value.upper().startswith("HH-"):
         return queryset.filter(code=value.upper())
     if DOCUMENT_RE.match(value) and any(ch.isdigit() for ch in value):
-        return queryset.filter(
-            members__document_number=value.upper(), members__is_active=True
-        ).distinct()
+        # Exact match on the keyed blind index (the number is encrypted at rest): one probe of
+        # member_document_index_idx, whatever the document type.
+        holders = Member.objects.filter(
+            document_index=blind_index(PURPOSE_DOCUMENT, value.upper()), is_active=True
+        ).values("household_id")
+        return queryset.filter(pk__in=holders)
     words = normalize_name(value).split()
     if not words:
         return queryset.none()

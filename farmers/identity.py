@@ -22,6 +22,7 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum.pe import cui
 
+from registry.crypto import PURPOSE_PHONE, blind_index
 from registry.validators import UBIGEO_RE
 
 DOCUMENT_DNI = "dni"
@@ -311,6 +312,12 @@ def _year_windows(birth_date: date) -> tuple[int, int]:
     return (birth_date.year - 1, birth_date.year)
 
 
+def phone_key(e164: str) -> str:
+    """The blocking key of a normalised phone: its blind index (keyed HMAC), cut to fit
+    ``BLOCKING_KEY_MAX_LENGTH`` (116 bits: collisions stay out of reach)."""
+    return "ph:" + blind_index(PURPOSE_PHONE, e164)[: BLOCKING_KEY_MAX_LENGTH - 3]
+
+
 def blocking_keys(
     given_names: str,
     surnames: str,
@@ -325,7 +332,8 @@ def blocking_keys(
     ``name_similarity`` and the birth date. Key families (at most about ten keys per record,
     each at most ``BLOCKING_KEY_MAX_LENGTH`` characters):
 
-    - ``ph:<e164>``: the same phone, whatever else differs.
+    - ``ph:<blind index of the E.164 phone>``: the same phone, whatever else differs (keyed
+      HMAC, ``registry.crypto.blind_index``: the phone is not stored in clear here either).
     - ``nm:<digest(all sorted name tokens)>:<w>``: the same normalised names in any order (case,
       accents, surname order, given names in the surname field), nationwide, for each 2-year
       window ``w`` containing the birth year. Two birth years at most one apart always share a
@@ -344,7 +352,7 @@ def blocking_keys(
     keys: set[str] = set()
     if phone:
         with contextlib.suppress(ValidationError):
-            keys.add(f"ph:{normalize_phone(phone)}")
+            keys.add(phone_key(normalize_phone(phone)))
 
     given = _tokens(given_names)
     surname_tokens = sorted(_tokens(surnames))

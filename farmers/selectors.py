@@ -12,6 +12,7 @@ from django.db.models import Count, Prefetch, Q, QuerySet
 from registry import policies as registry_policies
 from registry.actors import Actor
 from registry.choices import LIVE_ALERT_STATUSES, Scope
+from registry.crypto import PURPOSE_DOCUMENT, blind_index
 from registry.exceptions import NotFound
 from registry.models import Alert
 
@@ -80,7 +81,9 @@ def household_lookup(
     nothing whose family's consent does not cover the caller (``farmers.consent``: a
     pseudonymised answer to an ID would still tie the ID to the household)."""
     matching = Member.objects.filter(
-        document_type=document_type, document_number=document_number, is_active=True
+        document_type=document_type,
+        document_index=blind_index(PURPOSE_DOCUMENT, document_number),
+        is_active=True,
     ).values("household_id")
     found = household_list(actor=actor).filter(pk__in=matching).order_by("created_at", "id")
     return [h for h in found[:limit] if consent.personal_visible(actor, h)]
@@ -232,7 +235,7 @@ def duplicate_hints(
             Member.objects.filter(
                 policies.member_q(actor),
                 document_type=document_type,
-                document_number=document_number.strip().upper(),
+                document_index=blind_index(PURPOSE_DOCUMENT, document_number.strip().upper()),
                 is_live=True,
             )
             .select_related("household")

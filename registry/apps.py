@@ -13,6 +13,7 @@ class RegistryConfig(AppConfig):
         # Session sign-in time for the idle and absolute timeouts (issue 13).
         # Webhooks (issue 19): the outbox topic that sends deliveries, the alert event's data.
         from . import (
+            checks,  # noqa: F401  (system checks: identifier keys)
             credentials,
             outbox,
             sessions,  # noqa: F401

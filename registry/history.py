@@ -10,7 +10,33 @@ from django.db import models
 
 from .actors import Actor
 from .choices import ChangeAction
+from .crypto import mask
 from .models import ChangeRecord
+
+# Identifiers encrypted at rest (registry.crypto) are masked wherever a change record names
+# them, at any depth ({"members": {"changed": {id: {"phone": [old, new]}}}}): history is read
+# by many staff and kept for years, and must not hold in clear what the table does not.
+MASKED_FIELDS = frozenset({"document_number", "phone"})
+
+
+def mask_personal(value: Any) -> Any:
+    """``value`` (a change record's JSON) with every identifier under a masked key masked."""
+    if isinstance(value, dict):
+        return {
+            key: _mask_leaf(item) if key in MASKED_FIELDS else mask_personal(item)
+            for key, item in value.items()
+        }
+    if isinstance(value, list):
+        return [mask_personal(item) for item in value]
+    return value
+
+
+def _mask_leaf(value: Any) -> Any:
+    if isinstance(value, list):
+        return [_mask_leaf(item) for item in value]
+    if isinstance(value, dict):
+        return mask_personal(value)
+    return mask(value)
 
 
 def _plain(value: Any) -> Any:
@@ -57,7 +83,7 @@ def change_record(
         object_id=str(instance.pk),
         object_repr=str(instance)[:200],
         action=action,
-        changes=changes or {},
+        changes=mask_personal(changes or {}),
         **(actor.stamp() if actor is not None else {}),
         channel=channel,
     )
@@ -77,6 +103,7 @@ __all__ = [
     "access_log_record",
     "change_record",
     "diff",
+    "mask_personal",
     "record_update",
     "snapshot",
 ]

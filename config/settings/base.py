@@ -443,3 +443,21 @@ CELERY_BEAT_SCHEDULE["webhooks-prune"] = {
     "task": "registry.tasks.prune_webhooks",
     "schedule": crontab(hour=3, minute=45),
 }
+
+# --- Encrypted identifiers (issue 19 point 4, registry.crypto, docs/data-protection.md) --------
+# National IDs and phones are AES-256-GCM envelopes at rest, looked up by keyed blind indexes.
+# IDENTIFIER_ENCRYPTION_KEYS: comma-separated keys (URL-safe base64 of 32 bytes); the first
+# encrypts, all decrypt (rotation: put the new key first, run rotate_identifier_keys, then drop
+# the old one). IDENTIFIER_INDEX_KEY: the separate HMAC key of the blind indexes. Without them
+# the embedded default derives fixed development keys; production refuses (check --deploy).
+IDENTIFIER_ENCRYPTION_KEYS = env.list("IDENTIFIER_ENCRYPTION_KEYS", default=[])
+IDENTIFIER_INDEX_KEY = env("IDENTIFIER_INDEX_KEY", default="")
+IDENTIFIER_DEV_KEYS_ALLOWED = env.bool("IDENTIFIER_DEV_KEYS_ALLOWED", default=True)
+# Nothing personal in logs or error reports: every log line and exception text goes through
+# the redaction filter (DNI, CE and phone numbers replaced), and the error reports Django
+# builds (500 e-mails, a Sentry-like reporter fed by them) mask identifiers in request data and
+# frame variables.
+LOGGING["filters"] = {"personal_data": {"()": "registry.redaction.PersonalDataFilter"}}
+LOGGING["handlers"]["console"]["filters"] = ["personal_data"]  # type: ignore[index]
+DEFAULT_EXCEPTION_REPORTER_FILTER = "registry.redaction.PersonalDataReporterFilter"
+DEFAULT_EXCEPTION_REPORTER = "registry.redaction.PersonalDataExceptionReporter"

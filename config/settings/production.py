@@ -43,3 +43,7 @@ STATIC_ROOT = env.path("DJANGO_STATIC_ROOT", default=str(STATIC_ROOT))  # noqa: 
 # valid until they expire; remove them afterwards (README, "Rotating keys and secrets").
 SECRET_KEY_FALLBACKS = env.list("DJANGO_SECRET_KEY_FALLBACKS", default=[])
 API_DOCS_PUBLIC = env.bool("API_DOCS_PUBLIC", default=False)
+
+# Encrypted identifiers: the keys must come from the environment (check --deploy fails
+# without them; nothing encrypts or decrypts with the development keys).
+IDENTIFIER_DEV_KEYS_ALLOWED = False

@@ -16,6 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.admin import DecimalCommaAdmin, request_actor
 from registry.admin_toolkit import ReadOnlyInline
+from registry.crypto import PURPOSE_DOCUMENT, blind_index
 from registry.funding import funding_resolve
 
 from .. import policies, services
@@ -96,11 +97,14 @@ class TrainingEventForm(forms.ModelForm):
             )
             cleaned["funding_source"] = funding.source
         numbers = _documents(cleaned.get("attendees_add", ""))
-        found = dict(
-            Member.objects.filter(
-                policies.member_q(self.actor), document_number__in=numbers, is_live=True
-            ).values_list("document_number", "pk")
-        )
+        # ID numbers are encrypted at rest: found through their blind index (registry.crypto).
+        by_index = {blind_index(PURPOSE_DOCUMENT, n.upper()): n for n in numbers}
+        found = {
+            by_index[index]: pk
+            for index, pk in Member.objects.filter(
+                policies.member_q(self.actor), document_index__in=list(by_index), is_live=True
+            ).values_list("document_index", "pk")
+        }
         missing = [n for n in numbers if n not in found]
         if missing:
             raise ValidationError(

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.conf import settings
 from django.core.management.base import CommandError
@@ -27,10 +27,11 @@ from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
 
 from farmers.choices import HouseholdStatus, Stage, VerificationStatus
-from farmers.models import Household, StageChange, Support, SweepRun, Verification
+from farmers.models import Household, Member, StageChange, Support, SweepRun, Verification
 from farmers.names import GIVEN_FEMALE, GIVEN_MALE, SURNAMES
 from farmers.reporting import indicators
 from farmers.reporting.dashboard import dashboard_context
+from farmers.services.dedup import _check_documents_free as check_documents_free
 from farmers.transition import recompute_on_commit
 from farmers.transition.sweep import plan, run_range
 from registry.actors import Actor
@@ -78,6 +79,7 @@ def benchmark_households(
         client = Client(HTTP_AUTHORIZATION=f"Api-Key {raw}")
         _household_lists(client, rng, requests, write)
         _household_searches(client, rng, requests, write)
+        _document_checks(client, rng, requests, write)
         _household_registrations(client, rng, registrations, program.code, write)
 
 
@@ -111,6 +113,41 @@ def _household_searches(client: Client, rng: random.Random, n: int, write: Write
         rows = statistics.mean(len(body["results"]) for body in bodies)
         write(f"search ({kind}): n={len(terms)} {latencies(timings)} (mean rows {rows:.1f})")
     write(f"search (all kinds): n={len(all_timings)} {latencies(all_timings)}")
+
+
+def _document_checks(client: Client, rng: random.Random, n: int, write: Write) -> None:
+    """p50/p95 of the exact lookups by ID number: the API's household lookup (an ID of the
+    registry) and the registration's duplicate check of 4 members (IDs not registered, the
+    usual case, so every one of them is looked up)."""
+    documents = list(
+        Member.objects.filter(is_head=True, document_type="dni")
+        .exclude(document_number="")
+        .order_by("household__created_at")[: max(1, n * 5)]
+        .values_list("document_number", flat=True)
+    )
+    if not documents:
+        return
+    timings = []
+    for number in rng.sample(documents, min(n, len(documents))):
+        started = time.perf_counter()
+        response = client.post(
+            URL + "lookup/",
+            {"document_type": "dni", "document_number": number},
+            content_type="application/json",
+        )
+        timings.append((time.perf_counter() - started) * 1000)
+        assert response.status_code == 200, response.content
+    write(f"lookup by ID number (POST households/lookup/): n={len(timings)} {latencies(timings)}")
+    timings = []
+    for i in range(n):
+        members = [
+            {"document_type": "dni", "document_number": str(80_000_000 + i * 4 + k)}
+            for k in range(4)
+        ]
+        started = time.perf_counter()
+        check_documents_free(members, actor=cast(Actor, None), exclude=None)
+        timings.append((time.perf_counter() - started) * 1000)
+    write(f"duplicate check (4 IDs, none taken): n={n} {latencies(timings)}")
 
 
 def _household_lists(client: Client, rng: random.Random, n: int, write: Write) -> None:

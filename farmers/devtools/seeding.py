@@ -5,7 +5,7 @@ written with PostgreSQL ``COPY`` (or ``bulk_create`` on SQLite), so a million ho
 minutes. Rows bypass the services on purpose (they are synthetic and valid by construction:
 unique 8-digit DNIs, real VRAEM districts, E.164 phones, closed square plots); everything the
 services would derive (head name, search key, dedup keys, area, bounding box) is derived here
-the same way.
+the same way, and the ID numbers and phones are encrypted with their blind indexes in bulk.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from django.db import connection, transaction
 from django.utils import timezone
 
 from registry.bulk import copy_rows as _copy_rows
+from registry.crypto import PURPOSE_DOCUMENT, PURPOSE_PHONE, blind_index_many, encrypt_many
 from registry.geography import VRAEM_DISTRICTS
 from registry.models import Program
 
@@ -210,11 +211,30 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
         )
     return {
         "households": households,
-        "members": members,
+        "members": _encrypt_identifiers(members),
         "consents": consents,
         "keys": keys,
         "plots": plots,
     }
+
+
+def _encrypt_identifiers(members: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The member rows with the ID number (column 5) and phone (column 9) encrypted and their
+    blind indexes appended, in bulk (one keyring, one cipher object for the whole chunk; this
+    runs in the generating process, beside the COPY of the previous chunk)."""
+    documents = [row[5] for row in members]
+    phones = [row[9] for row in members]
+    return [
+        (*row[:5], document, *row[6:9], phone, *row[10:], document_index, phone_index)
+        for row, document, phone, document_index, phone_index in zip(
+            members,
+            encrypt_many(documents, PURPOSE_DOCUMENT),
+            encrypt_many(phones, PURPOSE_PHONE),
+            blind_index_many(documents, PURPOSE_DOCUMENT),
+            blind_index_many(phones, PURPOSE_PHONE),
+            strict=True,
+        )
+    ]
 
 
 def _write_chunk(rows: Rows) -> None:
@@ -261,6 +281,8 @@ def _write_chunk(rows: Rows) -> None:
                 "is_active",
                 "is_live",
                 "created_at",
+                "document_index",
+                "phone_index",
             ],
             members,
         )

@@ -16,6 +16,7 @@ from django.db import IntegrityError, transaction
 from django.utils.translation import gettext as _
 
 from registry.actors import Actor
+from registry.crypto import PURPOSE_DOCUMENT, blind_index
 from registry.exceptions import Conflict, PermissionDenied, RegistryError
 from registry.models import Program
 
@@ -295,7 +296,9 @@ class _Importer:
                     continue
                 taken = (
                     Member.objects.filter(
-                        is_live=True, document_type=member["document_type"], document_number=number
+                        is_live=True,
+                        document_type=member["document_type"],
+                        document_index=blind_index(PURPOSE_DOCUMENT, number),
                     )
                     .exclude(household_id=household_id)
                     .exists()

@@ -12,6 +12,12 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 
 from registry import display
+from registry.crypto import (
+    PURPOSE_DOCUMENT,
+    PURPOSE_PHONE,
+    BlindIndexField,
+    EncryptedCharField,
+)
 from registry.models import (
     CreatedByModel,
     District,
@@ -156,11 +162,16 @@ class Member(models.Model):
     document_type = models.CharField(
         _("document type"), max_length=8, choices=DocumentType.choices, blank=True
     )
-    document_number = models.CharField(_("document number"), max_length=12, blank=True)
+    # Encrypted at rest (registry.crypto); exact lookups go through document_index.
+    document_number = EncryptedCharField(_("document number"), purpose=PURPOSE_DOCUMENT, blank=True)
+    document_index = BlindIndexField(
+        _("document blind index"), source="document_number", purpose=PURPOSE_DOCUMENT
+    )
     sex = models.CharField(_("sex"), max_length=1, choices=Sex.choices)
     birth_date = models.DateField(_("birth date"))
     relationship = models.CharField(_("relationship"), max_length=16, choices=Relationship.choices)
-    phone = models.CharField(_("phone"), max_length=16, blank=True)
+    phone = EncryptedCharField(_("phone"), purpose=PURPOSE_PHONE, blank=True)
+    phone_index = BlindIndexField(_("phone blind index"), source="phone", purpose=PURPOSE_PHONE)
     is_head = models.BooleanField(_("head of household"), default=False)
     is_active = models.BooleanField(_("active"), default=True)
     # True while the member is active in a live household: its document is then taken.
@@ -171,11 +182,16 @@ class Member(models.Model):
         ordering = ["-is_head", "birth_date", "id"]
         verbose_name = _("member")
         verbose_name_plural = _("members")
-        indexes = [models.Index(fields=["phone"], name="member_phone_idx")]
+        indexes = [
+            # Exact lookup by ID number (search, lookup, duplicate check, import dedup).
+            models.Index(fields=["document_index"], name="member_document_index_idx"),
+            models.Index(fields=["phone_index"], name="member_phone_index_idx"),
+        ]
         constraints = [
+            # A DNI has 8 digits and a CE 9 to 12 characters: the number alone identifies it.
             models.UniqueConstraint(
-                fields=["document_type", "document_number"],
-                condition=Q(is_live=True) & ~Q(document_number=""),
+                fields=["document_index"],
+                condition=Q(is_live=True) & ~Q(document_index=""),
                 name="member_live_document_unique",
                 violation_error_message=_("This ID is already registered in another household."),
             ),

@@ -26,6 +26,8 @@ One module per sub-domain; this package re-exports the public services, so
 - ``rights``: data-subject requests (Law 29733): ``request_register``, ``request_transition``
   (answering applies a rectification, cancellation or opposition), ``request_alerts_sync``;
   ``anonymise``: ``household_anonymise``; ``access_file``: ``access_json``, ``access_xlsx``;
+- ``identifiers``: ``identifiers_rotate`` (re-encrypt IDs and phones under a new key, or
+  recompute their blind indexes);
 - ``suspension``: ``suspension_check`` (409 ``household_suspended`` unless staff override);
 - ``cleaning``: input cleaning shared by all of them; ``common``: the household locked for a
   write, the replay check of idempotent creates.

@@ -112,7 +112,9 @@ def household_anonymise(
             surnames=ANONYMISED,
             document_type="",
             document_number="",
+            document_index="",
             phone="",
+            phone_index="",
             birth_date=date(person.birth_date.year, 1, 1),
         )
     # Blocking keys: only the people who stay named keep theirs.

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 
 from registry.actors import Actor
 from registry.choices import ChangeAction
+from registry.crypto import PURPOSE_DOCUMENT, blind_index
 from registry.exceptions import Conflict, InvalidTransition, PermissionDenied
 from registry.history import change_record
 
@@ -33,7 +34,8 @@ def _check_documents_free(members: list[dict[str, Any]], *, actor: Actor, exclud
     for member in members:
         if member["document_number"]:
             documents |= Q(
-                document_type=member["document_type"], document_number=member["document_number"]
+                document_type=member["document_type"],
+                document_index=blind_index(PURPOSE_DOCUMENT, member["document_number"]),
             )
     clash = (
         Member.objects.filter(documents, is_live=True)

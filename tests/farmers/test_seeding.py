@@ -4,12 +4,14 @@ from io import StringIO
 
 import pytest
 from django.core.management import call_command
+from django.db import connection
 from django.db.models import Count, Q
 from django.test import override_settings
 
 from farmers.geometry import parse_geojson, validate_plot_geometry
 from farmers.identity import validate_dni
 from farmers.models import Consent, DedupKey, Household, Member, Plot
+from registry.crypto import PURPOSE_DOCUMENT, PURPOSE_PHONE, blind_index
 from registry.geography import VRAEM_DISTRICTS
 
 pytestmark = pytest.mark.django_db
@@ -27,10 +29,17 @@ def test_seed_households_makes_valid_households_in_chunks() -> None:
     )
     assert {h.heads for h in heads} == {1}
     assert set(Household.objects.values_list("district_id", flat=True)) <= VRAEM_DISTRICTS
-    for number in Member.objects.exclude(document_number="").values_list(
-        "document_number", flat=True
+    # IDs and phones are written encrypted, with their blind indexes (issue 19 point 4).
+    for number, index, phone, phone_index in Member.objects.exclude(document_number="").values_list(
+        "document_number", "document_index", "phone", "phone_index"
     ):
         assert validate_dni(number) == number
+        assert index == blind_index(PURPOSE_DOCUMENT, number)
+        assert phone_index == blind_index(PURPOSE_PHONE, phone)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT document_number, phone FROM farmers_member")
+        stored = cursor.fetchall()
+    assert all(value == "" or value.startswith("v1.") for row in stored for value in row)
     for plot in Plot.objects.all():
         validate_plot_geometry(parse_geojson(plot.geometry))
         assert plot.area_ha > 0
@@ -42,7 +51,7 @@ def test_seed_households_makes_valid_households_in_chunks() -> None:
     assert (
         Member.objects.filter(is_live=True)
         .exclude(document_number="")
-        .values("document_number")
+        .values("document_index")
         .distinct()
         .count()
         == Member.objects.filter(is_live=True).exclude(document_number="").count()
