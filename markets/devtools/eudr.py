@@ -65,6 +65,28 @@ def _plot(household: Household | Any, n: int) -> Plot:
     )
 
 
+def _active_contract(
+    where: Household, buyer: Organization, volume_kg: Decimal, **seller: Any
+) -> Contract:
+    """An active fixed-price cacao contract for 2026 in ``where``'s district and programme,
+    sold by ``seller`` (``household=`` or ``seller_organization=``)."""
+    return Contract.objects.create(
+        **seller,
+        buyer=buyer,
+        district_id=where.district_id,
+        program_id=where.program_id,
+        crop="cacao",
+        product_form="cacao_dry",
+        season_start=date(2026, 1, 1),
+        season_end=date(2026, 12, 31),
+        volume_kg=volume_kg,
+        price_rule=PriceRule.FIXED,
+        price_pen=Decimal("9.50"),
+        price_pen_per_kg=Decimal("9.50"),
+        status=ContractStatus.ACTIVE,
+    )
+
+
 def benchmark_eudr(*, plots: int, repeat: int, write: Callable[[str], Any]) -> float:
     """Build the EUDR file of a contract with ``plots`` plots ``repeat`` times; write and return
     the best time in seconds. ``ValueError`` when there is no household to borrow."""
@@ -75,21 +97,7 @@ def benchmark_eudr(*, plots: int, repeat: int, write: Callable[[str], Any]) -> f
         buyer = Organization.objects.create(
             code="bench-eudr-buyer", name="Benchmark EUDR", kind=OrganizationKind.BUYER
         )
-        contract = Contract.objects.create(
-            household=household,
-            buyer=buyer,
-            district_id=household.district_id,
-            program_id=household.program_id,
-            crop="cacao",
-            product_form="cacao_dry",
-            season_start=date(2026, 1, 1),
-            season_end=date(2026, 12, 31),
-            volume_kg=Decimal("1000"),
-            price_rule=PriceRule.FIXED,
-            price_pen=Decimal("9.50"),
-            price_pen_per_kg=Decimal("9.50"),
-            status=ContractStatus.ACTIVE,
-        )
+        contract = _active_contract(household, buyer, Decimal("1000"), household=household)
         Consent.objects.create(
             household=household,
             signed_on=timezone.localdate(),
@@ -136,21 +144,7 @@ def benchmark_eudr_members(*, members: int, repeat: int, write: Callable[[str], 
             kind=OrganizationKind.PRODUCER_ORG,
             district_id=first.district_id,
         )
-        contract = Contract.objects.create(
-            seller_organization=coop,
-            buyer=buyer,
-            district_id=first.district_id,
-            program_id=first.program_id,
-            crop="cacao",
-            product_form="cacao_dry",
-            season_start=date(2026, 1, 1),
-            season_end=date(2026, 12, 31),
-            volume_kg=Decimal("1000000"),
-            price_rule=PriceRule.FIXED,
-            price_pen=Decimal("9.50"),
-            price_pen_per_kg=Decimal("9.50"),
-            status=ContractStatus.ACTIVE,
-        )
+        contract = _active_contract(first, buyer, Decimal("1000000"), seller_organization=coop)
         today = timezone.localdate()
         ids = [h.pk for h in households]
         ProducerMembership.objects.bulk_create(
@@ -168,7 +162,8 @@ def benchmark_eudr_members(*, members: int, repeat: int, write: Callable[[str], 
         )
         Consent.objects.bulk_create(
             [
-                Consent(household=h, signed_on=today, purposes=["registry", "partner_sharing"])
+                # The purpose an EUDR file needs (``farmers.consent.EUDR_PURPOSE``).
+                Consent(household=h, signed_on=today, purposes=["registry", eudr.SHARING_PURPOSE])
                 for h in households
             ],
             batch_size=2000,
@@ -210,4 +205,7 @@ def benchmark_eudr_members(*, members: int, repeat: int, write: Callable[[str], 
             f"first {timings[0]:.3f} s, best of {repeat}: {best:.3f} s"
         )
         transaction.set_rollback(True)
+    if len(built.household_ids) != members:
+        # A file missing members times less than the benchmark claims: say so, loudly.
+        raise RuntimeError(f"Only {len(built.household_ids)} of {members} members in the file.")
     return best

@@ -22,7 +22,7 @@ from farmers.models import Consent, Household, Plot
 from markets import eudr
 from markets.models import Contract
 from registry.actors import Actor
-from registry.models import AccessLog
+from registry.models import AccessLog, Organization
 
 from .conftest import ContractMaker, Market, make_household
 
@@ -339,3 +339,14 @@ def test_the_benchmark_command(market: Market, capsys: Any) -> None:
     out = capsys.readouterr().out
     assert "30 plots" in out and " s" in out
     assert not Plot.objects.filter(name__startswith="bench-eudr").exists()  # rolled back
+
+
+def test_the_members_benchmark_builds_a_full_file(market: Market, capsys: Any) -> None:
+    """The producer-organisation benchmark times a file with every delivering member in it (its
+    members consent to buyer sharing), and rolls back."""
+    from django.core.management import call_command
+
+    call_command("benchmark_eudr", "--members", "2", "--repeat", "1")
+    out = capsys.readouterr().out
+    assert "with 2 delivering members (2 shown; " in out
+    assert not Organization.objects.filter(code="bench-eudr-coop").exists()  # rolled back
