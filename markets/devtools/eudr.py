@@ -87,6 +87,20 @@ def _active_contract(
     )
 
 
+def _timed_file(contract: Contract, repeat: int) -> tuple[Any, str, list[float]]:
+    """Build and serialise ``contract``'s EUDR file ``repeat`` times: the last file, what it
+    holds ("N points, M polygons, S MB") and each run's seconds."""
+    timings = []
+    for _i in range(repeat):
+        started = time.perf_counter()
+        built = eudr.eudr_collection(contract)
+        text = eudr.json_text(built.data)
+        timings.append(time.perf_counter() - started)
+    points = sum(1 for f in built.data["features"] if f["geometry"]["type"] == "Point")
+    polygons = len(built.data["features"]) - points
+    return built, f"{points} points, {polygons} polygons, {len(text) / 1e6:.1f} MB", timings
+
+
 def benchmark_eudr(*, plots: int, repeat: int, write: Callable[[str], Any]) -> float:
     """Build the EUDR file of a contract with ``plots`` plots ``repeat`` times; write and return
     the best time in seconds. ``ValueError`` when there is no household to borrow."""
@@ -105,17 +119,10 @@ def benchmark_eudr(*, plots: int, repeat: int, write: Callable[[str], Any]) -> f
         )
         Plot.objects.filter(household=household).update(is_active=False)
         Plot.objects.bulk_create([_plot(household, n) for n in range(plots)], batch_size=1000)
-        timings = []
-        for _i in range(repeat):
-            started = time.perf_counter()
-            built = eudr.eudr_collection(contract)
-            text = eudr.json_text(built.data)
-            timings.append(time.perf_counter() - started)
+        _built, shape, timings = _timed_file(contract, repeat)
         best = min(timings)
-        points = sum(1 for f in built.data["features"] if f["geometry"]["type"] == "Point")
         write(
-            f"EUDR file of a contract with {plots} plots ({points} points, "
-            f"{len(built.data['features']) - points} polygons, {len(text) / 1e6:.1f} MB): "
+            f"EUDR file of a contract with {plots} plots ({shape}): "
             f"first {timings[0]:.3f} s, best of {repeat}: {best:.3f} s"
         )
         transaction.set_rollback(True)
@@ -190,18 +197,11 @@ def benchmark_eudr_members(*, members: int, repeat: int, write: Callable[[str], 
         )
         Plot.objects.filter(household_id__in=ids).update(is_active=False)
         Plot.objects.bulk_create([_plot(h, n) for n, h in enumerate(households)], batch_size=1000)
-        timings = []
-        for _i in range(repeat):
-            started = time.perf_counter()
-            built = eudr.eudr_collection(contract)
-            text = eudr.json_text(built.data)
-            timings.append(time.perf_counter() - started)
+        built, shape, timings = _timed_file(contract, repeat)
         best = min(timings)
-        points = sum(1 for f in built.data["features"] if f["geometry"]["type"] == "Point")
         write(
             f"EUDR file of a producer organisation's contract with {members} delivering members "
-            f"({len(built.household_ids)} shown; {points} points, "
-            f"{len(built.data['features']) - points} polygons, {len(text) / 1e6:.1f} MB): "
+            f"({len(built.household_ids)} shown; {shape}): "
             f"first {timings[0]:.3f} s, best of {repeat}: {best:.3f} s"
         )
         transaction.set_rollback(True)
