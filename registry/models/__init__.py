@@ -20,6 +20,7 @@ from .bases import (
 )
 from .funding import FundingAgreement, agreement_reference, funder_reference
 from .geography import Department, District, Province
+from .jobs import BackgroundJob, JobStatus
 from .organizations import ApiKey, Membership, Organization, Program
 from .outbox import OutboxMessage
 from .webhooks import WebhookAttempt, WebhookDelivery, WebhookEvent, WebhookSubscription
@@ -28,12 +29,14 @@ __all__ = [
     "AccessLog",
     "Alert",
     "ApiKey",
+    "BackgroundJob",
     "ChangeRecord",
     "CreatedByModel",
     "Department",
     "District",
     "FundingAgreement",
     "IdempotentModel",
+    "JobStatus",
     "Membership",
     "Organization",
     "OutboxMessage",
