@@ -4,6 +4,7 @@ from django.urls import path
 from rest_framework.routers import SimpleRouter
 
 from farmers.reporting.api import IndicatorView
+from farmers.reporting.iati_api import IatiReportView
 
 from .crops import CropInstallationViewSet
 from .decisions import AppealViewSet, CorrectionViewSet, ExclusionProposalViewSet
@@ -37,4 +38,5 @@ router.register("transition-events", StageChangeViewSet, basename="transition-ev
 urlpatterns = [
     *router.urls,
     path("indicators/", IndicatorView.as_view(), name="indicators"),
+    path("reports/iati/", IatiReportView.as_view(), name="reports-iati"),
 ]
