@@ -571,5 +571,5 @@ def can_read_program_report(actor: Actor | None, program: Program) -> bool:
     staff = staff_organization_ids(actor)
     if not staff:
         return False
-    assigned = set(program.assigned_organizations.values_list("pk", flat=True))
+    assigned = set(Organization.objects.filter(programs=program).values_list("pk", flat=True))
     return bool(staff & ({program.agency_id} | funders | assigned))

@@ -628,7 +628,7 @@ def iati_activities(*, program: Program, year: int, today: date | None = None) -
         activity,
         "description",
         _(
-            "Alternative-development programme %(name)s, run by %(agency)s: it helps "
+            "%(name)s: an alternative-development programme run by %(agency)s that helps "
             "coca-growing families in Peru move to licit livelihoods through licit crops, "
             "technical assistance and training, market access and land titles. Figures for "
             "%(year)s, from the programme's registry; aggregates only."

@@ -21,8 +21,9 @@ from rest_framework.views import APIView
 
 from registry import policies
 from registry.api.authentication import get_actor
+from registry.api.schema import ErrorSerializer
 from registry.choices import Scope
-from registry.exceptions import PermissionDenied
+from registry.exceptions import NotFound, PermissionDenied
 from registry.models import Program
 
 from .iati import iati_activities
@@ -42,12 +43,6 @@ class IatiQuerySerializer(serializers.Serializer[Any]):
         min_value=FIRST_YEAR,
         help_text=gettext_lazy("Calendar year reported (the running year: up to today)."),
     )
-
-    def validate_program(self, value: str) -> Program:
-        program = Program.objects.select_related("agency", "funder").filter(code=value).first()
-        if program is None:
-            raise serializers.ValidationError(_("Unknown programme code."), code="does_not_exist")
-        return program
 
     def validate_year(self, value: int) -> int:
         if value > timezone.localdate().year:
@@ -97,14 +92,22 @@ class IatiReportView(APIView):
             (200, XML): OpenApiResponse(
                 response=OpenApiTypes.STR,
                 description="An iati-activities file (IATI 2.03) with one iati-activity.",
-            )
+            ),
+            409: OpenApiResponse(
+                response=ErrorSerializer,
+                description="iati_identifier_missing: neither the programme nor its agency "
+                "has an IATI identifier (nor the agency a RUC).",
+            ),
         },
     )
     def get(self, request: Request) -> HttpResponse:
         params = IatiQuerySerializer(data=request.query_params)
         params.is_valid(raise_exception=True)
-        program: Program = params.validated_data["program"]
+        code: str = params.validated_data["program"]
         year: int = params.validated_data["year"]
+        program = Program.objects.select_related("agency", "funder").filter(code=code).first()
+        if program is None:
+            raise NotFound(_("Unknown programme code."), attr="program")
         if not policies.can_read_program_report(get_actor(request), program):
             raise PermissionDenied(
                 _("Only the programme's staff and its funders may read its IATI file."),

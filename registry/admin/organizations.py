@@ -164,7 +164,7 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
             " · ",
             '<a href="{}" download>{}</a>',
             (
-                (f"{url}?{urlencode({'program': obj.code, 'year': year})}", year)
+                (f"{url}?{urlencode({'program': obj.code, 'year': str(year)})}", year)
                 for year in range(this_year, first - 1, -1)
             ),
         )

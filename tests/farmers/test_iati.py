@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.test import Client
 from django.utils import timezone
@@ -24,8 +25,9 @@ from farmers.services import support_record, training_event_create
 from registry.actors import Actor
 from registry.choices import IatiOrganisationType, OrganizationKind, Role, Scope
 from registry.funding import funding_agreement_upsert
+from registry.iati import organization_ref, organization_type, program_identifier
 from registry.models import Organization, Program
-from registry.services import membership_assign, role_groups_sync
+from registry.services import membership_assign, organization_upsert, role_groups_sync
 from tests.factories import OrganizationFactory, ProgramFactory, UserFactory, valid_ruc
 from tests.farmers.conftest import ClientMaker
 from tests.farmers.transition_helpers import make_household
@@ -182,7 +184,7 @@ def test_identity_organizations_sector_country_and_locations(
         "es",
         "en",
     ]
-    assert "Programa de desarrollo alternativo" in description[0].text
+    assert "programa de desarrollo alternativo a cargo de" in description[0].text
     roles = {
         (o.get("role"), o.get("ref"), o.get("type")) for o in activity.findall("participating-org")
     }
@@ -242,7 +244,11 @@ def figures(xml: bytes) -> dict[str, str | None]:
 
 def test_results_equal_the_indicators(program: Program, funded: dict[str, Any]) -> None:
     published = figures(build(program))
-    window = {"program": program.code, "date_from": date(YEAR, 1, 1), "date_to": date(YEAR, 12, 31)}
+    window: dict[str, Any] = {
+        "program": program.code,
+        "date_from": date(YEAR, 1, 1),
+        "date_to": date(YEAR, 12, 31),
+    }
     training = indicators.indicator_rows(
         actor=SYSTEM,
         query=indicators.IndicatorQuery(metric="training", group_by=("program",), **window),
@@ -314,14 +320,14 @@ def test_running_year_adds_the_tenure_track(program: Program, funded: dict[str, 
 
 def test_without_identifier_it_is_a_409(program: Program, client_for: ClientMaker) -> None:
     client = client_for(READ, org=program.agency)
-    response = client.get(URL, {"program": "pirdais", "year": YEAR})
+    response = client.get(URL, {"program": "pirdais", "year": str(YEAR)})
     assert response.status_code == 409
     assert response.json()["errors"][0]["code"] == "iati_identifier_missing"
     program.iati_identifier = "PE-RUC-20415455041-PIRDAIS"
     program.agency.iati_identifier = "PE-RUC-20415455041"
     program.agency.save()
     program.save()
-    assert client.get(URL, {"program": "pirdais", "year": YEAR}).status_code == 200
+    assert client.get(URL, {"program": "pirdais", "year": str(YEAR)}).status_code == 200
 
 
 def test_api_answers_xml_to_funders_and_staff(
@@ -330,7 +336,7 @@ def test_api_answers_xml_to_funders_and_staff(
     for org in (funded["usaid"], funded["eu"], program.agency):
         client = client_for(READ, org=org)
         response = client.get(
-            URL, {"program": "pirdais", "year": YEAR}, HTTP_ACCEPT="application/xml"
+            URL, {"program": "pirdais", "year": str(YEAR)}, HTTP_ACCEPT="application/xml"
         )
         assert response.status_code == 200, (org.code, response.content)
         assert response["Content-Type"].startswith("application/xml")
@@ -347,7 +353,7 @@ def test_api_answers_xml_to_funders_and_staff(
 def test_who_may_read(
     program: Program, funded: dict[str, Any], client_for: ClientMaker, partner: Organization
 ) -> None:
-    query = {"program": "pirdais", "year": YEAR}
+    query = {"program": "pirdais", "year": str(YEAR)}
     other_funder = OrganizationFactory.create(code="otro", kind=OrganizationKind.FUNDER)
     ProgramFactory.create(code="otro-prog", funder=other_funder)
     refused = [
@@ -376,7 +382,6 @@ def test_who_may_read(
     [
         ({"year": "2025"}, "program", "required"),
         ({"program": "pirdais"}, "year", "required"),
-        ({"program": "nada", "year": "2025"}, "program", "does_not_exist"),
         ({"program": "pirdais", "year": "dosmil"}, "year", "invalid"),
         ({"program": "pirdais", "year": "1850"}, "year", "min_value"),
         ({"program": "pirdais", "year": "2999"}, "year", "date_out_of_range"),
@@ -398,6 +403,12 @@ def test_bad_parameters_are_400(
     assert (attr, code) in {(e["attr"], e["code"]) for e in body["errors"]}
 
 
+def test_unknown_programme_is_a_404(program: Program, client_for: ClientMaker) -> None:
+    response = client_for(READ, org=program.agency).get(URL, {"program": "nada", "year": "2025"})
+    assert response.status_code == 404
+    assert response.json()["errors"][0]["attr"] == "program"
+
+
 def test_command_writes_the_file(program: Program, funded: dict[str, Any], tmp_path: Path) -> None:
     out = tmp_path / "iati.xml"
     stdout = io.StringIO()
@@ -414,3 +425,31 @@ def test_admin_programme_page_links_the_file(program: Program, funded: dict[str,
     page = browser.get(f"/admin/registry/program/{program.pk}/change/")
     assert page.status_code == 200
     assert f"/api/v1/reports/iati/?program=pirdais&amp;year={YEAR}" in page.content.decode()
+
+
+def test_identifiers_defaults_shape_and_uniqueness(program: Program) -> None:
+    agency = program.agency
+    assert (organization_ref(agency), program_identifier(program)) == ("", "")
+    agency.ruc = valid_ruc(77)
+    assert organization_ref(agency) == f"PE-RUC-{agency.ruc}"
+    assert program_identifier(program) == f"PE-RUC-{agency.ruc}-PIRDAIS"
+    assert organization_type(agency) == "10"
+    funder, _created = organization_upsert(
+        code="bid", kind=OrganizationKind.FUNDER, name="BID", iati_identifier="XI-IATI-IADB"
+    )
+    assert (organization_ref(funder), organization_type(funder)) == ("XI-IATI-IADB", "10")
+    # None leaves it as it is; a bad shape or a taken identifier is refused.
+    organization_upsert(code="bid", kind=OrganizationKind.FUNDER, name="BID")
+    funder.refresh_from_db()
+    assert funder.iati_identifier == "XI-IATI-IADB"
+    for bad in ("XI IATI IADB", "IADB", "XI-IATI-a/b"):
+        with pytest.raises(ValidationError) as shape:
+            organization_upsert(
+                code="bid", kind=OrganizationKind.FUNDER, name="B", iati_identifier=bad
+            )
+        assert "iati_identifier" in shape.value.message_dict
+    with pytest.raises(ValidationError) as taken:
+        organization_upsert(
+            code="otro", kind=OrganizationKind.FUNDER, name="O", iati_identifier="XI-IATI-IADB"
+        )
+    assert "Otra organización ya tiene este identificador IATI." in str(taken.value)
