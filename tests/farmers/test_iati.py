@@ -14,7 +14,9 @@ from typing import Any
 import pytest
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
+from django.db import connection
 from django.test import Client
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 from lxml import etree
 from rest_framework.test import APIClient
@@ -453,3 +455,38 @@ def test_identifiers_defaults_shape_and_uniqueness(program: Program) -> None:
             code="otro", kind=OrganizationKind.FUNDER, name="O", iati_identifier="XI-IATI-IADB"
         )
     assert "Otra organización ya tiene este identificador IATI." in str(taken.value)
+
+
+def test_queries_do_not_grow_with_the_programme(program: Program, funded: dict[str, Any]) -> None:
+    with CaptureQueriesContext(connection) as small:
+        build(program)
+    for n in range(12):  # twice the families, in a third district, with their support
+        household = make_household(program, district="050407" if n % 2 else "080910")
+        support_record(
+            actor=SYSTEM,
+            household=household.pk,
+            kind="technical_assistance",
+            cost_pen="10",
+            given_on=date(YEAR, 1 + n, 1),
+            funding_source="usaid",
+        )
+    with CaptureQueriesContext(connection) as large:
+        xml = build(program)
+    assert len(large.captured_queries) == len(small.captured_queries)
+    assert len(parse(xml).findall("iati-activity/location")) == 3
+
+
+def test_admin_link_for_programme_staff_only(program: Program, funded: dict[str, Any]) -> None:
+    role_groups_sync()
+    staff, supervisor = UserFactory.create(is_staff=True), UserFactory.create(is_staff=True)
+    membership_assign(user=staff, organization=program.agency, role=Role.PROGRAM_STAFF)
+    membership_assign(user=supervisor, organization=program.agency, role=Role.SUPERVISOR)
+    link = f"/api/v1/reports/iati/?program=pirdais&amp;year={YEAR}"
+    for user, shown in ((staff, True), (supervisor, False)):
+        browser = Client()
+        browser.force_login(user)
+        page = browser.get(f"/admin/registry/program/{program.pk}/change/")
+        if page.status_code == 200:
+            assert (link in page.content.decode()) is shown, user
+        else:
+            assert not shown and page.status_code in (302, 403, 404)
