@@ -137,9 +137,11 @@ def _total(cells: Iterable[dict[str, Any]], key: str) -> Decimal | int | None:
     return total
 
 
-def _households_at(program: Program, day: date) -> Decimal | int | None:
-    """Reviewed households of the programme on ``day`` (the ``households`` metric at the end of
-    that day's month, all stages)."""
+def _households_at(program: Program, day: date, today: date) -> Decimal | int | None:
+    """Reviewed households of the programme on ``day``, all stages: the ``households`` metric
+    now when ``day`` is today, else at the end of ``day``'s month (from the stage ledger)."""
+    if day >= today:
+        return _total(_cells("households", program, ("program",)), "households")
     first = day.replace(day=1)
     cells = _cells("households", program, ("program", "month"), date_from=first, date_to=day)
     return _total((c for c in cells if c.get("month") == f"{first:%Y-%m}"), "households")
@@ -159,8 +161,8 @@ def iati_figures(*, program: Program, period: Period) -> list[Result]:
                 Figure(
                     "households",
                     _("Families in the programme (reviewed), at the end of the period"),
-                    _households_at(program, period.end),
-                    baseline=_households_at(program, last_year),
+                    _households_at(program, period.end, period.today),
+                    baseline=_households_at(program, last_year, period.today),
                 ),
             ),
         ),
