@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.management import call_command
 from django.db import connection
@@ -497,3 +498,27 @@ def test_admin_link_for_programme_staff_only(program: Program, funded: dict[str,
             assert (link in page.content.decode()) is shown, user
         else:
             assert not shown and page.status_code in (302, 403, 404)
+
+
+def test_demo_programme_file_validates_and_its_staff_gets_it(
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    with django_capture_on_commit_callbacks(execute=True):
+        call_command("seed_demo", "--force", stdout=io.StringIO())
+    this_year = timezone.localdate().year
+    browser = Client()
+    browser.force_login(get_user_model().objects.get(username="personal.devida"))
+    response = browser.get(URL, {"program": "pirdais", "year": str(this_year)})
+    assert response.status_code == 200, response.content
+    document = parse(response.content)
+    xsd, _resolver = schema()
+    assert xsd.validate(document), xsd.error_log
+    activity = document.find("iati-activity")
+    assert activity.findtext("iati-identifier") == "XX-DEMO-DEVIDA-PIRDAIS"
+    funders = {o.get("ref") for o in activity.findall("participating-org") if o.get("role") == "1"}
+    assert funders == {"XX-DEMO-FCI", "XX-DEMO-PP0072"}
+    text = response.content.decode("utf-8")
+    for member in Member.objects.all():
+        assert member.given_names not in text and member.surnames not in text
+    for household in Household.objects.all():
+        assert household.code not in text
