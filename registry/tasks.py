@@ -118,3 +118,12 @@ def prune_webhooks() -> int:
     from .webhooks import delivery
 
     return delivery.prune()
+
+
+@shared_task(name="registry.tasks.run_export", acks_late=True)
+def run_export(job_id: str) -> None:
+    """Write the export ``job_id`` (``registry.exporting.export_run``; a finished job is left
+    as it is, so a redelivered task changes nothing)."""
+    from .exporting import export_run
+
+    export_run(job_id)

@@ -461,3 +461,9 @@ LOGGING["filters"] = {"personal_data": {"()": "registry.redaction.PersonalDataFi
 LOGGING["handlers"]["console"]["filters"] = ["personal_data"]  # type: ignore[index]
 DEFAULT_EXCEPTION_REPORTER_FILTER = "registry.redaction.PersonalDataReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "registry.redaction.PersonalDataExceptionReporter"
+
+# --- Exports (issue 18 point 5, registry.exporting, docs/api.md "Exports") --------------------
+# An admin export of up to this many rows downloads at once; a larger one runs as a job.
+EXPORT_INLINE_MAX_ROWS = env.int("EXPORT_INLINE_MAX_ROWS", default=5000)
+# Seconds a download link of a finished export keeps working.
+EXPORT_LINK_MAX_AGE = env.int("EXPORT_LINK_MAX_AGE", default=3600)
