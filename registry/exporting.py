@@ -39,7 +39,7 @@ import csv
 import io
 import logging
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Generator, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -353,7 +353,7 @@ def _csv_text(value: Any) -> str:
 
 def write_file(
     export: ExportResource, file_format: str, pages: Iterable[Sequence[Mapping[str, Any]]]
-) -> Iterator[tuple[int, IO[bytes] | None]]:
+) -> Generator[tuple[int, IO[bytes] | None], None, None]:
     """Write ``pages`` of API rows as an XLSX or CSV file: yields the rows written after each
     page (the caller may stop there: cancel), then ``(rows, file)`` with the file rewound."""
     handle: IO[bytes] = tempfile.TemporaryFile()  # noqa: SIM115 (handed to the caller)

@@ -8,7 +8,7 @@ from __future__ import annotations
 import csv
 import io
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any
 from unittest import mock
@@ -52,7 +52,7 @@ def run_now(django_capture_on_commit_callbacks: Any) -> Any:
     return lambda: django_capture_on_commit_callbacks(execute=True)
 
 
-def _client(org: Organization, scopes: list[str]) -> tuple[APIClient, ApiKey]:
+def _client(org: Organization, scopes: Sequence[str]) -> tuple[APIClient, ApiKey]:
     key, raw = api_key_create(organization=org, scopes=scopes)
     client = APIClient()
     client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
@@ -160,8 +160,9 @@ def test_the_xlsx_has_real_dates_numbers_and_labels(
     assert cells["Fecha de visita"].value == datetime(2026, 9, 14)  # a date cell
     assert cells["Fecha de visita"].is_date
     assert cells["Fecha de visita"].number_format == "DD/MM/YYYY"
-    assert cells["Fecha de creación"].is_date and cells["Fecha de creación"].number_format == "DD/MM/YYYY HH:MM"
-    assert cells["Coca observada (ha)"].value == 0.25 and cells["Coca observada (ha)"].data_type == "n"
+    created_at, coca = cells["Fecha de creación"], cells["Coca observada (ha)"]
+    assert created_at.is_date and created_at.number_format == "DD/MM/YYYY HH:MM"
+    assert coca.value == 0.25 and coca.data_type == "n"
     assert cells["Método"].value == "Visita de campo"
     assert cells["Estado"].value == "Pendiente"
 
@@ -230,7 +231,7 @@ def test_the_rows_are_exactly_what_the_callers_list_shows(
     authority.programs.add(program)
     for org in (partner, authority):
         reader, key = _client(org, READ)
-        listed = reader.get(HOUSEHOLDS, {"status": "pending_review", "page_size": 100}).json()
+        listed = reader.get(HOUSEHOLDS, {"status": "pending_review", "page_size": "100"}).json()
         actor = Actor.for_api_key(key)
         export = exporting.resource("households")
         pages = exporting.list_pages(
@@ -293,7 +294,8 @@ def test_the_link_expires_and_serves_only_the_owners_organization(
     assert expired.status_code == 403
     assert expired.json()["errors"][0]["code"] == "download_link_expired"
     # A fresh GET of the job gives a fresh link.
-    assert writer.get(writer.get(f"{EXPORTS}{job['id']}/").json()["download_url"]).status_code == 200
+    fresh = writer.get(f"{EXPORTS}{job['id']}/").json()["download_url"]
+    assert writer.get(fresh).status_code == 200
 
 
 def test_a_queued_export_is_cancelled_at_once_and_a_running_one_between_pages(
@@ -319,7 +321,8 @@ def test_a_queued_export_is_cancelled_at_once_and_a_running_one_between_pages(
     with run_now():
         running = writer.post(EXPORTS, {"resource": "households"}, format="json").json()
     job = ExportJob.objects.get(pk=running["id"])
-    assert (job.status, job.done, job.total, bool(job.file)) == ("cancelled", 1, 3, False), job.error
+    outcome = (job.status, job.done, job.total, bool(job.file))
+    assert outcome == ("cancelled", 1, 3, False), job.error
 
 
 def test_the_history_lists_the_callers_exports_only_in_a_fixed_number_of_queries(
@@ -428,9 +431,7 @@ def test_every_list_exports_with_spanish_headers(
     export = exporting.resource(resource)
     user = User.objects.get(is_superuser=True)
     with run_now():
-        job = exporting.export_start(
-            actor=Actor.for_user(user), export=export, file_format="xlsx"
-        )
+        job = exporting.export_start(actor=Actor.for_user(user), export=export, file_format="xlsx")
     job.refresh_from_db()
     assert job.status == "succeeded", job.error
     sheet = load_workbook(job.file.open("rb")).active
