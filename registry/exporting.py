@@ -25,7 +25,8 @@ Windows regional settings, which for *Español (Perú)* are ``,`` (list) and ``.
 CLDR's ``es-PE`` numbers are; dates as ``dd/mm/aaaa``, which Excel es-PE reads as dates.
 
 **Jobs.** ``export_start`` records an ``ExportJob`` and queues ``registry.tasks.run_export``
-after commit (in-process on the embedded default); ``export_run`` writes the file page by page
+through the outbox (``EXPORT_TOPIC``: after commit, retried by the relay if the broker is away;
+in-process on the embedded default); ``export_run`` writes the file page by page
 through ``registry.jobs`` (progress, cancel between pages) and stores it with Django's storage.
 ``download_token`` / ``download_allowed`` give a signed link that expires
 (``EXPORT_LINK_MAX_AGE`` seconds) and only serves the job's starter (or, for a key, its
@@ -50,7 +51,7 @@ from django.conf import settings
 from django.contrib.auth.models import AnonymousUser
 from django.core import signing
 from django.core.files import File
-from django.db import models, transaction
+from django.db import models
 from django.db.models import QuerySet
 from django.http import QueryDict
 from django.test.client import RequestFactory
@@ -62,7 +63,7 @@ from rest_framework.exceptions import PermissionDenied as ApiPermissionDenied
 from rest_framework.exceptions import ValidationError as ApiValidationError
 from rest_framework.request import Request
 
-from . import jobs
+from . import jobs, outbox
 from .actors import Actor
 from .exceptions import PermissionDenied, RegistryError
 from .models import District, ExportFormat, ExportJob, JobStatus, Organization, Program
@@ -87,6 +88,9 @@ __all__ = [
     "write_file",
 ]
 
+#: The outbox topic that queues an export's task after the commit (registered in ``ready()``).
+EXPORT_TOPIC = "export.run"
+EXPORT_TASK = "registry.tasks.run_export"
 #: Rows read from the list per page (the API list's own page size is capped lower).
 CHUNK = 500
 #: What a cell shows when the list withholds the field from the caller.
@@ -550,9 +554,7 @@ def export_start(
     )
     job.full_clean(exclude=["file"])
     job.save()
-    from .tasks import run_export
-
-    transaction.on_commit(lambda: run_export.delay(str(job.pk)))
+    outbox.publish_on_commit(EXPORT_TOPIC, {"job_id": str(job.pk)})
     return job
 
 
