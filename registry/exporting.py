@@ -195,6 +195,12 @@ def resource(name: str) -> ExportResource:
     return _RESOURCES[name]
 
 
+def resource_label(name: str) -> str:
+    """The list called ``name`` as people read it ("Hogares"); the name when unknown."""
+    export = _RESOURCES.get(name)
+    return capfirst(str(export.label)) if export is not None else name
+
+
 def resource_for_model(model: type[models.Model]) -> ExportResource | None:
     """The exportable list whose admin changelist lists ``model``."""
     return next((r for r in _RESOURCES.values() if r.model is model), None)

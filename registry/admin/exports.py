@@ -133,10 +133,7 @@ class ExportJobAdmin(admin.ModelAdmin):
 
     @admin.display(description=gettext_lazy("list"))
     def resource_shown(self, job: ExportJob) -> str:
-        try:
-            return str(exporting.resource(job.resource).label).capitalize()
-        except KeyError:
-            return job.resource
+        return exporting.resource_label(job.resource)
 
     @admin.display(description=gettext_lazy("rows"))
     def rows(self, job: ExportJob) -> str:

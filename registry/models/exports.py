@@ -51,4 +51,9 @@ class ExportJob(BackgroundJob):
         ]
 
     def __str__(self) -> str:
-        return f"{self.resource} · {self.format} · {self.created_at:%d/%m/%Y %H:%M}"
+        from ..display import moment
+        from ..exporting import resource_label
+
+        return f"{resource_label(self.resource)} · {self.get_format_display()} · " + moment(
+            self.created_at
+        )

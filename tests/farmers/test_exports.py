@@ -30,6 +30,7 @@ from registry.models import AccessLog, ApiKey, District, ExportJob, Organization
 from registry.services import api_key_create
 from tests.factories import OrganizationFactory, UserFactory
 
+from .admin_text import codes_in, known_slugs
 from .conftest import WRITE, household_payload
 from .evidence_helpers import give_plot
 
@@ -398,9 +399,13 @@ def test_a_large_admin_export_runs_as_a_job_with_progress_cancel_and_history(
     assert progress["percent"] == 100 and progress["status"] == "succeeded"
     history = staff.get(reverse("admin:registry_exportjob_changelist"))
     assert history.status_code == 200 and "Descargar" in history.content.decode()
+    # Labels, never codes, on both pages (and in the file below).
+    slugs = known_slugs()
+    assert codes_in(body, slugs) == [] and codes_in(history.content.decode(), slugs) == []
     link = page.context["download_url"]
     content = b"".join(staff.get(link).streaming_content)  # type: ignore[attr-defined]
     assert {row["Código"] for row in _csv_rows(content)} == {first["code"], second["code"]}
+    assert codes_in(content.decode("utf-8-sig"), slugs) == []
     # Someone else (not a superuser) cannot see or download it.
     other = UserFactory.create(is_staff=True)
     other_client = Client()
