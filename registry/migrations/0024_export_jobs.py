@@ -10,7 +10,7 @@ from django.db import migrations, models
 class Migration(migrations.Migration):
 
     dependencies = [
-        ('registry', '0020_funding_agreements'),
+        ('registry', '0022_iati_identifiers'),
         migrations.swappable_dependency(settings.AUTH_USER_MODEL),
     ]
 
