@@ -53,7 +53,7 @@ from django.db.models import (
     Value,
     When,
 )
-from django.db.models.functions import TruncMonth
+from django.db.models.functions import Coalesce, TruncDate, TruncMonth
 from django.utils import timezone
 
 from registry.actors import Actor
@@ -221,11 +221,11 @@ def households_now(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any
 def households_by_month(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
     """Households by the stage they were at on the last day of each month: two queries.
 
-    Every household starts ``enrolled`` when registered, and each ledger row moves one household
-    out of ``from_stage`` into ``to_stage`` on ``effective_on``. So the households at stage S at
-    the end of month M are: the moves into S up to M, minus the moves out of S up to M, plus (for
-    ``enrolled``) the registrations up to M. Both sides are aggregated per month in SQL (one
-    scan each, whatever the number of households) and accumulated here over the months.
+    Every household starts ``enrolled`` on its enrolment date, and each ledger row moves one
+    household out of ``from_stage`` into ``to_stage`` on ``effective_on``. So the households at
+    stage S at the end of month M are: the moves into S up to M, minus the moves out of S up to
+    M, plus (for ``enrolled``) the enrolments up to M. Both sides are aggregated per month in SQL
+    (one scan each, whatever the number of households) and accumulated here over the months.
     """
     months = month_range(query)
     if not months:
@@ -244,11 +244,15 @@ def households_by_month(*, actor: Actor, query: IndicatorQuery) -> list[dict[str
         )
         .annotate(n=Count("pk"))
     )
-    end_of_last = timezone.make_aware(datetime.combine(last + timedelta(days=1), time.min))
+    # A family counts from its enrolment date (``enrolled_on``: its consent's date or the earlier
+    # date an import gave; its creation day when empty), the date its ledger moves may start
+    # from. Bucketing by creation instead counted an imported family's early moves before it
+    # existed, and the negative running counts dropped below inflated the sums.
     registered = (
-        households.filter(created_at__lt=end_of_last)
+        households.annotate(enrolled=Coalesce("enrolled_on", TruncDate("created_at")))
+        .filter(enrolled__lte=last)
         .order_by()
-        .annotate(bucket=TruncMonth("created_at"))
+        .annotate(bucket=TruncMonth("enrolled"))
         .values("bucket", "district_id", "program__code")
         .annotate(n=Count("pk"))
     )

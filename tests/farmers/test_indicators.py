@@ -372,6 +372,26 @@ def test_api_ignores_dimensions_a_metric_lacks_and_empty_periods(funder_client: 
     assert one_day.status_code == 200 and one_day.json()["results"] == []
 
 
+def test_month_series_counts_a_family_from_its_enrolment_not_its_import(program: Program) -> None:
+    """An imported family registered in March with an enrolment in January and a move in
+    February is counted once a month from January (it used to be counted twice in March, and
+    its February move left a negative count that was dropped)."""
+    h = household(program, PICHARI, stage=Stage.COMMITTED, created=date(2026, 3, 15))
+    Household.objects.filter(pk=h.pk).update(enrolled_on=date(2026, 1, 5))
+    change(h, Stage.ENROLLED, Stage.COMMITTED, date(2026, 2, 10))
+    period: dict[str, Any] = {"date_from": date(2026, 1, 1), "date_to": date(2026, 4, 30)}
+    cells = {
+        (r["month"], r["stage"]): r["households"]
+        for r in rows("households", "month", "stage", **period)
+    }
+    assert cells == {
+        ("2026-01", "enrolled"): 1,
+        ("2026-02", "committed"): 1,
+        ("2026-03", "committed"): 1,
+        ("2026-04", "committed"): 1,
+    }
+
+
 def test_month_range_is_bounded() -> None:
     months = indicators.month_range(
         IndicatorQuery(date_from=date(1, 1, 1), date_to=date(9999, 12, 31))
