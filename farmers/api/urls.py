@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from farmers.reporting.annual_api import AnnualReportView
 from farmers.reporting.api import IndicatorView
 
 from .crops import CropInstallationViewSet
@@ -37,4 +38,5 @@ router.register("transition-events", StageChangeViewSet, basename="transition-ev
 urlpatterns = [
     *router.urls,
     path("indicators/", IndicatorView.as_view(), name="indicators"),
+    path("reports/annual/", AnnualReportView.as_view(), name="annual-report"),
 ]
