@@ -11,7 +11,15 @@ from typing import Any
 from django.db.models import Count, Q, Sum
 from django.utils.translation import gettext_lazy as _
 
-from farmers.reporting.annual import PROFILE, TOTAL, Figure, Section, grouped, period_of, scope_q
+from farmers.reporting.annual import (
+    TOTAL,
+    Figure,
+    Section,
+    grouped,
+    period_of,
+    profile_key,
+    scope_q,
+)
 from farmers.reporting.indicators import IndicatorQuery
 from registry.actors import Actor
 
@@ -32,10 +40,10 @@ def organisation_rows(actor: Actor, query: IndicatorQuery) -> list[dict[str, Any
     )
     organisations: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
     for row in grouped(members, on=end, prefix="household__", extra={"org": "organization_id"}):
-        organisations[tuple(row[k] for k in PROFILE)].add(row["org"])
+        organisations[profile_key(row)].add(row["org"])
     for row in rows:
         row["key"] = TOTAL
-        row["organisations"] = organisations.get(tuple(row[k] for k in PROFILE), set())
+        row["organisations"] = organisations.get(profile_key(row), set())
     return rows
 
 
@@ -59,10 +67,13 @@ def sales_rows(actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
         on=end,
         prefix="household__",
         extra={"key": "contract__product_form"},
+        total="key",
         kg=Sum("weight_kg"),
         **sums,
     )
-    rows += [{**row, "key": TOTAL} for row in grouped(sales, on=end, prefix="household__", **sums)]
+    for row in rows:
+        if row["key"] == TOTAL:
+            row["kg"] = None  # kilograms of different product forms are never added up
     return rows
 
 

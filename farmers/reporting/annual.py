@@ -36,11 +36,13 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.db import connections
 from django.db.models import (
     Case,
     CharField,
     Count,
     Exists,
+    F,
     FilteredRelation,
     OuterRef,
     Q,
@@ -246,6 +248,14 @@ def profile_columns(prefix: str = "") -> dict[str, str]:
     }
 
 
+SPLIT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "all": (),
+    "sex": ("sex",),
+    "age_band": ("band",),
+    "community": ("community",),
+}
+
+
 def grouped(
     queryset: QuerySet[Any],
     *,
@@ -253,20 +263,109 @@ def grouped(
     prefix: str = "",
     extra: dict[str, str] | None = None,
     split: bool = True,
+    total: str | None = None,
     **aggregates: Any,
 ) -> list[Row]:
-    """``queryset`` grouped by the profile (or only the district without ``split``) and
-    ``extra`` (row field → column), with ``aggregates``: the rows of a section."""
-    columns = profile_columns(prefix) if split else {"district": f"{prefix}district_id"}
-    columns.update(extra or {})
+    """``queryset``'s ``aggregates`` (``Count`` / ``Sum``, with ``filter`` and ``distinct``)
+    grouped by district, ``extra`` (row field → column) and, with ``split``, each of the
+    head's sex, age band and community in turn; with ``total`` (one of ``extra``), also without
+    that column (those rows carry ``TOTAL`` in it). Each row says its ``split``.
+
+    One query on PostgreSQL (``GROUPING SETS``), one per grouping on SQLite; either way a
+    set-based aggregate whose size is bounded by districts × groups × keys."""
+    columns = {"district": f"{prefix}district_id"}
     if split:
         queryset = profiled(queryset, on=on, prefix=prefix)
-    rows = queryset.order_by().values(*columns.values()).annotate(**aggregates)
-    return [
-        {**{name: row[column] for name, column in columns.items()}}
-        | {name: row[name] for name in aggregates}
-        for row in rows
-    ]
+        columns |= profile_columns(prefix)
+    columns |= extra or {}
+    inputs: dict[str, Any] = {}
+    outer: dict[str, str] = {}
+    for name, aggregate in aggregates.items():
+        source = aggregate.get_source_expressions()[0]
+        if aggregate.filter is not None:
+            source = Case(When(aggregate.filter, then=source), default=Value(None))
+        inputs[f"a_{name}"] = source
+        function = "COUNT" if isinstance(aggregate, Count) else "SUM"
+        distinct = "DISTINCT " if getattr(aggregate, "distinct", False) else ""
+        outer[name] = f'{function}({distinct}t."a_{name}")'
+    inner = (
+        queryset.order_by()
+        .annotate(**{f"c_{n}": F(c) for n, c in columns.items()}, **inputs)
+        .values(*[f"c_{n}" for n in columns], *inputs)
+    )
+    inner_sql, params = inner.query.sql_with_params()
+    fixed = [n for n in columns if n not in ("sex", "band", "community") and n != total]
+    sets: list[tuple[str, bool, list[str]]] = []
+    for split_name, dims in SPLIT_COLUMNS.items() if split else [("all", ())]:
+        for is_total in (False, True) if total else (False,):
+            sets.append(
+                (
+                    split_name,
+                    is_total,
+                    [*fixed[:1], *dims, *fixed[1:]] + ([] if is_total or not total else [total]),
+                )
+            )
+    select = ", ".join(
+        [*[f't."c_{n}"' for n in columns], *[f'{sql} AS "{n}"' for n, sql in outer.items()]]
+    )
+    rows: list[Row] = []
+    with connections[queryset.db].cursor() as cursor:
+        if connections[queryset.db].vendor == "postgresql":
+            variable = [n for n in columns if n not in fixed]
+            grouping = ", ".join(f't."c_{n}"' for n in variable) or "0"
+            by_mask = {}
+            for split_name, is_total, names in sets:
+                mask = sum(
+                    1 << (len(variable) - 1 - i) for i, n in enumerate(variable) if n not in names
+                )
+                by_mask[mask] = (split_name, is_total)
+            grouping_sets = ", ".join(
+                "(" + ", ".join(f't."c_{n}"' for n in names) + ")" for _s, _t, names in sets
+            )
+            cursor.execute(
+                f"SELECT {select}, GROUPING({grouping}) FROM ({inner_sql}) t "  # noqa: S608
+                f"GROUP BY GROUPING SETS ({grouping_sets})",
+                params,
+            )
+            for record in cursor.fetchall():
+                rows.append(_row(columns, outer, record, *by_mask[record[-1]], total))
+        else:
+            for split_name, is_total, names in sets:
+                listed = ", ".join(
+                    f't."c_{n}"' if n in names else f'NULL AS "c_{n}"' for n in columns
+                )
+                aggregated = ", ".join(f'{sql} AS "{n}"' for n, sql in outer.items())
+                group_by = ", ".join(f't."c_{n}"' for n in names)
+                cursor.execute(
+                    f"SELECT {listed}, {aggregated} FROM ({inner_sql}) t "  # noqa: S608
+                    f"GROUP BY {group_by}",
+                    params,
+                )
+                for record in cursor.fetchall():
+                    rows.append(_row(columns, outer, record, split_name, is_total, total))
+    return rows
+
+
+def _row(
+    columns: dict[str, str],
+    outer: dict[str, str],
+    record: tuple[Any, ...],
+    split_name: str,
+    is_total: bool,
+    total: str | None,
+) -> Row:
+    names = [*columns, *outer]
+    row = dict(zip(names, record[: len(names)], strict=True))
+    row["split"] = split_name
+    if is_total and total:
+        row[total] = TOTAL
+    return row
+
+
+def profile_key(row: Row) -> tuple[Any, ...]:
+    """A row's grouping: its split and profile columns (those it is not grouped by are
+    ``None``)."""
+    return (row["split"], *(row.get(k) for k in PROFILE))
 
 
 def _day_start(day: date) -> datetime:
@@ -300,7 +399,7 @@ def families_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
     )
     out: list[Row] = []
     for row in rows:
-        profile = {k: row[k] for k in PROFILE}
+        profile = {k: row[k] for k in (*PROFILE, "split")}
         counts = {
             "served": row["served"],
             "new": row["new"],
@@ -349,10 +448,9 @@ def hectares_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
         "maintained_ha": Sum("area_ha", filter=Q(planted_on__lt=start)),
         "households": Count("household_id", distinct=True),
     }
-    rows = grouped(installs, on=end, prefix="household__", extra={"key": "crop"}, **sums)
-    rows += [
-        {**row, "key": TOTAL} for row in grouped(installs, on=end, prefix="household__", **sums)
-    ]
+    rows = grouped(
+        installs, on=end, prefix="household__", extra={"key": "crop"}, total="key", **sums
+    )
     # Families without any installation: the latest confirmed visit of the period.
     later = Verification.objects.filter(
         household_id=OuterRef("household_id"),
@@ -380,22 +478,39 @@ def hectares_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
     seen = grouped(
         visits, on=end, prefix="household__", extra={"crops": "licit_crops"}, n=Count("pk")
     )
+    parsed: dict[str, dict[str, Decimal]] = {}
+    observed: dict[tuple[Any, ...], Row] = {}
     for row in seen:
-        crops = row.pop("crops")
-        if isinstance(crops, str):
-            crops = json.loads(crops)
-        by_crop: dict[str, Decimal] = defaultdict(Decimal)
-        for item in crops or ():
-            by_crop[str(item.get("crop"))] += Decimal(str(item.get("ha") or 0))
-        n = row.pop("n")
-        total = sum(by_crop.values(), Decimal(0))
-        if total <= 0:
-            continue
+        crops = row["crops"]
+        text = crops if isinstance(crops, str) else json.dumps(crops, sort_keys=True)
+        by_crop = parsed.get(text)
+        if by_crop is None:
+            by_crop = parsed[text] = _licit_by_crop(json.loads(text) if text else [])
+        n = row["n"]
         for crop, ha in by_crop.items():
-            if ha > 0:
-                rows.append({**row, "key": crop, "observed_ha": ha * n, "households": n})
-        rows.append({**row, "key": TOTAL, "observed_ha": total * n, "households": n})
-    return rows
+            identity = (*profile_key(row), crop)
+            target = observed.get(identity)
+            if target is None:
+                target = observed[identity] = {
+                    **{k: row.get(k) for k in (*PROFILE, "split")},
+                    "key": crop,
+                    "observed_ha": Decimal(0),
+                    "households": 0,
+                }
+            target["observed_ha"] += ha * n
+            target["households"] += n
+    return rows + list(observed.values())
+
+
+def _licit_by_crop(items: Iterable[dict[str, Any]] | None) -> dict[str, Decimal]:
+    """Licit hectares by crop of a visit's ``licit_crops`` (and ``TOTAL``), positive only."""
+    by_crop: dict[str, Decimal] = defaultdict(Decimal)
+    for item in items or ():
+        by_crop[str(item.get("crop"))] += Decimal(str(item.get("ha") or 0))
+    shown = {crop: ha for crop, ha in by_crop.items() if ha > 0}
+    if shown:
+        shown[TOTAL] = sum(shown.values(), Decimal(0))
+    return shown
 
 
 def coca_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
@@ -412,11 +527,9 @@ def coca_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
         "hectares": Sum("hectares"),
         "households": Count("household_id", distinct=True),
     }
-    rows = grouped(records, on=end, prefix="household__", extra={"key": "kind"}, **sums)
-    rows += [
-        {**row, "key": TOTAL} for row in grouped(records, on=end, prefix="household__", **sums)
-    ]
-    return rows
+    return grouped(
+        records, on=end, prefix="household__", extra={"key": "kind"}, total="key", **sums
+    )
 
 
 def _coca_label(key: str) -> str:
@@ -446,10 +559,10 @@ def training_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
     )
     events: dict[tuple[Any, ...], set[Any]] = defaultdict(set)
     for row in grouped(rows_q, on=end, prefix="household__", extra={"event": "event_id"}):
-        events[tuple(row[k] for k in PROFILE)].add(row["event"])
+        events[profile_key(row)].add(row["event"])
     for row in rows:
         row["key"] = TOTAL
-        row["events"] = events.get(tuple(row[k] for k in PROFILE), set())
+        row["events"] = events.get(profile_key(row), set())
     return rows
 
 
@@ -500,31 +613,38 @@ def spend_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
             },
         )
 
-    for by_source in (True, False):
-        extra = {"source": "funding_source__code"} if by_source else {}
-        for row in grouped(
-            support,
-            on=end,
-            prefix="household__",
-            split=False,
-            extra=extra,
-            pen=Sum("cost_pen"),
-            n=Count("household_id", distinct=True),
-        ):
-            c = cell(row["district"], (row["source"] or NO_FUNDER) if by_source else TOTAL)
-            c["support_pen"] += Decimal(row["pen"] or 0)
-            c["supported"] += row["n"]
-        for row in grouped(
-            events,
-            on=end,
-            split=False,
-            extra=extra,
-            pen=Sum("cost_pen"),
-            n=Count("attendances__household_id", distinct=True),
-        ):
-            c = cell(row["district"], (row["source"] or NO_FUNDER) if by_source else TOTAL)
-            c["training_pen"] += Decimal(row["pen"] or 0)
-            c["trained"] += row["n"]
+    def key(row: Row) -> str:
+        return str(row["key"] or NO_FUNDER)
+
+    by_source = {"key": "funding_source__code"}
+    for row in grouped(
+        support,
+        on=end,
+        prefix="household__",
+        split=False,
+        extra=by_source,
+        total="key",
+        pen=Sum("cost_pen"),
+        n=Count("household_id", distinct=True),
+    ):
+        c = cell(row["district"], key(row))
+        c["support_pen"] += Decimal(str(row["pen"] or 0))
+        c["supported"] += row["n"]
+    for row in grouped(
+        events, on=end, split=False, extra=by_source, total="key", pen=Sum("cost_pen")
+    ):
+        cell(row["district"], key(row))["training_pen"] += Decimal(str(row["pen"] or 0))
+    attendances = TrainingAttendance.objects.filter(event__in=events.values("pk"))
+    for row in grouped(
+        attendances,
+        on=end,
+        prefix="event__",
+        split=False,
+        extra={"key": "event__funding_source__code"},
+        total="key",
+        n=Count("household_id", distinct=True),
+    ):
+        cell(row["district"], key(row))["trained"] += row["n"]
     rows = []
     for c in cells.values():
         c["total_pen"] = c["support_pen"] + c["training_pen"]
@@ -678,12 +798,32 @@ def _carried(section: Section) -> list[str]:
     return list(dict.fromkeys(names))
 
 
+def _compact(rows: list[Row], names: list[str], splits: list[str]) -> list[Row]:
+    """``rows`` merged per district, split, group and key (the finest cells), so the levels
+    are summed from a few rows per district, whatever the number of input rows."""
+    merged: dict[tuple[Any, ...], Row] = {}
+    for row in rows:
+        for split in [row["split"]] if "split" in row else splits:
+            group = _group(split, row)
+            identity = (row["district"], split, group, row["key"])
+            target = merged.get(identity)
+            if target is None:
+                target = merged[identity] = {
+                    "district": row["district"],
+                    "split": split,
+                    "group": group,
+                    "key": row["key"],
+                }
+            _add(target, row, names)
+    return list(merged.values())
+
+
 def roll_up(section: Section, rows: list[Row], places: dict[str, _Place]) -> list[Cell]:
     """The section's cells at every level and disaggregation, summed from ``rows``."""
     names = _carried(section)
     splits = [s for s, _l in SPLITS] if section.split else ["all"]
     cells: dict[tuple[str, str, str, str, str], Cell] = {}
-    for row in rows:
+    for row in _compact(rows, names, splits):
         place = places.get(row["district"])
         if place is None:
             continue
@@ -695,8 +835,8 @@ def roll_up(section: Section, rows: list[Row], places: dict[str, _Place]) -> lis
             "vraem": "in" if place.vraem else "out",
         }
         for level, area in areas.items():
-            for split in splits:
-                key = (level, area, split, _group(split, row), row["key"])
+            for split in [row["split"]]:
+                key = (level, area, split, row["group"], row["key"])
                 cell = cells.get(key)
                 if cell is None:
                     cell = cells[key] = {
