@@ -153,6 +153,8 @@ class Section:
     order: int = 50
     # Values carried for the roll-up but not published (e.g. a mean's numerator).
     carried: tuple[str, ...] = ()
+    # The workbook's sheet title, when the title is too long for one (31 characters).
+    sheet: Promise | None = None
 
 
 _sections: dict[str, Section] = {}
@@ -184,11 +186,11 @@ class Report:
 
 
 def period_of(query: IndicatorQuery) -> tuple[date, date]:
-    """The report's period: ``date_from``–``date_to``, defaulting to the current calendar year's
-    bounds."""
+    """The report's period: ``date_from``–``date_to``; ``date_to`` defaults to 31 December of the
+    current year (of ``date_from``'s, if later), ``date_from`` to 1 January of ``date_to``'s."""
     today = query.today or timezone.localdate()
-    start = query.date_from or date((query.date_to or today).year, 1, 1)
-    end = query.date_to or date(start.year, 12, 31)
+    end = query.date_to or date(max(today.year, (query.date_from or today).year), 12, 31)
+    start = query.date_from or date(end.year, 1, 1)
     return start, end
 
 
@@ -334,10 +336,10 @@ def grouped(
                 listed = ", ".join(
                     f't."c_{n}"' if n in names else f'NULL AS "c_{n}"' for n in columns
                 )
-                aggregated = ", ".join(f'{sql} AS "{n}"' for n, sql in outer.items())
+                aggregated = "".join(f', {sql} AS "{n}"' for n, sql in outer.items())
                 group_by = ", ".join(f't."c_{n}"' for n in names)
                 cursor.execute(
-                    f"SELECT {listed}, {aggregated} FROM ({inner_sql}) t "  # noqa: S608
+                    f"SELECT {listed}{aggregated} FROM ({inner_sql}) t "  # noqa: S608
                     f"GROUP BY {group_by}",
                     params,
                 )
@@ -717,6 +719,7 @@ register_section(
     Section(
         name="training",
         title=_("Training and technical assistance"),
+        sheet=_("Training and assistance"),
         figures=(
             Figure("events", _("Events"), "set"),
             Figure("attendees", _("Attendees")),
@@ -1109,3 +1112,36 @@ class Labels:
         if section.name == "spend" and key in self.funders:
             return self.funders[key]
         return section.key_label(key)
+
+
+# --- the report's figures as indicators ---
+
+
+def annual_metric(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
+    """The cells of one annual-report section as an indicator (``metric`` one of
+    ``indicators.ANNUAL_METRICS``): the whole area, or by ``district``, optionally by the head's
+    ``sex``; each cell names its ``key`` and carries the section's figures. The cells are the
+    report's own, protected with all of the report's lines, so the two never disagree."""
+    from .indicators import ANNUAL_METRICS
+
+    name = ANNUAL_METRICS[query.metric]
+    section = next(s for s in sections() if s.name == name)
+    report = annual_report(actor=actor, query=query, only=[name])
+    level = "district" if "district" in query.group_by else "total"
+    split = "sex" if "sex" in query.group_by and section.split else "all"
+    out = []
+    for cell in report.cells[name]:
+        if cell["level"] != level or cell["split"] != split:
+            continue
+        row: dict[str, Any] = {}
+        if level == "district":
+            row["district"] = cell["area"]
+        if split == "sex":
+            row["sex"] = cell["group"]
+        row["key"] = cell["key"]
+        for figure in section.figures:
+            value = cell[figure.name]
+            row[figure.name] = str(value) if isinstance(value, Decimal) else value
+        row["suppressed"] = cell["suppressed"]
+        out.append(row)
+    return out

@@ -99,7 +99,7 @@ def _sheet_title(title: str, used: set[str]) -> str:
 def _write_section(
     workbook: Workbook, section: Section, report: Report, labels: Labels, used: set[str]
 ) -> None:
-    sheet = workbook.create_sheet(_sheet_title(str(section.title), used))
+    sheet = workbook.create_sheet(_sheet_title(str(section.sheet or section.title), used))
     headers = [
         _("Level"),
         _("Area"),
