@@ -734,6 +734,7 @@ register_section(
     Section(
         name="spend",
         title=_("Spend by funding source"),
+        sheet=_("Spend by source"),
         figures=(
             Figure("support_pen", _("Support (PEN)"), "pen"),
             Figure("training_pen", _("Training (PEN)"), "pen"),
