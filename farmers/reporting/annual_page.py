@@ -56,6 +56,10 @@ def _text(value: Any, kind: str, suppressed: bool) -> str:
     return display.number(value, 2)
 
 
+def _lower_first(text: str) -> str:
+    return text[:1].lower() + text[1:]
+
+
 def _cells(report: Report, section: Section, **match: str) -> list[dict[str, Any]]:
     return [c for c in report.cells[section.name] if all(c[k] == v for k, v in match.items())]
 
@@ -115,7 +119,7 @@ def page_sections(report: Report, *, level: str = "department") -> list[PageSect
         headline = _headline(section)
         for lvl in dict.fromkeys((level, "vraem")):
             table = Table(
-                _("By %(level)s") % {"level": labels("level", lvl).lower()},
+                _("By %(level)s") % {"level": _lower_first(labels("level", lvl))},
                 [labels("level", lvl), *headers],
             )
             for cell in _cells(report, section, level=lvl, split="all"):

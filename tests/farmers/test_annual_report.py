@@ -65,13 +65,17 @@ def report(start: date, end: date, suppress: bool = False, **kw: Any) -> annual.
     return annual.annual_report(actor=STAFF, query=query)
 
 
-def total(rep: annual.Report, section: str, key: str, split: str = "all", group: str = "all"):
-    [cell] = [
+def total(
+    rep: annual.Report, section: str, key: str, split: str = "all", group: str = "all"
+) -> Any:
+    """The whole area's cell of ``section`` for ``key`` (and ``split`` / ``group``), or None."""
+    cells = [
         c
         for c in rep.cells[section]
         if c["level"] == "total" and c["split"] == split and c["group"] == group and c["key"] == key
-    ] or [None]
-    return cell
+    ]
+    assert len(cells) <= 1
+    return cells[0] if cells else None
 
 
 def money(value: Any) -> Decimal:
