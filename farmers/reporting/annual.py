@@ -1072,6 +1072,7 @@ class Labels:
             for cell in cells:
                 codes[cell["level"]].add(cell["area"])
         self.names: dict[tuple[str, str], str] = {}
+        self._cache: dict[tuple[str, str], str] = {}
         for level, model, pk in (
             ("department", Department, "code"),
             ("province", Province, "code"),
@@ -1100,6 +1101,12 @@ class Labels:
         }
 
     def __call__(self, kind: str, code: str) -> str:
+        found = self._cache.get((kind, code))
+        if found is None:
+            found = self._cache[(kind, code)] = self._label(kind, code)
+        return found
+
+    def _label(self, kind: str, code: str) -> str:
         """The label of ``code`` of ``kind`` (a level, ``sex``, ``age_band``, ``community``,
         ``all``, ``level`` or ``split``)."""
         if (kind, code) in self.names:
@@ -1110,9 +1117,14 @@ class Labels:
 
     def key(self, section: Section, key: str) -> str:
         """The label of one of ``section``'s keys."""
-        if section.name == "spend" and key in self.funders:
-            return self.funders[key]
-        return section.key_label(key)
+        found = self._cache.get((f"key:{section.name}", key))
+        if found is None:
+            if section.name == "spend" and key in self.funders:
+                found = self.funders[key]
+            else:
+                found = section.key_label(key)
+            self._cache[(f"key:{section.name}", key)] = found
+        return found
 
 
 # --- the report's figures as indicators ---
