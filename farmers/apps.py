@@ -37,6 +37,9 @@ class FarmersConfig(AppConfig):
         from . import webhooks
 
         webhooks.register()
+        from . import exports
+
+        exports.register()
         from registry.admin.alerts import register_household_names
 
         from .selectors import household_codes

@@ -38,6 +38,9 @@ class MarketsConfig(AppConfig):
         from . import webhooks
 
         webhooks.register()
+        from . import exports
+
+        exports.register()
 
         from django.urls import path
 

@@ -27,6 +27,11 @@ class RegistryConfig(AppConfig):
         builders.register()
         # A change to a key, its organization or its area forgets the cached keys (issue 19).
         credentials.connect_signals()
+        # Exports (issue 18 point 5): the kernel's alerts list; the apps add theirs.
+        from . import exporting, exports
+
+        exports.register()
+        outbox.register(exporting.EXPORT_TOPIC, outbox.celery_task(exporting.EXPORT_TASK))
 
 
 class RegistryAdminConfig(admin_apps.AdminConfig):

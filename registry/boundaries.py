@@ -97,6 +97,21 @@ def outline(ubigeo: str) -> BaseGeometry | None:
     return atlas().outlines[code] if code is not None else None
 
 
+@cache
+def district_centroid(ubigeo: str) -> tuple[float, float] | None:
+    """A point standing for the district (longitude, latitude, WGS84, 5 decimals): the centroid
+    of its outline (of the 2007 district it was carved from, for a later one), or a point
+    inside the outline where the centroid falls outside it (a crescent-shaped district);
+    ``None`` when no outline is known."""
+    geometry = outline(ubigeo)
+    if geometry is None or geometry.is_empty:
+        return None
+    point = geometry.centroid
+    if not shapely.intersects_xy(geometry, point.x, point.y):
+        point = geometry.representative_point()
+    return round(float(point.x), 5), round(float(point.y), 5)
+
+
 def district_contains(ubigeo: str, lon: float, lat: float) -> bool | None:
     """Is the point (WGS84) in the district's outline (its border included)? ``None`` when no
     outline is known for the district."""

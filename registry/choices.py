@@ -17,6 +17,27 @@ class OrganizationKind(models.TextChoices):
     PRODUCER_ORG = "producer_org", _("Producer organisation (cooperative or association)")
 
 
+class IatiOrganisationType(models.TextChoices):
+    """The IATI 2.03 ``OrganisationType`` codelist (codes as published; labels translated)."""
+
+    GOVERNMENT = "10", _("Government")
+    LOCAL_GOVERNMENT = "11", _("Local government")
+    OTHER_PUBLIC_SECTOR = "15", _("Other public sector")
+    INTERNATIONAL_NGO = "21", _("International NGO")
+    NATIONAL_NGO = "22", _("National NGO")
+    REGIONAL_NGO = "23", _("Regional NGO")
+    PARTNER_COUNTRY_NGO = "24", _("Partner country based NGO")
+    PUBLIC_PRIVATE_PARTNERSHIP = "30", _("Public private partnership")
+    MULTILATERAL = "40", _("Multilateral")
+    FOUNDATION = "60", _("Foundation")
+    PRIVATE_SECTOR = "70", _("Private sector")
+    PRIVATE_SECTOR_PROVIDER = "71", _("Private sector in provider country")
+    PRIVATE_SECTOR_RECIPIENT = "72", _("Private sector in aid recipient country")
+    PRIVATE_SECTOR_THIRD = "73", _("Private sector in third country")
+    ACADEMIC = "80", _("Academic, training and research")
+    OTHER = "90", _("Other")
+
+
 class Currency(models.TextChoices):
     """The currency of an amount (ISO 4217 code, lowercase); the registry's own sums are PEN."""
 

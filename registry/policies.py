@@ -40,6 +40,11 @@ Rules:
    ``webhooks:manage`` (their own organization only) and, in the admin, by whoever manages the
    organization (rules 1 and 2). What a subscription receives is what the organization's active
    keys may read (``registry.webhooks.delivery.subscriber_actor``).
+9. **A programme's published reports** (the IATI file, issue 17): aggregates of the whole
+   programme, read by its programme staff (people with the ``program_staff`` role in its agency
+   or in an organization assigned to it) and by its funders (its funder, or the funder of one
+   of its active funding agreements: their keys holding ``indicators:read``, their programme
+   staff), and by superusers; nobody else (``can_read_program_report``).
 """
 
 from __future__ import annotations
@@ -533,3 +538,38 @@ def require_webhooks(actor: Actor | None, organization: Organization | int | Non
         _("You may only manage webhooks of your own organization."),
         code="not_your_organization",
     )
+
+
+# --- programme reports (rule 9) -------------------------------------------------------------
+
+
+def program_funder_ids(program: Program) -> frozenset[int]:
+    """The programme's funders: its own and those of its active funding agreements."""
+    from .models import FundingAgreement
+
+    ids = set(
+        FundingAgreement.objects.filter(program=program, is_active=True).values_list(
+            "funder_id", flat=True
+        )
+    )
+    if program.funder_id is not None:
+        ids.add(program.funder_id)
+    return frozenset(ids)
+
+
+def can_read_program_report(actor: Actor | None, program: Program) -> bool:
+    """Whether ``actor`` may read ``program``'s published reports (rule 9)."""
+    if is_system(actor):
+        return True
+    assert actor is not None
+    if not actor.has_scope(Scope.INDICATORS_READ):
+        return False
+    funders = program_funder_ids(program)
+    if actor.api_key is not None:
+        organization = actor.api_key.organization_id
+        return organization == program.agency_id or organization in funders
+    staff = staff_organization_ids(actor)
+    if not staff:
+        return False
+    assigned = set(Organization.objects.filter(programs=program).values_list("pk", flat=True))
+    return bool(staff & ({program.agency_id} | funders | assigned))

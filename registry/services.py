@@ -69,10 +69,13 @@ def organization_upsert(
     name: str,
     ruc: str = "",
     district_ubigeos: Iterable[str] | None = None,
+    iati_identifier: str | None = None,
+    iati_type: str | None = None,
     actor: Actor | None = None,
     channel: str = "system",
 ) -> tuple[Organization, bool]:
-    """Create the organization ``code`` or bring it up to date; idempotent on ``code``.
+    """Create the organization ``code`` or bring it up to date; idempotent on ``code``
+    (``iati_identifier`` / ``iati_type``: ``None`` leaves them as they are).
 
     Platform administrators only (``registry.policies``), except that a caller whose own service
     already checked it (markets' buyer registration) may create a new buyer without an area."""
@@ -91,6 +94,10 @@ def organization_upsert(
     organization.kind = kind
     organization.name = name
     organization.ruc = ruc or ""
+    if iati_identifier is not None:
+        organization.iati_identifier = iati_identifier.strip()
+    if iati_type is not None:
+        organization.iati_type = iati_type
     _check_ruc_free(organization)
     organization.full_clean(exclude=None if created else ["code"])
     districts = (

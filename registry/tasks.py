@@ -7,6 +7,7 @@ from typing import Any
 
 from celery import Task, shared_task
 from celery.exceptions import Retry
+from django.conf import settings
 from django.core.exceptions import ObjectDoesNotExist, ValidationError
 
 
@@ -118,3 +119,17 @@ def prune_webhooks() -> int:
     from .webhooks import delivery
 
     return delivery.prune()
+
+
+@shared_task(
+    name="registry.tasks.run_export",
+    acks_late=True,
+    soft_time_limit=settings.EXPORT_TASK_SOFT_TIME_LIMIT,
+    time_limit=settings.EXPORT_TASK_TIME_LIMIT,
+)
+def run_export(job_id: str) -> None:
+    """Write the export ``job_id`` (``registry.exporting.export_run``; a finished job is left
+    as it is, so a redelivered task changes nothing)."""
+    from .exporting import export_run
+
+    export_run(job_id)

@@ -8,6 +8,10 @@ from stdnum import exceptions as stdnum_exceptions
 from stdnum.pe import ruc as stdnum_ruc
 
 UBIGEO_RE = re.compile(r"^\d{6}$")
+# An IATI organisation identifier: a registration agency's prefix (``XM-DAC``, ``PE-RUC``,
+# ``US-GOV``...) and the organisation's number in that register, no spaces, ``/``, ``&``, ``|``
+# or ``?`` (IATI: "Organisation identifiers"). An activity identifier adds ``-<own id>``.
+IATI_IDENTIFIER_RE = re.compile(r"^[A-Za-z0-9]{2}-[A-Za-z0-9]+-[^\s/&|?]+$")
 
 
 def validate_ruc(value: str) -> None:
@@ -33,3 +37,16 @@ def validate_ubigeo(value: str) -> None:
     """Check the shape of an INEI ubigeo (6 digits: department, province, district)."""
     if not UBIGEO_RE.match(value or ""):
         raise ValidationError(_("A ubigeo has exactly 6 digits."), code="invalid_ubigeo")
+
+
+def validate_iati_identifier(value: str) -> None:
+    """Check the shape of an IATI organisation or activity identifier (``XM-DAC-41301``,
+    ``PE-RUC-20123456789``, ``PE-RUC-20123456789-PIRDAIS``)."""
+    if not IATI_IDENTIFIER_RE.match(value or ""):
+        raise ValidationError(
+            _(
+                "Use an IATI identifier: the register's prefix and the number in it, e.g. "
+                "XM-DAC-41301 or PE-RUC-20123456789 (no spaces, /, &, | or ?)."
+            ),
+            code="invalid_iati_identifier",
+        )

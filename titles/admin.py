@@ -19,6 +19,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.actors import Actor
 from registry.admin import LargeTableAdmin, ProgrammeSettingsAdmin, request_actor
+from registry.admin.exports import ExportActionsMixin
 from registry.admin_toolkit import ReadOnlyInline
 from registry.exceptions import RegistryError
 
@@ -125,7 +126,7 @@ def _bulk_action(to: str) -> Any:
 
 
 @admin.register(TitleApplication)
-class TitleApplicationAdmin(TitleStoryMixin, LargeTableAdmin):
+class TitleApplicationAdmin(ExportActionsMixin, TitleStoryMixin, LargeTableAdmin):
     """Title files by state and SLA; moves through the services only."""
 
     list_display = [

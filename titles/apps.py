@@ -30,6 +30,9 @@ class TitlesConfig(AppConfig):
         from . import webhooks
 
         webhooks.register()
+        from . import exports
+
+        exports.register()
         self._register_field_pages()
         from farmers.admin.story import register_admin_section
 

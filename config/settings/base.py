@@ -461,3 +461,17 @@ LOGGING["filters"] = {"personal_data": {"()": "registry.redaction.PersonalDataFi
 LOGGING["handlers"]["console"]["filters"] = ["personal_data"]  # type: ignore[index]
 DEFAULT_EXCEPTION_REPORTER_FILTER = "registry.redaction.PersonalDataReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "registry.redaction.PersonalDataExceptionReporter"
+
+# --- Exports (issue 18 point 5, registry.exporting, docs/api.md "Exports") --------------------
+# An admin export of up to this many rows downloads at once; a larger one runs as a job.
+EXPORT_INLINE_MAX_ROWS = env.int("EXPORT_INLINE_MAX_ROWS", default=5000)
+# Seconds a download link of a finished export keeps working.
+EXPORT_LINK_MAX_AGE = env.int("EXPORT_LINK_MAX_AGE", default=3600)
+# An export job may run longer than other tasks (~1,300-1,700 rows/s on the 2-core machine:
+# 1M rows in about 10-13 minutes); kept below the broker's visibility timeout so a running
+# export is never handed to a second worker.
+EXPORT_TASK_SOFT_TIME_LIMIT = env.int("EXPORT_TASK_SOFT_TIME_LIMIT", default=3000)
+EXPORT_TASK_TIME_LIMIT = EXPORT_TASK_SOFT_TIME_LIMIT + 120
+CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = max(
+    CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"], EXPORT_TASK_TIME_LIMIT + 300
+)

@@ -16,7 +16,7 @@ from __future__ import annotations
 from .base import MASK, CocaInlineMixin, LinkedInline, ScopedAdminMixin, coca_allowed
 from .dashboard_page import DASHBOARD_PAGE, dashboard_allowed, dashboard_view
 from .decisions import AppealAdmin, ExclusionProposalAdmin, VisitCorrectionAdmin
-from .households import HOUSEHOLD_CSV, HouseholdAdmin, HouseholdImportForm
+from .households import HouseholdAdmin, HouseholdImportForm
 from .inlines import (
     AgreementInline,
     ConsentInline,
@@ -41,7 +41,6 @@ from .training import PracticeAdoptionAdmin, TrainingEventAdmin  # noqa: F401 (r
 
 __all__ = [
     "DASHBOARD_PAGE",
-    "HOUSEHOLD_CSV",
     "MASK",
     "AgreementInline",
     "AppealAdmin",

@@ -12,17 +12,16 @@ from django.contrib.admin.helpers import ActionForm
 from django.core.exceptions import PermissionDenied as AdminPermissionDenied
 from django.core.exceptions import ValidationError
 from django.db.models import Case, QuerySet, Value, When
-from django.http import Http404, HttpRequest, HttpResponse, StreamingHttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from registry.actors import Actor
 from registry.admin import CappedCountPaginator, request_actor
-from registry.admin_toolkit import stream_csv
+from registry.admin.exports import ExportActionsMixin
 from registry.exceptions import RegistryError
 
-from .. import consent, importing, policies, services
+from .. import importing, policies, services
 from ..choices import ConsentPurpose, HouseholdStatus
 from ..models import (
     Household,
@@ -39,40 +38,6 @@ from .inlines import (
     SupportInline,
     VerificationInline,
 )
-
-HOUSEHOLD_CSV = [
-    "code",
-    "program",
-    "district",
-    "community",
-    "status",
-    "stage",
-    "stage_since",
-    "head_name",
-    "created_at",
-]
-
-
-def _export_csv(queryset: QuerySet[Household], actor: Actor) -> StreamingHttpResponse:
-    """The households as CSV; the stage (coca data) masked where the person may not see it,
-    the community and the head's name where the family's current consent does not cover the
-    person (``farmers.consent``, annotated: no query per row)."""
-    households = consent.with_consent(queryset.select_related("program"))
-    rows = (
-        [
-            h.code,
-            h.program.code,
-            h.district_id,
-            *((h.community,) if (personal := consent.personal_visible(actor, h)) else (MASK,)),
-            h.status,
-            *((h.stage, h.stage_since) if policies.stage_visible(actor, h) else (MASK, MASK)),
-            h.head_name if personal else MASK,
-            h.created_at.isoformat(),
-        ]
-        for h in households.order_by("created_at").iterator(chunk_size=2000)
-    )
-    return stream_csv(HOUSEHOLD_CSV, rows, "hogares.csv")
-
 
 IMPORT_REPORT_ROWS = 500
 
@@ -99,7 +64,7 @@ class HouseholdImportForm(forms.Form):
 
 
 @admin.register(Household)
-class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class HouseholdAdmin(ExportActionsMixin, ScopedAdminMixin, admin.ModelAdmin):
     list_display = [
         "code",
         "head_name",
@@ -161,7 +126,7 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
         SupportInline,
         StageChangeInline,
     ]
-    actions = ["approve", "reject", "record_consent", "export_csv"]
+    actions = ["approve", "reject", "record_consent"]
     action_form = HouseholdActionForm
     change_form_template = "admin/farmers/household/change_form.html"
 
@@ -290,12 +255,6 @@ class HouseholdAdmin(ScopedAdminMixin, admin.ModelAdmin):
                 messages.success(
                     request, _("%(code)s: consent recorded.") % {"code": household.code}
                 )
-
-    @admin.action(description=_("Export selected households as CSV"))
-    def export_csv(
-        self, request: HttpRequest, queryset: QuerySet[Household]
-    ) -> StreamingHttpResponse:
-        return _export_csv(queryset, request_actor(request))
 
     # --- import (CSV / XLSX upload) ---------------------------------------------------------
 

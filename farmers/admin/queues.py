@@ -12,6 +12,7 @@ from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
 from registry.admin import request_actor
+from registry.admin.exports import ExportActionsMixin
 from registry.admin_toolkit import evidence_file
 from registry.display import choice_labels, number
 from registry.exceptions import RegistryError
@@ -109,7 +110,7 @@ class PossibleDuplicateAdmin(admin.ModelAdmin):
 
 
 @admin.register(Verification)
-class VerificationAdmin(ScopedAdminMixin, admin.ModelAdmin):
+class VerificationAdmin(ExportActionsMixin, ScopedAdminMixin, admin.ModelAdmin):
     """The visit review queue (maker–checker)."""
 
     household_prefix = "household__"

@@ -5,6 +5,7 @@ from rest_framework.routers import SimpleRouter
 
 from farmers.reporting.annual_api import AnnualReportView
 from farmers.reporting.api import IndicatorView
+from farmers.reporting.iati_api import IatiReportView
 
 from .crops import CropInstallationViewSet
 from .decisions import AppealViewSet, CorrectionViewSet, ExclusionProposalViewSet
@@ -39,4 +40,5 @@ urlpatterns = [
     *router.urls,
     path("indicators/", IndicatorView.as_view(), name="indicators"),
     path("reports/annual/", AnnualReportView.as_view(), name="annual-report"),
+    path("reports/iati/", IatiReportView.as_view(), name="reports-iati"),
 ]

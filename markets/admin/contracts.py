@@ -15,6 +15,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from registry.admin import LargeTableAdmin, request_actor
+from registry.admin.exports import ExportActionsMixin
 from registry.admin_toolkit import ReadOnlyInline, stream_csv
 from registry.display import number
 
@@ -75,34 +76,8 @@ class SeasonYearFilter(admin.SimpleListFilter):
         return queryset.filter(season_start__year__lte=year, season_end__year__gte=year)
 
 
-CONTRACT_CSV = [
-    "id",
-    "household",
-    "seller_organization",
-    "buyer",
-    "district",
-    "crop",
-    "product_form",
-    "season_start",
-    "season_end",
-    "volume_kg",
-    "price_rule",
-    "price_unit",
-    "price_pen",
-    "price_floor_pen",
-    "price_pen_per_kg",
-    "price_floor_pen_per_kg",
-    "certification",
-    "status",
-    "signed_on",
-    "delivered_kg",
-    "accepted_kg",
-    "accepted_value_pen",
-]
-
-
 @admin.register(Contract)
-class ContractAdmin(ContractStoryMixin, ScopedMixin, LargeTableAdmin):
+class ContractAdmin(ExportActionsMixin, ContractStoryMixin, ScopedMixin, LargeTableAdmin):
     """Contracts with their deliveries, schedule and status history."""
 
     list_display = [
@@ -161,7 +136,7 @@ class ContractAdmin(ContractStoryMixin, ScopedMixin, LargeTableAdmin):
     ]
     fields = tuple(readonly_fields)
     inlines = [ScheduleInline, DeliveryInline, StatusChangeInline]
-    actions = ["activate", "complete", "cancel", "export_csv"]
+    actions = ["activate", "complete", "cancel"]
     change_list_template = "admin/markets/contract/change_list.html"
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
@@ -193,41 +168,6 @@ class ContractAdmin(ContractStoryMixin, ScopedMixin, LargeTableAdmin):
     @admin.action(description=_("Cancel the selected draft contracts"))
     def cancel(self, request: HttpRequest, queryset: QuerySet[Contract]) -> None:
         self._move(request, queryset, ContractStatus.CANCELLED)
-
-    @admin.action(description=_("Export selected contracts as CSV"))
-    def export_csv(
-        self, request: HttpRequest, queryset: QuerySet[Contract]
-    ) -> StreamingHttpResponse:
-        rows = (
-            [
-                c.pk,
-                c.household.code if c.household else "",
-                c.seller_organization.code if c.seller_organization else "",
-                c.buyer.code,
-                c.district_id,
-                c.crop,
-                c.product_form,
-                c.season_start,
-                c.season_end,
-                c.volume_kg,
-                c.price_rule,
-                c.price_unit,
-                c.price_pen if c.price_pen is not None else "",
-                c.price_floor_pen if c.price_floor_pen is not None else "",
-                c.price_pen_per_kg or "",
-                c.price_floor_pen_per_kg or "",
-                c.certification,
-                c.status,
-                c.signed_on or "",
-                c.delivered_kg,
-                c.accepted_kg,
-                c.accepted_value_pen,
-            ]
-            for c in queryset.select_related("household", "buyer", "seller_organization")
-            .order_by("created_at")
-            .iterator(chunk_size=2000)
-        )
-        return stream_csv(CONTRACT_CSV, rows, "contratos.csv")
 
     # --- totals per buyer and crop ---------------------------------------------------------
 
@@ -299,32 +239,9 @@ class ContractAdmin(ContractStoryMixin, ScopedMixin, LargeTableAdmin):
         return TemplateResponse(request, "admin/markets/contract/totals.html", context)
 
 
-DELIVERY_CSV = [
-    "id",
-    "contract",
-    "household",
-    "buyer",
-    "delivered_on",
-    "weight_kg",
-    "quality_grade",
-    "price_unit",
-    "price_pen",
-    "price_pen_per_kg",
-    "price_below_contract",
-    "price_reason",
-    "amount_pen",
-    "status",
-    "exceeds_volume",
-    "paid_on",
-    "paid_amount_pen",
-    "payment_reference",
-    "receipt_reference",
-]
-
-
 @admin.register(Delivery)
-class DeliveryAdmin(ScopedMixin, LargeTableAdmin):
-    """Deliveries: the reception queue (accept through the service) and CSV export."""
+class DeliveryAdmin(ExportActionsMixin, ScopedMixin, LargeTableAdmin):
+    """Deliveries: the reception queue (accept through the service) and XLSX / CSV export."""
 
     list_display = [
         "delivered_on",
@@ -381,7 +298,7 @@ class DeliveryAdmin(ScopedMixin, LargeTableAdmin):
         "created_at",
     ]
     fields = tuple(readonly_fields)
-    actions = ["accept", "confirm", "export_csv"]
+    actions = ["accept", "confirm"]
 
     def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False if obj is not None else super().has_change_permission(request, obj)
@@ -410,35 +327,3 @@ class DeliveryAdmin(ScopedMixin, LargeTableAdmin):
             ),
             lambda n: _("%(n)s deliveries confirmed.") % {"n": n},
         )
-
-    @admin.action(description=_("Export selected deliveries as CSV"))
-    def export_csv(
-        self, request: HttpRequest, queryset: QuerySet[Delivery]
-    ) -> StreamingHttpResponse:
-        rows = (
-            [
-                d.pk,
-                d.contract_id,
-                d.household.code,
-                d.buyer.code,
-                d.delivered_on,
-                d.weight_kg,
-                d.quality_grade,
-                d.price_unit,
-                d.price_pen,
-                d.price_pen_per_kg,
-                d.price_below_contract,
-                d.price_reason,
-                d.amount_pen,
-                d.status,
-                d.exceeds_volume,
-                d.paid_on or "",
-                d.paid_amount_pen if d.paid_amount_pen is not None else "",
-                d.payment_reference,
-                d.receipt_reference,
-            ]
-            for d in queryset.select_related("household", "buyer")
-            .order_by("created_at")
-            .iterator(chunk_size=2000)
-        )
-        return stream_csv(DELIVERY_CSV, rows, "entregas.csv")

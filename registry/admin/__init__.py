@@ -5,7 +5,7 @@ changelists in ``registry.admin_toolkit``) and are re-exported here for the othe
 """
 
 from ..admin_toolkit import CappedCountPaginator, DecimalCommaField, LargeTableAdmin
-from . import alerts, audit, geography, organizations, people, webhooks
+from . import alerts, audit, exports, geography, organizations, people, webhooks
 from .base import (
     ACTOR_ATTRIBUTE,
     DecimalCommaAdmin,
@@ -34,6 +34,7 @@ __all__ = [
     "audit",
     "autocomplete_source",
     "denied_as_form_error",
+    "exports",
     "geography",
     "organizations",
     "people",

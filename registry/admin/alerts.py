@@ -23,6 +23,7 @@ from ..models import (
 from .base import (
     request_actor,
 )
+from .exports import ExportActionsMixin
 
 HouseholdNames = Callable[[Iterable[UUID]], dict[UUID, str]]
 _household_names: list[HouseholdNames] = []
@@ -73,7 +74,7 @@ class AlertDistrictFilter(admin.SimpleListFilter):
 
 
 @admin.register(Alert)
-class AlertAdmin(admin.ModelAdmin):
+class AlertAdmin(ExportActionsMixin, admin.ModelAdmin):
     """The alert queue of the person's area: acknowledge or resolve through the workflow."""
 
     list_display = [

@@ -8,6 +8,10 @@ from django import forms
 from django.contrib import admin
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.urls import reverse
+from django.utils import timezone
+from django.utils.html import format_html, format_html_join
+from django.utils.http import urlencode
 from django.utils.translation import gettext_lazy as _
 
 from .. import policies
@@ -112,7 +116,9 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
     list_select_related = ["agency", "funder"]
     search_fields = ["code", "name"]
     autocomplete_fields = ["agency", "funder"]
-    readonly_fields = ["version", "created_at", "updated_at"]
+    readonly_fields = ["version", "created_at", "updated_at", "iati_files"]
+    # Years offered for download on the programme page (the running one and the ones before).
+    iati_years = 5
     # What programme staff of the agency may change; the rest is the administrators'.
     threshold_fields = [
         "coca_free_max_age_months",
@@ -139,6 +145,35 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
     def may_change(self, actor: Actor, obj: Any) -> bool:
         return policies.can_govern_program(actor, obj)
 
+    def get_fieldsets(self, request: HttpRequest, obj: Any = None) -> Any:
+        """The IATI files box only for those who may read them (rule 9 of the policies)."""
+        fieldsets = super().get_fieldsets(request, obj)
+        if obj is None or not policies.can_read_program_report(request_actor(request), obj):
+            return [box for box in fieldsets if "iati_files" not in box[1]["fields"]]
+        return fieldsets
+
+    @admin.display(description=_("IATI files"))
+    def iati_files(self, obj: Program) -> str:
+        """Links to the programme's IATI file (``reports/iati/``) for the last years."""
+        if obj.pk is None:
+            return "—"
+        this_year = timezone.localdate().year
+        first = max(this_year - self.iati_years + 1, obj.starts_on.year if obj.starts_on else 0)
+        url = reverse("api-v1:reports-iati")
+        links = format_html_join(
+            " · ",
+            '<a href="{}" download>{}</a>',
+            (
+                (f"{url}?{urlencode({'program': obj.code, 'year': str(year)})}", year)
+                for year in range(this_year, first - 1, -1)
+            ),
+        )
+        return format_html(
+            '{} <div class="help">{}</div>',
+            links,
+            _("IATI 2.03 XML (iati-activities): aggregates only, for the programme's funders."),
+        )
+
     def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
         if policies.is_platform_admin(request_actor(request)):
             return self.readonly_fields
@@ -160,10 +195,12 @@ class ProgramAdmin(ProgrammeSettingsAdmin, VersionedAdmin):
                     "budget_pen",
                     "starts_on",
                     "ends_on",
+                    "iati_identifier",
                     "is_active",
                 ]
             },
         ),
+        (_("IATI"), {"fields": ["iati_files"]}),
         (
             _("Transition thresholds"),
             {

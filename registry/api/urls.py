@@ -3,6 +3,7 @@
 from rest_framework.routers import SimpleRouter
 
 from .alerts import AlertViewSet
+from .exports import ExportJobViewSet
 from .views import (
     DistrictViewSet,
     FundingAgreementViewSet,
@@ -17,6 +18,7 @@ router.register("organizations", OrganizationViewSet, basename="organization")
 router.register("programs", ProgramViewSet, basename="program")
 router.register("funding-agreements", FundingAgreementViewSet, basename="funding-agreement")
 router.register("alerts", AlertViewSet, basename="alert")
+router.register("exports", ExportJobViewSet, basename="export")
 router.register("webhooks", WebhookSubscriptionViewSet, basename="webhook")
 
 urlpatterns = router.urls

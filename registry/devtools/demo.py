@@ -78,6 +78,15 @@ ORGANIZATIONS = [
     ),
 ]
 
+# IATI organisation identifiers of the demo organizations that have no RUC (the others publish
+# under PE-RUC-<RUC>): an "XX-DEMO" prefix, which no register uses, so the demo's IATI file
+# (reports/iati/) validates and is never taken for a real publisher's.
+DEMO_IATI_IDENTIFIERS = {
+    "devida": "XX-DEMO-DEVIDA",
+    "fondo-cooperacion": "XX-DEMO-FCI",
+    "tesoro-pp0072": "XX-DEMO-PP0072",
+}
+
 # Funding agreements of the demo funders with the demo programme: code, funder, period, budget.
 FUNDING_AGREEMENTS = [
     (
@@ -117,7 +126,14 @@ PEOPLE = [
 def seed_demo(write: Writer, success: Callable[[str], str] = str) -> None:
     """Create or refresh the demo data of every app; print the logins and a demo API key."""
     for code, kind, name, ruc, districts in ORGANIZATIONS:
-        organization_upsert(code=code, kind=kind, name=name, ruc=ruc, district_ubigeos=districts)
+        organization_upsert(
+            code=code,
+            kind=kind,
+            name=name,
+            ruc=ruc,
+            district_ubigeos=districts,
+            iati_identifier=DEMO_IATI_IDENTIFIERS.get(code),
+        )
     program, _created = program_upsert(
         code="pirdais",
         name="Programa de Desarrollo Alternativo Integral y Sostenible (demo)",

@@ -18,6 +18,7 @@ from .bases import (
     program_column,
     reference,
 )
+from .exports import ExportFormat, ExportJob
 from .funding import FundingAgreement, agreement_reference, funder_reference
 from .geography import Department, District, Province
 from .jobs import BackgroundJob, JobStatus
@@ -34,6 +35,8 @@ __all__ = [
     "CreatedByModel",
     "Department",
     "District",
+    "ExportFormat",
+    "ExportJob",
     "FundingAgreement",
     "IdempotentModel",
     "JobStatus",

@@ -16,11 +16,12 @@ from django.utils.translation import gettext_lazy as _
 
 from ..choices import (
     Crop,
+    IatiOrganisationType,
     OrganizationKind,
     Role,
     licit_crops_default,
 )
-from ..validators import validate_ruc
+from ..validators import validate_iati_identifier, validate_ruc
 from .bases import TimestampedModel, VersionedModel
 from .geography import District
 
@@ -60,6 +61,24 @@ class Organization(VersionedModel):
         verbose_name=_("assigned programmes"),
         help_text=_("Its keys and people see households of these programmes only."),
     )
+    # IATI publication (``registry.iati``): both optional, with defaults from the RUC and kind.
+    iati_identifier = models.CharField(
+        _("IATI organisation identifier"),
+        max_length=100,
+        blank=True,
+        validators=[validate_iati_identifier],
+        help_text=_(
+            "E.g. XM-DAC-41301 (an OECD DAC donor code) or PE-RUC-20123456789. Empty: "
+            "PE-RUC-<RUC> when the organization has a RUC."
+        ),
+    )
+    iati_type = models.CharField(
+        _("IATI organisation type"),
+        max_length=2,
+        blank=True,
+        choices=IatiOrganisationType.choices,
+        help_text=_("Empty: deduced from the kind (agencies and authorities: government)."),
+    )
     is_active = models.BooleanField(_("active"), default=True)
 
     class Meta:
@@ -73,6 +92,12 @@ class Organization(VersionedModel):
                 condition=~Q(ruc=""),
                 name="organization_ruc_unique",
                 violation_error_message=_("Another organization already has this RUC."),
+            ),
+            models.UniqueConstraint(
+                fields=["iati_identifier"],
+                condition=~Q(iati_identifier=""),
+                name="organization_iati_unique",
+                violation_error_message=_("Another organization already has this IATI identifier."),
             ),
         ]
 
@@ -147,6 +172,16 @@ class Program(VersionedModel):
         ),
     )
     visit_photo_required = models.BooleanField(_("a coca-free visit needs a photo"), default=True)
+    iati_identifier = models.CharField(
+        _("IATI activity identifier"),
+        max_length=150,
+        blank=True,
+        validators=[validate_iati_identifier],
+        help_text=_(
+            "The programme's identifier in IATI files. Empty: the agency's IATI identifier "
+            "followed by the programme's code in capitals."
+        ),
+    )
     licit_crops = models.JSONField(
         _("licit crops"),
         default=licit_crops_default,
@@ -191,6 +226,12 @@ class Program(VersionedModel):
                 condition=Q(licit_min_ha__gt=0),
                 name="program_licit_min_ha_positive",
                 violation_error_message=_("The minimum of licit crops must be above zero."),
+            ),
+            models.UniqueConstraint(
+                fields=["iati_identifier"],
+                condition=~Q(iati_identifier=""),
+                name="program_iati_unique",
+                violation_error_message=_("Another programme already has this IATI identifier."),
             ),
         ]
 

@@ -480,16 +480,17 @@ def test_export_csv_streams_one_line_per_household(family: Family, root: Any) ->
     assert response.streaming
     assert response["Content-Type"].startswith("text/csv")
     assert "attachment" in response["Content-Disposition"]
-    text = b"".join(response.streaming_content).decode("utf-8")  # type: ignore[attr-defined]
-    rows = list(csv.reader(io.StringIO(text)))
-    assert rows[0][:3] == ["code", "program", "district"]
-    assert "head_name" in rows[0]
+    content = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    assert content.startswith(b"\xef\xbb\xbf")  # UTF-8 with a BOM, for Excel
+    rows = list(csv.reader(io.StringIO(content.decode("utf-8-sig"))))
+    assert rows[0][:3] == ["Código", "Programa", "Distrito"]
+    assert "Jefe o jefa de hogar" in rows[0]
     assert len(rows) == 1 + len(chosen)
     by_code = {row[0]: dict(zip(rows[0], row, strict=True)) for row in rows[1:]}
     assert set(by_code) == {h.code for h in chosen}
-    assert by_code[family.target.code]["head_name"] == "Juana Quispe Huamán"
-    assert by_code[family.target.code]["district"] == PICHARI
-    assert by_code[family.neighbour.code]["status"] == "pending_review"
+    assert by_code[family.target.code]["Jefe o jefa de hogar"] == "Juana Quispe Huamán"
+    assert by_code[family.target.code]["Distrito"] == "Pichari"  # a name, not the ubigeo
+    assert by_code[family.neighbour.code]["Estado"] == "Pendiente de revisión"
 
 
 def test_coca_is_masked_in_the_admin_without_coca_read(family: Family, root: Any) -> None:

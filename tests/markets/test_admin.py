@@ -239,3 +239,44 @@ def test_harvest_calendars_are_edited_through_the_service(
     assert ChangeRecord.objects.filter(object_id=str(calendar.pk), channel="admin").exists()
     listed = admin_client.get(reverse("admin:markets_harvestcalendar_changelist")).content.decode()
     assert "Marzo, Abril, Mayo" in listed
+
+
+def test_xlsx_export_of_contracts_and_deliveries_has_labels_names_and_types(
+    admin_client: Client, data: dict[str, Any]
+) -> None:
+    """Issue 18 point 5: programme staff export the filtered changelist ("select all"):
+    labels, names, real numbers and dates, only their programme's records."""
+    import io
+    from datetime import datetime
+
+    from openpyxl import load_workbook
+
+    url = reverse("admin:markets_contract_changelist")
+    response = admin_client.post(
+        url, {"action": "export_xlsx", "select_across": "1", "_selected_action": ["x"]}
+    )
+    assert response.status_code == 200
+    content = b"".join(response.streaming_content)  # type: ignore[attr-defined]
+    sheet = load_workbook(io.BytesIO(content)).active
+    assert sheet is not None
+    header = [c.value for c in sheet[1]]
+    rows = [dict(zip(header, r, strict=True)) for r in sheet.iter_rows(min_row=2)]
+    assert {r["Hogar"].value for r in rows} == {
+        data["cacao"].household.code,
+        data["coffee"].household.code,
+    }  # not the other programme's contract
+    cacao = next(r for r in rows if r["Hogar"].value == data["cacao"].household.code)
+    assert cacao["Comprador"].value == "Cooperativa Agraria Pangoa"
+    assert cacao["Cultivo"].value == "Cacao" and cacao["Estado"].value == "Activo"
+    assert cacao["Distrito"].value == "Pichari"
+    assert cacao["Aceptado (kg)"].data_type == "n" and cacao["Aceptado (kg)"].value == 100
+    assert isinstance(cacao["Inicio de la campaña"].value, datetime)
+    assert cacao["Inicio de la campaña"].number_format == "DD/MM/YYYY"
+    deliveries = admin_client.post(
+        reverse("admin:markets_delivery_changelist") + "?status__exact=accepted",
+        {"action": "export_csv", "select_across": "1", "_selected_action": ["x"]},
+    )
+    text = b"".join(deliveries.streaming_content).decode("utf-8-sig")  # type: ignore[attr-defined]
+    lines = text.splitlines()
+    assert len(lines) == 2 and "Aceptada" in lines[1] and "100.00" in lines[1]
+    assert "accepted" not in text
