@@ -14,6 +14,7 @@ class FarmersConfig(AppConfig):
         from registry.devtools import register_seeder
 
         from .admin import DASHBOARD_PAGE
+        from .admin.annual_page import ANNUAL_REPORT_PAGE
         from .devtools.demo import (
             seed_demo_families,
             seed_demo_installations,
@@ -25,6 +26,7 @@ class FarmersConfig(AppConfig):
         from .transition.evidence import register_provider
 
         register_admin_page(DASHBOARD_PAGE)
+        register_admin_page(ANNUAL_REPORT_PAGE)
         register_seeder(seed_demo_families)
         register_seeder(seed_demo_support)
         register_seeder(seed_demo_installations)

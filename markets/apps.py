@@ -26,6 +26,12 @@ class MarketsConfig(AppConfig):
         from .indicators import METRIC, producer_organisation_cells
 
         register_metric(METRIC, producer_organisation_cells)
+        from farmers.reporting.annual import register_section
+
+        from .annual import ORGANISATIONS, SALES
+
+        register_section(ORGANISATIONS)
+        register_section(SALES)
         register_merge_handler("markets", market_records_merge)
         register_access_section("markets", market_access_section)
         register_seeder(seed_demo_contracts)

@@ -22,6 +22,11 @@ class TitlesConfig(AppConfig):
         register_merge_handler("titles", title_files_merge)
         register_access_section("titles", title_access_section)
         register_seeder(seed_demo_titles)
+        from farmers.reporting.annual import register_section
+
+        from .annual import SECTION
+
+        register_section(SECTION)
         from . import webhooks
 
         webhooks.register()

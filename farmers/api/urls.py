@@ -3,6 +3,7 @@
 from django.urls import path
 from rest_framework.routers import SimpleRouter
 
+from farmers.reporting.annual_api import AnnualReportView
 from farmers.reporting.api import IndicatorView
 from farmers.reporting.iati_api import IatiReportView
 
@@ -38,5 +39,6 @@ router.register("transition-events", StageChangeViewSet, basename="transition-ev
 urlpatterns = [
     *router.urls,
     path("indicators/", IndicatorView.as_view(), name="indicators"),
+    path("reports/annual/", AnnualReportView.as_view(), name="annual-report"),
     path("reports/iati/", IatiReportView.as_view(), name="reports-iati"),
 ]

@@ -18,7 +18,7 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
-from farmers.choices import Sex, Stage
+from farmers.choices import Stage
 from farmers.reporting import indicators
 from registry.api.authentication import get_actor
 from registry.api.fields import BoundedDateField
@@ -41,7 +41,9 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
             "relapse_rate, cost_per_household, tenure (households holding secure tenure) or "
             "producer_organisations (members of producer organisations and their sales "
             "through them) or "
-            "training (events attended, attendees and their households, by sex)."
+            "training (events attended, attendees and their households, by sex); the annual "
+            "report's figures: families_served, licit_hectares, coca_reduced, titles, sales, "
+            "spend (by key; the period defaults to the current year)."
         ),
     )
     group_by = serializers.RegexField(
@@ -130,6 +132,12 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         return attrs
 
 
+def _decimal(help_text: str) -> serializers.DecimalField:
+    return serializers.DecimalField(
+        max_digits=16, decimal_places=2, required=False, allow_null=True, help_text=help_text
+    )
+
+
 class IndicatorCellSerializer(serializers.Serializer[Any]):
     """One cell. Dimension fields appear when grouped by them; value fields per metric:
     ``households`` (households, flows, cost_per_household, tenure: households holding tenure),
@@ -144,8 +152,10 @@ class IndicatorCellSerializer(serializers.Serializer[Any]):
     program = serializers.CharField(required=False, help_text="Programme code")
     stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     month = serializers.RegexField(r"^[0-9]{4}-[0-9]{2}$", required=False, help_text="YYYY-MM")
-    sex = serializers.ChoiceField(
-        choices=Sex.choices, required=False, help_text="Attendee's sex (training)"
+    sex = serializers.CharField(
+        required=False,
+        help_text="f or m: the attendee's sex (training); the head's sex, or unknown "
+        "(annual-report metrics)",
     )
     from_stage = serializers.ChoiceField(choices=Stage.choices, required=False)
     to_stage = serializers.ChoiceField(choices=Stage.choices, required=False)
@@ -184,6 +194,22 @@ class IndicatorCellSerializer(serializers.Serializer[Any]):
     )
     events = serializers.IntegerField(required=False, allow_null=True, min_value=0)
     attendees = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    key = serializers.CharField(
+        required=False,
+        help_text="Annual-report metrics: the cell's key (see docs/indicators.md), e.g. served, "
+        "stage:coca_free, a crop, voluntary/forced, issued/registered, a product form, a "
+        "funder's code, total",
+    )
+    installed_ha = _decimal("Licit hectares installed in the period")
+    maintained_ha = _decimal("Licit hectares in maintenance")
+    observed_ha = _decimal("Licit hectares seen at visits (families without installations)")
+    hectares = _decimal("Coca hectares reduced")
+    titles = serializers.IntegerField(required=False, allow_null=True, min_value=0)
+    days_to_title = _decimal("Average days from submission to title")
+    kg = _decimal("Kilograms sold (one product form)")
+    support_pen = _decimal("Support given (PEN)")
+    training_pen = _decimal("Training events' cost (PEN)")
+    total_pen = _decimal("Total spend (PEN)")
     suppressed = serializers.BooleanField()
 
 

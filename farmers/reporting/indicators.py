@@ -26,6 +26,10 @@ Metrics (``IndicatorQuery.metric``):
 ``training``             training and technical-assistance events attended and their
                          attendees and families, by the attendee's sex (from the member)
                          (:mod:`farmers.reporting.training`).
+``families_served``, ``licit_hectares``, ``coca_reduced``, ``titles``, ``sales``, ``spend``
+                         the annual report's sections (:mod:`farmers.reporting.annual`), for the
+                         whole area or by district, optionally by the head's sex; the period
+                         defaults to the current year.
 
 Small-cell suppression (DESIGN.md §7) is applied when ``suppress`` is true (the funders' API),
 by :func:`farmers.reporting.suppression.protect` for every metric: primary (under 5) and
@@ -76,6 +80,13 @@ METRICS = (
     "tenure",
     "producer_organisations",
     "training",
+    # The annual report's figures (:mod:`farmers.reporting.annual`), one metric per section.
+    "families_served",
+    "licit_hectares",
+    "coca_reduced",
+    "titles",
+    "sales",
+    "spend",
 )
 DIMENSIONS = ("district", "program", "stage", "month", "sex")
 # Which dimensions each metric can be grouped by (the others are part of every row).
@@ -87,6 +98,11 @@ METRIC_DIMENSIONS: dict[str, tuple[str, ...]] = {
     "tenure": ("district", "program", "stage"),
     "producer_organisations": ("district", "program"),
     "training": ("district", "program", "month", "sex"),
+    **dict.fromkeys(
+        ("families_served", "licit_hectares", "coca_reduced", "titles", "sales"),
+        ("district", "sex"),
+    ),
+    "spend": ("district",),
 }
 DEFAULT_GROUP_BY: dict[str, tuple[str, ...]] = {
     "households": ("stage",),
@@ -96,6 +112,19 @@ DEFAULT_GROUP_BY: dict[str, tuple[str, ...]] = {
     "tenure": ("program",),
     "producer_organisations": ("program",),
     "training": ("program", "sex"),
+    **dict.fromkeys(
+        ("families_served", "licit_hectares", "coca_reduced", "titles", "sales", "spend"), ()
+    ),
+}
+
+# Metrics that are sections of the annual report, by metric name.
+ANNUAL_METRICS = {
+    "families_served": "families",
+    "licit_hectares": "hectares",
+    "coca_reduced": "coca",
+    "titles": "titles",
+    "sales": "sales",
+    "spend": "spend",
 }
 
 # Metrics another app computes (registered from its ``AppConfig.ready()``), by name.
@@ -650,6 +679,10 @@ def indicator_rows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any
         from .training import training_indicator
 
         return training_indicator(actor=actor, query=query)
+    if query.metric in ANNUAL_METRICS:
+        from .annual import annual_metric
+
+        return annual_metric(actor=actor, query=query)
     if query.metric in _computers:
         return _computers[query.metric](actor=actor, query=query)
     raise ValueError(query.metric)

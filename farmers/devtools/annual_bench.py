@@ -1,0 +1,45 @@
+"""Body of ``benchmark_annual_report``: time the annual results report of one programme-year
+(the service, suppressed as the API serves it, plus its JSON), p50 of ``runs``, with the
+number of queries and the size of the data read."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from datetime import date
+
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from registry.actors import Actor
+from registry.devtools.timing import percentile
+
+from ..models import Household
+from ..reporting.annual import annual_report
+from ..reporting.annual_output import report_data
+from ..reporting.indicators import IndicatorQuery
+
+
+def benchmark_annual_report(
+    *, program_code: str, year: int, runs: int, write: Callable[[str], None]
+) -> float:
+    """Time ``runs`` reports of ``program_code`` for ``year``; write each run and the p50 (s)."""
+    actor = Actor(unrestricted=True)
+    query = IndicatorQuery(
+        program=program_code, date_from=date(year, 1, 1), date_to=date(year, 12, 31)
+    )
+    households = Household.objects.filter(program__code=program_code).count()
+    write(f"programme {program_code}, {year}: {households:,} households ({connection.vendor})")
+    timings = []
+    for run in range(runs):
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            report = annual_report(actor=actor, query=query)
+            report_data(report)
+            elapsed = time.perf_counter() - started
+        cells = sum(len(c) for c in report.cells.values())
+        timings.append(elapsed)
+        write(f"  run {run + 1}: {elapsed * 1000:,.0f} ms, {len(queries)} queries, {cells:,} cells")
+    p50 = percentile(timings, 0.5)
+    write(f"p50 {p50 * 1000:,.0f} ms over {runs} runs")
+    return p50
