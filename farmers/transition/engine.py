@@ -382,6 +382,28 @@ def _compute_batch(
     ]
 
 
+def _consenting(by_household: Q) -> set[str]:
+    """Households (ids as text) whose current consent grants any purpose: a family that
+    withdrew every purpose (a consent version with none) has no consent to count, as one that
+    never signed (``farmers.consent``: the current version is the latest by date, then time)."""
+    current: dict[str, tuple[Any, Any, Any, bool]] = {}
+    for hid, signed_on, created_at, consent_id, purposes in _keyed(
+        _rows(
+            Consent.objects.filter(by_household)
+            .annotate(text_id=_text_id("household_id"))
+            .order_by()
+            .values_list("text_id", "signed_on", "created_at", "id", "purposes")
+        )
+    ):
+        if isinstance(purposes, str):  # PostgreSQL's driver rows: the JSON text
+            purposes = json.loads(purposes)
+        version = (signed_on, created_at, consent_id, bool(purposes))
+        known = current.get(hid)
+        if known is None or version[:3] > known[:3]:
+            current[hid] = version
+    return {hid for hid, version in current.items() if version[3]}
+
+
 def read_evidence(
     households: Q,
     by_household: Q,
@@ -411,18 +433,7 @@ def read_evidence(
     )
     if not rows:
         return EvidenceBatch([], set(), {}, {}, {}, {}, {}, {})
-    consents = {
-        row[0]
-        for row in _keyed(
-            _rows(
-                Consent.objects.filter(by_household)
-                .annotate(text_id=_text_id("household_id"))
-                .order_by()
-                .values_list("text_id")
-                .distinct()
-            )
-        )
-    }
+    consents = _consenting(by_household)
     agreements: dict[str, list[date]] = {}
     for hid, signed_on in _keyed(
         _rows(
