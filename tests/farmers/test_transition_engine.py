@@ -723,3 +723,41 @@ def test_a_full_withdrawal_of_consent_is_no_consent_for_the_enrolment_rule(
     batch = engine.read_evidence(Q(pk=household.pk), Q(household_id=household.pk), TODAY)
     assert batch.consents == set()
     assert consent(["registry"]).stage == Stage.COMMITTED
+
+
+def test_engine_alerts_name_the_household_and_their_dates_and_the_admin_says_details_in_words(
+    program: Program, client: Any
+) -> None:
+    household = make_household(
+        program,
+        HouseholdEvidence(
+            household_id=None,
+            registered_on=date(2023, 1, 10),
+            agreements=[date(2024, 1, 1)],
+            visits=[Visit(date(2024, 3, 1), Decimal("0"), Decimal("2"))],
+        ),
+    )
+    engine.recompute_households([household.pk], today=date(2025, 1, 1))
+    engine.recompute_households([household.pk], today=TODAY)
+    expiry = Alert.objects.get(kind=AlertKind.EVIDENCE_EXPIRY, household_id=household.pk)
+    # The code (never a name: partners read alerts too) and the date as dd/mm/aaaa.
+    assert expiry.message.startswith(f"{household.code}: ")
+    assert "01/09/2025" in expiry.message and "2025-09-01" not in expiry.message
+    assert "Quispe" not in expiry.message
+    visit_due = Alert.objects.filter(kind=AlertKind.VISIT_DUE, household_id=household.pk)
+    for alert in visit_due:
+        assert alert.due_on is not None and alert.due_on.strftime("%d/%m/%Y") in alert.message
+
+    client.force_login(UserFactory.create(username="raiz", is_superuser=True, is_staff=True))
+    page = client.get(f"/admin/registry/alert/{expiry.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    # The household by its code and its head's name (this reader may see them), and the
+    # details as labelled words: the stage and the reason by their labels, no JSON.
+    assert f"{household.code} · Juana Quispe Huamán" in escape(text) or (
+        f"{household.code} · Juana Quispe Huamán" in text
+    )
+    details = text[text.index("field-details_shown") :]
+    details = details[: details.index("</div>\n")]
+    assert "{" not in details and "visit_expired" not in details and '"stage"' not in details
+    assert str(reason_label("visit_expired")) in details
