@@ -28,7 +28,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 
 from registry import degraded
@@ -92,23 +93,64 @@ class Prefetched:
     cache_down: bool = False
 
 
-def prefetch(prefix: str | None, also: Sequence[str] = ()) -> Prefetched:
+def prefetch(
+    prefix: str | None, also: Sequence[str] = (), count: Sequence[tuple[str, int]] = ()
+) -> Prefetched:
     """Read, in one cache round trip, the entry of the key with ``prefix`` (``None``: a
     malformed key, nothing to look up), the generation token and the ``also`` keys (e.g. the
-    caller's brute-force counter: ``registry.bruteforce.window_key``)."""
+    caller's brute-force counter: ``registry.bruteforce.window_key``), and count one in each
+    ``count`` counter (``(key, seconds to live)``: the throttle's, ``registry.api.throttling``;
+    the new values in ``found``)."""
     if degraded.is_down("cache"):
         return Prefetched(prefix, None, None, {}, cache_down=True)
     keys = [*also]
     if prefix is not None:
         keys += [_entry_key(prefix), GENERATION_KEY]
     try:
-        found: dict[str, Any] = cache.get_many(keys) if keys else {}
+        found = _round_trip(keys, count)
     except degraded.BACKEND_ERRORS as exc:
         _cache_failed(exc)
         return Prefetched(prefix, None, None, {}, cache_down=True)
     if prefix is None:
         return Prefetched(None, None, None, found)
     return Prefetched(prefix, found.get(_entry_key(prefix)), found.get(GENERATION_KEY), found)
+
+
+def _round_trip(keys: list[str], count: Sequence[tuple[str, int]]) -> dict[str, Any]:
+    """``keys`` read and ``count`` counters incremented: one pipeline on Redis, plain cache
+    calls elsewhere (process memory: no round trip to save)."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache) and count:
+        client = backend._cache  # type: ignore[attr-defined]
+        names = [backend.make_and_validate_key(key) for key in keys]
+        pipe = client.get_client(None, write=True).pipeline(transaction=False)
+        if names:
+            pipe.mget(names)
+        for key, ttl in count:
+            name = backend.make_and_validate_key(key)
+            pipe.incr(name)
+            pipe.expire(name, ttl)
+        answers = pipe.execute()
+        found: dict[str, Any] = {}
+        if names:
+            values = answers.pop(0)
+            found = {
+                key: client._serializer.loads(value)
+                for key, value in zip(keys, values, strict=True)
+                if value is not None
+            }
+        for (key, _ttl), value in zip(count, answers[0::2], strict=True):
+            found[key] = int(value)
+        return found
+    found = backend.get_many(keys) if keys else {}
+    for key, ttl in count:
+        backend.add(key, 0, ttl)
+        try:
+            found[key] = int(backend.incr(key))
+        except ValueError:  # expired between add and incr
+            backend.set(key, 1, ttl)
+            found[key] = 1
+    return found
 
 
 def resolve(prefix: str, prefetched: Prefetched | None = None) -> ResolvedKey | None:

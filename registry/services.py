@@ -6,7 +6,7 @@ import hashlib
 import secrets
 import string
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -464,7 +464,14 @@ class ApiKeyError(Exception):
 API_KEY_FAILURE_SCOPE = "api-key-failures"
 
 
-def api_key_authenticate(raw_key: str, *, address: str | None = None) -> ApiKey:
+def api_key_authenticate(
+    raw_key: str,
+    *,
+    address: str | None = None,
+    also: Sequence[str] = (),
+    count: Sequence[tuple[str, int]] = (),
+    seen: dict[str, Any] | None = None,
+) -> ApiKey:
     """Find the active key for ``raw_key`` and note its use (at most once a minute).
 
     With the client's ``address``, failed attempts are counted per address in fixed windows of
@@ -475,13 +482,19 @@ def api_key_authenticate(raw_key: str, *, address: str | None = None) -> ApiKey:
     not counted. If the cache is unreachable the counter fails open (logged).
 
     The counter, the key's cached entry and the cache's generation token are read in one round
-    trip (``credentials.prefetch``); the database is asked only on a miss, after the check."""
-    prefix = _key_prefix(raw_key)
+    trip (``credentials.prefetch``); the database is asked only on a miss, after the check.
+    ``also`` / ``count``: more cache keys to read and counters to count in that round trip (the
+    throttle's), their values put in ``seen``."""
+    prefix = key_prefix(raw_key)
     counter = None
     if address is not None:
         now = time.time()
         counter = window_key(API_KEY_FAILURE_SCOPE, address, settings.API_KEY_FAILURE_WINDOW, now)
-    prefetched = credentials.prefetch(prefix, also=[counter[0]] if counter else [])
+    prefetched = credentials.prefetch(
+        prefix, also=[*also, *([counter[0]] if counter else [])], count=count
+    )
+    if seen is not None:
+        seen.update(prefetched.found)
     if address is not None and counter is not None:
         wait = window_wait(
             API_KEY_FAILURE_SCOPE,
@@ -505,7 +518,7 @@ def api_key_authenticate(raw_key: str, *, address: str | None = None) -> ApiKey:
         raise
 
 
-def _key_prefix(raw_key: str) -> str | None:
+def key_prefix(raw_key: str) -> str | None:
     """The prefix of a well-formed ``<prefix>.<secret>`` key, ``None`` otherwise."""
     prefix, sep, _secret = raw_key.partition(".")
     if sep and len(prefix) == KEY_PREFIX_LENGTH and all(c in KEY_PREFIX_ALPHABET for c in prefix):

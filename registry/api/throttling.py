@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import math
+from dataclasses import dataclass
 from typing import Any
 
 from django.core.cache import DEFAULT_CACHE_ALIAS, caches
@@ -58,24 +59,64 @@ def _counts(cache: Any, current: str, previous: str, ttl: int) -> tuple[int, int
     return int(count), int(cache.get(previous) or 0)
 
 
-def _uncount(cache: BaseCache, current: str) -> None:
+def uncount(cache: Any, current: str) -> None:
     """Take back a refused request's increment."""
     # The window's counter may have expired meanwhile: then there is nothing to take back.
     with contextlib.suppress(ValueError):
         cache.decr(current)
 
 
+@dataclass(frozen=True)
+class Window:
+    """A client's counters at ``now``: the current window's and the previous one's keys."""
+
+    now: float
+    index: int
+    current: str
+    previous: str
+    ttl: int
+
+
+@dataclass(frozen=True)
+class Counted:
+    """A request already counted with the cache round trip that authenticated its key
+    (``registry.api.authentication``): the window, the new count and the previous window's."""
+
+    window: Window
+    count: int
+    before: int
+
+
 class ClientRateThrottle(SimpleRateThrottle):
-    """One budget per key, per signed-in person, or per address for anonymous calls."""
+    """One budget per key, per signed-in person, or per address for anonymous calls.
+
+    A key's request is counted in the same cache round trip that reads the key
+    (``counted_with_key``): every authenticated request of a key counts, including one then
+    refused for its scope; a request with a wrong secret is taken back."""
 
     scope = "client"
     # Set by ``SimpleRateThrottle.__init__`` from the rate.
     num_requests: int
     duration: int
 
+    @classmethod
+    def key_window(cls, prefix: str) -> Window | None:
+        """The counters of the key with ``prefix`` now (``None``: no rate set)."""
+        throttle = cls()
+        if throttle.rate is None:
+            return None
+        key = throttle.cache_format % {"scope": throttle.scope, "ident": f"key:{prefix}"}
+        return throttle._window(key)
+
+    def _window(self, key: str) -> Window:
+        now = self.timer()
+        duration = int(self.duration)
+        index = int(now // duration)
+        return Window(now, index, f"{key}:{index}", f"{key}:{index - 1}", 2 * duration)
+
     def get_cache_key(self, request: Request, view: Any) -> str:
         if isinstance(request.auth, ApiKey):
-            ident = f"key:{request.auth.pk}"
+            ident = f"key:{request.auth.prefix}"
         elif request.user is not None and request.user.is_authenticated:
             ident = f"user:{request.user.pk}"
         else:
@@ -88,6 +129,14 @@ class ClientRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
+        counted = getattr(request, "_throttle_counted", None)
+        if isinstance(counted, Counted) and counted.window.current.startswith(f"{self.key}:"):
+            try:
+                return self._allow(self.cache, counted)
+            except degraded.BACKEND_ERRORS as exc:  # taking back a refused request's count
+                degraded.mark_down("cache")
+                degraded.warn("cache", "API throttling counts per process", exc)
+                return False
         if not degraded.is_down("cache"):
             try:
                 return self._allow(self.cache)
@@ -97,19 +146,21 @@ class ClientRateThrottle(SimpleRateThrottle):
         self.cache = LOCAL_CACHE
         return self._allow(LOCAL_CACHE)
 
-    def _allow(self, cache: BaseCache) -> bool:
-        self.now = self.timer()
+    def _allow(self, cache: BaseCache, counted: Counted | None = None) -> bool:
+        if counted is not None:
+            window, count, before = counted.window, counted.count, counted.before
+        else:
+            window = self._window(str(self.key))
+            count, before = _counts(cache, window.current, window.previous, window.ttl)
+        self.now = window.now
         duration = int(self.duration)
-        index = int(self.now // duration)
-        current = f"{self.key}:{index}"
-        count, before = _counts(cache, current, f"{self.key}:{index - 1}", 2 * duration)
         # The share of the previous window still inside the sliding window ending now.
-        self.weight = 1 - (self.now - index * duration) / duration
+        self.weight = 1 - (window.now - window.index * duration) / duration
         self.before = before
         self.count = count - 1  # requests let through in this window before this one
         if before * self.weight + self.count < self.num_requests:
             return True
-        _uncount(cache, current)
+        uncount(cache, window.current)
         return False
 
     def wait(self) -> float | None:

@@ -105,7 +105,7 @@ class RedisCalls:
 
 @pytest.mark.redis
 @pytest.mark.django_db
-def test_a_partner_request_makes_two_redis_round_trips(
+def test_a_partner_request_makes_one_redis_round_trip(
     make_key: KeyMaker, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(ClientRateThrottle, "THROTTLE_RATES", {"client": "1000/min"})
@@ -115,9 +115,9 @@ def test_a_partner_request_makes_two_redis_round_trips(
     assert client.get(DISTRICTS).status_code == 200  # the key is now cached
     with RedisCalls() as redis_calls:
         assert client.get(DISTRICTS).status_code == 200
-    # The address's counter, the key's entry and the generation in one MGET; the throttle's
-    # counters in one pipeline.
-    assert redis_calls.calls == ["MGET", "pipeline:INCRBY,EXPIRE,GET"]
+    # One pipeline: the address's brute-force counter, the key's entry, the generation and the
+    # throttle's previous window read (MGET), the throttle's current window counted.
+    assert redis_calls.calls == ["pipeline:MGET,INCRBY,EXPIRE"]
 
 
 @pytest.mark.redis
@@ -146,4 +146,8 @@ def test_an_address_over_its_limit_is_refused_from_the_same_round_trip(
         refused = good.get(DISTRICTS)
     assert refused.status_code == 429
     assert refused.json()["errors"][0]["code"] == "too_many_failed_attempts"
-    assert redis_calls.calls == ["MGET"]  # nothing more: no key looked up, nothing counted
+    # Refused from the one round trip: no key looked up in the database, no failure counted,
+    # and the throttle's count taken back (the key's budget is not spent by a refusal).
+    assert redis_calls.calls[0] == "pipeline:MGET,INCRBY,EXPIRE"
+    assert "pipeline" not in " ".join(redis_calls.calls[1:])
+    assert "INCRBY" in redis_calls.calls[1:]
