@@ -42,6 +42,26 @@ class FarmersConfig(AppConfig):
         exports.register()
         from registry.admin.alerts import register_household_names
 
-        from .selectors import household_codes
+        from .selectors import household_labels
 
-        register_household_names(household_codes)
+        register_household_names(household_labels)
+        self._register_alert_details()
+
+    @staticmethod
+    def _register_alert_details() -> None:
+        """What the alert page calls the details of the farmers' alerts (engine, rights)."""
+        from django.utils.translation import gettext_lazy as _
+
+        from registry.admin.alerts import register_alert_details
+        from registry.display import choice_label
+
+        from .choices import RequestKind, Stage
+        from .pages.stage import reason_label
+
+        register_alert_details(
+            {
+                "stage": (_("stage"), lambda value: choice_label(value, Stage)),
+                "reason": (_("reason"), reason_label),
+                "kind": (_("request"), lambda value: choice_label(value, RequestKind)),
+            }
+        )

@@ -331,10 +331,21 @@ def stage_history(*, actor: Actor, household: Household) -> QuerySet[StageChange
     )
 
 
-def household_codes(ids: Iterable[Any]) -> dict[Any, str]:
-    """The codes of the households ``ids`` (one query): how alerts and other kernel pages name
-    a household without reading its people."""
-    return dict(Household.objects.filter(pk__in=list(ids)).values_list("pk", "code"))
+def household_labels(ids: Iterable[Any], actor: Actor | None) -> dict[Any, str]:
+    """How the alert pages name the households ``ids`` (one query): the code, and the head's
+    name where ``actor`` may see the family's personal data (``farmers.consent``); codes only
+    without an actor."""
+    households = consent.with_consent(
+        Household.objects.filter(pk__in=list(ids)).only(
+            "pk", "code", "head_name", "district_id", "program_id"
+        )
+    )
+    return {
+        h.pk: f"{h.code} · {h.head_name}"
+        if actor is not None and h.head_name and consent.personal_visible(actor, h)
+        else h.code
+        for h in households
+    }
 
 
 def _training_area(actor: Actor, scope: str = Scope.HOUSEHOLDS_READ) -> Q:

@@ -41,6 +41,7 @@ class MarketsConfig(AppConfig):
         from . import exports
 
         exports.register()
+        self._register_alert_details()
 
         from django.urls import path
 
@@ -71,3 +72,26 @@ class MarketsConfig(AppConfig):
         from .admin.story import contract_admin_section
 
         register_admin_section("markets", contract_admin_section, order=60)
+
+    @staticmethod
+    def _register_alert_details() -> None:
+        """What the alert page calls the details of the compliance alerts (side-selling,
+        overdue deliveries)."""
+        from django.utils.translation import gettext_lazy as _
+
+        from registry.admin.alerts import register_alert_details
+
+        register_alert_details(
+            {
+                "delivered_kg": (_("delivered (kg)"), None),
+                "expected_kg": (_("expected by now (kg)"), None),
+                "licit_ha": (_("licit hectares"), None),
+                "norm_kg_per_ha": (_("yield norm (kg/ha a season)"), None),
+                "season_expected_kg": (_("expected in the season (kg)"), None),
+                "harvest_months": (_("harvest months"), None),
+                "from_installations": (_("from the crop installations"), None),
+                "season_elapsed": (_("share of the season elapsed"), None),
+                "scheduled_kg_to_date": (_("scheduled to date (kg)"), None),
+                "delivered_kg_to_date": (_("delivered to date (kg)"), None),
+            }
+        )

@@ -6,7 +6,10 @@
 - ``login_cool_off`` and ``lockout_response``: django-axes hooks (the lockout page, in Spanish
   first, with status 429).
 - ``window_wait`` / ``window_count`` / ``window_take``: fixed-window counters in the cache. A
-  cache error never becomes a 500: the counter fails open and logs one line.
+  cache error never becomes a 500: the counter fails open and logs one line. ``window_key``
+  names the current window's counter, so that a caller can read it in a round trip it makes
+  anyway (the API key's, ``registry.credentials.prefetch``) and pass the count to
+  ``window_wait``.
 """
 
 from __future__ import annotations
@@ -99,17 +102,34 @@ def lockout_response(
 # --- fixed-window counters in the cache ----------------------------------------------------------
 
 
-def _key(scope: str, ident: str, window: int, now: float) -> tuple[str, int]:
+def window_key(scope: str, ident: str, window: int, now: float | None = None) -> tuple[str, int]:
     """The counter's cache key for the current window, and the seconds left in that window."""
+    now = time.time() if now is None else now
     index = int(now // window)
     digest = hashlib.sha256(ident.encode()).hexdigest()[:32]
     left = max(1, math.ceil((index + 1) * window - now))
     return f"bruteforce:{scope}:{index}:{digest}", left
 
 
-def window_wait(scope: str, ident: str, *, limit: int, window: int) -> int:
-    """Seconds until ``ident`` may try again, 0 if it is below ``limit`` in this window."""
-    key, left = _key(scope, ident, window, time.time())
+_UNREAD = object()
+
+
+def window_wait(
+    scope: str,
+    ident: str,
+    *,
+    limit: int,
+    window: int,
+    count: Any = _UNREAD,
+    now: float | None = None,
+) -> int:
+    """Seconds until ``ident`` may try again, 0 if it is below ``limit`` in this window.
+
+    ``count``: the counter's value already read from the cache under ``window_key(...)`` at
+    ``now`` (``None`` when absent), so that no second round trip is made."""
+    key, left = window_key(scope, ident, window, now)
+    if count is not _UNREAD:
+        return left if int(count or 0) >= limit else 0
     if degraded.is_down("cache"):
         return 0  # skipped while the cache is down (no timeout paid by every request)
     try:
@@ -123,7 +143,7 @@ def window_wait(scope: str, ident: str, *, limit: int, window: int) -> int:
 
 def window_count(scope: str, ident: str, *, window: int) -> int:
     """Count one event for ``ident`` in the current window; the new count (0 if uncounted)."""
-    key, _left = _key(scope, ident, window, time.time())
+    key, _left = window_key(scope, ident, window)
     if degraded.is_down("cache"):
         return 0
     try:
@@ -144,5 +164,5 @@ def window_take(scope: str, ident: str, *, limit: int, window: int) -> int:
     count = window_count(scope, ident, window=window)
     if count <= limit:
         return 0
-    _key_name, left = _key(scope, ident, window, time.time())
+    _key_name, left = window_key(scope, ident, window)
     return left

@@ -3,13 +3,14 @@ kept in the cache so that a partner's request spends no query on who it is (issu
 
 A request presents ``<prefix>.<secret>``; ``resolve(prefix)`` answers the key row (with its
 organization) and the organization's ``Area`` from the cache, in one round trip that also reads
-the **generation** token. Every entry carries the generation it was built under and counts only
-while that token is current. Any change to a key, an organization, an organization's districts
-or programmes, or a programme (its agency, its assignments) sets a new token (``invalidate``,
-wired to the models' signals in ``RegistryConfig.ready``): at once, and again when the
-transaction commits, so that a request reading the database between the two cannot leave a
-stale entry behind. Entries also expire after ``API_KEY_CACHE_SECONDS`` (a bound on changes
-made around the ORM, e.g. raw SQL).
+the **generation** token (and whatever else the request needs from the cache before it knows who
+is calling: ``prefetch(prefix, also=...)``, e.g. the address's brute-force counter). Every entry
+carries the generation it was built under and counts only while that token is current. Any
+change to a key, an organization, an organization's districts or programmes, or a programme (its
+agency, its assignments) sets a new token (``invalidate``, wired to the models' signals in
+``RegistryConfig.ready``): at once, and again when the transaction commits, so that a request
+reading the database between the two cannot leave a stale entry behind. Entries also expire
+after ``API_KEY_CACHE_SECONDS`` (a bound on changes made around the ORM, e.g. raw SQL).
 
 The checks (the secret's hash, revocation, expiry, an inactive organization) run on every
 request against the resolved row: a revoked key is refused on its next request. The cache is
@@ -22,11 +23,13 @@ from __future__ import annotations
 import functools
 import hashlib
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
+from django.core.cache import DEFAULT_CACHE_ALIAS, cache, caches
+from django.core.cache.backends.redis import RedisCache
 from django.db import transaction
 
 from registry import degraded
@@ -78,22 +81,95 @@ def _cache_failed(exc: BaseException) -> None:
     degraded.warn("cache", "API keys read from the database", exc)
 
 
-def resolve(prefix: str) -> ResolvedKey | None:
-    """The key with ``prefix`` (and its organization's area), from the cache when current;
-    ``None`` when no key has that prefix (misses are not cached)."""
+@dataclass(frozen=True)
+class Prefetched:
+    """What one cache round trip read for a request: the key's entry and the generation token
+    (``entry``/``generation``, ``None`` when absent), and the values of the ``also`` keys."""
+
+    prefix: str | None
+    entry: Any
+    generation: str | None
+    found: dict[str, Any]
+    cache_down: bool = False
+
+
+def prefetch(
+    prefix: str | None, also: Sequence[str] = (), count: Sequence[tuple[str, int]] = ()
+) -> Prefetched:
+    """Read, in one cache round trip, the entry of the key with ``prefix`` (``None``: a
+    malformed key, nothing to look up), the generation token and the ``also`` keys (e.g. the
+    caller's brute-force counter: ``registry.bruteforce.window_key``), and count one in each
+    ``count`` counter (``(key, seconds to live)``: the throttle's, ``registry.api.throttling``;
+    the new values in ``found``)."""
     if degraded.is_down("cache"):
-        return _from_database(prefix, "")
-    entry_key = _entry_key(prefix)
+        return Prefetched(prefix, None, None, {}, cache_down=True)
+    keys = [*also]
+    if prefix is not None:
+        keys += [_entry_key(prefix), GENERATION_KEY]
     try:
-        found: dict[str, Any] = cache.get_many([entry_key, GENERATION_KEY])
-        generation = found.get(GENERATION_KEY)
-        if generation is None:
-            cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
-            generation = cache.get(GENERATION_KEY)
+        found = _round_trip(keys, count)
     except degraded.BACKEND_ERRORS as exc:
         _cache_failed(exc)
+        return Prefetched(prefix, None, None, {}, cache_down=True)
+    if prefix is None:
+        return Prefetched(None, None, None, found)
+    return Prefetched(prefix, found.get(_entry_key(prefix)), found.get(GENERATION_KEY), found)
+
+
+def _round_trip(keys: list[str], count: Sequence[tuple[str, int]]) -> dict[str, Any]:
+    """``keys`` read and ``count`` counters incremented: one pipeline on Redis, plain cache
+    calls elsewhere (process memory: no round trip to save)."""
+    backend = caches[DEFAULT_CACHE_ALIAS]
+    if isinstance(backend, RedisCache) and count:
+        client = backend._cache  # type: ignore[attr-defined]
+        names = [backend.make_and_validate_key(key) for key in keys]
+        pipe = client.get_client(None, write=True).pipeline(transaction=False)
+        if names:
+            pipe.mget(names)
+        for key, ttl in count:
+            name = backend.make_and_validate_key(key)
+            pipe.incr(name)
+            pipe.expire(name, ttl)
+        answers = pipe.execute()
+        found: dict[str, Any] = {}
+        if names:
+            values = answers.pop(0)
+            found = {
+                key: client._serializer.loads(value)
+                for key, value in zip(keys, values, strict=True)
+                if value is not None
+            }
+        for (key, _ttl), value in zip(count, answers[0::2], strict=True):
+            found[key] = int(value)
+        return found
+    found = backend.get_many(keys) if keys else {}
+    for key, ttl in count:
+        backend.add(key, 0, ttl)
+        try:
+            found[key] = int(backend.incr(key))
+        except ValueError:  # expired between add and incr
+            backend.set(key, 1, ttl)
+            found[key] = 1
+    return found
+
+
+def resolve(prefix: str, prefetched: Prefetched | None = None) -> ResolvedKey | None:
+    """The key with ``prefix`` (and its organization's area), from the cache when current;
+    ``None`` when no key has that prefix (misses are not cached). ``prefetched``: what
+    ``prefetch(prefix, ...)`` already read for this request."""
+    if prefetched is None or prefetched.prefix != prefix:
+        prefetched = prefetch(prefix)
+    if prefetched.cache_down:
         return _from_database(prefix, "")
-    entry = found.get(entry_key)
+    generation = prefetched.generation
+    if generation is None:
+        try:
+            cache.add(GENERATION_KEY, uuid.uuid4().hex, None)
+            generation = cache.get(GENERATION_KEY)
+        except degraded.BACKEND_ERRORS as exc:
+            _cache_failed(exc)
+            return _from_database(prefix, "")
+    entry = prefetched.entry
     if isinstance(entry, ResolvedKey) and generation and entry.generation == generation:
         return entry
     resolved = _from_database(prefix, str(generation or ""))

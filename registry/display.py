@@ -24,6 +24,7 @@ __all__ = [
     "day",
     "moment",
     "number",
+    "value_words",
 ]
 
 EMPTY = "—"
@@ -75,6 +76,34 @@ def number(value: Any, places: int = 2) -> str:
         return str(number_format(value, decimal_pos=places, use_l10n=True))
     except (TypeError, ValueError):
         return str(value)
+
+
+_DECIMAL = re.compile(r"^-?\d+\.\d+$")
+
+
+def value_words(value: Any) -> str:
+    """One value of a JSON document (an alert's details) as a reader reads it: yes/no, decimals
+    with the local separator, dates as dd/mm/aaaa, lists joined by commas; an id (a UUID) is
+    no word for anyone: empty."""
+    if value in (None, "", [], {}):
+        return ""
+    if isinstance(value, bool):
+        return _("yes") if value else _("no")
+    if isinstance(value, (list, tuple)):
+        return ", ".join(shown for shown in (value_words(v) for v in value) if shown)
+    if isinstance(value, dict):
+        return ""
+    if isinstance(value, int):
+        return str(value)
+    text = str(value)
+    if _UUID.match(text):
+        return ""
+    if isinstance(value, float) or _DECIMAL.match(text):
+        places = len(text.partition(".")[2]) if "." in text else 2
+        return number(text, min(places, 2))
+    if re.match(r"^\d{4}-\d{2}-\d{2}", text):
+        return day(text)
+    return text
 
 
 def choice_label(value: Any, choices: Any) -> str:

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
 
 from django.contrib.contenttypes.models import ContentType
 from django.db import models
+from django.utils import timezone
 
 from .actors import Actor
 from .choices import ChangeAction
@@ -101,12 +103,28 @@ def record_update(
 __all__ = [
     "ChangeAction",
     "access_log_record",
+    "access_log_start",
     "change_record",
     "diff",
     "mask_personal",
     "record_update",
     "snapshot",
 ]
+
+
+def _access_log_values(
+    *, actor: Actor, resource: str, object_ids: list[str], fields: list[str], path: str
+) -> dict[str, Any]:
+    return {
+        "created_by_id": actor.user.pk if actor.user is not None else None,
+        "created_by_key_id": actor.api_key.pk if actor.api_key is not None else None,
+        "organization_id": actor.organization.pk if actor.organization is not None else None,
+        "at": timezone.now(),
+        "resource": resource,
+        "object_ids": object_ids,
+        "fields": fields,
+        "path": path[:300],
+    }
 
 
 def access_log_record(
@@ -117,11 +135,30 @@ def access_log_record(
 
     if not object_ids:
         return
-    AccessLog.objects.create(
-        **actor.stamp(),
-        organization=actor.organization,
-        resource=resource,
-        object_ids=object_ids,
-        fields=fields,
-        path=path[:300],
+    values = _access_log_values(
+        actor=actor, resource=resource, object_ids=object_ids, fields=fields, path=path
     )
+    AccessLog.objects.create(**values)
+
+
+def access_log_start(
+    *, actor: Actor, resource: str, object_ids: list[str], fields: list[str], path: str = ""
+) -> Callable[[], None]:
+    """``access_log_record``, its commit overlapping the rest of the response: the row is
+    written on the access-log writer's own connection (``registry.accesslog_writer``) while
+    the request goes on; call the returned function before the response leaves (it waits for
+    the commit and raises if the row could not be written). Inside a transaction, or where the
+    writer is off (SQLite, ``ACCESS_LOG_WRITER``), the row is written now, in the request's
+    own connection and transaction, and the function returns at once."""
+    from . import accesslog_writer
+
+    if not object_ids:
+        return _written
+    values = _access_log_values(
+        actor=actor, resource=resource, object_ids=object_ids, fields=fields, path=path
+    )
+    return accesslog_writer.start(values)
+
+
+def _written() -> None:
+    """Nothing to wait for."""

@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
-from collections.abc import Iterable
+import time
+from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
@@ -18,7 +19,7 @@ from django.utils.translation import gettext as _
 
 from . import credentials, policies
 from .actors import ALL_SCOPES, RESOLVED_AREA, Actor
-from .bruteforce import window_count, window_wait
+from .bruteforce import window_count, window_key, window_wait
 from .choices import ChangeAction, OrganizationKind, Role, Scope
 from .exceptions import PreconditionFailed
 from .history import change_record, diff, record_update, snapshot
@@ -470,7 +471,14 @@ class ApiKeyError(Exception):
 API_KEY_FAILURE_SCOPE = "api-key-failures"
 
 
-def api_key_authenticate(raw_key: str, *, address: str | None = None) -> ApiKey:
+def api_key_authenticate(
+    raw_key: str,
+    *,
+    address: str | None = None,
+    also: Sequence[str] = (),
+    count: Sequence[tuple[str, int]] = (),
+    seen: dict[str, Any] | None = None,
+) -> ApiKey:
     """Find the active key for ``raw_key`` and note its use (at most once a minute).
 
     With the client's ``address``, failed attempts are counted per address in fixed windows of
@@ -478,13 +486,30 @@ def api_key_authenticate(raw_key: str, *, address: str | None = None) -> ApiKey:
     ``ApiKeyError("too_many_failed_attempts")`` (with ``retry_after``) before any key is looked
     up, valid ones included, until the window ends; a success does not reset the count (a valid
     key must not launder guesses). The block never outlasts the window: blocked requests are
-    not counted. If the cache is unreachable the counter fails open (logged)."""
+    not counted. If the cache is unreachable the counter fails open (logged).
+
+    The counter, the key's cached entry and the cache's generation token are read in one round
+    trip (``credentials.prefetch``); the database is asked only on a miss, after the check.
+    ``also`` / ``count``: more cache keys to read and counters to count in that round trip (the
+    throttle's), their values put in ``seen``."""
+    prefix = key_prefix(raw_key)
+    counter = None
     if address is not None:
+        now = time.time()
+        counter = window_key(API_KEY_FAILURE_SCOPE, address, settings.API_KEY_FAILURE_WINDOW, now)
+    prefetched = credentials.prefetch(
+        prefix, also=[*also, *([counter[0]] if counter else [])], count=count
+    )
+    if seen is not None:
+        seen.update(prefetched.found)
+    if address is not None and counter is not None:
         wait = window_wait(
             API_KEY_FAILURE_SCOPE,
             address,
             limit=settings.API_KEY_FAILURE_LIMIT,
             window=settings.API_KEY_FAILURE_WINDOW,
+            count=None if prefetched.cache_down else prefetched.found.get(counter[0]),
+            now=now,
         )
         if wait:
             raise ApiKeyError(
@@ -493,24 +518,25 @@ def api_key_authenticate(raw_key: str, *, address: str | None = None) -> ApiKey:
                 retry_after=wait,
             )
     try:
-        return _api_key_check(raw_key)
+        return _api_key_check(raw_key, prefix, prefetched)
     except ApiKeyError:
         if address is not None:
             window_count(API_KEY_FAILURE_SCOPE, address, window=settings.API_KEY_FAILURE_WINDOW)
         raise
 
 
-def _api_key_check(raw_key: str) -> ApiKey:
-    prefix, _sep, _secret = raw_key.partition(".")
+def key_prefix(raw_key: str) -> str | None:
+    """The prefix of a well-formed ``<prefix>.<secret>`` key, ``None`` otherwise."""
+    prefix, sep, _secret = raw_key.partition(".")
+    if sep and len(prefix) == KEY_PREFIX_LENGTH and all(c in KEY_PREFIX_ALPHABET for c in prefix):
+        return prefix
+    return None
+
+
+def _api_key_check(raw_key: str, prefix: str | None, prefetched: credentials.Prefetched) -> ApiKey:
     # The key, its organization and its area come from the cache (``registry.credentials``):
     # a partner's request spends no query on who it is.
-    resolved = (
-        credentials.resolve(prefix)
-        if _sep
-        and len(prefix) == KEY_PREFIX_LENGTH
-        and all(char in KEY_PREFIX_ALPHABET for char in prefix)
-        else None
-    )
+    resolved = credentials.resolve(prefix, prefetched) if prefix is not None else None
     if resolved is None or not secrets.compare_digest(resolved.api_key.key_hash, hash_key(raw_key)):
         raise ApiKeyError("invalid_api_key", _("Invalid API key."))
     api_key = resolved.api_key

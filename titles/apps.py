@@ -39,6 +39,17 @@ class TitlesConfig(AppConfig):
         from .admin_story import title_admin_section
 
         register_admin_section("titles", title_admin_section, order=50)
+        from django.utils.translation import gettext_lazy as _
+
+        from registry.admin.alerts import register_alert_details
+        from registry.display import choice_label
+
+        from .choices import TitleStatus
+
+        # What the alert page calls the details of the title files' SLA alerts.
+        register_alert_details(
+            {"status": (_("status"), lambda value: choice_label(value, TitleStatus))}
+        )
 
     @staticmethod
     def _register_field_pages() -> None:

@@ -266,6 +266,9 @@ API_KEY_LAST_USED_RESOLUTION = 60
 # How long (seconds) a resolved API key (with its organization and area) may stay in the cache;
 # every change through the ORM forgets it at once (registry.credentials), this bounds the rest.
 API_KEY_CACHE_SECONDS = env.int("API_KEY_CACHE_SECONDS", default=300)
+# On PostgreSQL, outside a transaction, a read's access-log row is committed by a writer thread
+# while the response renders; the response waits for it (registry/accesslog_writer.py).
+ACCESS_LOG_WRITER = env.bool("ACCESS_LOG_WRITER", default=True)
 
 # --- Brute-force protection (README "Security › Brute-force protection") ------------------------
 # Logins (admin and /campo/): django-axes, database handler (no Redis needed). A (username,

@@ -131,13 +131,31 @@ class HouseholdViewSet(LeanListMixin, FarmersViewSet):
         return ["program_id", consent.ANNOTATION]
 
     def mask_row(self, context: dict[str, Any], row: Row, data: dict[str, Any]) -> None:
-        household_mask(context, row, data)
+        household_mask(
+            context,
+            row,
+            data,
+            stage=self._answer("stage", context, row, stage_shown),
+            personal=self._answer("personal", context, row, personal_shown),
+        )
+
+    def _answer(self, question: str, context: dict[str, Any], record: Any, ask: Any) -> bool:
+        """``ask(context, record)``, asked once per record and request (the access log and
+        the masking of a list page ask the same questions of each row)."""
+        answers = self.__dict__.setdefault("_answers", {})
+        key = (question, record.pk)
+        if key not in answers:
+            answers[key] = bool(ask(context, record))
+        return bool(answers[key])
 
     def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
         # ``stage_logged`` for a household or a list row (its district and programme).
-        return stage_shown(context, record) and policies.household_can(
+        return self._answer("stage", context, record, stage_shown) and policies.household_can(
             self.actor, record, "read_coca"
         )
+
+    def personal_shown(self, context: dict[str, Any], record: Any) -> bool:
+        return self._answer("personal", context, record, personal_shown)
 
     def filter_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
         """A ``stage`` filter needs the stage: 403 ``missing_scope`` for who may see none, and

@@ -19,6 +19,7 @@ from registry.history import change_record
 
 from ..choices import ConsentPurpose
 from ..models import Consent, Household
+from ..transition import recompute_on_commit
 from .common import _household_for_write
 
 DEFAULT_NOTICE = "2025-1"
@@ -47,7 +48,8 @@ def consent_record(
     withdraws every purpose. The household becomes a new version (its ``updated_at`` moves, so
     partners syncing with ``updated_after`` see the change) and the history keeps the change
     (``cause``: what it answers, e.g. a data-subject request; ``detail``: added to the
-    consent's entry).
+    consent's entry). The stage is recomputed after the commit: a family that withdrew every
+    purpose has no consent for the engine's enrolment rule.
 
     Field errors: ``purposes`` (unknown purpose), ``signed_on`` (in the future, or before the
     current version's date), ``reason`` (required: why the consent changed)."""
@@ -114,4 +116,7 @@ def consent_record(
         },
         channel=channel,
     )
+    # A withdrawal of every purpose leaves no consent for the enrolment rule; a new consent
+    # after one brings it back: the stage follows.
+    recompute_on_commit([locked.pk])
     return consent

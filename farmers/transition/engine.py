@@ -60,10 +60,12 @@ from farmers.models import (
 from registry import webhooks
 from registry.alerts import AlertSpec, alerts_raise_many
 from registry.choices import LIVE_ALERT_STATUSES, AlertKind, AlertStatus, WebhookEventType
+from registry.display import day
 from registry.models import Alert, Program
 
 from . import evidence as evidence_module
 from .evidence import Fact
+from .facts import AlertWanted
 from .ledger import steps
 from .rules import (
     TENURE,
@@ -81,10 +83,15 @@ from .rules import Eradication as ErasedCoca
 ENGINE_ALERT_KINDS = (AlertKind.RELAPSE, AlertKind.VISIT_DUE, AlertKind.EVIDENCE_EXPIRY)
 ALERT_MESSAGES: dict[str, Any] = {
     AlertKind.RELAPSE: _(
-        "Coca found again on a confirmed visit: support paused, review the family."
+        "%(household)s: coca found again on the confirmed visit of %(date)s: support paused, "
+        "review the family."
     ),
-    AlertKind.VISIT_DUE: _("A verification visit is due before the last one expires."),
-    AlertKind.EVIDENCE_EXPIRY: _("Evidence expired and the family's stage dropped."),
+    AlertKind.VISIT_DUE: _(
+        "%(household)s: a verification visit is due by %(date)s, before the last one expires."
+    ),
+    AlertKind.EVIDENCE_EXPIRY: _(
+        "%(household)s: evidence expired on %(date)s and the family's stage dropped."
+    ),
 }
 WRITE_CHUNK = 2000
 #: A household's enrolment date in SQL: its ``enrolled_on`` (the consent's date, or an
@@ -382,6 +389,28 @@ def _compute_batch(
     ]
 
 
+def _consenting(by_household: Q) -> set[str]:
+    """Households (ids as text) whose current consent grants any purpose: a family that
+    withdrew every purpose (a consent version with none) has no consent to count, as one that
+    never signed (``farmers.consent``: the current version is the latest by date, then time)."""
+    current: dict[str, tuple[Any, Any, Any, bool]] = {}
+    for hid, signed_on, created_at, consent_id, purposes in _keyed(
+        _rows(
+            Consent.objects.filter(by_household)
+            .annotate(text_id=_text_id("household_id"))
+            .order_by()
+            .values_list("text_id", "signed_on", "created_at", "id", "purposes")
+        )
+    ):
+        if isinstance(purposes, str):  # PostgreSQL's driver rows: the JSON text
+            purposes = json.loads(purposes)
+        version = (signed_on, created_at, consent_id, bool(purposes))
+        known = current.get(hid)
+        if known is None or version[:3] > known[:3]:
+            current[hid] = version
+    return {hid for hid, version in current.items() if version[3]}
+
+
 def read_evidence(
     households: Q,
     by_household: Q,
@@ -411,18 +440,7 @@ def read_evidence(
     )
     if not rows:
         return EvidenceBatch([], set(), {}, {}, {}, {}, {}, {})
-    consents = {
-        row[0]
-        for row in _keyed(
-            _rows(
-                Consent.objects.filter(by_household)
-                .annotate(text_id=_text_id("household_id"))
-                .order_by()
-                .values_list("text_id")
-                .distinct()
-            )
-        )
-    }
+    consents = _consenting(by_household)
     agreements: dict[str, list[date]] = {}
     for hid, signed_on in _keyed(
         _rows(
@@ -634,11 +652,23 @@ def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], li
         .values_list("pk", "key", "status")
     )
     known = {key for _pk, key, _status in existing}
+    raised = sorted(key for key in wanted if key not in known)
+    # The household by its code (no personal data: partners read alerts too; the admin adds
+    # the head's name for its readers), read only when there is an alert to raise.
+    codes = (
+        dict(
+            Household.objects.filter(pk__in={wanted[key][0].id for key in raised})
+            .order_by()
+            .values_list("pk", "code")
+        )
+        if raised
+        else {}
+    )
     specs = [
         AlertSpec(
             kind=w.kind,
             key=key,
-            message=str(ALERT_MESSAGES.get(w.kind, w.kind)),
+            message=_alert_message(w, codes.get(_as_uuid(row.id), "")),
             district_id=row.district_id,
             program_id=row.program_id,
             household_id=row.id,
@@ -646,13 +676,29 @@ def _plan_alerts(rows: list[_Row], by_household: Q) -> tuple[list[AlertSpec], li
             due_on=w.due_on,
             details={"stage": row.result.stage, "reason": row.result.held_back},
         )
-        for key in sorted(key for key in wanted if key not in known)
+        for key in raised
         for row, w in (wanted[key],)
     ]
     stale = [
         pk for pk, key, status in existing if status in LIVE_ALERT_STATUSES and key not in wanted
     ]
     return specs, stale
+
+
+def _as_uuid(value: Any) -> Any:
+    return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
+
+
+def _alert_message(wanted: AlertWanted, code: str) -> str:
+    """The alert's text: the household's code and the condition's date (dd/mm/aaaa): the due
+    date of a visit due, else the date its key names (the relapse's visit, the expiry)."""
+    on: Any = wanted.due_on
+    if on is None:
+        on = wanted.key.rsplit(":", 1)[-1]
+    template = ALERT_MESSAGES.get(wanted.kind)
+    if template is None:
+        return str(wanted.kind)
+    return str(template) % {"household": code or "—", "date": day(on)}
 
 
 def _plan_proposals(rows: list[_Row]) -> list[ExclusionProposal]:

@@ -10,9 +10,12 @@ from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
 from django.db.models import QuerySet
 from django.http import HttpRequest
+from django.utils.html import format_html_join
+from django.utils.safestring import mark_safe
 from django.utils.translation import gettext_lazy as _
 
-from .. import policies
+from .. import display, policies
+from ..actors import Actor
 from ..admin_toolkit import CappedCountPaginator
 from ..alerts import alert_transition
 from ..choices import LIVE_ALERT_STATUSES, AlertStatus
@@ -25,24 +28,52 @@ from .base import (
 )
 from .exports import ExportActionsMixin
 
-HouseholdNames = Callable[[Iterable[UUID]], dict[UUID, str]]
+HouseholdNames = Callable[[Iterable[UUID], Actor | None], dict[UUID, str]]
 _household_names: list[HouseholdNames] = []
+#: How the change page says each key of an alert's ``details``: ``key → (label, words)``, where
+#: ``words(value)`` is the value in words (``None``: dates, numbers and lists as
+#: ``registry.display`` shows them). Registered by the apps that raise alerts.
+DetailWords = tuple[Any, Callable[[Any], str] | None]
+_detail_words: dict[str, DetailWords] = {}
 
 
 def register_household_names(names: HouseholdNames) -> None:
-    """How the alert pages name a household (its code) from its id: registered by the app that
-    owns households (the kernel does not import it), called once per page of alerts."""
+    """How the alert pages name a household from its id (its code, and its head's name where
+    the reader may see it): registered by the app that owns households (the kernel does not
+    import it), called once per page of alerts."""
     _household_names[:] = [names]
 
 
-def name_households(alerts: Iterable[Alert]) -> None:
+def register_alert_details(words: dict[str, DetailWords]) -> None:
+    """Labels (and value formatters) of the ``details`` keys an app's alerts carry."""
+    _detail_words.update(words)
+
+
+def name_households(alerts: Iterable[Alert], actor: Actor | None = None) -> None:
     """Set ``household_label`` on each alert (one query for the whole page)."""
     rows = list(alerts)
     ids = {a.household_id for a in rows if a.household_id}
-    names = _household_names[0](ids) if ids and _household_names else {}
+    names = _household_names[0](ids, actor) if ids and _household_names else {}
     for alert in rows:
         label = names.get(alert.household_id) if alert.household_id else None
         alert.household_label = label or "—"  # type: ignore[attr-defined]
+
+
+def detail_lines(details: Any, hidden: Iterable[str] = ()) -> list[tuple[str, str]]:
+    """An alert's ``details`` as ``(label, value in words)`` pairs, without the ``hidden``
+    keys; keys no app named and values that are ids (a linked record) are left out: the
+    page never shows a code or a JSON document."""
+    if not isinstance(details, dict):
+        return []
+    lines = []
+    for key, value in details.items():
+        if key in hidden or key not in _detail_words or value in (None, "", [], {}):
+            continue
+        label, words = _detail_words[key]
+        shown = words(value) if words is not None else display.value_words(value)
+        if shown:
+            lines.append((str(label), shown))
+    return lines
 
 
 class AlertChangeList(ChangeList):
@@ -50,7 +81,7 @@ class AlertChangeList(ChangeList):
 
     def get_results(self, request: HttpRequest) -> None:
         super().get_results(request)
-        name_households(self.result_list)
+        name_households(self.result_list, request_actor(request))
 
 
 class AlertDistrictFilter(admin.SimpleListFilter):
@@ -102,7 +133,7 @@ class AlertAdmin(ExportActionsMixin, admin.ModelAdmin):
         "status",
         "severity",
         "message",
-        "details",
+        "details_shown",
         "district",
         "program",
         "household_shown",
@@ -124,34 +155,28 @@ class AlertAdmin(ExportActionsMixin, admin.ModelAdmin):
 
     @admin.display(description=_("household"))
     def household_shown(self, obj: Alert) -> str:
-        """The household the alert is about, by its code (never its id)."""
+        """The household the alert is about, by its code (never its id), with its head's name
+        where the reader may see it."""
         if not hasattr(obj, "household_label"):
             name_households([obj])
         return str(obj.household_label)  # type: ignore[attr-defined]
 
+    def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
+        alert = super().get_object(request, object_id, from_field)
+        if alert is not None:
+            name_households([alert], request_actor(request))
+            alert.stage_hidden = not policies.alert_stage_visible(request_actor(request), alert)
+        return alert
+
     @admin.display(description=_("details"))
-    def details_without_stage(self, obj: Alert) -> Any:
-        """The alert's details without the stage they name (shown instead of ``details`` to
-        who may not see the household's stage: ``policies.alert_stage_visible``)."""
-        details = obj.details or {}
-        if not isinstance(details, dict):
-            return details
-        return {k: v for k, v in details.items() if k not in policies.STAGE_DETAIL_KEYS}
-
-    def _stage_hidden(self, request: HttpRequest, obj: Any) -> bool:
-        return obj is not None and not policies.alert_stage_visible(request_actor(request), obj)
-
-    def get_readonly_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        fields = list(super().get_readonly_fields(request, obj))
-        if self._stage_hidden(request, obj):
-            fields = ["details_without_stage" if f == "details" else f for f in fields]
-        return fields
-
-    def get_fields(self, request: HttpRequest, obj: Any = None) -> Any:
-        fields = list(super().get_fields(request, obj))
-        if self._stage_hidden(request, obj):
-            fields = ["details_without_stage" if f == "details" else f for f in fields]
-        return fields
+    def details_shown(self, obj: Alert) -> Any:
+        """The alert's details in words, one labelled line each; without the stage they name
+        for who may not see the household's stage (``policies.alert_stage_visible``)."""
+        hidden = policies.STAGE_DETAIL_KEYS if getattr(obj, "stage_hidden", True) else ()
+        lines = detail_lines(obj.details, hidden)
+        if not lines:
+            return display.EMPTY
+        return format_html_join(mark_safe("<br>"), "{}: {}", lines)
 
     def get_queryset(self, request: HttpRequest) -> QuerySet[Alert]:
         actor = request_actor(request)

@@ -4,14 +4,18 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.utils.translation import gettext_lazy as _
 from rest_framework import authentication, exceptions
 from rest_framework.request import Request
 
+from registry import degraded
 from registry.actors import Actor
 from registry.bruteforce import client_address
 from registry.models import ApiKey
-from registry.services import ApiKeyError, api_key_authenticate
+from registry.services import ApiKeyError, api_key_authenticate, key_prefix
+
+from .throttling import ClientRateThrottle, Counted, uncount
 
 KEYWORD = "Api-Key"
 # Also accepted: the form HTTP clients (and the docs' "Authorize" dialog) send by default.
@@ -69,17 +73,41 @@ class ApiKeyAuthentication(authentication.BaseAuthentication):
             raise exceptions.AuthenticationFailed(
                 _("The Api-Key header has no key."), code="invalid_api_key"
             )
+        # The key's throttle counters go in the same cache round trip as the key itself.
+        prefix = key_prefix(raw_key)
+        window = ClientRateThrottle.key_window(prefix) if prefix is not None else None
+        seen: dict[str, Any] = {}
         try:
-            api_key = api_key_authenticate(raw_key, address=client_address(request._request))
+            api_key = api_key_authenticate(
+                raw_key,
+                address=client_address(request._request),
+                also=[window.previous] if window else [],
+                count=[(window.current, window.ttl)] if window else [],
+                seen=seen,
+            )
         except ApiKeyError as exc:
+            if window is not None and window.current in seen:
+                _take_back(window.current)  # a wrong key spends no budget of the right one
             if exc.retry_after is not None:
                 raise TooManyFailedAttempts(exc.detail, wait=exc.retry_after) from exc
             raise exceptions.AuthenticationFailed(exc.detail, code=exc.code) from exc
+        if window is not None and window.current in seen:
+            request._throttle_counted = Counted(  # type: ignore[attr-defined]
+                window, int(seen[window.current]), int(seen.get(window.previous) or 0)
+            )
         request._registry_actor = Actor.for_api_key(api_key)  # type: ignore[attr-defined]
         return ApiKeyPrincipal(api_key), api_key
 
     def authenticate_header(self, request: Request) -> str:
         return KEYWORD
+
+
+def _take_back(counter: str) -> None:
+    try:
+        uncount(cache, counter)
+    except degraded.BACKEND_ERRORS as exc:
+        degraded.mark_down("cache")
+        degraded.warn("cache", "API throttling counts per process", exc)
 
 
 def get_actor(request: Request) -> Actor:

@@ -24,15 +24,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import date, datetime
+from typing import Any, cast
 
 from django.core.exceptions import ImproperlyConfigured
 from django.db.models import QuerySet
 from django.db.models.query import ValuesIterable
-from rest_framework import serializers
+from rest_framework import ISO_8601, serializers
 from rest_framework.relations import PKOnlyObject, RelatedField
 from rest_framework.request import Request
 from rest_framework.response import Response
+from rest_framework.settings import api_settings
 
 __all__ = ["Children", "LeanListMixin", "Plan", "Row", "RowIterable", "compile_plan"]
 
@@ -82,16 +84,32 @@ class Plan:
 
     def render(self, row: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> Any:
         """The serializer's output for ``row`` (``children``: its nested rows by field)."""
-        data: dict[str, Any] = {}
-        nested = self.nested
-        for name, column, convert in self.fields:
-            if name in nested:
-                plan = nested[name][1]
-                data[name] = [plan.render(child, {}) for child in children.get(name, ())]
-                continue
-            value = row[column] if column else None
-            data[name] = None if value is None else convert(value)
-        return data
+        return self.renderer()(row, children)
+
+    def renderer(self) -> Callable[[dict[str, Any], dict[str, list[dict[str, Any]]]], Any]:
+        """A function rendering rows as ``render`` does, its converters bound once (for a
+        page: what a converter reads from the request's state, e.g. the current time zone, is
+        read once instead of once per value)."""
+        nested = {name: plan.renderer() for name, (_source, plan) in self.nested.items()}
+        steps = [
+            (name, column, _bound(convert))
+            for name, column, convert in self.fields
+            if name not in nested
+        ]
+        order = [name for name, _column, _convert in self.fields]
+
+        def render(row: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> Any:
+            data: dict[str, Any] = {}
+            for name, column, convert in steps:
+                value = row[column] if column else None
+                data[name] = None if value is None else convert(value)
+            for name, child in nested.items():
+                data[name] = [child(item, {}) for item in children.get(name, ())]
+            if nested:
+                return {name: data[name] for name in order}  # the serializer's field order
+            return data
+
+        return render
 
 
 def _pk_only(field: RelatedField[Any, Any, Any]) -> Callable[[Any], Any]:
@@ -135,7 +153,10 @@ def _compile(serializer: serializers.Serializer[Any]) -> Plan:
 def _fast(bound: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any], Any]:
     """``bound.to_representation``, or a shortcut giving the same value where the column's
     value is already what the field returns (a ``bool`` for a ``BooleanField``, a ``str`` for a
-    ``CharField``, an ``int`` for an ``IntegerField``); any other value goes to the field."""
+    ``CharField`` or a ``str`` choice, an ``int`` for an ``IntegerField``, any value for a
+    ``JSONField``), or computes it as the field does (``str`` of a UUID, ``isoformat()`` of a
+    ``date``, of an aware ``datetime`` in the current time zone with ``Z`` for UTC); any other
+    value goes to the field."""
     slow = bound.to_representation
     kind = type(bound)
     if kind is serializers.BooleanField:
@@ -146,7 +167,69 @@ def _fast(bound: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any], Any]:
         return lambda value: value if type(value) is int else slow(value)
     if kind is serializers.UUIDField and getattr(bound, "uuid_format", "") == "hex_verbose":
         return str  # what the field returns for this format
+    if kind is serializers.JSONField and not getattr(bound, "binary", False):
+        return _same  # ``to_representation`` returns the value as it is
+    if kind is serializers.ChoiceField:
+        # ``choice_strings_to_values[str(value)]``: the value itself for a ``str`` choice.
+        same = frozenset(
+            key
+            for key, value in bound.choice_strings_to_values.items()  # type: ignore[attr-defined]
+            if type(value) is str and value == key
+        )
+        return lambda value: value if type(value) is str and value in same else slow(value)
+    if kind is serializers.DateField and _iso(bound, api_settings.DATE_FORMAT):
+        return lambda value: value.isoformat() if type(value) is date else slow(value)
+    if (
+        kind is serializers.DateTimeField
+        and _iso(bound, api_settings.DATETIME_FORMAT)
+        and not hasattr(bound, "timezone")
+    ):
+        return _DateTime(cast(serializers.DateTimeField, bound))
     return slow
+
+
+def _iso(bound: serializers.Field[Any, Any, Any, Any], default: Any) -> bool:
+    """Whether a date or time field renders ISO 8601 (its own format, or the API's)."""
+    output_format = getattr(bound, "format", default)
+    return output_format is not None and str(output_format).lower() == ISO_8601
+
+
+def _same(value: Any) -> Any:
+    return value
+
+
+class _DateTime:
+    """``DateTimeField.to_representation`` (ISO 8601, the current time zone) for aware
+    datetimes, the time zone read once per page (``bind``); anything else goes to the field."""
+
+    def __init__(self, field: serializers.DateTimeField) -> None:
+        self.field = field
+
+    def __call__(self, value: Any) -> Any:
+        return self.field.to_representation(value)
+
+    def bind(self) -> Callable[[Any], Any]:
+        field = self.field
+        slow = field.to_representation
+        zone: Any = field.default_timezone()
+        if zone is None:
+            return slow
+
+        def convert(value: Any) -> Any:
+            if type(value) is not datetime or value.tzinfo is None:
+                return slow(value)
+            try:
+                text = value.astimezone(zone).isoformat()
+            except OverflowError:
+                return slow(value)
+            return text[:-6] + "Z" if text.endswith("+00:00") else text
+
+        return convert
+
+
+def _bound(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    bind = getattr(convert, "bind", None)
+    return bind() if bind is not None else convert
 
 
 def _computed(value: Any) -> Any:
@@ -158,6 +241,7 @@ def _compile_error(value: Any) -> Any:
 
 
 _PLANS: dict[type[Any], Plan] = {}
+_NO_CHILDREN: dict[str, list[dict[str, Any]]] = {}
 # Nested rows of a page: parent id → field name → its rows.
 Grouped = dict[Any, dict[str, list[dict[str, Any]]]]
 
@@ -197,10 +281,12 @@ class LeanListMixin:
         assert page is not None  # every list endpoint is paginated
         children = self._children([row["id"] for row in page], plan)
         context = self.get_serializer_context()  # type: ignore[attr-defined]
+        render = plan.renderer()
+        mask_row = self.mask_row
         results = []
         for row in page:
-            data = plan.render(row, children.get(row["id"], {}))
-            self.mask_row(context, row, data)
+            data = render(row, children.get(row["id"], _NO_CHILDREN))
+            mask_row(context, row, data)
             results.append(data)
         return self.get_paginated_response(results)  # type: ignore[attr-defined]
 

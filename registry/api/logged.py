@@ -7,18 +7,21 @@ which fields, which request), list pages and single reads alike (a 304 writes no
   breach notice names who read what (``python manage.py access_report``).
 
 A response carrying both writes one row listing both sets of fields: a list page costs one
-``INSERT`` whatever its size."""
+``INSERT`` whatever its size. On PostgreSQL, outside a transaction, the row's commit overlaps
+the rest of the response (``registry.accesslog_writer``): the response is rendered, then waits
+for the commit before it leaves (``finalize_response``)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from django.template.response import SimpleTemplateResponse
 from rest_framework import status
 from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.choices import Scope
-from registry.history import access_log_record
+from registry.history import access_log_start
 
 from .mixins import conditional_response, etag_for
 
@@ -66,13 +69,26 @@ class LoggedReadsMixin:
             if records:
                 ids.update((str(o.pk), None) for o in records)
                 fields += names
-        access_log_record(
+        waiter = access_log_start(
             actor=actor,
             resource=self.logged_resource,
             object_ids=list(ids),
             fields=fields,
             path=self.request.get_full_path(),  # type: ignore[attr-defined]
         )
+        self.__dict__.setdefault("_log_waiters", []).append(waiter)
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """The response, rendered, once its access-log rows are committed (a row that could
+        not be written raises: no logged read leaves unlogged)."""
+        response = super().finalize_response(request, response, *args, **kwargs)  # type: ignore[misc]
+        waiters = self.__dict__.pop("_log_waiters", [])
+        if waiters:
+            if isinstance(response, SimpleTemplateResponse) and not response.is_rendered:
+                response.render()  # while the row's commit is on its way
+            for wait in waiters:
+                wait()
+        return response
 
     def paginate_queryset(self, queryset: Any) -> list[Any] | None:
         """One page of a list, its coca reads logged."""

@@ -403,9 +403,15 @@ def test_alert_list_names_the_household_and_dates_in_words(demo: None) -> None:
     html = response.content.decode()
     assert household.code in html
     assert codes_in(html, known_slugs()) == []
-    # One query names the households of the whole page.
-    naming = 'SELECT "farmers_household"."id" AS "pk", "farmers_household"."code"'
-    named = [q for q in queries.captured_queries if q["sql"].startswith(naming)]
+    # One query names the households of the whole page (code, head's name and the consent
+    # that says whether this reader may see the name).
+    named = [
+        q
+        for q in queries.captured_queries
+        if q["sql"].startswith('SELECT "farmers_household"."id"')
+        and '"farmers_household"."head_name"' in q["sql"]
+        and "farmers_consent" in q["sql"]
+    ]
     assert len(named) == 1
 
 

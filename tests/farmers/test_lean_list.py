@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import re
+import threading
 from io import StringIO
 from typing import Any
 from urllib.parse import unquote
@@ -22,11 +23,13 @@ from rest_framework.test import APIClient
 
 from farmers.api.views import HouseholdViewSet
 from farmers.models import Household, Member
+from registry import accesslog_writer
 from registry.api.base import RegistryViewSet
 from registry.api.lean import LeanListMixin, compile_plan
 from registry.api.pagination import CURSOR_SALT
 from registry.choices import Scope
 from registry.models import AccessLog, Organization, Program
+from registry.services import api_key_create
 from tests.factories import UserFactory
 from tests.farmers.conftest import WRITE, household_payload
 from tests.farmers.test_stage_is_coca import (  # noqa: F401 - the fixture is used by name
@@ -212,3 +215,59 @@ def test_benchmark_list_path_runs_on_a_small_database() -> None:
     assert "queries per API list request by page_size: {1: 3, 50: 3, 100: 3}" in text
     # The method the benchmark swaps for the serializer path is back in place.
     assert HouseholdViewSet.list is LeanListMixin.list
+
+
+def test_inside_a_transaction_the_access_log_row_is_written_inline() -> None:
+    # Tests (and any request under a transaction) write the row in the request's transaction.
+    assert connection.in_atomic_block
+    assert not accesslog_writer.enabled()
+
+
+@pytest.mark.postgres
+@pytest.mark.django_db(transaction=True)
+def test_the_writer_thread_commits_the_access_log_row_before_the_response_leaves(
+    program: Program, partner: Organization, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Outside a transaction (a real request) the row's commit overlaps the rendering: the
+    writer thread inserts it, and the response waits for it; a row that cannot be written
+    turns the response into a 500."""
+    monkeypatch.setattr(accesslog_writer, "statements", accesslog_writer.statements)
+    try:
+        _writer_thread_checks(partner, monkeypatch)
+    finally:
+        accesslog_writer.close()  # the test database can then be dropped
+
+
+def _writer_thread_checks(partner: Organization, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert accesslog_writer.enabled()
+    assert (
+        _key(partner, WRITE).post(HOUSEHOLDS, household_payload(), format="json").status_code == 201
+    )
+    reader_key, raw = api_key_create(organization=partner, scopes=[Scope.HOUSEHOLDS_READ])
+    reader = APIClient()
+    reader.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    threads: list[str] = []
+    insert = accesslog_writer._insert
+
+    def watched(values: dict[str, Any]) -> None:
+        threads.append(threading.current_thread().name)
+        insert(values)
+
+    monkeypatch.setattr(accesslog_writer, "_insert", watched)
+    before = accesslog_writer.statements
+    response = reader.get(HOUSEHOLDS)
+    assert response.status_code == 200
+    assert threads == [threads[0]] and threads[0].startswith("access-log")
+    assert accesslog_writer.statements == before + 1
+    log = AccessLog.objects.get(created_by_key=reader_key)
+    assert log.object_ids == [row["id"] for row in response.json()["results"]]
+    assert "members.document_number" in log.fields
+
+    def broken(values: dict[str, Any]) -> None:
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(accesslog_writer, "_insert", broken)
+    reader.raise_request_exception = False
+    failed = reader.get(HOUSEHOLDS)
+    assert failed.status_code == 500
+    assert failed.json()["type"] == "server_error"

@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 from django.db import connection, transaction
+from django.db.models import Q
 from django.test.utils import CaptureQueriesContext
 from django.utils.html import escape
 
@@ -686,3 +687,77 @@ def test_stored_milestones_compare_equal_only_when_they_are(program: Program) ->
     assert engine._same_milestones(milestones, dict(milestones))  # a dict, as SQLite reads it
     odd = {"enrolled": 'a"b\\c', "zz": "x"}
     assert engine._same_milestones(json.dumps(odd), odd)
+
+
+def test_a_full_withdrawal_of_consent_is_no_consent_for_the_enrolment_rule(
+    program: Program, people: tuple[Actor, Actor], django_capture_on_commit_callbacks: Any
+) -> None:
+    """Withdrawing every purpose (a consent version with none) leaves the family without
+    consent for the engine, as one that never signed; narrowing keeps it; consenting again
+    brings the stage back. Each change recomputes the stage after its commit."""
+    officer, _supervisor = people
+    household = make_household(
+        program,
+        HouseholdEvidence(
+            household_id=None, registered_on=date(2023, 1, 10), agreements=[date(2023, 2, 1)]
+        ),
+    )
+    engine.recompute_households([household.pk])
+    assert stored(household).stage == Stage.COMMITTED
+
+    def consent(purposes: list[str]) -> Household:
+        with django_capture_on_commit_callbacks(execute=True):
+            services.consent_record(
+                actor=officer, household=household.pk, purposes=purposes, reason="la familia"
+            )
+        return stored(household)
+
+    assert consent(["registry", "statistics"]).stage == Stage.COMMITTED
+    assert consent(["registry"]).stage == Stage.COMMITTED  # narrowed: still consent
+    withdrawn = consent([])
+    assert withdrawn.stage == Stage.ENROLLED
+    last = StageChange.objects.filter(household=household).last()
+    assert last is not None
+    assert (last.from_stage, last.to_stage) == (Stage.COMMITTED, Stage.ENROLLED)
+    # The engine's own evidence read says so too (no consent, not "any consent row").
+    batch = engine.read_evidence(Q(pk=household.pk), Q(household_id=household.pk), TODAY)
+    assert batch.consents == set()
+    assert consent(["registry"]).stage == Stage.COMMITTED
+
+
+def test_engine_alerts_name_the_household_and_their_dates_and_the_admin_says_details_in_words(
+    program: Program, client: Any
+) -> None:
+    household = make_household(
+        program,
+        HouseholdEvidence(
+            household_id=None,
+            registered_on=date(2023, 1, 10),
+            agreements=[date(2024, 1, 1)],
+            visits=[Visit(date(2024, 3, 1), Decimal("0"), Decimal("2"))],
+        ),
+    )
+    engine.recompute_households([household.pk], today=date(2025, 1, 1))
+    engine.recompute_households([household.pk], today=TODAY)
+    expiry = Alert.objects.get(kind=AlertKind.EVIDENCE_EXPIRY, household_id=household.pk)
+    # The code (never a name: partners read alerts too) and the date as dd/mm/aaaa.
+    assert expiry.message.startswith(f"{household.code}: ")
+    assert "01/09/2025" in expiry.message and "2025-09-01" not in expiry.message
+    assert "Quispe" not in expiry.message
+    visit_due = Alert.objects.filter(kind=AlertKind.VISIT_DUE, household_id=household.pk)
+    for alert in visit_due:
+        assert alert.due_on is not None and alert.due_on.strftime("%d/%m/%Y") in alert.message
+
+    client.force_login(UserFactory.create(username="raiz", is_superuser=True, is_staff=True))
+    page = client.get(f"/admin/registry/alert/{expiry.pk}/change/")
+    assert page.status_code == 200
+    text = page.content.decode()
+    # The household by its code and its head's name (this reader may see them), and the
+    # details as labelled words: the stage and the reason by their labels, no JSON.
+    assert f"{household.code} · Juana Quispe Huamán" in escape(text) or (
+        f"{household.code} · Juana Quispe Huamán" in text
+    )
+    details = text[text.index("field-details_shown") :]
+    details = details[: details.index("</div>\n")]
+    assert "{" not in details and "visit_expired" not in details and '"stage"' not in details
+    assert str(reason_label("visit_expired")) in details

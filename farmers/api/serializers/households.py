@@ -260,19 +260,27 @@ class HouseholdSerializer(serializers.ModelSerializer[Household]):
         return data
 
 
-def household_mask(context: dict[str, Any], record: Any, data: dict[str, Any]) -> None:
+def household_mask(
+    context: dict[str, Any],
+    record: Any,
+    data: dict[str, Any],
+    *,
+    stage: bool | None = None,
+    personal: bool | None = None,
+) -> None:
     """Drop from ``data`` (a household as the API shows it) what the caller may not see of
     ``record`` (a ``Household``, or a row of the lean list path with its ``district_id`` and
     ``program_id``): the stage fields unless ``stage_shown``, and the personal data unless
     ``personal_shown`` (``pseudonymised``). The one masking step of both paths (serializer and
     list rows): per-record rules belong here, fed by the record's
-    columns, never by a query."""
-    if not stage_shown(context, record):
+    columns, never by a query. ``stage`` / ``personal``: ``stage_shown`` / ``personal_shown``
+    already answered for this record (the list's access log asked them first)."""
+    if not (stage_shown(context, record) if stage is None else stage):
         for name in HouseholdSerializer.stage_fields:
             data.pop(name, None)
     # Pseudonymised where the family's current consent does not cover the caller (the row
     # carries the consent's purposes as an annotated column: ``farmers.consent.with_consent``).
-    hidden = not personal_shown(context, record)
+    hidden = not (personal_shown(context, record) if personal is None else personal)
     data["pseudonymised"] = hidden
     if hidden:
         consent.mask(data, HouseholdSerializer.masked_fields)
