@@ -331,6 +331,12 @@ def stage_history(*, actor: Actor, household: Household) -> QuerySet[StageChange
     )
 
 
+def household_codes(ids: Iterable[Any]) -> dict[Any, str]:
+    """The codes of the households ``ids`` (one query): how exports name a household without
+    reading its people."""
+    return dict(Household.objects.filter(pk__in=list(ids)).values_list("pk", "code"))
+
+
 def household_labels(ids: Iterable[Any], actor: Actor | None) -> dict[Any, str]:
     """How the alert pages name the households ``ids`` (one query): the code, and the head's
     name where ``actor`` may see the family's personal data (``farmers.consent``); codes only
