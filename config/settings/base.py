@@ -461,3 +461,10 @@ LOGGING["filters"] = {"personal_data": {"()": "registry.redaction.PersonalDataFi
 LOGGING["handlers"]["console"]["filters"] = ["personal_data"]  # type: ignore[index]
 DEFAULT_EXCEPTION_REPORTER_FILTER = "registry.redaction.PersonalDataReporterFilter"
 DEFAULT_EXCEPTION_REPORTER = "registry.redaction.PersonalDataExceptionReporter"
+
+# Household imports (``farmers.importing``): background jobs, checked then imported in chunks.
+# The ceiling is what one job does in a few minutes (50,000 families ≈ 200,000 rows in about a
+# minute on PostgreSQL: README, "Import benchmark").
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+IMPORT_CHUNK_HOUSEHOLDS = env.int("IMPORT_CHUNK_HOUSEHOLDS", default=2000)

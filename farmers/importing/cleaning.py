@@ -34,9 +34,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+_UBIGEO_PICKED_RE = re.compile(r"(\d{5,6})\s*[·\-–—:|]\s*\S.*")
+
+
 def _district(value: Any) -> str:
-    """Ubigeos lose their leading zero in spreadsheets (``80910``): put it back."""
+    """Ubigeos lose their leading zero in spreadsheets (``80910``): put it back. The template's
+    drop-down writes ``080910 · Pichari``: the ubigeo counts."""
     text = _text(value)
+    if match := _UBIGEO_PICKED_RE.fullmatch(text):
+        text = match.group(1)
     if text.isdigit() and len(text) == 5:
         return text.zfill(6)
     return text
