@@ -16,7 +16,8 @@ from __future__ import annotations
 from .base import MASK, CocaInlineMixin, LinkedInline, ScopedAdminMixin, coca_allowed
 from .dashboard_page import DASHBOARD_PAGE, dashboard_allowed, dashboard_view
 from .decisions import AppealAdmin, ExclusionProposalAdmin, VisitCorrectionAdmin
-from .households import HOUSEHOLD_CSV, HouseholdAdmin, HouseholdImportForm
+from .households import HOUSEHOLD_CSV, HouseholdAdmin
+from .imports import HouseholdImportForm, ImportJobAdmin
 from .inlines import (
     AgreementInline,
     ConsentInline,
@@ -54,6 +55,7 @@ __all__ = [
     "ExclusionProposalAdmin",
     "HouseholdAdmin",
     "HouseholdImportForm",
+    "ImportJobAdmin",
     "LinkedInline",
     "MemberInline",
     "PlotAdmin",

@@ -10,7 +10,6 @@ from dataclasses import dataclass
 from typing import Any
 
 from django.utils import translation
-
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
