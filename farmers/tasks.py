@@ -63,3 +63,12 @@ def run_import_job(job_id: str) -> str:
 
     job = import_job_run(job_id)
     return job.status if job is not None else "missing"
+
+
+@shared_task(name="farmers.tasks.find_import_duplicates", acks_late=True)
+def find_import_duplicates(household_ids: list[str]) -> int:
+    """Queue the near matches of a chunk of imported households for review (after the chunk
+    commits; idempotent). Returns how many pairs were found."""
+    from .importing.pipeline import find_possible_duplicates
+
+    return find_possible_duplicates(household_ids)

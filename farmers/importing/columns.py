@@ -166,6 +166,12 @@ REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 
 def _slug(text: Any) -> str:
     """``"Fecha de Nacimiento"`` → ``"fecha_de_nacimiento"``: accents, case and punctuation go."""
+    return _slug_text(str(text or ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _slug_text(text: str) -> str:
+    """``"Fecha de Nacimiento"`` → ``"fecha_de_nacimiento"``: accents, case and punctuation go."""
     decomposed = unicodedata.normalize("NFKD", str(text or "").casefold())
     plain = "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
     return re.sub(r"[^0-9a-z]+", "_", plain).strip("_")

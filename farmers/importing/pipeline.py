@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import functools
 import io
 import re
 import uuid
@@ -38,15 +39,16 @@ from typing import IO, Any
 from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registry import outbox
 from registry.actors import Actor
-from registry.bulk import copy_instances
+from registry.bulk import copy_instances, copy_rows
 from registry.choices import ChangeAction, Scope
-from registry.crypto import PURPOSE_DOCUMENT, PURPOSE_PHONE, blind_index_many
+from registry.crypto import PURPOSE_DOCUMENT, PURPOSE_PHONE, blind_index_many, encrypt_many
 from registry.history import mask_personal
 from registry.idempotency import request_hash
 from registry.models import ChangeRecord, District, Program
@@ -520,16 +522,15 @@ def _validate(ctx: Context, prepared: _Prepared) -> None:
         errors.setdefault("enrolled_on", []).append(
             ValidationError(_("The date cannot be in the future."), code="future_date")
         )
-    if not errors and prepared.program is not None:
-        if not ctx.actor.covers(
-            district=prepared.district, program=prepared.program.pk, scope=Scope.HOUSEHOLDS_WRITE
-        ):
-            errors["district"] = [
-                ValidationError(
-                    _("This district and programme are outside your assigned area."),
-                    code="out_of_area",
-                )
-            ]
+    if not errors and prepared.program is not None and not ctx.actor.covers(
+        district=prepared.district, program=prepared.program.pk, scope=Scope.HOUSEHOLDS_WRITE
+    ):
+        errors["district"] = [
+            ValidationError(
+                _("This district and programme are outside your assigned area."),
+                code="out_of_area",
+            )
+        ]
     if errors:
         ctx.importer._map_validation(household, ValidationError(errors), prepared.places)
 
@@ -688,6 +689,68 @@ def process_chunk(ctx: Context, chunk: Chunk, *, write: bool) -> ChunkResult:
 # --- writing -------------------------------------------------------------------------------
 
 
+_MEMBER_COLUMNS = [
+    "id",
+    "household",
+    "given_names",
+    "surnames",
+    "document_type",
+    "document_number",
+    "document_index",
+    "sex",
+    "birth_date",
+    "relationship",
+    "phone",
+    "phone_index",
+    "is_head",
+    "is_active",
+    "is_live",
+    "created_at",
+]
+
+
+def _copy_members(members: list[Member]) -> None:
+    """The members as ``bulk_create`` would write them (identifiers encrypted, blind indexes
+    derived), encrypted in bulk with one keyring on PostgreSQL (``COPY``)."""
+    if connection.vendor != "postgresql":
+        copy_instances(Member, members)
+        return
+    documents = [m.document_number for m in members]
+    phones = [m.phone for m in members]
+    copy_rows(
+        Member,
+        _MEMBER_COLUMNS,
+        (
+            (
+                m.pk,
+                m.household_id,
+                m.given_names,
+                m.surnames,
+                m.document_type,
+                document,
+                document_index,
+                m.sex,
+                m.birth_date,
+                m.relationship,
+                phone,
+                phone_index,
+                m.is_head,
+                m.is_active,
+                m.is_live,
+                m.created_at,
+            )
+            for m, document, document_index, phone, phone_index in zip(
+                members,
+                encrypt_many(documents, PURPOSE_DOCUMENT),
+                blind_index_many(documents, PURPOSE_DOCUMENT),
+                encrypt_many(phones, PURPOSE_PHONE),
+                blind_index_many(phones, PURPOSE_PHONE),
+                strict=True,
+            )
+        ),
+    )
+
+
 def _codes(count: int) -> list[str]:
     """``count`` new household codes, none already taken (one query, drawn again on a clash)."""
     codes: set[str] = set()
@@ -706,7 +769,6 @@ def _write(ctx: Context, fresh: list[_Prepared]) -> list[uuid.UUID]:
     members: list[Member] = []
     consents: list[Consent] = []
     keys_of: list[set[str]] = []
-    members_of: list[list[Member]] = []
     records: list[ChangeRecord] = []
     content_type = ContentType.objects.get_for_model(Household)
     for p, code in zip(fresh, _codes(len(fresh)), strict=True):
@@ -729,7 +791,6 @@ def _write(ctx: Context, fresh: list[_Prepared]) -> list[uuid.UUID]:
             member.created_at = now
         households.append(household)
         members.extend(objects)
-        members_of.append(objects)
         consents.append(
             Consent(household=household, officer=actor.user, created_at=now, **p.consent)
         )
@@ -756,131 +817,169 @@ def _write(ctx: Context, fresh: list[_Prepared]) -> list[uuid.UUID]:
             )
         )
     copy_instances(Household, households)
-    copy_instances(Member, members)
+    _copy_members(members)
     copy_instances(Consent, consents)
-    copy_instances(
+    copy_rows(
         DedupKey,
+        ["household", "key"],
         [
-            DedupKey(household=household, key=key)
+            (household.pk, key)
             for household, keys in zip(households, keys_of, strict=True)
             for key in sorted(keys)
         ],
     )
-    duplicates = _possible_duplicates(households, keys_of, members_of)
-    PossibleDuplicate.objects.bulk_create(duplicates, ignore_conflicts=True)
     copy_instances(ChangeRecord, records)
     ids = [h.pk for h in households]
     recompute_on_commit(ids)
+    # Near matches are queued for review once the chunk commits (a task, set-based).
+    outbox.publish_on_commit(DUPLICATES_TOPIC, {"household_ids": [str(pk) for pk in ids]})
     return ids
 
 
-_Candidate = tuple[str, list[tuple[list[str], date, str]]]  # district, members
+# --- near matches (after each chunk commits) ----------------------------------------------
+
+#: The outbox topic of an imported chunk's near-match search; payload ``{"household_ids"}``.
+DUPLICATES_TOPIC = "farmers.import_duplicates"
+DUPLICATES_TASK = "farmers.tasks.find_import_duplicates"
+
+# Each new household's (at most 25) registered households sharing most blocking keys, the
+# chunk's later households left out (registering one by one, a household sees only those
+# registered before it).
+_RANK_SQL = """
+SELECT idx, household_id, district_id, shared FROM (
+    SELECT m.idx, d.household_id, h.district_id, count(*) AS shared,
+           row_number() OVER (PARTITION BY m.idx ORDER BY count(*) DESC) AS rank
+    FROM unnest(%s::int[], %s::text[]) AS m(idx, key)
+    JOIN farmers_dedupkey d ON d.key = m.key
+    JOIN farmers_household h ON h.id = d.household_id
+    LEFT JOIN unnest(%s::uuid[]) WITH ORDINALITY AS c(id, pos) ON c.id = d.household_id
+    WHERE c.pos IS NULL OR c.pos - 1 < m.idx
+    GROUP BY m.idx, d.household_id, h.district_id
+) ranked
+WHERE rank <= %s
+"""
+
+_Person = tuple[str, str, date, str]  # given names, surnames, birth date, phone blind index
 
 
 def _ranked_candidates(
-    households: list[Household], keys_of: list[set[str]]
-) -> list[list[uuid.UUID]]:
-    """For each new household, the (at most 25) households sharing most blocking keys with it:
-    the ones already registered (one query over the chunk's keys) and the chunk's earlier
-    ones (as registering them one by one would have seen them)."""
-    all_keys = sorted(set().union(*keys_of)) if keys_of else []
-    holders: dict[str, list[uuid.UUID]] = defaultdict(list)
-    for start in range(0, len(all_keys), 5000):
-        for key, household_id in DedupKey.objects.filter(
-            key__in=all_keys[start : start + 5000]
-        ).values_list("key", "household_id"):
-            holders[key].append(household_id)
-    ranked: list[list[uuid.UUID]] = []
-    for household, keys in zip(households, keys_of, strict=True):
-        shared: Counter[uuid.UUID] = Counter()
-        for key in keys:
-            shared.update(holders.get(key, ()))
-        shared.pop(household.pk, None)
-        ranked.append([pk for pk, _n in shared.most_common(MAX_DUPLICATE_CANDIDATES)])
-        for key in keys:  # later households of the chunk see this one
-            holders[key].append(household.pk)
-    return ranked
+    ids: list[uuid.UUID], keys_of: list[set[str]]
+) -> list[list[tuple[uuid.UUID, str]]]:
+    """For each household of ``ids`` (in registration order), the households sharing most
+    blocking keys with it, most shared first, with their district: one query on PostgreSQL,
+    counted here elsewhere."""
+    found: list[list[tuple[uuid.UUID, str, int]]] = [[] for _keys in keys_of]
+    if connection.vendor == "postgresql":
+        indexes = [i for i, keys in enumerate(keys_of) for _key in keys]
+        flat = [key for keys in keys_of for key in keys]
+        with connection.cursor() as cursor:
+            cursor.execute(_RANK_SQL, [indexes, flat, ids, MAX_DUPLICATE_CANDIDATES])
+            for idx, household_id, district, shared in cursor.fetchall():
+                found[idx].append((household_id, district, shared))
+    else:
+        position = {pk: i for i, pk in enumerate(ids)}
+        all_keys = sorted(set().union(*keys_of)) if keys_of else []
+        holders: dict[str, list[uuid.UUID]] = defaultdict(list)
+        districts: dict[uuid.UUID, str] = {}
+        for start in range(0, len(all_keys), 500):
+            for key, household_id, district in DedupKey.objects.filter(
+                key__in=all_keys[start : start + 500]
+            ).values_list("key", "household_id", "household__district_id"):
+                holders[key].append(household_id)
+                districts[household_id] = district
+        for i, keys in enumerate(keys_of):
+            shared: Counter[uuid.UUID] = Counter()
+            for key in keys:
+                shared.update(pk for pk in holders.get(key, ()) if position.get(pk, -1) < i)
+            found[i] = [
+                (pk, districts[pk], n) for pk, n in shared.most_common(MAX_DUPLICATE_CANDIDATES)
+            ]
+    for candidates in found:
+        candidates.sort(key=lambda c: -c[2])
+    return [[(pk, district) for pk, district, _n in candidates] for candidates in found]
 
 
-def _possible_duplicates(
-    households: list[Household], keys_of: list[set[str]], members_of: list[list[Member]]
-) -> list[PossibleDuplicate]:
-    """``services.dedup._find_possible_duplicates`` for a whole chunk: the candidates' active
-    members read as values (names, birth date, phone blind index) in one query."""
-    ranked = _ranked_candidates(households, keys_of)
-    wanted = {pk for ids in ranked for pk in ids}
-    ours = {h.pk: (h.district_id, members) for h, members in zip(households, members_of, strict=True)}
-    people: dict[uuid.UUID, _Candidate] = {}
-    for pk, (district, members) in ours.items():
-        if pk in wanted:
-            people[pk] = (
-                district,
-                [
-                    (name_tokens(m.given_names, m.surnames), m.birth_date, _phone_index(m))
-                    for m in members
-                ],
-            )
-    outside = [pk for pk in wanted if pk not in ours]
-    for start in range(0, len(outside), 5000):
+def find_possible_duplicates(household_ids: Sequence[Any]) -> int:
+    """Queue the near matches of imported households for review, as ``household_register``
+    does one at a time (``services.dedup._find_possible_duplicates``), for a whole chunk: the
+    candidates ranked in one query, and only those that can match read (a pair needs the same
+    district, or the same phone and then a shared ``ph:`` key), their active members as values
+    (names, birth date, phone blind index), never as objects. Idempotent (run by a task after
+    the chunk commits); returns how many pairs it found."""
+    ids = [uuid.UUID(str(pk)) for pk in household_ids]
+    districts = dict(
+        Household.objects.filter(pk__in=ids, status__in=LIVE_STATUSES).values_list(
+            "pk", "district_id"
+        )
+    )
+    ids = [pk for pk in ids if pk in districts]
+    if not ids:
+        return 0
+    keys: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for household_id, key in DedupKey.objects.filter(household_id__in=ids).values_list(
+        "household_id", "key"
+    ):
+        keys[household_id].add(key)
+    keys_of = [keys[pk] for pk in ids]
+    ranked = _ranked_candidates(ids, keys_of)
+    ours = set(ids)
+    wanted = set(ids)
+    for pk, candidates, household_keys in zip(ids, ranked, keys_of, strict=True):
+        phones = any(k.startswith("ph:") for k in household_keys)
+        for candidate, district in candidates:
+            if candidate not in ours and (district == districts[pk] or phones):
+                wanted.add(candidate)
+    people: dict[uuid.UUID, list[_Person]] = defaultdict(list)
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), 5000):
         rows = Member.objects.filter(
-            household_id__in=outside[start : start + 5000],
+            household_id__in=ordered[start : start + 5000],
             is_active=True,
             household__status__in=LIVE_STATUSES,
-        ).values_list(
-            "household_id",
-            "household__district_id",
-            "given_names",
-            "surnames",
-            "birth_date",
-            "phone_index",
-        )
-        for household_id, district, given, surnames, birth, phone_index in rows:
-            entry = people.setdefault(household_id, (district, []))
-            entry[1].append((name_tokens(given, surnames), birth, phone_index))
+        ).values_list("household_id", "given_names", "surnames", "birth_date", "phone_index")
+        for household_id, given, surnames, birth, phone_index in rows:
+            people[household_id].append((given, surnames, birth, phone_index))
     found: list[PossibleDuplicate] = []
-    for household, members, candidates in zip(households, members_of, ranked, strict=True):
-        mine = [(name_tokens(m.given_names, m.surnames), m.birth_date, _phone_index(m)) for m in members]
-        for candidate_id in candidates:
-            if candidate_id not in people:
+    for pk, candidates in zip(ids, ranked, strict=True):
+        mine = people.get(pk) or []
+        for candidate_id, district in candidates:
+            theirs = people.get(candidate_id)
+            if not theirs or not mine:
                 continue
-            district, theirs = people[candidate_id]
-            duplicate = _compare(household.district_id, mine, district, theirs)
+            duplicate = _compare(districts[pk], mine, district, theirs)
             if duplicate is not None:
                 score, reasons = duplicate
                 found.append(
                     PossibleDuplicate(
-                        household=household,
-                        candidate_id=candidate_id,
-                        score=score,
-                        reasons=reasons,
+                        household_id=pk, candidate_id=candidate_id, score=score, reasons=reasons
                     )
                 )
-    return found
+    PossibleDuplicate.objects.bulk_create(found, ignore_conflicts=True)
+    return len(found)
 
 
-def _phone_index(member: Member) -> str:
-    if not member.phone:
-        return ""
-    return blind_index_many([member.phone], PURPOSE_PHONE)[0]
+@functools.lru_cache(maxsize=65536)
+def _name_tokens(given: str, surnames: str) -> list[str]:
+    return name_tokens(given, surnames)
 
 
 def _compare(
-    district: str,
-    mine: list[tuple[list[str], date, str]],
-    their_district: str,
-    theirs: list[tuple[list[str], date, str]],
+    district: str, mine: list[_Person], their_district: str, theirs: list[_Person]
 ) -> tuple[Decimal, list[str]] | None:
-    """The near-match rule of ``_find_possible_duplicates`` between two households' members."""
+    """The near-match rule of ``_find_possible_duplicates`` between two households' members
+    (names compared only for pairs the phone or the birth date and district already tie)."""
     same_district = their_district == district
     best = 0.0
     reasons: set[str] = set()
-    for tokens, birth, phone in mine:
-        for their_tokens, their_birth, their_phone in theirs:
+    for given, surnames, birth, phone in mine:
+        for their_given, their_surnames, their_birth, their_phone in theirs:
             same_phone = bool(phone) and phone == their_phone
             close_birth = abs((birth - their_birth).days) <= 366
             if not (same_phone or (close_birth and same_district)):
                 continue
-            similarity = name_similarity(tokens, their_tokens)
+            similarity = name_similarity(
+                _name_tokens(given, surnames), _name_tokens(their_given, their_surnames)
+            )
             if similarity < POSSIBLE_DUPLICATE_MIN_SCORE:
                 continue
             best = max(best, similarity)

@@ -5,6 +5,7 @@ progress, cancel and resume (``farmers.importing.pipeline``; the job's lifecycle
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import IO, Any
 
 from django.core.exceptions import ValidationError
@@ -50,9 +51,12 @@ def import_job_list(*, actor: Actor) -> Any:
     return queryset.filter(created_by=actor.user)
 
 
-def import_job_create(*, actor: Actor, upload: IO[bytes], filename: str) -> ImportJob:
+def import_job_create(
+    *, actor: Actor, upload: IO[bytes], filename: str, queue: bool = True
+) -> ImportJob:
     """Store an uploaded household file and queue its check (a dry run). The file's size and
-    header are checked at once (``ValidationError`` on ``file``); the rows in the background."""
+    header are checked at once (``ValidationError`` on ``file``); the rows in the background
+    (``queue=False``: the caller runs the job itself, as the management command does)."""
     if not policies.may_register(actor):
         raise PermissionDenied(_("Your role may not register households."), code="missing_scope")
     size = getattr(upload, "size", None)
@@ -70,7 +74,8 @@ def import_job_create(*, actor: Actor, upload: IO[bytes], filename: str) -> Impo
     job.file.save(job.filename, File(upload, name=job.filename), save=False)
     with transaction.atomic():
         job.save(force_insert=True)
-        _queue(job)
+        if queue:
+            _queue(job)
     return job
 
 
@@ -81,7 +86,7 @@ def _queue(job: ImportJob) -> None:
     transaction.on_commit(lambda: run_import_job.delay(pk))
 
 
-def import_job_confirm(*, actor: Actor, job: ImportJob) -> ImportJob:
+def import_job_confirm(*, actor: Actor, job: ImportJob, queue: bool = True) -> ImportJob:
     """Import a checked file (no new upload): queued, then written in chunks."""
     if not _may_use(actor, job) or not policies.may_register(actor):
         raise PermissionDenied(_("You may not confirm this import."), code="missing_scope")
@@ -98,7 +103,8 @@ def import_job_confirm(*, actor: Actor, job: ImportJob) -> ImportJob:
         locked.started_at = None
         locked.finished_at = None
         locked.save()
-        _queue(locked)
+        if queue:
+            _queue(locked)
     return locked
 
 
@@ -114,7 +120,7 @@ def import_job_cancel(*, actor: Actor, job: ImportJob) -> ImportJob:
     return job
 
 
-def import_job_resume(*, actor: Actor, job: ImportJob) -> ImportJob:
+def import_job_resume(*, actor: Actor, job: ImportJob, queue: bool = True) -> ImportJob:
     """Queue again an import that failed midway: it resumes after its last committed chunk."""
     if not _may_use(actor, job):
         raise PermissionDenied(_("You may not resume this import."), code="missing_scope")
@@ -124,7 +130,8 @@ def import_job_resume(*, actor: Actor, job: ImportJob) -> ImportJob:
     job.error = ""
     job.finished_at = None
     job.save(update_fields=["status", "error", "finished_at", "updated_at"])
-    _queue(job)
+    if queue:
+        _queue(job)
     return job
 
 
@@ -169,9 +176,15 @@ def _estimate_rows(job: ImportJob) -> int:
         return max(lines - 1, 0)
 
 
-def import_job_run(job_id: Any, *, chunk_size: int | None = None) -> ImportJob | None:
+Progress = Callable[[ImportJob], None]
+
+
+def import_job_run(
+    job_id: Any, *, chunk_size: int | None = None, progress: Progress | None = None
+) -> ImportJob | None:
     """Run a job's current phase (the task's body; idempotent: a job already finished is left
-    alone, an import interrupted midway resumes after its last committed chunk)."""
+    alone, an import interrupted midway resumes after its last committed chunk).
+    ``progress(job)`` is called after each chunk (the management command prints it)."""
     job = ImportJob.objects.select_related("created_by", "created_by_key").filter(pk=job_id).first()
     if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
         return job
@@ -181,9 +194,9 @@ def import_job_run(job_id: Any, *, chunk_size: int | None = None) -> ImportJob |
     ctx = pipeline.Context(_job_actor(job))
     try:
         if job.phase == ImportPhase.IMPORT:
-            _import(job, ctx, chunk_size)
+            _import(job, ctx, chunk_size, progress)
         else:
-            _check(job, ctx, chunk_size)
+            _check(job, ctx, chunk_size, progress)
     except _Stopped:
         jobs.finish(job, status=JobStatus.CANCELLED)
     except ValidationError as exc:
@@ -194,7 +207,9 @@ def import_job_run(job_id: Any, *, chunk_size: int | None = None) -> ImportJob |
     return job
 
 
-def _check(job: ImportJob, ctx: pipeline.Context, chunk_size: int | None) -> None:
+def _check(
+    job: ImportJob, ctx: pipeline.Context, chunk_size: int | None, progress: Progress | None
+) -> None:
     job.issues.all().delete()
     jobs.start(job, total=_estimate_rows(job), phase=ImportPhase.VALIDATE)
     done = 0
@@ -204,6 +219,8 @@ def _check(job: ImportJob, ctx: pipeline.Context, chunk_size: int | None) -> Non
         done += chunk.rows
         _issues(job, result)
         jobs.advance(job, done=done, total=max(job.total, done))
+        if progress is not None:
+            progress(job)
         if jobs.cancelled(job):
             raise _Stopped
 
@@ -217,7 +234,9 @@ def _check(job: ImportJob, ctx: pipeline.Context, chunk_size: int | None) -> Non
     jobs.finish(job)
 
 
-def _import(job: ImportJob, ctx: pipeline.Context, chunk_size: int | None) -> None:
+def _import(
+    job: ImportJob, ctx: pipeline.Context, chunk_size: int | None, progress: Progress | None
+) -> None:
     checked = pipeline.Totals.from_dict(job.summary)
     if job.resume_row == 0:
         job.summary = {**checked.as_dict(), "created": 0, "imported": {}}
@@ -237,6 +256,8 @@ def _import(job: ImportJob, ctx: pipeline.Context, chunk_size: int | None) -> No
         job.resume_row = chunk.last_row
         job.done = imported.rows
         job.save(update_fields=["summary", "resume_row", "done", "updated_at"])
+        if progress is not None:
+            transaction.on_commit(lambda: progress(job))
 
     with job.file.open("rb") as handle:
         pipeline.run(

@@ -284,17 +284,21 @@ def _snapshot(household: Household) -> dict[str, Any]:
             for d in PossibleDuplicate.objects.filter(household=household)
         ),
         "history": (record.action, record.changes, record.channel, record.created_by_id),
-        "outbox": OutboxMessage.objects.filter(payload__household_ids__contains=[str(household.pk)])
+        "outbox": OutboxMessage.objects.filter(
+            topic="transition.recompute", payload__household_ids__contains=[str(household.pk)]
+        )
         .count()
         if connection.vendor == "postgresql"
         else sum(
             str(household.pk) in m.payload.get("household_ids", [])
-            for m in OutboxMessage.objects.all()
+            for m in OutboxMessage.objects.filter(topic="transition.recompute")
         ),
     }
 
 
-def test_an_imported_household_equals_one_registered_through_the_service(actor: Actor) -> None:
+def test_an_imported_household_equals_one_registered_through_the_service(
+    actor: Actor, django_capture_on_commit_callbacks: Any
+) -> None:
     # someone similar already registered: both ways find the same possible duplicate
     neighbour, _created = household_register(
         actor=actor,
@@ -334,9 +338,14 @@ def test_an_imported_household_equals_one_registered_through_the_service(actor: 
         by_service = _snapshot(Household.objects.get(import_ref="F-1"))
         transaction.set_rollback(True)
     assert not Household.objects.filter(import_ref="F-1").exists()
-    job = confirmed(actor, checked(actor, rows))
+    with django_capture_on_commit_callbacks() as callbacks:
+        job = confirmed(actor, checked(actor, rows))
     assert job.summary["created"] == 1
+    # near matches are queued by a task once the chunk commits (its outbox message)
+    message = OutboxMessage.objects.get(topic=pipeline.DUPLICATES_TOPIC)
+    assert callbacks and pipeline.find_possible_duplicates(**message.payload) == 1
     by_job = _snapshot(Household.objects.get(import_ref="F-1"))
+    assert by_job["household"] == by_service["household"]
     assert by_job == by_service
     assert by_job["duplicates"] and by_job["duplicates"][0][0] == str(neighbour.pk)
     assert by_job["outbox"] == 1
