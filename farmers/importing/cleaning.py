@@ -92,3 +92,19 @@ def _date_key(value: Any) -> str:
     except ValueError:
         return _text(value)
     return parsed.isoformat() if parsed else ""
+
+
+def split_purposes(text: str, aliases: dict[str, str]) -> list[str]:
+    """The consent purposes of a cell: codes or labels separated by commas, semicolons or bars
+    (a label holding a comma, e.g. the drop-down's "(contratos, EUDR)", is kept whole)."""
+    found: list[str] = []
+    for part in (p.strip() for p in re.split(r"[;|]", text)):
+        if not part:
+            continue
+        if _slug(part) in aliases:
+            found.append(aliases[_slug(part)])
+            continue
+        found.extend(
+            aliases.get(_slug(piece), piece.strip()) for piece in part.split(",") if piece.strip()
+        )
+    return found

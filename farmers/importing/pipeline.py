@@ -25,7 +25,6 @@ import contextlib
 import csv
 import functools
 import io
-import re
 import uuid
 import zipfile
 from collections import Counter, defaultdict
@@ -33,7 +32,6 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
-from types import SimpleNamespace
 from typing import IO, Any
 
 from django.conf import settings
@@ -53,7 +51,6 @@ from registry.history import mask_personal
 from registry.idempotency import request_hash
 from registry.models import ChangeRecord, District, Program
 
-from .. import policies
 from ..choices import LIVE_STATUSES, DocumentType
 from ..identity import name_similarity, name_tokens
 from ..models import Consent, DedupKey, Household, Member, PossibleDuplicate
@@ -61,8 +58,16 @@ from ..services.cleaning import _clean_consent, _clean_members
 from ..services.dedup import MAX_DUPLICATE_CANDIDATES, POSSIBLE_DUPLICATE_MIN_SCORE, _member_keys
 from ..services.registration import _member_objects, _new_code, _set_head_name
 from ..transition import recompute_on_commit
-from .cleaning import _coded, _date_key, _district, _document_number, _lower_text, _text
-from .columns import _slug, choice_aliases, header_map
+from .cleaning import (
+    _coded,
+    _date_key,
+    _district,
+    _document_number,
+    _lower_text,
+    _text,
+    split_purposes,
+)
+from .columns import CHOICE_COLUMNS, _slug, choice_aliases, header_map
 from .reading import SourceRow, _is_blank
 from .writing import CHANNEL, LEGACY_IMPORT_NAMESPACE, _Household, _Importer
 
@@ -429,9 +434,11 @@ def _payload(ctx: Context, household: _Household) -> _Prepared:
     if signed_text or purposes_text:
         consent = {
             "signed_on": importer.date_cell(household, signed_row, "consent_signed_on"),
-            "purposes": _purposes(purposes_text, purpose_aliases),
+            "purposes": split_purposes(purposes_text, purpose_aliases),
         }
-    enrolled_on = importer.date_cell(household, enrolled_row, "enrolled_on") if enrolled_text else None
+    enrolled_on = (
+        importer.date_cell(household, enrolled_row, "enrolled_on") if enrolled_text else None
+    )
     payload: dict[str, Any] = {
         "program": program_code,
         "district": district,
@@ -466,21 +473,6 @@ def _payload(ctx: Context, household: _Household) -> _Prepared:
     )
 
 
-def _purposes(text: str, aliases: dict[str, str]) -> list[str]:
-    """The purposes of a cell: codes or labels separated by commas, semicolons or bars (a
-    label holding a comma, e.g. the drop-down's "(contratos, EUDR)", is kept whole)."""
-    parts = [part.strip() for part in re.split(r"[;|]", text) if part.strip()]
-    found: list[str] = []
-    for part in parts:
-        if _slug(part) in aliases:
-            found.append(aliases[_slug(part)])
-            continue
-        found.extend(
-            aliases.get(_slug(piece), piece.strip()) for piece in part.split(",") if piece.strip()
-        )
-    return found
-
-
 def _validate(ctx: Context, prepared: _Prepared) -> None:
     """``household_register``'s validation (no query): errors go on the household's rows."""
     household = prepared.source
@@ -488,8 +480,7 @@ def _validate(ctx: Context, prepared: _Prepared) -> None:
     if prepared.program is None:
         errors["program"] = [
             ValidationError(
-                _("Unknown programme code: %(code)s.")
-                % {"code": prepared.program_text},
+                _("Unknown programme code: %(code)s.") % {"code": prepared.program_text},
                 code="does_not_exist",
             )
         ]
@@ -522,8 +513,12 @@ def _validate(ctx: Context, prepared: _Prepared) -> None:
         errors.setdefault("enrolled_on", []).append(
             ValidationError(_("The date cannot be in the future."), code="future_date")
         )
-    if not errors and prepared.program is not None and not ctx.actor.covers(
-        district=prepared.district, program=prepared.program.pk, scope=Scope.HOUSEHOLDS_WRITE
+    if (
+        not errors
+        and prepared.program is not None
+        and not ctx.actor.covers(
+            district=prepared.district, program=prepared.program.pk, scope=Scope.HOUSEHOLDS_WRITE
+        )
     ):
         errors["district"] = [
             ValidationError(
@@ -600,15 +595,14 @@ def _check_documents(ctx: Context, prepared: list[_Prepared], *, remember: bool)
                 continue
             if index in taken:
                 code, district_id, program_id = taken[index]
-                target = SimpleNamespace(district_id=district_id, program_id=program_id)
-                if policies.household_can(ctx.actor, target, "view"):
+                if ctx.actor.covers(district=district_id, program=program_id):
                     message = _(
                         "The ID %(number)s is already registered in household %(code)s."
                     ) % {"number": member["document_number"], "code": code}
                 else:
-                    message = _(
-                        "The ID %(number)s is already registered in another household."
-                    ) % {"number": member["document_number"]}
+                    message = _("The ID %(number)s is already registered in another household.") % {
+                        "number": member["document_number"]
+                    }
                 household.add(row, "document_number", "duplicate", message)
             elif index in ctx.seen_documents and ctx.seen_documents[index][1] != household.ref:
                 earlier_row, earlier_ref = ctx.seen_documents[index]
@@ -623,6 +617,15 @@ def _check_documents(ctx: Context, prepared: list[_Prepared], *, remember: bool)
             for row, index in zip(household.rows, p.document_indexes, strict=True):
                 if index:
                     ctx.seen_documents.setdefault(index, (row.number, household.ref))
+
+
+def _said(error: Any) -> str:
+    """An error's message for people: a value outside a choice column names the labels the
+    template's drop-down offers, not the codes."""
+    if error.code == "invalid_choice" and error.column in CHOICE_COLUMNS:
+        labels = [str(label) for label in CHOICE_COLUMNS[error.column].labels]
+        return _("Use one of: %(valid)s.") % {"valid": "; ".join(labels)}
+    return str(error.message)
 
 
 def _issues(chunk: Chunk, totals: Totals) -> list[Issue]:
@@ -649,7 +652,7 @@ def _issues(chunk: Chunk, totals: Totals) -> list[Issue]:
                 )
             for error in errors:
                 issues.append(
-                    Issue(row.number, household.ref, error.column, error.code, error.message)
+                    Issue(row.number, household.ref, error.column, error.code, _said(error))
                 )
     return issues
 
@@ -874,8 +877,8 @@ def _ranked_candidates(
         flat = [key for keys in keys_of for key in keys]
         with connection.cursor() as cursor:
             cursor.execute(_RANK_SQL, [indexes, flat, ids, MAX_DUPLICATE_CANDIDATES])
-            for idx, household_id, district, shared in cursor.fetchall():
-                found[idx].append((household_id, district, shared))
+            for idx, household_id, district, count in cursor.fetchall():
+                found[idx].append((household_id, district, count))
     else:
         position = {pk: i for i, pk in enumerate(ids)}
         all_keys = sorted(set().union(*keys_of)) if keys_of else []

@@ -286,8 +286,7 @@ def _snapshot(household: Household) -> dict[str, Any]:
         "history": (record.action, record.changes, record.channel, record.created_by_id),
         "outbox": OutboxMessage.objects.filter(
             topic="transition.recompute", payload__household_ids__contains=[str(household.pk)]
-        )
-        .count()
+        ).count()
         if connection.vendor == "postgresql"
         else sum(
             str(household.pk) in m.payload.get("household_ids", [])
@@ -333,7 +332,9 @@ def test_an_imported_household_equals_one_registered_through_the_service(
         ),
     ]
     with transaction.atomic():
-        report = import_households(actor=actor, source=csv_bytes(rows), filename="a.csv", dry_run=False)
+        report = import_households(
+            actor=actor, source=csv_bytes(rows), filename="a.csv", dry_run=False
+        )
         assert report.households_created == 1
         by_service = _snapshot(Household.objects.get(import_ref="F-1"))
         transaction.set_rollback(True)
@@ -372,9 +373,19 @@ def test_template_is_in_spanish_with_drop_downs_and_imports_as_is(actor: Actor) 
     workbook = load_workbook(io.BytesIO(template_xlsx()))
     sheet = workbook.worksheets[0]
     assert [c.value for c in sheet[1]] == list(SPANISH_HEADERS.values())
-    validated = {str(v.sqref).split(":")[0].rstrip("0123456789") for v in sheet.data_validations.dataValidation}
+    validated = {
+        str(v.sqref).split(":")[0].rstrip("0123456789")
+        for v in sheet.data_validations.dataValidation
+    }
     letters = {name: chr(65 + i) for i, name in enumerate(SPANISH_HEADERS)}
-    for column in ("program", "district", "document_type", "sex", "relationship", "consent_purposes"):
+    for column in (
+        "program",
+        "district",
+        "document_type",
+        "sex",
+        "relationship",
+        "consent_purposes",
+    ):
         assert letters[column] in validated, column
     assert sheet["I2"].value == "Femenino" and sheet["K3"].value == "Cónyuge o conviviente"
     data = io.BytesIO()

@@ -54,7 +54,9 @@ def test_upload_check_report_confirm(
     assert again.status_code == 409
 
 
-def test_cancel_a_checked_job(client_for: ClientMaker, django_capture_on_commit_callbacks: Any) -> None:
+def test_cancel_a_checked_job(
+    client_for: ClientMaker, django_capture_on_commit_callbacks: Any
+) -> None:
     client = client_for()
     with django_capture_on_commit_callbacks(execute=True):
         job_id = post_file(client, csv_bytes(families(2))).json()["id"]
@@ -85,7 +87,9 @@ def test_scope_is_household_registration(client_for: ClientMaker, other_partner:
         (b"x", "h.xls", "unsupported_format"),
     ],
 )
-def test_unusable_files_are_400s(client_for: ClientMaker, data: bytes, name: str, code: str) -> None:
+def test_unusable_files_are_400s(
+    client_for: ClientMaker, data: bytes, name: str, code: str
+) -> None:
     response = post_file(client_for(), data, name)
     assert response.status_code == 400, response.content
     body = response.json()

@@ -69,7 +69,10 @@ def write_file(
                 elif index == 1:
                     sex = "Masculino" if head_female else "Femenino"
                     given = rng.choice(GIVEN_MALE if head_female else GIVEN_FEMALE)
-                    surnames, relationship = f"{surname_c} {rng.choice(SURNAMES)}", "Cónyuge o conviviente"
+                    surnames, relationship = (
+                        f"{surname_c} {rng.choice(SURNAMES)}",
+                        "Cónyuge o conviviente",
+                    )
                     birth = date(rng.randint(1955, 1998), rng.randint(1, 12), rng.randint(1, 28))
                 else:
                     female = rng.random() < 0.5
@@ -93,7 +96,9 @@ def write_file(
                         relationship,
                         f"9{rng.randint(10_000_000, 99_999_999)}" if index == 0 else "",
                         signed.strftime("%d/%m/%Y") if index == 0 else "",
-                        "Padrón del programa; Compartir con entidades aliadas" if index == 0 else "",
+                        "Padrón del programa; Compartir con entidades aliadas"
+                        if index == 0
+                        else "",
                         "",
                     ]
                 )
@@ -226,7 +231,7 @@ class Command(BaseCommand):
                 for n in range(households)
             ]
             Household.objects.bulk_create(made, batch_size=2000)
-            members = []
+            members: list[Member] = []
             done = 0
             for n, household in enumerate(made):
                 count = int((n + 1) * per) - done

@@ -52,7 +52,8 @@ class Command(BaseCommand):
             "--dry-run", action="store_true", help="Check every row, write nothing."
         )
         parser.add_argument(
-            "--report", help="Write the rows' errors to this file (.csv, or .xlsx beside the cells)."
+            "--report",
+            help="Write the rows' errors to this file (.csv, or .xlsx beside the cells).",
         )
         parser.add_argument(
             "--template", metavar="OUT", help="Write the import template (.xlsx or .csv) to OUT."
@@ -108,12 +109,18 @@ class Command(BaseCommand):
             rows = job.issues.values("row").distinct().count()
             raise CommandError(
                 f"{rows:,} rows have errors"
-                + (": fix them before importing." if options["dry_run"] else " and were not imported.")
+                + (
+                    ": fix them before importing."
+                    if options["dry_run"]
+                    else " and were not imported."
+                )
             )
 
     def _progress(self, job: ImportJob) -> None:
         rate = job.done / max(time.perf_counter() - self.started, 1e-9)
-        self.stdout.write(f"{job.phase_label}: {job.done:>9,} / {job.total:,} rows  ({rate:,.0f}/s)")
+        self.stdout.write(
+            f"{job.phase_label}: {job.done:>9,} / {job.total:,} rows  ({rate:,.0f}/s)"
+        )
 
     def _run(self, job: ImportJob, chunk_size: int | None) -> ImportJob:
         imports.import_job_run(job.pk, chunk_size=chunk_size, progress=self._progress)
