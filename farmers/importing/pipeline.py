@@ -38,7 +38,6 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -532,7 +531,8 @@ def _validate(ctx: Context, prepared: _Prepared) -> None:
 
 def _find_existing(ctx: Context, prepared: list[_Prepared]) -> None:
     """Households an earlier import made (by programme and reference; the legacy ``uuid5``
-    ids too), in one query: the same data is "already imported", other data a conflict."""
+    ids too), a query per programme: the same data is "already imported", other data a
+    conflict."""
     by_ref = [p for p in prepared if p.program is not None]
     if not by_ref:
         return
@@ -541,11 +541,26 @@ def _find_existing(ctx: Context, prepared: list[_Prepared]) -> None:
         for p in by_ref
         if p.program is not None
     }
-    refs = {p.source.ref for p in by_ref}
-    found = Household.objects.filter(
-        Q(import_ref__in=refs, program_id__in={p.program.pk for p in by_ref if p.program})
-        | Q(pk__in=list(legacy), import_ref="")
-    ).values_list("pk", "program_id", "import_ref", "request_hash", "district_id")
+    refs_by_program: dict[int, set[str]] = defaultdict(set)
+    for p in by_ref:
+        if p.program is not None:
+            refs_by_program[p.program.pk].add(p.source.ref)
+    columns = ("pk", "program_id", "import_ref", "request_hash", "district_id")
+    # One query per programme through the (programme, reference) unique index, one for the
+    # legacy ids: an OR of the two would scan the programme's households.
+    found = [
+        row
+        for program_id, refs in refs_by_program.items()
+        for row in Household.objects.filter(program_id=program_id, import_ref__in=refs)
+        .exclude(import_ref="")
+        .order_by()
+        .values_list(*columns)
+    ]
+    found += list(
+        Household.objects.filter(pk__in=list(legacy), import_ref="")
+        .order_by()
+        .values_list(*columns)
+    )
     wanted = {(p.program.pk, p.source.ref): p for p in by_ref if p.program is not None}
     for pk, program_id, ref, digest, district_id in found:
         match = wanted.get((program_id, ref)) if ref else legacy.get(pk)
@@ -582,12 +597,22 @@ def _check_documents(ctx: Context, prepared: list[_Prepared], *, remember: bool)
     wanted = {i for p in candidates for i in p.document_indexes if i}
     taken: dict[str, tuple[str, str, int]] = {}
     if wanted:
-        for index, code, district_id, program_id in Member.objects.filter(
-            is_live=True, document_index__in=wanted
-        ).values_list(
-            "document_index", "household__code", "household__district_id", "household__program_id"
-        ):
-            taken[index] = (code, district_id, program_id)
+        # Two index probes (members by blind index, then their households by id): a join
+        # would let the planner scan the households table.
+        holders = dict(
+            Member.objects.filter(is_live=True, document_index__in=wanted)
+            .order_by()
+            .values_list("document_index", "household_id")
+        )
+        households = {
+            pk: (code, district_id, program_id)
+            for pk, code, district_id, program_id in Household.objects.filter(
+                pk__in=set(holders.values())
+            )
+            .order_by()
+            .values_list("pk", "code", "district_id", "program_id")
+        }
+        taken = {index: households[pk] for index, pk in holders.items() if pk in households}
     for p in candidates:
         household = p.source
         for row, member, index in zip(household.rows, p.cleaned, p.document_indexes, strict=True):
@@ -759,7 +784,9 @@ def _codes(count: int) -> list[str]:
     codes: set[str] = set()
     while len(codes) < count:
         batch = {_new_code() for _i in range(count - len(codes))} - codes
-        taken = set(Household.objects.filter(code__in=batch).values_list("code", flat=True))
+        taken = set(
+            Household.objects.filter(code__in=batch).order_by().values_list("code", flat=True)
+        )
         codes |= batch - taken
     return list(codes)
 
@@ -854,7 +881,7 @@ SELECT idx, household_id, district_id, shared FROM (
            row_number() OVER (PARTITION BY m.idx ORDER BY count(*) DESC) AS rank
     FROM unnest(%s::int[], %s::text[]) AS m(idx, key)
     JOIN farmers_dedupkey d ON d.key = m.key
-    JOIN farmers_household h ON h.id = d.household_id
+    JOIN farmers_household h ON h.id = d.household_id AND h.status = ANY(%s)
     LEFT JOIN unnest(%s::uuid[]) WITH ORDINALITY AS c(id, pos) ON c.id = d.household_id
     WHERE c.pos IS NULL OR c.pos - 1 < m.idx
     GROUP BY m.idx, d.household_id, h.district_id
@@ -876,7 +903,10 @@ def _ranked_candidates(
         indexes = [i for i, keys in enumerate(keys_of) for _key in keys]
         flat = [key for keys in keys_of for key in keys]
         with connection.cursor() as cursor:
-            cursor.execute(_RANK_SQL, [indexes, flat, ids, MAX_DUPLICATE_CANDIDATES])
+            cursor.execute(
+                _RANK_SQL,
+                [indexes, flat, list(LIVE_STATUSES), ids, MAX_DUPLICATE_CANDIDATES],
+            )
             for idx, household_id, district, count in cursor.fetchall():
                 found[idx].append((household_id, district, count))
     else:
@@ -886,7 +916,7 @@ def _ranked_candidates(
         districts: dict[uuid.UUID, str] = {}
         for start in range(0, len(all_keys), 500):
             for key, household_id, district in DedupKey.objects.filter(
-                key__in=all_keys[start : start + 500]
+                key__in=all_keys[start : start + 500], household__status__in=LIVE_STATUSES
             ).values_list("key", "household_id", "household__district_id"):
                 holders[key].append(household_id)
                 districts[household_id] = district
@@ -935,11 +965,12 @@ def find_possible_duplicates(household_ids: Sequence[Any]) -> int:
     people: dict[uuid.UUID, list[_Person]] = defaultdict(list)
     ordered = sorted(wanted)
     for start in range(0, len(ordered), 5000):
-        rows = Member.objects.filter(
-            household_id__in=ordered[start : start + 5000],
-            is_active=True,
-            household__status__in=LIVE_STATUSES,
-        ).values_list("household_id", "given_names", "surnames", "birth_date", "phone_index")
+        # The candidates are live (ranked among live households): no join needed.
+        rows = (
+            Member.objects.filter(household_id__in=ordered[start : start + 5000], is_active=True)
+            .order_by()
+            .values_list("household_id", "given_names", "surnames", "birth_date", "phone_index")
+        )
         for household_id, given, surnames, birth, phone_index in rows:
             people[household_id].append((given, surnames, birth, phone_index))
     found: list[PossibleDuplicate] = []
