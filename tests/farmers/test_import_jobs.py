@@ -426,3 +426,29 @@ def test_queries_per_chunk_do_not_grow_with_its_households(actor: Actor) -> None
     large = _queries(actor, 30, 2000)
     assert small == large
     assert large <= 20
+
+
+# --- the admin's job history and progress ------------------------------------------------------
+
+
+def test_job_history_status_and_error_pages_in_the_admin(actor: Actor) -> None:
+    from django.test import Client
+    from django.urls import reverse
+
+    root = UserFactory.create(username="raiz", is_staff=True, is_superuser=True)
+    job = checked(Actor.for_user(root), families(3, bad={1: {"sex": "x"}}))
+    client = Client()
+    client.force_login(root)
+    history = client.get(reverse("admin:farmers_importjob_changelist"))
+    assert history.status_code == 200 and b"hogares.csv" in history.content
+    status = client.get(reverse("admin:farmers_household_import_status", args=[job.pk])).json()
+    assert status["status"] == "succeeded" and status["done"] == 3 and status["percent"] == 100
+    page = client.get(reverse("admin:farmers_household_import_job", args=[job.pk]))
+    assert "Femenino" in page.content.decode()  # the choice error names the labels
+    download = client.get(reverse("admin:farmers_household_import_errors", args=[job.pk]))
+    assert download.status_code == 200
+    assert load_workbook(io.BytesIO(download.content)).worksheets[0].max_row == 2
+    # someone else's job is not found
+    client.force_login(UserFactory.create(username="otra", is_staff=True))
+    other = client.get(reverse("admin:farmers_household_import_job", args=[job.pk]))
+    assert other.status_code in (403, 404)

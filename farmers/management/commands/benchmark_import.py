@@ -117,6 +117,12 @@ class Command(BaseCommand):
         parser.add_argument(
             "--run", type=int, default=0, help="Run number: another file (refs and IDs) each."
         )
+        parser.add_argument(
+            "--scan-chunks",
+            type=int,
+            default=5,
+            help="Chunks of 2,000 imported households whose near-match task is timed.",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         program = Program.objects.filter(code=options["program"]).first()
@@ -168,6 +174,13 @@ class Command(BaseCommand):
                 f"check + import: {total:.1f} s for {created:,} households / {rows:,} rows "
                 f"({created / total:,.0f} households/s)"
             )
+            scan_s, pairs, scanned = self._scan_duplicates(job, options["scan_chunks"])
+            if scanned:
+                say(
+                    f"near-match scan (the task run after each chunk commits, outside the "
+                    f"import's time): {scan_s:.1f} s for {scanned:,} households, {pairs:,} pairs "
+                    f"queued ({scanned / scan_s:,.0f} households/s)"
+                )
             bulk_s = self._plain_bulk_create(program, options["households"], rows)
             say(f"plain bulk_create of the same households and members: {bulk_s:.1f} s")
             say(
@@ -184,6 +197,23 @@ class Command(BaseCommand):
             say(f"peak RSS: {_peak_mb():.0f} MB")
             if again.summary["created"]:
                 raise CommandError("the second import created households")
+
+    @staticmethod
+    def _scan_duplicates(job: ImportJob, chunks: int) -> tuple[float, int, int]:
+        """Run the near-match task on ``chunks`` chunks of the job's households (as the outbox
+        hands them to a worker), timed."""
+        from farmers.importing.pipeline import find_possible_duplicates
+
+        ids = list(
+            Household.objects.filter(created_at__gte=job.confirmed_at)
+            .order_by("created_at", "id")
+            .values_list("pk", flat=True)[: chunks * 2000]
+        )
+        started = time.perf_counter()
+        pairs = 0
+        for start in range(0, len(ids), 2000):
+            pairs += find_possible_duplicates(ids[start : start + 2000])
+        return time.perf_counter() - started, pairs, len(ids)
 
     @staticmethod
     def _timed(run: Any) -> tuple[Any, float]:
