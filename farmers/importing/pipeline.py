@@ -876,15 +876,14 @@ DUPLICATES_TASK = "farmers.tasks.find_import_duplicates"
 # chunk's later households left out (registering one by one, a household sees only those
 # registered before it).
 _RANK_SQL = """
-SELECT idx, household_id, district_id, shared FROM (
-    SELECT m.idx, d.household_id, h.district_id, count(*) AS shared,
+SELECT idx, household_id, shared FROM (
+    SELECT m.idx, d.household_id, count(*) AS shared,
            row_number() OVER (PARTITION BY m.idx ORDER BY count(*) DESC) AS rank
     FROM unnest(%s::int[], %s::text[]) AS m(idx, key)
     JOIN farmers_dedupkey d ON d.key = m.key
-    JOIN farmers_household h ON h.id = d.household_id AND h.status = ANY(%s)
     LEFT JOIN unnest(%s::uuid[]) WITH ORDINALITY AS c(id, pos) ON c.id = d.household_id
     WHERE c.pos IS NULL OR c.pos - 1 < m.idx
-    GROUP BY m.idx, d.household_id, h.district_id
+    GROUP BY m.idx, d.household_id
 ) ranked
 WHERE rank <= %s
 """
@@ -900,15 +899,22 @@ def _ranked_candidates(
     counted here elsewhere."""
     found: list[list[tuple[uuid.UUID, str, int]]] = [[] for _keys in keys_of]
     if connection.vendor == "postgresql":
+        # Ranked on the keys alone (an index probe per key), like the service; the candidates'
+        # district and status come after, by id.
         indexes = [i for i, keys in enumerate(keys_of) for _key in keys]
         flat = [key for keys in keys_of for key in keys]
+        ranked: list[tuple[int, uuid.UUID, int]] = []
         with connection.cursor() as cursor:
-            cursor.execute(
-                _RANK_SQL,
-                [indexes, flat, list(LIVE_STATUSES), ids, MAX_DUPLICATE_CANDIDATES],
-            )
-            for idx, household_id, district, count in cursor.fetchall():
-                found[idx].append((household_id, district, count))
+            cursor.execute(_RANK_SQL, [indexes, flat, ids, MAX_DUPLICATE_CANDIDATES])
+            ranked = cursor.fetchall()
+        live = dict(
+            Household.objects.filter(pk__in={pk for _i, pk, _n in ranked}, status__in=LIVE_STATUSES)
+            .order_by()
+            .values_list("pk", "district_id")
+        )
+        for idx, household_id, count in ranked:
+            if household_id in live:
+                found[idx].append((household_id, live[household_id], count))
     else:
         position = {pk: i for i, pk in enumerate(ids)}
         all_keys = sorted(set().union(*keys_of)) if keys_of else []
