@@ -34,6 +34,9 @@ class FarmersConfig(AppConfig):
         register_provider("farmers.decisions", decision_facts)
         register_provider("farmers.appeals", appeal_facts)
         outbox.register(RECOMPUTE_TOPIC, outbox.celery_task(RECOMPUTE_TASK))
+        from .importing.pipeline import DUPLICATES_TASK, DUPLICATES_TOPIC
+
+        outbox.register(DUPLICATES_TOPIC, outbox.celery_task(DUPLICATES_TASK))
         from . import webhooks
 
         webhooks.register()

@@ -128,8 +128,10 @@ def normalize_document(document_type: str, number: str) -> str:
 # --- Phones and dates ----------------------------------------------------------------------
 
 
+@functools.lru_cache(maxsize=16384)
 def normalize_phone(value: str) -> str:
-    """Return a phone number in E.164 (``+51987654321``), Peru being the default country.
+    """Return a phone number in E.164 (``+51987654321``), Peru being the default country
+    (cached: an import cleans a phone, then derives its blocking key from it).
 
     Accepts national and international spellings ("987 654 321", "+51 987654321",
     "0051987654321", "(01) 4567890"). Mobiles and landlines are both accepted when the numbering
@@ -195,11 +197,17 @@ def normalize_name(text: str) -> str:
     return " ".join("".join(chars).split())
 
 
-def _tokens(text: str) -> list[str]:
-    """The words of a normalised name, particles dropped unless nothing else is left."""
+@functools.lru_cache(maxsize=65536)
+def _token_tuple(text: str) -> tuple[str, ...]:
     words = normalize_name(text).split()
     kept = [word for word in words if word not in NAME_PARTICLES]
-    return kept or words
+    return tuple(kept or words)
+
+
+def _tokens(text: str) -> list[str]:
+    """The words of a normalised name, particles dropped unless nothing else is left (cached:
+    imports and dedup meet the same names again and again)."""
+    return list(_token_tuple(text or ""))
 
 
 def name_tokens(given_names: str, surnames: str) -> list[str]:
@@ -283,6 +291,7 @@ _PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 )
 
 
+@functools.lru_cache(maxsize=65536)
 def _phonetic(token: str) -> str:
     """A phonetic code of one normalised name token, folding common Spanish/Quechua spellings.
 
@@ -295,6 +304,7 @@ def _phonetic(token: str) -> str:
     return code or token
 
 
+@functools.lru_cache(maxsize=65536)
 def _digest(*parts: str) -> str:
     """A short stable digest of name parts, so keys have a bounded length.
 

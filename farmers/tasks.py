@@ -52,3 +52,23 @@ def raise_request_alerts() -> dict[str, int]:
     from .services import request_alerts_sync
 
     return request_alerts_sync()
+
+
+@shared_task(name="farmers.tasks.run_import_job", acks_late=True)
+def run_import_job(job_id: str) -> str:
+    """Run an import job's current phase: the check of the file, or the import in chunks
+    (idempotent: a finished job is left alone; an interrupted import resumes after its last
+    committed chunk). Returns the job's status."""
+    from .services.imports import import_job_run
+
+    job = import_job_run(job_id)
+    return job.status if job is not None else "missing"
+
+
+@shared_task(name="farmers.tasks.find_import_duplicates", acks_late=True)
+def find_import_duplicates(household_ids: list[str]) -> int:
+    """Queue the near matches of a chunk of imported households for review (after the chunk
+    commits; idempotent). Returns how many pairs were found."""
+    from .importing.pipeline import find_possible_duplicates
+
+    return find_possible_duplicates(household_ids)

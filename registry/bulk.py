@@ -47,4 +47,34 @@ def copy_rows(
         model._default_manager.bulk_create(objects, batch_size=2000)
 
 
-__all__ = ["copy_rows"]
+def copy_instances(model: type[models.Model], objects: Sequence[models.Model]) -> None:
+    """Insert unsaved ``objects`` of ``model`` exactly as ``bulk_create`` would write them
+    (every field's ``pre_save`` and database preparation run: defaults, ``auto_now``,
+    encryption and blind indexes), by ``COPY`` on PostgreSQL and ``bulk_create`` elsewhere.
+    An auto-incremented primary key left empty is left to the database."""
+    if not objects:
+        return
+    if connection.vendor != "postgresql":
+        model._default_manager.bulk_create(list(objects), batch_size=2000)
+        return
+    opts = model._meta
+    fields = [
+        f
+        for f in opts.concrete_fields
+        if not (f.primary_key and isinstance(f, models.AutoField | models.BigAutoField))
+    ]
+    # ``pre_save`` first (it derives blind indexes from the clear value), then the preparation.
+    prepared = [[f.pre_save(obj, True) for f in fields] for obj in objects]
+    columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
+    sql = f"COPY {connection.ops.quote_name(opts.db_table)} ({columns}) FROM STDIN"
+    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        for values in prepared:
+            copy.write_row(
+                [
+                    f.get_db_prep_save(value, connection)
+                    for f, value in zip(fields, values, strict=True)
+                ]
+            )
+
+
+__all__ = ["copy_instances", "copy_rows"]

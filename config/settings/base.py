@@ -478,3 +478,10 @@ EXPORT_TASK_TIME_LIMIT = EXPORT_TASK_SOFT_TIME_LIMIT + 120
 CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"] = max(
     CELERY_BROKER_TRANSPORT_OPTIONS["visibility_timeout"], EXPORT_TASK_TIME_LIMIT + 300
 )
+
+# Household imports (``farmers.importing``): background jobs, checked then imported in chunks.
+# The ceiling is what one job does in a few minutes (50,000 families ≈ 200,000 rows in about a
+# minute on PostgreSQL: README, "Import benchmark").
+IMPORT_MAX_ROWS = env.int("IMPORT_MAX_ROWS", default=200_000)
+IMPORT_MAX_BYTES = env.int("IMPORT_MAX_BYTES", default=100 * 1024 * 1024)
+IMPORT_CHUNK_HOUSEHOLDS = env.int("IMPORT_CHUNK_HOUSEHOLDS", default=2000)

@@ -16,7 +16,8 @@ from __future__ import annotations
 from .base import MASK, CocaInlineMixin, LinkedInline, ScopedAdminMixin, coca_allowed
 from .dashboard_page import DASHBOARD_PAGE, dashboard_allowed, dashboard_view
 from .decisions import AppealAdmin, ExclusionProposalAdmin, VisitCorrectionAdmin
-from .households import HouseholdAdmin, HouseholdImportForm
+from .households import HouseholdAdmin
+from .imports import HouseholdImportForm, ImportJobAdmin
 from .inlines import (
     AgreementInline,
     ConsentInline,
@@ -53,6 +54,7 @@ __all__ = [
     "ExclusionProposalAdmin",
     "HouseholdAdmin",
     "HouseholdImportForm",
+    "ImportJobAdmin",
     "LinkedInline",
     "MemberInline",
     "PlotAdmin",

@@ -13,7 +13,6 @@ from django.core.exceptions import PermissionDenied as AdminPermissionDenied
 from django.core.exceptions import ValidationError
 from django.db.models import Case, QuerySet, Value, When
 from django.http import Http404, HttpRequest, HttpResponse
-from django.template.response import TemplateResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
@@ -26,7 +25,7 @@ from ..choices import ConsentPurpose, HouseholdStatus
 from ..models import (
     Household,
 )
-from . import review, story
+from . import imports, review, story
 from .base import MASK, ScopedAdminMixin
 from .inlines import (
     AgreementInline,
@@ -39,8 +38,6 @@ from .inlines import (
     VerificationInline,
 )
 
-IMPORT_REPORT_ROWS = 500
-
 
 class HouseholdActionForm(ActionForm):
     """The action bar: what a new consent keeps (for "Record a new consent")."""
@@ -52,15 +49,6 @@ class HouseholdActionForm(ActionForm):
         widget=forms.CheckboxSelectMultiple,
     )
     consent_reason = forms.CharField(label=_("why the consent changes"), required=False)
-
-
-class HouseholdImportForm(forms.Form):
-    """A household file to import; checked without saving unless the box is cleared."""
-
-    file = forms.FileField(label=_("File (.xlsx or .csv)"))
-    dry_run = forms.BooleanField(
-        label=_("Dry run: check every row without saving"), required=False, initial=True
-    )
 
 
 @admin.register(Household)
@@ -265,6 +253,16 @@ class HouseholdAdmin(ExportActionsMixin, ScopedAdminMixin, admin.ModelAdmin):
         view = self.admin_site.admin_view
         return [
             path("import/", view(self.import_view), name="farmers_household_import"),
+            *[
+                path(f"import/<uuid:job_id>/{suffix}", view(method), name=name)
+                for suffix, method, name in (
+                    ("", self.import_job_view, "farmers_household_import_job"),
+                    ("status/", self.import_status_view, "farmers_household_import_status"),
+                    ("confirm/", self.import_confirm_view, "farmers_household_import_confirm"),
+                    ("cancel/", self.import_cancel_view, "farmers_household_import_cancel"),
+                    ("errors.xlsx", self.import_errors_view, "farmers_household_import_errors"),
+                )
+            ],
             path(
                 "<uuid:object_id>/review/",
                 view(self.review_view),
@@ -282,52 +280,30 @@ class HouseholdAdmin(ExportActionsMixin, ScopedAdminMixin, admin.ModelAdmin):
         """Approve or reject one registration from its page (``farmers.admin.review``)."""
         return review.review_one(self, request, object_id)
 
-    def _check_import_permission(self, request: HttpRequest) -> None:
-        if not request.user.has_perm("farmers.add_household"):
-            raise AdminPermissionDenied
-
     def import_view(self, request: HttpRequest) -> HttpResponse:
-        """Upload households (one row per member): a dry run or the import, with its report."""
-        self._check_import_permission(request)
-        report = None
-        if request.method == "POST":
-            form = HouseholdImportForm(request.POST, request.FILES)
-            if form.is_valid():
-                upload = form.cleaned_data["file"]
-                try:
-                    report = importing.import_households(
-                        actor=request_actor(request),
-                        source=upload,
-                        filename=upload.name or "",
-                        dry_run=form.cleaned_data["dry_run"],
-                    )
-                except ValidationError as exc:
-                    form.add_error("file", exc)
-                except RegistryError as exc:
-                    form.add_error(None, exc.detail)
-        else:
-            form = HouseholdImportForm()
-        if report is not None and not report.dry_run and report.households_created:
-            messages.success(
-                request, _("%(n)s households imported.") % {"n": report.households_created}
-            )
-        context = {
-            **self.admin_site.each_context(request),
-            "opts": self.model._meta,
-            "title": _("Import households"),
-            "form": form,
-            "report": report,
-            "report_rows": report.rows[:IMPORT_REPORT_ROWS] if report is not None else [],
-            "report_rows_shown": IMPORT_REPORT_ROWS,
-            "columns": importing.COLUMNS,
-            "max_rows": importing.MAX_ROWS,
-            "max_megabytes": importing.MAX_BYTES // (1024 * 1024),
-        }
-        return TemplateResponse(request, self.import_template, context)
+        """Upload a household file: it becomes an import job, checked in the background."""
+        return imports.upload_view(self, request)
+
+    def import_job_view(self, request: HttpRequest, job_id: Any) -> HttpResponse:
+        """An import job's page: progress, report, confirm and cancel."""
+        return imports.job_view(self, request, job_id)
+
+    def import_status_view(self, request: HttpRequest, job_id: Any) -> HttpResponse:
+        return imports.status_view(self, request, job_id)
+
+    def import_confirm_view(self, request: HttpRequest, job_id: Any) -> HttpResponse:
+        return imports.confirm_view(self, request, job_id)
+
+    def import_cancel_view(self, request: HttpRequest, job_id: Any) -> HttpResponse:
+        return imports.cancel_view(self, request, job_id)
+
+    def import_errors_view(self, request: HttpRequest, job_id: Any) -> HttpResponse:
+        return imports.errors_view(self, request, job_id)
 
     def import_template_view(self, request: HttpRequest, fmt: str) -> HttpResponse:
         """The import template (header and two example rows) as .xlsx or .csv."""
-        self._check_import_permission(request)
+        if not request.user.has_perm("farmers.add_household"):
+            raise AdminPermissionDenied
         if fmt not in importing.TEMPLATE_FORMATS:
             raise Http404
         response = HttpResponse(

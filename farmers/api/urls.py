@@ -9,6 +9,7 @@ from farmers.reporting.iati_api import IatiReportView
 
 from .crops import CropInstallationViewSet
 from .decisions import AppealViewSet, CorrectionViewSet, ExclusionProposalViewSet
+from .imports import ImportJobViewSet
 from .stage_reviews import StageReviewViewSet
 from .training import PracticeAdoptionViewSet, SupportViewSet, TrainingEventViewSet
 from .views import (
@@ -34,6 +35,7 @@ router.register("visit-corrections", CorrectionViewSet, basename="visit-correcti
 router.register("trainings", TrainingEventViewSet, basename="training")
 router.register("practices", PracticeAdoptionViewSet, basename="practice")
 router.register("support", SupportViewSet, basename="support")
+router.register("imports", ImportJobViewSet, basename="import")
 router.register("transition-events", StageChangeViewSet, basename="transition-event")
 
 urlpatterns = [

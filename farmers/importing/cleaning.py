@@ -34,9 +34,15 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool)
 
 
+_UBIGEO_PICKED_RE = re.compile(r"(\d{5,6})\s*[·\-–—:|]\s*\S.*")
+
+
 def _district(value: Any) -> str:
-    """Ubigeos lose their leading zero in spreadsheets (``80910``): put it back."""
+    """Ubigeos lose their leading zero in spreadsheets (``80910``): put it back. The template's
+    drop-down writes ``080910 · Pichari``: the ubigeo counts."""
     text = _text(value)
+    if match := _UBIGEO_PICKED_RE.fullmatch(text):
+        text = match.group(1)
     if text.isdigit() and len(text) == 5:
         return text.zfill(6)
     return text
@@ -86,3 +92,19 @@ def _date_key(value: Any) -> str:
     except ValueError:
         return _text(value)
     return parsed.isoformat() if parsed else ""
+
+
+def split_purposes(text: str, aliases: dict[str, str]) -> list[str]:
+    """The consent purposes of a cell: codes or labels separated by commas, semicolons or bars
+    (a label holding a comma, e.g. the drop-down's "(contratos, EUDR)", is kept whole)."""
+    found: list[str] = []
+    for part in (p.strip() for p in re.split(r"[;|]", text)):
+        if not part:
+            continue
+        if _slug(part) in aliases:
+            found.append(aliases[_slug(part)])
+            continue
+        found.extend(
+            aliases.get(_slug(piece), piece.strip()) for piece in part.split(",") if piece.strip()
+        )
+    return found

@@ -3,11 +3,13 @@ and the Spanish spellings of coded values (sex, relationship, document type, con
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
 
+from django.utils import translation
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy
 
@@ -23,6 +25,8 @@ class Column:
     help: str | Promise
     aliases: tuple[str, ...] = ()
     household_level: bool = False
+    # The header the (Spanish) template writes; files with the English name keep working.
+    header: str = ""
 
 
 COLUMNS: tuple[Column, ...] = (
@@ -135,11 +139,38 @@ COLUMNS: tuple[Column, ...] = (
         household_level=True,
     ),
 )
+SPANISH_HEADERS: dict[str, str] = {
+    "household_ref": "Referencia del hogar",
+    "program": "Programa",
+    "district": "Distrito",
+    "community": "Comunidad",
+    "given_names": "Nombres",
+    "surnames": "Apellidos",
+    "document_type": "Tipo de documento",
+    "document_number": "Número de documento",
+    "sex": "Sexo",
+    "birth_date": "Fecha de nacimiento",
+    "relationship": "Parentesco",
+    "phone": "Teléfono",
+    "consent_signed_on": "Fecha del consentimiento",
+    "consent_purposes": "Finalidades del consentimiento",
+    "enrolled_on": "Fecha de inscripción",
+}
+COLUMNS = tuple(
+    Column(c.name, c.required, c.help, c.aliases, c.household_level, SPANISH_HEADERS[c.name])
+    for c in COLUMNS
+)
 COLUMN_NAMES: tuple[str, ...] = tuple(c.name for c in COLUMNS)
 REQUIRED_COLUMNS: tuple[str, ...] = tuple(c.name for c in COLUMNS if c.required)
 
 
 def _slug(text: Any) -> str:
+    """``"Fecha de Nacimiento"`` → ``"fecha_de_nacimiento"``: accents, case and punctuation go."""
+    return _slug_text(str(text or ""))
+
+
+@functools.lru_cache(maxsize=4096)
+def _slug_text(text: str) -> str:
     """``"Fecha de Nacimiento"`` → ``"fecha_de_nacimiento"``: accents, case and punctuation go."""
     decomposed = unicodedata.normalize("NFKD", str(text or "").casefold())
     plain = "".join(c for c in decomposed if not unicodedata.category(c).startswith("M"))
@@ -147,8 +178,13 @@ def _slug(text: Any) -> str:
 
 
 def header_aliases(columns: tuple[Column, ...]) -> dict[str, str]:
-    """``{slug of a header spelling: column name}`` for ``columns`` (names and aliases)."""
-    return {_slug(alias): c.name for c in columns for alias in (c.name, *c.aliases)}
+    """``{slug of a header spelling: column name}`` for ``columns`` (names, Spanish headers
+    and aliases)."""
+    return {
+        _slug(alias): c.name
+        for c in columns
+        for alias in (c.name, *c.aliases, *((c.header,) if c.header else ()))
+    }
 
 
 _HEADER_ALIASES: dict[str, str] = header_aliases(COLUMNS)
@@ -196,3 +232,43 @@ _DOCUMENT_ALIASES: dict[str, str] = {
     "carne_extranjeria": DocumentType.CE,
 }
 _PURPOSE_ALIASES: dict[str, str] = {value: value for value in ConsentPurpose.values}
+
+
+def header_map() -> tuple[dict[str, str], tuple[str, ...]]:
+    """The household import's header spellings and its required columns."""
+    return _HEADER_ALIASES, REQUIRED_COLUMNS
+
+
+# The choice columns of the household import: their codes and labels (shown in Spanish in the
+# template's drop-downs; English labels and the codes are accepted too).
+CHOICE_COLUMNS: dict[str, type[Any]] = {
+    "document_type": DocumentType,
+    "sex": Sex,
+    "relationship": Relationship,
+    "consent_purposes": ConsentPurpose,
+}
+_CODED_ALIASES: dict[str, dict[str, str]] = {
+    "document_type": _DOCUMENT_ALIASES,
+    "sex": _SEX_ALIASES,
+    "relationship": _RELATIONSHIP_ALIASES,
+    "consent_purposes": _PURPOSE_ALIASES,
+}
+
+
+def spanish_labels(column: str) -> list[str]:
+    """The Spanish labels of a choice column, in the choices' order (the drop-down)."""
+    with translation.override("es"):
+        return [str(label) for label in CHOICE_COLUMNS[column].labels]
+
+
+@functools.cache
+def choice_aliases(column: str) -> dict[str, str]:
+    """``{slug of a spelling: code}`` for a choice column: the codes, the Spanish spellings
+    above and the choices' labels in Spanish and English."""
+    choices = CHOICE_COLUMNS[column]
+    aliases: dict[str, str] = {_slug(value): value for value in choices.values}
+    for language in ("en", "es"):
+        with translation.override(language):
+            aliases.update({_slug(str(label)): value for value, label in choices.choices})
+    aliases.update(_CODED_ALIASES[column])
+    return aliases

@@ -4,7 +4,6 @@ rows and columns (see the package docstring)."""
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
@@ -25,14 +24,17 @@ from ..choices import DocumentType
 from ..identity import normalize_document
 from ..models import Household, Member
 from ..services import household_register
-from .cleaning import _coded, _date_key, _district, _document_number, _lower_text, _text, parse_date
-from .columns import (
-    _DOCUMENT_ALIASES,
-    _PURPOSE_ALIASES,
-    _RELATIONSHIP_ALIASES,
-    _SEX_ALIASES,
-    _slug,
+from .cleaning import (
+    _coded,
+    _date_key,
+    _district,
+    _document_number,
+    _lower_text,
+    _text,
+    parse_date,
+    split_purposes,
 )
+from .columns import choice_aliases
 from .reading import SourceRow, Table, _is_blank, read_table
 from .report import ImportOutcome, ImportReport, RowError, RowResult
 
@@ -155,7 +157,7 @@ class _Importer:
         for row in rows:
             cells = row.values
             number_cell = cells.get("document_number")
-            document_type = _coded(cells.get("document_type"), _DOCUMENT_ALIASES)
+            document_type = _coded(cells.get("document_type"), choice_aliases("document_type"))
             if not document_type and not _is_blank(number_cell):
                 document_type = DocumentType.DNI
             members.append(
@@ -164,19 +166,17 @@ class _Importer:
                     "surnames": _text(cells.get("surnames")),
                     "document_type": document_type,
                     "document_number": _document_number(number_cell, document_type),
-                    "sex": _coded(cells.get("sex"), _SEX_ALIASES),
+                    "sex": _coded(cells.get("sex"), choice_aliases("sex")),
                     "birth_date": self.date_cell(household, row, "birth_date"),
-                    "relationship": _coded(cells.get("relationship"), _RELATIONSHIP_ALIASES),
+                    "relationship": _coded(
+                        cells.get("relationship"), choice_aliases("relationship")
+                    ),
                     "phone": _text(cells.get("phone")),
                 }
             )
         consent: dict[str, Any] | None = None
         if signed_text or purposes_text:
-            purposes = [
-                _PURPOSE_ALIASES.get(_slug(part), part.strip())
-                for part in re.split(r"[,;|]", purposes_text)
-                if part.strip()
-            ]
+            purposes = split_purposes(purposes_text, choice_aliases("consent_purposes"))
             consent = {
                 "signed_on": self.date_cell(household, signed_row, "consent_signed_on"),
                 "purposes": purposes,

@@ -11,6 +11,7 @@ from ..choices import ConsentPurpose, SweepStatus
 from .crops import CropInstallation
 from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
 from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplicate
+from .imports import ImportIssue, ImportJob, ImportPhase
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
 from .rights import DataSubjectRequest
 from .training import PracticeAdoption, TrainingAttendance, TrainingEvent
@@ -29,6 +30,9 @@ __all__ = [
     "Eradication",
     "ExclusionProposal",
     "Household",
+    "ImportIssue",
+    "ImportJob",
+    "ImportPhase",
     "Member",
     "Plot",
     "PlotOverlap",

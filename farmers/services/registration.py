@@ -44,8 +44,10 @@ def _new_code() -> str:
     return "HH-" + "".join(secrets.choice(CODE_ALPHABET) for _i in range(10))
 
 
-def _create_members(household: Household, members: list[dict[str, Any]]) -> list[Member]:
-    created = [
+def _member_objects(household: Household, members: list[dict[str, Any]]) -> list[Member]:
+    """Unsaved members of ``household`` from cleaned member data (the import writes them in
+    bulk)."""
+    return [
         Member(
             household=household,
             given_names=m["given_names"],
@@ -62,6 +64,10 @@ def _create_members(household: Household, members: list[dict[str, Any]]) -> list
         )
         for m in members
     ]
+
+
+def _create_members(household: Household, members: list[dict[str, Any]]) -> list[Member]:
+    created = _member_objects(household, members)
     Member.objects.bulk_create(created)
     return created
 

@@ -23,6 +23,7 @@ from openpyxl import Workbook, load_workbook
 
 from farmers import importing
 from farmers.importing import COLUMN_NAMES, import_households, imported_household, reading, writing
+from farmers.importing.columns import SPANISH_HEADERS
 from farmers.models import Consent, Household, Member
 from farmers.services import household_register
 from registry.actors import Actor
@@ -494,20 +495,12 @@ def test_command_imports_then_reports_already_imported(
     assert not Household.objects.exists()
     report_path = tmp_path / "informe.csv"
     out, _err = _call(str(path), "--actor", officer.username, "--report", str(report_path))
-    assert "2 / 2 households" in out
+    assert "3 / 3 rows" in out  # progress of the check, then of the import
     assert "2 created, 0 already imported, 0 with errors" in out
     assert Household.objects.count() == 2
     with report_path.open(encoding="utf-8-sig", newline="") as handle:
         lines = list(csv.DictReader(handle))
-    assert [(line["row"], line["outcome"]) for line in lines] == [
-        ("2", "created"),
-        ("3", "created"),
-        ("4", "created"),
-    ]
-    assert (
-        lines[0]["household_code"]
-        == Household.objects.get(program__code="pirdais", import_ref="H-1").code
-    )
+    assert lines == []  # the report lists the rows' errors: none
     out, _err = _call(str(path), "--actor", officer.username)
     assert "0 created, 2 already imported" in out
     assert Household.objects.count() == 2
@@ -601,10 +594,13 @@ def test_command_writes_a_template_that_imports_cleanly(
     assert outcomes(report) == [(2, "H-0001", "created"), (3, "H-0001", "created")]
     if suffix == "xlsx":
         workbook = load_workbook(io.BytesIO(data))
-        assert [c.value for c in workbook.worksheets[0][1]] == list(COLUMN_NAMES)
-        assert len(workbook.worksheets) == 2  # the help sheet comes after the data sheet
+        spanish = [SPANISH_HEADERS[name] for name in COLUMN_NAMES]
+        assert [c.value for c in workbook.worksheets[0][1]] == spanish
+        # the help sheet after the data sheet, the drop-downs' lists hidden last
+        assert [w.sheet_state for w in workbook.worksheets] == ["visible", "visible", "hidden"]
     else:
-        assert data.startswith(b"\xef\xbb\xbf" + ",".join(COLUMN_NAMES).encode())
+        header = ",".join(SPANISH_HEADERS[name] for name in COLUMN_NAMES)
+        assert data.startswith(b"\xef\xbb\xbf" + header.encode())
 
 
 # --- admin -----------------------------------------------------------------------------------
@@ -634,7 +630,6 @@ def test_changelist_links_to_the_import(admin_client: Client) -> None:
 def test_import_page_offers_the_templates(admin_client: Client) -> None:
     response = admin_client.get(reverse(IMPORT_URL))
     assert response.status_code == 200
-    assert response.context["form"].fields["dry_run"].initial is True
     for fmt in ("xlsx", "csv"):
         url = reverse("admin:farmers_household_import_template", args=[fmt])
         assert url.encode() in response.content
@@ -647,39 +642,47 @@ def test_import_page_offers_the_templates(admin_client: Client) -> None:
     assert admin_client.get(url).status_code == 404
 
 
-def test_admin_dry_run_then_import(admin_client: Client) -> None:
+def _job_page(client: Client, response: Any) -> Any:
+    assert response.status_code == 302, response.content
+    page = client.get(response["Location"])
+    assert page.status_code == 200
+    return page
+
+
+def test_admin_check_then_import(
+    admin_client: Client, django_capture_on_commit_callbacks: Any
+) -> None:
     rows = sample_rows()
     rows[2]["document_number"] = "101174103"
-    response = admin_client.post(
-        reverse(IMPORT_URL), {"file": _upload(rows, "hogares.xlsx"), "dry_run": "on"}
-    )
-    assert response.status_code == 200
-    report = response.context["report"]
-    assert report.dry_run
-    assert (report.households_created, report.households_with_errors) == (1, 1)
-    assert b"invalid_checksum" in response.content
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(reverse(IMPORT_URL), {"file": _upload(rows, "hogares.xlsx")})
+    page = _job_page(admin_client, response)
+    job = page.context["job"]
+    assert job.awaiting_confirmation
+    assert (page.context["summary"]["new"], page.context["summary"]["with_errors"]) == (1, 1)
+    assert "invalid_checksum" in {issue.code for issue, _column in page.context["issue_rows"]}
+    assert b"import-confirm" in page.content
     assert not Household.objects.exists()
 
-    response = admin_client.post(reverse(IMPORT_URL), {"file": _upload(rows, "hogares.xlsx")})
-    assert response.status_code == 200
-    report = response.context["report"]
-    assert not report.dry_run and report.households_created == 1
-    household = Household.objects.get()
-    change_url = reverse("admin:farmers_household_change", args=[household.pk])
-    assert change_url.encode() in response.content
+    confirm_url = reverse("admin:farmers_household_import_confirm", args=[job.pk])
+    with django_capture_on_commit_callbacks(execute=True):
+        response = admin_client.post(confirm_url)
+    page = _job_page(admin_client, response)
+    assert page.context["summary"]["created"] == 1
+    assert Household.objects.count() == 1
 
 
 def test_admin_upload_of_an_unusable_file_shows_a_form_error(admin_client: Client) -> None:
     response = admin_client.post(
-        reverse(IMPORT_URL),
-        {"file": SimpleUploadedFile("h.csv", b"household_ref\nH-1\n"), "dry_run": "on"},
+        reverse(IMPORT_URL), {"file": SimpleUploadedFile("h.csv", b"household_ref\nH-1\n")}
     )
     assert response.status_code == 200
-    assert response.context["report"] is None
     assert response.context["form"].errors["file"]
 
 
-def test_admin_import_needs_the_add_household_permission(officer: Any) -> None:
+def test_admin_import_needs_the_add_household_permission(
+    officer: Any, django_capture_on_commit_callbacks: Any
+) -> None:
     officer.is_staff = True
     officer.save()
     client = Client()
@@ -693,10 +696,12 @@ def test_admin_import_needs_the_add_household_permission(officer: Any) -> None:
     # The officer's own area applies: Sivia is outside it.
     rows = sample_rows()
     rows[2]["district"] = "050407"
-    response = client.post(reverse(IMPORT_URL), {"file": _upload(rows)})
-    report = response.context["report"]
-    assert (4, "district", "out_of_area") in errors(report)
-    assert report.households_created == 1
+    with django_capture_on_commit_callbacks(execute=True):
+        response = client.post(reverse(IMPORT_URL), {"file": _upload(rows)})
+    page = _job_page(client, response)
+    codes = {(i.row, i.column, i.code) for i, _column in page.context["issue_rows"]}
+    assert (4, "district", "out_of_area") in codes
+    assert page.context["summary"]["new"] == 1
 
 
 def test_imported_ids_cannot_be_computed_from_programme_and_reference(actor: Actor) -> None:

@@ -1,22 +1,32 @@
-"""``import_households FILE --actor USERNAME [--dry-run] [--report out.csv]``: households with
-their members from a CSV or XLSX file (one row per member; see ``farmers.importing``).
-``import_households --template out.xlsx|out.csv`` writes the template to fill."""
+"""``import_households FILE --actor USERNAME [--dry-run] [--report out.csv|out.xlsx]``: households
+with their members from a CSV or XLSX file (one row per member; see ``farmers.importing``), run
+as the same import job as the admin's upload page and the API (``farmers.services.imports``),
+here in this process: the check, then (without ``--dry-run``) the import in chunks.
+``--resume JOB_ID`` continues an import that stopped midway. ``--template out.xlsx|out.csv``
+writes the template to fill."""
 
 from __future__ import annotations
 
+import csv
 import time
 from pathlib import Path
 from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
+from django.core.files import File
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from farmers import importing
+from farmers.importing.errors import error_workbook
+from farmers.models import ImportJob
+from farmers.services import imports
 from registry.actors import Actor
 from registry.exceptions import RegistryError
+from registry.models import JobStatus
 
 SHOWN_ERRORS = 50
+REPORT_HEADER = ("row", "household_ref", "column", "code", "message")
 
 
 def _messages(exc: ValidationError) -> str:
@@ -26,9 +36,9 @@ def _messages(exc: ValidationError) -> str:
 class Command(BaseCommand):
     help = (
         "Import households with their members from a CSV or XLSX file (one row per member, "
-        "grouped by household_ref). Re-running a file is safe: households already imported are "
-        "reported, not duplicated. --dry-run checks every row without writing. Exits with 1 when "
-        "any row has errors. --template OUT writes a template (.xlsx or .csv) instead."
+        "a household's rows together). Re-running a file is safe: households already imported "
+        "are reported, not duplicated. --dry-run checks every row without writing. Exits with 1 "
+        "when any row has errors. --template OUT writes a template (.xlsx or .csv) instead."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -39,18 +49,24 @@ class Command(BaseCommand):
             "(superusers: everywhere).",
         )
         parser.add_argument(
-            "--dry-run", action="store_true", help="Check every row, then roll everything back."
+            "--dry-run", action="store_true", help="Check every row, write nothing."
         )
-        parser.add_argument("--report", help="Write the per-row report to this CSV file.")
+        parser.add_argument(
+            "--report",
+            help="Write the rows' errors to this file (.csv, or .xlsx beside the cells).",
+        )
         parser.add_argument(
             "--template", metavar="OUT", help="Write the import template (.xlsx or .csv) to OUT."
         )
         parser.add_argument(
-            "--progress-every",
+            "--resume", metavar="JOB_ID", help="Continue an import job that stopped midway."
+        )
+        parser.add_argument(
+            "--chunk-size",
             type=int,
-            default=importing.PROGRESS_EVERY,
+            default=None,
             metavar="N",
-            help="Print a progress line every N households.",
+            help="Households per chunk (one transaction each; default IMPORT_CHUNK_HOUSEHOLDS).",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -59,74 +75,114 @@ class Command(BaseCommand):
                 raise CommandError("Give either a FILE to import or --template OUT, not both.")
             self._write_template(Path(options["template"]))
             return
-        if not options["file"]:
+        if not options["file"] and not options["resume"]:
             raise CommandError("Give the FILE to import (or --template OUT for a template).")
         if not options["actor"]:
             raise CommandError("Give --actor USERNAME: the person the import is made for.")
-        if options["progress_every"] <= 0:
-            raise CommandError("--progress-every must be positive.")
-        path = Path(options["file"])
-        if not path.is_file():
-            raise CommandError(f"No such file: {path}")
+        if options["chunk_size"] is not None and options["chunk_size"] <= 0:
+            raise CommandError("--chunk-size must be positive.")
         report_path = Path(options["report"]) if options["report"] else None
         if report_path is not None and not report_path.parent.is_dir():
             raise CommandError(f"The report's folder does not exist: {report_path.parent}")
         actor = self._actor(options["actor"])
-        dry_run = options["dry_run"]
-        started = time.perf_counter()
-
-        def progress(done: int, total: int) -> None:
-            rate = done / max(time.perf_counter() - started, 1e-9)
-            self.stdout.write(f"{done:>7,} / {total:,} households  ({rate:,.0f}/s)")
-
+        self.started = time.perf_counter()
+        chunk_size = options["chunk_size"]
         try:
-            with path.open("rb") as handle:
-                report = importing.import_households(
-                    actor=actor,
-                    source=handle,
-                    filename=path.name,
-                    dry_run=dry_run,
-                    progress=progress,
-                    progress_every=options["progress_every"],
-                )
+            if options["resume"]:
+                job = self._resume(actor, options["resume"], chunk_size)
+            else:
+                job = self._check(actor, Path(options["file"]), chunk_size)
+                if not options["dry_run"] and job.status == JobStatus.SUCCEEDED:
+                    imports.import_job_confirm(actor=actor, job=job, queue=False)
+                    job = self._run(job, chunk_size)
         except ValidationError as exc:
-            raise CommandError(f"{path.name}: {_messages(exc)}") from exc
+            raise CommandError(f"{options['file'] or ''}: {_messages(exc)}") from exc
         except RegistryError as exc:
             raise CommandError(exc.detail) from exc
-
-        if report.ignored_columns:
-            self.stdout.write(f"Ignored columns: {', '.join(report.ignored_columns)}")
-        errors = [
-            (row.row, error)
-            for row in report.rows
-            for error in row.errors
-            if error.code != "household_not_imported"
-        ]
-        for number, error in errors[:SHOWN_ERRORS]:
-            where = f"row {number}" + (f", {error.column}" if error.column else "")
-            self.stderr.write(f"{where}: {error.message} [{error.code}]")
-        if len(errors) > SHOWN_ERRORS:
-            self.stderr.write(
-                f"... and {len(errors) - SHOWN_ERRORS:,} more errors (see --report FILE)."
-            )
-        verb = "would be created" if dry_run else "created"
-        self.stdout.write(
-            f"{'Dry run, nothing written. ' if dry_run else ''}"
-            f"Households: {report.households_created:,} {verb}, "
-            f"{report.households_already_imported:,} already imported, "
-            f"{report.households_with_errors:,} with errors "
-            f"({len(report.rows):,} rows, {report.rows_with_errors:,} with errors) "
-            f"in {time.perf_counter() - started:.1f} s."
-        )
+        self._summary(job)
         if report_path is not None:
-            with report_path.open("w", encoding="utf-8-sig", newline="") as out:
-                report.write_csv(out)
-            self.stdout.write(f"Report written to {report_path}.")
-        if report.has_errors:
+            self._write_report(job, report_path)
+        errors = job.issues.count()
+        if job.status != JobStatus.SUCCEEDED:
+            raise CommandError(f"The import job {job.pk} ended {job.status}: {job.error}")
+        if errors:
+            rows = job.issues.values("row").distinct().count()
             raise CommandError(
-                f"{report.rows_with_errors:,} rows have errors"
-                + (": fix them before importing." if dry_run else " and were not imported.")
+                f"{rows:,} rows have errors"
+                + (
+                    ": fix them before importing."
+                    if options["dry_run"]
+                    else " and were not imported."
+                )
             )
+
+    def _progress(self, job: ImportJob) -> None:
+        rate = job.done / max(time.perf_counter() - self.started, 1e-9)
+        self.stdout.write(
+            f"{job.phase_label}: {job.done:>9,} / {job.total:,} rows  ({rate:,.0f}/s)"
+        )
+
+    def _run(self, job: ImportJob, chunk_size: int | None) -> ImportJob:
+        imports.import_job_run(job.pk, chunk_size=chunk_size, progress=self._progress)
+        job.refresh_from_db()
+        return job
+
+    def _check(self, actor: Actor, path: Path, chunk_size: int | None) -> ImportJob:
+        if not path.is_file():
+            raise CommandError(f"No such file: {path}")
+        with path.open("rb") as handle:
+            job = imports.import_job_create(
+                actor=actor, upload=File(handle), filename=path.name, queue=False
+            )
+        self.stdout.write(f"Import job {job.pk}.")
+        return self._run(job, chunk_size)
+
+    def _resume(self, actor: Actor, job_id: str, chunk_size: int | None) -> ImportJob:
+        job = imports.import_job_list(actor=actor).filter(pk=job_id).first()
+        if job is None:
+            raise CommandError(f"No import job {job_id} of yours.")
+        if job.status == JobStatus.FAILED:
+            imports.import_job_resume(actor=actor, job=job, queue=False)
+        return self._run(job, chunk_size)
+
+    def _summary(self, job: ImportJob) -> None:
+        summary = job.summary or {}
+        imported = summary.get("imported") or {}
+        if summary.get("ignored_columns"):
+            self.stdout.write(f"Ignored columns: {', '.join(summary['ignored_columns'])}")
+        shown = job.issues.exclude(code="household_not_imported")[:SHOWN_ERRORS]
+        for issue in shown:
+            where = f"row {issue.row}" + (f", {issue.column}" if issue.column else "")
+            self.stderr.write(f"{where}: {issue.message} [{issue.code}]")
+        elapsed = time.perf_counter() - self.started
+        if job.phase == "import":
+            self.stdout.write(
+                f"Households: {summary.get('created', 0):,} created, "
+                f"{imported.get('already_imported', 0):,} already imported, "
+                f"{imported.get('with_errors', 0):,} with errors "
+                f"({imported.get('rows', 0):,} rows, {imported.get('rows_with_errors', 0):,} "
+                f"with errors) in {elapsed:.1f} s."
+            )
+        else:
+            self.stdout.write(
+                f"Dry run, nothing written. Households: {summary.get('new', 0):,} would be "
+                f"created, {summary.get('already_imported', 0):,} already imported, "
+                f"{summary.get('with_errors', 0):,} with errors ({summary.get('rows', 0):,} rows, "
+                f"{summary.get('rows_with_errors', 0):,} with errors) in {elapsed:.1f} s."
+            )
+
+    def _write_report(self, job: ImportJob, out: Path) -> None:
+        if out.suffix.lower() == ".xlsx":
+            out.write_bytes(error_workbook(job))
+        else:
+            with out.open("w", encoding="utf-8-sig", newline="") as handle:
+                writer = csv.writer(handle)
+                writer.writerow(REPORT_HEADER)
+                for issue in job.issues.order_by("row", "id").iterator(chunk_size=2000):
+                    writer.writerow(
+                        [issue.row, issue.household_ref, issue.column, issue.code, issue.message]
+                    )
+        self.stdout.write(f"Report written to {out}.")
 
     def _actor(self, username: str) -> Actor:
         user = get_user_model().objects.filter(username=username).first()

@@ -1,0 +1,1084 @@
+"""The set-based household import behind the import jobs (``farmers.services.imports``).
+
+The file is read as a stream (CSV rows or an XLSX sheet in read-only mode) and cut into chunks
+of households (``IMPORT_CHUNK_HOUSEHOLDS``); memory stays flat whatever the file's size. A
+household's rows must follow one another. Each chunk is:
+
+1. cleaned in Python with the registration service's own rules (``_clean_members``,
+   ``_clean_consent``, the area check), no query per household;
+2. checked against the database with a few set queries: households an earlier import made
+   (``import_ref`` per programme: a re-import creates nothing), IDs already live elsewhere
+   (by blind index), and, when writing, near matches (blocking keys ranked in one query, the
+   candidates' members read as values, never as objects);
+3. when writing, inserted in one transaction with ``COPY`` (``bulk_create`` on SQLite): the
+   households, members (encrypted, with their blind indexes), consents, dedup keys, possible
+   duplicates, history and one outbox message for the stage recompute — the same rows as
+   ``services.household_register`` writes one household at a time. The job's progress and
+   ``resume_row`` are written in the same transaction, so a crash loses at most the chunk in
+   flight, and running the job again resumes after the last committed chunk without
+   duplicates (the ``import_ref`` check skips anything already written).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import csv
+import functools
+import io
+import uuid
+import zipfile
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import IO, Any
+
+from django.conf import settings
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
+from django.db import IntegrityError, connection, transaction
+from django.utils import timezone
+from django.utils.translation import gettext as _
+
+from registry import outbox
+from registry.actors import Actor
+from registry.bulk import copy_instances, copy_rows
+from registry.choices import ChangeAction, Scope
+from registry.crypto import PURPOSE_DOCUMENT, PURPOSE_PHONE, blind_index_many, encrypt_many
+from registry.history import mask_personal
+from registry.idempotency import request_hash
+from registry.models import ChangeRecord, District, Program
+
+from ..choices import LIVE_STATUSES, DocumentType
+from ..identity import name_similarity, name_tokens
+from ..models import Consent, DedupKey, Household, Member, PossibleDuplicate
+from ..services.cleaning import _clean_consent, _clean_members
+from ..services.dedup import MAX_DUPLICATE_CANDIDATES, POSSIBLE_DUPLICATE_MIN_SCORE, _member_keys
+from ..services.registration import _member_objects, _new_code, _set_head_name
+from ..transition import recompute_on_commit
+from .cleaning import (
+    _coded,
+    _date_key,
+    _district,
+    _document_number,
+    _lower_text,
+    _text,
+    split_purposes,
+)
+from .columns import CHOICE_COLUMNS, _slug, choice_aliases, header_map
+from .reading import SourceRow, _is_blank
+from .writing import CHANNEL, LEGACY_IMPORT_NAMESPACE, _Household, _Importer
+
+# --- reading -------------------------------------------------------------------------------
+
+
+def _file_error(message: str, code: str) -> ValidationError:
+    return ValidationError(message, code=code)
+
+
+def max_rows() -> int:
+    """The most member rows one import file may hold (setting ``IMPORT_MAX_ROWS``)."""
+    return int(settings.IMPORT_MAX_ROWS)
+
+
+def max_bytes() -> int:
+    """The largest import file accepted (setting ``IMPORT_MAX_BYTES``)."""
+    return int(settings.IMPORT_MAX_BYTES)
+
+
+def check_size(size: int | None) -> None:
+    """Refuse a file over ``IMPORT_MAX_BYTES`` (an empty one too)."""
+    if size is not None and size > max_bytes():
+        raise _file_error(
+            _("The file is larger than %(max)s MB: split it into smaller files.")
+            % {"max": max_bytes() // (1024 * 1024)},
+            "file_too_large",
+        )
+    if size == 0:
+        raise _file_error(_("The file is empty."), "empty_file")
+
+
+def _csv_cells(handle: IO[bytes]) -> Iterator[list[str]]:
+    head = handle.read(64 * 1024)
+    handle.seek(0)
+    encoding = "utf-8-sig"
+    try:
+        head.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if exc.start < len(head) - 4:  # not just a character cut at the end of the sample
+            encoding = "cp1252"
+    text = head.decode(encoding, errors="ignore")
+    first_line = text.lstrip("\ufeff\r\n").split("\n", 1)[0]
+    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
+    delimiter = max(counts, key=lambda d: counts[d]) if any(counts.values()) else ","
+    stream = io.TextIOWrapper(handle, encoding=encoding, newline="")
+    try:
+        yield from csv.reader(stream, delimiter=delimiter)
+    except UnicodeDecodeError as exc:
+        raise _file_error(_("Save the CSV file as UTF-8 text."), "invalid_encoding") from exc
+    except csv.Error as exc:
+        raise _file_error(
+            _("The CSV file cannot be read: %(error)s.") % {"error": exc}, "invalid_file"
+        ) from exc
+    finally:
+        with contextlib.suppress(ValueError):  # the caller closed the file first
+            stream.detach()
+
+
+def _xlsx_cells(handle: IO[bytes]) -> Iterator[Sequence[Any]]:
+    from openpyxl import load_workbook
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        workbook = load_workbook(handle, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, InvalidFileException, KeyError, ValueError, OSError) as exc:
+        raise _file_error(
+            _("The file is not a valid Excel workbook (.xlsx)."), "invalid_file"
+        ) from exc
+    try:
+        if not workbook.worksheets:
+            raise _file_error(_("The workbook has no sheet."), "empty_file")
+        yield from workbook.worksheets[0].iter_rows(values_only=True)
+    finally:
+        workbook.close()
+
+
+def _cells(handle: IO[bytes], filename: str) -> Iterator[Sequence[Any]]:
+    name = filename.lower()
+    handle.seek(0)
+    magic = handle.read(4)
+    handle.seek(0)
+    if name.endswith((".xlsx", ".xlsm")) or (
+        not name.endswith((".csv", ".txt")) and magic == b"PK\x03\x04"
+    ):
+        return _xlsx_cells(handle)
+    if name.endswith(".xls"):
+        raise _file_error(
+            _("Old Excel files (.xls) are not supported: save it as .xlsx or .csv."),
+            "unsupported_format",
+        )
+    if name.endswith((".csv", ".txt")) or not name:
+        return _csv_cells(handle)
+    raise _file_error(_("Upload a .csv or .xlsx file."), "unsupported_format")
+
+
+@dataclass
+class Header:
+    """The file's columns: the name of each position (``None``: ignored) and the labels
+    ignored, as the file spells them."""
+
+    columns: list[str | None]
+    labels: list[str]
+    ignored: list[str]
+
+
+def _header(cells: Sequence[Any]) -> Header:
+    aliases, required = header_map()
+    columns: list[str | None] = []
+    labels: list[str] = []
+    ignored: list[str] = []
+    seen: dict[str, str] = {}
+    for cell in cells:
+        label = "" if cell is None else str(cell).strip()
+        labels.append(label)
+        name = aliases.get(_slug(label))
+        if name is None:
+            columns.append(None)
+            if label:
+                ignored.append(label)
+            continue
+        if name in seen:
+            raise _file_error(
+                _("The columns “%(first)s” and “%(second)s” both mean %(name)s.")
+                % {"first": seen[name], "second": label, "name": name},
+                "duplicate_column",
+            )
+        seen[name] = label
+        columns.append(name)
+    missing = [name for name in required if name not in seen]
+    if missing:
+        raise _file_error(
+            _("Missing columns: %(columns)s. Download the template to see the format.")
+            % {"columns": ", ".join(missing)},
+            "missing_columns",
+        )
+    return Header(columns=columns, labels=labels, ignored=ignored)
+
+
+class RowStream:
+    """The non-blank rows of an import file, read lazily; ``header`` once the first is read.
+    Raises ``ValidationError`` for an unusable file or one over ``IMPORT_MAX_ROWS`` rows."""
+
+    def __init__(self, handle: IO[bytes], filename: str) -> None:
+        self._cells = iter(_cells(handle, filename))
+        self.header: Header | None = None
+        for number, raw in enumerate(self._cells, start=1):
+            if all(_is_blank(c) for c in raw):
+                continue
+            self.header = _header(list(raw))
+            self._first = number
+            break
+        if self.header is None:
+            raise _file_error(_("The file is empty."), "empty_file")
+
+    def __iter__(self) -> Iterator[SourceRow]:
+        assert self.header is not None
+        columns = self.header.columns
+        limit = max_rows()
+        count = 0
+        for number, raw in enumerate(self._cells, start=self._first + 1):
+            if all(_is_blank(c) for c in raw):
+                continue
+            count += 1
+            if count > limit:
+                raise _file_error(
+                    _("The file has more than %(max)s rows: split it into smaller files.")
+                    % {"max": f"{limit:,}".replace(",", ".")},
+                    "too_many_rows",
+                )
+            yield SourceRow(
+                number=number,
+                values={
+                    name: raw[index]
+                    for index, name in enumerate(columns)
+                    if name is not None and index < len(raw)
+                },
+            )
+        if count == 0:
+            raise _file_error(_("The file has a header but no rows."), "no_rows")
+
+
+# --- results -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Issue:
+    """An error of one row (``column`` empty: the whole row)."""
+
+    row: int
+    household_ref: str
+    column: str
+    code: str
+    message: str
+
+
+@dataclass
+class Totals:
+    """The counts of a check or an import (stored in ``ImportJob.summary``)."""
+
+    rows: int = 0
+    households: int = 0
+    new: int = 0
+    already_imported: int = 0
+    with_errors: int = 0
+    rows_with_errors: int = 0
+    ignored_columns: list[str] = field(default_factory=list)
+
+    def add(self, other: Totals) -> None:
+        """Add the counts of a chunk."""
+        for name in ("rows", "households", "new", "already_imported", "with_errors"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.rows_with_errors += other.rows_with_errors
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON form."""
+        return dict(self.__dict__)
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Totals:
+        """From the JSON form (unknown keys ignored)."""
+        known = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        return cls(**known)
+
+
+@dataclass
+class Chunk:
+    """Consecutive households of the file and the rows that could not be grouped."""
+
+    households: list[_Household]
+    orphans: list[Issue]
+    last_row: int
+
+    @property
+    def rows(self) -> int:
+        """Rows in the chunk."""
+        return sum(len(h.rows) for h in self.households) + len(self.orphans)
+
+
+def chunks(rows: RowStream, size: int) -> Iterator[Chunk]:
+    """Households of ``size`` per chunk; a household's rows must be consecutive (a reference
+    seen again further down is an error on that row)."""
+    finished: dict[str, int] = {}  # ref → first row, for households already closed
+    households: list[_Household] = []
+    orphans: list[Issue] = []
+    current: _Household | None = None
+    last_row = 0
+    for row in rows:
+        last_row = row.number
+        ref = _text(row.values.get("household_ref"))[:100]
+        if not ref:
+            orphans.append(
+                Issue(row.number, "", "household_ref", "required", _("This field is required."))
+            )
+            continue
+        if current is not None and current.ref == ref:
+            current.rows.append(row)
+            current.errors[row.number] = []
+            continue
+        if ref in finished:
+            orphans.append(
+                Issue(
+                    row.number,
+                    ref,
+                    "household_ref",
+                    "not_together",
+                    _(
+                        "The rows of household %(ref)s must follow one another: it started at "
+                        "row %(row)s."
+                    )
+                    % {"ref": ref, "row": finished[ref]},
+                )
+            )
+            continue
+        if current is not None:
+            finished[current.ref] = current.rows[0].number
+            households.append(current)
+            if len(households) >= size:
+                yield Chunk(households, orphans, households[-1].rows[-1].number)
+                households, orphans = [], []
+        current = _Household(ref, [row])
+    if current is not None:
+        households.append(current)
+    if households or orphans:
+        yield Chunk(households, orphans, last_row)
+
+
+# --- one chunk -----------------------------------------------------------------------------
+
+
+@dataclass
+class _Prepared:
+    """A household cleaned for registration (``household_register``'s own steps)."""
+
+    source: _Household
+    program_text: str
+    program: Program | None
+    district: str
+    community: str
+    members: list[dict[str, Any]]
+    cleaned: list[dict[str, Any]]
+    consent: dict[str, Any] | None
+    enrolled_on: date | None
+    digest: str
+    places: dict[str, tuple[SourceRow, str]]
+    existing: uuid.UUID | None = None
+    document_indexes: list[str] = field(default_factory=list)
+
+
+class Context:
+    """What a job knows across chunks: the actor, the programmes and districts (loaded once),
+    the IDs given earlier in the file (``{blind index: (row, ref)}``)."""
+
+    def __init__(self, actor: Actor, *, today: date | None = None) -> None:
+        self.actor = actor
+        self.today = today
+        self.importer = _Importer(actor, today=today)
+        self.programs = {p.code.lower(): p for p in Program.objects.all()}
+        self.districts = set(District.objects.values_list("ubigeo", flat=True))
+        self.seen_documents: dict[str, tuple[int, str]] = {}
+
+
+def _payload(ctx: Context, household: _Household) -> _Prepared:
+    """The household's registration payload, built exactly as the row-by-row import built it
+    (the same request digest), and cleaned by the service's own rules."""
+    rows = household.rows
+    importer = ctx.importer
+    program_text, program_row = household.value("program", _lower_text)
+    district, district_row = household.value("district", _district)
+    community, community_row = household.value("community")
+    signed_text, signed_row = household.value("consent_signed_on", _date_key)
+    purposes_text, purposes_row = household.value("consent_purposes")
+    enrolled_text, enrolled_row = household.value("enrolled_on", _date_key)
+    if not program_text:
+        household.add(program_row, "program", "required", _("This field is required."))
+    if not district:
+        household.add(district_row, "district", "required", _("This field is required."))
+    program = ctx.programs.get(program_text)
+    program_code = program.code if program is not None else program_text
+    document_aliases = choice_aliases("document_type")
+    sex_aliases = choice_aliases("sex")
+    relationship_aliases = choice_aliases("relationship")
+    purpose_aliases = choice_aliases("consent_purposes")
+    members: list[dict[str, Any]] = []
+    for row in rows:
+        cells = row.values
+        number_cell = cells.get("document_number")
+        document_type = _coded(cells.get("document_type"), document_aliases)
+        if not document_type and not _is_blank(number_cell):
+            document_type = DocumentType.DNI
+        members.append(
+            {
+                "given_names": _text(cells.get("given_names")),
+                "surnames": _text(cells.get("surnames")),
+                "document_type": document_type,
+                "document_number": _document_number(number_cell, document_type),
+                "sex": _coded(cells.get("sex"), sex_aliases),
+                "birth_date": importer.date_cell(household, row, "birth_date"),
+                "relationship": _coded(cells.get("relationship"), relationship_aliases),
+                "phone": _text(cells.get("phone")),
+            }
+        )
+    consent: dict[str, Any] | None = None
+    if signed_text or purposes_text:
+        consent = {
+            "signed_on": importer.date_cell(household, signed_row, "consent_signed_on"),
+            "purposes": split_purposes(purposes_text, purpose_aliases),
+        }
+    enrolled_on = (
+        importer.date_cell(household, enrolled_row, "enrolled_on") if enrolled_text else None
+    )
+    payload: dict[str, Any] = {
+        "program": program_code,
+        "district": district,
+        "community": community,
+        "members": members,
+        "consent": consent,
+    }
+    if enrolled_on is not None:
+        payload["enrolled_on"] = enrolled_on
+    places = {
+        "program": (program_row, "program"),
+        "district": (district_row, "district"),
+        "community": (community_row, "community"),
+        "consent": (signed_row, "consent_signed_on"),
+        "consent.signed_on": (signed_row, "consent_signed_on"),
+        "consent.purposes": (purposes_row, "consent_purposes"),
+        "enrolled_on": (enrolled_row, "enrolled_on"),
+        "id": (rows[0], "household_ref"),
+    }
+    return _Prepared(
+        source=household,
+        program_text=program_text,
+        program=program if program is not None and program.is_active else None,
+        district=district,
+        community=community,
+        members=members,
+        cleaned=[],
+        consent=consent,
+        enrolled_on=enrolled_on,
+        digest=request_hash(payload),
+        places=places,
+    )
+
+
+def _validate(ctx: Context, prepared: _Prepared) -> None:
+    """``household_register``'s validation (no query): errors go on the household's rows."""
+    household = prepared.source
+    errors: dict[str, list[ValidationError]] = {}
+    if prepared.program is None:
+        errors["program"] = [
+            ValidationError(
+                _("Unknown programme code: %(code)s.") % {"code": prepared.program_text},
+                code="does_not_exist",
+            )
+        ]
+    if prepared.district not in ctx.districts:
+        errors["district"] = [
+            ValidationError(
+                _("Unknown district ubigeo: %(code)s.") % {"code": prepared.district},
+                code="does_not_exist",
+            )
+        ]
+    try:
+        prepared.cleaned = _clean_members(prepared.members, today=ctx.today)
+    except ValidationError as exc:
+        for attr, messages in exc.error_dict.items():
+            errors.setdefault(attr, []).extend(messages)
+    consent_data = (
+        _clean_consent(prepared.consent, errors, today=ctx.today) if prepared.consent else None
+    )
+    if consent_data is None:
+        errors.setdefault("consent", []).append(
+            ValidationError(
+                _("A registration needs the family's signed consent (date and purposes)."),
+                code="consent_required",
+            )
+        )
+    prepared.consent = consent_data
+    if prepared.enrolled_on is not None and prepared.enrolled_on > (
+        ctx.today or timezone.localdate()
+    ):
+        errors.setdefault("enrolled_on", []).append(
+            ValidationError(_("The date cannot be in the future."), code="future_date")
+        )
+    if (
+        not errors
+        and prepared.program is not None
+        and not ctx.actor.covers(
+            district=prepared.district, program=prepared.program.pk, scope=Scope.HOUSEHOLDS_WRITE
+        )
+    ):
+        errors["district"] = [
+            ValidationError(
+                _("This district and programme are outside your assigned area."),
+                code="out_of_area",
+            )
+        ]
+    if errors:
+        ctx.importer._map_validation(household, ValidationError(errors), prepared.places)
+
+
+def _find_existing(ctx: Context, prepared: list[_Prepared]) -> None:
+    """Households an earlier import made (by programme and reference; the legacy ``uuid5``
+    ids too), a query per programme: the same data is "already imported", other data a
+    conflict."""
+    by_ref = [p for p in prepared if p.program is not None]
+    if not by_ref:
+        return
+    legacy = {
+        uuid.uuid5(LEGACY_IMPORT_NAMESPACE, f"{p.program.code}\x1f{p.source.ref}"): p
+        for p in by_ref
+        if p.program is not None
+    }
+    refs_by_program: dict[int, set[str]] = defaultdict(set)
+    for p in by_ref:
+        if p.program is not None:
+            refs_by_program[p.program.pk].add(p.source.ref)
+    columns = ("pk", "program_id", "import_ref", "request_hash", "district_id")
+    # One query per programme through the (programme, reference) unique index, one for the
+    # legacy ids: an OR of the two would scan the programme's households.
+    found = [
+        row
+        for program_id, refs in refs_by_program.items()
+        for row in Household.objects.filter(program_id=program_id, import_ref__in=refs)
+        .exclude(import_ref="")
+        .order_by()
+        .values_list(*columns)
+    ]
+    found += list(
+        Household.objects.filter(pk__in=list(legacy), import_ref="")
+        .order_by()
+        .values_list(*columns)
+    )
+    wanted = {(p.program.pk, p.source.ref): p for p in by_ref if p.program is not None}
+    for pk, program_id, ref, digest, district_id in found:
+        match = wanted.get((program_id, ref)) if ref else legacy.get(pk)
+        if match is None:
+            continue
+        visible = ctx.actor.covers(
+            district=district_id, program=program_id, scope=Scope.HOUSEHOLDS_WRITE
+        )
+        if digest == match.digest and visible:
+            match.existing = pk
+            continue
+        match.existing = pk
+        household = match.source
+        household.add(
+            household.rows[0],
+            "household_ref",
+            "idempotency_conflict",
+            _(
+                "Household %(ref)s was already imported with different data. Change the "
+                "registered household, or give this one a new household_ref."
+            )
+            % {"ref": household.ref},
+        )
+
+
+def _check_documents(ctx: Context, prepared: list[_Prepared], *, remember: bool) -> None:
+    """IDs already live in another household (one query by blind index) or given earlier in
+    the file: a ``duplicate`` error on the row."""
+    candidates = [p for p in prepared if p.existing is None and not p.source.failed]
+    for p in candidates:
+        p.document_indexes = blind_index_many(
+            [m["document_number"] for m in p.cleaned], PURPOSE_DOCUMENT
+        )
+    wanted = {i for p in candidates for i in p.document_indexes if i}
+    taken: dict[str, tuple[str, str, int]] = {}
+    if wanted:
+        # Two index probes (members by blind index, then their households by id): a join
+        # would let the planner scan the households table.
+        holders = dict(
+            Member.objects.filter(is_live=True, document_index__in=wanted)
+            .order_by()
+            .values_list("document_index", "household_id")
+        )
+        households = {
+            pk: (code, district_id, program_id)
+            for pk, code, district_id, program_id in Household.objects.filter(
+                pk__in=set(holders.values())
+            )
+            .order_by()
+            .values_list("pk", "code", "district_id", "program_id")
+        }
+        taken = {index: households[pk] for index, pk in holders.items() if pk in households}
+    for p in candidates:
+        household = p.source
+        for row, member, index in zip(household.rows, p.cleaned, p.document_indexes, strict=True):
+            if not index:
+                continue
+            if index in taken:
+                code, district_id, program_id = taken[index]
+                if ctx.actor.covers(district=district_id, program=program_id):
+                    message = _(
+                        "The ID %(number)s is already registered in household %(code)s."
+                    ) % {"number": member["document_number"], "code": code}
+                else:
+                    message = _("The ID %(number)s is already registered in another household.") % {
+                        "number": member["document_number"]
+                    }
+                household.add(row, "document_number", "duplicate", message)
+            elif index in ctx.seen_documents and ctx.seen_documents[index][1] != household.ref:
+                earlier_row, earlier_ref = ctx.seen_documents[index]
+                household.add(
+                    row,
+                    "document_number",
+                    "duplicate",
+                    _("The same ID is given in row %(row)s (household %(ref)s).")
+                    % {"row": earlier_row, "ref": earlier_ref},
+                )
+        if remember and not household.failed:
+            for row, index in zip(household.rows, p.document_indexes, strict=True):
+                if index:
+                    ctx.seen_documents.setdefault(index, (row.number, household.ref))
+
+
+def _said(error: Any) -> str:
+    """An error's message for people: a value outside a choice column names the labels the
+    template's drop-down offers, not the codes."""
+    if error.code == "invalid_choice" and error.column in CHOICE_COLUMNS:
+        labels = [str(label) for label in CHOICE_COLUMNS[error.column].labels]
+        return _("Use one of: %(valid)s.") % {"valid": "; ".join(labels)}
+    return str(error.message)
+
+
+def _issues(chunk: Chunk, totals: Totals) -> list[Issue]:
+    """Every row's errors (a failed household's clean rows say why they were not imported)."""
+    issues = list(chunk.orphans)
+    totals.rows_with_errors += len(chunk.orphans)
+    for household in chunk.households:
+        if not household.failed:
+            continue
+        failed_rows = [n for n, errors in household.errors.items() if errors]
+        for row in household.rows:
+            errors = household.errors[row.number]
+            totals.rows_with_errors += 1
+            if not errors:
+                issues.append(
+                    Issue(
+                        row.number,
+                        household.ref,
+                        "household_ref",
+                        "household_not_imported",
+                        _("Not imported: row(s) %(rows)s of this household have errors.")
+                        % {"rows": ", ".join(str(n) for n in failed_rows)},
+                    )
+                )
+            for error in errors:
+                issues.append(
+                    Issue(row.number, household.ref, error.column, error.code, _said(error))
+                )
+    return issues
+
+
+@dataclass
+class ChunkResult:
+    """What one chunk found (and, when writing, wrote)."""
+
+    totals: Totals
+    issues: list[Issue]
+    created_ids: list[uuid.UUID]
+
+
+def process_chunk(ctx: Context, chunk: Chunk, *, write: bool) -> ChunkResult:
+    """Check one chunk (and write it when ``write``: call inside the chunk's transaction)."""
+    prepared = [_payload(ctx, h) for h in chunk.households]
+    _find_existing(ctx, prepared)
+    for p in prepared:
+        if p.existing is None and not p.source.failed:
+            _validate(ctx, p)
+    _check_documents(ctx, prepared, remember=True)
+    totals = Totals(rows=chunk.rows, households=len(prepared))
+    fresh: list[_Prepared] = []
+    for p in prepared:
+        if p.source.failed:
+            totals.with_errors += 1
+        elif p.existing is not None:
+            totals.already_imported += 1
+        else:
+            totals.new += 1
+            fresh.append(p)
+    issues = _issues(chunk, totals)
+    created = _write(ctx, fresh) if write and fresh else []
+    return ChunkResult(totals=totals, issues=issues, created_ids=created)
+
+
+# --- writing -------------------------------------------------------------------------------
+
+
+_MEMBER_COLUMNS = [
+    "id",
+    "household",
+    "given_names",
+    "surnames",
+    "document_type",
+    "document_number",
+    "document_index",
+    "sex",
+    "birth_date",
+    "relationship",
+    "phone",
+    "phone_index",
+    "is_head",
+    "is_active",
+    "is_live",
+    "created_at",
+]
+
+
+def _copy_members(members: list[Member]) -> None:
+    """The members as ``bulk_create`` would write them (identifiers encrypted, blind indexes
+    derived), encrypted in bulk with one keyring on PostgreSQL (``COPY``)."""
+    if connection.vendor != "postgresql":
+        copy_instances(Member, members)
+        return
+    documents = [m.document_number for m in members]
+    phones = [m.phone for m in members]
+    copy_rows(
+        Member,
+        _MEMBER_COLUMNS,
+        (
+            (
+                m.pk,
+                m.household_id,
+                m.given_names,
+                m.surnames,
+                m.document_type,
+                document,
+                document_index,
+                m.sex,
+                m.birth_date,
+                m.relationship,
+                phone,
+                phone_index,
+                m.is_head,
+                m.is_active,
+                m.is_live,
+                m.created_at,
+            )
+            for m, document, document_index, phone, phone_index in zip(
+                members,
+                encrypt_many(documents, PURPOSE_DOCUMENT),
+                blind_index_many(documents, PURPOSE_DOCUMENT),
+                encrypt_many(phones, PURPOSE_PHONE),
+                blind_index_many(phones, PURPOSE_PHONE),
+                strict=True,
+            )
+        ),
+    )
+
+
+def _codes(count: int) -> list[str]:
+    """``count`` new household codes, none already taken (one query, drawn again on a clash)."""
+    codes: set[str] = set()
+    while len(codes) < count:
+        batch = {_new_code() for _i in range(count - len(codes))} - codes
+        taken = set(
+            Household.objects.filter(code__in=batch).order_by().values_list("code", flat=True)
+        )
+        codes |= batch - taken
+    return list(codes)
+
+
+def _write(ctx: Context, fresh: list[_Prepared]) -> list[uuid.UUID]:
+    """Insert the chunk's new households as ``household_register`` would, set-based."""
+    actor = ctx.actor
+    now = timezone.now()
+    households: list[Household] = []
+    members: list[Member] = []
+    consents: list[Consent] = []
+    keys_of: list[set[str]] = []
+    records: list[ChangeRecord] = []
+    content_type = ContentType.objects.get_for_model(Household)
+    for p, code in zip(fresh, _codes(len(fresh)), strict=True):
+        assert p.program is not None and p.consent is not None
+        household = Household(
+            program=p.program,
+            district_id=p.district,
+            community=" ".join(p.community.split())[:150],
+            **actor.stamp(),
+            import_ref=p.source.ref.strip()[:100],
+            enrolled_on=p.enrolled_on or p.consent.get("signed_on"),
+            request_hash=p.digest,
+            code=code,
+            created_at=now,
+            updated_at=now,
+        )
+        _set_head_name(household, p.cleaned)
+        objects = _member_objects(household, p.cleaned)
+        for member in objects:
+            member.created_at = now
+        households.append(household)
+        members.extend(objects)
+        consents.append(
+            Consent(household=household, officer=actor.user, created_at=now, **p.consent)
+        )
+        keys: set[str] = set()
+        for member in objects:
+            keys |= _member_keys(member, household.district_id)
+        keys_of.append(keys)
+        records.append(
+            ChangeRecord(
+                content_type=content_type,
+                object_id=str(household.pk),
+                object_repr=str(household)[:200],
+                action=ChangeAction.CREATE,
+                changes=mask_personal(
+                    {
+                        "program": p.program.code,
+                        "district": p.district,
+                        "members": [f"{m['given_names']} {m['surnames']}" for m in p.cleaned],
+                    }
+                ),
+                **actor.stamp(),
+                channel=CHANNEL,
+                at=now,
+            )
+        )
+    copy_instances(Household, households)
+    _copy_members(members)
+    copy_instances(Consent, consents)
+    copy_rows(
+        DedupKey,
+        ["household", "key"],
+        [
+            (household.pk, key)
+            for household, keys in zip(households, keys_of, strict=True)
+            for key in sorted(keys)
+        ],
+    )
+    copy_instances(ChangeRecord, records)
+    ids = [h.pk for h in households]
+    recompute_on_commit(ids)
+    # Near matches are queued for review once the chunk commits (a task, set-based).
+    outbox.publish_on_commit(DUPLICATES_TOPIC, {"household_ids": [str(pk) for pk in ids]})
+    return ids
+
+
+# --- near matches (after each chunk commits) ----------------------------------------------
+
+#: The outbox topic of an imported chunk's near-match search; payload ``{"household_ids"}``.
+DUPLICATES_TOPIC = "farmers.import_duplicates"
+DUPLICATES_TASK = "farmers.tasks.find_import_duplicates"
+
+# Each new household's (at most 25) registered households sharing most blocking keys, the
+# chunk's later households left out (registering one by one, a household sees only those
+# registered before it).
+_RANK_SQL = """
+SELECT idx, household_id, shared FROM (
+    SELECT m.idx, d.household_id, count(*) AS shared,
+           row_number() OVER (PARTITION BY m.idx ORDER BY count(*) DESC) AS rank
+    FROM unnest(%s::int[], %s::text[]) AS m(idx, key)
+    JOIN farmers_dedupkey d ON d.key = m.key
+    LEFT JOIN unnest(%s::uuid[]) WITH ORDINALITY AS c(id, pos) ON c.id = d.household_id
+    WHERE c.pos IS NULL OR c.pos - 1 < m.idx
+    GROUP BY m.idx, d.household_id
+) ranked
+WHERE rank <= %s
+"""
+
+_Person = tuple[str, str, date, str]  # given names, surnames, birth date, phone blind index
+
+
+def _ranked_candidates(
+    ids: list[uuid.UUID], keys_of: list[set[str]]
+) -> list[list[tuple[uuid.UUID, str]]]:
+    """For each household of ``ids`` (in registration order), the households sharing most
+    blocking keys with it, most shared first, with their district: one query on PostgreSQL,
+    counted here elsewhere."""
+    found: list[list[tuple[uuid.UUID, str, int]]] = [[] for _keys in keys_of]
+    if connection.vendor == "postgresql":
+        # Ranked on the keys alone (an index probe per key), like the service; the candidates'
+        # district and status come after, by id.
+        indexes = [i for i, keys in enumerate(keys_of) for _key in keys]
+        flat = [key for keys in keys_of for key in keys]
+        ranked: list[tuple[int, uuid.UUID, int]] = []
+        with connection.cursor() as cursor:
+            cursor.execute(_RANK_SQL, [indexes, flat, ids, MAX_DUPLICATE_CANDIDATES])
+            ranked = cursor.fetchall()
+        live = dict(
+            Household.objects.filter(pk__in={pk for _i, pk, _n in ranked}, status__in=LIVE_STATUSES)
+            .order_by()
+            .values_list("pk", "district_id")
+        )
+        for idx, household_id, count in ranked:
+            if household_id in live:
+                found[idx].append((household_id, live[household_id], count))
+    else:
+        position = {pk: i for i, pk in enumerate(ids)}
+        all_keys = sorted(set().union(*keys_of)) if keys_of else []
+        holders: dict[str, list[uuid.UUID]] = defaultdict(list)
+        districts: dict[uuid.UUID, str] = {}
+        for start in range(0, len(all_keys), 500):
+            for key, household_id, district in DedupKey.objects.filter(
+                key__in=all_keys[start : start + 500], household__status__in=LIVE_STATUSES
+            ).values_list("key", "household_id", "household__district_id"):
+                holders[key].append(household_id)
+                districts[household_id] = district
+        for i, keys in enumerate(keys_of):
+            shared: Counter[uuid.UUID] = Counter()
+            for key in keys:
+                shared.update(pk for pk in holders.get(key, ()) if position.get(pk, -1) < i)
+            found[i] = [
+                (pk, districts[pk], n) for pk, n in shared.most_common(MAX_DUPLICATE_CANDIDATES)
+            ]
+    for candidates in found:
+        candidates.sort(key=lambda c: -c[2])
+    return [[(pk, district) for pk, district, _n in candidates] for candidates in found]
+
+
+def find_possible_duplicates(household_ids: Sequence[Any]) -> int:
+    """Queue the near matches of imported households for review, as ``household_register``
+    does one at a time (``services.dedup._find_possible_duplicates``), for a whole chunk: the
+    candidates ranked in one query, and only those that can match read (a pair needs the same
+    district, or the same phone and then a shared ``ph:`` key), their active members as values
+    (names, birth date, phone blind index), never as objects. Idempotent (run by a task after
+    the chunk commits); returns how many pairs it found."""
+    ids = [uuid.UUID(str(pk)) for pk in household_ids]
+    districts = dict(
+        Household.objects.filter(pk__in=ids, status__in=LIVE_STATUSES).values_list(
+            "pk", "district_id"
+        )
+    )
+    ids = [pk for pk in ids if pk in districts]
+    if not ids:
+        return 0
+    keys: dict[uuid.UUID, set[str]] = defaultdict(set)
+    for household_id, key in DedupKey.objects.filter(household_id__in=ids).values_list(
+        "household_id", "key"
+    ):
+        keys[household_id].add(key)
+    keys_of = [keys[pk] for pk in ids]
+    ranked = _ranked_candidates(ids, keys_of)
+    ours = set(ids)
+    wanted = set(ids)
+    for pk, candidates, household_keys in zip(ids, ranked, keys_of, strict=True):
+        phones = any(k.startswith("ph:") for k in household_keys)
+        for candidate, district in candidates:
+            if candidate not in ours and (district == districts[pk] or phones):
+                wanted.add(candidate)
+    people: dict[uuid.UUID, list[_Person]] = defaultdict(list)
+    ordered = sorted(wanted)
+    for start in range(0, len(ordered), 5000):
+        # The candidates are live (ranked among live households): no join needed.
+        rows = (
+            Member.objects.filter(household_id__in=ordered[start : start + 5000], is_active=True)
+            .order_by()
+            .values_list("household_id", "given_names", "surnames", "birth_date", "phone_index")
+        )
+        for household_id, given, surnames, birth, phone_index in rows:
+            people[household_id].append((given, surnames, birth, phone_index))
+    found: list[PossibleDuplicate] = []
+    for pk, candidates in zip(ids, ranked, strict=True):
+        mine = people.get(pk) or []
+        for candidate_id, district in candidates:
+            theirs = people.get(candidate_id)
+            if not theirs or not mine:
+                continue
+            duplicate = _compare(districts[pk], mine, district, theirs)
+            if duplicate is not None:
+                score, reasons = duplicate
+                found.append(
+                    PossibleDuplicate(
+                        household_id=pk, candidate_id=candidate_id, score=score, reasons=reasons
+                    )
+                )
+    PossibleDuplicate.objects.bulk_create(found, ignore_conflicts=True)
+    return len(found)
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_tokens(given: str, surnames: str) -> list[str]:
+    return name_tokens(given, surnames)
+
+
+def _compare(
+    district: str, mine: list[_Person], their_district: str, theirs: list[_Person]
+) -> tuple[Decimal, list[str]] | None:
+    """The near-match rule of ``_find_possible_duplicates`` between two households' members
+    (names compared only for pairs the phone or the birth date and district already tie)."""
+    same_district = their_district == district
+    best = 0.0
+    reasons: set[str] = set()
+    for given, surnames, birth, phone in mine:
+        for their_given, their_surnames, their_birth, their_phone in theirs:
+            same_phone = bool(phone) and phone == their_phone
+            close_birth = abs((birth - their_birth).days) <= 366
+            if not (same_phone or (close_birth and same_district)):
+                continue
+            similarity = name_similarity(
+                _name_tokens(given, surnames), _name_tokens(their_given, their_surnames)
+            )
+            if similarity < POSSIBLE_DUPLICATE_MIN_SCORE:
+                continue
+            best = max(best, similarity)
+            reasons.add("similar_name")
+            if same_phone:
+                reasons.add("same_phone")
+            if close_birth:
+                reasons.add("close_birth_date")
+            if same_district:
+                reasons.add("same_district")
+    if not reasons:
+        return None
+    return Decimal(str(round(min(best, 1.0), 3))), sorted(reasons)
+
+
+# --- a whole file --------------------------------------------------------------------------
+
+ChunkCallback = Callable[[ChunkResult, Chunk], None]
+
+
+def run(
+    ctx: Context,
+    handle: IO[bytes],
+    filename: str,
+    *,
+    write: bool,
+    after_row: int = 0,
+    on_chunk: ChunkCallback,
+    chunk_size: int | None = None,
+    should_stop: Callable[[], bool] | None = None,
+) -> Totals:
+    """Check (or import, when ``write``) the file chunk by chunk; ``on_chunk`` is called after
+    each (inside its transaction when writing). Chunks ending at or before ``after_row`` were
+    committed by an earlier run and are skipped; ``should_stop()`` is asked before each chunk."""
+    stream = RowStream(handle, filename)
+    assert stream.header is not None
+    totals = Totals(ignored_columns=list(stream.header.ignored))
+    size = chunk_size or int(settings.IMPORT_CHUNK_HOUSEHOLDS)
+    for chunk in chunks(stream, size):
+        if chunk.last_row <= after_row:
+            continue
+        if should_stop is not None and should_stop():
+            break
+        if not write:
+            result = process_chunk(ctx, chunk, write=False)
+            on_chunk(result, chunk)
+            totals.add(result.totals)
+            continue
+        for attempt in range(3):
+            try:
+                with transaction.atomic():
+                    result = process_chunk(ctx, chunk, write=True)
+                    on_chunk(result, chunk)
+                break
+            except IntegrityError:
+                # Someone registered one of these IDs meanwhile: check the chunk again.
+                if attempt == 2:
+                    raise
+                for household in chunk.households:
+                    household.errors = {row.number: [] for row in household.rows}
+        totals.add(result.totals)
+    return totals
