@@ -1,9 +1,9 @@
 """The data of the farmers' webhook events (``household.status_changed``,
-``household.stage_changed``), built at send time for what the subscriber may see: households of
-its area it may read (households:read), the stage only where ``policies.stage_visible`` (the
-stage is coca data; shown by virtue of coca:read it is a logged read). Never names, documents
-or phones: only the pseudonym of ``farmers.consent``, so no event needs the family's consent to
-be masked and a withdrawal changes nothing in them."""
+``household.stage_changed``, ``household.consent_changed``), built at send time for what the
+subscriber may see: households of its area it may read (households:read), the stage only where
+``policies.stage_visible`` (the stage is coca data; shown by virtue of coca:read it is a logged
+read). Never names, documents or phones: only the pseudonym of ``farmers.consent``, so no event
+needs the family's consent to be masked and a withdrawal changes nothing in them."""
 
 from __future__ import annotations
 
@@ -64,7 +64,22 @@ def household_stage_data(event: WebhookEvent, actor: Actor) -> dict[str, Any] | 
     }
 
 
+def household_consent_data(event: WebhookEvent, actor: Actor) -> dict[str, Any] | None:
+    """A new consent version: the purposes before and after and the signing date, so a
+    partner knows at once whether it may still read the family (purposes are no personal
+    data)."""
+    household = _household(event, actor)
+    if household is None:
+        return None
+    return {
+        **_identity(household),
+        **moved(event),
+        "signed_on": event.payload.get("signed_on"),
+    }
+
+
 def register() -> None:
     """Register the builders (``FarmersConfig.ready``)."""
     register_event(WebhookEventType.HOUSEHOLD_STATUS_CHANGED, household_status_data)
     register_event(WebhookEventType.HOUSEHOLD_STAGE_CHANGED, household_stage_data)
+    register_event(WebhookEventType.HOUSEHOLD_CONSENT_CHANGED, household_consent_data)

@@ -77,6 +77,7 @@ class WebhookEventType(models.TextChoices):
 
     HOUSEHOLD_STATUS_CHANGED = "household.status_changed", _("Household status changed")
     HOUSEHOLD_STAGE_CHANGED = "household.stage_changed", _("Household stage changed")
+    HOUSEHOLD_CONSENT_CHANGED = "household.consent_changed", _("Household consent changed")
     TITLE_APPLICATION_STATUS_CHANGED = (
         "title_application.status_changed",
         _("Title application status changed"),

@@ -239,6 +239,7 @@ SPECTACULAR_SETTINGS = {
         "CorrectionStatusEnum": "farmers.choices.CorrectionStatus",
         "StageReviewKindEnum": "farmers.api.stage_reviews.KINDS",
         "StageReviewStatusEnum": "farmers.api.stage_reviews.STATUSES",
+        "JobStatusEnum": "registry.models.jobs.JobStatus",
     },
 }
 

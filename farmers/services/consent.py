@@ -13,8 +13,9 @@ from django.db import transaction
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
+from registry import webhooks
 from registry.actors import Actor
-from registry.choices import ChangeAction
+from registry.choices import ChangeAction, WebhookEventType
 from registry.history import change_record
 
 from ..choices import ConsentPurpose
@@ -48,7 +49,8 @@ def consent_record(
     withdraws every purpose. The household becomes a new version (its ``updated_at`` moves, so
     partners syncing with ``updated_after`` see the change) and the history keeps the change
     (``cause``: what it answers, e.g. a data-subject request; ``detail``: added to the
-    consent's entry). The stage is recomputed after the commit: a family that withdrew every
+    consent's entry) and a ``household.consent_changed`` webhook event is written with it. The
+    stage is recomputed after the commit: a family that withdrew every
     purpose has no consent for the engine's enrolment rule.
 
     Field errors: ``purposes`` (unknown purpose), ``signed_on`` (in the future, or before the
@@ -115,6 +117,15 @@ def consent_record(
             **(cause or {}),
         },
         channel=channel,
+    )
+    # Partners learn of it in the same transaction (no event without its change): what they
+    # may see of the family changes at once.
+    webhooks.record(
+        WebhookEventType.HOUSEHOLD_CONSENT_CHANGED,
+        locked.pk,
+        district_id=locked.district_id,
+        program_id=locked.program_id,
+        **{"from": before, "to": after, "signed_on": signed.isoformat()},
     )
     # A withdrawal of every purpose leaves no consent for the enrolment rule; a new consent
     # after one brings it back: the stage follows.

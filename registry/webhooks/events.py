@@ -59,7 +59,8 @@ def event(
     program_id: int | None = None,
     **payload: Any,
 ) -> WebhookEvent:
-    """An unsaved event (for :func:`record_many`); ``payload`` holds statuses and ids only."""
+    """An unsaved event (for :func:`record_many`); ``payload`` holds statuses, ids and lists
+    of codes only."""
     return WebhookEvent(
         type=type,
         subject_id=str(subject_id),
@@ -73,6 +74,8 @@ def event(
 def _plain(value: Any) -> Any:
     if value is None or isinstance(value, (str, int, float, bool)):
         return value
+    if isinstance(value, (list, tuple)):
+        return [_plain(v) for v in value]
     return str(value)
 
 

@@ -12,6 +12,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.db import transaction
 from django.test import override_settings
 from django.utils import timezone
@@ -464,3 +465,42 @@ def test_fan_out_is_set_based_with_one_message_per_chunk_of_deliveries(
     # No subscription wants the type: the events alone (2 queries), no delivery, no message.
     with django_assert_num_queries(2):
         webhooks.record_many([webhooks.event(WebhookEventType.DELIVERY_RECORDED, "x")])
+
+
+def test_a_consent_withdrawal_is_told_to_partners_with_the_purposes_and_no_names(
+    program: Program,
+    make_key: KeyMaker,
+    receiver: Receiver,
+    django_capture_on_commit_callbacks: Any,
+) -> None:
+    make_key(scopes=[Scope.HOUSEHOLDS_READ])
+    org = Organization.objects.get(code="implementa")
+    _sub, secret = subscribe(org, receiver.url, WebhookEventType.HOUSEHOLD_CONSENT_CHANGED)
+    household = approve(program, django_capture_on_commit_callbacks)
+    before = sorted(household.consents.get().purposes)
+
+    with django_capture_on_commit_callbacks(execute=True):
+        farmers_services.consent_record(
+            actor=SYSTEM, household=household, purposes=[], reason="Retirado por la familia"
+        )
+
+    event = WebhookEvent.objects.get(type=WebhookEventType.HOUSEHOLD_CONSENT_CHANGED)
+    assert event.subject_id == str(household.pk)
+    (request,) = receiver.received
+    assert signed_by(secret, request)
+    data = json.loads(request.body)["data"]
+    assert data["from"] == before and data["to"] == []
+    assert data["signed_on"] == timezone.localdate().isoformat()
+    assert data["code"] == household.code
+    assert b"Juana" not in request.body and b"987654321" not in request.body
+
+
+def test_no_consent_event_for_a_rejected_consent_change(
+    program: Program, django_capture_on_commit_callbacks: Any
+) -> None:
+    household = approve(program, django_capture_on_commit_callbacks)
+    with pytest.raises(ValidationError):
+        farmers_services.consent_record(
+            actor=SYSTEM, household=household, purposes=["nonsense"], reason="x"
+        )
+    assert not WebhookEvent.objects.filter(type=WebhookEventType.HOUSEHOLD_CONSENT_CHANGED).exists()
