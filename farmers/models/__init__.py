@@ -13,6 +13,7 @@ from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
 from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplicate
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
 from .rights import DataSubjectRequest
+from .summaries import DashboardHouseholds, DashboardReach, DashboardSpend, DashboardStageMonth
 from .training import PracticeAdoption, TrainingAttendance, TrainingEvent
 from .transition import StageChange, StageChangeQuerySet, SweepRange, SweepRun
 
@@ -23,6 +24,10 @@ __all__ = [
     "Consent",
     "ConsentPurpose",
     "CropInstallation",
+    "DashboardHouseholds",
+    "DashboardReach",
+    "DashboardSpend",
+    "DashboardStageMonth",
     "DataSubjectRequest",
     "DecidedModel",
     "DedupKey",
