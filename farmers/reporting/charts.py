@@ -72,6 +72,7 @@ class Bar:
     value: float
     shown: str
     color: str = BLUE
+    href: str = ""
 
 
 def empty(title: str, message: str, width: int = 440) -> SafeString:
@@ -99,12 +100,21 @@ def hbars(title: str, bars: Sequence[Bar], *, empty_message: str, width: int = 4
         y = i * row_h + 6
         length = max(plot_w * bar.value / top, 2 if bar.value else 0)
         label = bar.label if len(bar.label) <= max_chars else bar.label[: max_chars - 1] + "…"
-        body.append(_text(label_w - 8, y + 17, label, anchor="end"))
-        body.append(
+        row = [
+            _text(label_w - 8, y + 17, label, anchor="end"),
             f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="22" rx="2" '
-            f'fill="{bar.color}" stroke="{TEXT}" stroke-opacity="0.25"/>'
-        )
-        body.append(_text(label_w + length + 6, y + 17, bar.shown, weight="bold"))
+            f'fill="{bar.color}" stroke="{TEXT}" stroke-opacity="0.25"/>',
+            _text(label_w + length + 6, y + 17, bar.shown, weight="bold"),
+        ]
+        if bar.href:
+            # The bar, its label and its value link to the households behind it.
+            row = [
+                f'<a href="{escape(bar.href)}" aria-label="{escape(bar.label)}: '
+                f'{escape(bar.shown)}"><title>{escape(bar.label)}: {escape(bar.shown)}</title>',
+                *row,
+                "</a>",
+            ]
+        body.extend(row)
     desc = "; ".join(f"{b.label}: {b.shown}" for b in bars)
     return _svg(width, len(bars) * row_h + 10, title, desc, "".join(body))
 
