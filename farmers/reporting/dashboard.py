@@ -4,9 +4,9 @@ Every figure comes from the summary tables (``farmers.models.summaries``, kept b
 transactions: :mod:`farmers.reporting.summaries`), never from the ledger, narrowed to the
 person's area and to the page's filters (period in months, programme, funding source,
 department, province, district, VRAEM zone), in a fixed number of queries over tables whose size
-does not grow with the number of households. Open alerts (overdue titles and deliveries) are
-counted from the alerts table. Figures, bars and districts link to the admin list of the
-households behind them. Charts are inline SVG (:mod:`farmers.reporting.charts`); the map is a
+does not grow with the number of households. Overdue titles and deliveries (open alerts) are
+counted from the alerts table, the live overdue ones only (an index-only scan of a partial
+index). Figures, bars and districts link to the admin list of the households behind them. Charts are inline SVG (:mod:`farmers.reporting.charts`); the map is a
 choropleth of district outlines (:func:`registry.maps.district_choropleth`).
 
 Definitions (``docs/indicators.md``): households are reviewed (active) ones, in their current
@@ -240,12 +240,14 @@ def dashboard_context(
     ):
         spend[row["program_id"]][row["funder"]] = (row["cents"] or 0, row["items"] or 0)
 
-    # 5. Open alerts: overdue titles and deliveries by district, and all open alerts.
+    # 5. Overdue titles and deliveries (open alerts) by district: an index-only count over the
+    # live overdue alerts (``alert_overdue_live_idx``), never over all alerts.
     alert_rows = list(
         Alert.objects.filter(
             actor.area_q(district_path="district_id", program_path="program_id"),
             _alert_filters(filters),
             status__in=LIVE_ALERT_STATUSES,
+            kind__in=OVERDUE_KINDS,
         )
         .order_by()
         .values("district_id", "kind")
@@ -253,8 +255,7 @@ def dashboard_context(
     )
     overdue: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in alert_rows:
-        if row["kind"] in OVERDUE_KINDS:
-            overdue[row["district_id"]][row["kind"]] += row["n"]
+        overdue[row["district_id"]][row["kind"]] += row["n"]
 
     # 6–8. Labels: districts, programmes, funding sources.
     wanted = set(by_district) | set(overdue)
@@ -321,10 +322,12 @@ def dashboard_context(
             ),
         ),
         Figure(
-            _("Open alerts"),
+            _("Overdue titles and deliveries"),
             charts.number(sum(row["n"] for row in alert_rows)),
             "",
-            reverse("admin:registry_alert_changelist"),
+            reverse("admin:registry_alert_changelist")
+            + "?"
+            + urlencode({"kind__in": ",".join(OVERDUE_KINDS), "status__in": "open,acknowledged"}),
         ),
     ]
     cost_rows = _cost_rows(spend, reached, registered, programs, funders, links)
