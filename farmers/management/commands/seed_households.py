@@ -5,10 +5,10 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from farmers.reporting import summaries
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from farmers.devtools.seeding import seed_households
+from farmers.reporting import summaries
 from registry.choices import OrganizationKind
 from registry.models import Program
 from registry.services import organization_upsert, program_upsert
