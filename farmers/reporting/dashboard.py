@@ -6,8 +6,9 @@ person's area and to the page's filters (period in months, programme, funding so
 department, province, district, VRAEM zone), in a fixed number of queries over tables whose size
 does not grow with the number of households. Overdue titles and deliveries (open alerts) are
 counted from the alerts table, the live overdue ones only (an index-only scan of a partial
-index). Figures, bars and districts link to the admin list of the households behind them. Charts are inline SVG (:mod:`farmers.reporting.charts`); the map is a
-choropleth of district outlines (:func:`registry.maps.district_choropleth`).
+index). Figures, bars and districts link to the admin list of the households behind them.
+Charts are inline SVG (:mod:`farmers.reporting.charts`); the map is a choropleth of district
+outlines (:func:`registry.maps.district_choropleth`).
 
 Definitions (``docs/indicators.md``): households are reviewed (active) ones, in their current
 district and programme; "at a month's end" replays registrations and ledger moves by month;
