@@ -5,7 +5,7 @@ VRAEM zone; every choice shown by its name)."""
 from __future__ import annotations
 
 from datetime import date
-from typing import Any
+from typing import Any, cast
 
 from django import forms
 from django.contrib import admin
@@ -74,11 +74,11 @@ class DashboardFilterForm(forms.Form):
         ubigeos = set(cells.values_list("district_id", flat=True).distinct())
         programs = list(Program.objects.filter(pk__in=program_ids).order_by("name"))
         everyone = [("", _("All"))]
-        self.fields["program"].choices = everyone + [(p.code, p.name) for p in programs]
+        self._choose("program", everyone + [(p.code, p.name) for p in programs])
         funders = Organization.objects.filter(
             kind=OrganizationKind.FUNDER, pk__in=[p.funder_id for p in programs if p.funder_id]
         ).order_by("name")
-        self.fields["funder"].choices = everyone + [(o.code, o.name) for o in funders]
+        self._choose("funder", everyone + [(o.code, o.name) for o in funders])
         districts = list(
             District.objects.filter(ubigeo__in=ubigeos).select_related("province", "department")
         )
@@ -86,13 +86,20 @@ class DashboardFilterForm(forms.Form):
             {(d.department_id, d.department.name) for d in districts}, key=_by_name
         )
         provinces = sorted({(d.province_id, d.province.name) for d in districts}, key=_by_name)
-        self.fields["department"].choices = everyone + departments
-        self.fields["province"].choices = everyone + provinces
-        self.fields["district"].choices = everyone + sorted(
-            ((d.ubigeo, f"{d.name} ({d.province.name})") for d in districts), key=_by_name
+        self._choose("department", everyone + departments)
+        self._choose("province", everyone + provinces)
+        self._choose(
+            "district",
+            everyone
+            + sorted(
+                ((d.ubigeo, f"{d.name} ({d.province.name})") for d in districts), key=_by_name
+            ),
         )
         self.programs = {p.code: p for p in programs}
         self.funders = {o.code: o for o in funders}
+
+    def _choose(self, name: str, choices: list[tuple[str, Any]]) -> None:
+        cast(forms.ChoiceField, self.fields[name]).choices = choices
 
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean() or {}

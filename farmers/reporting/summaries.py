@@ -168,8 +168,8 @@ def contributions(
             .values("district_id", "program_id", "m")
             .annotate(n=Count("pk"))
         ):
-            key = (row["district_id"], row["program_id"], _first_of_month(row["m"]))
-            cells[(*key, str(Stage.ENROLLED))][0] += row["n"]
+            month_key = (row["district_id"], row["program_id"], _first_of_month(row["m"]))
+            cells[(*month_key, str(Stage.ENROLLED))][0] += row["n"]
         for row in (
             StageChange.objects.own()
             .filter(records)
