@@ -317,7 +317,7 @@ def district_choropleth(
         low = bound + 1
     desc = "; ".join(f"{r.name}: {r.shown}" for group in by_outline.values() for r in group)
     svg = format_html(
-        '<svg xmlns="http://www.w3.org/2000/svg" class="chart district-map" role="img" '
+        '<svg xmlns="http://www.w3.org/2000/svg" class="chart district-map" role="group" '
         'aria-label="{}" viewBox="0 0 {} {}" preserveAspectRatio="xMidYMin meet">'
         "<title>{}</title><desc>{}</desc>"
         '<g fill="#f4f1e8" stroke="#8c959f" stroke-width="0.8">{}</g><g>{}</g>{}</svg>',

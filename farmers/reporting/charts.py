@@ -39,8 +39,10 @@ def number(value: float | int) -> str:
 
 def _svg(width: int, height: int, title: str, desc: str, body: str) -> SafeString:
     ident = f"c{abs(hash((title, desc))) % 10**8}"
+    # A chart whose marks link somewhere is a group of links, not one image.
+    role = "group" if "<a href=" in body else "img"
     return mark_safe(  # noqa: S308 - every text below is escaped
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="{role}" '
         f'aria-labelledby="{ident}t {ident}d" class="chart" {FONT} '
         f'preserveAspectRatio="xMinYMin meet">'
         f'<title id="{ident}t">{escape(title)}</title><desc id="{ident}d">{escape(desc)}</desc>'

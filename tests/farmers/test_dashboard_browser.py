@@ -114,7 +114,8 @@ def test_dashboard_charts_render_with_seeded_figures(
     assert wide == []
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1
     page.screenshot(path=str(artifacts_dir / f"dashboard-{name}.png"), full_page=True)
-    assert serious_violations(page) == []
+    violations = serious_violations(page)
+    assert violations == [], [(v["id"], v["help"], v["nodes"]) for v in violations]
     for card in ("funnel", "stages", "map", "cost"):
         page.locator(f"#{card}").screenshot(
             path=str(artifacts_dir / f"dashboard-{name}-{card}.png")
