@@ -78,10 +78,20 @@ class Bar:
 
 
 def empty(title: str, message: str, width: int = 440) -> SafeString:
-    """A chart frame saying there is nothing to draw yet."""
-    return _svg(
-        width, 70, title, message, _text(width / 2, 40, message, anchor="middle", fill=MUTED)
+    """A chart frame saying there is nothing to draw yet (the message wrapped to the width, at
+    about 7.8 px a character)."""
+    per_line = max(int((width - 16) / 7.8), 10)
+    lines: list[str] = []
+    for word in message.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= per_line:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    body = "".join(
+        _text(width / 2, 30 + 20 * i, line, anchor="middle", fill=MUTED)
+        for i, line in enumerate(lines)
     )
+    return _svg(width, 40 + 20 * len(lines), title, message, body)
 
 
 def hbars(title: str, bars: Sequence[Bar], *, empty_message: str, width: int = 440) -> SafeString:
