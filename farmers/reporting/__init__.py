@@ -4,5 +4,6 @@
 definitions in ``docs/indicators.md``), ``suppression`` (the one small-cell rule: primary and
 complementary), ``summaries`` (the dashboard's summary tables kept by the services'
 transactions, and their rebuild), ``dashboard`` (the programme-staff admin page, read from the
-summary tables), ``charts`` (its inline SVG) and ``api`` (the ``indicators/`` endpoint, routed from ``farmers/api/urls.py``).
+summary tables), ``charts`` (its inline SVG) and ``api`` (the ``indicators/`` endpoint, routed
+from ``farmers/api/urls.py``).
 """
