@@ -152,6 +152,31 @@ class HouseholdAdmin(ExportActionsMixin, ScopedAdminMixin, admin.ModelAdmin):
         ``get_queryset``), masked elsewhere."""
         return obj.get_stage_display() if getattr(obj, "stage_shown", False) else MASK
 
+    # The dashboard's links (``farmers.reporting.dashboard.Links``): the households behind a
+    # figure, by area, funding source, period, rung, tenure, relapses and support.
+    DASHBOARD_LOOKUPS = frozenset(
+        {
+            "district__exact",
+            "district__department__exact",
+            "district__province__exact",
+            "district__is_vraem__exact",
+            "program__funder__exact",
+            "created_at__date__gte",
+            "created_at__date__lte",
+            "stage__in",
+            "milestones__has_key",
+            "stage_changes__to_stage",
+            "stage_changes__effective_on__gte",
+            "stage_changes__effective_on__lte",
+            "support__given_on__gte",
+            "support__given_on__lte",
+            "support__funding_source__code",
+        }
+    )
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        return lookup in self.DASHBOARD_LOOKUPS or super().lookup_allowed(lookup, value, request)
+
     def get_list_filter(self, request: HttpRequest) -> Any:
         filters = list(super().get_list_filter(request))
         if not policies.may_see_stages(request_actor(request)):

@@ -22,6 +22,7 @@ from typing import Any, cast
 from django.conf import settings
 from django.core.management.base import CommandError
 from django.db import connection, transaction
+from django.db.models import Sum as models_sum
 from django.test import Client
 from django.test.utils import CaptureQueriesContext, override_settings
 from django.utils import timezone
@@ -29,7 +30,7 @@ from django.utils import timezone
 from farmers.choices import HouseholdStatus, Stage, VerificationStatus
 from farmers.models import Household, Member, StageChange, Support, SweepRun, Verification
 from farmers.names import GIVEN_FEMALE, GIVEN_MALE, SURNAMES
-from farmers.reporting import indicators
+from farmers.reporting import indicators, summaries
 from farmers.reporting.dashboard import dashboard_context
 from farmers.services.dedup import _check_documents_free as check_documents_free
 from farmers.transition import recompute_on_commit
@@ -335,6 +336,9 @@ def synthetic_ledger(program: Program, write: Write) -> None:
             written += _flush(batch_changes, batch_support)
     written += _flush(batch_changes, batch_support)
     write(f"Synthetic ledger: {written} households")
+    if written:
+        summaries.rebuild()  # the rows were written in bulk, past the services
+        write("Dashboard summaries rebuilt")
 
 
 def _flush(changes: list[StageChange], support: list[Support]) -> int:
@@ -444,3 +448,68 @@ def _latency(samples: int, write: Write) -> None:
         f"p95 {timings[int(0.95 * (len(timings) - 1))] * 1000:.0f} ms, "
         f"max {timings[-1] * 1000:.0f} ms"
     )
+
+
+# --- benchmark_dashboard -----------------------------------------------------------------------
+
+
+def benchmark_dashboard(*, repeat: int, write: Write) -> None:
+    """Time the admin dashboard's whole read (the view: filter form, summary reads, alerts,
+    labels, charts, map and template) for an unrestricted person, unfiltered and filtered,
+    with its query count; nothing is written."""
+    from django.contrib.auth import get_user_model
+    from django.contrib.sessions.backends.base import SessionBase
+    from django.test import RequestFactory
+
+    from farmers.admin.dashboard_page import dashboard_view
+    from farmers.models import DashboardHouseholds
+
+    user = get_user_model()(username="bench-reader", is_staff=True, is_superuser=True)
+    factory = RequestFactory()
+    busiest = (
+        DashboardHouseholds.objects.order_by()
+        .values("district_id", "district__department_id")
+        .annotate(n=models_sum("households"))
+        .order_by("-n")
+        .first()
+    )
+    cases: list[tuple[str, dict[str, str]]] = [("unfiltered (12 months)", {})]
+    if busiest is not None:
+        cases += [
+            ("one department, 24 months", {"department": busiest["district__department_id"]}),
+            ("one district, 6 months", {"district": busiest["district_id"]}),
+            ("VRAEM only", {"vraem": "yes"}),
+        ]
+    today = timezone.localdate().replace(day=1)
+    households = Household.objects.filter(status=HouseholdStatus.ACTIVE).count()
+    write(
+        f"{households:,} active households, {StageChange.objects.count():,} ledger rows, "
+        f"{Support.objects.count():,} support items; summary cells: "
+        f"{DashboardHouseholds.objects.count():,} households-now"
+    )
+    for name, params in cases:
+        if "department" in params:
+            params = {**params, "month_from": f"{today.year - 2}-{today.month:02d}"}
+        if "district" in params:
+            start = date(today.year, today.month, 1) - timedelta(days=150)
+            params = {**params, "month_from": f"{start.year}-{start.month:02d}"}
+        timings: list[float] = []
+        queries = 0
+        size = 0
+        for _n in range(repeat):
+            request = factory.get("/admin/dashboard/", params)
+            request.user = user
+            request.session = SessionBase()
+            with CaptureQueriesContext(connection) as ctx:
+                started = time.perf_counter()
+                response = dashboard_view(request)
+                response.render()  # type: ignore[attr-defined]
+                timings.append((time.perf_counter() - started) * 1000)
+            if response.status_code != 200:
+                raise CommandError(f"{name}: HTTP {response.status_code}")
+            queries = len(ctx.captured_queries)
+            size = len(response.content)
+        write(
+            f"dashboard {name:<28} {latencies(timings)}  {queries} queries  "
+            f"{size / 1024:,.0f} KiB (n={repeat}, first request included)"
+        )

@@ -14,6 +14,7 @@ from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplic
 from .imports import ImportIssue, ImportJob, ImportPhase
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
 from .rights import DataSubjectRequest
+from .summaries import DashboardHouseholds, DashboardReach, DashboardSpend, DashboardStageMonth
 from .training import PracticeAdoption, TrainingAttendance, TrainingEvent
 from .transition import StageChange, StageChangeQuerySet, SweepRange, SweepRun
 
@@ -24,6 +25,10 @@ __all__ = [
     "Consent",
     "ConsentPurpose",
     "CropInstallation",
+    "DashboardHouseholds",
+    "DashboardReach",
+    "DashboardSpend",
+    "DashboardStageMonth",
     "DataSubjectRequest",
     "DecidedModel",
     "DedupKey",

@@ -39,8 +39,10 @@ def number(value: float | int) -> str:
 
 def _svg(width: int, height: int, title: str, desc: str, body: str) -> SafeString:
     ident = f"c{abs(hash((title, desc))) % 10**8}"
+    # A chart whose marks link somewhere is a group of links, not one image.
+    role = "group" if "<a href=" in body else "img"
     return mark_safe(  # noqa: S308 - every text below is escaped
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="img" '
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {width} {height}" role="{role}" '
         f'aria-labelledby="{ident}t {ident}d" class="chart" {FONT} '
         f'preserveAspectRatio="xMinYMin meet">'
         f'<title id="{ident}t">{escape(title)}</title><desc id="{ident}d">{escape(desc)}</desc>'
@@ -72,13 +74,24 @@ class Bar:
     value: float
     shown: str
     color: str = BLUE
+    href: str = ""
 
 
 def empty(title: str, message: str, width: int = 440) -> SafeString:
-    """A chart frame saying there is nothing to draw yet."""
-    return _svg(
-        width, 70, title, message, _text(width / 2, 40, message, anchor="middle", fill=MUTED)
+    """A chart frame saying there is nothing to draw yet (the message wrapped to the width, at
+    about 7.8 px a character)."""
+    per_line = max(int((width - 16) / 7.8), 10)
+    lines: list[str] = []
+    for word in message.split():
+        if lines and len(lines[-1]) + 1 + len(word) <= per_line:
+            lines[-1] += " " + word
+        else:
+            lines.append(word)
+    body = "".join(
+        _text(width / 2, 30 + 20 * i, line, anchor="middle", fill=MUTED)
+        for i, line in enumerate(lines)
     )
+    return _svg(width, 40 + 20 * len(lines), title, message, body)
 
 
 def hbars(title: str, bars: Sequence[Bar], *, empty_message: str, width: int = 440) -> SafeString:
@@ -99,12 +112,21 @@ def hbars(title: str, bars: Sequence[Bar], *, empty_message: str, width: int = 4
         y = i * row_h + 6
         length = max(plot_w * bar.value / top, 2 if bar.value else 0)
         label = bar.label if len(bar.label) <= max_chars else bar.label[: max_chars - 1] + "…"
-        body.append(_text(label_w - 8, y + 17, label, anchor="end"))
-        body.append(
+        row = [
+            _text(label_w - 8, y + 17, label, anchor="end"),
             f'<rect x="{label_w}" y="{y}" width="{length:.1f}" height="22" rx="2" '
-            f'fill="{bar.color}" stroke="{TEXT}" stroke-opacity="0.25"/>'
-        )
-        body.append(_text(label_w + length + 6, y + 17, bar.shown, weight="bold"))
+            f'fill="{bar.color}" stroke="{TEXT}" stroke-opacity="0.25"/>',
+            _text(label_w + length + 6, y + 17, bar.shown, weight="bold"),
+        ]
+        if bar.href:
+            # The bar, its label and its value link to the households behind it.
+            row = [
+                f'<a href="{escape(bar.href)}" aria-label="{escape(bar.label)}: '
+                f'{escape(bar.shown)}"><title>{escape(bar.label)}: {escape(bar.shown)}</title>',
+                *row,
+                "</a>",
+            ]
+        body.extend(row)
     desc = "; ".join(f"{b.label}: {b.shown}" for b in bars)
     return _svg(width, len(bars) * row_h + 10, title, desc, "".join(body))
 

@@ -36,6 +36,7 @@ from ..models import (
     TrainingAttendance,
     Verification,
 )
+from ..reporting import summaries
 from ..transition import recompute_on_commit
 from .common import _household_for_write
 from .dedup import _refresh_dedup_keys
@@ -55,6 +56,13 @@ def household_merge(*, actor: Actor, source: Household, target: Household) -> Ho
         raise field_error("candidate", _("A household cannot be merged into itself."), "invalid")
     source = _household_for_write(actor, source.pk, scope=Scope.HOUSEHOLDS_REVIEW)
     target = _household_for_write(actor, target.pk, scope=Scope.HOUSEHOLDS_REVIEW)
+    # The dashboard's summaries follow both households (the support moves to the target).
+    with summaries.tracking([source.pk, target.pk]):
+        return _merge(actor=actor, source=source, target=target)
+
+
+def _merge(*, actor: Actor, source: Household, target: Household) -> Household:
+    """The merge of two locked households (see :func:`household_merge`)."""
     if source.status not in LIVE_STATUSES or target.status not in LIVE_STATUSES:
         raise InvalidTransition(source.status, HouseholdStatus.MERGED, [])
     source_status = source.status

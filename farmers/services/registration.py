@@ -26,6 +26,7 @@ from .. import policies
 from ..choices import LIVE_STATUSES, HouseholdStatus, Relationship
 from ..identity import normalize_name
 from ..models import Consent, DedupKey, Household, Member
+from ..reporting import summaries
 from ..transition import recompute_on_commit
 from ..workflow import CONSENT_ON_RECORD, HOUSEHOLD_MACHINE, MAKER_CHECKER
 from .cleaning import _clean_consent, _clean_members
@@ -232,6 +233,18 @@ def household_update(
     rectification): it is added to the change record."""
     locked = _household_for_write(actor, household.pk)
     check_version(locked, expected_version)
+    with summaries.tracking([locked.pk] if {"district", "program"} & set(data) else []):
+        return _household_update(locked, data, actor=actor, channel=channel, cause=cause)
+
+
+def _household_update(
+    locked: Household,
+    data: dict[str, Any],
+    *,
+    actor: Actor,
+    channel: str,
+    cause: dict[str, Any] | None,
+) -> Household:
     before = snapshot(locked, ["community", "district_id", "program_id"])
     if "community" in data:
         locked.community = " ".join(str(data["community"]).split())[:150]
@@ -378,6 +391,9 @@ def _household_apply(step: Step[Household]) -> None:
 
 def _household_after(step: Step[Household]) -> None:
     household = step.instance
+    if (step.before == HouseholdStatus.ACTIVE) != (step.to == HouseholdStatus.ACTIVE):
+        # Only reviewed households count on the dashboard: add or take away this one.
+        summaries.household_counted(household.pk, counted=step.to == HouseholdStatus.ACTIVE)
     live = step.to in LIVE_STATUSES
     household.members.filter(is_active=True).update(is_live=live)
     if not live:

@@ -16,6 +16,7 @@ from registry.history import change_record
 
 from ..choices import SupportKind
 from ..models import Support
+from ..reporting import summaries
 from .common import _household_for_write
 from .enrolment import require_not_before_enrolment
 from .suspension import suspension_check
@@ -63,6 +64,7 @@ def support_record(
         description=description[:250],
         suspension_override=override,
     )
+    summaries.support_added(support, owner)
     change_record(
         instance=support,
         action=ChangeAction.CREATE,

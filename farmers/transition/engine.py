@@ -57,6 +57,7 @@ from farmers.models import (
     StageChange,
     Verification,
 )
+from farmers.reporting import summaries
 from registry import webhooks
 from registry.alerts import AlertSpec, alerts_raise_many
 from registry.choices import LIVE_ALERT_STATUSES, AlertKind, AlertStatus, WebhookEventType
@@ -508,8 +509,10 @@ def _process(
         if proposals:
             ExclusionProposal.objects.bulk_create(proposals, ignore_conflicts=True)
         changed: set[str] = set()
-        for start in range(0, len(dirty), WRITE_CHUNK):
-            changed |= _write(dirty[start : start + WRITE_CHUNK], today)
+        # The dashboard's summaries follow the households written, in this transaction.
+        with summaries.tracking([r.id for r in dirty], parts=summaries.STAGE_PARTS):
+            for start in range(0, len(dirty), WRITE_CHUNK):
+                changed |= _write(dirty[start : start + WRITE_CHUNK], today)
         _stage_events([r for r in dirty if r.id in changed and r.result.stage != r.stage])
         # ``_plan_alerts`` read every alert of these households: none of ``specs`` exists.
         raised = alerts_raise_many(specs, known_absent=True) if specs else 0

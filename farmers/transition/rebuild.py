@@ -34,6 +34,7 @@ from django.db.models import OuterRef, Q, Subquery
 from django.utils import timezone
 
 from farmers.models import Consent, Household, StageChange
+from farmers.reporting import summaries
 from registry.bulk import copy_rows
 from registry.dates import add_months
 
@@ -220,12 +221,14 @@ def rebuild_chunk(lo: uuid.UUID, hi: uuid.UUID, today: date) -> tuple[int, int, 
                 _json(milestones) or {},
             ):
                 updates.append((hid, result.stage, result.since, result.milestones))
-        if rewrite:
-            ids = [uuid.UUID(h) for h in rewrite]
-            StageChange.objects.own().filter(household_id__in=ids).delete()
-            _insert_ledger(new_rows)
-        if updates:
-            _update_households(updates)
+        touched = [uuid.UUID(h) for h in dict.fromkeys([*rewrite, *(u[0] for u in updates)])]
+        with summaries.tracking(touched, parts=summaries.STAGE_PARTS):
+            if rewrite:
+                ids = [uuid.UUID(h) for h in rewrite]
+                StageChange.objects.own().filter(household_id__in=ids).delete()
+                _insert_ledger(new_rows)
+            if updates:
+                _update_households(updates)
     return len(batch.rows), len(set(rewrite) | {u[0] for u in updates}), len(new_rows)
 
 

@@ -77,6 +77,15 @@ class Alert(VersionedModel):
             models.Index(fields=["kind", "status", "-raised_at"], name="alert_kind_status_idx"),
             models.Index(fields=["household_id", "-raised_at"], name="alert_household_idx"),
             models.Index(fields=["district", "-raised_at"], name="alert_district_idx"),
+            # The dashboard's count of overdue titles and deliveries (index-only).
+            models.Index(
+                fields=["kind", "district", "program"],
+                condition=Q(
+                    status__in=LIVE_ALERT_STATUSES,
+                    kind__in=[AlertKind.TITLE_OVERDUE, AlertKind.DELIVERY_OVERDUE],
+                ),
+                name="alert_overdue_live_idx",
+            ),
         ]
 
     def __str__(self) -> str:

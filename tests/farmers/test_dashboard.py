@@ -12,6 +12,7 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from farmers.choices import Stage
+from farmers.reporting import summaries
 from registry.alerts import AlertSpec, alert_raise
 from registry.choices import AlertKind, Role
 from registry.models import Program
@@ -52,6 +53,7 @@ def raise_alerts(program: Program, other: Program) -> None:
 def seeded(program: Program) -> dict[str, Any]:
     data = seed_ledger(program)
     raise_alerts(program, data["other"])
+    summaries.rebuild()  # the synthetic rows bypass the services
     return data
 
 
@@ -60,15 +62,28 @@ def test_dashboard_shows_the_programmes_figures(program: Program, seeded: dict[s
     assert response.status_code == 200
     context = response.context
     figures = [(f.label, f.value, f.note) for f in context["figures"]]
-    # Programme staff of the agency running pirdais: 10 families (6 Pichari + 4 Sivia).
-    assert [value for _label, value, _note in figures] == ["10", "3", "2", "4"]
+    # Programme staff of the agency running pirdais: 10 families (6 Pichari + 4 Sivia), all
+    # registered in the default period (the 12 months to November 2026), 2 relapses in June,
+    # S/ 640 of support, 3 overdue titles and deliveries (the relapse alert is not one).
+    assert [value for _label, value, _note in figures] == [
+        "10",
+        "3",
+        "10",
+        "2",
+        "0",
+        "S/ 640.00",
+        "3",
+    ]
     assert figures[1][2] == "30%"
     html = response.content.decode()
     funnel = str(context["funnel_chart"])
     for text in ("Inscrito", ">10<", ">4<", ">3<", "Reincidente", ">2<"):
         assert text in funnel, text
-    assert "Sivia" in str(context["map_chart"]) and "Pichari" in str(context["map_chart"])
-    assert "Ayacucho" in str(context["map_chart"]) and "Cusco" in str(context["map_chart"])
+    district_map = str(context["map_chart"])
+    # A choropleth of outlines: one linked path per district, named in its tooltip.
+    assert "<title>Sivia: 4 hogares</title>" in district_map
+    assert "<title>Pichari: 6 hogares</title>" in district_map
+    assert district_map.count("<path") > 2 and "MPL-2.0" in district_map
     assert [(r["district"], r["titles"], r["deliveries"]) for r in context["overdue_rows"]] == [
         ("Sivia", 0, 1),
         ("Pichari", 2, 0),
@@ -113,9 +128,14 @@ def test_query_count_does_not_grow_with_households(
         h = household(program, (PICHARI, SIVIA)[n % 2], stage=Stage.COMMITTED)
         change(h, Stage.ENROLLED, Stage.COMMITTED, date(2026, 5, 1 + n % 20))
         support(h, "5.00", seeded["usaid"])
+    summaries.rebuild()
     with CaptureQueriesContext(connection) as many:
         assert client.get(URL).status_code == 200
     assert len(few.captured_queries) == len(many.captured_queries) <= 25
+    # None of them reads the ledger, the households or the support.
+    for query in many.captured_queries:
+        for table in ("farmers_stagechange", 'farmers_household"', "farmers_support"):
+            assert table not in query["sql"], query["sql"]
 
 
 def test_demo_data_fills_the_dashboard() -> None:
@@ -138,3 +158,56 @@ def test_demo_data_fills_the_dashboard() -> None:
     assert response.context["figures"][0].value == "20"
     [cost_chart] = response.context["cost_charts"]
     assert "S/ " in str(cost_chart)
+
+
+def changelist_count(client: Client, href: str) -> int:
+    response = client.get(href)
+    assert response.status_code == 200, href
+    return int(response.context["cl"].result_count)
+
+
+def test_every_figure_links_to_the_households_behind_it(
+    program: Program, seeded: dict[str, Any]
+) -> None:
+    client = staff_client(program)
+    context = client.get(URL).context
+    counted = {f.label: (f.value, f.href) for f in context["figures"]}
+    for label in ("Hogares", "Libres de coca o más", "Inscritos en el periodo"):
+        value, href = counted[label]
+        assert changelist_count(client, href) == int(value), label
+    # The two relapsed families, and the 10 that received support in the period.
+    assert changelist_count(client, counted["Reincidencias en el periodo"][1]) == 2
+    assert changelist_count(client, counted["Gastado en el periodo"][1]) == 10
+    # Districts on the map and rows of the cost table link too.
+    sivia = f"district__exact={SIVIA}"
+    assert sivia in str(context["map_chart"])
+    [row] = [
+        r for r in context["cost_rows"] if r["stage"] == Stage.COCA_FREE and r["funding_source"]
+    ]
+    assert changelist_count(client, row["href"].replace("&amp;", "&")) == 5
+
+
+def test_filters_narrow_every_figure(program: Program, seeded: dict[str, Any]) -> None:
+    client = staff_client(program)
+
+    def values(**params: str) -> list[str]:
+        response = client.get(URL, params)
+        assert response.status_code == 200
+        return [f.value for f in response.context["figures"]]
+
+    assert values(district=SIVIA)[:3] == ["4", "0", "4"]
+    assert values(department="08")[:3] == ["6", "3", "6"]  # Cusco: Pichari
+    assert values(vraem="no")[0] == "0"
+    assert values(program="pirdais")[0] == "10"
+    # Funded by usaid? pirdais has no funder: nothing.
+    # A period before the relapses (January to May 2026): none, and spend from Jan to Mar.
+    narrowed = values(month_from="2026-01", month_to="2026-05")
+    assert narrowed[3] == "0" and narrowed[5] == "S/ 640.00"
+    assert values(month_from="2026-07", month_to="2026-11")[2:4] == ["0", "0"]
+    # Labels, never codes, in the form.
+    html = client.get(URL).content.decode()
+    assert ">Cusco</option>" in html and ">PIRDAIS</option>" in html
+    assert ">Pichari (La Convención)</option>" in html
+    # A period that ends before it starts is said, and the default one is shown.
+    response = client.get(URL, {"month_from": "2026-06", "month_to": "2026-01"})
+    assert response.status_code == 200 and response.context["form"].errors

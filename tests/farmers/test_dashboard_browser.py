@@ -1,5 +1,8 @@
-"""The dashboard in a real headless Chromium: login through the form, charts drawn with the
-seeded figures at desktop and phone widths, nothing fetched from outside the server."""
+"""The dashboard in a real headless Chromium: login through the form, charts and the district map
+drawn with the seeded figures at 1280 and 360 px, nothing cut off (the cost table shows labels
+and wraps or scrolls inside its card), the filters and the links to the households behind a
+figure working, nothing fetched from outside the server and no serious accessibility problem
+(axe-core). Screenshots are saved in the test artefacts."""
 
 from __future__ import annotations
 
@@ -7,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from farmers.reporting import summaries
 from registry.choices import Role
 from registry.geography import load_geography
 from registry.models import Department, District, Program, Province
@@ -14,6 +18,7 @@ from registry.services import membership_assign, role_groups_sync
 from tests.factories import OrganizationFactory, ProgramFactory, UserFactory
 from tests.farmers.ledger import seed_ledger
 from tests.farmers.test_dashboard import raise_alerts
+from tests.field.browser import serious_violations
 
 pytestmark = [
     pytest.mark.browser,
@@ -32,6 +37,7 @@ def staff_program() -> Program:
     program = ProgramFactory.create(code="pirdais", name="PIRDAIS", agency=agency)
     data = seed_ledger(program)
     raise_alerts(program, data["other"])
+    summaries.rebuild()  # the synthetic rows bypass the services
     role_groups_sync()
     user = UserFactory.create(username="personal", is_staff=True)
     membership_assign(user=user, organization=agency, role=Role.PROGRAM_STAFF)
@@ -65,9 +71,13 @@ def test_dashboard_charts_render_with_seeded_figures(
     page.get_by_role("button", name="Iniciar sesión").click()
     page.wait_for_url(f"{live_server.url}/admin/dashboard/")
     assert page.locator("h1").inner_text() == "Tablero del programa"
-    # Headline figures: 10 families, 3 coca-free or beyond, 2 relapses, 4 open alerts.
-    figures = page.locator(".dash-figure .value").all_inner_texts()
-    assert [f.split("\n")[0].replace("30%", "").strip() for f in figures] == ["10", "3", "2", "4"]
+    # Headline figures: 10 families, 3 coca-free or beyond, 10 registered and 2 relapses in the
+    # period, none with tenure, S/ 640 spent, 3 overdue titles and deliveries.
+    figures = page.evaluate(
+        "() => [...document.querySelectorAll('.dash-figure .value')]"
+        ".map(e => e.firstChild.textContent.trim())"
+    )
+    assert figures == ["10", "3", "10", "2", "0", "S/ 640.00", "3"]
     charts = page.locator("svg.chart")
     assert charts.count() >= 6
     for chart in charts.all():
@@ -78,12 +88,25 @@ def test_dashboard_charts_render_with_seeded_figures(
     assert funnel.get_by_text("Inscrito", exact=True).is_visible()
     assert "10" in funnel.locator("text").all_text_contents()
     assert page.locator("#cost svg").get_by_text("S/ 64.00", exact=True).is_visible()
-    assert page.locator("#map svg").get_by_text("Pichari", exact=True).is_visible()
+    # The choropleth: one linked outline per district, named in its tooltip, and its legend.
+    titles = page.locator("#map svg a title").all_text_contents()
+    assert sorted(titles) == ["Pichari: 6 hogares", "Sivia: 4 hogares"]
+    assert page.locator("#map svg rect").count() >= 1  # the legend's classes
+    # The cost table: labels, never codes, and nothing cut off inside its card.
+    cost_text = page.locator("#cost table").inner_text()
+    assert "PIRDAIS" in cost_text and "Coca-free" not in cost_text and "Libre de coca" in cost_text
+    assert "pirdais" not in cost_text and "coca_free" not in cost_text
+    card = page.locator("#cost").bounding_box()
+    table_box = page.locator("#cost .dash-table").bounding_box()
+    assert card is not None and table_box is not None
+    assert table_box["x"] + table_box["width"] <= card["x"] + card["width"] + 1
     assert page.locator("#overdue svg").get_by_text("Sivia", exact=True).is_visible()
     # No horizontal scrolling on a phone.
     wide = page.evaluate(
         """() => [...document.querySelectorAll('body *')]
              .filter(e => !e.closest('.dash-table'))  // tables scroll inside their box
+             // an SVG clips its content to its own box (checked above for every chart)
+             .filter(e => !e.closest('svg') || e.tagName.toLowerCase() === 'svg')
              .filter(e => e.getBoundingClientRect().right > window.innerWidth + 1)
              .slice(0, 8).map(e => e.tagName + '#' + e.id + '.' + e.className + ' ' +
                               Math.round(e.getBoundingClientRect().right))"""
@@ -91,9 +114,20 @@ def test_dashboard_charts_render_with_seeded_figures(
     assert wide == []
     assert page.evaluate("document.documentElement.scrollWidth") <= viewport["width"] + 1
     page.screenshot(path=str(artifacts_dir / f"dashboard-{name}.png"), full_page=True)
+    violations = serious_violations(page)
+    assert violations == [], [(v["id"], v["help"], v["nodes"]) for v in violations]
     for card in ("funnel", "stages", "map", "cost"):
         page.locator(f"#{card}").screenshot(
             path=str(artifacts_dir / f"dashboard-{name}-{card}.png")
         )
+    # The filters: Sivia only (labels in the form), then the households behind the first figure.
+    page.select_option("#id_district", label="Sivia (Huanta)")
+    page.get_by_role("button", name="Aplicar").click()
+    page.wait_for_url("**district=050407**")
+    assert page.locator(".dash-figure .value").first.inner_text().strip() == "4"
+    page.screenshot(path=str(artifacts_dir / f"dashboard-{name}-sivia.png"), full_page=True)
+    page.locator(".dash-figure a").first.click()
+    page.wait_for_url("**/admin/farmers/household/**")
+    assert page.locator("#result_list tbody tr").count() == 4
     context.close()
     assert outside == []
