@@ -36,6 +36,7 @@ from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from django.core.exceptions import EmptyResultSet
 from django.db import connections
 from django.db.models import (
     Case,
@@ -295,7 +296,10 @@ def grouped(
         .annotate(**{f"c_{n}": F(c) for n, c in columns.items()}, **inputs)
         .values(*[f"c_{n}" for n in columns], *inputs)
     )
-    inner_sql, params = inner.query.sql_with_params()
+    try:
+        inner_sql, params = inner.query.sql_with_params()
+    except EmptyResultSet:  # a filter that can match nothing (e.g. an empty area): no rows
+        return []
     fixed = [n for n in columns if n not in ("sex", "band", "community") and n != total]
     sets: list[tuple[str, bool, list[str]]] = []
     for split_name, dims in SPLIT_COLUMNS.items() if split else [("all", ())]:

@@ -462,6 +462,20 @@ def test_a_key_without_area_gets_empty_month_series(data: dict[str, Any]) -> Non
     assert response.status_code == 200 and response.json()["results"] == []
 
 
+@pytest.mark.parametrize(
+    "metric", ["families_served", "licit_hectares", "coca_reduced", "titles", "sales", "spend"]
+)
+def test_a_key_without_area_gets_empty_annual_metrics(data: dict[str, Any], metric: str) -> None:
+    """The annual report's metrics on an area that matches nothing answer empty, not 500."""
+    nowhere = OrganizationFactory.create(code="sin-area", kind=OrganizationKind.FUNDER)
+    _key, raw = api_key_create(organization=nowhere, scopes=[Scope.INDICATORS_READ])
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Api-Key {raw}")
+    response = client.get(URL, {"metric": metric})
+    assert response.status_code == 200, response.content
+    assert all(not v for r in response.json()["results"] for k, v in r.items() if k != "district")
+
+
 def test_benchmark_command_runs_on_seeded_households() -> None:
     from io import StringIO
 
