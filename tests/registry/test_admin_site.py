@@ -25,5 +25,5 @@ def test_nothing_is_patched_onto_the_site_instance() -> None:
     assert RegistryAdminSite.index is not AdminSite.index
 
 
-def test_the_farmers_dashboard_is_a_registered_admin_page() -> None:
-    assert [page.name for page in admin_pages()] == ["dashboard"]
+def test_the_farmers_pages_are_registered_admin_pages() -> None:
+    assert [page.name for page in admin_pages()] == ["dashboard", "annual_report"]
