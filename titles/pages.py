@@ -203,10 +203,9 @@ def title_file(request: HttpRequest, actor: Actor, application_id: uuid.UUID) ->
     Each is offered only when it can succeed; refusals come back in words next to their
     field."""
     application = selectors.title_application_get(actor=actor, application_id=application_id)
+    values: dict[str, Any] = dict(request.POST.items())  # empty on GET
     errors: dict[str, list[str]] = {}
-    values: dict[str, Any] = {}
     if request.method == "POST":
-        values = dict(request.POST.items())
         with service_errors(errors):
             if values.get("action") == "submit":
                 services.title_application_transition(

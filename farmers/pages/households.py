@@ -225,8 +225,6 @@ def household_register(request: HttpRequest, actor: Actor) -> HttpResponse:
     errors: dict[str, list[str]] = {}
     values: dict[str, Any] = {}
     member_count = 1
-    if request.method != "POST":
-        values = {"district": officer_home_district(actor, districts)}
     if request.method == "POST":
         data = nested_data(request.POST, lists=("consent.purposes",))
         values = {
@@ -261,6 +259,7 @@ def household_register(request: HttpRequest, actor: Actor) -> HttpResponse:
         values=values,
         member_indexes=range(member_count),
         checked_purposes=values.get("consent.purposes", ["registry"]),
+        home_district=officer_home_district(actor, districts),
         new_id=uuid.uuid4(),
     )
     return render(request, "field/register.html", context, status=400 if errors else 200)

@@ -25,7 +25,13 @@ from tests.field.conftest import HouseholdMaker, make_officer
 
 pytestmark = pytest.mark.django_db
 
-RING = [[-73.98, -12.44], [-73.979, -12.44], [-73.979, -12.441], [-73.98, -12.441], [-73.98, -12.44]]
+RING = [
+    [-73.98, -12.44],
+    [-73.979, -12.44],
+    [-73.979, -12.441],
+    [-73.98, -12.441],
+    [-73.98, -12.44],
+]
 SQUARE = {"type": "Polygon", "coordinates": [RING]}
 
 

@@ -376,7 +376,8 @@
     } else if (kind === "plot") {
       label = (built.payload.name || "") + " · " + label;
     } else if (kind === "visit") {
-      label = label + " · " + (built.payload.visited_on || "");
+      // Dates as people read them: dd/mm/aaaa.
+      label = label + " · " + String(built.payload.visited_on || "").split("-").reverse().join("/");
     }
     var online = navigator.onLine !== false;
     Outbox.get(id).then(function (existing) {

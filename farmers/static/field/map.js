@@ -1,8 +1,8 @@
 /* Maps of the field pages (vendored Leaflet). The base layer is the household's district outline
  * shipped with the registry (data-outline-url: /campo/distritos/<ubigeo>.geojson, INEI 2007
- * limits, kept by the service worker for use offline); tiles are added on top of nothing else
- * only where FIELD_MAP_TILE_URL configures a tile server. Nothing is fetched from outside
- * otherwise. */
+ * limits, kept by the service worker for use offline), drawn under the plots. Tiles are added
+ * only where FIELD_MAP_TILE_URL configures a tile server (the outline is then a dashed line);
+ * otherwise nothing is fetched from outside. */
 (function () {
   "use strict";
   if (!window.L) { return; }
@@ -51,7 +51,8 @@
       layer = next.addTo(map);
       map.invalidateSize();
       var bounds = layer.getBounds && layer.getBounds();
-      if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [20, 20], maxZoom: 18 }); }
+      // Room for the attribution line under the shape.
+      if (bounds && bounds.isValid()) { map.fitBounds(bounds, { padding: [30, 30], maxZoom: 18 }); }
     }
     outline(map, element, element.getAttribute("data-outline-url"), function () { return !layer; });
     return {
