@@ -18,27 +18,33 @@ function warmOutlines(cache) {
   return cache.match(REFERENCE).then(function (hit) {
     return hit ? hit.json() : { districts: [] };
   }).then(function (data) {
-    return Promise.all((data.districts || []).map(function (district) {
-      if (!district.outline) { return null; }
-      return cache.match(district.outline).then(function (found) {
-        if (found) { return null; }
-        return fetch(district.outline, { credentials: "same-origin" }).then(function (response) {
-          if (response.ok) { return cache.put(district.outline, response); }
-          return null;
-        });
-      })["catch"](function () {});
-    }));
+    return (data.districts || []).reduce(function (chain, district) {
+      return chain.then(function () {
+        if (!district.outline) { return null; }
+        return cache.match(district.outline).then(function (found) {
+          if (found) { return null; }
+          return fetch(district.outline, { credentials: "same-origin" }).then(function (response) {
+            if (response.ok) { return cache.put(district.outline, response); }
+            return null;
+          });
+        })["catch"](function () {});
+      });
+    }, Promise.resolve());
   })["catch"](function () {});
 }
 
-/* Pages need the session: cache those that answer (never a redirect to the login). */
+/* Pages need the session: cache those that answer (never a redirect to the login). One at a
+ * time, so that the warm-up never holds every connection the page needs. */
 function warmPages() {
   return caches.open(CACHE).then(function (cache) {
-    return Promise.all(PAGES.map(function (url) {
-      return fetch(url, { credentials: "same-origin" }).then(function (response) {
-        if (response.ok && !response.redirected) { return cache.put(url, response); }
-      })["catch"](function () {});
-    })).then(function () { return warmOutlines(cache); });
+    return PAGES.reduce(function (chain, url) {
+      return chain.then(function () {
+        return fetch(url, { credentials: "same-origin" }).then(function (response) {
+          if (response.ok && !response.redirected) { return cache.put(url, response); }
+          return null;
+        })["catch"](function () {});
+      });
+    }, Promise.resolve()).then(function () { return warmOutlines(cache); });
   });
 }
 
