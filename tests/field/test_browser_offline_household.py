@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 import uuid
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -156,7 +157,7 @@ def test_plot_and_visit_on_a_household_registered_offline_sync_in_order(
     assert (str(household.pk), str(plot.pk), str(visit.pk)) == (household_id, plot_id, visit_id)
     assert plot.household_id == household.pk and plot.name == "Chacra sin señal"
     assert list(visit.plots.values_list("pk", flat=True)) == [plot.pk]
-    assert visit.licit_crops == [{"crop": "cacao", "ha": "0.5"}]
+    assert [(c["crop"], Decimal(c["ha"])) for c in visit.licit_crops] == [("cacao", Decimal("0.5"))]
     assert household.created_at < plot.created_at < visit.created_at
 
     # Sent again (an answer lost on the way back): nothing new, in the same order.
@@ -353,7 +354,7 @@ def test_no_touched_field_page_requests_another_host(
     watch = Watch(context, live_server)
     page = context.new_page()
     sign_in(page, live_server, "tecnico")
-    page.wait_for_function("() => navigator.serviceWorker.controller !== null")
+    page.wait_for_function("() => navigator.serviceWorker.controller !== null", timeout=60_000)
     base = f"/campo/hogares/{household.pk}/"
     for path, ready in (
         ("/campo/", "[data-outbox-count]"),
