@@ -112,6 +112,25 @@ def district_centroid(ubigeo: str) -> tuple[float, float] | None:
     return round(float(point.x), 5), round(float(point.y), 5)
 
 
+OUTLINE_SIMPLIFY_DEG = 0.001  # about 100 m: a base layer, not a survey
+OUTLINE_GRID_DEG = 0.00001  # coordinates rounded to about a metre
+
+
+@cache
+def outline_geojson(ubigeo: str) -> dict[str, Any] | None:
+    """The district's outline for drawing under its plots (the field app's map, the admin's
+    SVG maps): simplified to about 100 m, coordinates rounded to about a metre, as a GeoJSON
+    geometry; ``None`` when no outline is known. One district, a few kilobytes at most."""
+    geometry = outline(ubigeo)
+    if geometry is None:
+        return None
+    simple = shapely.set_precision(
+        geometry.simplify(OUTLINE_SIMPLIFY_DEG, preserve_topology=True), OUTLINE_GRID_DEG
+    )
+    drawn: dict[str, Any] = json.loads(shapely.to_geojson(simple))
+    return drawn
+
+
 def district_contains(ubigeo: str, lon: float, lat: float) -> bool | None:
     """Is the point (WGS84) in the district's outline (its border included)? ``None`` when no
     outline is known for the district."""

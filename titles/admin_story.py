@@ -107,6 +107,8 @@ class TitleStoryMixin:
         return boundary_svg(
             [(obj.plot.name, obj.plot.geometry)],
             title=_("Plot of the title file of %(code)s") % {"code": obj.household.code},
+            district=obj.household.district_id,
+            district_name=obj.household.district.name,
         )
 
     @admin.display(description=gettext_lazy("history in words"))

@@ -53,7 +53,8 @@ class TitlesConfig(AppConfig):
 
     @staticmethod
     def _register_field_pages() -> None:
-        """The household panel, the "apply for a title" button and its page under /campo/."""
+        """The household panel, the "apply for a title" button (where filing can succeed), its
+        page and the title file's page under /campo/."""
         from django.urls import path
 
         from farmers.pages.registry import (
@@ -62,10 +63,18 @@ class TitlesConfig(AppConfig):
             register_household_panel,
         )
 
-        from .pages import title_apply, title_panel
+        from .pages import title_apply, title_apply_available, title_file, title_panel
 
         register_household_panel("titles", title_panel, order=50)
-        register_household_action("title-apply", _("Apply for a title"), "field:title_apply")
+        register_household_action(
+            "title-apply",
+            _("Apply for a title"),
+            "field:title_apply",
+            available=title_apply_available,
+        )
         register_field_urls(
-            [path("hogares/<uuid:household_id>/titulo/", title_apply, name="title_apply")]
+            [
+                path("hogares/<uuid:household_id>/titulo/", title_apply, name="title_apply"),
+                path("expedientes/<uuid:application_id>/", title_file, name="title_file"),
+            ]
         )

@@ -62,6 +62,8 @@ class PlotAdmin(ScopedAdminMixin, admin.ModelAdmin):
         return boundary_svg(
             [(obj.name, obj.geometry)],
             title=_("Boundary of the plot %(name)s") % {"name": obj.name},
+            district=obj.household.district_id,
+            district_name=obj.household.district.name,
         )
 
     @admin.display(description=_("crops"))

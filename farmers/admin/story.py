@@ -149,6 +149,8 @@ def household_story(request: HttpRequest, household: Household) -> dict[str, Any
         "story_map": boundary_svg(
             [(plot.name, plot.geometry) for plot in plots],
             title=_("Plots of household %(code)s") % {"code": household.code},
+            district=household.district_id,
+            district_name=household.district.name,
         ),
         "story_show_stage": show_stage,
         "story_milestones": milestone_rows(household.milestones) if show_stage else [],

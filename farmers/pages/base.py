@@ -33,11 +33,12 @@ from farmers.choices import (
     TrainingTopic,
     VerificationMethod,
 )
+from farmers.models import Household
 from registry.actors import Actor
 from registry.choices import Scope
 from registry.cleaning import typed_number
 from registry.exceptions import NotFound, RegistryError
-from registry.models import District, Program
+from registry.models import District, Membership, Program
 
 field_login_required = login_required(login_url=reverse_lazy("field:login"))
 View = Callable[..., HttpResponse]
@@ -88,6 +89,29 @@ def officer_districts(actor: Actor) -> list[District]:
             codes |= area.districts
     condition = Q(is_vraem=True) if unbounded else Q(ubigeo__in=sorted(codes))
     return list(District.objects.filter(condition).select_related("province").order_by("name"))
+
+
+def officer_home_district(actor: Actor, districts: list[District]) -> str:
+    """The district the register form preselects among ``districts``: where the person last
+    registered a household, else the first district assigned to them by name (their own
+    membership's districts), else the first of the list; ``""`` when the list is empty."""
+    codes = [d.ubigeo for d in districts]
+    if not codes or actor.user is None:
+        return ""
+    last = (
+        Household.objects.filter(created_by=actor.user, district_id__in=codes)
+        .order_by("-created_at")
+        .values_list("district_id", flat=True)
+        .first()
+    )
+    if last:
+        return str(last)
+    assigned = set(
+        Membership.objects.filter(user=actor.user, is_active=True).values_list(
+            "districts__ubigeo", flat=True
+        )
+    )
+    return next((code for code in codes if code in assigned), codes[0])
 
 
 def officer_programs(actor: Actor) -> list[Program]:

@@ -30,6 +30,7 @@ from farmers.filters import HouseholdFilterSet
 from farmers.models import Household, Verification
 from registry.actors import Actor
 from registry.bruteforce import window_take
+from registry.display import number
 from registry.exceptions import Conflict, NotFound
 from registry.history import access_log_record
 
@@ -39,11 +40,13 @@ from .base import (
     form_date,
     nested_data,
     officer_districts,
+    officer_home_district,
     officer_programs,
     service_errors,
     uuid_or_none,
 )
 from .registry import household_actions, household_panels
+from .visits import map_context
 
 LIST_LIMIT = 50
 DECISIONS_SHOWN = 20
@@ -105,7 +108,7 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
     crop_names = dict(Crop.choices)
     for visit in visits:
         visit.crop_rows = [  # type: ignore[attr-defined]
-            (str(crop_names.get(item.get("crop"), item.get("crop"))), item.get("ha"))
+            (str(crop_names.get(item.get("crop"), item.get("crop"))), number(item.get("ha")))
             for item in visit.licit_crops or []
         ]
     show_coca = policies.household_can(actor, household, "read_coca")
@@ -150,7 +153,7 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
             {
                 "type": "Feature",
                 "geometry": plot.geometry,
-                "properties": {"name": plot.name, "area_ha": str(plot.area_ha)},
+                "properties": {"name": plot.name, "area_ha": number(plot.area_ha)},
             }
             for plot in plots
         ],
@@ -171,10 +174,13 @@ def household_detail(request: HttpRequest, actor: Actor, household_id: uuid.UUID
         "can_appeal": show_coca and can_write and services.is_suspended(household),
         "duplicates": selectors.possible_duplicates_for(actor=actor, household=household),
         "panels": household_panels(actor, household, request),
-        "actions": [(a, a.url(household)) for a in household_actions()],
+        # Only the actions that can succeed on this household (e.g. no title request while
+        # it waits for review).
+        "actions": [
+            (a, a.url(household)) for a in household_actions() if a.available(actor, household)
+        ],
         "can_write": can_write,
-        "tile_url": settings.FIELD_MAP_TILE_URL,
-        "tile_attribution": settings.FIELD_MAP_TILE_ATTRIBUTION,
+        **map_context(household.district_id),
         # Staff who may open it in the admin get a link to its whole story there.
         "admin_url": reverse("admin:farmers_household_change", args=[household.pk])
         if request.user.is_staff and request.user.has_perm("farmers.view_household")
@@ -253,6 +259,7 @@ def household_register(request: HttpRequest, actor: Actor) -> HttpResponse:
         values=values,
         member_indexes=range(member_count),
         checked_purposes=values.get("consent.purposes", ["registry"]),
+        home_district=officer_home_district(actor, districts),
         new_id=uuid.uuid4(),
     )
     return render(request, "field/register.html", context, status=400 if errors else 200)

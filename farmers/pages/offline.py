@@ -8,7 +8,7 @@ import json
 from functools import lru_cache
 from pathlib import Path
 
-from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.templatetags.static import static
 from django.urls import reverse
@@ -18,9 +18,12 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
 from registry.actors import Actor
+from registry.boundaries import outline_geojson
+from registry.models import District
 
 from .base import field_page, form_choices, officer_districts, officer_programs
 
+OUTLINE_MAX_AGE = 7 * 24 * 3600
 STATIC_DIR = Path(__file__).resolve().parent.parent / "static" / "field"
 SHELL_STATIC = [
     "field/field.css",
@@ -41,7 +44,12 @@ def reference_data(request: HttpRequest, actor: Actor) -> JsonResponse:
     """The officer's districts, programmes and choice lists, cached by the phone for offline use."""
     data = {
         "districts": [
-            {"ubigeo": d.ubigeo, "name": d.name, "province": d.province.name}
+            {
+                "ubigeo": d.ubigeo,
+                "name": d.name,
+                "province": d.province.name,
+                "outline": reverse("field:district_outline", args=[d.ubigeo]),
+            }
             for d in officer_districts(actor)
         ],
         "programs": [{"code": p.code, "name": p.name} for p in officer_programs(actor)],
@@ -49,6 +57,33 @@ def reference_data(request: HttpRequest, actor: Actor) -> JsonResponse:
         "generated_at": timezone.now().isoformat(),
     }
     return JsonResponse(data)
+
+
+@require_GET
+def district_outline(request: HttpRequest, ubigeo: str) -> JsonResponse:
+    """One district's outline, the base layer of the field maps (public data: INEI 2007 limits,
+    MPL-2.0, ``registry/data/boundaries/``), simplified; cached by the phone for use offline."""
+    geometry = outline_geojson(ubigeo) if len(ubigeo) == 6 and ubigeo.isdigit() else None
+    if geometry is None:
+        raise Http404
+    name = District.objects.filter(ubigeo=ubigeo).values_list("name", flat=True).first()
+    feature = {
+        "type": "Feature",
+        "geometry": geometry,
+        "properties": {"ubigeo": ubigeo, "name": name or ""},
+    }
+    response = JsonResponse(feature, json_dumps_params={"ensure_ascii": False})
+    response["Content-Type"] = "application/geo+json"
+    response["Cache-Control"] = f"public, max-age={OUTLINE_MAX_AGE}"
+    return response
+
+
+@field_page
+@require_GET
+def not_cached(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """What the phone shows offline for a page never opened with signal (the service worker
+    keeps this page): it says so, with the records waiting and a way back."""
+    return render(request, "field/not_cached.html")
 
 
 @lru_cache(maxsize=1)
@@ -69,7 +104,14 @@ def shell_version() -> str:
 def service_worker(request: HttpRequest) -> HttpResponse:
     """The service worker, served under ``/campo/`` so that it controls the field pages."""
     shell = [static(name) for name in SHELL_STATIC]
-    pages = [reverse("field:my_work"), reverse("field:register"), reverse("field:reference")]
+    pages = [
+        reverse("field:my_work"),
+        reverse("field:register"),
+        reverse("field:reference"),
+        reverse("field:not_cached"),
+        reverse("field:pending_plot"),
+        reverse("field:pending_visit"),
+    ]
     response = render(
         request,
         "field/sw.js",
@@ -78,6 +120,9 @@ def service_worker(request: HttpRequest) -> HttpResponse:
             "shell": json.dumps(shell),
             "pages": json.dumps(pages),
             "home": json.dumps(reverse("field:my_work")),
+            "not_cached": json.dumps(reverse("field:not_cached")),
+            "reference": json.dumps(reverse("field:reference")),
+            "outlines": json.dumps(reverse("field:district_outline", args=["000000"])[:-14]),
         },
         content_type="text/javascript",
     )

@@ -4,8 +4,9 @@ farmers never imports titles or markets: they register here from ``AppConfig.rea
 
 * ``register_household_panel(name, renderer, order=...)`` — a section of the household page.
   ``renderer(actor, household)`` returns ``(template_name, context)`` or ``None`` to hide it.
-* ``register_household_action(name, label, url_name, order=...)`` — a button on the household
-  page linking to ``reverse(url_name, kwargs={"household_id": household.pk})``.
+* ``register_household_action(name, label, url_name, order=..., available=...)`` — a button on
+  the household page linking to ``reverse(url_name, kwargs={"household_id": household.pk})``,
+  shown only where ``available(actor, household)`` says it can succeed (always without it).
 * ``register_field_urls(patterns)`` — extra pages mounted under ``/campo/`` in the ``field``
   namespace (so inside the service worker's scope), e.g. the title application form.
 """
@@ -23,6 +24,7 @@ from django.utils.safestring import SafeString
 from registry.actors import Actor
 
 PanelRenderer = Callable[[Actor, Any], "tuple[str, dict[str, Any]] | None"]
+ActionCheck = Callable[[Actor, Any], bool]
 
 
 @dataclass(frozen=True)
@@ -40,9 +42,14 @@ class HouseholdAction:
     label: Any
     url_name: str
     order: int
+    check: ActionCheck | None = None
 
     def url(self, household: Any) -> str:
         return reverse(self.url_name, kwargs={"household_id": household.pk})
+
+    def available(self, actor: Actor, household: Any) -> bool:
+        """Whether the action can succeed on ``household`` for ``actor`` (offered only then)."""
+        return self.check is None or bool(self.check(actor, household))
 
 
 _panels: dict[str, _Panel] = {}
@@ -55,9 +62,17 @@ def register_household_panel(name: str, renderer: PanelRenderer, *, order: int =
     _panels[name] = _Panel(name, renderer, order)
 
 
-def register_household_action(name: str, label: Any, url_name: str, *, order: int = 100) -> None:
-    """Add (or replace, by ``name``) a button of the household page (``label`` translatable)."""
-    _actions[name] = HouseholdAction(name, label, url_name, order)
+def register_household_action(
+    name: str,
+    label: Any,
+    url_name: str,
+    *,
+    order: int = 100,
+    available: ActionCheck | None = None,
+) -> None:
+    """Add (or replace, by ``name``) a button of the household page (``label`` translatable),
+    offered only where ``available(actor, household)`` is true when given."""
+    _actions[name] = HouseholdAction(name, label, url_name, order, available)
 
 
 def register_field_urls(patterns: Sequence[URLPattern | URLResolver]) -> None:

@@ -16,7 +16,9 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET
 
 from farmers import selectors, services
 from farmers.choices import VARIETIES, Crop, Variety
@@ -145,10 +147,50 @@ def plot_create(request: HttpRequest, actor: Actor, household_id: uuid.UUID) -> 
         errors=errors,
         values=values,
         new_id=uuid.uuid4(),
-        tile_url=settings.FIELD_MAP_TILE_URL,
-        tile_attribution=settings.FIELD_MAP_TILE_ATTRIBUTION,
+        **map_context(household.district_id),
     )
     return render(request, "field/plot.html", context, status=400 if errors else 200)
+
+
+def map_context(ubigeo: str | None) -> dict[str, str]:
+    """What a field map needs: the configured tile server (if any) and the district outline
+    (the base layer, cached by the phone)."""
+    return {
+        "tile_url": settings.FIELD_MAP_TILE_URL,
+        "tile_attribution": settings.FIELD_MAP_TILE_ATTRIBUTION,
+        "outline_url": reverse("field:district_outline", args=[ubigeo]) if ubigeo else "",
+    }
+
+
+@field_page
+@require_GET
+def pending_plot(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The plot form for a household registered on this phone and not sent yet
+    (``?hogar=<its id>``): the phone keeps this page, the household comes from its outbox and
+    the plot is sent after the household (JavaScript only: there is nothing to post to)."""
+    context = form_context(
+        actor, household=None, errors={}, values={}, new_id=uuid.uuid4(), **map_context(None)
+    )
+    return render(request, "field/plot.html", context)
+
+
+@field_page
+@require_GET
+def pending_visit(request: HttpRequest, actor: Actor) -> HttpResponse:
+    """The visit form for a household registered on this phone and not sent yet
+    (``?hogar=<its id>``): the plots it may tick are those captured on the phone for it; the
+    visit is sent after the household and those plots (JavaScript only)."""
+    context = form_context(
+        actor,
+        household=None,
+        plots=[],
+        seen_plots=[],
+        photo_required=False,
+        errors={},
+        values={},
+        new_id=uuid.uuid4(),
+    )
+    return render(request, "field/visit.html", context)
 
 
 @field_page
@@ -175,7 +217,7 @@ def installation_create(
                 crop=request.POST.get("crop", ""),
                 variety=request.POST.get("variety", ""),
                 # People type a decimal comma.
-                area_ha=(request.POST.get("area_ha") or "").strip().replace(",", "."),
+                area_ha=form_number(request.POST.get("area_ha") or ""),
                 plants=request.POST.get("plants", ""),
                 planting_date=planted_on,
                 channel="web",

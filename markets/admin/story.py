@@ -80,16 +80,18 @@ class ContractStoryMixin:
         plots = Plot.objects.filter(household=obj.household, is_active=True).only(
             "name", "geometry"
         )
-        return boundary_svg_for(plots, obj.household.code)
+        return boundary_svg_for(plots, obj.household)
 
     @admin.display(description=gettext_lazy("history in words"))
     def history_in_words(self, obj: Contract) -> SafeString:
         return history_html([obj])
 
 
-def boundary_svg_for(plots: Any, code: str) -> SafeString:
-    """The plots drawn as the family's map."""
+def boundary_svg_for(plots: Any, household: Any) -> SafeString:
+    """The plots drawn as the family's map, over the household's district."""
     return boundary_svg(
         [(plot.name, plot.geometry) for plot in plots],
-        title=_("Plots of household %(code)s") % {"code": code},
+        title=_("Plots of household %(code)s") % {"code": household.code},
+        district=household.district_id,
+        district_name=household.district.name,
     )

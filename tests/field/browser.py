@@ -9,6 +9,7 @@ from tests.field.conftest import PASSWORD
 
 AXE = Path(__file__).parent / "vendor" / "axe.min.js"
 PHONE = {"width": 360, "height": 740}
+WIDE = {"width": 1280, "height": 900}
 
 
 def phone_context(chromium: Any, **kwargs: Any) -> Any:
@@ -71,6 +72,18 @@ def check_page(page: Any, artifacts_dir: Path, name: str) -> None:
     page.screenshot(path=str(artifacts_dir / f"campo-{name}-360.png"), full_page=True)
     violations = serious_violations(page)
     assert violations == [], f"{name}: {violations}"
+
+
+def check_sizes(page: Any, artifacts_dir: Path, name: str) -> None:
+    """``check_page`` at phone size, then the same page at 1280 px wide (screenshot
+    ``campo-<name>-1280.png``, axe-core again), back to phone size."""
+    check_page(page, artifacts_dir, name)
+    page.set_viewport_size(WIDE)
+    page.wait_for_timeout(300)  # the map redraws at the new size
+    page.screenshot(path=str(artifacts_dir / f"campo-{name}-1280.png"), full_page=True)
+    violations = serious_violations(page)
+    assert violations == [], f"{name} (1280 px): {violations}"
+    page.set_viewport_size(PHONE)
 
 
 def outbox_rows(page: Any) -> list[dict[str, Any]]:

@@ -94,6 +94,21 @@
           }
         }
         if (record.auth) { li.appendChild(text("p", T.signin, "err")); }
+        if (record.status === "pending" && record.waiting) { li.appendChild(text("p", T.waitingFor, "muted")); }
+        if (record.kind === "household" && record.status !== "sent") {
+          // What was registered offline can be used offline: its plots and visits are queued
+          // now and sent after it.
+          var scope = document.body.getAttribute("data-scope") || "/campo/";
+          var more = document.createElement("div");
+          more.className = "row";
+          [["sin-enviar/parcela/", T.addPlot], ["sin-enviar/visita/", T.addVisit]].forEach(function (pair) {
+            var a = text("a", pair[1], "button small");
+            a.href = scope + pair[0] + "?hogar=" + encodeURIComponent(record.id);
+            a.setAttribute("data-pending-action", pair[0]);
+            more.appendChild(a);
+          });
+          li.appendChild(more);
+        }
         if (record.errors && record.errors.length) {
           var ul = document.createElement("ul");
           ul.className = "errs";
@@ -105,7 +120,7 @@
           actions.className = "row";
           if (record.editUrl) {
             var fix = text("a", T.edit, "button small");
-            fix.href = record.editUrl + "?borrador=" + record.id;
+            fix.href = record.editUrl + (record.editUrl.indexOf("?") >= 0 ? "&" : "?") + "borrador=" + record.id;
             actions.appendChild(fix);
           }
           var again = text("button", T.retry, "small secondary");
@@ -172,9 +187,25 @@
     return value;
   }
 
+  /* A number as people type it in Peru (registry.cleaning.typed_number): "1,5" → "1.5",
+   * "13 000,50" → "13000.50"; anything else unchanged (the registry says what is wrong). */
+  function typedNumber(value) {
+    var compact = value.replace(/[\s\u00a0]/g, "");
+    if (compact.indexOf(",") >= 0 && compact.indexOf(".") < 0 && compact.split(",").length === 2) {
+      return compact.replace(",", ".");
+    }
+    return compact;
+  }
+
+  /* Hectares as the pages show them: two decimals, the page's decimal separator (0,25 ha). */
+  function showHectares(value) {
+    return value.toFixed(2).replace(".", T.decimal || ",") + " ha";
+  }
+
   function labelOf(form, el) {
     var label = el.id && form.querySelector("label[for='" + el.id.replace(/'/g, "\\'") + "']");
-    var textValue = label ? label.textContent.trim() : el.name;
+    // A field without a visible label names itself (data-field-label); never its key.
+    var textValue = label ? label.textContent.trim() : (el.getAttribute("data-field-label") || "");
     var member = el.closest("[data-member]");
     if (member) {
       textValue = T.member + " " + (parseInt(member.getAttribute("data-member"), 10) + 1) + " · " + textValue;
@@ -196,8 +227,7 @@
         return;
       }
       var value = el.value.trim();
-      // Decimal comma, as people type numbers in Peru: 0,25 → 0.25.
-      if (el.getAttribute("inputmode") === "decimal" && /^[^.]*,[^,.]*$/.test(value)) { value = value.replace(",", "."); }
+      if (el.getAttribute("inputmode") === "decimal") { value = typedNumber(value); }
       if (el.hasAttribute("data-geometry")) { value = value ? JSON.parse(value) : null; }
       if (/^location\.(lat|lon)$/.test(el.name) && value !== "") { value = Number(value); }
       setPath(payload, el.name, value);
@@ -311,6 +341,23 @@
     if (fields[0]) { fields[0].focus(); }
   }
 
+  /* Records of this phone the new one needs on the server first: the household registered
+   * offline (data-after) and the plots captured offline that a visit ticks. */
+  function dependencies(form) {
+    var after = [];
+    var household = form.getAttribute("data-after");
+    if (household) { after.push(household); }
+    $$("[name=plots][data-outbox-record]:checked", form).forEach(function (box) { after.push(box.value); });
+    return after;
+  }
+
+  function draftlessSearch() {
+    var params = new URLSearchParams(window.location.search);
+    params["delete"]("borrador");
+    var search = params.toString();
+    return search ? "?" + search : "";
+  }
+
   function submitToOutbox(form, event) {
     event.preventDefault();
     var missing = missingRequired(form);
@@ -329,7 +376,8 @@
     } else if (kind === "plot") {
       label = (built.payload.name || "") + " · " + label;
     } else if (kind === "visit") {
-      label = label + " · " + (built.payload.visited_on || "");
+      // Dates as people read them: dd/mm/aaaa.
+      label = label + " · " + String(built.payload.visited_on || "").split("-").reverse().join("/");
     }
     var online = navigator.onLine !== false;
     Outbox.get(id).then(function (existing) {
@@ -350,7 +398,8 @@
         files: photoFiles(form),
         kindLabel: form.getAttribute("data-kind-label") || "",
         link: kind === "household" ? "" : form.getAttribute("data-done") || "",
-        editUrl: window.location.pathname
+        editUrl: window.location.pathname + draftlessSearch(),
+        after: dependencies(form)
       });
     }).then(function (record) {
       if (!online) {
@@ -609,8 +658,12 @@
     var fileInput = $("[data-boundary-file]", form);
     var map = window.FieldMap ? window.FieldMap.editor($("#map", form)) : null;
     form._map = {
-      clear: function () { points = []; hidden.value = ""; if (map) { map.clear(); } status.textContent = ""; },
-      showGeometry: function (g) { if (map) { map.showGeometry(g); } }
+      clear: function () { points = []; hidden.value = ""; if (map) { map.clear(); } status.textContent = ""; showArea(null); },
+      showGeometry: function (g) {
+        if (map) { map.showGeometry(g); }
+        showArea(window.FieldMap ? window.FieldMap.hectares(g) : null);
+      },
+      outline: function (url) { if (map) { map.outline(url); } }
     };
     var points = [];
     var watch = null;
@@ -620,7 +673,15 @@
       if (last && last[0] === p[0] && last[1] === p[1]) { return; }
       points.push(p);
       status.textContent = points.length + " " + T.points;
+      showArea(points.length >= 3 ? window.FieldMap && window.FieldMap.ringHectares(points.concat([points[0]])) : null);
       if (map) { map.showPath(points); }
+    }
+    var areaLine = $("[data-walk-area]", form);
+    function showArea(value) {
+      if (!areaLine) { return; }
+      areaLine.hidden = value === null || value === undefined;
+      areaLine.textContent = areaLine.hidden ? "" : T.area + ": " + showHectares(value);
+      areaLine.setAttribute("data-hectares", areaLine.hidden ? "" : value.toFixed(4));
     }
     start.addEventListener("click", function () {
       points = [];
@@ -631,6 +692,7 @@
         status.textContent = T.gpsError;
       }, { enableHighAccuracy: true, maximumAge: 0, timeout: 60000 });
       start.setAttribute("aria-pressed", "true");
+      showArea(null);
     });
     var corner = $("[data-walk-point]", form);
     if (corner) {
@@ -646,7 +708,7 @@
       var geometry = closeRing(points);
       hidden.value = JSON.stringify(geometry);
       status.textContent = T.closed + " · " + points.length + " " + T.points;
-      if (map) { map.showGeometry(geometry); }
+      form._map.showGeometry(geometry);
     });
     if (fileInput) {
       fileInput.addEventListener("change", function () {
@@ -659,11 +721,51 @@
           if (!geometry) { status.textContent = T.fileError; hidden.value = ""; return; }
           hidden.value = JSON.stringify(geometry);
           status.textContent = T.closed;
-          if (map) { map.showGeometry(geometry); }
+          form._map.showGeometry(geometry);
         };
         reader.readAsText(file);
       });
     }
+  }
+
+  /* A plot or visit for a household registered on this phone and not sent yet
+   * (/campo/sin-enviar/…/?hogar=<id>): the household comes from the outbox; the record is sent
+   * after it (and a visit after the plots captured here that it ticks). */
+  function pendingHousehold(form) {
+    if (!form.hasAttribute("data-pending-household")) { return Promise.resolve(); }
+    var id = new URLSearchParams(window.location.search).get("hogar") || "";
+    return Outbox.all().then(function (rows) {
+      var household = rows.filter(function (r) { return r.id === id && r.kind === "household"; })[0];
+      if (!household) { $$("[data-pending-missing]").forEach(function (el) { el.hidden = false; }); return; }
+      form.querySelector("[name=household]").value = id;
+      form.setAttribute("data-after", id);
+      form.setAttribute("data-label", household.label || "");
+      form.setAttribute("data-done", (document.body.getAttribute("data-scope") || "/campo/") + "hogares/" + id + "/");
+      $$("[data-pending-household-label]").forEach(function (el) {
+        el.textContent = (household.label || "") + " · " + T.notSent;
+      });
+      if (form._map && household.payload.district) {
+        form._map.outline((document.body.getAttribute("data-scope") || "/campo/") + "distritos/" + household.payload.district + ".geojson");
+      }
+      var holder = $("[data-pending-plots]", form);
+      if (holder) {
+        rows.filter(function (r) { return r.kind === "plot" && r.payload.household === id; }).forEach(function (plot) {
+          var label = document.createElement("label");
+          label.className = "check";
+          var box = document.createElement("input");
+          box.type = "checkbox";
+          box.name = "plots";
+          box.value = plot.id;
+          box.setAttribute("data-outbox-record", "");
+          label.appendChild(box);
+          label.appendChild(document.createTextNode(" " + (plot.payload.name || "")));
+          holder.appendChild(label);
+        });
+        var none = $("[data-no-plots]", form);
+        if (none && holder.children.length) { none.hidden = true; }
+      }
+      form.hidden = false;
+    });
   }
 
   $$("form[data-outbox]").forEach(function (form) {
@@ -672,6 +774,6 @@
     wireGps(form);
     wirePlot(form);
     form.addEventListener("submit", function (event) { submitToOutbox(form, event); });
-    loadDraft(form);
+    pendingHousehold(form).then(function () { loadDraft(form); });
   });
 })();

@@ -7,6 +7,11 @@
  *   sent     → the registry accepted it (201, or 200 on a retry)
  *   error    → the registry refused it (4xx): its field-level messages are kept and shown
  * Nothing is deleted automatically except records already sent, after a day.
+ *
+ * A record may need others of the phone on the server first (``after``: the ids of a household
+ * registered offline, of plots captured offline): it is sent only once they are sent, so a
+ * household, its plot and its visit go in that order, each exactly once. Until then it stays
+ * pending with ``waiting`` set.
  */
 (function () {
   "use strict";
@@ -101,7 +106,8 @@
     return h;
   }
 
-  /* Queue a record: {kind, url, payload, label, labels: {attr: label}, files: [{url, field, blob, name, params}]} */
+  /* Queue a record: {kind, url, payload, label, labels: {attr: label}, after: [ids],
+   * files: [{url, field, blob, name, params}]} */
   function add(record) {
     record.id = record.payload.id || uuid4();
     record.payload.id = record.id;
@@ -109,6 +115,7 @@
     record.errors = [];
     record.created = new Date().toISOString();
     record.files = record.files || [];
+    record.after = record.after || [];
     return put(record).then(function () { return record; });
   }
 
@@ -191,6 +198,22 @@
     });
   }
 
+  /* Send the record once every record it needs is sent (those no longer on the phone were sent
+   * and dropped); otherwise keep it pending and say what it waits for. */
+  function sendAfter(record) {
+    var needs = record.after || [];
+    return Promise.all(needs.map(get)).then(function (found) {
+      var waiting = found.some(function (other) { return other && other.status !== "sent"; });
+      if (waiting) {
+        if (record.waiting) { return record; }
+        record.waiting = true;
+        return put(record).then(function () { return record; });
+      }
+      record.waiting = false;
+      return sendOne(record);
+    });
+  }
+
   /* Send every pending record, one at a time, oldest first. Concurrent calls share one run. */
   function sync() {
     if (syncing) { return syncing; }
@@ -202,7 +225,7 @@
         if (record.status === "sent" && now - Date.parse(record.sentAt || record.created) > SENT_KEEP_MS) {
           chain = chain.then(function () { return remove(record.id); });
         } else if (record.status === "pending") {
-          chain = chain.then(function () { return sendOne(record); });
+          chain = chain.then(function () { return sendAfter(record); });
         }
       });
       return chain;

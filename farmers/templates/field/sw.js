@@ -1,21 +1,50 @@
 /* Service worker of the field pages ({{ version }}): the shell (CSS, JS, Leaflet, icons) and the
- * officer's pages and reference data are cached so that the app opens without signal. Pages are
- * fetched network-first (fresh when there is signal) and fall back to the cached copy, or to
- * "my work". API calls are never cached: records wait in the outbox (IndexedDB) instead. */
+ * officer's pages, reference data and district outlines are cached so that the app opens without
+ * signal. Pages are fetched network-first (fresh when there is signal) and fall back to the
+ * cached copy, or to a page saying that this one is not on the phone yet. District outlines (the
+ * maps' base layer) are cache-first. API calls are never cached: records wait in the outbox
+ * (IndexedDB) instead. */
 "use strict";
 var CACHE = "campo-{{ version }}";
 var SHELL = {{ shell|safe }};
 var PAGES = {{ pages|safe }};
 var HOME = {{ home|safe }};
+var NOT_CACHED = {{ not_cached|safe }};
+var REFERENCE = {{ reference|safe }};
+var OUTLINES = {{ outlines|safe }};
 
-/* Pages need the session: cache those that answer (never a redirect to the login). */
+/* The outlines of the officer's districts (listed in the reference data) for maps offline. */
+function warmOutlines(cache) {
+  return cache.match(REFERENCE).then(function (hit) {
+    return hit ? hit.json() : { districts: [] };
+  }).then(function (data) {
+    return (data.districts || []).reduce(function (chain, district) {
+      return chain.then(function () {
+        if (!district.outline) { return null; }
+        return cache.match(district.outline).then(function (found) {
+          if (found) { return null; }
+          return fetch(district.outline, { credentials: "same-origin" }).then(function (response) {
+            if (response.ok) { return cache.put(district.outline, response); }
+            return null;
+          });
+        })["catch"](function () {});
+      });
+    }, Promise.resolve());
+  })["catch"](function () {});
+}
+
+/* Pages need the session: cache those that answer (never a redirect to the login). One at a
+ * time, so that the warm-up never holds every connection the page needs. */
 function warmPages() {
   return caches.open(CACHE).then(function (cache) {
-    return Promise.all(PAGES.map(function (url) {
-      return fetch(url, { credentials: "same-origin" }).then(function (response) {
-        if (response.ok && !response.redirected) { return cache.put(url, response); }
-      })["catch"](function () {});
-    }));
+    return PAGES.reduce(function (chain, url) {
+      return chain.then(function () {
+        return fetch(url, { credentials: "same-origin" }).then(function (response) {
+          if (response.ok && !response.redirected) { return cache.put(url, response); }
+          return null;
+        })["catch"](function () {});
+      });
+    }, Promise.resolve()).then(function () { return warmOutlines(cache); });
   });
 }
 
@@ -80,6 +109,18 @@ self.addEventListener("fetch", function (event) {
     return;
   }
   if (url.origin !== self.location.origin || url.pathname.indexOf("/api/") === 0) { return; }
+  if (url.pathname.indexOf(OUTLINES) === 0) {
+    event.respondWith(caches.match(url.pathname).then(function (hit) {
+      return hit || fetch(request).then(function (response) {
+        if (response.ok) {
+          var copy = response.clone();
+          caches.open(CACHE).then(function (cache) { cache.put(url.pathname, copy); });
+        }
+        return response;
+      });
+    }));
+    return;
+  }
   var isShell = SHELL.indexOf(url.pathname) >= 0;
   if (isShell) {
     event.respondWith(caches.match(url.pathname).then(function (hit) { return hit || fetch(request); }));
@@ -94,7 +135,8 @@ self.addEventListener("fetch", function (event) {
       return response;
     })["catch"](function () {
       return caches.match(pageKey(request)).then(function (hit) {
-        return hit || caches.match(HOME);
+        // A page never opened with signal says so (instead of silently showing "my work").
+        return hit || caches.match(NOT_CACHED).then(function (page) { return page || caches.match(HOME); });
       });
     }));
   }
