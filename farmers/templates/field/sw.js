@@ -48,10 +48,12 @@ function warmPages() {
   });
 }
 
+/* Installing caches the shell only, so the worker takes control at once; the pages and outlines
+ * are warmed once it is active (below), one at a time, without holding the page's requests. */
 self.addEventListener("install", function (event) {
   event.waitUntil(caches.open(CACHE).then(function (cache) {
     return cache.addAll(SHELL);
-  }).then(warmPages).then(function () { return self.skipWaiting(); }));
+  }).then(function () { return self.skipWaiting(); }));
 });
 
 /* A signed-in page asks for the officer's pages and reference data to be cached (at most every
@@ -89,7 +91,9 @@ self.addEventListener("activate", function (event) {
     return Promise.all(keys.filter(function (key) {
       return key.indexOf("campo-") === 0 && key !== CACHE;
     }).map(function (key) { return caches["delete"](key); }));
-  }).then(function () { return self.clients.claim(); }));
+  }).then(function () { return self.clients.claim(); }).then(function () {
+    warmPages(); // not awaited: an activating worker would hold every fetch until it ends
+  }));
 });
 
 function pageKey(request) {
