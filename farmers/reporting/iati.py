@@ -137,6 +137,18 @@ def _total(cells: Iterable[dict[str, Any]], key: str) -> Decimal | int | None:
     return total
 
 
+def _keyed(cells: Iterable[dict[str, Any]], key: str, field: str) -> Decimal | int | None:
+    """``field`` of the annual-report cell ``key`` (0 when the report lists no such cell: it
+    leaves zero cells out); ``None`` when the cell is suppressed."""
+    for cell in cells:
+        if cell.get("key") == key:
+            if cell.get("suppressed") or cell.get(field) is None:
+                return None
+            value = cell[field]
+            return Decimal(value) if isinstance(value, str) else value
+    return 0
+
+
 def _households_at(program: Program, day: date, today: date) -> Decimal | int | None:
     """Reviewed households of the programme on ``day``, all stages: the ``households`` metric
     now when ``day`` is today, else at the end of ``day``'s month (from the stage ledger)."""
@@ -178,6 +190,64 @@ def iati_figures(*, program: Program, period: Period) -> list[Result]:
                 Figure("training.attendees", _("Attendees"), _total(training, "attendees")),
                 Figure(
                     "training.households", _("Families attending"), _total(training, "households")
+                ),
+            ),
+        )
+    )
+    # The annual report's own sections (``farmers.reporting.annual``, as indicator metrics), so
+    # the file and the report never disagree.
+    hectares = _cells("licit_hectares", program, (), **window)
+    coca = _cells("coca_reduced", program, (), **window)
+    titles = _cells("titles", program, (), **window)
+    results.append(
+        Result(
+            "licit_crops",
+            RESULT_OUTPUT,
+            _("Licit crops installed and maintained"),
+            (
+                Figure(
+                    "licit_hectares.installed",
+                    _("Hectares of licit crops installed in the period"),
+                    _keyed(hectares, "total", "installed_ha"),
+                ),
+                Figure(
+                    "licit_hectares.maintained",
+                    _("Hectares of licit crops in maintenance"),
+                    _keyed(hectares, "total", "maintained_ha"),
+                ),
+            ),
+        )
+    )
+    results.append(
+        Result(
+            "coca_reduced",
+            RESULT_OUTCOME,
+            _("Coca reduced"),
+            (
+                Figure(
+                    "coca_reduced.hectares",
+                    _("Hectares of coca reduced (verified eradications)"),
+                    _keyed(coca, "total", "hectares"),
+                ),
+                Figure(
+                    "coca_reduced.voluntary",
+                    _("Of which voluntary (hectares)"),
+                    _keyed(coca, "voluntary", "hectares"),
+                ),
+            ),
+        )
+    )
+    results.append(
+        Result(
+            "titles",
+            RESULT_OUTPUT,
+            _("Land titles"),
+            (
+                Figure("titles.issued", _("Titles issued"), _keyed(titles, "issued", "titles")),
+                Figure(
+                    "titles.registered",
+                    _("Titles registered"),
+                    _keyed(titles, "registered", "titles"),
                 ),
             ),
         )

@@ -276,6 +276,30 @@ def test_results_equal_the_indicators(program: Program, funded: dict[str, Any]) 
     assert "producer_organisations.sales_pen" in published
     # A past year: the tenure track (no history) is left out.
     assert "tenure" not in published
+    # The annual report's sections, as its indicator metrics give them (zero cells are not
+    # listed: 0; suppressed ones: no value).
+    for code, metric, key, field in (
+        ("licit_hectares.installed", "licit_hectares", "total", "installed_ha"),
+        ("licit_hectares.maintained", "licit_hectares", "total", "maintained_ha"),
+        ("coca_reduced.hectares", "coca_reduced", "total", "hectares"),
+        ("titles.issued", "titles", "issued", "titles"),
+        ("titles.registered", "titles", "registered", "titles"),
+    ):
+        cells = indicators.indicator_rows(
+            actor=SYSTEM,
+            query=indicators.IndicatorQuery(metric=metric, suppress=True, **window),
+        )
+        cell = next((c for c in cells if c["key"] == key), None)
+        expected = (
+            "0"
+            if cell is None
+            else None
+            if cell["suppressed"] or cell[field] is None
+            else str(Decimal(str(cell[field])))
+        )
+        assert code in published
+        got = published[code]
+        assert (got if got is None else str(Decimal(got))) == expected, code
 
 
 def test_small_cells_are_suppressed_with_a_comment(program: Program) -> None:
