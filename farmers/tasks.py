@@ -72,3 +72,20 @@ def find_import_duplicates(household_ids: list[str]) -> int:
     from .importing.pipeline import find_possible_duplicates
 
     return find_possible_duplicates(household_ids)
+
+
+@shared_task(name="farmers.tasks.prune_import_files", acks_late=True)
+def prune_import_files() -> int:
+    """Daily (beat): delete the uploaded files of imports finished more than
+    ``JOB_FILE_RETENTION_DAYS`` ago, except a checked file still awaiting its confirmation
+    (the jobs and their row errors stay in the history)."""
+    from django.db.models import Q
+
+    from registry.jobs import prune_files
+    from registry.models import JobStatus
+
+    from .models import ImportJob
+    from .models.imports import ImportPhase
+
+    waiting = Q(phase=ImportPhase.VALIDATE, status=JobStatus.SUCCEEDED, confirmed_at__isnull=True)
+    return prune_files(ImportJob, keep=waiting)

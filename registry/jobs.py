@@ -9,8 +9,11 @@ partners call :func:`request_cancel`. Every function takes the concrete job inst
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Any
 
+from django.conf import settings
+from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
@@ -110,3 +113,24 @@ def progress(job: BackgroundJob) -> dict[str, Any]:
         "cancel_requested": job.cancel_requested,
         "error": job.error,
     }
+
+
+def prune_files(model: type[Any], *, keep: Q | None = None, days: int | None = None) -> int:
+    """Delete the stored files (field ``file``) of ``model``'s jobs that finished more than
+    ``days`` days ago (``JOB_FILE_RETENTION_DAYS``), except those matching ``keep``: exports and
+    uploads hold personal data and must not outlive their use. The job rows stay as history,
+    with an empty file. Returns how many files were deleted."""
+    cutoff = timezone.now() - timedelta(
+        days=settings.JOB_FILE_RETENTION_DAYS if days is None else days
+    )
+    manager = model._default_manager
+    jobs = manager.filter(status__in=FINISHED, finished_at__lt=cutoff).exclude(file="")
+    if keep is not None:
+        jobs = jobs.exclude(keep)
+    pruned: list[Any] = []
+    for job in jobs.only("pk", "file").iterator(chunk_size=500):
+        job.file.delete(save=False)
+        pruned.append(job.pk)
+    for start in range(0, len(pruned), 500):
+        manager.filter(pk__in=pruned[start : start + 500]).update(file="")
+    return len(pruned)

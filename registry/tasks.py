@@ -95,6 +95,16 @@ def prune_outbox() -> int:
     return prune()
 
 
+@shared_task(name="registry.tasks.prune_export_files", acks_late=True)
+def prune_export_files() -> int:
+    """Daily (beat): delete the files of exports finished more than
+    ``JOB_FILE_RETENTION_DAYS`` ago (the jobs stay in the history)."""
+    from .jobs import prune_files
+    from .models.exports import ExportJob
+
+    return prune_files(ExportJob)
+
+
 @shared_task(name="registry.tasks.deliver_webhooks", acks_late=True)
 def deliver_webhooks(deliveries: list[int]) -> int:
     """Send the given webhook deliveries now (the ``webhook.deliver`` outbox topic); a failed

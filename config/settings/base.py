@@ -448,6 +448,18 @@ CELERY_BEAT_SCHEDULE["webhooks-prune"] = {
     "schedule": crontab(hour=3, minute=45),
 }
 
+# The files of finished export and import jobs (personal data) are deleted after this many days;
+# the jobs stay in the history (``registry.jobs.prune_files``).
+JOB_FILE_RETENTION_DAYS = env.int("JOB_FILE_RETENTION_DAYS", default=7)
+CELERY_BEAT_SCHEDULE["export-files-prune"] = {
+    "task": "registry.tasks.prune_export_files",
+    "schedule": crontab(hour=3, minute=50),
+}
+CELERY_BEAT_SCHEDULE["import-files-prune"] = {
+    "task": "farmers.tasks.prune_import_files",
+    "schedule": crontab(hour=3, minute=55),
+}
+
 # --- Encrypted identifiers (issue 19 point 4, registry.crypto, docs/data-protection.md) --------
 # National IDs and phones are AES-256-GCM envelopes at rest, looked up by keyed blind indexes.
 # IDENTIFIER_ENCRYPTION_KEYS: comma-separated keys (URL-safe base64 of 32 bytes); the first

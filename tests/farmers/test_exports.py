@@ -9,7 +9,7 @@ import csv
 import io
 import time
 from collections.abc import Iterator, Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from unittest import mock
 
@@ -19,6 +19,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
@@ -444,3 +445,32 @@ def test_every_list_exports_with_spanish_headers(
     header = [c.value for c in sheet[1]]
     assert len(header) == len(export.columns)
     assert all(h and h[0].isupper() and "_" not in h for h in header)
+
+
+def test_files_of_old_exports_are_deleted_and_the_jobs_kept(
+    partner: Organization, writer: APIClient, run_now: Any, settings: Any
+) -> None:
+    """Exports hold personal data: their files go after JOB_FILE_RETENTION_DAYS (the daily
+    beat task), the job stays in the history without its file; a recent one is untouched."""
+    from pathlib import Path
+
+    from registry.models.exports import ExportJob
+    from registry.tasks import prune_export_files
+
+    _register(writer, number="41234567")
+    reader = _client(partner, READ)[0]
+    old = _export(reader, run_now, resource="households", format="csv")
+    recent = _export(reader, run_now, resource="households", format="csv")
+    old_path = Path(ExportJob.objects.get(pk=old["id"]).file.path)
+    assert old_path.exists()
+    ExportJob.objects.filter(pk=old["id"]).update(
+        finished_at=timezone.now() - timedelta(days=settings.JOB_FILE_RETENTION_DAYS + 1)
+    )
+
+    assert prune_export_files() == 1
+
+    assert not old_path.exists()
+    pruned = ExportJob.objects.get(pk=old["id"])
+    assert pruned.file.name == "" and pruned.status == "succeeded"
+    assert ExportJob.objects.get(pk=recent["id"]).file.name != ""
+    assert prune_export_files() == 0

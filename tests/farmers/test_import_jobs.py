@@ -452,3 +452,32 @@ def test_job_history_status_and_error_pages_in_the_admin(actor: Actor) -> None:
     client.force_login(UserFactory.create(username="otra", is_staff=True))
     other = client.get(reverse("admin:farmers_household_import_job", args=[job.pk]))
     assert other.status_code in (403, 404)
+
+
+def test_old_uploads_are_deleted_but_not_one_awaiting_confirmation(
+    actor: Actor, settings: Any, tmp_path: Any
+) -> None:
+    """Uploads hold personal data: a finished import's file goes after
+    JOB_FILE_RETENTION_DAYS, its job and row errors stay; a checked file still awaiting its
+    confirmation is kept, so the confirmation still works."""
+    from datetime import timedelta
+    from pathlib import Path
+
+    from django.utils import timezone
+
+    from farmers.tasks import prune_import_files
+
+    settings.MEDIA_ROOT = str(tmp_path)
+    imported = confirmed(actor, checked(actor, families(3)))
+    waiting = checked(actor, [person(f"W-{n}", n) for n in range(10, 12)])
+    long_ago = timezone.now() - timedelta(days=settings.JOB_FILE_RETENTION_DAYS + 1)
+    ImportJob.objects.filter(pk__in=[imported.pk, waiting.pk]).update(finished_at=long_ago)
+    imported_path = Path(ImportJob.objects.get(pk=imported.pk).file.path)
+    assert imported_path.exists()
+
+    assert prune_import_files() == 1
+
+    assert not imported_path.exists()
+    assert ImportJob.objects.get(pk=imported.pk).file.name == ""
+    assert ImportJob.objects.get(pk=waiting.pk).file.name != ""
+    assert confirmed(actor, ImportJob.objects.get(pk=waiting.pk)).summary["created"] == 2
