@@ -8,7 +8,6 @@ from collections.abc import Mapping
 from datetime import date
 from typing import Any
 
-from django.core.validators import RegexValidator
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 from drf_spectacular.types import OpenApiTypes
@@ -25,6 +24,7 @@ from registry.choices import Scope
 
 from . import annual
 from .annual_output import XLSX_MEDIA_TYPE, report_data, report_workbook
+from .api import AreaFilterSerializer
 from .indicators import IndicatorQuery
 
 IGNORED_PARAMETERS = {"lang"}
@@ -52,7 +52,7 @@ class XlsxRenderer(BaseRenderer):
         return JSONRenderer().render(data, "application/json", renderer_context)
 
 
-class AnnualQuerySerializer(serializers.Serializer[Any]):
+class AnnualQuerySerializer(AreaFilterSerializer):
     """Query parameters of ``reports/annual/``."""
 
     year = serializers.IntegerField(
@@ -69,28 +69,6 @@ class AnnualQuerySerializer(serializers.Serializer[Any]):
             "Organization code of a funder: households of the programmes it funds; spend and "
             "training only its own."
         ),
-    )
-    district = serializers.CharField(
-        required=False,
-        validators=[RegexValidator(r"\A[0-9]{6}\Z", gettext_lazy("Use the 6-digit INEI ubigeo."))],
-    )
-    province = serializers.CharField(
-        required=False,
-        validators=[
-            RegexValidator(r"\A[0-9]{4}\Z", gettext_lazy("Use the 4-digit INEI province code."))
-        ],
-    )
-    department = serializers.CharField(
-        required=False,
-        validators=[
-            RegexValidator(r"\A[0-9]{2}\Z", gettext_lazy("Use the 2-digit INEI department code."))
-        ],
-    )
-    vraem = serializers.BooleanField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text=gettext_lazy("true: only VRAEM districts; false: only districts outside it."),
     )
     format = serializers.ChoiceField(
         choices=["json", "xlsx"], required=False, help_text="json (default) or xlsx"

@@ -30,7 +30,35 @@ GROUP_BY_PATTERN = rf"^{DIMENSION_RE}(,{DIMENSION_RE})*$"
 IGNORED_PARAMETERS = {"format", "lang"}
 
 
-class IndicatorQuerySerializer(serializers.Serializer[Any]):
+class AreaFilterSerializer(serializers.Serializer[Any]):
+    """The area filters every aggregate read takes (indicators, the annual report): a district,
+    province or department by its INEI code, and the VRAEM zone."""
+
+    district = serializers.CharField(
+        required=False,
+        validators=[RegexValidator(r"\A[0-9]{6}\Z", gettext_lazy("Use the 6-digit INEI ubigeo."))],
+    )
+    department = serializers.CharField(
+        required=False,
+        validators=[
+            RegexValidator(r"\A[0-9]{2}\Z", gettext_lazy("Use the 2-digit INEI department code."))
+        ],
+    )
+    province = serializers.CharField(
+        required=False,
+        validators=[
+            RegexValidator(r"\A[0-9]{4}\Z", gettext_lazy("Use the 4-digit INEI province code."))
+        ],
+    )
+    vraem = serializers.BooleanField(
+        required=False,
+        allow_null=True,
+        default=None,
+        help_text=gettext_lazy("true: only VRAEM districts; false: only districts outside it."),
+    )
+
+
+class IndicatorQuerySerializer(AreaFilterSerializer):
     """Query parameters of ``indicators/``."""
 
     metric = serializers.ChoiceField(
@@ -60,28 +88,6 @@ class IndicatorQuerySerializer(serializers.Serializer[Any]):
         ),
     )
     program = serializers.CharField(required=False, allow_blank=True, max_length=50)
-    district = serializers.CharField(
-        required=False,
-        validators=[RegexValidator(r"\A[0-9]{6}\Z", gettext_lazy("Use the 6-digit INEI ubigeo."))],
-    )
-    department = serializers.CharField(
-        required=False,
-        validators=[
-            RegexValidator(r"\A[0-9]{2}\Z", gettext_lazy("Use the 2-digit INEI department code."))
-        ],
-    )
-    province = serializers.CharField(
-        required=False,
-        validators=[
-            RegexValidator(r"\A[0-9]{4}\Z", gettext_lazy("Use the 4-digit INEI province code."))
-        ],
-    )
-    vraem = serializers.BooleanField(
-        required=False,
-        allow_null=True,
-        default=None,
-        help_text=gettext_lazy("true: only VRAEM districts; false: only districts outside it."),
-    )
     funder = serializers.SlugField(
         required=False,
         max_length=50,
