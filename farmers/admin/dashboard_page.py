@@ -10,6 +10,7 @@ from typing import Any, cast
 from django import forms
 from django.contrib import admin
 from django.core.exceptions import PermissionDenied as AdminPermissionDenied
+from django.db.models import Sum
 from django.http import HttpRequest, HttpResponse
 from django.template.response import TemplateResponse
 from django.utils import timezone
@@ -64,14 +65,22 @@ class DashboardFilterForm(forms.Form):
             data, initial={"month_from": default.month_from, "month_to": default.month_to}
         )
         self.today = today
-        cells = DashboardHouseholds.objects.filter(
-            actor.area_q(
-                district_path="district_id", program_path="program_id", scope=Scope.INDICATORS_READ
-            ),
-            households__gt=0,
-        ).order_by()
-        program_ids = set(cells.values_list("program_id", flat=True).distinct())
-        ubigeos = set(cells.values_list("district_id", flat=True).distinct())
+        # A cell is the sum of its delta rows (``farmers.reporting.summaries``).
+        cells = list(
+            DashboardHouseholds.objects.filter(
+                actor.area_q(
+                    district_path="district_id",
+                    program_path="program_id",
+                    scope=Scope.INDICATORS_READ,
+                )
+            )
+            .order_by()
+            .values("district_id", "program_id")
+            .annotate(n=Sum("households"))
+            .filter(n__gt=0)
+        )
+        program_ids = {c["program_id"] for c in cells}
+        ubigeos = {c["district_id"] for c in cells}
         programs = list(Program.objects.filter(pk__in=program_ids).order_by("name"))
         everyone = [("", _("All"))]
         self._choose("program", everyone + [(p.code, p.name) for p in programs])

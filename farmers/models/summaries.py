@@ -32,14 +32,14 @@ class DashboardHouseholds(models.Model):
         ordering = ["district", "program", "stage", "tenure"]
         verbose_name = _("dashboard cell: households now")
         verbose_name_plural = _("dashboard cells: households now")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["district", "program", "stage", "tenure"],
-                name="dash_households_cell",
-                violation_error_message=_("One cell per district, programme, stage and tenure."),
-            )
+        # Cells are append-only deltas (``farmers.reporting.summaries``): a cell is the sum of
+        # its rows, so concurrent writers never wait for one another.
+        indexes = [
+            models.Index(
+                fields=["district", "program", "stage", "tenure"], name="dash_households_cell_idx"
+            ),
+            models.Index(fields=["program"], name="dash_households_prog_idx"),
         ]
-        indexes = [models.Index(fields=["program"], name="dash_households_prog_idx")]
 
     def __str__(self) -> str:
         return f"{self.district_id} {self.program_id} {self.stage}: {self.households}"
@@ -62,14 +62,14 @@ class DashboardStageMonth(models.Model):
         ordering = ["district", "program", "month", "stage"]
         verbose_name = _("dashboard cell: stage moves per month")
         verbose_name_plural = _("dashboard cells: stage moves per month")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["district", "program", "month", "stage"],
-                name="dash_stagemonth_cell",
-                violation_error_message=_("One cell per district, programme, month and stage."),
-            )
+        # Cells are append-only deltas (``farmers.reporting.summaries``): a cell is the sum of
+        # its rows, so concurrent writers never wait for one another.
+        indexes = [
+            models.Index(
+                fields=["district", "program", "month", "stage"], name="dash_stagemonth_cell_idx"
+            ),
+            models.Index(fields=["program", "month"], name="dash_stagemonth_prog_idx"),
         ]
-        indexes = [models.Index(fields=["program", "month"], name="dash_stagemonth_prog_idx")]
 
     def __str__(self) -> str:
         return f"{self.district_id} {self.program_id} {self.month} {self.stage}"
@@ -89,14 +89,14 @@ class DashboardReach(models.Model):
         ordering = ["district", "program", "month", "rank"]
         verbose_name = _("dashboard cell: rungs reached per month")
         verbose_name_plural = _("dashboard cells: rungs reached per month")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["district", "program", "month", "rank"],
-                name="dash_reach_cell",
-                violation_error_message=_("One cell per district, programme, month and rung."),
-            )
+        # Cells are append-only deltas (``farmers.reporting.summaries``): a cell is the sum of
+        # its rows, so concurrent writers never wait for one another.
+        indexes = [
+            models.Index(
+                fields=["district", "program", "month", "rank"], name="dash_reach_cell_idx"
+            ),
+            models.Index(fields=["program", "month"], name="dash_reach_prog_idx"),
         ]
-        indexes = [models.Index(fields=["program", "month"], name="dash_reach_prog_idx")]
 
     def __str__(self) -> str:
         return f"{self.district_id} {self.program_id} {self.month} {self.rank}"
@@ -117,16 +117,14 @@ class DashboardSpend(models.Model):
         ordering = ["district", "program", "funder", "month"]
         verbose_name = _("dashboard cell: spend per month")
         verbose_name_plural = _("dashboard cells: spend per month")
-        constraints = [
-            models.UniqueConstraint(
-                fields=["district", "program", "funder", "month"],
-                name="dash_spend_cell",
-                violation_error_message=_(
-                    "One cell per district, programme, funding source and month."
-                ),
-            )
+        # Cells are append-only deltas (``farmers.reporting.summaries``): a cell is the sum of
+        # its rows, so concurrent writers never wait for one another.
+        indexes = [
+            models.Index(
+                fields=["district", "program", "funder", "month"], name="dash_spend_cell_idx"
+            ),
+            models.Index(fields=["program", "month"], name="dash_spend_prog_idx"),
         ]
-        indexes = [models.Index(fields=["program", "month"], name="dash_spend_prog_idx")]
 
     def __str__(self) -> str:
         return f"{self.district_id} {self.program_id} {self.funder} {self.month}"

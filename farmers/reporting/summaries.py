@@ -8,18 +8,20 @@ month it reached each rung, and its active support by month and funding source. 
 The services keep the tables exact inside their own transactions, set-based:
 
 - :func:`tracking` reads the contributions of a few households before a change and after it
-  (a handful of grouped queries restricted to those households) and adds the difference to the
-  cells with one ``INSERT … ON CONFLICT DO UPDATE SET n = n + excluded.n`` per table: the
-  transition engine (sweeps and recomputes) around the households it writes, a household's
-  district or programme change, a merge.
+  (a handful of grouped queries restricted to those households) and appends the difference to
+  the tables as delta rows, one ``INSERT`` per table: the transition engine (sweeps and
+  recomputes) around the households it writes, a household's district or programme change, a
+  merge. A cell is the sum of its rows (every reader sums), so concurrent writers never lock
+  one another's cells: two sweep workers, or two reviews in one district, never wait.
 - :func:`household_counted` adds or takes away a household's whole contribution when review
   makes it active or stops it being active.
 - :func:`support_added` adds one support item's cost (no query).
 
 :func:`rebuild` recomputes every table from the records, in household-id ranges (the same
-grouped queries over each range); ``rebuild_dashboard_summaries`` runs it. Upserts add to the
-cells in a fixed order (table, then key), so concurrent transactions lock cells in the same
-order and cannot deadlock on them.
+grouped queries over each range); ``rebuild_dashboard_summaries`` runs it. :func:`compact`
+folds each table's delta rows into one row per cell (the nightly sweep's plan runs it): on
+PostgreSQL one ``DELETE … RETURNING`` feeding the ``INSERT`` of the sums, so a delta committed
+meanwhile is either folded or left as it is, never lost.
 """
 
 from __future__ import annotations
@@ -272,8 +274,8 @@ def difference(after: Delta, before: Delta) -> Delta:
 
 
 def apply(delta: Delta, sign: int = 1) -> int:
-    """Add ``sign × delta`` to the tables: one upsert per table (per 200 cells), keys in order.
-    Returns the number of cells written."""
+    """Add ``sign × delta`` to the tables as delta rows: one ``INSERT`` per table (per 200
+    cells), never an update of a row another transaction may hold. Returns the rows written."""
     written = 0
     for part in PARTS:
         cells = delta.get(part)
@@ -287,12 +289,6 @@ def apply(delta: Delta, sign: int = 1) -> int:
         ]
         table = connection.ops.quote_name(model._meta.db_table)
         columns = ", ".join(connection.ops.quote_name(c) for c in (*keys, *values))
-        conflict = ", ".join(connection.ops.quote_name(c) for c in keys)
-        updates = ", ".join(
-            f"{connection.ops.quote_name(v)} = {table}.{connection.ops.quote_name(v)} "
-            f"+ excluded.{connection.ops.quote_name(v)}"
-            for v in values
-        )
         placeholder = "(" + ", ".join(["%s"] * (len(keys) + len(values))) + ")"
         with connection.cursor() as cursor:
             for start in range(0, len(rows), UPSERT_ROWS):
@@ -300,8 +296,7 @@ def apply(delta: Delta, sign: int = 1) -> int:
                 # Only table and column names (from the models) are formatted in.
                 cursor.execute(
                     f"INSERT INTO {table} ({columns}) VALUES "  # noqa: S608
-                    f"{', '.join([placeholder] * len(chunk))} "
-                    f"ON CONFLICT ({conflict}) DO UPDATE SET {updates}",
+                    f"{', '.join([placeholder] * len(chunk))}",
                     [value for row in chunk for value in row],
                 )
         written += len(rows)
@@ -350,6 +345,44 @@ def support_added(support: Support, household: Household) -> None:
     apply({"spend": {key: [_cents(support.cost_pen), 1]}})
 
 
+def compact() -> dict[str, int]:
+    """Fold each table's delta rows into one row per cell (zero cells dropped). Returns the
+    rows left per table. Safe while writers append: on PostgreSQL the rows folded are exactly
+    those one ``DELETE … RETURNING`` removed; on SQLite writers are serialised anyway."""
+    left: dict[str, int] = {}
+    for part, (model, keys, values) in TABLES.items():
+        table = connection.ops.quote_name(model._meta.db_table)
+        key_list = ", ".join(connection.ops.quote_name(c) for c in keys)
+        sums = ", ".join(f"SUM({connection.ops.quote_name(v)})" for v in values)
+        value_list = ", ".join(connection.ops.quote_name(v) for v in values)
+        nonzero = " OR ".join(f"SUM({connection.ops.quote_name(v)}) <> 0" for v in values)
+        with transaction.atomic(), connection.cursor() as cursor:
+            # Only table and column names (from the models) are formatted in.
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"WITH folded AS (DELETE FROM {table} RETURNING {key_list}, {value_list}) "  # noqa: S608
+                    f"INSERT INTO {table} ({key_list}, {value_list}) "
+                    f"SELECT {key_list}, {sums} FROM folded GROUP BY {key_list} HAVING {nonzero}"
+                )
+            else:
+                cursor.execute(
+                    f"SELECT {key_list}, {sums} FROM {table} "  # noqa: S608
+                    f"GROUP BY {key_list} HAVING {nonzero}"
+                )
+                rows = cursor.fetchall()
+                cursor.execute(f"DELETE FROM {table}")  # noqa: S608
+                placeholder = "(" + ", ".join(["%s"] * (len(keys) + len(values))) + ")"
+                for start in range(0, len(rows), UPSERT_ROWS):
+                    chunk = rows[start : start + UPSERT_ROWS]
+                    cursor.execute(
+                        f"INSERT INTO {table} ({key_list}, {value_list}) VALUES "  # noqa: S608
+                        f"{', '.join([placeholder] * len(chunk))}",
+                        [value for row in chunk for value in row],
+                    )
+        left[part] = model.objects.count()
+    return left
+
+
 def rebuild(*, chunk_size: int = 50_000, write: Any = None) -> dict[str, int]:
     """Recompute every table from the records, in one transaction: emptied, then the
     contributions of each household-id range added (the grouped queries of
@@ -372,4 +405,4 @@ def rebuild(*, chunk_size: int = 50_000, write: Any = None) -> dict[str, int]:
             if write is not None:
                 write(f"  … {done:,} households")
             lo = hi
-        return {part: model.objects.count() for part, (model, _k, _v) in TABLES.items()}
+        return compact()

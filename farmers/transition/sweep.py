@@ -21,6 +21,7 @@ from django.utils import timezone
 
 from farmers.choices import SweepStatus
 from farmers.models import Household, SweepRange, SweepRun
+from farmers.reporting import summaries
 
 from .engine import MAX_UUID, MIN_UUID, sweep_range
 
@@ -50,6 +51,8 @@ def plan(
 
     today = today or timezone.localdate()
     chunk = int(chunk_size or getattr(settings, "TRANSITION_SWEEP_CHUNK", None) or DEFAULT_CHUNK)
+    # The dashboard's summaries: yesterday's delta rows folded into one row per cell.
+    summaries.compact()
     with transaction.atomic():
         run = (
             SweepRun.objects.select_for_update()
