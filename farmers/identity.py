@@ -14,6 +14,7 @@ import re
 import unicodedata
 from collections.abc import Sequence
 from datetime import date, datetime
+from decimal import Decimal
 from difflib import SequenceMatcher
 
 import phonenumbers
@@ -383,3 +384,50 @@ def blocking_keys(
         phonetic_surnames = sorted(_phonetic(token) for token in surname_tokens)
         keys.add(f"sd:{district}:{_digest(*phonetic_surnames, phonetic_initial)}")
     return keys
+
+
+# A near match's minimum name similarity (``near_match``).
+POSSIBLE_DUPLICATE_MIN_SCORE = 0.75
+# A member as the near-match rule reads it: given names, surnames, birth date, and the phone in
+# any form both sides share (the number, or its blind index).
+Person = tuple[str, str, date, str]
+
+
+@functools.lru_cache(maxsize=65536)
+def _name_key(given: str, surnames: str) -> tuple[str, ...]:
+    return tuple(name_tokens(given, surnames))
+
+
+def near_match(
+    mine: Sequence[Person], theirs: Sequence[Person], *, same_district: bool
+) -> tuple[Decimal, list[str]] | None:
+    """The near-match rule between two households' members, for registration
+    (``farmers.services.dedup``) and imports (``farmers.importing.pipeline``) alike: a pair is a
+    near match when the names are similar (accents, case and surname order ignored, score at
+    least ``POSSIBLE_DUPLICATE_MIN_SCORE``) and either the phone is the same, or the birth dates
+    are within a year in the same district (names are compared only for pairs already tied so).
+    The best score (3 decimals) and the reasons, or ``None``."""
+    best = 0.0
+    reasons: set[str] = set()
+    for given, surnames, birth, phone in mine:
+        for their_given, their_surnames, their_birth, their_phone in theirs:
+            same_phone = bool(phone) and phone == their_phone
+            close_birth = abs((birth - their_birth).days) <= 366
+            if not (same_phone or (close_birth and same_district)):
+                continue
+            similarity = name_similarity(
+                _name_key(given, surnames), _name_key(their_given, their_surnames)
+            )
+            if similarity < POSSIBLE_DUPLICATE_MIN_SCORE:
+                continue
+            best = max(best, similarity)
+            reasons.add("similar_name")
+            if same_phone:
+                reasons.add("same_phone")
+            if close_birth:
+                reasons.add("close_birth_date")
+            if same_district:
+                reasons.add("same_district")
+    if not reasons:
+        return None
+    return Decimal(str(round(min(best, 1.0), 3))), sorted(reasons)

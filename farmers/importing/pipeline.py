@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import contextlib
 import csv
-import functools
 import io
 import uuid
 import zipfile
@@ -51,10 +50,10 @@ from registry.idempotency import request_hash
 from registry.models import ChangeRecord, District, Program
 
 from ..choices import LIVE_STATUSES, DocumentType
-from ..identity import name_similarity, name_tokens
+from ..identity import Person, near_match
 from ..models import Consent, DedupKey, Household, Member, PossibleDuplicate
 from ..services.cleaning import _clean_consent, _clean_members
-from ..services.dedup import MAX_DUPLICATE_CANDIDATES, POSSIBLE_DUPLICATE_MIN_SCORE, _member_keys
+from ..services.dedup import MAX_DUPLICATE_CANDIDATES, _member_keys
 from ..services.registration import _member_objects, _new_code, _set_head_name
 from ..transition import recompute_on_commit
 from .cleaning import (
@@ -888,7 +887,7 @@ SELECT idx, household_id, shared FROM (
 WHERE rank <= %s
 """
 
-_Person = tuple[str, str, date, str]  # given names, surnames, birth date, phone blind index
+_Person = Person  # given names, surnames, birth date, phone blind index
 
 
 def _ranked_candidates(
@@ -998,41 +997,12 @@ def find_possible_duplicates(household_ids: Sequence[Any]) -> int:
     return len(found)
 
 
-@functools.lru_cache(maxsize=65536)
-def _name_tokens(given: str, surnames: str) -> list[str]:
-    return name_tokens(given, surnames)
-
-
 def _compare(
     district: str, mine: list[_Person], their_district: str, theirs: list[_Person]
 ) -> tuple[Decimal, list[str]] | None:
-    """The near-match rule of ``_find_possible_duplicates`` between two households' members
-    (names compared only for pairs the phone or the birth date and district already tie)."""
-    same_district = their_district == district
-    best = 0.0
-    reasons: set[str] = set()
-    for given, surnames, birth, phone in mine:
-        for their_given, their_surnames, their_birth, their_phone in theirs:
-            same_phone = bool(phone) and phone == their_phone
-            close_birth = abs((birth - their_birth).days) <= 366
-            if not (same_phone or (close_birth and same_district)):
-                continue
-            similarity = name_similarity(
-                _name_tokens(given, surnames), _name_tokens(their_given, their_surnames)
-            )
-            if similarity < POSSIBLE_DUPLICATE_MIN_SCORE:
-                continue
-            best = max(best, similarity)
-            reasons.add("similar_name")
-            if same_phone:
-                reasons.add("same_phone")
-            if close_birth:
-                reasons.add("close_birth_date")
-            if same_district:
-                reasons.add("same_district")
-    if not reasons:
-        return None
-    return Decimal(str(round(min(best, 1.0), 3))), sorted(reasons)
+    """The near-match rule (``farmers.identity.near_match``) between two households' members,
+    phones compared by their blind indexes."""
+    return near_match(mine, theirs, same_district=their_district == district)
 
 
 # --- a whole file --------------------------------------------------------------------------

@@ -49,6 +49,7 @@ from ..models import (
     Support,
 )
 from ..transition.rules import TENURE
+from .indicators import LADDER
 
 __all__ = [
     "PARTS",
@@ -61,15 +62,7 @@ __all__ = [
 ]
 
 COUNTED = HouseholdStatus.ACTIVE
-# The ladder (DESIGN.md §6) as in ``indicators``: relapsed and excluded reached coca-free.
-LADDER = (
-    Stage.ENROLLED,
-    Stage.COMMITTED,
-    Stage.COCA_FREE,
-    Stage.LICIT_PRODUCTION,
-    Stage.MARKET_LINKED,
-    Stage.GRADUATED,
-)
+# The ladder of ``indicators`` (DESIGN.md §6); relapsed and excluded reached coca-free.
 RANK = {str(stage): rank for rank, stage in enumerate(LADDER)}
 RANK[Stage.RELAPSED] = RANK[Stage.EXCLUDED] = RANK[Stage.COCA_FREE]
 RUNGS = range(1, len(LADDER))

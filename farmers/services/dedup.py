@@ -3,7 +3,6 @@ names, phones and birth dates) are queued as possible duplicates for staff to di
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Any
 
 from django.db import transaction
@@ -19,11 +18,8 @@ from registry.history import change_record
 
 from .. import policies
 from ..choices import LIVE_STATUSES, DuplicateStatus
-from ..identity import blocking_keys, name_similarity, name_tokens
+from ..identity import Person, blocking_keys, near_match
 from ..models import DedupKey, Household, Member, PossibleDuplicate
-
-POSSIBLE_DUPLICATE_MIN_SCORE = 0.75
-
 
 MAX_DUPLICATE_CANDIDATES = 25
 
@@ -109,41 +105,23 @@ def _find_possible_duplicates(
     candidate_ids = [row["household_id"] for row in ranked]
     if not candidate_ids:
         return []
-    ours = [(m, name_tokens(m.given_names, m.surnames)) for m in members]
+    ours: list[Person] = [(m.given_names, m.surnames, m.birth_date, m.phone) for m in members]
     candidates = Household.objects.filter(
         pk__in=candidate_ids, status__in=LIVE_STATUSES
     ).prefetch_related(Prefetch("members", queryset=Member.objects.filter(is_active=True)))
     found: list[PossibleDuplicate] = []
     for candidate in candidates:
-        same_district = candidate.district_id == household.district_id
-        best = 0.0
-        reasons: set[str] = set()
-        for mine, tokens in ours:
-            for theirs in candidate.members.all():
-                same_phone = bool(mine.phone) and mine.phone == theirs.phone
-                close_birth = abs((mine.birth_date - theirs.birth_date).days) <= 366
-                if not (same_phone or (close_birth and same_district)):
-                    continue
-                similarity = name_similarity(
-                    tokens, name_tokens(theirs.given_names, theirs.surnames)
-                )
-                if similarity < POSSIBLE_DUPLICATE_MIN_SCORE:
-                    continue
-                best = max(best, similarity)
-                reasons.add("similar_name")
-                if same_phone:
-                    reasons.add("same_phone")
-                if close_birth:
-                    reasons.add("close_birth_date")
-                if same_district:
-                    reasons.add("same_district")
-        if reasons:
+        theirs: list[Person] = [
+            (m.given_names, m.surnames, m.birth_date, m.phone) for m in candidate.members.all()
+        ]
+        match = near_match(
+            ours, theirs, same_district=candidate.district_id == household.district_id
+        )
+        if match is not None:
+            score, reasons = match
             found.append(
                 PossibleDuplicate(
-                    household=household,
-                    candidate=candidate,
-                    score=Decimal(str(round(min(best, 1.0), 3))),
-                    reasons=sorted(reasons),
+                    household=household, candidate=candidate, score=score, reasons=reasons
                 )
             )
     PossibleDuplicate.objects.bulk_create(found, ignore_conflicts=True)
