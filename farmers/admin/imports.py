@@ -20,7 +20,7 @@ from django.utils.html import format_html
 from django.utils.translation import gettext_lazy as _
 
 from registry import jobs
-from registry.admin import request_actor
+from registry.admin import ReadOnlyAdmin, request_actor
 from registry.display import moment, number
 from registry.exceptions import RegistryError
 
@@ -156,7 +156,7 @@ def errors_view(model_admin: Any, request: HttpRequest, job_id: Any) -> HttpResp
 
 
 @admin.register(ImportJob)
-class ImportJobAdmin(admin.ModelAdmin):
+class ImportJobAdmin(ReadOnlyAdmin):
     """The history of household imports (each opens its page)."""
 
     list_display = ["file_link", "created_by", "created_shown", "status", "phase_shown", "rows"]
@@ -166,15 +166,6 @@ class ImportJobAdmin(admin.ModelAdmin):
 
     def get_queryset(self, request: HttpRequest) -> Any:
         return imports.import_job_list(actor=request_actor(request))
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return bool(request.user.has_perm("farmers.add_household"))

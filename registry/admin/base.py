@@ -90,7 +90,8 @@ class ProgrammeSettingsAdmin(DecimalCommaAdminMixin, admin.ModelAdmin):
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
-    """Reference data loaded by migrations: browsable, never edited by hand."""
+    """Records people browse but never add, edit or delete by hand (reference data loaded by
+    migrations, the history of import and export jobs)."""
 
     def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False

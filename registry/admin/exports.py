@@ -22,7 +22,7 @@ from django.utils.translation import gettext_lazy
 from .. import exporting, jobs
 from ..api.exports import CONTENT_TYPES, export_file_response
 from ..models import ExportFormat, ExportJob, JobStatus
-from .base import request_actor
+from .base import ReadOnlyAdmin, request_actor
 
 
 class ExportActionsMixin:
@@ -89,7 +89,7 @@ def export_changelist(
 
 
 @admin.register(ExportJob)
-class ExportJobAdmin(admin.ModelAdmin):
+class ExportJobAdmin(ReadOnlyAdmin):
     """The person's exports, newest first: progress, cancel and download (a superuser sees
     every export)."""
 
@@ -121,15 +121,6 @@ class ExportJobAdmin(admin.ModelAdmin):
 
     def has_module_permission(self, request: HttpRequest) -> bool:
         return self.has_view_permission(request)
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
     @admin.display(description=gettext_lazy("list"))
     def resource_shown(self, job: ExportJob) -> str:
