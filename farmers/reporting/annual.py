@@ -476,6 +476,8 @@ def hectares_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
         .annotate(latest=latest)
         .filter(latest=1)
     )
+    if connections[visits.db].vendor == "postgresql":
+        return rows + _observed_postgresql(visits, end)
     seen = grouped(
         visits, on=end, prefix="household__", extra={"crops": "licit_crops"}, n=Count("pk")
     )
@@ -501,6 +503,69 @@ def hectares_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
             target["observed_ha"] += ha * n
             target["households"] += n
     return rows + list(observed.values())
+
+
+# A visit's licit hectares by crop (positive only), expanded in SQL from ``licit_crops``.
+_BY_CROP = """CROSS JOIN LATERAL (
+    SELECT COALESCE(item ->> 'crop', 'None') AS crop,
+           SUM(COALESCE(NULLIF(item ->> 'ha', ''), '0')::numeric) AS ha
+    FROM jsonb_array_elements(
+        CASE WHEN jsonb_typeof(t."a_crops") = 'array' THEN t."a_crops" ELSE '[]'::jsonb END
+    ) AS item
+    GROUP BY 1
+    HAVING SUM(COALESCE(NULLIF(item ->> 'ha', ''), '0')::numeric) > 0
+) x"""
+
+
+def _observed_postgresql(visits: QuerySet[Any], end: date) -> list[Row]:
+    """The observed hectares of ``visits`` (one per household) by crop and in total, by the
+    report's profile, the crops expanded and summed in SQL (one ``GROUPING SETS`` query whose
+    result is bounded by districts × groups × crops, not one row per distinct ``licit_crops``
+    value): the same rows as :func:`_licit_by_crop` summed in Python on SQLite."""
+    columns = profile_columns("household__")
+    inner = (
+        profiled(visits, on=end, prefix="household__")
+        .order_by()
+        .annotate(
+            **{f"c_{n}": F(c) for n, c in columns.items()},
+            a_visit=F("pk"),
+            a_crops=F("licit_crops"),
+        )
+        .values(*[f"c_{n}" for n in columns], "a_visit", "a_crops")
+    )
+    try:
+        inner_sql, params = inner.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    variable = ("sex", "band", "community")
+    sets: dict[int, tuple[str, bool]] = {}
+    listed = []
+    for split, dims in SPLIT_COLUMNS.items():
+        for is_total in (False, True):
+            names = [f't."c_{d}"' for d in dims] + ([] if is_total else ["x.crop"])
+            mask = sum(1 << (3 - i) for i, d in enumerate(variable) if d not in dims)
+            sets[mask | (1 if is_total else 0)] = (split, is_total)
+            listed.append("(" + ", ".join(['t."c_district"', *names]) + ")")
+    profile = ", ".join(f't."c_{n}"' for n in columns)
+    rows: list[Row] = []
+    with connections[visits.db].cursor() as cursor:
+        cursor.execute(
+            f'SELECT {profile}, x.crop, SUM(x.ha), COUNT(DISTINCT t."a_visit"), '  # noqa: S608
+            f'GROUPING(t."c_sex", t."c_band", t."c_community", x.crop) '
+            f"FROM ({inner_sql}) t {_BY_CROP} GROUP BY GROUPING SETS ({', '.join(listed)})",
+            params,
+        )
+        for *profile_values, crop, hectares, households, mask in cursor.fetchall():
+            split, is_total = sets[mask]
+            row: Row = dict(zip(columns, profile_values, strict=True))
+            row.update(
+                split=split,
+                key=TOTAL if is_total else crop,
+                observed_ha=hectares,
+                households=households,
+            )
+            rows.append(row)
+    return rows
 
 
 def _licit_by_crop(items: Iterable[dict[str, Any]] | None) -> dict[str, Decimal]:
