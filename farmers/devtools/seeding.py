@@ -132,6 +132,8 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
                     Relationship.HEAD,
                     date(rng.randint(1955, 1998), rng.randint(1, 12), rng.randint(1, 28)),
                 )
+                # The head's profile on the household too (farmers.services.head).
+                households[-1] = (*households[-1], sex, birth)
             elif index == 1:
                 sex = "m" if head_female else "f"
                 m_given = rng.choice(GIVEN_MALE if head_female else GIVEN_FEMALE)
@@ -261,6 +263,8 @@ def _write_chunk(rows: Rows) -> None:
                 "version",
                 "created_at",
                 "updated_at",
+                "head_sex",
+                "head_birth_date",
             ],
             households,
         )

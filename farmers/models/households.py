@@ -82,6 +82,21 @@ class Household(VersionedModel, IdempotentModel, CreatedByModel):
     # Denormalised from the head member, for lists and search without a join.
     head_name = models.CharField(_("head of household"), max_length=250, blank=True)
     head_name_search = models.CharField(max_length=250, blank=True, editable=False)
+    # The active head's sex and birth date, for the annual report's disaggregation without a
+    # join on members (kept by ``farmers.services.head``; ``db_default``: the bulk seeders and
+    # old rows get them from the migration's backfill or ``refresh_head_profile``).
+    head_sex = models.CharField(
+        _("head's sex"),
+        max_length=1,
+        choices=Sex.choices,
+        blank=True,
+        default="",
+        db_default="",
+        editable=False,
+    )
+    head_birth_date = models.DateField(
+        _("head's birth date"), null=True, blank=True, editable=False
+    )
     merged_into = models.ForeignKey(
         "self",
         on_delete=models.PROTECT,

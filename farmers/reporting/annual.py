@@ -7,9 +7,11 @@ How it is computed (``docs/indicators.md`` defines every figure):
 1. **Rows**: each section's figures are aggregated in SQL (``GROUP BY`` district, the head's sex,
    age band and community and the section's key: stage, crop, kind, funder…), a fixed number of
    queries whatever the number of households, never a loop over households. The head's profile
-   is a filtered join on the head member (:func:`profiled`). Sections of the apps above
-   ``farmers`` (titles, producer organisations, sales) are computed by those apps and registered
-   with :func:`register_section` from their ``AppConfig.ready()``: farmers imports neither.
+   is read from the household (``head_sex``, ``head_birth_date``: copies of the active head
+   member's kept by ``farmers.services.head``), never a join on members (:func:`profiled`).
+   Sections of the apps above ``farmers`` (titles, producer organisations, sales) are computed
+   by those apps and registered with :func:`register_section` from their ``AppConfig.ready()``:
+   farmers imports neither.
 2. **Roll-up**: the rows (aggregates, a few per district) are summed in Python into every
    geography level (the whole area, departments, provinces, districts, VRAEM or not) and
    disaggregation (all, sex, age band, community). A household belongs to one district and one
@@ -44,14 +46,15 @@ from django.db.models import (
     Count,
     Exists,
     F,
-    FilteredRelation,
     OuterRef,
     Q,
     QuerySet,
     Sum,
     Value,
     When,
+    Window,
 )
+from django.db.models.functions import RowNumber
 from django.utils import timezone
 from django.utils.functional import Promise
 from django.utils.translation import gettext_lazy as _
@@ -226,17 +229,15 @@ def _years_before(day: date, years: int) -> date:
 
 
 def profiled(queryset: QuerySet[Any], *, on: date, prefix: str = "") -> QuerySet[Any]:
-    """``queryset`` with the head-of-household profile columns ``head_rel__sex`` and
-    ``head_band`` (the head's age band on ``on``), joined once (a filtered relation)."""
-    members = f"{prefix}members"
-    bands: list[When] = [When(head_rel__birth_date__isnull=True, then=Value(UNKNOWN))]
+    """``queryset`` with the head-of-household age band ``head_band`` (the head's age on
+    ``on``), from the head's birth date kept on the household (``Household.head_birth_date``,
+    ``farmers.services.head``): no join on members."""
+    birth = f"{prefix}head_birth_date"
+    bands: list[When] = [When(**{f"{birth}__isnull": True}, then=Value(UNKNOWN))]
     for code, _label, _low, high in AGE_BANDS:
         if high is not None:
-            bands.append(When(head_rel__birth_date__gt=_years_before(on, high), then=Value(code)))
+            bands.append(When(**{f"{birth}__gt": _years_before(on, high)}, then=Value(code)))
     return queryset.annotate(
-        head_rel=FilteredRelation(
-            members, condition=Q(**{f"{members}__is_head": True, f"{members}__is_active": True})
-        ),
         head_band=Case(*bands, default=Value(AGE_BANDS[-1][0]), output_field=CharField()),
     )
 
@@ -245,7 +246,7 @@ def profile_columns(prefix: str = "") -> dict[str, str]:
     """The row field → queryset column of the profile (after :func:`profiled`)."""
     return {
         "district": f"{prefix}district_id",
-        "sex": "head_rel__sex",
+        "sex": f"{prefix}head_sex",
         "band": "head_band",
         "community": f"{prefix}community",
     }
@@ -457,30 +458,26 @@ def hectares_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
     rows = grouped(
         installs, on=end, prefix="household__", extra={"key": "crop"}, total="key", **sums
     )
-    # Families without any installation: the latest confirmed visit of the period.
-    later = Verification.objects.filter(
-        household_id=OuterRef("household_id"),
-        status=VerificationStatus.CONFIRMED,
-        visited_on__gte=start,
-        visited_on__lte=end,
-    ).filter(
-        Q(visited_on__gt=OuterRef("visited_on"))
-        | Q(visited_on=OuterRef("visited_on"), created_at__gt=OuterRef("created_at"))
-        | Q(
-            visited_on=OuterRef("visited_on"),
-            created_at=OuterRef("created_at"),
-            pk__gt=OuterRef("pk"),
+    # Families without any installation: the latest confirmed visit of the period (the first of
+    # each household's confirmed visits, latest first: one sorted pass, no self anti-join).
+    latest = Window(
+        RowNumber(),
+        partition_by=[F("household_id")],
+        order_by=[F("visited_on").desc(), F("created_at").desc(), F("pk").desc()],
+    )
+    visits = (
+        Verification.objects.filter(
+            scope_q(actor, query, "household__"),
+            status=VerificationStatus.CONFIRMED,
+            visited_on__gte=start,
+            visited_on__lte=end,
         )
+        .filter(~Exists(CropInstallation.objects.filter(household_id=OuterRef("household_id"))))
+        .annotate(latest=latest)
+        .filter(latest=1)
     )
-    visits = Verification.objects.filter(
-        scope_q(actor, query, "household__"),
-        status=VerificationStatus.CONFIRMED,
-        visited_on__gte=start,
-        visited_on__lte=end,
-    ).filter(
-        ~Exists(CropInstallation.objects.filter(household_id=OuterRef("household_id"))),
-        ~Exists(later),
-    )
+    if connections[visits.db].vendor == "postgresql":
+        return rows + _observed_postgresql(visits, end)
     seen = grouped(
         visits, on=end, prefix="household__", extra={"crops": "licit_crops"}, n=Count("pk")
     )
@@ -506,6 +503,69 @@ def hectares_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
             target["observed_ha"] += ha * n
             target["households"] += n
     return rows + list(observed.values())
+
+
+# A visit's licit hectares by crop (positive only), expanded in SQL from ``licit_crops``.
+_BY_CROP = """CROSS JOIN LATERAL (
+    SELECT COALESCE(item ->> 'crop', 'None') AS crop,
+           SUM(COALESCE(NULLIF(item ->> 'ha', ''), '0')::numeric) AS ha
+    FROM jsonb_array_elements(
+        CASE WHEN jsonb_typeof(t."a_crops") = 'array' THEN t."a_crops" ELSE '[]'::jsonb END
+    ) AS item
+    GROUP BY 1
+    HAVING SUM(COALESCE(NULLIF(item ->> 'ha', ''), '0')::numeric) > 0
+) x"""
+
+
+def _observed_postgresql(visits: QuerySet[Any], end: date) -> list[Row]:
+    """The observed hectares of ``visits`` (one per household) by crop and in total, by the
+    report's profile, the crops expanded and summed in SQL (one ``GROUPING SETS`` query whose
+    result is bounded by districts × groups × crops, not one row per distinct ``licit_crops``
+    value): the same rows as :func:`_licit_by_crop` summed in Python on SQLite."""
+    columns = profile_columns("household__")
+    inner = (
+        profiled(visits, on=end, prefix="household__")
+        .order_by()
+        .annotate(
+            **{f"c_{n}": F(c) for n, c in columns.items()},
+            a_visit=F("pk"),
+            a_crops=F("licit_crops"),
+        )
+        .values(*[f"c_{n}" for n in columns], "a_visit", "a_crops")
+    )
+    try:
+        inner_sql, params = inner.query.sql_with_params()
+    except EmptyResultSet:
+        return []
+    variable = ("sex", "band", "community")
+    sets: dict[int, tuple[str, bool]] = {}
+    listed = []
+    for split, dims in SPLIT_COLUMNS.items():
+        for is_total in (False, True):
+            names = [f't."c_{d}"' for d in dims] + ([] if is_total else ["x.crop"])
+            mask = sum(1 << (3 - i) for i, d in enumerate(variable) if d not in dims)
+            sets[mask | (1 if is_total else 0)] = (split, is_total)
+            listed.append("(" + ", ".join(['t."c_district"', *names]) + ")")
+    profile = ", ".join(f't."c_{n}"' for n in columns)
+    rows: list[Row] = []
+    with connections[visits.db].cursor() as cursor:
+        cursor.execute(
+            f'SELECT {profile}, x.crop, SUM(x.ha), COUNT(DISTINCT t."a_visit"), '  # noqa: S608
+            f'GROUPING(t."c_sex", t."c_band", t."c_community", x.crop) '
+            f"FROM ({inner_sql}) t {_BY_CROP} GROUP BY GROUPING SETS ({', '.join(listed)})",
+            params,
+        )
+        for *profile_values, crop, hectares, households, mask in cursor.fetchall():
+            split, is_total = sets[mask]
+            row: Row = dict(zip(columns, profile_values, strict=True))
+            row.update(
+                split=split,
+                key=TOTAL if is_total else crop,
+                observed_ha=hectares,
+                households=households,
+            )
+            rows.append(row)
+    return rows
 
 
 def _licit_by_crop(items: Iterable[dict[str, Any]] | None) -> dict[str, Decimal]:

@@ -40,6 +40,7 @@ from ..models import (
     Verification,
 )
 from .dedup import _member_keys
+from .head import refresh_head_profile
 
 ANONYMISED = "Anonimizado"
 
@@ -117,6 +118,7 @@ def household_anonymise(
             phone_index="",
             birth_date=date(person.birth_date.year, 1, 1),
         )
+    refresh_head_profile([locked.pk])  # the head's birth date is now 1 January of its year
     # Blocking keys: only the people who stay named keep theirs.
     keep: set[str] = set()
     for other in locked.members.filter(is_active=True).exclude(pk__in=target_ids):

@@ -40,6 +40,7 @@ from ..reporting import summaries
 from ..transition import recompute_on_commit
 from .common import _household_for_write
 from .dedup import _refresh_dedup_keys
+from .head import refresh_head_profile
 
 
 @transaction.atomic
@@ -84,6 +85,7 @@ def _merge(*, actor: Actor, source: Household, target: Household) -> Household:
                 member.relationship = Relationship.OTHER
             moved_members.append(str(member))
         member.save()
+    refresh_head_profile([source.pk, target.pk])
     counts: dict[str, Any] = {
         # Plots are versioned: a moved plot is a new version (its ETag changes).
         "plots": Plot.objects.filter(household=source).touch(household=target),

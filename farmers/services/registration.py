@@ -37,6 +37,7 @@ from .dedup import (
     _member_keys,
     _refresh_dedup_keys,
 )
+from .head import set_head
 
 CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
 
@@ -85,7 +86,12 @@ def _set_head_name(household: Household, members: Iterable[Any]) -> None:
             surnames = member["surnames"] if isinstance(member, dict) else member.surnames
             household.head_name = f"{given} {surnames}"[:250]
             household.head_name_search = normalize_name(f"{surnames} {given}")[:250]
+            if isinstance(member, dict):
+                set_head(household, member["sex"], member["birth_date"])
+            else:
+                set_head(household, member.sex, member.birth_date)
             return
+    set_head(household, "", None)
 
 
 @replays_lost_race(Household)
@@ -267,7 +273,15 @@ def _household_update(
         if member_changes:
             changes["members"] = member_changes
     if changes:
-        locked.touch("community", "district", "program", "head_name", "head_name_search")
+        locked.touch(
+            "community",
+            "district",
+            "program",
+            "head_name",
+            "head_name_search",
+            "head_sex",
+            "head_birth_date",
+        )
         if "district_id" in changes or "members" in changes:
             keys = _refresh_dedup_keys(locked)
             _find_possible_duplicates(locked, keys, list(locked.members.filter(is_active=True)))

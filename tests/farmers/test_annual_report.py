@@ -9,7 +9,7 @@ import io
 import json
 import re
 from collections import defaultdict
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from io import StringIO
 from typing import Any
@@ -43,7 +43,7 @@ from registry.choices import OrganizationKind, Role, Scope
 from registry.models import District, Program
 from registry.services import api_key_create, membership_assign, role_groups_sync
 from tests.factories import OrganizationFactory, UserFactory
-from tests.farmers.ledger import PICHARI, SIVIA, seed_ledger
+from tests.farmers.ledger import PICHARI, SIVIA, household, seed_ledger
 from titles.models import TitleApplication
 
 pytestmark = pytest.mark.django_db
@@ -595,3 +595,52 @@ def test_report_figures_are_indicators(funder_client: APIClient) -> None:
         actor=STAFF, query=IndicatorQuery(metric="families_served", group_by=("sex",))
     )
     assert all("sex" in r and "key" in r for r in rows)
+
+
+def test_observed_hectares_take_each_households_latest_confirmed_visit(program: Program) -> None:
+    """The licit hectares seen at visits (households without crop installations): only each
+    household's latest confirmed visit of the period counts (a later record of the same day
+    wins), a crop listed twice is summed, a crop at 0 ha is not shown; by the head's sex too.
+    PostgreSQL sums the crops in SQL, SQLite in Python: the same cells."""
+
+    def visit(h: Household, on: date, crops: list[tuple[str, str]], **kw: Any) -> None:
+        Verification.objects.create(
+            household=h,
+            visited_on=on,
+            method="field_visit",
+            coca_ha=Decimal(0),
+            licit_crops=[{"crop": c, "ha": ha} for c, ha in crops],
+            status=kw.pop("status", VerificationStatus.CONFIRMED),
+            **kw,
+        )
+
+    woman, man, earlier = (household(program, PICHARI) for _n in range(3))
+    Household.objects.filter(pk=woman.pk).update(head_sex="f", head_birth_date=date(1990, 1, 1))
+    Household.objects.filter(pk__in=[man.pk, earlier.pk]).update(head_sex="m")
+    noon = timezone.make_aware(datetime(2026, 5, 1, 12))
+    visit(woman, date(2026, 3, 1), [("cacao", "1.0")])
+    visit(woman, date(2026, 5, 1), [("cacao", "2.0"), ("cafe", "1.0")], created_at=noon)
+    visit(
+        woman,
+        date(2026, 5, 1),
+        [("cacao", "1.5"), ("cacao", "0.5"), ("cafe", "0")],
+        created_at=noon + timedelta(hours=1),
+    )
+    visit(man, date(2026, 6, 1), [("cafe", "3.0")])
+    visit(man, date(2026, 7, 1), [("cafe", "9.0")], status=VerificationStatus.PENDING)
+    visit(earlier, date(2025, 12, 31), [("cacao", "4.0")])
+
+    rep = report(date(2026, 1, 1), date(2026, 12, 31))
+
+    def seen(key: str, split: str = "all", group: str = "all") -> tuple[Decimal, int] | None:
+        cell = total(rep, "hectares", key, split, group)
+        return None if cell is None else (cell["observed_ha"], cell["households"])
+
+    assert seen("cacao") == (Decimal("2.00"), 1)
+    assert seen("cafe") == (Decimal("3.00"), 1)
+    assert seen("total") == (Decimal("5.00"), 2)
+    assert seen("cacao", "sex", "f") == (Decimal("2.00"), 1)
+    assert seen("cafe", "sex", "f") is None
+    assert seen("total", "sex", "m") == (Decimal("3.00"), 1)
+    assert seen("total", "age_band", "30_44") == (Decimal("2.00"), 1)
+    assert seen("total", "age_band", "unknown") == (Decimal("3.00"), 1)
