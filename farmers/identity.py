@@ -12,7 +12,7 @@ import functools
 import hashlib
 import re
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from datetime import date, datetime
 from decimal import Decimal
 from difflib import SequenceMatcher
@@ -129,15 +129,31 @@ def normalize_document(document_type: str, number: str) -> str:
 # --- Phones and dates ----------------------------------------------------------------------
 
 
-@functools.lru_cache(maxsize=16384)
+# Spellings already normalised, and each E.164 result mapped to itself: an import cleans a
+# phone, then derives its blocking key from the cleaned form, parsed once.
+_PHONES: dict[str, str] = {}
+_PHONES_MAX = 32768
+
+
 def normalize_phone(value: str) -> str:
     """Return a phone number in E.164 (``+51987654321``), Peru being the default country
-    (cached: an import cleans a phone, then derives its blocking key from it).
+    (cached, the result too: an import cleans a phone, then derives its blocking key from it).
 
     Accepts national and international spellings ("987 654 321", "+51 987654321",
     "0051987654321", "(01) 4567890"). Mobiles and landlines are both accepted when the numbering
     plan says the number is valid; letters and extensions are refused.
     """
+    known = _PHONES.get(value)
+    if known is not None:
+        return known
+    normal = _parse_phone(value)
+    if len(_PHONES) >= _PHONES_MAX:
+        _PHONES.clear()
+    _PHONES[value] = _PHONES[normal] = normal
+    return normal
+
+
+def _parse_phone(value: str) -> str:
     text = (value or "").strip()
     error = ValidationError(_("Enter a valid phone number."), code="invalid_phone")
     if not _PHONE_CHARS_RE.fullmatch(text):
@@ -315,12 +331,26 @@ def _digest(*parts: str) -> str:
     return hashlib.blake2b(data, digest_size=_DIGEST_BYTES).hexdigest()
 
 
-def _year_windows(birth_date: date) -> tuple[int, int]:
-    """The two 2-year windows holding the birth year, named by their first year.
+# The key families that carry the birth year (``blocking_keys``), widened by ``search_keys``.
+_YEAR_FAMILIES = ("nm:", "sn:")
 
-    Years y and y+1 always share the window starting at y; years two or more apart never share.
-    """
-    return (birth_date.year - 1, birth_date.year)
+
+def search_keys(keys: Iterable[str]) -> set[str]:
+    """The keys to look up for a record whose stored keys are ``keys`` (``blocking_keys``): the
+    same keys with the birth year, the year before and the year after, so that records born at
+    most one year apart meet while each stores its own year only (one key instead of one per
+    2-year window: half the rows to write). Keys stored before carry the two windows holding
+    the year (``y - 1`` and ``y``): they are found too, at most two years apart, and the
+    near-match rule still compares the dates."""
+    found: set[str] = set()
+    for key in keys:
+        if key.startswith(_YEAR_FAMILIES):
+            stem, _sep, year = key.rpartition(":")
+            if year.isdigit():
+                found.update(f"{stem}:{int(year) + shift}" for shift in (-1, 0, 1))
+                continue
+        found.add(key)
+    return found
 
 
 def phone_key(e164: str) -> str:
@@ -336,26 +366,29 @@ def blocking_keys(
     district_ubigeo: str | None,
     phone: str | None,
 ) -> set[str]:
-    """Short index keys: two records that may be the same person share at least one of them.
+    """Short index keys: when two records may be the same person, the ``search_keys`` of one
+    meet the keys of the other.
 
-    Store each key in a child table (``MemberKey(member, key)`` with an index on ``key``); the
-    candidates of a new record are the members owning any of its keys, ranked afterwards with
-    ``name_similarity`` and the birth date. Key families (at most about ten keys per record,
+    Store each key in a child table (``DedupKey(household, key)`` with an index on ``key``); the
+    candidates of a new record are the households owning any of its ``search_keys``, ranked
+    afterwards with ``name_similarity`` and the birth date. Key families (at most about six
+    keys per record,
     each at most ``BLOCKING_KEY_MAX_LENGTH`` characters):
 
     - ``ph:<blind index of the E.164 phone>``: the same phone, whatever else differs (keyed
       HMAC, ``registry.crypto.blind_index``: the phone is not stored in clear here either).
-    - ``nm:<digest(all sorted name tokens)>:<w>``: the same normalised names in any order (case,
-      accents, surname order, given names in the surname field), nationwide, for each 2-year
-      window ``w`` containing the birth year. Two birth years at most one apart always share a
-      window, so ±1 year and day/month swaps (same year) match.
-    - ``sn:<ubigeo>:<digest(surname token, given-name initial)>:<w>``: one per surname token, so a
-      typo in one of two surnames still matches through the other one, within the district.
+    - ``nm:<digest(all sorted name tokens)>:<y>``: the same normalised names in any order (case,
+      accents, surname order, given names in the surname field), nationwide, with the birth
+      year ``y``. The lookup (``search_keys``) asks for ``y - 1``, ``y`` and ``y + 1``, so ±1
+      year and day/month swaps (same year) match while each record stores one key.
+    - ``sn:<ubigeo>:<digest(surname token, given-name initial)>:<y>``: one per surname token, so
+      a typo in one of two surnames still matches through the other one, within the district.
     - ``sd:<ubigeo>:<digest(phonetic surnames, phonetic given initial)>``: the surnames folded by
       Spanish/Quechua spelling (``_phonetic``) in the district, without the date, catching a
       spelling variant of a single surname or a wrongly typed year.
 
-    Unrelated records (other names, years, district and phone) share nothing: every family
+    These are the keys stored; a lookup asks for ``search_keys(keys)``. Unrelated records
+    (other names, years, district and phone) meet on nothing: every family
     includes the phone, the names or the district together with the names. Names are digested
     only to bound the key length. Parts that are missing or invalid (no date, a malformed ubigeo,
     an invalid phone) simply produce no key of their family; this function never raises.
@@ -369,17 +402,17 @@ def blocking_keys(
     surname_tokens = sorted(_tokens(surnames))
     all_tokens = sorted(given + surname_tokens)
     initial = given[0][0] if given else "_"
-    windows = _year_windows(birth_date) if birth_date is not None else ()
+    years = (birth_date.year,) if birth_date is not None else ()
     district = (district_ubigeo or "").strip()
     has_district = bool(UBIGEO_RE.fullmatch(district))
 
     if all_tokens:
         name_digest = _digest(*all_tokens)
-        keys.update(f"nm:{name_digest}:{window}" for window in windows)
+        keys.update(f"nm:{name_digest}:{year}" for year in years)
     if has_district and surname_tokens:
         for token in set(surname_tokens):
             token_digest = _digest(token, initial)
-            keys.update(f"sn:{district}:{token_digest}:{window}" for window in windows)
+            keys.update(f"sn:{district}:{token_digest}:{year}" for year in years)
         phonetic_initial = _phonetic(given[0])[0] if given else "_"
         phonetic_surnames = sorted(_phonetic(token) for token in surname_tokens)
         keys.add(f"sd:{district}:{_digest(*phonetic_surnames, phonetic_initial)}")

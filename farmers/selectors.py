@@ -25,7 +25,7 @@ from .choices import (
     VerificationStatus,
 )
 from .evidence import plot_ids_subquery
-from .identity import blocking_keys, name_similarity, name_tokens
+from .identity import blocking_keys, name_similarity, name_tokens, search_keys
 from .models import (
     Agreement,
     Appeal,
@@ -244,7 +244,7 @@ def duplicate_hints(
         if clash is not None:
             hints.append(_hint("same_document", clash.household))
     if given_names.strip() and surnames.strip() and birth_date is not None:
-        keys = blocking_keys(given_names, surnames, birth_date, district or None, None)
+        keys = search_keys(blocking_keys(given_names, surnames, birth_date, district or None, None))
         ranked = (
             DedupKey.objects.filter(policies.member_q(actor), key__in=sorted(keys))
             .values("household_id")

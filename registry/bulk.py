@@ -26,7 +26,12 @@ def copy_rows(
 
         table = model._meta.db_table
         sql = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
-        with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+        # Errors as Django's (``IntegrityError`` on a unique index), as ``bulk_create`` raises.
+        with (
+            connection.wrap_database_errors,
+            connection.cursor() as cursor,
+            cursor.cursor.copy(sql) as copy,
+        ):
             for row in rows:
                 # JSON objects (e.g. an empty ``milestones``) go in as jsonb.
                 copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row])
@@ -67,7 +72,11 @@ def copy_instances(model: type[models.Model], objects: Sequence[models.Model]) -
     prepared = [[f.pre_save(obj, True) for f in fields] for obj in objects]
     columns = ", ".join(connection.ops.quote_name(f.column) for f in fields)
     sql = f"COPY {connection.ops.quote_name(opts.db_table)} ({columns}) FROM STDIN"
-    with connection.cursor() as cursor, cursor.cursor.copy(sql) as copy:
+    with (
+        connection.wrap_database_errors,
+        connection.cursor() as cursor,
+        cursor.cursor.copy(sql) as copy,
+    ):
         for values in prepared:
             copy.write_row(
                 [

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import time
 import uuid
 import zipfile
 from collections import Counter, defaultdict
@@ -50,7 +51,7 @@ from registry.idempotency import request_hash
 from registry.models import ChangeRecord, District, Program
 
 from ..choices import LIVE_STATUSES, DocumentType
-from ..identity import Person, near_match
+from ..identity import Person, near_match, search_keys
 from ..models import Consent, DedupKey, Household, Member, PossibleDuplicate
 from ..services.cleaning import _clean_consent, _clean_members
 from ..services.dedup import MAX_DUPLICATE_CANDIDATES, _member_keys
@@ -272,6 +273,9 @@ class Totals:
     already_imported: int = 0
     with_errors: int = 0
     rows_with_errors: int = 0
+    # Rows whose ID the check found registered in the database: none, and the import trusts
+    # the check instead of looking the IDs up again (the unique index still guards them).
+    taken_ids: int = 0
     ignored_columns: list[str] = field(default_factory=list)
 
     def add(self, other: Totals) -> None:
@@ -279,6 +283,7 @@ class Totals:
         for name in ("rows", "households", "new", "already_imported", "with_errors"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.rows_with_errors += other.rows_with_errors
+        self.taken_ids += other.taken_ids
 
     def as_dict(self) -> dict[str, Any]:
         """The JSON form."""
@@ -386,6 +391,21 @@ class Context:
         self.programs = {p.code.lower(): p for p in Program.objects.all()}
         self.districts = set(District.objects.values_list("ubigeo", flat=True))
         self.seen_documents: dict[str, tuple[int, str]] = {}
+        # False: the file's check found no ID already registered, so the import does not look
+        # them up again (a registration since then breaks the unique index: the chunk is then
+        # checked again in full).
+        self.look_up_ids = True
+        # Seconds spent per step over the whole run (the benchmark prints them).
+        self.timings: defaultdict[str, float] = defaultdict(float)
+
+    @contextlib.contextmanager
+    def timed(self, step: str) -> Iterator[None]:
+        """Add the time spent in the block to ``timings[step]``."""
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.timings[step] += time.perf_counter() - started
 
 
 def _payload(ctx: Context, household: _Household) -> _Prepared:
@@ -585,9 +605,12 @@ def _find_existing(ctx: Context, prepared: list[_Prepared]) -> None:
         )
 
 
-def _check_documents(ctx: Context, prepared: list[_Prepared], *, remember: bool) -> None:
-    """IDs already live in another household (one query by blind index) or given earlier in
-    the file: a ``duplicate`` error on the row."""
+def _check_documents(
+    ctx: Context, prepared: list[_Prepared], *, remember: bool, look_up: bool = True
+) -> int:
+    """IDs already live in another household (one query by blind index, unless not
+    ``look_up``) or given earlier in the file: a ``duplicate`` error on the row. Returns how
+    many rows had an ID already registered."""
     candidates = [p for p in prepared if p.existing is None and not p.source.failed]
     for p in candidates:
         p.document_indexes = blind_index_many(
@@ -595,7 +618,8 @@ def _check_documents(ctx: Context, prepared: list[_Prepared], *, remember: bool)
         )
     wanted = {i for p in candidates for i in p.document_indexes if i}
     taken: dict[str, tuple[str, str, int]] = {}
-    if wanted:
+    found = 0
+    if wanted and look_up:
         # Two index probes (members by blind index, then their households by id): a join
         # would let the planner scan the households table.
         holders = dict(
@@ -618,6 +642,7 @@ def _check_documents(ctx: Context, prepared: list[_Prepared], *, remember: bool)
             if not index:
                 continue
             if index in taken:
+                found += 1
                 code, district_id, program_id = taken[index]
                 if ctx.actor.covers(district=district_id, program=program_id):
                     message = _(
@@ -641,6 +666,7 @@ def _check_documents(ctx: Context, prepared: list[_Prepared], *, remember: bool)
             for row, index in zip(household.rows, p.document_indexes, strict=True):
                 if index:
                     ctx.seen_documents.setdefault(index, (row.number, household.ref))
+    return found
 
 
 def _said(error: Any) -> str:
@@ -690,15 +716,22 @@ class ChunkResult:
     created_ids: list[uuid.UUID]
 
 
-def process_chunk(ctx: Context, chunk: Chunk, *, write: bool) -> ChunkResult:
-    """Check one chunk (and write it when ``write``: call inside the chunk's transaction)."""
-    prepared = [_payload(ctx, h) for h in chunk.households]
-    _find_existing(ctx, prepared)
-    for p in prepared:
-        if p.existing is None and not p.source.failed:
-            _validate(ctx, p)
-    _check_documents(ctx, prepared, remember=True)
-    totals = Totals(rows=chunk.rows, households=len(prepared))
+def process_chunk(
+    ctx: Context, chunk: Chunk, *, write: bool, look_up_ids: bool = True
+) -> ChunkResult:
+    """Check one chunk (and write it when ``write``: call inside the chunk's transaction).
+    ``look_up_ids=False`` trusts the file's check for IDs registered in the database."""
+    with ctx.timed("clean"):
+        prepared = [_payload(ctx, h) for h in chunk.households]
+    with ctx.timed("find existing"):
+        _find_existing(ctx, prepared)
+    with ctx.timed("clean"):
+        for p in prepared:
+            if p.existing is None and not p.source.failed:
+                _validate(ctx, p)
+    with ctx.timed("check IDs"):
+        taken_ids = _check_documents(ctx, prepared, remember=True, look_up=look_up_ids)
+    totals = Totals(rows=chunk.rows, households=len(prepared), taken_ids=taken_ids)
     fresh: list[_Prepared] = []
     for p in prepared:
         if p.source.failed:
@@ -800,64 +833,71 @@ def _write(ctx: Context, fresh: list[_Prepared]) -> list[uuid.UUID]:
     keys_of: list[set[str]] = []
     records: list[ChangeRecord] = []
     content_type = ContentType.objects.get_for_model(Household)
-    for p, code in zip(fresh, _codes(len(fresh)), strict=True):
-        assert p.program is not None and p.consent is not None
-        household = Household(
-            program=p.program,
-            district_id=p.district,
-            community=" ".join(p.community.split())[:150],
-            **actor.stamp(),
-            import_ref=p.source.ref.strip()[:100],
-            enrolled_on=p.enrolled_on or p.consent.get("signed_on"),
-            request_hash=p.digest,
-            code=code,
-            created_at=now,
-            updated_at=now,
-        )
-        _set_head_name(household, p.cleaned)
-        objects = _member_objects(household, p.cleaned)
-        for member in objects:
-            member.created_at = now
-        households.append(household)
-        members.extend(objects)
-        consents.append(
-            Consent(household=household, officer=actor.user, created_at=now, **p.consent)
-        )
-        keys: set[str] = set()
-        for member in objects:
-            keys |= _member_keys(member, household.district_id)
-        keys_of.append(keys)
-        records.append(
-            ChangeRecord(
-                content_type=content_type,
-                object_id=str(household.pk),
-                object_repr=str(household)[:200],
-                action=ChangeAction.CREATE,
-                changes=mask_personal(
-                    {
-                        "program": p.program.code,
-                        "district": p.district,
-                        "members": [f"{m['given_names']} {m['surnames']}" for m in p.cleaned],
-                    }
-                ),
+    with ctx.timed("codes"):
+        codes = _codes(len(fresh))
+    with ctx.timed("build rows"):
+        for p, code in zip(fresh, codes, strict=True):
+            assert p.program is not None and p.consent is not None
+            household = Household(
+                program=p.program,
+                district_id=p.district,
+                community=" ".join(p.community.split())[:150],
                 **actor.stamp(),
-                channel=CHANNEL,
-                at=now,
+                import_ref=p.source.ref.strip()[:100],
+                enrolled_on=p.enrolled_on or p.consent.get("signed_on"),
+                request_hash=p.digest,
+                code=code,
+                created_at=now,
+                updated_at=now,
             )
+            _set_head_name(household, p.cleaned)
+            objects = _member_objects(household, p.cleaned)
+            for member in objects:
+                member.created_at = now
+            households.append(household)
+            members.extend(objects)
+            consents.append(
+                Consent(household=household, officer=actor.user, created_at=now, **p.consent)
+            )
+            keys: set[str] = set()
+            for member in objects:
+                keys |= _member_keys(member, household.district_id)
+            keys_of.append(keys)
+            records.append(
+                ChangeRecord(
+                    content_type=content_type,
+                    object_id=str(household.pk),
+                    object_repr=str(household)[:200],
+                    action=ChangeAction.CREATE,
+                    changes=mask_personal(
+                        {
+                            "program": p.program.code,
+                            "district": p.district,
+                            "members": [f"{m['given_names']} {m['surnames']}" for m in p.cleaned],
+                        }
+                    ),
+                    **actor.stamp(),
+                    channel=CHANNEL,
+                    at=now,
+                )
+            )
+    with ctx.timed("write households"):
+        copy_instances(Household, households)
+    with ctx.timed("write members"):
+        _copy_members(members)
+    with ctx.timed("write consents and history"):
+        copy_instances(Consent, consents)
+        copy_instances(ChangeRecord, records)
+    with ctx.timed("write dedup keys"):
+        copy_rows(
+            DedupKey,
+            ["household", "key"],
+            [
+                (household.pk, key)
+                for household, keys in zip(households, keys_of, strict=True)
+                for key in sorted(keys)
+            ],
         )
-    copy_instances(Household, households)
-    _copy_members(members)
-    copy_instances(Consent, consents)
-    copy_rows(
-        DedupKey,
-        ["household", "key"],
-        [
-            (household.pk, key)
-            for household, keys in zip(households, keys_of, strict=True)
-            for key in sorted(keys)
-        ],
-    )
-    copy_instances(ChangeRecord, records)
     ids = [h.pk for h in households]
     recompute_on_commit(ids)
     # Near matches are queued for review once the chunk commits (a task, set-based).
@@ -959,7 +999,7 @@ def find_possible_duplicates(household_ids: Sequence[Any]) -> int:
     ):
         keys[household_id].add(key)
     keys_of = [keys[pk] for pk in ids]
-    ranked = _ranked_candidates(ids, keys_of)
+    ranked = _ranked_candidates(ids, [search_keys(k) for k in keys_of])
     ours = set(ids)
     wanted = set(ids)
     for pk, candidates, household_keys in zip(ids, ranked, keys_of, strict=True):
@@ -1028,24 +1068,34 @@ def run(
     assert stream.header is not None
     totals = Totals(ignored_columns=list(stream.header.ignored))
     size = chunk_size or int(settings.IMPORT_CHUNK_HOUSEHOLDS)
-    for chunk in chunks(stream, size):
+    source = chunks(stream, size)
+    while True:
+        with ctx.timed("read"):
+            chunk = next(source, None)
+        if chunk is None:
+            break
         if chunk.last_row <= after_row:
             continue
         if should_stop is not None and should_stop():
             break
         if not write:
             result = process_chunk(ctx, chunk, write=False)
-            on_chunk(result, chunk)
+            with ctx.timed("progress"):
+                on_chunk(result, chunk)
             totals.add(result.totals)
             continue
         for attempt in range(3):
             try:
-                with transaction.atomic():
-                    result = process_chunk(ctx, chunk, write=True)
-                    on_chunk(result, chunk)
+                with ctx.timed("commit"), transaction.atomic():
+                    result = process_chunk(
+                        ctx, chunk, write=True, look_up_ids=ctx.look_up_ids or attempt > 0
+                    )
+                    with ctx.timed("progress"):
+                        on_chunk(result, chunk)
                 break
             except IntegrityError:
-                # Someone registered one of these IDs meanwhile: check the chunk again.
+                # Someone registered one of these IDs meanwhile: check the chunk again, in
+                # full.
                 if attempt == 2:
                     raise
                 for household in chunk.households:

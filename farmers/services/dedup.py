@@ -18,7 +18,7 @@ from registry.history import change_record
 
 from .. import policies
 from ..choices import LIVE_STATUSES, DuplicateStatus
-from ..identity import Person, blocking_keys, near_match
+from ..identity import Person, blocking_keys, near_match, search_keys
 from ..models import DedupKey, Household, Member, PossibleDuplicate
 
 MAX_DUPLICATE_CANDIDATES = 25
@@ -96,7 +96,7 @@ def _find_possible_duplicates(
     year in the same district.
     """
     ranked = (
-        DedupKey.objects.filter(key__in=sorted(keys))
+        DedupKey.objects.filter(key__in=sorted(search_keys(keys)))
         .exclude(household=household)
         .values("household_id")
         .annotate(shared=Count("id"))

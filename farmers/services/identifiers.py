@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.db import transaction
+from django.db.models import Count, Min
 
 from registry.crypto import (
     PURPOSE_DOCUMENT,
@@ -73,15 +74,26 @@ def _rebuild_phone_keys(chunk_size: int, write: Callable[[str], object]) -> int:
     while True:
         chunk = list((phones if last is None else phones.filter(pk__gt=last))[:chunk_size])
         if not chunk:
-            return done
+            break
         with transaction.atomic():
             DedupKey.objects.bulk_create(
                 [
                     DedupKey(household_id=household_id, key=phone_key(p))
                     for _pk, household_id, p in chunk
                 ],
-                ignore_conflicts=True,
             )
         last = chunk[-1][0]
         done += len(chunk)
         write(f"  {done:,} phone blocking keys rebuilt")
+    # Two members of a household sharing a phone: one key (a household's keys are a set).
+    twins = (
+        DedupKey.objects.filter(key__startswith="ph:")
+        .values("household_id", "key")
+        .annotate(first=Min("id"), copies=Count("id"))
+        .filter(copies__gt=1)
+    )
+    for twin in twins:
+        DedupKey.objects.filter(household_id=twin["household_id"], key=twin["key"]).exclude(
+            id=twin["first"]
+        ).delete()
+    return done

@@ -180,11 +180,16 @@ Progress = Callable[[ImportJob], None]
 
 
 def import_job_run(
-    job_id: Any, *, chunk_size: int | None = None, progress: Progress | None = None
+    job_id: Any,
+    *,
+    chunk_size: int | None = None,
+    progress: Progress | None = None,
+    timings: dict[str, float] | None = None,
 ) -> ImportJob | None:
     """Run a job's current phase (the task's body; idempotent: a job already finished is left
     alone, an import interrupted midway resumes after its last committed chunk).
-    ``progress(job)`` is called after each chunk (the management command prints it)."""
+    ``progress(job)`` is called after each chunk (the management command prints it); the
+    seconds spent per step are added to ``timings`` when given (the benchmark prints them)."""
     job = ImportJob.objects.select_related("created_by", "created_by_key").filter(pk=job_id).first()
     if job is None or job.status not in (JobStatus.QUEUED, JobStatus.RUNNING):
         return job
@@ -204,6 +209,10 @@ def import_job_run(
     except Exception:
         jobs.fail(job, _("The import stopped unexpectedly; resume it to continue."))
         raise
+    finally:
+        if timings is not None:
+            for step, seconds in ctx.timings.items():
+                timings[step] = timings.get(step, 0.0) + seconds
     return job
 
 
@@ -242,6 +251,9 @@ def _import(
         job.summary = {**checked.as_dict(), "created": 0, "imported": {}}
         job.save(update_fields=["summary", "updated_at"])
     jobs.start(job, total=checked.rows or job.total, phase=ImportPhase.IMPORT)
+    # The stored file is the one checked: when the check found no ID already registered, the
+    # IDs are not looked up again (the unique index catches one registered since).
+    ctx.look_up_ids = "taken_ids" not in job.summary or checked.taken_ids > 0
     imported = pipeline.Totals.from_dict(job.summary.get("imported") or {})
 
     def on_chunk(result: pipeline.ChunkResult, chunk: pipeline.Chunk) -> None:

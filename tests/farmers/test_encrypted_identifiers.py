@@ -269,7 +269,17 @@ def test_a_new_index_key_is_applied_by_reindex(program: Program) -> None:
         assert list(search_households(Household.objects.all(), DNI)) == []  # stale indexes
         call_command("rotate_identifier_keys", "--reindex", stdout=io.StringIO())
         assert list(search_households(Household.objects.all(), DNI)) == [household]
-        assert DedupKey.objects.filter(household=household, key=phone_key(PHONE)).exists()
+        assert DedupKey.objects.filter(household=household, key=phone_key(PHONE)).count() == 1
+
+
+def test_reindex_writes_one_phone_key_for_two_members_sharing_a_phone(program: Program) -> None:
+    with override_settings(IDENTIFIER_ENCRYPTION_KEYS=[KEY_A], IDENTIFIER_INDEX_KEY=INDEX_KEY):
+        household = register()
+        household.members.update(phone=PHONE)  # the same number on every member
+        call_command("rotate_identifier_keys", "--reindex", stdout=io.StringIO())
+        phone_keys = DedupKey.objects.filter(household=household, key__startswith="ph:")
+        assert household.members.count() > 1
+        assert list(phone_keys.values_list("key", flat=True)) == [phone_key(PHONE)]
 
 
 def test_the_data_migration_encrypts_rows_stored_in_clear(program: Program) -> None:

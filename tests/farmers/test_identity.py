@@ -20,6 +20,7 @@ from farmers.identity import (
     normalize_name,
     normalize_phone,
     phone_key,
+    search_keys,
     validate_birth_date,
     validate_dni,
     validate_foreign_id,
@@ -465,7 +466,9 @@ def test_close_birth_dates_share_a_key_without_district_or_phone(
         other = other.replace(month=other.day, day=other.month)
     a = blocking_keys(given_text, surname_text, birth_date, None, None)
     b = blocking_keys(given_text, " ".join(reversed(surnames)), other, None, None)
-    assert a & b
+    # each stores its own birth year; a lookup asks for the years around it
+    assert search_keys(a) & b
+    assert search_keys(b) & a
 
 
 def test_spelling_variants_share_the_district_key_even_with_a_wrong_year() -> None:
@@ -481,13 +484,15 @@ def test_unrelated_records_share_no_key() -> None:
     b = blocking_keys("Pedro", "Mamani Condori", date(1975, 9, 12), KIMBIRI, "+51 912 345 678")
     assert a
     assert b
-    assert not a & b
+    assert not search_keys(a) & b
+    assert not search_keys(b) & a
 
 
 def test_same_name_far_apart_in_time_and_place_shares_no_key() -> None:
     a = blocking_keys("Juana", "Quispe Huamán", date(1980, 5, 1), PICHARI, None)
     b = blocking_keys("Juana", "Quispe Huamán", date(1982, 5, 1), KIMBIRI, None)
-    assert not a & b
+    assert not search_keys(a) & b
+    assert not search_keys(b) & a
 
 
 @given(
@@ -507,7 +512,8 @@ def test_records_differing_in_everything_share_no_key(
     other_date = birth_date.replace(year=birth_date.year - years_apart, day=1)
     a = blocking_keys(names[0], names[1], birth_date, district_pair[0], mobile_pair[0])
     b = blocking_keys(names[2], names[3], other_date, district_pair[1], mobile_pair[1])
-    assert not a & b
+    assert not search_keys(a) & b
+    assert not search_keys(b) & a
 
 
 @pytest.mark.parametrize(
@@ -526,3 +532,19 @@ def test_missing_or_invalid_parts_only_drop_their_keys(
     keys = blocking_keys("Juana", "Quispe Huamán", birth_date, district, phone)
     assert {key.split(":", 1)[0] for key in keys} == families
     assert blocking_keys("", "", date(1980, 5, 1), PICHARI, None) == set()
+
+
+def test_a_record_stores_one_key_per_family_and_year_and_looks_up_the_years_around() -> None:
+    keys = blocking_keys("Juana", "Quispe Huamán", date(1980, 5, 1), PICHARI, "987654321")
+    # phone, names, two surnames, the phonetic district key: one each
+    assert sorted(key.split(":", 1)[0] for key in keys) == ["nm", "ph", "sd", "sn", "sn"]
+    assert all(key.endswith(":1980") for key in keys if key.startswith(("nm:", "sn:")))
+    wide = search_keys(keys)
+    assert len(wide) == 2 + 3 * 3
+    assert {key.rpartition(":")[2] for key in wide - keys if key[:3] in ("nm:", "sn:")} == {
+        "1979",
+        "1981",
+    }
+    # keys stored before (the two 2-year windows 1979 and 1980) are still found
+    name_key = next(key for key in keys if key.startswith("nm:"))
+    assert name_key.replace(":1980", ":1979") in wide

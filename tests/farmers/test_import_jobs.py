@@ -152,6 +152,57 @@ def test_duplicate_id_in_file_and_in_registry(actor: Actor) -> None:
     assert issue.code == "duplicate" and "HH-" in issue.message
 
 
+def test_the_import_trusts_the_check_for_ids_and_catches_one_registered_since(
+    actor: Actor,
+) -> None:
+    job = checked(actor, families(6), chunk_size=3)
+    assert job.summary["taken_ids"] == 0
+    # the second chunk's ID is registered between the check and the import
+    household_register(
+        actor=actor,
+        program="pirdais",
+        district="080910",
+        members=[
+            {
+                "given_names": "Rosa",
+                "surnames": "Mamani Ccori",
+                "document_type": "dni",
+                "document_number": "40000004",
+                "sex": "f",
+                "birth_date": date(1975, 1, 1),
+                "relationship": "head",
+                "phone": "",
+            }
+        ],
+        consent={"signed_on": date(2025, 1, 1), "purposes": ["registry"]},
+    )
+    job = confirmed(actor, job, chunk_size=3)
+    assert job.status == JobStatus.SUCCEEDED
+    assert job.summary["created"] == 5
+    assert [(i.row, i.column, i.code) for i in job.issues.all()] == [
+        (6, "document_number", "duplicate")
+    ]
+    assert Household.objects.filter(import_ref__startswith="H-").count() == 5
+
+
+def test_the_import_looks_ids_up_again_when_the_check_found_some_taken(
+    actor: Actor, monkeypatch: Any
+) -> None:
+    confirmed(actor, checked(actor, [person("A", 1)]))
+    job = checked(actor, [person("B", 1), person("C", 2)])
+    assert job.summary["taken_ids"] == 1
+    look_ups: list[bool] = []
+    real = pipeline._check_documents
+
+    def spy(*args: Any, **kwargs: Any) -> int:
+        look_ups.append(kwargs.get("look_up", True))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pipeline, "_check_documents", spy)
+    job = confirmed(actor, job)
+    assert look_ups == [True] and job.summary["created"] == 1
+
+
 # --- confirm, re-import, cancel, resume --------------------------------------------------------
 
 

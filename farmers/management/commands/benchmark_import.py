@@ -12,6 +12,7 @@ RSS: the file is read in chunks, so memory stays flat whatever N.
 from __future__ import annotations
 
 import csv
+import os
 import random
 import resource
 import tempfile
@@ -37,6 +38,32 @@ DNI_BASE = 60_000_000  # above the seeder's range (50,000,000 + 5 per household)
 
 def _peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _cpu() -> tuple[float, float | None]:
+    """CPU seconds used so far by this process and by its PostgreSQL backend (read from
+    ``/proc`` when the database runs on this machine; ``None`` otherwise): on a shared machine
+    the wall time depends on the load, the CPU time much less."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    backend: float | None = None
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT pg_backend_pid()")
+            pid = cursor.fetchone()[0]
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            backend = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, IndexError, ValueError):
+            backend = None
+    return usage.ru_utime + usage.ru_stime, backend
+
+
+def _cpu_since(before: tuple[float, float | None]) -> str:
+    python, backend = _cpu()
+    text = f"CPU: Python {python - before[0]:.1f} s"
+    if backend is not None and before[1] is not None:
+        text += f", PostgreSQL {backend - before[1]:.1f} s"
+    return text
 
 
 def write_file(
@@ -153,7 +180,9 @@ class Command(BaseCommand):
                 f"({path.stat().st_size / 2**20:.1f} MB) in {time.perf_counter() - started:.1f} s"
             )
 
-            job, check_s = self._timed(lambda: self._check(actor, path, chunk))
+            check_steps: dict[str, float] = {}
+            cpu = _cpu()
+            job, check_s = self._timed(lambda: self._check(actor, path, chunk, check_steps))
             summary = job.summary
             say(
                 f"check:   {check_s:6.1f} s  {summary['rows'] / check_s:8,.0f} rows/s  "
@@ -163,12 +192,16 @@ class Command(BaseCommand):
             if summary["with_errors"]:
                 first = job.issues.first()
                 raise CommandError(f"the generated file has errors: {first}")
-            job, import_s = self._timed(lambda: self._import(actor, job, chunk))
+            say(f"  check steps: {self._steps(check_steps)}; {_cpu_since(cpu)}")
+            import_steps: dict[str, float] = {}
+            cpu = _cpu()
+            job, import_s = self._timed(lambda: self._import(actor, job, chunk, import_steps))
             created = job.summary["created"]
             say(
                 f"import:  {import_s:6.1f} s  {rows / import_s:8,.0f} rows/s  "
                 f"created {created:,} households (peak RSS {_peak_mb():.0f} MB)"
             )
+            say(f"  import steps: {self._steps(import_steps)}; {_cpu_since(cpu)}")
             total = check_s + import_s
             say(
                 f"check + import: {total:.1f} s for {created:,} households / {rows:,} rows "
@@ -216,27 +249,38 @@ class Command(BaseCommand):
         return time.perf_counter() - started, pairs, len(ids)
 
     @staticmethod
+    def _steps(steps: dict[str, float]) -> str:
+        """The seconds per step, largest first (``commit`` holds the steps inside the
+        chunk's transaction and the commit itself)."""
+        ordered = sorted(steps.items(), key=lambda item: -item[1])
+        return ", ".join(f"{name} {seconds:.1f}" for name, seconds in ordered)
+
+    @staticmethod
     def _timed(run: Any) -> tuple[Any, float]:
         started = time.perf_counter()
         result = run()
         return result, time.perf_counter() - started
 
-    def _check(self, actor: Actor, path: Path, chunk: int | None) -> ImportJob:
+    def _check(
+        self, actor: Actor, path: Path, chunk: int | None, steps: dict[str, float] | None = None
+    ) -> ImportJob:
         with path.open("rb") as handle:
             from django.core.files import File
 
             job = imports.import_job_create(
                 actor=actor, upload=File(handle), filename=path.name, queue=False
             )
-        imports.import_job_run(job.pk, chunk_size=chunk)
+        imports.import_job_run(job.pk, chunk_size=chunk, timings=steps)
         job.refresh_from_db()
         if job.status != JobStatus.SUCCEEDED:
             raise CommandError(f"check {job.status}: {job.error}")
         return job
 
-    def _import(self, actor: Actor, job: ImportJob, chunk: int | None) -> ImportJob:
+    def _import(
+        self, actor: Actor, job: ImportJob, chunk: int | None, steps: dict[str, float] | None = None
+    ) -> ImportJob:
         imports.import_job_confirm(actor=actor, job=job, queue=False)
-        imports.import_job_run(job.pk, chunk_size=chunk)
+        imports.import_job_run(job.pk, chunk_size=chunk, timings=steps)
         job.refresh_from_db()
         if job.status != JobStatus.SUCCEEDED:
             raise CommandError(f"import {job.status}: {job.error}")
