@@ -30,7 +30,7 @@ def backfill(apps, schema_editor):
 
 class Migration(migrations.Migration):
     dependencies = [
-        ("farmers", "0026_summary_deltas"),
+        ("farmers", "0027_import_speed"),
     ]
 
     operations = [
