@@ -180,6 +180,7 @@ def seed_titles_and_sales(program: Program, other: Program) -> dict[str, Any]:
         )
 
     def delivery(c: Contract, kg: str, amount: str, on: date, status: str) -> None:
+        assert c.household_id is not None
         Delivery.objects.create(
             contract=c,
             household_id=c.household_id,

@@ -1,8 +1,9 @@
 """The dashboard in a real headless Chromium: login through the form, charts and the district map
 drawn with the seeded figures at 1280 and 360 px, nothing cut off (the cost and sales tables
-show labels and wrap or scroll inside their cards), the land-title and sales cards, the filters and the links to the households behind a
-figure working, nothing fetched from outside the server and no serious accessibility problem
-(axe-core). Screenshots are saved in the test artefacts."""
+show labels and wrap or scroll inside their cards), the land-title and sales cards, the filters
+and the links to the households and deliveries behind a figure working, nothing fetched from
+outside the server and no serious accessibility problem (axe-core). Screenshots are saved in the
+test artefacts."""
 
 from __future__ import annotations
 
