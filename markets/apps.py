@@ -32,6 +32,14 @@ class MarketsConfig(AppConfig):
 
         register_section(ORGANISATIONS)
         register_section(SALES)
+        from . import summaries
+
+        summaries.register()
+        from farmers.reporting.dashboard import register_dashboard_section
+
+        from .dashboard import sales_panel
+
+        register_dashboard_section("sales", sales_panel, order=60)
         register_merge_handler("markets", market_records_merge)
         register_access_section("markets", market_access_section)
         register_seeder(seed_demo_contracts)

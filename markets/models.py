@@ -693,3 +693,57 @@ class HarvestCalendar(models.Model):
 
     def __str__(self) -> str:
         return f"{self.crop}: {', '.join(str(m) for m in self.months)}"
+
+
+class DashboardSalesMonth(models.Model):
+    """The dashboard's sales cells per month and product form (``markets.summaries``): accepted
+    or paid deliveries by the month delivered, their weight in grams and their value (the
+    delivery's amount) in céntimos of PEN (exact sums on every database). Append-only delta
+    rows: a cell is the sum of its rows."""
+
+    district = district_column(db_index=False)
+    program = program_column(db_index=False)
+    month = models.DateField(_("month"))
+    product_form = models.CharField(_("product form"), max_length=20, choices=ProductForm.choices)
+    grams = models.BigIntegerField(_("weight (g)"), default=0)
+    value_cents = models.BigIntegerField(_("value (céntimos of PEN)"), default=0)
+    deliveries = models.IntegerField(_("deliveries"), default=0)
+
+    class Meta:
+        ordering = ["district", "program", "month", "product_form"]
+        verbose_name = _("dashboard cell: sales per month")
+        verbose_name_plural = _("dashboard cells: sales per month")
+        indexes = [
+            models.Index(
+                fields=["district", "program", "month", "product_form"],
+                name="dash_salesmonth_cell_idx",
+            ),
+            models.Index(fields=["program", "month"], name="dash_salesmonth_prog_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.program_id} {self.month} {self.product_form}"
+
+
+class DashboardContracts(models.Model):
+    """The dashboard's active contracts now (``markets.summaries``), by product form.
+    Append-only delta rows."""
+
+    district = district_column(db_index=False)
+    program = program_column(db_index=False)
+    product_form = models.CharField(_("product form"), max_length=20, choices=ProductForm.choices)
+    contracts = models.IntegerField(_("active contracts"), default=0)
+
+    class Meta:
+        ordering = ["district", "program", "product_form"]
+        verbose_name = _("dashboard cell: active contracts")
+        verbose_name_plural = _("dashboard cells: active contracts")
+        indexes = [
+            models.Index(
+                fields=["district", "program", "product_form"], name="dash_contracts_cell_idx"
+            ),
+            models.Index(fields=["program"], name="dash_contracts_prog_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.program_id} {self.product_form}: {self.contracts}"

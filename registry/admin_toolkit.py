@@ -243,3 +243,29 @@ def evidence_file(field_file: Any, name: str) -> FileResponse:
     response["X-Content-Type-Options"] = "nosniff"
     response["Cache-Control"] = "private, no-store"
     return response
+
+
+# The dashboard's area filters on a record with ``district`` and ``program`` (households, title
+# files, contracts, deliveries: ``farmers.reporting.dashboard.area_params``).
+AREA_LOOKUPS = frozenset(
+    {
+        "program__id__exact",
+        "program__funder__exact",
+        "district__exact",
+        "district__department__exact",
+        "district__province__exact",
+        "district__is_vraem__exact",
+    }
+)
+
+
+class DashboardLinksMixin:
+    """An admin list the dashboard links to: its area filters (:data:`AREA_LOOKUPS`) and the
+    list's own ``dashboard_lookups`` are allowed in the query string."""
+
+    dashboard_lookups: frozenset[str] = frozenset()
+
+    def lookup_allowed(self, lookup: str, value: str, request: HttpRequest | None = None) -> bool:
+        if lookup in AREA_LOOKUPS or lookup in self.dashboard_lookups:
+            return True
+        return super().lookup_allowed(lookup, value, request)  # type: ignore[misc]

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy as _
 from registry.actors import Actor
 from registry.admin import LargeTableAdmin, ProgrammeSettingsAdmin, request_actor
 from registry.admin.exports import ExportActionsMixin
-from registry.admin_toolkit import ReadOnlyInline
+from registry.admin_toolkit import DashboardLinksMixin, ReadOnlyInline
 from registry.exceptions import RegistryError
 
 from . import policies, selectors, services
@@ -126,8 +126,24 @@ def _bulk_action(to: str) -> Any:
 
 
 @admin.register(TitleApplication)
-class TitleApplicationAdmin(ExportActionsMixin, TitleStoryMixin, LargeTableAdmin):
+class TitleApplicationAdmin(
+    DashboardLinksMixin, ExportActionsMixin, TitleStoryMixin, LargeTableAdmin
+):
     """Title files by state and SLA; moves through the services only."""
+
+    # The dashboard's links (``titles.dashboard``): the files behind a figure.
+    dashboard_lookups = frozenset(
+        {
+            "status__in",
+            "status__exact",
+            "submitted_on__gte",
+            "submitted_on__lte",
+            "title_issued_on__gte",
+            "title_issued_on__lte",
+            "registered_on__gte",
+            "registered_on__lte",
+        }
+    )
 
     list_display = [
         "household",

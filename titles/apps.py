@@ -27,6 +27,14 @@ class TitlesConfig(AppConfig):
         from .annual import SECTION
 
         register_section(SECTION)
+        from . import summaries
+
+        summaries.register()
+        from farmers.reporting.dashboard import register_dashboard_section
+
+        from .dashboard import titles_panel
+
+        register_dashboard_section("titles", titles_panel, order=50)
         from . import webhooks
 
         webhooks.register()

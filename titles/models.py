@@ -23,6 +23,7 @@ from registry.models import (
     VersionedModel,
     funder_reference,
 )
+from registry.models.bases import district_column, program_column
 
 from .choices import (
     OPEN_STATUSES,
@@ -384,3 +385,53 @@ class TitleDocument(CreatedByModel):
 
     def __str__(self) -> str:
         return f"{self.get_type_display()} · {self.sha256[:12]}"
+
+
+class DashboardTitleMonth(models.Model):
+    """The dashboard's title cells per month (``titles.summaries``): files submitted, titles
+    issued and titles registered in the month (by the file's dates), and for the files
+    registered in it the days from submission to registration (sum and count, so a mean can be
+    shown). Append-only delta rows: a cell is the sum of its rows."""
+
+    district = district_column(db_index=False)
+    program = program_column(db_index=False)
+    month = models.DateField(_("month"))
+    submitted = models.IntegerField(_("files submitted"), default=0)
+    issued = models.IntegerField(_("titles issued"), default=0)
+    registered = models.IntegerField(_("titles registered"), default=0)
+    days_sum = models.BigIntegerField(_("days from submission to registration (sum)"), default=0)
+    days_count = models.IntegerField(_("files with days to title"), default=0)
+
+    class Meta:
+        ordering = ["district", "program", "month"]
+        verbose_name = _("dashboard cell: titles per month")
+        verbose_name_plural = _("dashboard cells: titles per month")
+        indexes = [
+            models.Index(fields=["district", "program", "month"], name="dash_titlemonth_cell_idx"),
+            models.Index(fields=["program", "month"], name="dash_titlemonth_prog_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.program_id} {self.month}"
+
+
+class DashboardTitleOpen(models.Model):
+    """The dashboard's open title files now (``titles.summaries``), by status (the statuses of
+    ``OPEN_STATUSES``: submitted up to SUNARP's registration). Append-only delta rows."""
+
+    district = district_column(db_index=False)
+    program = program_column(db_index=False)
+    status = models.CharField(_("status"), max_length=20, choices=TitleStatus.choices)
+    files = models.IntegerField(_("files"), default=0)
+
+    class Meta:
+        ordering = ["district", "program", "status"]
+        verbose_name = _("dashboard cell: open title files")
+        verbose_name_plural = _("dashboard cells: open title files")
+        indexes = [
+            models.Index(fields=["district", "program", "status"], name="dash_titleopen_cell_idx"),
+            models.Index(fields=["program"], name="dash_titleopen_prog_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.program_id} {self.status}: {self.files}"

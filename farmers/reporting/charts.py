@@ -8,6 +8,7 @@ never the only cue.
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -94,10 +95,21 @@ def empty(title: str, message: str, width: int = 440) -> SafeString:
     return _svg(width, 40 + 20 * len(lines), title, message, body)
 
 
-def hbars(title: str, bars: Sequence[Bar], *, empty_message: str, width: int = 440) -> SafeString:
-    """Horizontal bars with the label on the left and the value written after each bar."""
+def hbars(
+    title: str,
+    bars: Sequence[Bar],
+    *,
+    empty_message: str,
+    width: int = 440,
+    labels_above: bool = False,
+) -> SafeString:
+    """Horizontal bars with the label on the left and the value written after each bar;
+    ``labels_above`` writes each label whole above its bar, across the chart (long labels such
+    as product forms or title statuses, never cut off)."""
     if not bars or max((b.value for b in bars), default=0) <= 0:
         return empty(title, empty_message, width)
+    if labels_above:
+        return _hbars_labels_above(title, bars, width)
     row_h = 30
     # Labels on the left, as wide as the longest one (about 7.8 px a character at 14 px).
     longest = max(len(b.label) for b in bars)
@@ -129,6 +141,38 @@ def hbars(title: str, bars: Sequence[Bar], *, empty_message: str, width: int = 4
         body.extend(row)
     desc = "; ".join(f"{b.label}: {b.shown}" for b in bars)
     return _svg(width, len(bars) * row_h + 10, title, desc, "".join(body))
+
+
+def _hbars_labels_above(title: str, bars: Sequence[Bar], width: int) -> SafeString:
+    """:func:`hbars` with each label on a line of its own above its bar (wrapped at about
+    7.8 px a character when longer than the chart is wide)."""
+    per_line = max(int((width - 16) / 7.8), 10)
+    value_w = max(len(b.shown) for b in bars) * 8 + 12
+    plot_w = max(width - 8 - value_w, 60)
+    top = max(b.value for b in bars)
+    body = []
+    y = 4
+    for bar in bars:
+        lines = textwrap.wrap(bar.label, per_line) or [""]
+        row = [_text(8, y + 15 + 18 * i, line) for i, line in enumerate(lines)]
+        y += 18 * len(lines) + 4
+        length = max(plot_w * bar.value / top, 2 if bar.value else 0)
+        row += [
+            f'<rect x="8" y="{y}" width="{length:.1f}" height="20" rx="2" '
+            f'fill="{bar.color}" stroke="{TEXT}" stroke-opacity="0.25"/>',
+            _text(8 + length + 6, y + 15, bar.shown, weight="bold"),
+        ]
+        y += 30
+        if bar.href:
+            row = [
+                f'<a href="{escape(bar.href)}" aria-label="{escape(bar.label)}: '
+                f'{escape(bar.shown)}"><title>{escape(bar.label)}: {escape(bar.shown)}</title>',
+                *row,
+                "</a>",
+            ]
+        body.extend(row)
+    desc = "; ".join(f"{b.label}: {b.shown}" for b in bars)
+    return _svg(width, y + 4, title, desc, "".join(body))
 
 
 def columns(

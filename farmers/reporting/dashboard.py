@@ -10,6 +10,11 @@ index). Figures, bars and districts link to the admin list of the households beh
 Charts are inline SVG (:mod:`farmers.reporting.charts`); the map is a choropleth of district
 outlines (:func:`registry.maps.district_choropleth`).
 
+The apps above farmers add their own cards (land titles, sales) with
+:func:`register_dashboard_section` from their ``AppConfig.ready()``: each builds a
+:class:`Panel` from its own summary tables, in a fixed number of queries, with the page's
+filters (:class:`SectionInput`) and links to its own admin lists; farmers imports neither.
+
 Definitions (``docs/indicators.md``): households are reviewed (active) ones, in their current
 district and programme; "at a month's end" replays registrations and ledger moves by month;
 rungs reached in the period are households whose first arrival on a rung of the ladder (or
@@ -19,6 +24,7 @@ beyond) fell in it; spend is active support given in the period.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from decimal import Decimal
@@ -119,6 +125,25 @@ class Figure:
     href: str = ""
 
 
+def area_params(f: DashboardFilters) -> dict[str, str]:
+    """The page's area filters as admin-list lookups on a record's ``district`` and ``program``
+    (households, title files, contracts, deliveries: ``registry.admin_toolkit.AREA_LOOKUPS``)."""
+    params: dict[str, str] = {}
+    if f.program is not None:
+        params["program__id__exact"] = str(f.program.pk)
+    if f.funder is not None:
+        params["program__funder__exact"] = str(f.funder.pk)
+    if f.department:
+        params["district__department__exact"] = f.department
+    if f.province:
+        params["district__province__exact"] = f.province
+    if f.district:
+        params["district__exact"] = f.district
+    if f.vraem is not None:
+        params["district__is_vraem__exact"] = "1" if f.vraem else "0"
+    return params
+
+
 @dataclass
 class Links:
     """Links to the admin list of households, with the page's area filters."""
@@ -127,20 +152,7 @@ class Links:
     base: dict[str, str] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        f = self.filters
-        self.base = {"status__exact": HouseholdStatus.ACTIVE}
-        if f.program is not None:
-            self.base["program__id__exact"] = str(f.program.pk)
-        if f.funder is not None:
-            self.base["program__funder__exact"] = str(f.funder.pk)
-        if f.department:
-            self.base["district__department__exact"] = f.department
-        if f.province:
-            self.base["district__province__exact"] = f.province
-        if f.district:
-            self.base["district__exact"] = f.district
-        if f.vraem is not None:
-            self.base["district__is_vraem__exact"] = "1" if f.vraem else "0"
+        self.base = {"status__exact": HouseholdStatus.ACTIVE, **area_params(self.filters)}
 
     def households(self, **params: str) -> str:
         url = reverse("admin:farmers_household_changelist")
@@ -153,6 +165,63 @@ class Links:
         return month_of(month_index(self.filters.month_to) + 1) - timedelta(days=1)
 
 
+@dataclass(frozen=True)
+class SectionInput:
+    """What a registered section builds its card from: the person, the filters, the summary
+    cells in the person's area narrowed by the filters (``area``, a ``Q`` over ``district_id``
+    and ``program_id``) and the period's months."""
+
+    actor: Actor
+    filters: DashboardFilters
+    area: Q
+    months: list[date]
+    today: date
+
+    def period(self) -> tuple[date, date]:
+        """The period's first and last day."""
+        return self.months[0], month_of(month_index(self.months[-1]) + 1) - timedelta(days=1)
+
+    def month_labels(self) -> list[str]:
+        return _month_labels(self.months)
+
+    def link(self, route: str, **params: str) -> str:
+        """The admin list ``route`` (e.g. ``admin:titles_titleapplication_changelist``) narrowed
+        to the page's area and to ``params``."""
+        return f"{reverse(route)}?{urlencode({**area_params(self.filters), **params})}"
+
+
+@dataclass(frozen=True)
+class Cell:
+    """One cell of a section's table: its text, the admin list behind it, numeric or not."""
+
+    text: str
+    href: str = ""
+    num: bool = False
+
+
+@dataclass(frozen=True)
+class Panel:
+    """A registered section's card: a title, a note, headline figures, charts and a table."""
+
+    key: str
+    title: str
+    figures: list[Figure]
+    charts: list[SafeString]
+    note: str = ""
+    headers: list[Cell] = field(default_factory=list)
+    rows: list[list[Cell]] = field(default_factory=list)
+
+
+SectionBuilder = Callable[[SectionInput], Panel]
+SECTIONS: dict[str, tuple[int, SectionBuilder]] = {}
+
+
+def register_dashboard_section(name: str, build: SectionBuilder, *, order: int = 100) -> None:
+    """Add a card to the dashboard (from an app's ``AppConfig.ready()``): ``build`` reads the
+    app's summary tables in a fixed number of queries, whatever the number of records."""
+    SECTIONS[name] = (order, build)
+
+
 def _month_labels(months: list[date]) -> list[str]:
     """Short month names; the year under the first month and under each January."""
     return [
@@ -163,6 +232,11 @@ def _month_labels(months: list[date]) -> list[str]:
     ]
 
 
+def soles(value: Decimal) -> str:
+    """An amount in soles as shown on the dashboard (S/ 1,234.50)."""
+    return _soles(value)
+
+
 def _soles(value: Decimal) -> str:
     return f"S/ {value.quantize(Decimal('0.01')):,}"
 
@@ -171,7 +245,8 @@ def dashboard_context(
     *, actor: Actor, filters: DashboardFilters | None = None, today: date | None = None
 ) -> dict[str, Any]:
     """Figures, charts and tables of the dashboard for ``actor`` and ``filters`` (eight queries
-    over the summary tables and alerts, whatever the number of households)."""
+    over the summary tables and alerts, plus each registered section's own, whatever the number
+    of households and records)."""
     today = today or timezone.localdate()
     filters = filters or DashboardFilters.default(today)
     area = filters.area(actor)
@@ -332,7 +407,10 @@ def dashboard_context(
         ),
     ]
     cost_rows = _cost_rows(spend, reached, registered, programs, funders, links)
+    section_input = SectionInput(actor, filters, area, months, today)
+    panels = [build(section_input) for _order, build in sorted(SECTIONS.values(), key=_first)]
     return {
+        "panels": panels,
         "figures": figures,
         "funnel_chart": _funnel(by_stage, links),
         "tenure_chart": _tenure(by_program, programs, links),
@@ -347,6 +425,10 @@ def dashboard_context(
         "today": today,
         "period": (first, last),
     }
+
+
+def _first(item: tuple[int, SectionBuilder]) -> int:
+    return item[0]
 
 
 def _alert_filters(filters: DashboardFilters) -> Q:

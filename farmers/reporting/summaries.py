@@ -54,9 +54,13 @@ from .indicators import LADDER
 __all__ = [
     "PARTS",
     "STAGE_PARTS",
+    "Delta",
+    "apply",
     "contributions",
+    "difference",
     "household_counted",
     "rebuild",
+    "register_table",
     "support_added",
     "tracking",
 ]
@@ -86,13 +90,31 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
         ("cost_cents", "items"),
     ),
 }
+# The tables of this app (a household's contribution); ``TABLES`` also holds the apps' own.
 PARTS: tuple[str, ...] = tuple(TABLES)
+# part → what recomputes that table's cells from the records (the apps' tables).
+RECOMPUTE: dict[str, Any] = {}
 # What the transition engine changes: stage, stage_since, milestones and the ledger.
 STAGE_PARTS: tuple[str, ...] = ("households", "stages", "reach")
 UPSERT_ROWS = 200
 
 Cells = dict[tuple[Any, ...], list[int]]
 Delta = dict[str, Cells]
+
+
+def register_table(
+    part: str,
+    model: Any,
+    keys: tuple[str, ...],
+    values: tuple[str, ...],
+    recompute: Any,
+) -> None:
+    """Register an app's summary table (from its ``AppConfig.ready()``: farmers imports no app
+    above it). ``recompute()`` returns the table's cells (key → values) from the records; the
+    app keeps the table exact in its own services' transactions with :func:`apply` and
+    :func:`difference`. :func:`rebuild` and :func:`compact` then cover it."""
+    TABLES[part] = (model, keys, values)
+    RECOMPUTE[part] = recompute
 
 
 def _first_of_month(value: date | datetime) -> date:
@@ -257,11 +279,14 @@ def difference(after: Delta, before: Delta) -> Delta:
     """``after − before``, cell by cell (zero cells dropped)."""
     result: Delta = {}
     for part in after.keys() | before.keys():
-        cells: Cells = defaultdict(lambda: [0, 0])
+        cells: Cells = {}
         for sign, delta in ((1, after.get(part, {})), (-1, before.get(part, {}))):
             for key, values in delta.items():
+                cell = cells.setdefault(key, [0] * len(values))
+                if len(cell) < len(values):
+                    cell.extend([0] * (len(values) - len(cell)))
                 for i, value in enumerate(values):
-                    cells[key][i] += sign * value
+                    cell[i] += sign * value
         result[part] = {k: v for k, v in cells.items() if any(v)}
     return result
 
@@ -270,7 +295,7 @@ def apply(delta: Delta, sign: int = 1) -> int:
     """Add ``sign × delta`` to the tables as delta rows: one ``INSERT`` per table (per 200
     cells), never an update of a row another transaction may hold. Returns the rows written."""
     written = 0
-    for part in PARTS:
+    for part in TABLES:
         cells = delta.get(part)
         if not cells:
             continue
@@ -379,7 +404,8 @@ def compact() -> dict[str, int]:
 def rebuild(*, chunk_size: int = 50_000, write: Any = None) -> dict[str, int]:
     """Recompute every table from the records, in one transaction: emptied, then the
     contributions of each household-id range added (the grouped queries of
-    :func:`contributions` over the range). Returns the cells per table."""
+    :func:`contributions` over the range), then the apps' tables (:func:`register_table`).
+    Returns the cells per table."""
     with transaction.atomic():
         for model, _keys, _values in TABLES.values():
             model.objects.all().delete()
@@ -398,4 +424,8 @@ def rebuild(*, chunk_size: int = 50_000, write: Any = None) -> dict[str, int]:
             if write is not None:
                 write(f"  … {done:,} households")
             lo = hi
+        for part, recompute in RECOMPUTE.items():
+            apply({part: recompute()})
+            if write is not None:
+                write(f"  … {part}")
         return compact()

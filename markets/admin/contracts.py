@@ -16,7 +16,7 @@ from django.utils.translation import gettext_lazy as _
 
 from registry.admin import LargeTableAdmin, request_actor
 from registry.admin.exports import ExportActionsMixin
-from registry.admin_toolkit import ReadOnlyInline, stream_csv
+from registry.admin_toolkit import DashboardLinksMixin, ReadOnlyInline, stream_csv
 from registry.display import number
 
 from .. import eudr, selectors, services
@@ -77,8 +77,13 @@ class SeasonYearFilter(admin.SimpleListFilter):
 
 
 @admin.register(Contract)
-class ContractAdmin(ExportActionsMixin, ContractStoryMixin, ScopedMixin, LargeTableAdmin):
+class ContractAdmin(
+    DashboardLinksMixin, ExportActionsMixin, ContractStoryMixin, ScopedMixin, LargeTableAdmin
+):
     """Contracts with their deliveries, schedule and status history."""
+
+    # The dashboard's links (``markets.dashboard``): the active contracts by product form.
+    dashboard_lookups = frozenset({"status__exact", "product_form__exact"})
 
     list_display = [
         "household",
@@ -240,8 +245,13 @@ class ContractAdmin(ExportActionsMixin, ContractStoryMixin, ScopedMixin, LargeTa
 
 
 @admin.register(Delivery)
-class DeliveryAdmin(ExportActionsMixin, ScopedMixin, LargeTableAdmin):
+class DeliveryAdmin(DashboardLinksMixin, ExportActionsMixin, ScopedMixin, LargeTableAdmin):
     """Deliveries: the reception queue (accept through the service) and XLSX / CSV export."""
+
+    # The dashboard's links (``markets.dashboard``): the sales behind a figure.
+    dashboard_lookups = frozenset(
+        {"status__in", "delivered_on__gte", "delivered_on__lte", "contract__product_form__exact"}
+    )
 
     list_display = [
         "delivered_on",

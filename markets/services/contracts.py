@@ -30,7 +30,7 @@ from registry.models import Organization, Program
 from registry.services import field_error
 from registry.workflow import Flow, Step, transition
 
-from .. import policies
+from .. import policies, summaries
 from ..choices import Certification, ContractStatus, PriceRule, PriceUnit, forms_for_crop
 from ..models import Contract, ContractStatusChange, DeliverySchedule
 from ..workflow import CONTRACT_MACHINE, NOT_SUSPENDED, SEASON_OPEN
@@ -322,6 +322,8 @@ def contract_create(
         exclude=["household", "seller_organization", "buyer", "district", "program"]
     )
     contract.save(force_insert=True)
+    # The dashboard's contract cells, in this transaction (a draft counts nowhere yet).
+    summaries.changed(summaries.contract_cells(contract), {})
     DeliverySchedule.objects.bulk_create(
         [DeliverySchedule(contract=contract, due_on=d, expected_kg=kg) for d, kg in rows]
     )
@@ -441,6 +443,8 @@ def _signature_day(step: Step[Contract]) -> date:
 
 def _contract_apply(step: Step[Contract]) -> None:
     contract, reason = step.instance, step.data.get("reason", "")
+    # The contract's dashboard cells before the move.
+    step.context["summary"] = summaries.contract_cells(contract, status=step.before)
     signing = step.to == ContractStatus.ACTIVE and step.before == ContractStatus.DRAFT
     if step.data.get("signed_on") is not None and not signing:
         raise field_error(
@@ -455,6 +459,11 @@ def _contract_apply(step: Step[Contract]) -> None:
     contract.status_reason = reason
     if reason:
         step.changes["reason"] = reason
+
+
+def _contract_after(step: Step[Contract]) -> None:
+    # The dashboard's contract cells, in the move's transaction.
+    summaries.changed(summaries.contract_cells(step.instance), step.context["summary"])
 
 
 def _contract_enqueue(step: Step[Contract]) -> None:
@@ -488,6 +497,7 @@ CONTRACT_FLOW: Flow[Contract] = Flow(
     history=lambda step: _record_status(
         step.instance, step.actor, step.before, step.to, step.data.get("reason", "")
     ),
+    after=_contract_after,
     enqueue=_contract_enqueue,
     version_first=True,
     event=WebhookEventType.CONTRACT_STATUS_CHANGED,

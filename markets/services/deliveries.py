@@ -28,7 +28,7 @@ from registry.idempotency import replayed, replays_lost_race, request_hash
 from registry.services import check_version, field_error
 from registry.workflow import Flow, Step, transition
 
-from .. import policies
+from .. import policies, summaries
 from ..choices import (
     ContractStatus,
     DeliveryStatus,
@@ -167,6 +167,8 @@ def delivery_record(
         **({"id": id} if id is not None else {}),
     )
     delivery.save(force_insert=True)
+    # The dashboard's sales cells, in this transaction (a recorded delivery counts once accepted).
+    summaries.changed(summaries.delivery_cells(delivery), {})
     locked.delivered_kg = delivered_total
     locked.save(update_fields=["delivered_kg"])
     change_record(
@@ -298,6 +300,8 @@ def _need_paid_on(step: Step[Delivery]) -> None:
 
 def _delivery_apply(step: Step[Delivery]) -> None:
     locked, to, changes = step.instance, step.to, step.changes
+    # The delivery's dashboard cells before the move.
+    step.context["summary"] = summaries.delivery_cells(locked, status=step.before)
     contract = locked.contract
     if to == DeliveryStatus.REJECTED:
         locked.rejection_reason = step.data["rejection_reason"]
@@ -345,6 +349,8 @@ def _delivery_apply(step: Step[Delivery]) -> None:
 
 def _delivery_after(step: Step[Delivery]) -> None:
     step.instance.contract.save(update_fields=["delivered_kg", "accepted_kg", "accepted_value_pen"])
+    # The dashboard's sales cells, in the move's transaction.
+    summaries.changed(summaries.delivery_cells(step.instance), step.context["summary"])
 
 
 def _delivery_enqueue(step: Step[Delivery]) -> None:

@@ -18,7 +18,15 @@ from registry.choices import AlertKind, Role
 from registry.models import Program
 from registry.services import membership_assign, role_groups_sync
 from tests.factories import UserFactory
-from tests.farmers.ledger import PICHARI, SIVIA, change, household, seed_ledger, support
+from tests.farmers.ledger import (
+    PICHARI,
+    SIVIA,
+    change,
+    household,
+    seed_ledger,
+    seed_titles_and_sales,
+    support,
+)
 
 pytestmark = pytest.mark.django_db
 
@@ -121,6 +129,8 @@ def test_query_count_does_not_grow_with_households(
     program: Program, seeded: dict[str, Any]
 ) -> None:
     client = staff_client(program)
+    seed_titles_and_sales(program, seeded["other"])
+    summaries.rebuild()
     client.get(URL)
     with CaptureQueriesContext(connection) as few:
         assert client.get(URL).status_code == 200
@@ -128,13 +138,25 @@ def test_query_count_does_not_grow_with_households(
         h = household(program, (PICHARI, SIVIA)[n % 2], stage=Stage.COMMITTED)
         change(h, Stage.ENROLLED, Stage.COMMITTED, date(2026, 5, 1 + n % 20))
         support(h, "5.00", seeded["usaid"])
+    for _n in range(5):  # 25 more title files, 30 more contracts and deliveries
+        seed_titles_and_sales(program, seeded["other"])
     summaries.rebuild()
     with CaptureQueriesContext(connection) as many:
         assert client.get(URL).status_code == 200
-    assert len(few.captured_queries) == len(many.captured_queries) <= 25
-    # None of them reads the ledger, the households or the support.
+    # Two queries for each card (titles, sales) over their own summary tables.
+    assert len(few.captured_queries) == len(many.captured_queries) <= 29
+    # None of them reads the ledger, the households, the support, the title files, the
+    # contracts or the deliveries.
+    records = (
+        "farmers_stagechange",
+        'farmers_household"',
+        "farmers_support",
+        'titles_titleapplication"',
+        'markets_contract"',
+        'markets_delivery"',
+    )
     for query in many.captured_queries:
-        for table in ("farmers_stagechange", 'farmers_household"', "farmers_support"):
+        for table in records:
             assert table not in query["sql"], query["sql"]
 
 
@@ -211,3 +233,63 @@ def test_filters_narrow_every_figure(program: Program, seeded: dict[str, Any]) -
     # A period that ends before it starts is said, and the default one is shown.
     response = client.get(URL, {"month_from": "2026-06", "month_to": "2026-01"})
     assert response.status_code == 200 and response.context["form"].errors
+
+
+def panel_figures(context: Any, key: str) -> dict[str, tuple[str, str]]:
+    [panel] = [p for p in context["panels"] if p.key == key]
+    return {f.label: (f.value, f.href) for f in panel.figures}
+
+
+def test_title_and_sales_cards(program: Program, seeded: dict[str, Any]) -> None:
+    """The land-title and sales cards: figures from the summary tables, each linking to the
+    admin list of the title files, deliveries or contracts behind it, labels not codes."""
+    seed_titles_and_sales(program, seeded["other"])
+    summaries.rebuild()
+    client = staff_client(program)
+    response = client.get(URL, {"month_from": "2026-01", "month_to": "2026-11"})
+    titles = panel_figures(response.context, "titles")
+    assert [v for v, _h in titles.values()] == ["4", "1", "1", "123", "2"]
+    [mean] = [f for f in response.context["panels"][0].figures if f.value == "123"]
+    assert mean.note == "1 expediente"
+    for (value, href), label in zip(titles.values(), titles, strict=True):
+        expected = 1 if value == "123" else int(value)  # the registered files behind the mean
+        assert changelist_count(client, href) == expected, label
+    sales = panel_figures(response.context, "sales")
+    assert [v for v, _h in sales.values()] == ["346 kg", "S/ 3,354.75", "3", "1"]
+    counts = [changelist_count(client, href) for _v, href in sales.values()]
+    assert counts == [3, 3, 3, 1]
+    [panel] = [p for p in response.context["panels"] if p.key == "sales"]
+    rows = [[cell.text for cell in row] for row in panel.rows]
+    assert [row[1:] for row in rows] == [
+        ["300 kg", "S/ 2,854.75", "2", "1"],
+        ["46 kg", "S/ 500.00", "1", "0"],
+    ]
+    # Labels, never codes.
+    assert rows[0][0] == "Cacao en grano seco fermentado" and "parchment" not in rows[1][0]
+    for row in panel.rows:
+        assert changelist_count(client, row[1].href) == int(row[3].text)
+    assert changelist_count(client, panel.rows[0][4].href) == 1
+    # The open files by status, each bar linking to its files.
+    assert "status__exact=legal_review" in str(response.context["panels"][0].charts[2])
+
+
+def test_title_and_sales_cards_follow_the_filters(program: Program, seeded: dict[str, Any]) -> None:
+    seed_titles_and_sales(program, seeded["other"])
+    summaries.rebuild()
+    client = staff_client(program)
+
+    def values(key: str, **params: str) -> list[str]:
+        response = client.get(URL, {"month_from": "2026-01", "month_to": "2026-11", **params})
+        assert response.status_code == 200
+        return [v for v, _h in panel_figures(response.context, key).values()]
+
+    assert values("titles", district=SIVIA) == ["1", "0", "0", "—", "0"]
+    assert values("titles", department="08") == ["3", "1", "1", "123", "2"]
+    assert values("titles", vraem="no")[0] == "0"
+    assert values("titles", month_from="2026-06", month_to="2026-07")[:3] == ["0", "1", "1"]
+    assert values("sales", district=SIVIA) == ["46 kg", "S/ 500.00", "1", "0"]
+    assert values("sales", month_from="2026-06", month_to="2026-06")[:3] == [
+        "200 kg",
+        "S/ 1,900.00",
+        "1",
+    ]

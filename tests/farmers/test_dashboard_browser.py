@@ -1,8 +1,9 @@
 """The dashboard in a real headless Chromium: login through the form, charts and the district map
-drawn with the seeded figures at 1280 and 360 px, nothing cut off (the cost table shows labels
-and wraps or scrolls inside its card), the filters and the links to the households behind a
-figure working, nothing fetched from outside the server and no serious accessibility problem
-(axe-core). Screenshots are saved in the test artefacts."""
+drawn with the seeded figures at 1280 and 360 px, nothing cut off (the cost and sales tables
+show labels and wrap or scroll inside their cards), the land-title and sales cards, the filters
+and the links to the households and deliveries behind a figure working, nothing fetched from
+outside the server and no serious accessibility problem (axe-core). Screenshots are saved in the
+test artefacts."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ from registry.geography import load_geography
 from registry.models import Department, District, Program, Province
 from registry.services import membership_assign, role_groups_sync
 from tests.factories import OrganizationFactory, ProgramFactory, UserFactory
-from tests.farmers.ledger import seed_ledger
+from tests.farmers.ledger import seed_ledger, seed_titles_and_sales
 from tests.farmers.test_dashboard import raise_alerts
 from tests.field.browser import serious_violations
 
@@ -37,6 +38,7 @@ def staff_program() -> Program:
     program = ProgramFactory.create(code="pirdais", name="PIRDAIS", agency=agency)
     data = seed_ledger(program)
     raise_alerts(program, data["other"])
+    seed_titles_and_sales(program, data["other"])
     summaries.rebuild()  # the synthetic rows bypass the services
     role_groups_sync()
     user = UserFactory.create(username="personal", is_staff=True)
@@ -71,15 +73,24 @@ def test_dashboard_charts_render_with_seeded_figures(
     page.get_by_role("button", name="Iniciar sesión").click()
     page.wait_for_url(f"{live_server.url}/admin/dashboard/")
     assert page.locator("h1").inner_text() == "Tablero del programa"
+
     # Headline figures: 10 families, 3 coca-free or beyond, 10 registered and 2 relapses in the
     # period, none with tenure, S/ 640 spent, 3 overdue titles and deliveries.
-    figures = page.evaluate(
-        "() => [...document.querySelectorAll('.dash-figure .value')]"
-        ".map(e => e.firstChild.textContent.trim())"
-    )
-    assert figures == ["10", "3", "10", "2", "0", "S/ 640.00", "3"]
+    def figures(where: str) -> list[str]:
+        return list(
+            page.evaluate(
+                f"() => [...document.querySelectorAll('{where} .dash-figure .value')]"
+                ".map(e => e.firstChild.textContent.trim())"
+            )
+        )
+
+    assert figures("#headline") == ["10", "3", "10", "2", "0", "S/ 640.00", "3"]
+    # Land titles: 4 files submitted in the period, 1 title issued and registered after 123
+    # days, 2 files open; sales: 346 kg worth S/ 3,354.75 in 3 deliveries, 1 active contract.
+    assert figures("#titles") == ["4", "1", "1", "123", "2"]
+    assert figures("#sales") == ["346 kg", "S/ 3,354.75", "3", "1"]
     charts = page.locator("svg.chart")
-    assert charts.count() >= 6
+    assert charts.count() >= 11
     for chart in charts.all():
         box = chart.bounding_box()
         assert box is not None and box["width"] > 200 and box["height"] > 40
@@ -101,6 +112,14 @@ def test_dashboard_charts_render_with_seeded_figures(
     assert card is not None and table_box is not None
     assert table_box["x"] + table_box["width"] <= card["x"] + card["width"] + 1
     assert page.locator("#overdue svg").get_by_text("Sivia", exact=True).is_visible()
+    # The title and sales cards: labels, never codes, and the sales table inside its card.
+    assert page.locator("#titles svg").get_by_text("En calificación legal", exact=True).is_visible()
+    sales_text = page.locator("#sales table").inner_text()
+    assert "Cacao en grano seco fermentado" in sales_text and "cacao_dry" not in sales_text
+    card = page.locator("#sales").bounding_box()
+    table_box = page.locator("#sales .dash-table").bounding_box()
+    assert card is not None and table_box is not None
+    assert table_box["x"] + table_box["width"] <= card["x"] + card["width"] + 1
     # No horizontal scrolling on a phone.
     wide = page.evaluate(
         """() => [...document.querySelectorAll('body *')]
@@ -116,15 +135,23 @@ def test_dashboard_charts_render_with_seeded_figures(
     page.screenshot(path=str(artifacts_dir / f"dashboard-{name}.png"), full_page=True)
     violations = serious_violations(page)
     assert violations == [], [(v["id"], v["help"], v["nodes"]) for v in violations]
-    for card in ("funnel", "stages", "map", "cost"):
+    for card in ("funnel", "stages", "map", "cost", "titles", "sales"):
         page.locator(f"#{card}").screenshot(
             path=str(artifacts_dir / f"dashboard-{name}-{card}.png")
         )
+    # The deliveries behind the sales figures, then back.
+    page.locator("#sales .dash-figure a").first.click()
+    page.wait_for_url("**/admin/markets/delivery/**")
+    assert page.locator("#result_list tbody tr").count() == 3
+    page.go_back()
+    page.wait_for_url(f"{live_server.url}/admin/dashboard/")
     # The filters: Sivia only (labels in the form), then the households behind the first figure.
     page.select_option("#id_district", label="Sivia (Huanta)")
     page.get_by_role("button", name="Aplicar").click()
     page.wait_for_url("**district=050407**")
     assert page.locator(".dash-figure .value").first.inner_text().strip() == "4"
+    assert figures("#titles") == ["1", "0", "0", "—", "0"]
+    assert figures("#sales")[0] == "46 kg"
     page.screenshot(path=str(artifacts_dir / f"dashboard-{name}-sivia.png"), full_page=True)
     page.locator(".dash-figure a").first.click()
     page.wait_for_url("**/admin/farmers/household/**")

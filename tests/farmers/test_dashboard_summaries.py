@@ -1,9 +1,11 @@
 """The dashboard's summary tables stay equal to a full recomputation after random sequences of
 changes made through the services (registration, review, district and programme changes,
-support, evidence then the engine's recompute, sweeps, merges), on SQLite and PostgreSQL."""
+support, evidence then the engine's recompute, sweeps, merges, title files and their moves,
+contracts, deliveries and their moves), on SQLite and PostgreSQL."""
 
 from __future__ import annotations
 
+import contextlib
 import io
 import random
 from datetime import date, timedelta
@@ -11,6 +13,7 @@ from decimal import Decimal
 from typing import Any
 
 import pytest
+from django.core.exceptions import ValidationError
 from django.core.management import call_command
 
 from farmers import services
@@ -21,13 +24,23 @@ from farmers.services.enrolment import enrolment_date
 from farmers.transition import engine
 from farmers.transition.rules import HouseholdEvidence, Visit
 from farmers.transition.sweep import run_all
+from markets import services as markets_services
+from markets.choices import ContractStatus, DeliveryStatus
+from markets.models import Contract, Delivery
+from markets.workflow import CONTRACT_MACHINE
 from registry.actors import Actor
 from registry.choices import OrganizationKind, Role
-from registry.models import Organization, Program
+from registry.exceptions import RegistryError
+from registry.models import District, Organization, Program
 from registry.services import role_groups_sync
 from tests.factories import OrganizationFactory, ProgramFactory
 from tests.farmers.test_merge_and_admin import CONSENT, member, person
 from tests.farmers.transition_helpers import add_evidence, make_household
+from tests.titles.conftest import EXTRA, POSSESSION_SINCE, attach, registration, square
+from titles import services as titles_services
+from titles.choices import TitleDocumentType, TitleStatus
+from titles.models import TitleApplication
+from titles.workflow import next_states
 
 pytestmark = pytest.mark.django_db
 
@@ -74,6 +87,17 @@ class World:
         self.supervisor = Actor.for_user(person("supervisora", partner, Role.SUPERVISOR))
         self.households: list[Household] = []
         self.dni = 40_000_000
+        self.authority = OrganizationFactory.create(
+            code="dra-cusco", kind=OrganizationKind.TITLING_AUTHORITY, ruc=""
+        )
+        self.authority.districts.set(District.objects.filter(ubigeo__in=[PICHARI, KIMBIRI]))
+        markets_services.buyer_register(
+            actor=None, code="coop-pangoa", name="Cooperativa Agraria Pangoa", ruc="20131312955"
+        )
+        self.files: list[Any] = []
+        self.contracts: list[Any] = []
+        self.deliveries: list[Any] = []
+        self.plots = 0
 
     def fresh(self, household: Household) -> Household:
         return Household.objects.get(pk=household.pk)
@@ -185,9 +209,151 @@ class World:
             source, target = self.rng.sample(live, 2)
             services.household_merge(actor=self.supervisor, source=source, target=target)
 
+    # --- title files, contracts and deliveries (``titles.summaries``, ``markets.summaries``) --
 
+    def title_file(self) -> None:
+        """A title file for an active household's new plot, with every document."""
+        active = self.live()
+        if not active:
+            return
+        household = self.rng.choice(active)
+        self.plots += 1
+        plot, _created = services.plot_create(
+            actor=SYSTEM,
+            household=household.pk,
+            name=f"Chacra {self.plots}",
+            tenure="possession",
+            geometry=square(-73.97 + 0.01 * self.plots, -12.52),
+        )
+        application, _created = titles_services.title_application_create(
+            actor=SYSTEM,
+            household=household.pk,
+            plot=plot.pk,
+            authority=self.authority.code,
+            possession_started_on=POSSESSION_SINCE,
+        )
+        attach(application, *TitleDocumentType.values)
+        self.files.append(application.pk)
+
+    def title_move(self) -> None:
+        """A random move of a random file, on a day after its last act (refused moves roll
+        back and change nothing)."""
+        if not self.files:
+            return
+        application = TitleApplication.objects.get(pk=self.rng.choice(self.files))
+        targets = next_states(application)
+        if not targets:
+            return
+        # Mostly forward, sometimes a detour or an end (observed, rejected, withdrawn).
+        ahead = [t for t in targets if t not in SIDE_MOVES] or targets
+        to = self.rng.choice(ahead if self.rng.random() < 0.8 else targets)
+        day = application.status_since + timedelta(days=self.rng.randrange(1, 40))
+        if to == TitleStatus.TITLE_ISSUED and application.notice_ends_on is not None:
+            day = max(day, application.notice_ends_on + timedelta(days=1))
+        extra = registration(day) if to == TitleStatus.REGISTERED else dict(EXTRA.get(to, {}))
+        if to == TitleStatus.REJECTED:
+            extra = {"reason": "litigation"}
+        with contextlib.suppress(RegistryError, ValidationError):
+            titles_services.title_application_transition(
+                actor=SYSTEM, application=application.pk, to=to, today=day, **extra
+            )
+
+    def contract(self) -> None:
+        """A cacao contract of an active household, signed at once most times."""
+        active = self.live()
+        if not active:
+            return
+        contract, _created = markets_services.contract_create(
+            actor=SYSTEM,
+            household=self.rng.choice(active).pk,
+            buyer="coop-pangoa",
+            crop="cacao",
+            product_form=self.rng.choice(["cacao_dry", "cacao_wet"]),
+            season_start=TODAY - timedelta(days=200),
+            season_end=TODAY + timedelta(days=100),
+            volume_kg="1500",
+            price_pen_per_kg=self.rng.choice(["9.50", "7.25"]),
+        )
+        self.contracts.append(contract.pk)
+        if self.rng.random() < 0.8:
+            markets_services.contract_transition(
+                actor=SYSTEM,
+                contract=contract,
+                to=ContractStatus.ACTIVE,
+                signed_on=contract.season_start,
+                today=TODAY - timedelta(days=150),
+            )
+
+    def contract_move(self) -> None:
+        if not self.contracts:
+            return
+        contract = Contract.objects.get(pk=self.rng.choice(self.contracts))
+        targets = CONTRACT_MACHINE.allowed(contract.status)
+        if not targets:
+            return
+        with contextlib.suppress(RegistryError, ValidationError):
+            markets_services.contract_transition(
+                actor=SYSTEM,
+                contract=contract,
+                to=self.rng.choice(targets),
+                reason="prueba",
+                override_reason="prueba",
+                today=TODAY - timedelta(days=self.rng.randrange(0, 100)),
+            )
+
+    def deliver(self) -> None:
+        live = list(Contract.objects.filter(pk__in=self.contracts, status=ContractStatus.ACTIVE))
+        if not live:
+            return
+        contract = self.rng.choice(live)
+        try:
+            delivery, _created = markets_services.delivery_record(
+                actor=SYSTEM,
+                contract=contract.pk,
+                delivered_on=TODAY - timedelta(days=self.rng.randrange(0, 150)),
+                quality_grade="a",
+                weight_kg=str(Decimal(self.rng.randrange(100, 90_000)) / 100),
+                today=TODAY,
+            )
+        except (RegistryError, ValidationError):
+            return
+        self.deliveries.append(delivery.pk)
+
+    def delivery_move(self) -> None:
+        if not self.deliveries:
+            return
+        delivery = Delivery.objects.get(pk=self.rng.choice(self.deliveries))
+        # Mostly accepted then paid, sometimes rejected (or a move the workflow refuses).
+        to = self.rng.choice([DeliveryStatus.ACCEPTED, DeliveryStatus.PAID])
+        if self.rng.random() < 0.25:
+            to = DeliveryStatus.REJECTED
+        with contextlib.suppress(RegistryError, ValidationError):
+            markets_services.delivery_transition(
+                actor=SYSTEM,
+                delivery=delivery,
+                to=to,
+                rejection_reason="moisture",
+                payment_reference="OP-123",
+                paid_on=delivery.delivered_on,
+                today=TODAY,
+            )
+
+
+SYSTEM = Actor(unrestricted=True)
+SIDE_MOVES = (
+    TitleStatus.OBSERVED,
+    TitleStatus.SUNARP_OBSERVED,
+    TitleStatus.REJECTED,
+    TitleStatus.WITHDRAWN,
+)
 MOVES = ["register", "approve", "approve", "deactivate", "move", "support", "support"]
 MOVES += ["evidence", "evidence", "evidence", "sweep", "merge", "seeded"]
+# Title files, contracts and deliveries, with the household moves that change their cells
+# (merges move them) or not (district and programme changes, review).
+APP_MOVES = ["title_file", "title_move", "title_move", "title_move", "title_move", "title_move"]
+APP_MOVES += ["contract", "contract_move", "deliver", "deliver", "deliver"]
+APP_MOVES += ["delivery_move", "delivery_move", "delivery_move"]
+APP_MOVES += ["merge", "move", "deactivate", "register", "approve"]
 
 
 @pytest.mark.parametrize("seed", range(6))
@@ -207,6 +373,31 @@ def test_summaries_equal_a_full_recomputation_after_random_changes(
     # The test moved households: the tables are not trivially empty.
     state = table_state()
     assert state["households"] and state["stages"]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_title_and_sales_summaries_equal_a_full_recomputation_after_random_changes(
+    program: Program, partner: Organization, seed: int
+) -> None:
+    """Title files filed and moved, contracts signed and moved, deliveries recorded, accepted,
+    rejected and paid, households merged (their files, contracts and deliveries follow)."""
+    rng = random.Random(seed)
+    world = World(program, partner, rng)
+    for _n in range(3):
+        world.seeded()
+    for _n in range(2):
+        world.title_file()
+        world.contract()
+        world.deliver()
+    for step in range(45):
+        getattr(world, rng.choice(APP_MOVES))()
+        if step % 15 == 14:
+            assert_equal_to_rebuild()
+    assert_equal_to_rebuild()
+    # The files, contracts and deliveries moved: the tables are not trivially empty.
+    state = table_state()
+    assert state["title_months"] and state["title_open"]
+    assert state["sales"] and state["contracts"]
 
 
 def test_the_tables_hold_the_known_figures(program: Program, partner: Organization) -> None:

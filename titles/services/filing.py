@@ -24,7 +24,7 @@ from registry.idempotency import replayed, replays_lost_race, request_hash
 from registry.models import Organization
 from registry.services import field_error
 
-from .. import policies
+from .. import policies, summaries
 from ..choices import Procedure
 from ..clock import settings_for
 from ..models import TitleApplication, TitleStatusChange
@@ -165,6 +165,8 @@ def title_application_create(
             extra={"application": str(clash.pk)},
         )
     application.save(force_insert=True)
+    # The dashboard's title cells, in this transaction (a draft counts nowhere yet).
+    summaries.changed(application, {})
     TitleStatusChange.objects.create(
         application=application,
         from_status="",

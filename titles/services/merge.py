@@ -8,6 +8,7 @@ from farmers.merging import move_records
 from farmers.models import Household
 from registry.actors import Actor
 
+from .. import summaries
 from ..models import TitleApplication
 
 
@@ -18,4 +19,8 @@ def title_files_merge(source: Household, target: Household, actor: Actor) -> dic
     files (one open file per plot holds as before); SLA alerts moved with the household's
     alerts. Called inside the merge's transaction."""
     files = TitleApplication.objects.filter(household=source)
-    return {"title_files": move_records(files, source, target, actor)}
+    ids = list(files.select_for_update().order_by("pk").values_list("pk", flat=True))
+    # The files' dashboard cells follow them to the target's district and programme.
+    with summaries.tracking(ids):
+        moved = move_records(files, source, target, actor)
+    return {"title_files": moved}

@@ -20,7 +20,7 @@ from registry.exceptions import Conflict, InvalidTransition, NotFound
 from registry.services import field_error
 from registry.workflow import Flow, Step, transition
 
-from .. import policies, selectors
+from .. import policies, selectors, summaries
 from ..choices import (
     LIVE_STATUSES,
     ObjectionDecision,
@@ -78,6 +78,8 @@ def _apply(step: Step[TitleApplication]) -> None:
     both on the move's act date (``on``, the registration date, or today), the fields the move
     brings (rejection reason, SUNARP registration)."""
     application, before, to = step.instance, step.before, step.to
+    # The file's dashboard cells before the move (its dates are still the old ones).
+    step.context["summary"] = summaries.cells_of(application, status=before)
     if step.data.get("on") is not None and ACT_DATE not in step.move.guards:
         raise field_error(
             "on",
@@ -120,6 +122,8 @@ def _history(step: Step[TitleApplication]) -> None:
 def _after(step: Step[TitleApplication]) -> None:
     # The alerts of the state the file leaves no longer hold.
     title_alerts_resolve(step.instance)
+    # The dashboard's title cells, in the move's transaction.
+    summaries.changed(step.instance, step.context["summary"])
 
 
 def _enqueue(step: Step[TitleApplication]) -> None:
