@@ -26,6 +26,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from django.core.exceptions import FieldDoesNotExist
 from django.db.models import Model
 from django.http import HttpRequest, JsonResponse
 from django.test import Client
@@ -129,11 +130,24 @@ def bare_columns(resource: str) -> tuple[type[Model], list[str], tuple[str, ...]
     model = view.get_serializer_class().Meta.model
     plan = view.lean_plan() if isinstance(view, LeanListMixin) else None
     if plan is not None:
-        columns = list(dict.fromkeys(["id", *plan.columns]))
+        # The plan's columns the model has (an annotation of the list's selector it has not).
+        columns = [
+            column
+            for column in dict.fromkeys(["id", *plan.columns])
+            if _has_field(model, column.split("__")[0])
+        ]
     else:
         columns = [f.attname for f in model._meta.concrete_fields]
     ordering = view.ordering or ("id",)
     return model, columns, (ordering,) if isinstance(ordering, str) else tuple(ordering)
+
+
+def _has_field(model: type[Model], name: str) -> bool:
+    try:
+        model._meta.get_field(name)
+    except FieldDoesNotExist:
+        return False
+    return True
 
 
 def bare_list(request: HttpRequest, resource: str) -> JsonResponse:
