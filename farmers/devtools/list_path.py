@@ -21,6 +21,7 @@ line a list, with the queries of a page of 1 and of 100 rows.
 from __future__ import annotations
 
 import random
+import re
 import statistics
 import time
 from collections.abc import Callable
@@ -31,7 +32,7 @@ from django.db.models import Model
 from django.http import HttpRequest, JsonResponse
 from django.test import Client
 from django.test.utils import override_settings
-from django.urls import path
+from django.urls import URLResolver, path
 
 from farmers.models import Household, Member
 from registry.api.lean import LeanListMixin
@@ -97,17 +98,25 @@ def bare_households(request: HttpRequest) -> JsonResponse:
 
 
 def list_views() -> dict[str, type[Any]]:
-    """Every list endpoint under /api/v1/: its URL prefix → its viewset."""
-    from farmers.api.urls import router as farmers_router
-    from markets.api.urls import router as markets_router
-    from registry.api.urls import router as registry_router
-    from titles.api.urls import router as titles_router
+    """Every list endpoint under /api/v1/: its URL prefix → its viewset (read from the
+    project's URLconf: this app does not import the apps above it)."""
+    from config import urls
 
-    views = {}
-    for router in (registry_router, farmers_router, titles_router, markets_router):
-        for prefix, viewset, _basename in router.registry:
-            if hasattr(viewset, "list"):
-                views[prefix] = viewset
+    views: dict[str, type[Any]] = {}
+
+    def walk(patterns: list[Any], prefix: str) -> None:
+        for pattern in patterns:
+            route = prefix + str(pattern.pattern).lstrip("^").rstrip("$")
+            if isinstance(pattern, URLResolver):
+                walk(pattern.url_patterns, route)
+                continue
+            callback = pattern.callback
+            actions = getattr(callback, "actions", None) or {}
+            found = re.fullmatch(r"api/v1/([\w-]+)/", route)
+            if actions.get("get") == "list" and found:
+                views[found.group(1)] = callback.cls
+
+    walk(urls.urlpatterns, "")
     return views
 
 
