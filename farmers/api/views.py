@@ -34,7 +34,7 @@ from farmers.models import (
     Verification,
 )
 from registry.api.base import RegistryViewSet
-from registry.api.lean import Children, LeanListMixin, Row
+from registry.api.lean import Children, Row
 from registry.api.logged import LoggedReadsMixin
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
@@ -105,12 +105,20 @@ class FarmersViewSet(LoggedReadsMixin, RegistryViewSet):
         """Whether the response shows ``record``'s logged fields (its coca figures here)."""
         return coca_shown(context, record)
 
+    def lean_columns(self) -> list[str]:
+        """A household's record on the lean list path: its household's district and
+        programme, which the coca and consent policies read (``row.household``)."""
+        model = self.get_serializer_class().Meta.model  # type: ignore[attr-defined]
+        if any(field.name == "household" for field in model._meta.concrete_fields):
+            return ["household__district_id", "household__program_id"]
+        return []
+
     def personal_shown(self, context: dict[str, Any], record: Any) -> bool:
         """A pseudonymised record (``farmers.consent``) shows no personal data: not logged."""
         return personal_shown(context, record)
 
 
-class HouseholdViewSet(LeanListMixin, FarmersViewSet):
+class HouseholdViewSet(FarmersViewSet):
     """Farmer households: register (members and consent in one request), read, update, review."""
 
     filterset_class = HouseholdFilterSet
@@ -143,7 +151,7 @@ class HouseholdViewSet(LeanListMixin, FarmersViewSet):
         """``ask(context, record)``, asked once per record and request (the access log and
         the masking of a list page ask the same questions of each row)."""
         answers = self.__dict__.setdefault("_answers", {})
-        key = (question, record.pk)
+        key = _answer_key(question, record)
         if key not in answers:
             answers[key] = bool(ask(context, record))
         return bool(answers[key])
@@ -311,6 +319,19 @@ class HouseholdViewSet(LeanListMixin, FarmersViewSet):
             expected_version=self.if_match(self.get_object()),
         )
         return self._detail(household)
+
+
+def _answer_key(question: str, record: Any) -> tuple[Any, ...]:
+    """What the answer to ``question`` about a household depends on: its district and
+    programme (the stage), and its current consent's purposes (the personal data) when the
+    record carries them (``consent.with_consent``); else the record itself. The rows of a
+    page share a few keys: each question is asked once per key, not per row."""
+    if question == "stage":
+        return (question, record.district_id, record.program_id)
+    purposes = getattr(record, consent.ANNOTATION, None)
+    if not isinstance(purposes, list):
+        return (question, record.pk)
+    return (question, record.district_id, record.program_id, tuple(purposes))
 
 
 class StageChangeViewSet(FarmersViewSet):

@@ -13,25 +13,27 @@ from __future__ import annotations
 from typing import Any
 
 from rest_framework import status, viewsets
-from rest_framework.request import Request
 from rest_framework.response import Response
 
 from registry.actors import Actor
 from registry.choices import Scope
 
 from .authentication import get_actor
+from .lean import LeanListMixin
 from .mixins import ETagMixin, etag_for
 
 __all__ = ["ReadOnlyViewSet", "RegistryViewSet"]
 
 
-class RegistryViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
+class RegistryViewSet(LeanListMixin, ETagMixin, viewsets.GenericViewSet[Any]):
     """Scopes, the actor, request validation and responses that carry the record's ETag.
 
     - ``read_scope`` / ``write_scope`` / ``action_scopes``: what each action needs (HasScope).
     - ``actor``: who is acting (one ``Actor`` per request, memoised by the authentication).
     - ``validated(serializer_class)``: the request body checked, or a 400 in the error shape.
     - ``respond(instance)``: the record as GET returns it, with its ETag (201 when created).
+    - ``list`` (``registry.api.lean``): rows rendered by a plan of the list's serializer where
+      it can, else a serializer per row (``serializer_list``).
     - ``retrieve`` (ETagMixin): ``If-None-Match`` → 304; ``if_match()`` for writes → 412.
     """
 
@@ -59,13 +61,6 @@ class RegistryViewSet(ETagMixin, viewsets.GenericViewSet[Any]):
         body = self.representation(instance) if data is None else data
         code = status.HTTP_201_CREATED if created else status.HTTP_200_OK
         return Response(body, status=code, headers={"ETag": etag_for(instance, body)})
-
-    # No docstring: drf-spectacular would give it to every list endpoint as its description.
-    def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        queryset = self.filter_queryset(self.get_queryset())
-        page = self.paginate_queryset(queryset)
-        assert page is not None  # every list endpoint is paginated
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
 
 
 class ReadOnlyViewSet(RegistryViewSet):

@@ -10,14 +10,22 @@ is one more query for the whole page (``Children``), grouped by its foreign key.
 What the serializer did per record in ``to_representation`` beyond its fields (dropping fields
 the caller may not see) the view does in ``mask_row(context, row, data)``, fed by the row's
 columns (``Row``: a dict readable as attributes, so policies taking a record work on it
-unchanged) and by any column the view adds in ``lean_queryset`` (e.g. an annotation that a
-masking policy reads): never by a query per row.
+unchanged; ``row.household.district_id`` reads the column ``household__district_id``), by the
+columns the view names in ``lean_columns`` and by the queryset's annotations (e.g. the consent's
+purposes a masking policy reads): never by a query per row.
 
-Use: a ``RegistryViewSet`` with ``LeanListMixin`` and ``lean_children``; its serializer must be
-made of plain fields (and nested lists of them), except those it names in ``lean_computed``,
-which ``mask_row`` sets. ``compile_plan`` raises ``ImproperlyConfigured``
-on a field it cannot read from a column (a method field, a nested object), so a serializer that
-grows one fails loudly in the tests instead of rendering something else.
+Every ``RegistryViewSet`` lists on this path (``LeanListMixin`` is part of the base) where it
+can: its serializer made of plain fields (and nested lists of them, read by the view's
+``lean_children``), and any change its serializer makes in ``to_representation`` made by a
+``lean_row_mask`` class method the serializer's ``to_representation`` also calls (the coca
+fields' mask, ``farmers.api.serializers.common.CocaFieldsMixin``), or by the view's
+``mask_row`` (fields named in the serializer's ``lean_computed`` are set there). A list whose
+serializer has a method field, a nested object or a mask of its own in ``to_representation``
+stays on the serializer path (``serializer_list``); a view with its own ``mask_row`` whose
+serializer the plan cannot read raises ``ImproperlyConfigured``, so a serializer that grows such
+a field fails loudly in the tests instead of rendering something else. The lists on each path
+are named in ``tests/registry/test_lean_lists.py``, which holds each lean list byte for byte
+equal to its serializer (and its access-log row equal) for several kinds of caller.
 """
 
 from __future__ import annotations
@@ -49,7 +57,16 @@ class Row(dict[str, Any]):
         try:
             return self[name]
         except KeyError:
-            raise AttributeError(name) from None
+            pass
+        # A related record read as columns ``name__…`` (``row.household.district_id`` from
+        # ``household__district_id``), for the policies that reach through a relation.
+        prefix = f"{name}__"
+        related = Row(
+            (key[len(prefix) :], value) for key, value in self.items() if key.startswith(prefix)
+        )
+        if not related:
+            raise AttributeError(name)
+        return related
 
     @property
     def pk(self) -> Any:
@@ -89,27 +106,63 @@ class Plan:
     def renderer(self) -> Callable[[dict[str, Any], dict[str, list[dict[str, Any]]]], Any]:
         """A function rendering rows as ``render`` does, its converters bound once (for a
         page: what a converter reads from the request's state, e.g. the current time zone, is
-        read once instead of once per value)."""
-        nested = {name: plan.renderer() for name, (_source, plan) in self.nested.items()}
-        steps = [
-            (name, column, _bound(convert))
-            for name, column, convert in self.fields
-            if name not in nested
-        ]
-        order = [name for name, _column, _convert in self.fields]
+        read once instead of once per value). The function is one dict display in the
+        serializer's field order, generated once per plan (``_source``): no loop over the
+        fields, no call for a value the field returns as it is."""
+        if self._factory is None:
+            self._factory = _factory(self)
+        converters: list[Callable[..., Any]] = []
+        for name, _column, convert in self.fields:
+            if name in self.nested:
+                converters.append(self.nested[name][1].renderer())
+            elif convert is not _same and convert is not _computed:
+                converters.append(_bound(convert))
+        return cast(Callable[..., Any], self._factory(*converters))
 
-        def render(row: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> Any:
-            data: dict[str, Any] = {}
-            for name, column, convert in steps:
-                value = row[column] if column else None
-                data[name] = None if value is None else convert(value)
-            for name, child in nested.items():
-                data[name] = [child(item, {}) for item in children.get(name, ())]
-            if nested:
-                return {name: data[name] for name in order}  # the serializer's field order
-            return data
+    _factory: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
 
-        return render
+
+def _source(plan: Plan) -> str:
+    """The source of ``plan``'s row renderer factory: ``make(c0, c1, …)`` returns
+    ``render(row, children)`` (``c<i>``: the converters, in field order, of the fields that
+    have one; a nested list's ``c<i>`` renders its rows)."""
+    arguments: list[str] = []
+    items: list[str] = []
+    for name, column, convert in plan.fields:
+        if name in plan.nested:
+            converter = f"c{len(arguments)}"
+            arguments.append(converter)
+            value = f"[{converter}(item, EMPTY) for item in children.get({name!r}, ())]"
+        elif convert is _computed:
+            value = "None"  # set by the view's mask_row
+        elif convert is _same:
+            value = f"row[{column!r}]"
+        elif isinstance(convert, _Passing):
+            converter = f"c{len(arguments)}"
+            arguments.append(converter)
+            kind = convert.kind.__name__  # a builtin: ``bool``, ``str``, ``int``
+            value = (
+                f"v if type(v := row[{column!r}]) is {kind} "
+                f"else (None if v is None else {converter}(v))"
+            )
+        else:
+            converter = f"c{len(arguments)}"
+            arguments.append(converter)
+            value = f"None if (v := row[{column!r}]) is None else {converter}(v)"
+        items.append(f"{name!r}: {value}")
+    body = ",\n        ".join(items)
+    return (
+        f"def make({', '.join(arguments)}):\n"
+        "    def render(row, children):\n"
+        f"        return {{\n        {body}\n        }}\n"
+        "    return render\n"
+    )
+
+
+def _factory(plan: Plan) -> Callable[..., Any]:
+    namespace: dict[str, Any] = {"EMPTY": _NO_CHILDREN}
+    exec(compile(_source(plan), "<lean plan>", "exec"), namespace)  # noqa: S102 - our own text
+    return cast(Callable[..., Any], namespace["make"])
 
 
 def _pk_only(field: RelatedField[Any, Any, Any]) -> Callable[[Any], Any]:
@@ -160,11 +213,11 @@ def _fast(bound: serializers.Field[Any, Any, Any, Any]) -> Callable[[Any], Any]:
     slow = bound.to_representation
     kind = type(bound)
     if kind is serializers.BooleanField:
-        return lambda value: value if value is True or value is False else slow(value)
+        return _Passing(bool, slow)
     if kind is serializers.CharField:  # ``str(value)``
-        return lambda value: value if type(value) is str else slow(value)
+        return _Passing(str, slow)
     if kind is serializers.IntegerField:
-        return lambda value: value if type(value) is int else slow(value)
+        return _Passing(int, slow)
     if kind is serializers.UUIDField and getattr(bound, "uuid_format", "") == "hex_verbose":
         return str  # what the field returns for this format
     if kind is serializers.JSONField and not getattr(bound, "binary", False):
@@ -196,6 +249,18 @@ def _iso(bound: serializers.Field[Any, Any, Any, Any], default: Any) -> bool:
 
 def _same(value: Any) -> Any:
     return value
+
+
+class _Passing:
+    """A field's ``to_representation`` for a value of type ``kind`` returned as it is (the
+    rendered plan tests the type inline, without a call); others go to the field."""
+
+    def __init__(self, kind: type[Any], slow: Callable[[Any], Any]) -> None:
+        self.kind = kind
+        self.slow = slow
+
+    def __call__(self, value: Any) -> Any:
+        return value if type(value) is self.kind else self.slow(value)
 
 
 class _DateTime:
@@ -254,10 +319,47 @@ def compile_plan(serializer_class: type[serializers.Serializer[Any]]) -> Plan:
     return plan
 
 
-class LeanListMixin:
-    """``list()`` on the lean path for a ``RegistryViewSet`` (see the module's docstring):
-    one query for the page, one per entry of ``lean_children``, nothing per row."""
+def _customised(serializer_class: type[Any]) -> bool:
+    """Whether ``serializer_class`` (or a mixin of it outside DRF) changes its output in its
+    own ``to_representation`` other than by a ``lean_row_mask`` of the same class: its rows
+    need the view's ``mask_row``."""
+    return any(
+        "to_representation" in vars(klass)
+        and "lean_row_mask" not in vars(klass)
+        and not klass.__module__.startswith("rest_framework")
+        for klass in serializer_class.__mro__
+    )
 
+
+RowMask = Callable[[dict[str, Any], Any, dict[str, Any]], None]
+
+
+def row_masks(serializer_class: type[Any]) -> list[RowMask]:
+    """The ``lean_row_mask(context, record, data)`` class methods of ``serializer_class``'s
+    classes, in the order their ``to_representation`` applies them (the innermost first: each
+    masks what ``super()`` returned). A serializer mixin that only drops or replaces fields
+    does it in ``lean_row_mask`` and calls it from its ``to_representation``: both paths run
+    the same code, on an instance or on a row."""
+    masks = []
+    for klass in reversed(serializer_class.__mro__):
+        if "lean_row_mask" in vars(klass):
+            masks.append(vars(klass)["lean_row_mask"].__get__(None, serializer_class))
+    return masks
+
+
+# The plan of each (view, list serializer), or ``None`` where the list stays on the serializer
+# path (``LeanListMixin.lean_plan``).
+_VIEW_PLANS: dict[tuple[type[Any], type[Any]], Plan | None] = {}
+
+
+class LeanListMixin:
+    """``list()`` on the lean path for every ``RegistryViewSet`` (see the module's docstring):
+    one query for the page, one per entry of ``lean_children``, nothing per row. A list whose
+    serializer the plan cannot read, or whose serializer masks in its own
+    ``to_representation`` while the view has no ``mask_row``, stays on the serializer path
+    (``serializer_list``); ``lean_list = False`` keeps a view there."""
+
+    lean_list: bool = True
     lean_children: dict[str, Children] = {}
 
     def lean_queryset(self, queryset: QuerySet[Any]) -> QuerySet[Any]:
@@ -271,24 +373,67 @@ class LeanListMixin:
     def mask_row(self, context: dict[str, Any], row: Row, data: dict[str, Any]) -> None:
         """Drop or replace what the caller may not see of ``row`` in ``data`` (in place)."""
 
+    def lean_plan(self) -> Plan | None:
+        """The plan this view's list renders rows with, or ``None`` on the serializer path
+        (decided once per view and serializer class)."""
+        serializer_class = self.get_serializer_class()  # type: ignore[attr-defined]
+        key = (type(self), serializer_class)
+        if key not in _VIEW_PLANS:
+            _VIEW_PLANS[key] = self._lean_plan(serializer_class)
+        return _VIEW_PLANS[key]
+
+    def _lean_plan(self, serializer_class: type[Any]) -> Plan | None:
+        if not self.lean_list:
+            return None
+        masks = type(self).mask_row is not LeanListMixin.mask_row
+        if not masks and (
+            _customised(serializer_class) or hasattr(serializer_class, "lean_computed")
+        ):
+            return None
+        try:
+            plan = compile_plan(serializer_class)
+        except ImproperlyConfigured:
+            if masks:  # a view written for the lean path: its serializer must stay readable
+                raise
+            return None
+        if set(plan.nested) - set(self.lean_children):
+            return None
+        return plan
+
+    # No docstring: drf-spectacular would give it to every list endpoint as its description.
     def list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
-        plan = compile_plan(self.get_serializer_class())  # type: ignore[attr-defined]
-        wanted = list(dict.fromkeys(["id", *plan.columns, *self.lean_columns()]))
-        queryset = self.filter_queryset(self.get_queryset())  # type: ignore[attr-defined]
-        rows = self.lean_queryset(queryset).prefetch_related(None).values(*wanted)
+        plan = self.lean_plan()
+        if plan is None:
+            return self.serializer_list(request, *args, **kwargs)
+        queryset = self.lean_queryset(
+            self.filter_queryset(self.get_queryset())  # type: ignore[attr-defined]
+        )
+        # The annotations the selector made (e.g. the consent's purposes a mask reads).
+        annotations = list(queryset.query.annotations)
+        wanted = list(dict.fromkeys(["id", *plan.columns, *self.lean_columns(), *annotations]))
+        rows = queryset.prefetch_related(None).values(*wanted)
         rows._iterable_class = RowIterable  # rows as ``Row`` objects
         page = self.paginate_queryset(rows)  # type: ignore[attr-defined]
         assert page is not None  # every list endpoint is paginated
         children = self._children([row["id"] for row in page], plan)
         context = self.get_serializer_context()  # type: ignore[attr-defined]
         render = plan.renderer()
-        mask_row = self.mask_row
+        masks = [*row_masks(self.get_serializer_class()), self.mask_row]  # type: ignore[attr-defined]
         results = []
         for row in page:
             data = render(row, children.get(row["id"], _NO_CHILDREN))
-            mask_row(context, row, data)
+            for mask in masks:
+                mask(context, row, data)
             results.append(data)
         return self.get_paginated_response(results)  # type: ignore[attr-defined]
+
+    def serializer_list(self, request: Request, *args: Any, **kwargs: Any) -> Response:
+        """The list on the serializer path: a model instance and a serializer per row."""
+        queryset = self.filter_queryset(self.get_queryset())  # type: ignore[attr-defined]
+        page = self.paginate_queryset(queryset)  # type: ignore[attr-defined]
+        assert page is not None  # every list endpoint is paginated
+        serializer = self.get_serializer(page, many=True)  # type: ignore[attr-defined]
+        return self.get_paginated_response(serializer.data)  # type: ignore[attr-defined]
 
     def _children(self, ids: Iterable[Any], plan: Plan) -> Grouped:
         grouped: Grouped = {}

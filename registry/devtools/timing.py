@@ -42,13 +42,15 @@ def timed_pages(
     return timings, bodies
 
 
-def queries_by_page_size(client: Client, url: str, params: dict[str, Any]) -> dict[int, int]:
-    """How many SQL queries one list request runs for page sizes 1, 50 and 100 (on the
+def queries_by_page_size(
+    client: Client, url: str, params: dict[str, Any], sizes: Iterable[int] = (1, 50, 100)
+) -> dict[int, int]:
+    """How many SQL queries one list request runs for each page size (on the
     request's connection, and the access-log insert where the writer thread ran it)."""
     from registry import accesslog_writer
 
     queries = {}
-    for size in (1, 50, 100):
+    for size in sizes:
         before = accesslog_writer.statements
         with CaptureQueriesContext(connection) as ctx:
             client.get(url, {**params, "page_size": size})

@@ -23,10 +23,16 @@ class CocaFieldsMixin:
 
     def to_representation(self, instance: Any) -> Any:
         data = super().to_representation(instance)  # type: ignore[misc]
-        if not coca_shown(self.context, instance):  # type: ignore[attr-defined]
-            for name in self.coca_fields:
-                data.pop(name, None)
+        self.lean_row_mask(self.context, instance, data)  # type: ignore[attr-defined]
         return data
+
+    @classmethod
+    def lean_row_mask(cls, context: dict[str, Any], record: Any, data: dict[str, Any]) -> None:
+        """Drop the coca fields of ``record`` (an instance, or a row of the lean list path)
+        from ``data`` unless the caller may read them."""
+        if not coca_shown(context, record):
+            for name in cls.coca_fields:
+                data.pop(name, None)
 
 
 def stage_shown(context: dict[str, Any], record: Any) -> bool:
