@@ -1,6 +1,7 @@
 """Search by any member's names (issue 18 point 3): ``Household.names_search`` holds the words
 of every active member's given names and surnames (``farmers.identity.search_words``), filled
-here from the members, and a trigram index on it replaces the one on the head's name.
+here from the members, and a trigram index on it replaces the one on the head's name (dropped
+before the fill, with ``hh_created_idx``, so that the fill's ``UPDATE`` does not rewrite them).
 
 ``hh_created_idx`` (the list's order) becomes covering: it also holds the district, the
 programme and the words, so a search walks it in order and tests each household on the index
@@ -63,9 +64,10 @@ def _fill(apps, schema_editor):
         cursor.execute("CREATE TEMPORARY TABLE search_words_fill (id uuid, words text)")
 
         def flush():
-            with connection.cursor() as copying, copying.cursor.copy(
-                "COPY search_words_fill (id, words) FROM STDIN"
-            ) as copy:
+            with (
+                connection.cursor() as copying,
+                copying.cursor.copy("COPY search_words_fill (id, words) FROM STDIN") as copy,
+            ):
                 for row in batch:
                     copy.write_row(row)
             batch.clear()
@@ -90,18 +92,18 @@ def _on_postgresql(sql):
     return run
 
 
+DROP_OLD = "DROP INDEX IF EXISTS hh_name_trgm_idx;"
+CREATE_OLD = """
+    CREATE INDEX IF NOT EXISTS hh_name_trgm_idx
+        ON farmers_household USING gin (head_name_search gin_trgm_ops);
+"""
 INDEX = """
     CREATE EXTENSION IF NOT EXISTS pg_trgm;
     CREATE INDEX IF NOT EXISTS hh_names_trgm_idx
         ON farmers_household USING gin (names_search gin_trgm_ops);
     ALTER TABLE farmers_household ALTER COLUMN names_search SET STATISTICS 1000;
-    DROP INDEX IF EXISTS hh_name_trgm_idx;
 """
-UNINDEX = """
-    CREATE INDEX IF NOT EXISTS hh_name_trgm_idx
-        ON farmers_household USING gin (head_name_search gin_trgm_ops);
-    DROP INDEX IF EXISTS hh_names_trgm_idx;
-"""
+UNINDEX = "DROP INDEX IF EXISTS hh_names_trgm_idx;"
 
 
 def _vacuum(command):
@@ -127,9 +129,11 @@ class Migration(migrations.Migration):
             name="names_search",
             field=models.TextField(blank=True, db_default="", default="", editable=False),
         ),
+        # The indexes the fill would otherwise rewrite for nothing go first.
+        migrations.RunPython(_on_postgresql(DROP_OLD), _on_postgresql(CREATE_OLD), elidable=False),
+        migrations.RemoveIndex(model_name="household", name="hh_created_idx"),
         migrations.RunPython(fill, migrations.RunPython.noop, elidable=False),
         migrations.RunPython(_vacuum("VACUUM"), migrations.RunPython.noop, elidable=False),
-        migrations.RemoveIndex(model_name="household", name="hh_created_idx"),
         migrations.AddIndex(
             model_name="household",
             index=models.Index(
