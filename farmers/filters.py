@@ -56,21 +56,17 @@ class UbigeoFilter(django_filters.CharFilter):
         super().__init__(*args, **kwargs)
 
 
-# Name words shorter than this are matched as the start of the name only: a trigram index
-# cannot narrow a search for one or two letters.
-MIN_INFIX = 3
-
-
 def search_households(queryset: QuerySet[Any], value: str) -> QuerySet[Any]:
-    """Households whose code or a live member's ID number is ``value``, or whose head's name
-    holds every word of ``value``, in any order, accents and case ignored, words partial.
+    """Households whose code or a live member's ID number is ``value``, or with every word of
+    ``value`` beginning a word of a member's names, in any order, accents and case ignored.
 
-    ``head_name_search`` is the head's normalised "surnames given names" ("huaman naupa elmer"),
-    so "Elmer", "elmer ayala", "Ayala Elmer" and a second surname ("Palomino") all match. On
-    PostgreSQL each word of three letters or more is a ``LIKE '%word%'`` answered by the
-    trigram index ``hh_name_trgm_idx`` (farmers 0016); shorter words only narrow further, and a
-    search made only of short words is a prefix match on ``hh_name_search_idx``. SQLite runs the
-    same filters without the trigram index.
+    ``names_search`` holds the words of every active member's given names and surnames, each
+    after a space (" ayala elmer palomino quispe rosa": ``farmers.identity.search_words``), so
+    "Elmer", "elmer ayala", "Ayala Elmer", a second surname ("Palomino"), the start of a word
+    ("palom", "qu") and the spouse's or a child's name all find the household. Each word is a
+    ``LIKE '% word%'``; on PostgreSQL the trigram index ``hh_names_trgm_idx`` (farmers 0031)
+    answers it, the leading space making the word's first letters count as a word start
+    (selective even for one or two letters). SQLite runs the same filters by scanning.
     """
     value = value.strip()
     if not value:
@@ -87,16 +83,19 @@ def search_households(queryset: QuerySet[Any], value: str) -> QuerySet[Any]:
     words = normalize_name(value).split()
     if not words:
         return queryset.none()
-    if all(len(word) < MIN_INFIX for word in words):
-        return queryset.filter(head_name_search__startswith=" ".join(words))
-    for word in words:
-        queryset = queryset.filter(head_name_search__contains=word)
+    # A word that begins another one adds nothing ("elm elmer"): longest first, prefixes dropped.
+    kept: list[str] = []
+    for word in sorted(set(words), key=len, reverse=True):
+        if not any(other.startswith(word) for other in kept):
+            kept.append(word)
+    for word in kept:
+        queryset = queryset.filter(names_search__contains=f" {word}")
     return queryset
 
 
 class HouseholdFilterSet(django_filters.FilterSet):
     """``district``, ``program``, ``status``, ``stage``, ``updated_after`` and ``q`` (code, ID
-    number or any words of the head's name: :func:`search_households`)."""
+    number or the beginnings of any words of the members' names: :func:`search_households`)."""
 
     district = UbigeoFilter(field_name="district_id", label=_("District ubigeo"))
     program = django_filters.CharFilter(field_name="program__code", label=_("Programme code"))

@@ -51,6 +51,9 @@ _APOSTROPHES = frozenset("'`´’‘ʼʻ")
 NAME_PARTICLES = frozenset({"de", "del", "la", "las", "los", "y", "e", "da", "do", "van", "von"})
 
 BLOCKING_KEY_MAX_LENGTH = 32
+# ``Household.names_search`` is in a btree index (``hh_created_idx``), whose rows must stay
+# well under PostgreSQL's ~2,700-byte limit.
+SEARCH_WORDS_MAX_LENGTH = 1000
 _DIGEST_BYTES = 6  # 12 hex characters
 
 
@@ -212,6 +215,20 @@ def normalize_name(text: str) -> str:
             continue
         chars.append(char if category[0] in "LN" else " ")
     return " ".join("".join(chars).split())
+
+
+def search_words(names: Iterable[str]) -> str:
+    """The words of ``names`` for search: normalised, each once, sorted, and each preceded by
+    a space (" ayala elmer palomino"), so that ``LIKE '% elm%'`` finds a word by its beginning.
+
+    ``Household.names_search`` holds the words of every active member's given names and
+    surnames (``farmers.filters.search_households``)."""
+    words = sorted({word for name in names for word in normalize_name(name).split()})
+    text = "".join(f" {word}" for word in words)
+    if len(text) <= SEARCH_WORDS_MAX_LENGTH:
+        return text
+    # A family of many distinctly named people: the words that fit (an index row has a limit).
+    return text[: text.rindex(" ", 0, SEARCH_WORDS_MAX_LENGTH + 1)]
 
 
 @functools.lru_cache(maxsize=65536)

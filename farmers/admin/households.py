@@ -16,7 +16,7 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.urls import URLPattern, path
 from django.utils.translation import gettext_lazy as _
 
-from registry.admin import CappedCountPaginator, request_actor
+from registry.admin import KeysFirstPaginator, request_actor
 from registry.admin.exports import ExportActionsMixin
 from registry.exceptions import RegistryError
 
@@ -87,7 +87,8 @@ class HouseholdAdmin(ExportActionsMixin, ScopedAdminMixin, admin.ModelAdmin):
         "updated_at",
     ]
     fields = ["code", "program", "district", "community", *readonly_fields[2:]]
-    paginator = CappedCountPaginator
+    # Pages by key first: a search walks the covering ``hh_created_idx``, not the table.
+    paginator = KeysFirstPaginator
 
     def save_model(self, request: HttpRequest, obj: Household, form: Any, change: bool) -> None:
         """Edits go through the service: area check, version, history."""

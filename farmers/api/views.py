@@ -171,6 +171,10 @@ class HouseholdViewSet(FarmersViewSet):
         if self.action == "list" and self.request.query_params.get("stage"):
             policies.require_stages(self.actor)
             queryset = queryset.filter(policies.stage_q(self.actor))
+        # A search's page is found by key first (``CursorPagination``): the walk along the
+        # ordering that skips the households not matching reads ``hh_created_idx``, which holds
+        # the searched words and the area's columns, instead of the table (farmers 0031).
+        self.page_keys_first = self.action == "list" and bool(self.request.query_params.get("q"))
         return super().filter_queryset(queryset)
 
     def get_queryset(self) -> QuerySet[Household]:

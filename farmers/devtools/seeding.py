@@ -29,7 +29,7 @@ from registry.geography import VRAEM_DISTRICTS
 from registry.models import Program
 
 from ..choices import HouseholdStatus, Relationship, Stage
-from ..identity import blocking_keys, normalize_name
+from ..identity import blocking_keys, normalize_name, search_words
 from ..models import Consent, DedupKey, Household, Member, Plot
 from ..names import COMMUNITIES, GIVEN_FEMALE, GIVEN_MALE, SURNAMES
 from ..services import CODE_ALPHABET
@@ -121,6 +121,7 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
         )
         n_members = rng.choices([1, 2, 3, 4, 5], [10, 30, 25, 20, 15])[0]
         household_keys: set[str] = set()
+        names: list[str] = []
         for index in range(n_members):
             if index == 0:
                 m_given, m_surnames, sex = (
@@ -175,6 +176,8 @@ def _generate_chunk(args: tuple[int, int, int, int, datetime]) -> Rows:
                 )
             )
             household_keys |= blocking_keys(m_given, m_surnames, birth, district, phone or None)
+            names.append(f"{m_given} {m_surnames}")
+        households[-1] = (*households[-1], search_words(names))
         keys.extend((hid, key) for key in sorted(household_keys))
         consents.append(
             (
@@ -265,6 +268,7 @@ def _write_chunk(rows: Rows) -> None:
                 "updated_at",
                 "head_sex",
                 "head_birth_date",
+                "names_search",
             ],
             households,
         )

@@ -29,7 +29,7 @@ from registry.choices import ChangeAction
 from registry.history import change_record
 from registry.models import ChangeRecord
 
-from ..identity import normalize_name
+from ..identity import normalize_name, search_words
 from ..models import (
     DataSubjectRequest,
     DedupKey,
@@ -128,10 +128,18 @@ def household_anonymise(
     )
 
     counts: dict[str, Any] = {"members": len(targets), "dedup_keys": removed_keys}
+    # The search words: the anonymised people's names leave them (a derived column, so a
+    # member's anonymisation alone writes it without a new version).
+    locked.names_search = search_words(
+        f"{given} {surnames}"
+        for given, surnames in locked.members.filter(is_active=True).values_list(
+            "given_names", "surnames"
+        )
+    )
     if whole:
         locked.head_name = ANONYMISED
         locked.head_name_search = normalize_name(ANONYMISED)
-        locked.touch("head_name", "head_name_search")
+        locked.touch("head_name", "head_name_search", "names_search")
         centroid = _centroid(locked.district_id)
         coords = centroid.get("coordinates") or [0.0, 0.0]
         plot_ids = list(Plot.objects.filter(household=locked).values_list("pk", flat=True))
@@ -154,6 +162,7 @@ def household_anonymise(
         counts.update(plots=len(plot_ids), photos=len(photos))
         scrub_ids = [str(locked.pk), *map(str, plot_ids), *(str(v.pk) for v in visits)]
     else:
+        Household.objects.filter(pk=locked.pk).update(names_search=locked.names_search)
         scrub_ids = [str(locked.pk)]
         plot_ids = []
 

@@ -24,7 +24,7 @@ from registry.workflow import Flow, Step, transition
 
 from .. import policies
 from ..choices import LIVE_STATUSES, HouseholdStatus, Relationship
-from ..identity import normalize_name
+from ..identity import normalize_name, search_words
 from ..models import Consent, DedupKey, Household, Member
 from ..reporting import summaries
 from ..transition import recompute_on_commit
@@ -75,6 +75,17 @@ def _create_members(household: Household, members: list[dict[str, Any]]) -> list
 
 
 def _set_head_name(household: Household, members: Iterable[Any]) -> None:
+    """The head's name (``head_name``, ``head_name_search``) and every active member's search
+    words (``names_search``) from ``members``: the cleaned dicts of a registration or an
+    import (all active), or the household's active members."""
+    members = list(members)
+    household.names_search = search_words(
+        f"{m['given_names']} {m['surnames']}"
+        if isinstance(m, dict)
+        else f"{m.given_names} {m.surnames}"
+        for m in members
+        if (m.get("is_active", True) if isinstance(m, dict) else m.is_active)
+    )
     for member in members:
         is_head = (
             member["relationship"] == Relationship.HEAD
@@ -281,6 +292,7 @@ def _household_update(
             "head_name_search",
             "head_sex",
             "head_birth_date",
+            "names_search",
         )
         if "district_id" in changes or "members" in changes:
             keys = _refresh_dedup_keys(locked)

@@ -4,7 +4,12 @@ changelists in ``registry.admin_toolkit``) and are re-exported here for the othe
 (``from registry.admin import request_actor``).
 """
 
-from ..admin_toolkit import CappedCountPaginator, DecimalCommaField, LargeTableAdmin
+from ..admin_toolkit import (
+    CappedCountPaginator,
+    DecimalCommaField,
+    KeysFirstPaginator,
+    LargeTableAdmin,
+)
 from . import alerts, audit, exports, geography, organizations, people, webhooks
 from .base import (
     ACTOR_ATTRIBUTE,
@@ -24,6 +29,7 @@ __all__ = [
     "CappedCountPaginator",
     "DecimalCommaAdmin",
     "DecimalCommaField",
+    "KeysFirstPaginator",
     "LargeTableAdmin",
     "NoDeleteAdmin",
     "ProgrammeSettingsAdmin",

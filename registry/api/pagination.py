@@ -19,7 +19,7 @@ from typing import Any
 from django.conf import settings
 from django.core import signing
 from django.core.exceptions import ImproperlyConfigured, ValidationError
-from django.db.models import F, Field, Model, Q, QuerySet
+from django.db.models import F, Field, Model, Q, QuerySet, Subquery
 from django.utils.translation import gettext as _
 from rest_framework import exceptions, pagination
 from rest_framework.request import Request
@@ -200,6 +200,12 @@ class CursorPagination(pagination.CursorPagination):
         queryset = queryset.order_by(*order)
         if position is not None:
             queryset = queryset.filter(self._after(position, backwards=reverse))
+        if getattr(view, "page_keys_first", False):
+            # The page's primary keys in a subquery that reads only the filtered and ordering
+            # columns (answerable from a covering index without visiting the table, however
+            # many rows the filter skips), then the page's rows by key: still one query.
+            keys = queryset.values("pk")[: self.page_size + 1]
+            queryset = queryset.filter(pk__in=Subquery(keys))
         rows = list(queryset[: self.page_size + 1])
         more = len(rows) > self.page_size
         self.page = rows[: self.page_size]

@@ -292,6 +292,7 @@ FIELDS_HOUSEHOLD = [
     "milestones",
     "head_name",
     "head_name_search",
+    "names_search",
     "import_ref",
     "request_hash",
     "created_by_id",
