@@ -10,7 +10,7 @@ from __future__ import annotations
 from ..choices import ConsentPurpose, SweepStatus
 from .crops import CropInstallation
 from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
-from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplicate
+from .households import HA, MEMBER_FIELDS, Consent, DedupKey, Household, Member, PossibleDuplicate
 from .imports import ImportIssue, ImportJob, ImportPhase
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
 from .rights import DataSubjectRequest
@@ -20,6 +20,7 @@ from .transition import StageChange, StageChangeQuerySet, SweepRange, SweepRun
 
 __all__ = [
     "HA",
+    "MEMBER_FIELDS",
     "Agreement",
     "Appeal",
     "Consent",
