@@ -14,7 +14,13 @@ from .households import HA, MEMBER_FIELDS, Consent, DedupKey, Household, Member,
 from .imports import ImportIssue, ImportJob, ImportPhase
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
 from .rights import DataSubjectRequest
-from .summaries import DashboardHouseholds, DashboardReach, DashboardSpend, DashboardStageMonth
+from .summaries import (
+    DashboardHouseholds,
+    DashboardReach,
+    DashboardRelapses,
+    DashboardSpend,
+    DashboardStageMonth,
+)
 from .training import PracticeAdoption, TrainingAttendance, TrainingEvent
 from .transition import StageChange, StageChangeQuerySet, SweepRange, SweepRun
 
@@ -28,6 +34,7 @@ __all__ = [
     "CropInstallation",
     "DashboardHouseholds",
     "DashboardReach",
+    "DashboardRelapses",
     "DashboardSpend",
     "DashboardStageMonth",
     "DataSubjectRequest",
