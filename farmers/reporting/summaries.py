@@ -193,8 +193,8 @@ def contributions(
             .values("household__district_id", "household__program_id", "m")
             .annotate(n=Count("household_id", distinct=True))
         ):
-            key = (row["household__district_id"], row["household__program_id"], row["m"])
-            cells[key][0] += row["n"]
+            month_cell = (row["household__district_id"], row["household__program_id"], row["m"])
+            cells[month_cell][0] += row["n"]
     if "spend" in parts:
         cells = delta["spend"]
         for row in (

@@ -289,7 +289,9 @@ def _rectify(
             _("Give the corrected values (%(fields)s).")
             % {
                 "fields": ", ".join(
-                    str(Member._meta.get_field(f).verbose_name) for f in MEMBER_FIELDS
+                    str(field.verbose_name)
+                    for field in Member._meta.concrete_fields
+                    if field.name in MEMBER_FIELDS
                 )
             },
             "required",

@@ -13,6 +13,7 @@ from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import call_command
 from django.db import connection
 from django.test import Client
@@ -150,7 +151,7 @@ def walk(client: Client, labels: list[str], per_model: int = 3) -> dict[str, lis
         pages = [reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")]
         pages += [change_url(obj) for obj in model.objects.order_by("pk")[:per_model]]
         for url in pages:
-            response = client.get(url)
+            response = client.get(url, follow=True)  # an import job's page is the import's
             assert response.status_code == 200, url
             html = response.content.decode()
             found = codes_in(html, slugs)
@@ -204,6 +205,19 @@ def records_of_every_kind() -> None:
     request_alerts_sync()
     admin_actor = Actor.for_user(get_user_model().objects.get(username="admin.plataforma"))
     export_start(actor=admin_actor, export=resource("households"), file_format="xlsx")
+    from farmers.services.imports import import_job_create, import_job_run
+    from tests.farmers.test_import_jobs import csv_bytes, person
+
+    rows = [
+        person("H-1", 1, district=household.district_id, program=household.program.code),
+        person("H-2", 2, sex="x", relationship="tio", document_type="pas"),
+    ]
+    job = import_job_create(
+        actor=staff_actor,
+        upload=SimpleUploadedFile("hogares.csv", csv_bytes(rows)),
+        filename="hogares.csv",
+    )
+    import_job_run(job.pk)
     subscription_create(
         actor=admin_actor,
         organization=household.program.agency,
@@ -219,6 +233,10 @@ def test_the_walk_would_catch_a_code(demo: None) -> None:
     assert codes_in('<td>["partner_sharing", "registry"]</td>', slugs) != []
     assert codes_in("<p>4cb39e9a-3d47-4508-921c-ca139023914c · 2025-10-27</p>", slugs) != []
     assert codes_in('<a href="/x/4cb39e9a-3d47-4508-921c-ca139023914c/">Borrador</a>', slugs) == []
+    # A file name's extension is no code; the same word alone is.
+    assert "xlsx" in slugs
+    assert codes_in("<a>Descargar los errores (.xlsx)</a>", slugs) == []
+    assert codes_in("<td>Por fase | validate</td>", slugs) != []
 
 
 # --- the whole story on one page ---------------------------------------------------------------

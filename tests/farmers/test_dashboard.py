@@ -14,8 +14,8 @@ from django.test.utils import CaptureQueriesContext
 
 from farmers.choices import Stage
 from farmers.models import DashboardRelapses
-from farmers.reporting.dashboard import DashboardFilters
 from farmers.reporting import summaries
+from farmers.reporting.dashboard import DashboardFilters
 from registry.alerts import AlertSpec, alert_raise
 from registry.choices import AlertKind, Role
 from registry.models import Program

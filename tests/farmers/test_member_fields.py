@@ -29,7 +29,7 @@ def test_the_member_fields_are_the_models_own_fields() -> None:
 def test_every_member_list_is_built_from_the_one_constant() -> None:
     assert MemberSerializer.Meta.fields == ["id", *MEMBER_FIELDS, "is_head"]
     assert MemberInline.fields == [*MEMBER_FIELDS, "is_head", "is_active"]
-    assert list_path.MEMBER_COLUMNS == ("id", "household_id", *MEMBER_FIELDS, "is_head")
+    assert ("id", "household_id", *MEMBER_FIELDS, "is_head") == list_path.MEMBER_COLUMNS
 
 
 def test_no_module_spells_the_member_fields_out_again() -> None:
