@@ -23,8 +23,11 @@ from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from stdnum.pe import cui
 
+from registry.cleaning import choice_message
 from registry.crypto import PURPOSE_PHONE, blind_index
 from registry.validators import UBIGEO_RE
+
+from .choices import DocumentType
 
 DOCUMENT_DNI = "dni"
 DOCUMENT_FOREIGN_ID = "ce"  # carné de extranjería (Migraciones)
@@ -123,10 +126,7 @@ def normalize_document(document_type: str, number: str) -> str:
         return validate_dni(number)
     if document_type == DOCUMENT_FOREIGN_ID:
         return validate_foreign_id(number)
-    raise ValidationError(
-        _("Unknown document type: %(type)s.") % {"type": document_type},
-        code="invalid_choice",
-    )
+    raise ValidationError(choice_message(DocumentType), code="invalid_choice")
 
 
 # --- Phones and dates ----------------------------------------------------------------------

@@ -8,9 +8,10 @@ from typing import Any
 
 from django.utils.translation import gettext as _
 
+from .display import choice_options
 from .services import field_error
 
-__all__ = ["clean_choice", "clean_decimal", "parse_decimal", "typed_number"]
+__all__ = ["choice_message", "clean_choice", "clean_decimal", "parse_decimal", "typed_number"]
 
 
 def typed_number(value: Any) -> Any:
@@ -44,13 +45,15 @@ def clean_decimal(value: Any, attr: str, *, max_value: Decimal | None = None) ->
     return number
 
 
+def choice_message(choices: Any) -> str:
+    """What may be chosen, by label ("Use one of: “Mujer”, “Hombre”."): the message of every
+    ``invalid_choice`` a person may read (field pages, the field app's queued records, the
+    admin); the code that was sent is never echoed as if it were a word."""
+    return _("Use one of: %(valid)s.") % {"valid": choice_options(choices)}
+
+
 def clean_choice(value: Any, choices: Any, attr: str) -> str:
-    """One of ``choices`` (``invalid_choice``, listing them, otherwise)."""
+    """One of ``choices`` (``invalid_choice``, naming them by label, otherwise)."""
     if value not in choices.values:
-        raise field_error(
-            attr,
-            _("Unknown value “%(value)s”. Use one of: %(valid)s.")
-            % {"value": value, "valid": ", ".join(choices.values)},
-            "invalid_choice",
-        )
+        raise field_error(attr, choice_message(choices), "invalid_choice")
     return str(value)

@@ -21,6 +21,7 @@ __all__ = [
     "channel_label",
     "choice_label",
     "choice_labels",
+    "choice_options",
     "day",
     "moment",
     "number",
@@ -118,6 +119,16 @@ def choice_labels(values: Iterable[Any] | None, choices: Any) -> str:
     pairs = dict(getattr(choices, "choices", choices))
     shown = [str(pairs.get(v, v)) for v in values or []]
     return ", ".join(shown) if shown else EMPTY
+
+
+def choice_options(choices: Any) -> str:
+    """Every option of ``choices`` (a ``TextChoices``, ``(value, label)`` pairs or a mapping of
+    them) by its label, quoted, as a person picks it: "“Mujer”, “Hombre”". For error messages
+    that say what may be chosen: the codes are the API's business (its schema lists them)."""
+    pairs = getattr(choices, "choices", choices)
+    if isinstance(pairs, Mapping):
+        pairs = pairs.items()
+    return ", ".join(f"“{label}”" for _value, label in pairs)
 
 
 def channel_label(channel: str) -> str:

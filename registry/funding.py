@@ -18,11 +18,12 @@ from django.utils.translation import gettext as _
 
 from . import policies
 from .actors import Actor
-from .choices import ChangeAction, Currency, OrganizationKind
+from .choices import ChangeAction, Currency
 from .cleaning import clean_choice, clean_decimal, typed_number
 from .history import change_record, diff, snapshot
 from .models import FundingAgreement, Organization, Program
 from .services import field_error
+from .validators import require_funder
 
 __all__ = [
     "Funding",
@@ -53,8 +54,7 @@ def funder_resolve(code: Any, *, attr: str = "funding_source") -> Organization |
         organization = Organization.objects.filter(code=str(code)).first()
     if organization is None:
         raise field_error(attr, _("Unknown organization code."), "does_not_exist")
-    if organization.kind != OrganizationKind.FUNDER:
-        raise field_error(attr, _("A funding source must be a funder organization."), "not_funder")
+    require_funder(organization, attr)
     return organization
 
 

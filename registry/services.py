@@ -24,6 +24,7 @@ from .choices import ChangeAction, OrganizationKind, Role, Scope
 from .exceptions import PreconditionFailed
 from .history import change_record, diff, record_update, snapshot
 from .models import ApiKey, District, Membership, Organization, Program
+from .validators import require_funder
 
 KEY_PREFIX_ALPHABET = string.ascii_letters + string.digits
 KEY_PREFIX_LENGTH = 10
@@ -163,10 +164,7 @@ def program_upsert(
                 _("Unknown organization code: %(code)s.") % {"code": funder_code},
                 "unknown_organization",
             )
-        if funder.kind != OrganizationKind.FUNDER:
-            raise field_error(
-                "funder", _("A funding source must be a funder organization."), "not_funder"
-            )
+        require_funder(funder, "funder")
     program = Program.objects.select_for_update().filter(code=code).first()
     created = program is None
     before = {} if program is None else snapshot(program)

@@ -1,11 +1,14 @@
 """Validators for Peruvian identifiers used across the registry."""
 
 import re
+from typing import Any
 
 from django.core.exceptions import ValidationError
 from django.utils.translation import gettext_lazy as _
 from stdnum import exceptions as stdnum_exceptions
 from stdnum.pe import ruc as stdnum_ruc
+
+from .choices import OrganizationKind
 
 UBIGEO_RE = re.compile(r"^\d{6}$")
 # An IATI organisation identifier: a registration agency's prefix (``XM-DAC``, ``PE-RUC``,
@@ -37,6 +40,16 @@ def validate_ubigeo(value: str) -> None:
     """Check the shape of an INEI ubigeo (6 digits: department, province, district)."""
     if not UBIGEO_RE.match(value or ""):
         raise ValidationError(_("A ubigeo has exactly 6 digits."), code="invalid_ubigeo")
+
+
+def require_funder(organization: Any, attr: str = "funder") -> None:
+    """The one rule on who pays: a funding source (a programme's funder, an agreement's funder,
+    a cost's ``funding_source``) is a funder organization; a field error ``not_funder`` on
+    ``attr`` otherwise. ``None`` (no source) passes. Used by the models' ``clean()`` (admin
+    forms, ``full_clean``) and by ``registry.funding`` (API, field pages, imports) alike."""
+    if organization is not None and organization.kind != OrganizationKind.FUNDER:
+        message = _("A funding source must be a funder organization.")
+        raise ValidationError({attr: ValidationError(message, code="not_funder")})
 
 
 def validate_iati_identifier(value: str) -> None:

@@ -28,7 +28,7 @@ from .. import importing
 from ..importing import pipeline
 from ..importing.columns import SPANISH_HEADERS
 from ..importing.errors import error_workbook
-from ..models import ImportJob
+from ..models import ImportJob, ImportPhase
 from ..services import imports
 
 ISSUES_PER_PAGE = 100
@@ -155,12 +155,25 @@ def errors_view(model_admin: Any, request: HttpRequest, job_id: Any) -> HttpResp
     return response
 
 
+class PhaseFilter(admin.SimpleListFilter):
+    """The job's phase by its label ("checking the file", "importing"), never its code."""
+
+    title = _("phase")
+    parameter_name = "phase"
+
+    def lookups(self, request: HttpRequest, model_admin: Any) -> Any:
+        return ImportPhase.choices
+
+    def queryset(self, request: HttpRequest, queryset: Any) -> Any:
+        return queryset.filter(phase=self.value()) if self.value() else queryset
+
+
 @admin.register(ImportJob)
 class ImportJobAdmin(ReadOnlyAdmin):
     """The history of household imports (each opens its page)."""
 
     list_display = ["file_link", "created_by", "created_shown", "status", "phase_shown", "rows"]
-    list_filter = ["status", "phase"]
+    list_filter = ["status", PhaseFilter]
     list_select_related = ["created_by"]
     show_full_result_count = False
 

@@ -17,6 +17,7 @@ from registry.display import choice_label, choice_labels, number
 
 from ..choices import ConsentPurpose, Crop
 from ..models import (
+    MEMBER_FIELDS,
     Agreement,
     Consent,
     CropInstallation,
@@ -32,18 +33,7 @@ from .base import MASK, CocaInlineMixin, LinkedInline
 
 class MemberInline(LinkedInline):
     model = Member
-    fields = [
-        "given_names",
-        "surnames",
-        "document_type",
-        "document_number",
-        "sex",
-        "birth_date",
-        "relationship",
-        "phone",
-        "is_head",
-        "is_active",
-    ]
+    fields = [*MEMBER_FIELDS, "is_head", "is_active"]
 
 
 class PlotInline(LinkedInline):

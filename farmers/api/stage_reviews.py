@@ -28,6 +28,7 @@ from farmers import selectors, services
 from farmers.choices import AppealKind, AppealStatus, ExclusionStatus
 from farmers.models import Appeal, ExclusionProposal
 from farmers.transition.rules import Reason
+from registry.api.fields import ChoiceField
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
 from registry.exceptions import Conflict, NotFound
@@ -117,9 +118,9 @@ class StageReviewCreateSerializer(serializers.Serializer[Any]):
     ``evidence_note``. Exclusions are proposed by the engine only: another ``kind`` is a 400."""
 
     household = serializers.UUIDField()
-    kind = serializers.ChoiceField(choices=[(APPEAL, _("appeal"))])
+    kind = ChoiceField(choices=[(APPEAL, _("appeal"))])
     reason = serializers.CharField(max_length=4000)
-    appealed = serializers.ChoiceField(choices=AppealKind.choices, required=False)
+    appealed = ChoiceField(choices=AppealKind.choices, required=False)
     evidence_note = serializers.CharField(
         max_length=4000, required=False, allow_blank=True, default=""
     )
@@ -129,7 +130,7 @@ class StageReviewTransitionSerializer(serializers.Serializer[Any]):
     """``{"to", "note"}``: ``confirmed``|``dismissed`` for an exclusion, ``upheld``|``rejected``
     for an appeal (the other kind's states are a 400 ``invalid_choice`` on ``to``)."""
 
-    to = serializers.ChoiceField(choices=STATUSES)
+    to = ChoiceField(choices=STATUSES)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 

@@ -34,7 +34,7 @@ from django.test import Client
 from django.test.utils import override_settings
 from django.urls import URLResolver, path
 
-from farmers.models import Household, Member
+from farmers.models import MEMBER_FIELDS, Household, Member
 from registry.api.lean import LeanListMixin
 from registry.choices import OrganizationKind, Scope
 from registry.devtools.timing import latencies, queries_by_page_size
@@ -48,19 +48,7 @@ URL = "/api/v1/households/"
 BARE_URL = "/bench/bare-households/"
 GENERIC_BARE_URL = "/bench/bare/<str:resource>/"
 
-MEMBER_COLUMNS = (
-    "id",
-    "household_id",
-    "given_names",
-    "surnames",
-    "document_type",
-    "document_number",
-    "sex",
-    "birth_date",
-    "relationship",
-    "phone",
-    "is_head",
-)
+MEMBER_COLUMNS = ("id", "household_id", *MEMBER_FIELDS, "is_head")
 
 
 def bare_households(request: HttpRequest) -> JsonResponse:

@@ -30,7 +30,7 @@ from registry.models import Program
 
 from ..choices import HouseholdStatus, Relationship, Stage
 from ..identity import blocking_keys, normalize_name, search_words
-from ..models import Consent, DedupKey, Household, Member, Plot
+from ..models import MEMBER_FIELDS, Consent, DedupKey, Household, Member, Plot
 from ..names import COMMUNITIES, GIVEN_FEMALE, GIVEN_MALE, SURNAMES
 from ..services import CODE_ALPHABET
 
@@ -277,14 +277,7 @@ def _write_chunk(rows: Rows) -> None:
             [
                 "id",
                 "household",
-                "given_names",
-                "surnames",
-                "document_type",
-                "document_number",
-                "sex",
-                "birth_date",
-                "relationship",
-                "phone",
+                *MEMBER_FIELDS,
                 "is_head",
                 "is_active",
                 "is_live",

@@ -121,7 +121,7 @@ def _vacuum(command):
 class Migration(migrations.Migration):
     atomic = False
 
-    dependencies = [("farmers", "0028_annual_head_profile")]
+    dependencies = [("farmers", "0030_mend_relapsed_households")]
 
     operations = [
         migrations.AddField(

@@ -10,16 +10,23 @@ from __future__ import annotations
 from ..choices import ConsentPurpose, SweepStatus
 from .crops import CropInstallation
 from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
-from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplicate
+from .households import HA, MEMBER_FIELDS, Consent, DedupKey, Household, Member, PossibleDuplicate
 from .imports import ImportIssue, ImportJob, ImportPhase
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
 from .rights import DataSubjectRequest
-from .summaries import DashboardHouseholds, DashboardReach, DashboardSpend, DashboardStageMonth
+from .summaries import (
+    DashboardHouseholds,
+    DashboardReach,
+    DashboardRelapses,
+    DashboardSpend,
+    DashboardStageMonth,
+)
 from .training import PracticeAdoption, TrainingAttendance, TrainingEvent
 from .transition import StageChange, StageChangeQuerySet, SweepRange, SweepRun
 
 __all__ = [
     "HA",
+    "MEMBER_FIELDS",
     "Agreement",
     "Appeal",
     "Consent",
@@ -27,6 +34,7 @@ __all__ = [
     "CropInstallation",
     "DashboardHouseholds",
     "DashboardReach",
+    "DashboardRelapses",
     "DashboardSpend",
     "DashboardStageMonth",
     "DataSubjectRequest",

@@ -38,6 +38,19 @@ from ..choices import (
 
 HA = {"max_digits": 10, "decimal_places": 4, "validators": [MinValueValidator(Decimal("0"))]}
 
+# What a person is, as registered, corrected and shown: the member's own fields, in the order
+# every form, serializer, admin inline, seeder and benchmark uses (the one list; see Member).
+MEMBER_FIELDS = (
+    "given_names",
+    "surnames",
+    "document_type",
+    "document_number",
+    "sex",
+    "birth_date",
+    "relationship",
+    "phone",
+)
+
 
 class Household(VersionedModel, IdempotentModel, CreatedByModel):
     """A farming family registered in a programme, in one district (``created_by``: who

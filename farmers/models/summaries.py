@@ -102,6 +102,30 @@ class DashboardReach(models.Model):
         return f"{self.district_id} {self.program_id} {self.month} {self.rank}"
 
 
+class DashboardRelapses(models.Model):
+    """Households that relapsed in each month: a household with one or more own ledger moves
+    into ``relapsed`` dated in the month counts once in it, however many moves it made."""
+
+    district = district_column(db_index=False)
+    program = program_column(db_index=False)
+    month = models.DateField(_("month"))
+    households = models.IntegerField(_("households"), default=0)
+
+    class Meta:
+        ordering = ["district", "program", "month"]
+        verbose_name = _("dashboard cell: households relapsed per month")
+        verbose_name_plural = _("dashboard cells: households relapsed per month")
+        # Cells are append-only deltas (``farmers.reporting.summaries``): a cell is the sum of
+        # its rows, so concurrent writers never wait for one another.
+        indexes = [
+            models.Index(fields=["district", "program", "month"], name="dash_relapses_cell_idx"),
+            models.Index(fields=["program", "month"], name="dash_relapses_prog_idx"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.district_id} {self.program_id} {self.month}: {self.households}"
+
+
 class DashboardSpend(models.Model):
     """Active support given to active households per month and funding source (the funder's
     code, empty when none), in céntimos of PEN (exact sums on every database)."""

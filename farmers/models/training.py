@@ -109,7 +109,8 @@ class TrainingAttendance(CreatedByModel):
         ]
 
     def __str__(self) -> str:
-        return f"{self.event_id} · {self.member_id}"
+        # The person, by name (an inline's caption): never the two ids.
+        return str(self.member)
 
 
 class PracticeAdoption(IdempotentModel, CreatedByModel):

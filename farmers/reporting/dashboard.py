@@ -43,7 +43,13 @@ from registry.maps import Region, district_choropleth
 from registry.models import Alert, District, Organization, Program
 
 from ..choices import HouseholdStatus, Stage
-from ..models import DashboardHouseholds, DashboardReach, DashboardSpend, DashboardStageMonth
+from ..models import (
+    DashboardHouseholds,
+    DashboardReach,
+    DashboardRelapses,
+    DashboardSpend,
+    DashboardStageMonth,
+)
 from . import charts
 from .summaries import LADDER, RANK
 
@@ -244,7 +250,7 @@ def _soles(value: Decimal) -> str:
 def dashboard_context(
     *, actor: Actor, filters: DashboardFilters | None = None, today: date | None = None
 ) -> dict[str, Any]:
-    """Figures, charts and tables of the dashboard for ``actor`` and ``filters`` (eight queries
+    """Figures, charts and tables of the dashboard for ``actor`` and ``filters`` (nine queries
     over the summary tables and alerts, plus each registered section's own, whatever the number
     of households and records)."""
     today = today or timezone.localdate()
@@ -281,22 +287,29 @@ def dashboard_context(
         .annotate(entered=Sum("entered"), left=Sum("left"))
     )
     at_end: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))
-    relapses = [0] * len(months)
     registered: dict[int, int] = defaultdict(int)
     delta: dict[str, list[int]] = defaultdict(lambda: [0] * len(months))
     for row in moves:
         i = max(month_index(row["month"]) - month_index(first), 0)
         delta[row["stage"]][i] += (row["entered"] or 0) - (row["left"] or 0)
-        if row["month"] >= first:
-            if row["stage"] == Stage.RELAPSED:
-                relapses[i] += row["entered"] or 0
-            if row["stage"] == Stage.ENROLLED:
-                registered[row["program_id"]] += row["entered"] or 0
+        if row["month"] >= first and row["stage"] == Stage.ENROLLED:
+            registered[row["program_id"]] += row["entered"] or 0
     for stage, changes in delta.items():
         running = 0
         for i, change in enumerate(changes):
             running += change
             at_end[stage][i] = max(running, 0)
+
+    # 2b. Households that relapsed, by month: households, not moves (one that relapsed twice in
+    # a month counts once in it).
+    relapses = [0] * len(months)
+    for row in (
+        DashboardRelapses.objects.filter(area, month__gte=first, month__lte=last)
+        .order_by()
+        .values("month")
+        .annotate(n=Sum("households"))
+    ):
+        relapses[month_index(row["month"]) - month_index(first)] += row["n"] or 0
 
     # 3. Rungs reached in the period, by programme.
     reach_rows = DashboardReach.objects.filter(area, month__gte=first, month__lte=last)

@@ -42,6 +42,7 @@ from ..choices import HouseholdStatus, Stage
 from ..models import (
     DashboardHouseholds,
     DashboardReach,
+    DashboardRelapses,
     DashboardSpend,
     DashboardStageMonth,
     Household,
@@ -84,6 +85,7 @@ TABLES: dict[str, tuple[Any, tuple[str, ...], tuple[str, ...]]] = {
         ("entered", "left"),
     ),
     "reach": (DashboardReach, ("district_id", "program_id", "month", "rank"), ("households",)),
+    "relapses": (DashboardRelapses, ("district_id", "program_id", "month"), ("households",)),
     "spend": (
         DashboardSpend,
         ("district_id", "program_id", "funder", "month"),
@@ -95,7 +97,7 @@ PARTS: tuple[str, ...] = tuple(TABLES)
 # part → what recomputes that table's cells from the records (the apps' tables).
 RECOMPUTE: dict[str, Any] = {}
 # What the transition engine changes: stage, stage_since, milestones and the ledger.
-STAGE_PARTS: tuple[str, ...] = ("households", "stages", "reach")
+STAGE_PARTS: tuple[str, ...] = ("households", "stages", "reach", "relapses")
 UPSERT_ROWS = 200
 
 Cells = dict[tuple[Any, ...], list[int]]
@@ -153,7 +155,7 @@ def contributions(
     counted_only: bool = True,
 ) -> Delta:
     """The cells the households contribute (``ids``, or an id range ``[lo, hi)``, or all),
-    part by part, in at most six grouped queries. ``counted_only=False`` counts them whatever
+    part by part, in at most seven grouped queries. ``counted_only=False`` counts them whatever
     their status (what review adds or takes away)."""
     own, records = _filters(ids, bounds)
     households = Household.objects.filter(own)
@@ -202,6 +204,19 @@ def contributions(
             cells[(*where, row["from_stage"])][1] += row["n"]
     if "reach" in parts:
         _reach(delta["reach"], households, records)
+    if "relapses" in parts:
+        # Households, not moves: one that relapsed twice in a month counts once in it.
+        cells = delta["relapses"]
+        for row in (
+            StageChange.objects.own()
+            .filter(records, to_stage=Stage.RELAPSED)
+            .order_by()
+            .annotate(m=TruncMonth("effective_on"))
+            .values("household__district_id", "household__program_id", "m")
+            .annotate(n=Count("household_id", distinct=True))
+        ):
+            month_cell = (row["household__district_id"], row["household__program_id"], row["m"])
+            cells[month_cell][0] += row["n"]
     if "spend" in parts:
         cells = delta["spend"]
         for row in (

@@ -12,7 +12,8 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.cleaning import clean_choice, parse_decimal
+from registry.cleaning import choice_message, clean_choice, parse_decimal
+from registry.display import choice_options
 from registry.services import field_error
 
 from ..choices import ConsentPurpose, Crop, DocumentType, Relationship, Sex
@@ -80,10 +81,7 @@ def _clean_members(
         if document_type or number:
             if document_type not in DocumentType.values:
                 errors.setdefault(prefix + "document_type", []).append(
-                    ValidationError(
-                        _("Use one of: %(valid)s.") % {"valid": ", ".join(DocumentType.values)},
-                        code="invalid_choice",
-                    )
+                    ValidationError(choice_message(DocumentType), code="invalid_choice")
                 )
             elif not number:
                 errors.setdefault(prefix + "document_number", []).append(
@@ -128,7 +126,8 @@ def _clean_members(
     if len(heads) != 1 and not errors:
         errors.setdefault("members", []).append(
             ValidationError(
-                _("Exactly one member must be the head of household (relationship “head”)."),
+                _("Exactly one member must have the relationship “%(head)s”.")
+                % {"head": Relationship.HEAD.label},
                 code="one_head",
             )
         )
@@ -162,14 +161,15 @@ def _clean_consent(
         errors.setdefault("consent.purposes", []).append(
             ValidationError(
                 _("Give at least one purpose among: %(valid)s.")
-                % {"valid": ", ".join(ConsentPurpose.values)},
+                % {"valid": choice_options(ConsentPurpose)},
                 code="invalid_choice",
             )
         )
     if ConsentPurpose.REGISTRY not in purposes and not unknown and purposes:
         errors.setdefault("consent.purposes", []).append(
             ValidationError(
-                _("Consent to the programme registry (“registry”) is needed to register."),
+                _("Consent to the purpose “%(purpose)s” is needed to register.")
+                % {"purpose": ConsentPurpose.REGISTRY.label},
                 code="registry_required",
             )
         )
@@ -188,12 +188,7 @@ def _clean_crops(crops: Any, attr: str = "crops") -> list[str]:
         raise field_error(attr, _("Give a list of crops."), "invalid")
     for index, crop in enumerate(crops):
         if crop not in Crop.values:
-            raise field_error(
-                f"{attr}.{index}",
-                _("Unknown crop “%(crop)s”. Use one of: %(valid)s.")
-                % {"crop": crop, "valid": ", ".join(Crop.values)},
-                "invalid_choice",
-            )
+            raise field_error(f"{attr}.{index}", choice_message(Crop), "invalid_choice")
     return sorted(set(crops))
 
 

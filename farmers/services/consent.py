@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from registry import webhooks
 from registry.actors import Actor
 from registry.choices import ChangeAction, WebhookEventType
+from registry.display import choice_options
 from registry.history import change_record
 
 from ..choices import ConsentPurpose
@@ -66,7 +67,7 @@ def consent_record(
         errors["purposes"] = [
             ValidationError(
                 _("Give the purposes among: %(valid)s (none withdraws them all).")
-                % {"valid": ", ".join(ConsentPurpose.values)},
+                % {"valid": choice_options(ConsentPurpose)},
                 code="invalid_choice",
             )
         ]

@@ -25,7 +25,7 @@ from registry.workflow import Flow, Step, transition
 from .. import policies
 from ..choices import LIVE_STATUSES, HouseholdStatus, Relationship
 from ..identity import normalize_name, search_words
-from ..models import Consent, DedupKey, Household, Member
+from ..models import MEMBER_FIELDS, Consent, DedupKey, Household, Member
 from ..reporting import summaries
 from ..transition import recompute_on_commit
 from ..workflow import CONSENT_ON_RECORD, HOUSEHOLD_MACHINE, MAKER_CHECKER
@@ -52,14 +52,7 @@ def _member_objects(household: Household, members: list[dict[str, Any]]) -> list
     return [
         Member(
             household=household,
-            given_names=m["given_names"],
-            surnames=m["surnames"],
-            document_type=m["document_type"],
-            document_number=m["document_number"],
-            sex=m["sex"],
-            birth_date=m["birth_date"],
-            relationship=m["relationship"],
-            phone=m["phone"],
+            **{name: m[name] for name in MEMBER_FIELDS},
             is_head=m["relationship"] == Relationship.HEAD,
             is_live=household.status in LIVE_STATUSES,
             **({"id": m["id"]} if m.get("id") else {}),
@@ -301,18 +294,6 @@ def _household_update(
             recompute_on_commit([locked.pk])  # the new programme's thresholds apply
         record_update(locked, {**changes, **(cause or {})}, actor=actor, channel=channel)
     return locked
-
-
-MEMBER_FIELDS = (
-    "given_names",
-    "surnames",
-    "document_type",
-    "document_number",
-    "sex",
-    "birth_date",
-    "relationship",
-    "phone",
-)
 
 
 def _apply_member_changes(

@@ -47,12 +47,12 @@ from ..choices import (
     RequestKind,
     RequestStatus,
 )
-from ..models import DataSubjectRequest, Household, Member
+from ..models import MEMBER_FIELDS, DataSubjectRequest, Household, Member
 from ..workflow import PERSON_PRESENT, REQUEST_MACHINE
 from .anonymise import household_anonymise
 from .common import _record_decision
 from .consent import consent_record
-from .registration import MEMBER_FIELDS, household_update
+from .registration import household_update
 
 KEY_PREFIX = "dsr:"
 
@@ -286,7 +286,14 @@ def _rectify(
     if not wanted:
         raise field_error(
             "changes",
-            _("Give the corrected values (%(fields)s).") % {"fields": ", ".join(MEMBER_FIELDS)},
+            _("Give the corrected values (%(fields)s).")
+            % {
+                "fields": ", ".join(
+                    str(field.verbose_name)
+                    for field in Member._meta.concrete_fields
+                    if field.name in MEMBER_FIELDS
+                )
+            },
             "required",
         )
     household = household_update(

@@ -31,7 +31,7 @@ from markets.models import (
     DeliverySchedule,
     ProducerMembership,
 )
-from registry.api.fields import BoundedDateField, DecimalStringField, funder_code_field
+from registry.api.fields import BoundedDateField, ChoiceField, DecimalStringField, funder_code_field
 from registry.models import Organization
 
 SLUG = r"^[-a-zA-Z0-9_]+$"
@@ -303,8 +303,8 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
         ),
     )
     buyer = serializers.RegexField(SLUG, max_length=50)
-    crop = serializers.ChoiceField(choices=Crop.choices)
-    product_form = serializers.ChoiceField(choices=ProductForm.choices)
+    crop = ChoiceField(choices=Crop.choices)
+    product_form = ChoiceField(choices=ProductForm.choices)
     season_start = BoundedDateField(kind="plan")
     season_end = BoundedDateField(kind="plan")
     volume_kg = DecimalStringField(max_digits=12, decimal_places=2, required=False)
@@ -314,7 +314,7 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
         required=False,
         help_text=_("Quintales of 46 kg, converted to kg (instead of volume_kg)."),
     )
-    price_rule = serializers.ChoiceField(choices=PriceRule.choices, default=PriceRule.FIXED)
+    price_rule = ChoiceField(choices=PriceRule.choices, default=PriceRule.FIXED)
     price_pen_per_kg = DecimalStringField(max_digits=10, decimal_places=2, required=False)
     price_floor_pen_per_kg = DecimalStringField(max_digits=10, decimal_places=2, required=False)
     price_pen_per_qq = DecimalStringField(
@@ -335,9 +335,7 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
     quality_terms = serializers.CharField(
         max_length=2000, required=False, allow_blank=True, default=""
     )
-    certification = serializers.ChoiceField(
-        choices=Certification.choices, default=Certification.NONE
-    )
+    certification = ChoiceField(choices=Certification.choices, default=Certification.NONE)
     schedule = serializers.ListField(child=ScheduleInputSerializer(), required=False, max_length=52)
     override_reason = override_reason_field()
     funding_source = funder_code_field(
@@ -348,7 +346,7 @@ class ContractCreateSerializer(serializers.Serializer[Any]):
 class ContractTransitionSerializer(serializers.Serializer[Any]):
     """A contract move: ``{"to": "active"}``; suspension and termination need a ``reason``."""
 
-    to = serializers.ChoiceField(choices=ContractStatus.choices)
+    to = ChoiceField(choices=ContractStatus.choices)
     reason = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     override_reason = override_reason_field()
     signed_on = BoundedDateField(
@@ -462,7 +460,7 @@ class DeliveryCreateSerializer(serializers.Serializer[Any]):
         required=False,
         help_text=_("Quintales of 46 kg, converted to kg (instead of weight_kg)."),
     )
-    quality_grade = serializers.ChoiceField(choices=QualityGrade.choices)
+    quality_grade = ChoiceField(choices=QualityGrade.choices)
     price_pen_per_kg = DecimalStringField(
         max_digits=10,
         decimal_places=2,
@@ -496,8 +494,8 @@ class DeliveryTransitionSerializer(serializers.Serializer[Any]):
     """``accepted``; ``rejected`` with a ``rejection_reason``; ``paid`` with
     ``payment_reference`` and ``paid_on`` (``paid_amount_pen`` defaults to the amount)."""
 
-    to = serializers.ChoiceField(choices=DeliveryStatus.choices)
-    rejection_reason = serializers.ChoiceField(choices=RejectionReason.choices, required=False)
+    to = ChoiceField(choices=DeliveryStatus.choices)
+    rejection_reason = ChoiceField(choices=RejectionReason.choices, required=False)
     note = serializers.CharField(max_length=1000, required=False, allow_blank=True, default="")
     payment_reference = serializers.CharField(
         max_length=60, required=False, allow_blank=True, default=""
@@ -553,12 +551,12 @@ class MembershipCreateSerializer(serializers.Serializer[Any]):
 
     organization = serializers.RegexField(SLUG, max_length=50)
     household = serializers.UUIDField()
-    role = serializers.ChoiceField(choices=MemberRole.choices, default=MemberRole.MEMBER)
+    role = ChoiceField(choices=MemberRole.choices, default=MemberRole.MEMBER)
     joined_on = BoundedDateField(kind="event")
 
 
 class MembershipUpdateSerializer(serializers.Serializer[Any]):
     """Change a member's role, or record the day it left the organisation."""
 
-    role = serializers.ChoiceField(choices=MemberRole.choices, required=False)
+    role = ChoiceField(choices=MemberRole.choices, required=False)
     left_on = BoundedDateField(kind="event", required=False)

@@ -8,10 +8,14 @@ from uuid import UUID
 
 from django.contrib import admin, messages
 from django.contrib.admin.views.main import ChangeList
+from django.contrib.contenttypes.models import ContentType
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from django.utils.html import format_html_join
+from django.urls import reverse
+from django.utils.html import format_html, format_html_join
 from django.utils.safestring import mark_safe
+from django.utils.text import capfirst
 from django.utils.translation import gettext_lazy as _
 
 from .. import display, policies
@@ -129,7 +133,6 @@ class AlertAdmin(ExportActionsMixin, admin.ModelAdmin):
     actions = ["acknowledge", "resolve"]
     readonly_fields = [
         "kind",
-        "key",
         "status",
         "severity",
         "message",
@@ -137,8 +140,7 @@ class AlertAdmin(ExportActionsMixin, admin.ModelAdmin):
         "district",
         "program",
         "household_shown",
-        "subject_type",
-        "subject_id",
+        "subject_shown",
         "owner_role",
         "assigned_to",
         "due_on",
@@ -161,9 +163,39 @@ class AlertAdmin(ExportActionsMixin, admin.ModelAdmin):
             name_households([obj])
         return str(obj.household_label)  # type: ignore[attr-defined]
 
+    @admin.display(description=_("record"))
+    def subject_shown(self, obj: Alert) -> str:
+        """The record the alert is about, in words (set by ``get_object``)."""
+        return getattr(obj, "subject_words", display.EMPTY)
+
+    def _subject_words(self, request: HttpRequest, alert: Alert) -> str:
+        """The alert's record as a person reads it: its kind and its name ("Expediente de
+        titulación HH-… · Presentado"), linked to its admin page when the reader may open it
+        there (its admin's own scoping decides); only its kind otherwise. Never the record
+        type's code or the record's id."""
+        if alert.subject_type_id is None or not alert.subject_id:
+            return display.EMPTY
+        model = ContentType.objects.get_for_id(alert.subject_type_id).model_class()
+        if model is None:
+            return display.EMPTY
+        kind = capfirst(str(model._meta.verbose_name))
+        model_admin = self.admin_site._registry.get(model)
+        if model_admin is None or not model_admin.has_view_permission(request):
+            return kind
+        try:
+            record = model_admin.get_queryset(request).filter(pk=alert.subject_id).first()
+        except (ValueError, ValidationError):
+            record = None
+        if record is None:
+            return kind
+        meta = model._meta
+        url = reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[record.pk])
+        return format_html('<a href="{}">{} {}</a>', url, kind, str(record))
+
     def get_object(self, request: HttpRequest, object_id: str, from_field: Any = None) -> Any:
         alert = super().get_object(request, object_id, from_field)
         if alert is not None:
+            alert.subject_words = self._subject_words(request, alert)
             name_households([alert], request_actor(request))
             alert.stage_hidden = not policies.alert_stage_visible(request_actor(request), alert)
         return alert

@@ -24,6 +24,7 @@ from registry.filters import AlertFilterSet
 from registry.models import Alert
 
 from .base import RegistryViewSet
+from .fields import ChoiceField
 from .logged import LoggedReadsMixin
 
 
@@ -97,7 +98,7 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
 class AlertTransitionSerializer(serializers.Serializer[Any]):
     """A move of the alert's workflow, with an optional note (kept when resolving)."""
 
-    to = serializers.ChoiceField(choices=[AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED])
+    to = ChoiceField(choices=[AlertStatus.ACKNOWLEDGED, AlertStatus.RESOLVED])
     note = serializers.CharField(
         max_length=500, required=False, allow_blank=True, default="", help_text=_("Note")
     )

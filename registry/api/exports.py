@@ -29,6 +29,7 @@ from registry.exceptions import NotFound, PermissionDenied
 from registry.models import ExportFormat, ExportJob
 
 from .base import RegistryViewSet
+from .fields import ChoiceField
 
 
 class ExportCreateSerializer(serializers.Serializer[Any]):
@@ -39,7 +40,7 @@ class ExportCreateSerializer(serializers.Serializer[Any]):
             "The list: households, title_files, contracts, deliveries, visits or alerts."
         )
     )
-    format = serializers.ChoiceField(choices=ExportFormat.choices, default=ExportFormat.XLSX)
+    format = ChoiceField(choices=ExportFormat.choices, default=ExportFormat.XLSX)
     filters = serializers.JSONField(
         required=False,
         default=dict,

@@ -11,6 +11,24 @@ from django.utils.translation import gettext_lazy as _
 from drf_spectacular.extensions import OpenApiSerializerFieldExtension
 from rest_framework import serializers
 
+from registry.cleaning import choice_message
+
+
+class ChoiceField(serializers.ChoiceField):
+    """A choice whose error names the options by their labels ("Use one of: “Mujer”,
+    “Hombre”."), as the services' own choice errors do: people read API errors too (the field
+    app shows a queued record's errors as they come). The codes are in the schema."""
+
+    def to_internal_value(self, data: Any) -> Any:
+        if data == "" and self.allow_blank:
+            return ""
+        try:
+            return self.choice_strings_to_values[str(data)]
+        except KeyError:
+            raise serializers.ValidationError(
+                choice_message(self.choices.items()), code="invalid_choice"
+            ) from None
+
 
 class DecimalStringField(serializers.DecimalField):
     """A non-negative decimal sent and returned as a string ("0.75"), as API.md fixes for

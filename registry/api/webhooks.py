@@ -30,6 +30,7 @@ from registry.models import (
 from registry.webhooks import services
 
 from .base import RegistryViewSet
+from .fields import ChoiceField
 from .pagination import CursorPagination
 
 
@@ -39,9 +40,7 @@ class WebhookSubscriptionSerializer(serializers.ModelSerializer[WebhookSubscript
     organization: serializers.CharField = serializers.CharField(
         source="organization.code", read_only=True
     )
-    event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEventType.choices)
-    )
+    event_types = serializers.ListField(child=ChoiceField(choices=WebhookEventType.choices))
 
     class Meta:
         model = WebhookSubscription
@@ -78,7 +77,7 @@ class WebhookSubscriptionCreateSerializer(serializers.Serializer[Any]):
 
     url = serializers.URLField(max_length=500)
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEventType.choices),
+        child=ChoiceField(choices=WebhookEventType.choices),
         min_length=1,
         max_length=len(WebhookEventType.values),
     )
@@ -93,7 +92,7 @@ class WebhookSubscriptionUpdateSerializer(serializers.Serializer[Any]):
 
     url = serializers.URLField(max_length=500, required=False)
     event_types = serializers.ListField(
-        child=serializers.ChoiceField(choices=WebhookEventType.choices),
+        child=ChoiceField(choices=WebhookEventType.choices),
         min_length=1,
         max_length=len(WebhookEventType.values),
         required=False,

@@ -7,13 +7,13 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from django.core.exceptions import ValidationError
 from django.core.validators import MinValueValidator
 from django.db import models
 from django.db.models import F, Q
 from django.utils.translation import gettext_lazy as _
 
 from ..choices import Currency, OrganizationKind
+from ..validators import require_funder
 from .bases import VersionedModel
 from .organizations import Organization, Program
 
@@ -107,12 +107,7 @@ class FundingAgreement(VersionedModel):
     def clean(self) -> None:
         """The funder must be a funder organization."""
         super().clean()
-        funder = self.funder if self.funder_id is not None else None
-        if funder is not None and funder.kind != OrganizationKind.FUNDER:
-            raise ValidationError(
-                {"funder": _("A funding source must be a funder organization.")},
-                code="not_funder",
-            )
+        require_funder(self.funder if self.funder_id is not None else None, "funder")
 
     def covers(self, day: object) -> bool:
         """Whether ``day`` lies within the agreement's period (both ends included)."""

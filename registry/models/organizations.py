@@ -21,7 +21,7 @@ from ..choices import (
     Role,
     licit_crops_default,
 )
-from ..validators import validate_iati_identifier, validate_ruc
+from ..validators import require_funder, validate_iati_identifier, validate_ruc
 from .bases import TimestampedModel, VersionedModel
 from .geography import District
 
@@ -241,12 +241,7 @@ class Program(VersionedModel):
     def clean(self) -> None:
         """The programme's funder, when given, is a funder organization."""
         super().clean()
-        funder = self.funder if self.funder_id is not None else None
-        if funder is not None and funder.kind != OrganizationKind.FUNDER:
-            raise ValidationError(
-                {"funder": _("A funding source must be a funder organization.")},
-                code="not_funder",
-            )
+        require_funder(self.funder if self.funder_id is not None else None, "funder")
 
 
 class Membership(TimestampedModel):

@@ -17,6 +17,7 @@ from django.utils.translation import gettext as _
 from registry import policies
 from registry.actors import Actor
 from registry.choices import ChangeAction, WebhookEventType
+from registry.display import choice_options
 from registry.history import change_record, diff, snapshot
 from registry.models import Organization, WebhookDelivery, WebhookSubscription, next_version
 from registry.services import check_version
@@ -36,7 +37,7 @@ def clean_event_types(values: Iterable[str]) -> list[str]:
             {
                 "event_types": ValidationError(
                     _("Choose event types from: %(valid)s.")
-                    % {"valid": ", ".join(WebhookEventType.values)},
+                    % {"valid": choice_options(WebhookEventType)},
                     code="invalid_choice",
                 )
             }

@@ -71,10 +71,11 @@ def visible_text(html: str) -> str:
 def codes_in(html: str, slugs: set[str]) -> list[str]:
     """The codes a person would read on the page (empty when there are none)."""
     text = visible_text(html)
+    # A slug after a dot is a file name's extension ("errores.xlsx", "(.csv)"), not a code.
     found = [
         f"slug {s!r}"
         for s in sorted(slugs)
-        if re.search(r"(?<![\w-])" + re.escape(s) + r"(?![\w-])", text)
+        if re.search(r"(?<![\w.-])" + re.escape(s) + r"(?![\w-])", text)
     ]
     found += [f"UUID {u}" for u in UUID.findall(text)[:3]]
     found += [f"ISO date {d}" for d in ISO_DATE.findall(text)[:3]]

@@ -3,6 +3,7 @@ bounded number of queries."""
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from typing import Any
 
@@ -12,7 +13,9 @@ from django.test import Client
 from django.test.utils import CaptureQueriesContext
 
 from farmers.choices import Stage
+from farmers.models import DashboardRelapses
 from farmers.reporting import summaries
+from farmers.reporting.dashboard import DashboardFilters
 from registry.alerts import AlertSpec, alert_raise
 from registry.choices import AlertKind, Role
 from registry.models import Program
@@ -293,3 +296,34 @@ def test_title_and_sales_cards_follow_the_filters(program: Program, seeded: dict
         "S/ 1,900.00",
         "1",
     ]
+
+
+def test_relapses_per_month_count_households_not_moves(
+    program: Program, seeded: dict[str, Any]
+) -> None:
+    """One of the two relapsed families relapsed twice in June (back to coca-free on the 24th,
+    relapsed again on the 28th) and once more in August: June still shows 2 households, not 3
+    moves; August shows 1; the period's figure sums the months (3)."""
+    twice = seeded["pichari"][4]
+    change(twice, Stage.RELAPSED, Stage.COCA_FREE, date(2026, 6, 24))
+    change(twice, Stage.COCA_FREE, Stage.RELAPSED, date(2026, 6, 28))
+    change(twice, Stage.RELAPSED, Stage.COCA_FREE, date(2026, 7, 20))
+    change(twice, Stage.COCA_FREE, Stage.RELAPSED, date(2026, 8, 2))
+    summaries.rebuild()
+    context = staff_client(program).get(URL).context
+    months = [m.isoformat()[:7] for m in DashboardFilters.default().months()]
+    chart = str(context["relapse_chart"])
+    shown = dict(zip(months, relapse_bars(chart), strict=True))
+    assert (shown["2026-06"], shown["2026-07"], shown["2026-08"]) == (2, 0, 1)
+    figures = {str(f.label): f.value for f in context["figures"]}
+    assert figures["Reincidencias en el periodo"] == "3"
+    june = DashboardRelapses.objects.filter(month=date(2026, 6, 1), district_id=PICHARI)
+    assert sum(june.values_list("households", flat=True)) == 2
+
+
+def relapse_bars(chart: str) -> list[int]:
+    """The values of the relapse chart's columns, month by month (its description lists them:
+    "nov\n2025: 0; dic: 0; …")."""
+    desc = re.search(r"<desc[^>]*>(.*?)</desc>", chart, re.S)
+    assert desc is not None
+    return [int(part.rsplit(": ", 1)[1]) for part in desc.group(1).split("; ")]

@@ -10,6 +10,7 @@ from datetime import date
 from typing import Any
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.db import connection
 from django.test import Client
@@ -229,6 +230,28 @@ def test_register_errors_are_field_level_and_in_spanish(officer_client: Client) 
     # What was typed is kept.
     assert 'value="Huamán Ccori"' in html and 'value="Julio"' in html
     assert Household.objects.count() == 0
+
+
+def test_register_choice_errors_name_labels_not_codes(officer_client: Client) -> None:
+    data = register_form(**member(sex="x", relationship="spouse", document_type="pas"))
+    data["consent.purposes"] = ["contact"]
+    html = officer_client.post("/campo/registrar/", data).content.decode()
+    assert (
+        'data-error-for="members.0.sex">Use uno de los siguientes: “Femenino”, “Masculino”.' in html
+    )
+    assert "“Carné de extranjería (CE)”" in html
+    assert "“Padrón del programa”" in html
+    assert "Exactamente un integrante debe tener el parentesco “Jefe o jefa de hogar”." in (
+        officer_client.post(
+            "/campo/registrar/", register_form(**member(relationship="spouse"))
+        ).content.decode()
+    )
+    officer_client.cookies[settings.LANGUAGE_COOKIE_NAME] = "en"
+    english = officer_client.post("/campo/registrar/", data).content.decode()
+    assert 'data-error-for="members.0.sex">Use one of: “Female”, “Male”.' in english
+    assert "“Programme registry”" in english
+    for code in ("“x”", "“pas”", "“head”", "“registry”", "dni, ce", "Unknown value"):
+        assert code not in html and code not in english
 
 
 def test_register_outside_my_area_and_duplicate_ids_are_refused(

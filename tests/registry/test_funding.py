@@ -24,8 +24,10 @@ from registry.choices import OrganizationKind, Scope
 from registry.funding import funder_resolve, funding_agreement_upsert, funding_resolve
 from registry.models import FundingAgreement, Organization, Program
 from registry.services import api_key_create, program_upsert
+from registry.validators import require_funder
 from tests.factories import OrganizationFactory, ProgramFactory, UserFactory
 from tests.farmers.transition_helpers import make_household
+from tests.test_architecture import ROOT
 
 pytestmark = pytest.mark.django_db
 
@@ -246,3 +248,45 @@ def test_support_list_filters_by_funder_and_period(setting: dict[str, Any]) -> N
     period = client.get(f"{url}?given_after=2026-01-01&given_before=2026-12-31").json()
     assert [r["kind"] for r in period["results"]] == ["inputs"]
     assert client.get(f"{url}?given_after=nope").status_code == 400
+
+
+def test_one_rule_says_who_may_pay_wherever_a_funder_is_named(setting: dict[str, Any]) -> None:
+    """The programme's funder, an agreement's funder and a cost's funding source are checked by
+    the one validator (``registry.validators.require_funder``): the same code and message from
+    the models' ``clean()`` (admin forms) and from the services (API, field pages)."""
+    agency = Organization.objects.get(code="devida")
+    program, agreement = setting["program"], setting["agreement"]
+    raised: list[ValidationError] = []
+    for check in (
+        lambda: require_funder(agency, "funder"),
+        lambda: funder_resolve("devida", attr="funder"),
+        lambda: program_upsert(
+            code="pirdais", name="P", agency_code="devida", funder_code="devida"
+        ),
+    ):
+        with pytest.raises(ValidationError) as caught:
+            check()
+        raised.append(caught.value)
+    program.funder = agency
+    agreement.funder = agency
+    for record in (program, agreement):
+        with pytest.raises(ValidationError) as caught:
+            record.clean()
+        raised.append(caught.value)
+    assert {(frozenset(errors(e)), str(e.message_dict["funder"])) for e in raised} == {
+        (
+            frozenset({("funder", "not_funder")}),
+            "['La fuente de financiamiento debe ser una organización financiadora.']",
+        )
+    }
+    require_funder(None)  # no source: nothing to check
+    require_funder(setting["funder"])
+    # The rule is written once.
+    sources = [
+        path
+        for app in ("registry", "farmers", "titles", "markets")
+        for path in (ROOT / app).rglob("*.py")
+        if "migrations" not in path.parts
+        and "A funding source must be a funder organization." in path.read_text(encoding="utf-8")
+    ]
+    assert [p.relative_to(ROOT).as_posix() for p in sources] == ["registry/validators.py"]

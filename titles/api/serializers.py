@@ -10,7 +10,7 @@ from drf_spectacular.utils import extend_schema_field
 from rest_framework import serializers
 
 from farmers.api.serializers import PersonalFieldsMixin
-from registry.api.fields import BoundedDateField, funder_code_field
+from registry.api.fields import BoundedDateField, ChoiceField, funder_code_field
 from titles.choices import (
     OPEN_STATUSES,
     ObjectionDecision,
@@ -31,7 +31,7 @@ class TitleApplicationCreateSerializer(serializers.Serializer[Any]):
     household = serializers.UUIDField()
     plot = serializers.UUIDField()
     authority = serializers.SlugField(max_length=50, help_text=_("Titling authority code."))
-    procedure = serializers.ChoiceField(
+    procedure = ChoiceField(
         choices=Procedure.choices,
         required=False,
         default=Procedure.ADJUDICATION,
@@ -67,7 +67,7 @@ class ClockSerializer(serializers.Serializer[Any]):
     family_days = serializers.IntegerField()
     authority_days = serializers.IntegerField()
     sunarp_days = serializers.IntegerField()
-    waiting_on = serializers.ChoiceField(
+    waiting_on = ChoiceField(
         choices=["programme", "family", "authority", "sunarp"], allow_null=True
     )
 
@@ -155,14 +155,12 @@ class TitleApplicationSerializer(
             clock[f"{party}_days"] += working_days_between(obj.status_since, timezone.localdate())
         return clock
 
-    @extend_schema_field(
-        serializers.ListField(child=serializers.ChoiceField(choices=TitleStatus.choices))
-    )
+    @extend_schema_field(serializers.ListField(child=ChoiceField(choices=TitleStatus.choices)))
     def get_allowed_transitions(self, obj: TitleApplication) -> list[str]:
         return next_states(obj)
 
     @extend_schema_field(
-        serializers.ListField(child=serializers.ChoiceField(choices=TitleDocumentType.choices))
+        serializers.ListField(child=ChoiceField(choices=TitleDocumentType.choices))
     )
     def get_missing_documents(self, obj: TitleApplication) -> list[str]:
         """The documents the file's procedure needs for its next steps and does not hold."""
@@ -178,9 +176,9 @@ class TitleApplicationSerializer(
 class TitleTransitionSerializer(serializers.Serializer[Any]):
     """A workflow move and the fields it may need."""
 
-    to = serializers.ChoiceField(choices=TitleStatus.choices)
+    to = ChoiceField(choices=TitleStatus.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
-    reason = serializers.ChoiceField(
+    reason = ChoiceField(
         choices=RejectionReason.choices, required=False, allow_blank=True, default=""
     )
     partida_number = serializers.CharField(
@@ -253,9 +251,7 @@ class ObjectionCreateSerializer(serializers.Serializer[Any]):
 class ObjectionDecisionSerializer(serializers.Serializer[Any]):
     """Decide an objection."""
 
-    decision = serializers.ChoiceField(
-        choices=[ObjectionDecision.UPHELD, ObjectionDecision.DISMISSED]
-    )
+    decision = ChoiceField(choices=[ObjectionDecision.UPHELD, ObjectionDecision.DISMISSED])
     note = serializers.CharField(max_length=2000)
 
 
@@ -273,7 +269,7 @@ class TitleDocumentSerializer(serializers.ModelSerializer[TitleDocument]):
 class TitleDocumentUploadSerializer(serializers.Serializer[Any]):
     """Upload a document (multipart fields ``type`` and ``file``; PDF, JPEG or PNG, ≤ 10 MB)."""
 
-    type = serializers.ChoiceField(choices=TitleDocumentType.choices)
+    type = ChoiceField(choices=TitleDocumentType.choices)
     file = serializers.FileField()
 
 

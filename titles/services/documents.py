@@ -11,6 +11,7 @@ from django.utils.translation import gettext as _
 
 from registry.actors import Actor
 from registry.choices import ChangeAction
+from registry.cleaning import choice_message
 from registry.exceptions import Conflict, PayloadTooLarge, UnsupportedMediaType
 from registry.history import change_record
 from registry.services import field_error
@@ -39,7 +40,7 @@ def document_upload(
     if type not in TitleDocumentType.values:
         raise field_error(
             "type",
-            _("Use one of: %(valid)s.") % {"valid": ", ".join(TitleDocumentType.values)},
+            choice_message(TitleDocumentType),
             "invalid_choice",
         )
     if locked.status in CLOSED_STATUSES:

@@ -9,6 +9,7 @@ from datetime import date
 
 from django.utils.translation import gettext as _
 
+from registry.cleaning import choice_message
 from registry.dates import add_months
 from registry.exceptions import Conflict
 from registry.services import field_error
@@ -34,7 +35,7 @@ def clean_procedure(procedure: str) -> str:
     if procedure not in Procedure.values:
         raise field_error(
             "procedure",
-            _("Use one of: %(valid)s.") % {"valid": ", ".join(Procedure.values)},
+            choice_message(Procedure),
             "invalid_choice",
         )
     return procedure

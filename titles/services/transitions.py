@@ -16,6 +16,7 @@ from farmers.models import PlotOverlap
 from farmers.transition import recompute_on_commit
 from registry.actors import Actor
 from registry.choices import WebhookEventType
+from registry.cleaning import choice_message
 from registry.exceptions import Conflict, InvalidTransition, NotFound
 from registry.services import field_error
 from registry.workflow import Flow, Step, transition
@@ -254,7 +255,7 @@ def _need_reason(step: Step[TitleApplication]) -> None:
     if reason not in RejectionReason.values:
         raise field_error(
             "reason",
-            _("Use one of: %(valid)s.") % {"valid": ", ".join(RejectionReason.values)},
+            choice_message(RejectionReason),
             "invalid_choice",
         )
 

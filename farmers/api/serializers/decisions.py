@@ -20,6 +20,7 @@ from farmers.models import (
     StageChange,
     VisitCorrection,
 )
+from registry.api.fields import ChoiceField
 
 from .common import coca_shown
 
@@ -87,7 +88,7 @@ class ExclusionProposalSerializer(serializers.ModelSerializer[ExclusionProposal]
 class ExclusionTransitionSerializer(serializers.Serializer[Any]):
     """``{"to": "confirmed"}`` or ``{"to": "dismissed", "note": "..."}`` (programme staff)."""
 
-    to = serializers.ChoiceField(choices=ExclusionStatus.choices)
+    to = ChoiceField(choices=ExclusionStatus.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -129,7 +130,7 @@ class AppealCreateSerializer(serializers.Serializer[Any]):
     """File the family's appeal: ``{"household", "kind": "relapse"|"exclusion", "grounds"}``."""
 
     household = serializers.UUIDField()
-    kind = serializers.ChoiceField(choices=AppealKind.choices)
+    kind = ChoiceField(choices=AppealKind.choices)
     grounds = serializers.CharField(max_length=4000)
     evidence_note = serializers.CharField(
         max_length=4000, required=False, allow_blank=True, default=""
@@ -139,7 +140,7 @@ class AppealCreateSerializer(serializers.Serializer[Any]):
 class AppealTransitionSerializer(serializers.Serializer[Any]):
     """``{"to": "upheld"|"rejected", "note": "..."}`` (programme staff; the note is required)."""
 
-    to = serializers.ChoiceField(choices=AppealStatus.choices)
+    to = ChoiceField(choices=AppealStatus.choices)
     note = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")
 
 
@@ -174,7 +175,7 @@ class CorrectionSerializer(serializers.ModelSerializer[VisitCorrection]):
 class CorrectionCreateSerializer(serializers.Serializer[Any]):
     """``{"field": "coca_ha"|"visited_on", "value", "reason"}``."""
 
-    field = serializers.ChoiceField(choices=CorrectableField.choices)
+    field = ChoiceField(choices=CorrectableField.choices)
     value = serializers.CharField(max_length=40)
     reason = serializers.CharField(max_length=2000)
 
@@ -182,5 +183,5 @@ class CorrectionCreateSerializer(serializers.Serializer[Any]):
 class CorrectionTransitionSerializer(serializers.Serializer[Any]):
     """``{"to": "approved"}`` or ``{"to": "rejected", "reason": "..."}`` (a second person)."""
 
-    to = serializers.ChoiceField(choices=CorrectionStatus.choices)
+    to = ChoiceField(choices=CorrectionStatus.choices)
     reason = serializers.CharField(max_length=2000, required=False, allow_blank=True, default="")

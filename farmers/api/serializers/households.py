@@ -20,12 +20,13 @@ from farmers.choices import (
 )
 from farmers.identity import normalize_document
 from farmers.models import (
+    MEMBER_FIELDS,
     Consent,
     Household,
     Member,
     PossibleDuplicate,
 )
-from registry.api.fields import BoundedDateField
+from registry.api.fields import BoundedDateField, ChoiceField
 
 from .common import TransitionSerializer, personal_shown, stage_shown
 
@@ -35,18 +36,7 @@ class MemberSerializer(serializers.ModelSerializer[Member]):
 
     class Meta:
         model = Member
-        fields = [
-            "id",
-            "given_names",
-            "surnames",
-            "document_type",
-            "document_number",
-            "sex",
-            "birth_date",
-            "relationship",
-            "phone",
-            "is_head",
-        ]
+        fields = ["id", *MEMBER_FIELDS, "is_head"]
         read_only_fields = fields
 
 
@@ -56,13 +46,11 @@ class MemberInputSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(required=False)
     given_names = serializers.CharField(max_length=120)
     surnames = serializers.CharField(max_length=120)
-    document_type = serializers.ChoiceField(
-        choices=DocumentType.choices, required=False, allow_blank=True
-    )
+    document_type = ChoiceField(choices=DocumentType.choices, required=False, allow_blank=True)
     document_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    sex = serializers.ChoiceField(choices=Sex.choices)
+    sex = ChoiceField(choices=Sex.choices)
     birth_date = BoundedDateField(kind="birth")
-    relationship = serializers.ChoiceField(choices=Relationship.choices)
+    relationship = ChoiceField(choices=Relationship.choices)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
 
 
@@ -71,7 +59,7 @@ class ConsentInputSerializer(serializers.Serializer[Any]):
 
     signed_on = BoundedDateField(kind="event")
     purposes = serializers.ListField(
-        child=serializers.ChoiceField(choices=ConsentPurpose.choices), min_length=1, max_length=10
+        child=ChoiceField(choices=ConsentPurpose.choices), min_length=1, max_length=10
     )
     notice_version = serializers.CharField(max_length=20, required=False)
     language = serializers.CharField(max_length=10, required=False)
@@ -104,7 +92,7 @@ class ConsentCreateSerializer(serializers.Serializer[Any]):
     """A new version of the family's consent: the purposes it keeps (none: withdrawn)."""
 
     purposes = serializers.ListField(
-        child=serializers.ChoiceField(choices=ConsentPurpose.choices),
+        child=ChoiceField(choices=ConsentPurpose.choices),
         allow_empty=True,
         max_length=10,
         help_text=_("The purposes the family now consents to; an empty list withdraws them all."),
@@ -131,7 +119,7 @@ class HouseholdCreateSerializer(serializers.Serializer[Any]):
 class HouseholdLookupSerializer(serializers.Serializer[Any]):
     """Find households by a member's ID document, sent in the body (never in a URL)."""
 
-    document_type = serializers.ChoiceField(choices=DocumentType.choices)
+    document_type = ChoiceField(choices=DocumentType.choices)
     document_number = serializers.CharField(max_length=20)
 
     def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
@@ -152,13 +140,11 @@ class MemberPatchSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(required=False)
     given_names = serializers.CharField(max_length=120, required=False)
     surnames = serializers.CharField(max_length=120, required=False)
-    document_type = serializers.ChoiceField(
-        choices=DocumentType.choices, required=False, allow_blank=True
-    )
+    document_type = ChoiceField(choices=DocumentType.choices, required=False, allow_blank=True)
     document_number = serializers.CharField(max_length=20, required=False, allow_blank=True)
-    sex = serializers.ChoiceField(choices=Sex.choices, required=False)
+    sex = ChoiceField(choices=Sex.choices, required=False)
     birth_date = BoundedDateField(kind="birth", required=False)
-    relationship = serializers.ChoiceField(choices=Relationship.choices, required=False)
+    relationship = ChoiceField(choices=Relationship.choices, required=False)
     phone = serializers.CharField(max_length=30, required=False, allow_blank=True)
     is_active = serializers.BooleanField(required=False)
 
@@ -173,7 +159,7 @@ class HouseholdUpdateSerializer(serializers.Serializer[Any]):
 
 
 class HouseholdTransitionSerializer(TransitionSerializer):
-    to = serializers.ChoiceField(
+    to = ChoiceField(
         choices=[HouseholdStatus.ACTIVE, HouseholdStatus.REJECTED, HouseholdStatus.INACTIVE]
     )
 

@@ -27,21 +27,19 @@ from farmers.models import (
     Plot,
     Verification,
 )
-from registry.api.fields import BoundedDateField, DecimalStringField
+from registry.api.fields import BoundedDateField, ChoiceField, DecimalStringField
 
 from .common import CocaFieldsMixin, PersonalFieldsMixin, TransitionSerializer
 
 
 class VerificationTransitionSerializer(TransitionSerializer):
-    to = serializers.ChoiceField(
-        choices=[VerificationStatus.CONFIRMED, VerificationStatus.REJECTED]
-    )
+    to = ChoiceField(choices=[VerificationStatus.CONFIRMED, VerificationStatus.REJECTED])
 
 
 class GeometrySerializer(serializers.Serializer[Any]):
     """A GeoJSON Polygon or MultiPolygon in WGS84 ([lon, lat])."""
 
-    type = serializers.ChoiceField(choices=["Polygon", "MultiPolygon"])
+    type = ChoiceField(choices=["Polygon", "MultiPolygon"])
     coordinates = serializers.ListField(child=serializers.ListField())
 
 
@@ -69,9 +67,7 @@ class PlotSerializer(PersonalFieldsMixin, serializers.ModelSerializer[Plot]):
     household = serializers.UUIDField(source="household_id", read_only=True)
     geometry = GeometrySerializer(read_only=True, allow_null=True)
     overlaps = OverlapSerializer(many=True, read_only=True)
-    crops = serializers.ListField(
-        child=serializers.ChoiceField(choices=Crop.choices), read_only=True
-    )
+    crops = serializers.ListField(child=ChoiceField(choices=Crop.choices), read_only=True)
 
     class Meta:
         model = Plot
@@ -98,10 +94,10 @@ class PlotCreateSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(required=False)
     household = serializers.UUIDField()
     name = serializers.CharField(max_length=120)
-    tenure = serializers.ChoiceField(choices=Tenure.choices)
+    tenure = ChoiceField(choices=Tenure.choices)
     geometry = serializers.JSONField()
     crops = serializers.ListField(
-        child=serializers.ChoiceField(choices=Crop.choices), required=False, max_length=20
+        child=ChoiceField(choices=Crop.choices), required=False, max_length=20
     )
 
 
@@ -110,16 +106,16 @@ class PlotUploadSerializer(serializers.Serializer[Any]):
 
     household = serializers.UUIDField()
     name = serializers.CharField(max_length=120)
-    tenure = serializers.ChoiceField(choices=Tenure.choices)
+    tenure = ChoiceField(choices=Tenure.choices)
     file = serializers.FileField()
 
 
 class PlotUpdateSerializer(serializers.Serializer[Any]):
     name = serializers.CharField(max_length=120, required=False)
-    tenure = serializers.ChoiceField(choices=Tenure.choices, required=False)
+    tenure = ChoiceField(choices=Tenure.choices, required=False)
     geometry = serializers.JSONField(required=False)
     crops = serializers.ListField(
-        child=serializers.ChoiceField(choices=Crop.choices), required=False, max_length=20
+        child=ChoiceField(choices=Crop.choices), required=False, max_length=20
     )
     is_active = serializers.BooleanField(required=False)
 
@@ -144,7 +140,7 @@ class AgreementCreateSerializer(serializers.Serializer[Any]):
 
 
 class LicitCropSerializer(serializers.Serializer[Any]):
-    crop = serializers.ChoiceField(choices=Crop.choices)
+    crop = ChoiceField(choices=Crop.choices)
     ha = DecimalStringField(max_digits=10, decimal_places=4)
 
 
@@ -211,7 +207,7 @@ class VerificationCreateSerializer(serializers.Serializer[Any]):
     id = serializers.UUIDField(required=False)
     household = serializers.UUIDField()
     visited_on = BoundedDateField(kind="event")
-    method = serializers.ChoiceField(choices=VerificationMethod.choices)
+    method = ChoiceField(choices=VerificationMethod.choices)
     coca_ha = DecimalStringField(max_digits=10, decimal_places=4)
     licit_crops = LicitCropSerializer(many=True, required=False)
     location = LocationSerializer(required=False)
@@ -258,11 +254,11 @@ class EradicationCreateSerializer(serializers.Serializer[Any]):
     plot = serializers.UUIDField()
     date = BoundedDateField(kind="event", source="eradicated_on")
     hectares = DecimalStringField(max_digits=10, decimal_places=4)
-    kind = serializers.ChoiceField(choices=EradicationKind.choices)
+    kind = ChoiceField(choices=EradicationKind.choices)
 
 
 class EradicationTransitionSerializer(TransitionSerializer):
-    to = serializers.ChoiceField(choices=[EradicationStatus.VERIFIED, EradicationStatus.REJECTED])
+    to = ChoiceField(choices=[EradicationStatus.VERIFIED, EradicationStatus.REJECTED])
 
 
 class CropInstallationSerializer(serializers.ModelSerializer[CropInstallation]):
@@ -325,7 +321,7 @@ class CropInstallationCreateSerializer(serializers.Serializer[Any]):
 
 
 class CropInstallationTransitionSerializer(TransitionSerializer):
-    to = serializers.ChoiceField(choices=[InstallationStatus.PRODUCING, InstallationStatus.LOST])
+    to = ChoiceField(choices=[InstallationStatus.PRODUCING, InstallationStatus.LOST])
 
 
 class VerificationPhotoSerializer(serializers.Serializer[Any]):

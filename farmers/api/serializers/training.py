@@ -8,7 +8,7 @@ from typing import Any
 
 from rest_framework import serializers
 
-from registry.api.fields import BoundedDateField, DecimalStringField, funder_code_field
+from registry.api.fields import BoundedDateField, ChoiceField, DecimalStringField, funder_code_field
 
 from ...choices import Practice, Sex, TrainingTopic
 from ...models import PracticeAdoption, Support, TrainingAttendance, TrainingEvent
@@ -96,7 +96,7 @@ class TrainingEventCreateSerializer(serializers.Serializer[Any]):
     district = serializers.RegexField(r"^[0-9]{6}$", help_text="District ubigeo (6 digits).")
     place = serializers.CharField(max_length=200, required=False, allow_blank=True, default="")
     date = BoundedDateField(kind="event")
-    topic = serializers.ChoiceField(choices=TrainingTopic.choices)
+    topic = ChoiceField(choices=TrainingTopic.choices)
     facilitator = serializers.CharField(max_length=200)
     cost_pen = serializers.CharField(
         max_length=20, required=False, default="0", help_text="PEN, e.g. 1500.00 or 1500,00."
@@ -152,7 +152,7 @@ class PracticeAdoptionCreateSerializer(serializers.Serializer[Any]):
     household = serializers.UUIDField()
     member = serializers.UUIDField(required=False, allow_null=True, default=None)
     event = serializers.UUIDField(required=False, allow_null=True, default=None)
-    practice = serializers.ChoiceField(choices=Practice.choices)
+    practice = ChoiceField(choices=Practice.choices)
     adopted_on = BoundedDateField(kind="event")
 
 
