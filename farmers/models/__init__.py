@@ -11,7 +11,7 @@ from ..choices import ConsentPurpose, SweepStatus
 from .crops import CropInstallation
 from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
 from .households import HA, Consent, DedupKey, Household, Member, PossibleDuplicate
-from .imports import ImportIssue, ImportJob, ImportPhase
+from .imports import ImportIssue, ImportJob, ImportPhase, ImportStage
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
 from .rights import DataSubjectRequest
 from .summaries import DashboardHouseholds, DashboardReach, DashboardSpend, DashboardStageMonth
@@ -38,6 +38,7 @@ __all__ = [
     "ImportIssue",
     "ImportJob",
     "ImportPhase",
+    "ImportStage",
     "Member",
     "Plot",
     "PlotOverlap",
