@@ -44,7 +44,7 @@ from django.utils.translation import gettext as _
 
 from registry import outbox
 from registry.actors import Actor
-from registry.bulk import copy_instances, copy_rows
+from registry.bulk import copy_rows
 from registry.choices import ChangeAction, Scope
 from registry.crypto import PURPOSE_DOCUMENT, PURPOSE_PHONE, blind_index_many, encrypt_many
 from registry.history import mask_personal
@@ -974,6 +974,37 @@ def _copy_members(members: list[tuple[Any, ...]]) -> None:
     )
 
 
+# A new household's own values, in the order ``_write`` gives them.
+_HOUSEHOLD_OWN = (
+    "id",
+    "program",
+    "district",
+    "community",
+    "import_ref",
+    "enrolled_on",
+    "request_hash",
+    "code",
+    "head_name",
+    "head_name_search",
+    "head_sex",
+    "head_birth_date",
+)
+
+
+def _household_fields() -> list[Any]:
+    """The household columns ``copy_instances`` writes (every concrete field)."""
+    return list(Household._meta.concrete_fields)
+
+
+class _Head:
+    """The head-of-household columns, set by the service's ``_set_head_name``."""
+
+    head_name = ""
+    head_name_search = ""
+    head_sex = ""
+    head_birth_date: date | None = None
+
+
 def _codes(count: int) -> list[str]:
     """``count`` new household codes, none already taken (one query, drawn again on a clash)."""
     codes: set[str] = set()
@@ -988,12 +1019,12 @@ def _codes(count: int) -> list[str]:
 
 def _write(ctx: Context, fresh: list[Ready]) -> list[uuid.UUID]:
     """Insert the chunk's new households as ``household_register`` would, set-based: the
-    ``COPY`` rows built as tuples (members, consents, history, keys), the households through
-    the model (its code, head name and head profile set by the service's helpers)."""
+    ``COPY`` rows built as tuples, no model instance per row (the head's name and profile set
+    by the service's own helper)."""
     actor = ctx.actor
     stamp = actor.stamp()
     now = timezone.now()
-    households: list[Household] = []
+    households: list[list[Any]] = []
     members: list[tuple[Any, ...]] = []
     consents: list[tuple[Any, ...]] = []
     keys: list[tuple[uuid.UUID, str]] = []
@@ -1004,23 +1035,46 @@ def _write(ctx: Context, fresh: list[Ready]) -> list[uuid.UUID]:
     with ctx.timed("codes"):
         codes = _codes(len(fresh))
     with ctx.timed("build rows"):
+        # Every household of the chunk as ``copy_instances`` would write it: one model instance
+        # gives the columns and the values shared by all (status, stage, milestones, version…);
+        # each row then takes its own values (``_HOUSEHOLD_OWN``).
+        template = Household(
+            program=fresh[0].program if fresh else None,
+            **stamp,
+            created_at=now,
+            updated_at=now,
+        )
+        fields = _household_fields()
+        shared = [f.pre_save(template, True) for f in fields]
+        at = {f.name: i for i, f in enumerate(fields)}
+        own = [at[name] for name in _HOUSEHOLD_OWN]
+        live = template.status in LIVE_STATUSES
         for r, code in zip(fresh, codes, strict=True):
-            household = Household(
-                program=r.program,
-                district_id=r.district,
-                community=" ".join(r.community.split())[:150],
-                **stamp,
-                import_ref=r.ref.strip()[:100],
-                enrolled_on=r.enrolled_on or r.consent.get("signed_on"),
-                request_hash=r.digest,
-                code=code,
-                created_at=now,
-                updated_at=now,
-            )
-            _set_head_name(household, r.members)
-            households.append(household)
-            pk = household.pk
-            live = household.status in LIVE_STATUSES
+            head = _Head()
+            _set_head_name(head, r.members)  # type: ignore[arg-type]
+            pk = uuid.uuid4()
+            row = list(shared)
+            for index, value in zip(
+                own,
+                (
+                    pk,
+                    r.program.pk,
+                    r.district,
+                    " ".join(r.community.split())[:150],
+                    r.ref.strip()[:100],
+                    r.enrolled_on or r.consent.get("signed_on"),
+                    r.digest,
+                    code,
+                    head.head_name,
+                    head.head_name_search,
+                    head.head_sex,
+                    head.head_birth_date,
+                ),
+                strict=True,
+            ):
+                row[index] = value
+            households.append(row)
+            household = f"{code} · {head.head_name}"  # ``str(household)``
             household_keys: set[str] = set()
             for m in r.members:
                 members.append(
@@ -1048,7 +1102,7 @@ def _write(ctx: Context, fresh: list[Ready]) -> list[uuid.UUID]:
                 (
                     content_type.pk,
                     str(pk),
-                    str(household)[:200],
+                    household[:200],
                     ChangeAction.CREATE.value,
                     mask_personal(
                         {
@@ -1063,7 +1117,7 @@ def _write(ctx: Context, fresh: list[Ready]) -> list[uuid.UUID]:
                 )
             )
     with ctx.timed("write households"):
-        copy_instances(Household, households)
+        copy_rows(Household, [f.name for f in _household_fields()], households)
     with ctx.timed("write members"):
         _copy_members(members)
     with ctx.timed("write consents and history"):
@@ -1085,7 +1139,7 @@ def _write(ctx: Context, fresh: list[Ready]) -> list[uuid.UUID]:
         )
     with ctx.timed("write dedup keys"):
         copy_rows(DedupKey, ["household", "key"], keys)
-    ids = [h.pk for h in households]
+    ids = [row[own[0]] for row in households]
     recompute_on_commit(ids)
     # Near matches are queued for review once the chunk commits (a task, set-based).
     outbox.publish_on_commit(DUPLICATES_TOPIC, {"household_ids": [str(pk) for pk in ids]})
