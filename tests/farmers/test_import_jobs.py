@@ -329,6 +329,35 @@ def test_resume_after_a_crash_mid_chunk_without_duplicates(actor: Actor, monkeyp
     assert Member.objects.values("document_index").distinct().count() == 25
 
 
+def test_a_staged_import_resumes_after_a_crash_without_duplicates(
+    actor: Actor, monkeypatch: Any
+) -> None:
+    job = checked(actor, families(25), chunk_size=10)
+    import_job_confirm(actor=actor, job=job)
+    real = pipeline.copy_rows
+
+    def crash_on_second_history(model: Any, fields: Any, rows: Any) -> None:
+        real(model, fields, rows)
+        if model is ChangeRecord and Household.objects.count() > 10:
+            raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(pipeline, "copy_rows", crash_on_second_history)
+    with pytest.raises(RuntimeError):
+        import_job_run(job.pk, chunk_size=10)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.resume_row == 11
+    assert Household.objects.count() == 10 and job.stages.count() == 3
+    monkeypatch.setattr(pipeline, "copy_rows", real)
+    calls = _count_cleaning(monkeypatch)
+    import_job_resume(actor=actor, job=job)
+    import_job_run(job.pk, chunk_size=10)
+    job.refresh_from_db()
+    assert calls == {"payload": 0, "validate": 0}
+    assert job.status == JobStatus.SUCCEEDED and job.summary["created"] == 25
+    assert Household.objects.count() == 25
+    assert Member.objects.values("document_index").distinct().count() == 25
+
+
 def test_a_worker_redelivering_a_running_import_resumes(actor: Actor) -> None:
     job = checked(actor, families(12))
     import_job_confirm(actor=actor, job=job)
