@@ -24,6 +24,9 @@ def copy_rows(
     if connection.vendor == "postgresql":
         from psycopg.types.json import Jsonb
 
+        # JSON objects, and lists given for a JSON column (consent purposes), go in as jsonb;
+        # JSON text stays text.
+        json_at = {i for i, f in enumerate(concrete) if isinstance(f, models.JSONField)}
         table = model._meta.db_table
         sql = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
         # Errors as Django's (``IntegrityError`` on a unique index), as ``bulk_create`` raises.
@@ -33,8 +36,14 @@ def copy_rows(
             cursor.cursor.copy(sql) as copy,
         ):
             for row in rows:
-                # JSON objects (e.g. an empty ``milestones``) go in as jsonb.
-                copy.write_row([Jsonb(v) if isinstance(v, dict) else v for v in row])
+                copy.write_row(
+                    [
+                        Jsonb(v)
+                        if isinstance(v, dict) or (i in json_at and isinstance(v, list))
+                        else v
+                        for i, v in enumerate(row)
+                    ]
+                )
     else:
         # JSON columns travel as JSON text for COPY; the ORM wants the values themselves.
         json_names = {f.attname for f in concrete if isinstance(f, models.JSONField)}

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import json
 import time
 import uuid
 import zipfile
@@ -43,19 +44,19 @@ from django.utils.translation import gettext as _
 
 from registry import outbox
 from registry.actors import Actor
-from registry.bulk import copy_instances, copy_rows
+from registry.bulk import copy_rows
 from registry.choices import ChangeAction, Scope
 from registry.crypto import PURPOSE_DOCUMENT, PURPOSE_PHONE, blind_index_many, encrypt_many
 from registry.history import mask_personal
 from registry.idempotency import request_hash
 from registry.models import ChangeRecord, District, Program
 
-from ..choices import LIVE_STATUSES, DocumentType
+from ..choices import LIVE_STATUSES, DocumentType, Relationship
 from ..identity import Person, near_match, search_keys
-from ..models import Consent, DedupKey, Household, Member, PossibleDuplicate
+from ..models import MEMBER_FIELDS, Consent, DedupKey, Household, Member, PossibleDuplicate
 from ..services.cleaning import _clean_consent, _clean_members
 from ..services.dedup import MAX_DUPLICATE_CANDIDATES, _member_keys
-from ..services.registration import _member_objects, _new_code, _set_head_name
+from ..services.registration import _new_code, _set_head_name
 from ..transition import recompute_on_commit
 from .cleaning import (
     _coded,
@@ -308,6 +309,14 @@ class Chunk:
     def rows(self) -> int:
         """Rows in the chunk."""
         return sum(len(h.rows) for h in self.households) + len(self.orphans)
+
+    @property
+    def first_row(self) -> int:
+        """The chunk's first file row."""
+        firsts = [o.row for o in self.orphans[:1]]
+        if self.households:
+            firsts.append(self.households[0].rows[0].number)
+        return min(firsts) if firsts else self.last_row
 
 
 def chunks(rows: RowStream, size: int) -> Iterator[Chunk]:
@@ -714,6 +723,8 @@ class ChunkResult:
     totals: Totals
     issues: list[Issue]
     created_ids: list[uuid.UUID]
+    # The chunk's new households, cleaned and valid (what the check stages for the import).
+    fresh: list[Ready] = field(default_factory=list)
 
 
 def process_chunk(
@@ -742,62 +753,199 @@ def process_chunk(
             totals.new += 1
             fresh.append(p)
     issues = _issues(chunk, totals)
-    created = _write(ctx, fresh) if write and fresh else []
-    return ChunkResult(totals=totals, issues=issues, created_ids=created)
+    ready = [_ready(p) for p in fresh]
+    created = _write(ctx, ready) if write and ready else []
+    return ChunkResult(totals=totals, issues=issues, created_ids=created, fresh=ready)
+
+
+# --- the check's result, kept for the import -----------------------------------------------
+
+
+@dataclass
+class Ready:
+    """A new household cleaned and validated: all the import needs to write it."""
+
+    ref: str
+    program: Program
+    district: str
+    community: str
+    enrolled_on: date | None
+    consent: dict[str, Any]
+    digest: str
+    rows: list[int]  # the members' file rows
+    members: list[dict[str, Any]]
+    document_indexes: list[str]
+
+
+def _ready(p: _Prepared) -> Ready:
+    assert p.program is not None and p.consent is not None
+    return Ready(
+        ref=p.source.ref,
+        program=p.program,
+        district=p.district,
+        community=p.community,
+        enrolled_on=p.enrolled_on,
+        consent=p.consent,
+        digest=p.digest,
+        rows=[row.number for row in p.source.rows],
+        members=p.cleaned,
+        document_indexes=p.document_indexes,
+    )
+
+
+# A member's cleaned values, in the staged chunk's order.
+_MEMBER_KEYS = MEMBER_FIELDS
+
+
+def _iso(value: date | None) -> str | None:
+    return value.isoformat() if value is not None else None
+
+
+def _day(value: str | None) -> date | None:
+    return date.fromisoformat(value) if value else None
+
+
+def dump_stage(result: ChunkResult) -> str:
+    """A checked chunk as JSON text: its totals, its rows' errors and its new households."""
+    return json.dumps(
+        {
+            "totals": result.totals.as_dict(),
+            "issues": [
+                [i.row, i.household_ref, i.column, i.code, i.message] for i in result.issues
+            ],
+            "households": [
+                [
+                    r.ref,
+                    r.program.pk,
+                    r.district,
+                    r.community,
+                    _iso(r.enrolled_on),
+                    {**r.consent, "signed_on": _iso(r.consent["signed_on"])},
+                    r.digest,
+                    r.rows,
+                    [
+                        [m[k] if k != "birth_date" else _iso(m[k]) for k in _MEMBER_KEYS]
+                        for m in r.members
+                    ],
+                    r.document_indexes,
+                ]
+                for r in result.fresh
+            ],
+        },
+        ensure_ascii=False,
+        separators=(",", ":"),
+    )
+
+
+def load_stage(ctx: Context, text: str) -> ChunkResult | None:
+    """A chunk staged by the check (``dump_stage``), or ``None`` when a programme or district
+    it names is no longer usable (the import then checks the chunk again in full)."""
+    data = json.loads(text)
+    programs = {p.pk: p for p in ctx.programs.values() if p.is_active}
+    fresh: list[Ready] = []
+    for (
+        ref,
+        program_id,
+        district,
+        community,
+        enrolled,
+        consent,
+        digest,
+        rows,
+        people,
+        indexes,
+    ) in data["households"]:
+        program = programs.get(program_id)
+        if program is None or district not in ctx.districts:
+            return None
+        members = []
+        for values in people:
+            member = dict(zip(_MEMBER_KEYS, values, strict=True))
+            member["birth_date"] = _day(member["birth_date"])
+            member["id"] = None
+            member["is_active"] = True
+            members.append(member)
+        fresh.append(
+            Ready(
+                ref=ref,
+                program=program,
+                district=district,
+                community=community,
+                enrolled_on=_day(enrolled),
+                consent={**consent, "signed_on": _day(consent["signed_on"])},
+                digest=digest,
+                rows=rows,
+                members=members,
+                document_indexes=indexes,
+            )
+        )
+    return ChunkResult(
+        totals=Totals.from_dict(data["totals"]),
+        issues=[Issue(*values) for values in data["issues"]],
+        created_ids=[],
+        fresh=fresh,
+    )
+
+
+def _process_staged(ctx: Context, staged: ChunkResult, *, look_up_ids: bool) -> bool:
+    """Write a chunk the check staged, without cleaning it again: only what can have changed
+    since the check is looked at (IDs registered meanwhile, when the check found some; a
+    household or an ID written meanwhile otherwise breaks a unique index, and the chunk is then
+    checked again in full). Returns ``False`` when the chunk must be checked again in full."""
+    fresh = staged.fresh
+    for r in fresh:
+        for row, index in zip(r.rows, r.document_indexes, strict=True):
+            if index:
+                ctx.seen_documents.setdefault(index, (row, r.ref))
+    if look_up_ids:
+        with ctx.timed("check IDs"):
+            wanted = {i for r in fresh for i in r.document_indexes if i}
+            if wanted and Member.objects.filter(is_live=True, document_index__in=wanted).exists():
+                return False
+    staged.created_ids = _write(ctx, fresh) if fresh else []
+    return True
 
 
 # --- writing -------------------------------------------------------------------------------
 
 
-_MEMBER_COLUMNS = [
+_CONSENT_FIELDS = ("signed_on", "purposes", "notice_version", "language")
+
+# A member's COPY row as ``_write`` builds it (identifiers in clear).
+_MEMBER_FIELDS = [
     "id",
     "household",
-    "given_names",
-    "surnames",
-    "document_type",
-    "document_number",
-    "document_index",
-    "sex",
-    "birth_date",
-    "relationship",
-    "phone",
-    "phone_index",
+    *MEMBER_FIELDS,
     "is_head",
     "is_active",
     "is_live",
     "created_at",
 ]
+_DOCUMENT = _MEMBER_FIELDS.index("document_number")
+_PHONE = _MEMBER_FIELDS.index("phone")
 
 
-def _copy_members(members: list[Member]) -> None:
-    """The members as ``bulk_create`` would write them (identifiers encrypted, blind indexes
-    derived), encrypted in bulk with one keyring on PostgreSQL (``COPY``)."""
+def _copy_members(members: list[tuple[Any, ...]]) -> None:
+    """The members (rows of ``_MEMBER_FIELDS``) as ``bulk_create`` would write them
+    (identifiers encrypted, blind indexes derived), encrypted in bulk with one keyring on
+    PostgreSQL (``COPY``); through the model elsewhere (its fields encrypt)."""
     if connection.vendor != "postgresql":
-        copy_instances(Member, members)
+        copy_rows(Member, _MEMBER_FIELDS, members)
         return
-    documents = [m.document_number for m in members]
-    phones = [m.phone for m in members]
+    documents = [m[_DOCUMENT] for m in members]
+    phones = [m[_PHONE] for m in members]
     copy_rows(
         Member,
-        _MEMBER_COLUMNS,
+        [*_MEMBER_FIELDS, "document_index", "phone_index"],
         (
             (
-                m.pk,
-                m.household_id,
-                m.given_names,
-                m.surnames,
-                m.document_type,
+                *m[:_DOCUMENT],
                 document,
-                document_index,
-                m.sex,
-                m.birth_date,
-                m.relationship,
+                *m[_DOCUMENT + 1 : _PHONE],
                 phone,
+                *m[_PHONE + 1 :],
+                document_index,
                 phone_index,
-                m.is_head,
-                m.is_active,
-                m.is_live,
-                m.created_at,
             )
             for m, document, document_index, phone, phone_index in zip(
                 members,
@@ -809,6 +957,39 @@ def _copy_members(members: list[Member]) -> None:
             )
         ),
     )
+
+
+# A new household's own values, in the order ``_write`` gives them.
+_HOUSEHOLD_OWN = (
+    "id",
+    "program",
+    "district",
+    "community",
+    "import_ref",
+    "enrolled_on",
+    "request_hash",
+    "code",
+    "head_name",
+    "head_name_search",
+    "head_sex",
+    "head_birth_date",
+    "names_search",
+)
+
+
+def _household_fields() -> list[Any]:
+    """The household columns ``copy_instances`` writes (every concrete field)."""
+    return list(Household._meta.concrete_fields)
+
+
+class _Head:
+    """The head-of-household columns, set by the service's ``_set_head_name``."""
+
+    head_name = ""
+    head_name_search = ""
+    head_sex = ""
+    head_birth_date: date | None = None
+    names_search = ""
 
 
 def _codes(count: int) -> list[str]:
@@ -823,82 +1004,130 @@ def _codes(count: int) -> list[str]:
     return list(codes)
 
 
-def _write(ctx: Context, fresh: list[_Prepared]) -> list[uuid.UUID]:
-    """Insert the chunk's new households as ``household_register`` would, set-based."""
+def _write(ctx: Context, fresh: list[Ready]) -> list[uuid.UUID]:
+    """Insert the chunk's new households as ``household_register`` would, set-based: the
+    ``COPY`` rows built as tuples, no model instance per row (the head's name and profile set
+    by the service's own helper)."""
     actor = ctx.actor
+    stamp = actor.stamp()
     now = timezone.now()
-    households: list[Household] = []
-    members: list[Member] = []
-    consents: list[Consent] = []
-    keys_of: list[set[str]] = []
-    records: list[ChangeRecord] = []
+    households: list[list[Any]] = []
+    members: list[tuple[Any, ...]] = []
+    consents: list[tuple[Any, ...]] = []
+    keys: list[tuple[uuid.UUID, str]] = []
+    records: list[tuple[Any, ...]] = []
     content_type = ContentType.objects.get_for_model(Household)
+    officer = actor.user.pk if actor.user is not None else None
+    stamp_ids = (officer, actor.api_key.pk if actor.api_key is not None else None)
     with ctx.timed("codes"):
         codes = _codes(len(fresh))
     with ctx.timed("build rows"):
-        for p, code in zip(fresh, codes, strict=True):
-            assert p.program is not None and p.consent is not None
-            household = Household(
-                program=p.program,
-                district_id=p.district,
-                community=" ".join(p.community.split())[:150],
-                **actor.stamp(),
-                import_ref=p.source.ref.strip()[:100],
-                enrolled_on=p.enrolled_on or p.consent.get("signed_on"),
-                request_hash=p.digest,
-                code=code,
-                created_at=now,
-                updated_at=now,
-            )
-            _set_head_name(household, p.cleaned)
-            objects = _member_objects(household, p.cleaned)
-            for member in objects:
-                member.created_at = now
-            households.append(household)
-            members.extend(objects)
-            consents.append(
-                Consent(household=household, officer=actor.user, created_at=now, **p.consent)
-            )
-            keys: set[str] = set()
-            for member in objects:
-                keys |= _member_keys(member, household.district_id)
-            keys_of.append(keys)
+        # Every household of the chunk as ``copy_instances`` would write it: one model instance
+        # gives the columns and the values shared by all (status, stage, milestones, version…);
+        # each row then takes its own values (``_HOUSEHOLD_OWN``).
+        template = Household(
+            program=fresh[0].program if fresh else None,
+            **stamp,
+            created_at=now,
+            updated_at=now,
+        )
+        fields = _household_fields()
+        shared = [f.pre_save(template, True) for f in fields]
+        at = {f.name: i for i, f in enumerate(fields)}
+        own = [at[name] for name in _HOUSEHOLD_OWN]
+        live = template.status in LIVE_STATUSES
+        for r, code in zip(fresh, codes, strict=True):
+            head = _Head()
+            _set_head_name(head, r.members)  # type: ignore[arg-type]
+            pk = uuid.uuid4()
+            row = list(shared)
+            for index, value in zip(
+                own,
+                (
+                    pk,
+                    r.program.pk,
+                    r.district,
+                    " ".join(r.community.split())[:150],
+                    r.ref.strip()[:100],
+                    r.enrolled_on or r.consent.get("signed_on"),
+                    r.digest,
+                    code,
+                    head.head_name,
+                    head.head_name_search,
+                    head.head_sex,
+                    head.head_birth_date,
+                    head.names_search,
+                ),
+                strict=True,
+            ):
+                row[index] = value
+            households.append(row)
+            household = f"{code} · {head.head_name}"  # ``str(household)``
+            household_keys: set[str] = set()
+            for m in r.members:
+                members.append(
+                    (
+                        uuid.uuid4(),
+                        pk,
+                        m["given_names"],
+                        m["surnames"],
+                        m["document_type"],
+                        m["document_number"],
+                        m["sex"],
+                        m["birth_date"],
+                        m["relationship"],
+                        m["phone"],
+                        m["relationship"] == Relationship.HEAD,
+                        True,
+                        live,
+                        now,
+                    )
+                )
+                household_keys |= _member_keys(m, r.district)
+            keys.extend((pk, key) for key in sorted(household_keys))
+            consents.append((pk, officer, now, *(r.consent[name] for name in _CONSENT_FIELDS)))
             records.append(
-                ChangeRecord(
-                    content_type=content_type,
-                    object_id=str(household.pk),
-                    object_repr=str(household)[:200],
-                    action=ChangeAction.CREATE,
-                    changes=mask_personal(
+                (
+                    content_type.pk,
+                    str(pk),
+                    household[:200],
+                    ChangeAction.CREATE.value,
+                    mask_personal(
                         {
-                            "program": p.program.code,
-                            "district": p.district,
-                            "members": [f"{m['given_names']} {m['surnames']}" for m in p.cleaned],
+                            "program": r.program.code,
+                            "district": r.district,
+                            "members": [f"{m['given_names']} {m['surnames']}" for m in r.members],
                         }
                     ),
-                    **actor.stamp(),
-                    channel=CHANNEL,
-                    at=now,
+                    *stamp_ids,
+                    CHANNEL,
+                    now,
                 )
             )
     with ctx.timed("write households"):
-        copy_instances(Household, households)
+        copy_rows(Household, [f.name for f in _household_fields()], households)
     with ctx.timed("write members"):
         _copy_members(members)
     with ctx.timed("write consents and history"):
-        copy_instances(Consent, consents)
-        copy_instances(ChangeRecord, records)
-    with ctx.timed("write dedup keys"):
+        copy_rows(Consent, ["household", "officer", "created_at", *_CONSENT_FIELDS], consents)
         copy_rows(
-            DedupKey,
-            ["household", "key"],
+            ChangeRecord,
             [
-                (household.pk, key)
-                for household, keys in zip(households, keys_of, strict=True)
-                for key in sorted(keys)
+                "content_type",
+                "object_id",
+                "object_repr",
+                "action",
+                "changes",
+                "created_by",
+                "created_by_key",
+                "channel",
+                "at",
             ],
+            records,
         )
-    ids = [h.pk for h in households]
+    with ctx.timed("write dedup keys"):
+        copy_rows(DedupKey, ["household", "key"], keys)
+    ids = [row[own[0]] for row in households]
     recompute_on_commit(ids)
     # Near matches are queued for review once the chunk commits (a task, set-based).
     outbox.publish_on_commit(DUPLICATES_TOPIC, {"household_ids": [str(pk) for pk in ids]})
@@ -1060,10 +1289,13 @@ def run(
     on_chunk: ChunkCallback,
     chunk_size: int | None = None,
     should_stop: Callable[[], bool] | None = None,
+    staged: Callable[[Chunk], ChunkResult | None] | None = None,
 ) -> Totals:
     """Check (or import, when ``write``) the file chunk by chunk; ``on_chunk`` is called after
     each (inside its transaction when writing). Chunks ending at or before ``after_row`` were
-    committed by an earlier run and are skipped; ``should_stop()`` is asked before each chunk."""
+    committed by an earlier run and are skipped; ``should_stop()`` is asked before each chunk.
+    When writing, ``staged(chunk)`` gives the chunk as the check left it (``load_stage``), or
+    ``None``: a staged chunk is written without cleaning its rows again."""
     stream = RowStream(handle, filename)
     assert stream.header is not None
     totals = Totals(ignored_columns=list(stream.header.ignored))
@@ -1087,9 +1319,18 @@ def run(
         for attempt in range(3):
             try:
                 with ctx.timed("commit"), transaction.atomic():
-                    result = process_chunk(
-                        ctx, chunk, write=True, look_up_ids=ctx.look_up_ids or attempt > 0
-                    )
+                    ready = None
+                    if attempt == 0 and staged is not None:
+                        with ctx.timed("load stage"):
+                            ready = staged(chunk)
+                    if ready is not None and _process_staged(
+                        ctx, ready, look_up_ids=ctx.look_up_ids
+                    ):
+                        result = ready
+                    else:
+                        result = process_chunk(
+                            ctx, chunk, write=True, look_up_ids=ctx.look_up_ids or attempt > 0
+                        )
                     with ctx.timed("progress"):
                         on_chunk(result, chunk)
                 break

@@ -11,7 +11,7 @@ from ..choices import ConsentPurpose, SweepStatus
 from .crops import CropInstallation
 from .decisions import Appeal, DecidedModel, ExclusionProposal, VisitCorrection
 from .households import HA, MEMBER_FIELDS, Consent, DedupKey, Household, Member, PossibleDuplicate
-from .imports import ImportIssue, ImportJob, ImportPhase
+from .imports import ImportIssue, ImportJob, ImportPhase, ImportStage
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
 from .rights import DataSubjectRequest
 from .summaries import (
@@ -46,6 +46,7 @@ __all__ = [
     "ImportIssue",
     "ImportJob",
     "ImportPhase",
+    "ImportStage",
     "Member",
     "Plot",
     "PlotOverlap",

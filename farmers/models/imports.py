@@ -73,3 +73,29 @@ class ImportIssue(models.Model):
 
     def __str__(self) -> str:
         return f"{self.row}: {self.message}"
+
+
+class ImportStage(models.Model):
+    """One chunk of a checked file as the check left it (rows ``first_row``–``last_row``): its
+    totals, its rows' errors and its new households cleaned and validated (JSON), so the import
+    copies them in without cleaning the rows again. Valid only for the same file (``checksum``)
+    and the check's day; deleted when the import finishes."""
+
+    job = models.ForeignKey(
+        ImportJob, on_delete=models.CASCADE, related_name="stages", verbose_name=_("import")
+    )
+    first_row = models.PositiveIntegerField(_("first row"))
+    last_row = models.PositiveIntegerField(_("last row"))
+    checksum = models.CharField(_("checksum"), max_length=64)
+    checked_on = models.DateField(_("checked on"))
+    data = models.TextField(_("data"))
+
+    class Meta:
+        verbose_name = _("checked chunk")
+        verbose_name_plural = _("checked chunks")
+        constraints = [
+            models.UniqueConstraint(fields=["job", "first_row"], name="import_stage_chunk_uniq")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.first_row}–{self.last_row}"

@@ -5,6 +5,7 @@ progress, cancel and resume (``farmers.importing.pipeline``; the job's lifecycle
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 from typing import IO, Any
 
@@ -21,7 +22,7 @@ from registry.models import JobStatus
 
 from .. import policies
 from ..importing import pipeline
-from ..models import ImportIssue, ImportJob, ImportPhase
+from ..models import ImportIssue, ImportJob, ImportPhase, ImportStage
 
 
 class _Stopped(Exception):
@@ -179,6 +180,15 @@ def _estimate_rows(job: ImportJob) -> int:
 Progress = Callable[[ImportJob], None]
 
 
+def _checksum(job: ImportJob) -> str:
+    """The stored file's SHA-256 (the staged chunks belong to this file only)."""
+    digest = hashlib.sha256()
+    with job.file.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def import_job_run(
     job_id: Any,
     *,
@@ -220,13 +230,27 @@ def _check(
     job: ImportJob, ctx: pipeline.Context, chunk_size: int | None, progress: Progress | None
 ) -> None:
     job.issues.all().delete()
+    job.stages.all().delete()
     jobs.start(job, total=_estimate_rows(job), phase=ImportPhase.VALIDATE)
     done = 0
+    checksum = _checksum(job)
+    today = ctx.today or timezone.localdate()
 
     def on_chunk(result: pipeline.ChunkResult, chunk: pipeline.Chunk) -> None:
         nonlocal done
         done += chunk.rows
         _issues(job, result)
+        # The chunk as checked (its new households cleaned and valid): the import copies them
+        # in without cleaning the rows again.
+        with ctx.timed("stage"):
+            ImportStage.objects.create(
+                job=job,
+                first_row=chunk.first_row,
+                last_row=chunk.last_row,
+                checksum=checksum,
+                checked_on=today,
+                data=pipeline.dump_stage(result),
+            )
         jobs.advance(job, done=done, total=max(job.total, done))
         if progress is not None:
             progress(job)
@@ -255,6 +279,24 @@ def _import(
     # IDs are not looked up again (the unique index catches one registered since).
     ctx.look_up_ids = "taken_ids" not in job.summary or checked.taken_ids > 0
     imported = pipeline.Totals.from_dict(job.summary.get("imported") or {})
+    # The chunks the check staged, for this very file and today's rules (a chunk of another
+    # size, another file or an earlier day is checked again in full).
+    checksum = _checksum(job)
+    today = ctx.today or timezone.localdate()
+
+    def staged(chunk: pipeline.Chunk) -> pipeline.ChunkResult | None:
+        data = (
+            ImportStage.objects.filter(
+                job=job,
+                first_row=chunk.first_row,
+                last_row=chunk.last_row,
+                checksum=checksum,
+                checked_on=today,
+            )
+            .values_list("data", flat=True)
+            .first()
+        )
+        return pipeline.load_stage(ctx, data) if data is not None else None
 
     def on_chunk(result: pipeline.ChunkResult, chunk: pipeline.Chunk) -> None:
         # Inside the chunk's transaction: its rows, issues and the resume point commit together.
@@ -281,9 +323,11 @@ def _import(
             on_chunk=on_chunk,
             chunk_size=chunk_size,
             should_stop=lambda: jobs.cancelled(job),
+            staged=staged,
         )
     if jobs.cancelled(job):
         raise _Stopped
+    job.stages.all().delete()
     jobs.finish(job)
 
 

@@ -37,7 +37,14 @@ from farmers.services.imports import (
 )
 from registry.actors import Actor
 from registry.choices import Role
-from registry.models import ChangeRecord, JobStatus, Membership, Organization, OutboxMessage
+from registry.models import (
+    ChangeRecord,
+    JobStatus,
+    Membership,
+    Organization,
+    OutboxMessage,
+    Program,
+)
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db
@@ -192,15 +199,68 @@ def test_the_import_looks_ids_up_again_when_the_check_found_some_taken(
     job = checked(actor, [person("B", 1), person("C", 2)])
     assert job.summary["taken_ids"] == 1
     look_ups: list[bool] = []
-    real = pipeline._check_documents
+    real = pipeline._process_staged
 
-    def spy(*args: Any, **kwargs: Any) -> int:
-        look_ups.append(kwargs.get("look_up", True))
+    def spy(*args: Any, **kwargs: Any) -> bool:
+        look_ups.append(kwargs["look_up_ids"])
         return real(*args, **kwargs)
 
-    monkeypatch.setattr(pipeline, "_check_documents", spy)
+    monkeypatch.setattr(pipeline, "_process_staged", spy)
     job = confirmed(actor, job)
     assert look_ups == [True] and job.summary["created"] == 1
+
+
+def _count_cleaning(monkeypatch: Any) -> dict[str, int]:
+    calls = {"payload": 0, "validate": 0}
+    payload, validate = pipeline._payload, pipeline._validate
+
+    def counted_payload(*args: Any) -> Any:
+        calls["payload"] += 1
+        return payload(*args)
+
+    def counted_validate(*args: Any) -> None:
+        calls["validate"] += 1
+        validate(*args)
+
+    monkeypatch.setattr(pipeline, "_payload", counted_payload)
+    monkeypatch.setattr(pipeline, "_validate", counted_validate)
+    return calls
+
+
+def test_the_import_copies_the_checked_rows_without_cleaning_them_again(
+    actor: Actor, monkeypatch: Any
+) -> None:
+    rows = families(9, bad={4: {"sex": ""}})
+    job = checked(actor, rows, chunk_size=4)
+    assert job.stages.count() == 3
+    calls = _count_cleaning(monkeypatch)
+    job = confirmed(actor, job, chunk_size=4)
+    assert calls == {"payload": 0, "validate": 0}
+    assert job.status == JobStatus.SUCCEEDED and job.summary["created"] == 8
+    assert job.summary["imported"]["with_errors"] == 1
+    assert [(i.row, i.column, i.code) for i in job.issues.all()] == [(6, "sex", "invalid_choice")]
+    assert Member.objects.filter(household__import_ref__startswith="H-").count() == 8
+    assert Consent.objects.filter(household__import_ref__startswith="H-").count() == 8
+    assert not job.stages.exists()  # dropped once the import is done
+    again = confirmed(actor, checked(actor, rows, chunk_size=4), chunk_size=4)
+    assert again.summary["created"] == 0 and again.summary["already_imported"] == 8
+
+
+def test_a_chunk_the_check_did_not_stage_as_such_is_checked_again_in_full(
+    actor: Actor, monkeypatch: Any
+) -> None:
+    job = checked(actor, families(6), chunk_size=3)
+    calls = _count_cleaning(monkeypatch)
+    job = confirmed(actor, job, chunk_size=2)  # other chunks than the check's
+    assert calls == {"payload": 6, "validate": 6} and job.summary["created"] == 6
+
+
+def test_a_programme_closed_since_the_check_is_checked_again_in_full(actor: Actor) -> None:
+    job = checked(actor, families(3))
+    Program.objects.filter(code="pirdais").update(is_active=False)
+    job = confirmed(actor, job)
+    assert job.summary["created"] == 0
+    assert {i.code for i in job.issues.all()} == {"does_not_exist"}
 
 
 # --- confirm, re-import, cancel, resume --------------------------------------------------------
@@ -244,26 +304,55 @@ def test_resume_after_a_crash_mid_chunk_without_duplicates(actor: Actor, monkeyp
     rows = families(25)
     job = checked(actor, rows)
     import_job_confirm(actor=actor, job=job)
-    real = pipeline.copy_instances
+    real = pipeline.copy_rows
     calls = {"n": 0}
 
-    def crash_in_second_chunk(model: Any, objects: Any) -> None:
-        real(model, objects)
+    def crash_in_second_chunk(model: Any, fields: Any, objects: Any) -> None:
+        real(model, fields, objects)
         if model is ChangeRecord:
             calls["n"] += 1
             if calls["n"] == 2:  # the second chunk's households and members are written
                 raise RuntimeError("worker lost")
 
-    monkeypatch.setattr(pipeline, "copy_instances", crash_in_second_chunk)
+    monkeypatch.setattr(pipeline, "copy_rows", crash_in_second_chunk)
     with pytest.raises(RuntimeError):
         import_job_run(job.pk, chunk_size=10)
     job.refresh_from_db()
     assert job.status == JobStatus.FAILED and job.resume_row == 11
     assert Household.objects.count() == 10  # the crashed chunk rolled back whole
-    monkeypatch.setattr(pipeline, "copy_instances", real)
+    monkeypatch.setattr(pipeline, "copy_rows", real)
     import_job_resume(actor=actor, job=job)
     import_job_run(job.pk, chunk_size=10)
     job.refresh_from_db()
+    assert job.status == JobStatus.SUCCEEDED and job.summary["created"] == 25
+    assert Household.objects.count() == 25
+    assert Member.objects.values("document_index").distinct().count() == 25
+
+
+def test_a_staged_import_resumes_after_a_crash_without_duplicates(
+    actor: Actor, monkeypatch: Any
+) -> None:
+    job = checked(actor, families(25), chunk_size=10)
+    import_job_confirm(actor=actor, job=job)
+    real = pipeline.copy_rows
+
+    def crash_on_second_history(model: Any, fields: Any, rows: Any) -> None:
+        real(model, fields, rows)
+        if model is ChangeRecord and Household.objects.count() > 10:
+            raise RuntimeError("worker lost")
+
+    monkeypatch.setattr(pipeline, "copy_rows", crash_on_second_history)
+    with pytest.raises(RuntimeError):
+        import_job_run(job.pk, chunk_size=10)
+    job.refresh_from_db()
+    assert job.status == JobStatus.FAILED and job.resume_row == 11
+    assert Household.objects.count() == 10 and job.stages.count() == 3
+    monkeypatch.setattr(pipeline, "copy_rows", real)
+    calls = _count_cleaning(monkeypatch)
+    import_job_resume(actor=actor, job=job)
+    import_job_run(job.pk, chunk_size=10)
+    job.refresh_from_db()
+    assert calls == {"payload": 0, "validate": 0}
     assert job.status == JobStatus.SUCCEEDED and job.summary["created"] == 25
     assert Household.objects.count() == 25
     assert Member.objects.values("document_index").distinct().count() == 25
