@@ -77,6 +77,9 @@ class Alert(VersionedModel):
             models.Index(fields=["kind", "status", "-raised_at"], name="alert_kind_status_idx"),
             models.Index(fields=["household_id", "-raised_at"], name="alert_household_idx"),
             models.Index(fields=["district", "-raised_at"], name="alert_district_idx"),
+            # The lists' order (API, admin): a page is read from this index instead of sorting
+            # every alert of the area (873 ms → milliseconds at 750,000 alerts).
+            models.Index(fields=["-raised_at", "-id"], name="alert_order_idx"),
             # The dashboard's count of overdue titles and deliveries (index-only).
             models.Index(
                 fields=["kind", "district", "program"],
