@@ -130,17 +130,18 @@ def hbars(
             f'fill="{bar.color}" stroke="{TEXT}" stroke-opacity="0.25"/>',
             _text(label_w + length + 6, y + 17, bar.shown, weight="bold"),
         ]
-        if bar.href:
-            # The bar, its label and its value link to the households behind it.
-            row = [
-                f'<a href="{escape(bar.href)}" aria-label="{escape(bar.label)}: '
-                f'{escape(bar.shown)}"><title>{escape(bar.label)}: {escape(bar.shown)}</title>',
-                *row,
-                "</a>",
-            ]
-        body.extend(row)
+        body.extend(_linked(bar, row))
     desc = "; ".join(f"{b.label}: {b.shown}" for b in bars)
     return _svg(width, len(bars) * row_h + 10, title, desc, "".join(body))
+
+
+def _linked(bar: Bar, row: list[str]) -> list[str]:
+    """``row`` (a bar, its label and its value) as a link to the records behind ``bar``, when it
+    has one."""
+    if not bar.href:
+        return row
+    said = f"{escape(bar.label)}: {escape(bar.shown)}"
+    return [f'<a href="{escape(bar.href)}" aria-label="{said}"><title>{said}</title>', *row, "</a>"]
 
 
 def _hbars_labels_above(title: str, bars: Sequence[Bar], width: int) -> SafeString:
@@ -163,14 +164,7 @@ def _hbars_labels_above(title: str, bars: Sequence[Bar], width: int) -> SafeStri
             _text(8 + length + 6, y + 15, bar.shown, weight="bold"),
         ]
         y += 30
-        if bar.href:
-            row = [
-                f'<a href="{escape(bar.href)}" aria-label="{escape(bar.label)}: '
-                f'{escape(bar.shown)}"><title>{escape(bar.label)}: {escape(bar.shown)}</title>',
-                *row,
-                "</a>",
-            ]
-        body.extend(row)
+        body.extend(_linked(bar, row))
     desc = "; ".join(f"{b.label}: {b.shown}" for b in bars)
     return _svg(width, y + 4, title, desc, "".join(body))
 
