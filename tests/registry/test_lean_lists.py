@@ -5,25 +5,21 @@ by kind), and costs the same queries for a page of 1 as for a page of 100."""
 
 from __future__ import annotations
 
-import json
-import re
 from io import StringIO
 from typing import Any
-from urllib.parse import unquote
 
 import pytest
-from django.core import signing
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from rest_framework.test import APIClient
 
 from farmers.devtools.list_path import list_views
-from registry.api.pagination import CURSOR_SALT
 from registry.choices import OrganizationKind, Scope
-from registry.models import AccessLog, Organization
+from registry.models import Organization
 from registry.services import api_key_create
 from tests.factories import UserFactory
+from tests.farmers.test_lean_list import _last_log, _unsigned, serializer_path
 
 pytestmark = pytest.mark.django_db
 
@@ -68,27 +64,6 @@ def _view(resource: str) -> Any:
 def test_the_lean_lists_are_these() -> None:
     lean = {name for name in list_views() if _view(name).lean_plan() is not None}
     assert lean == LEAN
-
-
-def serializer_path(view: Any) -> None:
-    """``lean_plan`` of a view put on the serializer path."""
-    return None
-
-
-def _unsigned(content: bytes) -> bytes:
-    """``content`` with each cursor token replaced by what it carries (tokens carry the time
-    they were signed)."""
-
-    def decoded(match: re.Match[bytes]) -> bytes:
-        token = unquote(match.group(1).decode())
-        return b"cursor=" + json.dumps(signing.loads(token, salt=CURSOR_SALT)).encode()
-
-    return re.sub(rb"cursor=([^&\"]+)", decoded, content)
-
-
-def _last_log() -> tuple[Any, ...] | None:
-    log = AccessLog.objects.order_by("-pk").first()
-    return None if log is None else (log.resource, sorted(log.object_ids), log.fields, log.path)
 
 
 @pytest.fixture
