@@ -45,6 +45,20 @@ def sweep_range(range_id: int) -> dict[str, Any]:
     return run_range(range_id)
 
 
+@shared_task(name="farmers.tasks.refresh_annual_reports", acks_late=True)
+def refresh_annual_reports(
+    years: list[int] | None = None, programs: list[str] | None = None
+) -> int:
+    """Nightly after the sweep (beat) and on demand: store the annual report's rows of
+    ``years`` (default: the previous and current year) for ``programs`` (codes; default: all).
+
+    Idempotent: each programme-year's rows are replaced in one transaction. Returns how many
+    programme-years were stored."""
+    from .reporting.annual_snapshots import refresh_annual_snapshots
+
+    return refresh_annual_snapshots(years=years, programs=programs)
+
+
 @shared_task(name="farmers.tasks.raise_request_alerts", acks_late=True)
 def raise_request_alerts() -> dict[str, int]:
     """Daily: alert on data-subject requests (Law 29733) close to or past their deadline;

@@ -132,6 +132,11 @@ CELERY_BEAT_SCHEDULE: dict[str, dict[str, object]] = {
         "task": "farmers.tasks.plan_sweep",
         "schedule": crontab(hour=2, minute=0),
     },
+    # After the sweep: the annual report's stored rows (farmers.reporting.annual_snapshots).
+    "annual-report-rows": {
+        "task": "farmers.tasks.refresh_annual_reports",
+        "schedule": crontab(hour=3, minute=15),
+    },
     "markets-compliance": {
         "task": "markets.tasks.check_compliance",
         "schedule": crontab(hour=4, minute=0),

@@ -15,6 +15,7 @@ from .imports import ImportIssue, ImportJob, ImportPhase, ImportStage
 from .records import Agreement, Eradication, Plot, PlotOverlap, Support, Verification
 from .rights import DataSubjectRequest
 from .summaries import (
+    AnnualReportRows,
     DashboardHouseholds,
     DashboardReach,
     DashboardRelapses,
@@ -28,6 +29,7 @@ __all__ = [
     "HA",
     "MEMBER_FIELDS",
     "Agreement",
+    "AnnualReportRows",
     "Appeal",
     "Consent",
     "ConsentPurpose",

@@ -10,6 +10,7 @@ programme, as in the indicators (``docs/indicators.md``).
 
 from __future__ import annotations
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db import models
 from django.utils.translation import gettext_lazy as _
 
@@ -152,3 +153,33 @@ class DashboardSpend(models.Model):
 
     def __str__(self) -> str:
         return f"{self.district_id} {self.program_id} {self.funder} {self.month}"
+
+
+class AnnualReportRows(models.Model):
+    """One section's rows of the annual results report for one programme and calendar year, as
+    the section computed them (aggregates by district and the head's profile: no household, no
+    person), stored by ``farmers.reporting.annual_snapshots.refresh_annual_snapshots`` (nightly
+    after the sweep, and on demand) so that the report of a calendar year reads a few thousand
+    rows instead of scanning the records of every household. The report says when they were
+    computed (``computed_at``)."""
+
+    year = models.PositiveSmallIntegerField(_("year"))
+    program = models.ForeignKey(
+        "registry.Program", on_delete=models.CASCADE, related_name="+", verbose_name=_("programme")
+    )
+    section = models.CharField(_("section"), max_length=40)
+    rows = models.JSONField(_("rows"), default=list, encoder=DjangoJSONEncoder)
+    computed_at = models.DateTimeField(_("computed at"))
+
+    class Meta:
+        ordering = ["year", "program", "section"]
+        verbose_name = _("annual report rows")
+        verbose_name_plural = _("annual report rows")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["year", "program", "section"], name="annual_rows_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.year} {self.program_id} {self.section}"

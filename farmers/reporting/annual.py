@@ -160,6 +160,9 @@ class Section:
     carried: tuple[str, ...] = ()
     # The workbook's sheet title, when the title is too long for one (31 characters).
     sheet: Promise | None = None
+    # Merges rows of several programmes read from the stored rows
+    # (``farmers.reporting.annual_snapshots``) where a value is not a plain sum across them.
+    combine: Callable[[list[Row]], list[Row]] | None = None
 
 
 _sections: dict[str, Section] = {}
@@ -185,6 +188,8 @@ class Report:
     period_to: date
     cells: dict[str, list[Cell]] = field(default_factory=dict)
     generated_on: date | None = None
+    # When the figures were computed, if read from the stored rows (``None``: computed now).
+    figures_as_of: datetime | None = None
 
 
 # --- scoping and the head's profile ---
@@ -715,9 +720,33 @@ def spend_rows(actor: Actor, query: IndicatorQuery) -> list[Row]:
     rows = []
     for c in cells.values():
         c["total_pen"] = c["support_pen"] + c["training_pen"]
-        c["households"] = max(c.pop("supported"), c.pop("trained"))
+        c["households"] = max(c["supported"], c["trained"])
         rows.append(c)
     return rows
+
+
+def combine_spend(rows: list[Row]) -> list[Row]:
+    """Spend rows of several programmes merged per district and funding source: amounts summed,
+    ``households`` the larger of the families supported and trained there (as
+    :func:`spend_rows` computes it over all programmes at once)."""
+    merged: dict[tuple[str, str], Row] = {}
+    for row in rows:
+        target = merged.get((row["district"], row["key"]))
+        if target is None:
+            target = merged[(row["district"], row["key"])] = {
+                "district": row["district"],
+                "key": row["key"],
+                **{n: Decimal(0) for n in ("support_pen", "training_pen", "total_pen")},
+                "supported": 0,
+                "trained": 0,
+            }
+        for name in ("support_pen", "training_pen", "total_pen"):
+            target[name] += Decimal(str(row[name] or 0))
+        target["supported"] += row["supported"]
+        target["trained"] += row["trained"]
+    for target in merged.values():
+        target["households"] = max(target["supported"], target["trained"])
+    return list(merged.values())
 
 
 def _funder_label(key: str) -> str:
@@ -812,6 +841,7 @@ register_section(
         lines=((TOTAL, None),),
         split=False,
         order=80,
+        combine=combine_spend,
     )
 )
 
@@ -820,15 +850,15 @@ register_section(
 
 
 @dataclass(frozen=True)
-class _Place:
+class Place:
     department: str
     province: str
     vraem: bool
 
 
-def _places(district_ids: Iterable[str]) -> dict[str, _Place]:
+def places_of(district_ids: Iterable[str]) -> dict[str, Place]:
     return {
-        d["ubigeo"]: _Place(d["department_id"], d["province_id"], d["is_vraem"])
+        d["ubigeo"]: Place(d["department_id"], d["province_id"], d["is_vraem"])
         for d in District.objects.filter(ubigeo__in=set(district_ids)).values(
             "ubigeo", "department_id", "province_id", "is_vraem"
         )
@@ -887,7 +917,7 @@ def _compact(rows: list[Row], names: list[str], splits: list[str]) -> list[Row]:
     return list(merged.values())
 
 
-def roll_up(section: Section, rows: list[Row], places: dict[str, _Place]) -> list[Cell]:
+def roll_up(section: Section, rows: list[Row], places: dict[str, Place]) -> list[Cell]:
     """The section's cells at every level and disaggregation, summed from ``rows``."""
     names = _carried(section)
     splits = [s for s, _l in SPLITS] if section.split else ["all"]
@@ -1089,7 +1119,7 @@ REPORT_WORK_MEM = "64MB"
 
 
 @contextmanager
-def _in_memory(using: str = "default") -> Iterator[None]:
+def in_memory(using: str = "default") -> Iterator[None]:
     """Within the block, on PostgreSQL, the report's queries sort and hash in memory
     (``REPORT_WORK_MEM``, for this transaction only: ``set_config(…, true)``)."""
     if connections[using].vendor != "postgresql":
@@ -1102,18 +1132,30 @@ def _in_memory(using: str = "default") -> Iterator[None]:
 
 
 def annual_report(
-    *, actor: Actor, query: IndicatorQuery, only: Iterable[str] | None = None
+    *,
+    actor: Actor,
+    query: IndicatorQuery,
+    only: Iterable[str] | None = None,
+    live: bool = False,
 ) -> Report:
     """The annual results report of ``actor``'s area for ``query`` (its period, defaulting to
-    the current year; its filters), every section protected when ``query.suppress``."""
+    the current year; its filters), every section protected when ``query.suppress``. A whole
+    calendar year is read from the stored rows when they exist (``annual_snapshots``; the
+    report's ``figures_as_of`` says when they were computed), unless ``live``."""
+    from .annual_snapshots import stored_rows
+
     start, end = period_of(query)
     query = replace(query, date_from=start, date_to=end)
     wanted = set(only) if only is not None else None
     chosen = [s for s in sections() if wanted is None or s.name in wanted]
-    with _in_memory():
-        rows = {s.name: s.rows(actor, query) for s in chosen}
-    places = _places({row["district"] for rs in rows.values() for row in rs})
+    stored = None if live else stored_rows(actor, query, chosen)
     report = Report(query=query, period_from=start, period_to=end)
+    if stored is not None:
+        rows, places, report.figures_as_of = stored
+    else:
+        with in_memory():
+            rows = {s.name: s.rows(actor, query) for s in chosen}
+        places = places_of({row["district"] for rs in rows.values() for row in rs})
     report.generated_on = query.today or timezone.localdate()
     for section in chosen:
         cells = roll_up(section, rows[section.name], places)

@@ -186,6 +186,13 @@ class AnnualReportSerializer(serializers.Serializer[Any]):
     period_from = serializers.DateField()
     period_to = serializers.DateField()
     generated_on = serializers.DateField()
+    figures_as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text=gettext_lazy(
+            "When the figures were computed, if the report was read from the rows stored for "
+            "a calendar year (refreshed nightly after the sweep); null: computed for this request."
+        ),
+    )
     filters = AnnualFiltersSerializer()
     suppression_threshold = serializers.IntegerField()
     sections = AnnualSectionSerializer(many=True)

@@ -72,6 +72,7 @@ def report_data(report: Report, labels: Labels | None = None) -> dict[str, Any]:
         "period_from": report.period_from,
         "period_to": report.period_to,
         "generated_on": report.generated_on,
+        "figures_as_of": report.figures_as_of,
         "filters": {
             "program": query.program,
             "funder": query.funder,
@@ -137,6 +138,15 @@ def _write_section(
     sheet.freeze_panes = "A2"
 
 
+def figures_as_of(report: Report) -> tuple[str, str]:
+    """The summary line saying when the figures were computed (stored or for this request)."""
+    if report.figures_as_of is None:
+        return _("Figures as of"), _("computed for this page")
+    return _("Figures as of"), _(
+        "%(moment)s (stored figures, refreshed nightly after the sweep)"
+    ) % {"moment": display.moment(report.figures_as_of)}
+
+
 def report_workbook(report: Report) -> bytes:
     """The report as an XLSX workbook, in Spanish: a summary sheet, then one sheet per section
     with Spanish headers, labels (never codes) and numbers as numbers."""
@@ -151,6 +161,7 @@ def report_workbook(report: Report) -> bytes:
             (_("Annual results report"), ""),
             (_("Period"), f"{display.day(report.period_from)} – {display.day(report.period_to)}"),
             (_("Drawn on"), display.day(report.generated_on)),
+            figures_as_of(report),
             (_("Programme"), query.program or _("All")),
             (_("Funding source"), query.funder or _("All")),
             (

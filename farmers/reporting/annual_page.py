@@ -18,6 +18,7 @@ from registry.models import Department, District, Organization, Program, Provinc
 
 from . import charts
 from .annual import SPLITS, TOTAL, Labels, Report, Section, all_sections
+from .annual_output import figures_as_of
 from .suppression import THRESHOLD
 
 # The key each section's "by area" and "by the head" tables show.
@@ -207,6 +208,7 @@ def summary_lines(report: Report) -> list[tuple[str, str]]:
     lines = [
         (_("Period"), f"{display.day(report.period_from)} – {display.day(report.period_to)}"),
         (_("Drawn on"), display.day(report.generated_on)),
+        figures_as_of(report),
         (_("Programme"), names.get("program") or _("All")),
         (_("Funding source"), names.get("funder") or _("All")),
     ]

@@ -374,7 +374,7 @@ def test_complementary_suppression_on_a_known_grid() -> None:
         {"district": "080907", "split": "all", "sex": None, "band": None, "community": None,
          "key": "served", "households": 3},
     ]  # fmt: skip
-    places = annual._places(["080910", "080907"])
+    places = annual.places_of(["080910", "080907"])
     cells = annual._protect(section, annual.roll_up(section, rows, places), enabled=True)
     hidden = {(c["level"], c["area"]): c["suppressed"] for c in cells}
     assert hidden[("district", "080907")] and hidden[("district", "080910")]

@@ -537,11 +537,24 @@ def test_run_periodic_runs_the_registered_beat_tasks(
     assert "farmers.tasks.plan_sweep" in out.getvalue()
 
 
+def test_run_periodic_keeps_the_schedule_order_and_skips() -> None:
+    out = io.StringIO()
+    call_command("run_periodic", "--list", stdout=out)
+    names = [line.split(":")[0] for line in out.getvalue().splitlines()]
+    assert names.index("transition-nightly-sweep") < names.index("annual-report-rows")
+    out = io.StringIO()
+    call_command("run_periodic", "--list", "--skip", "annual-report-rows", stdout=out)
+    assert "annual-report-rows" not in out.getvalue()
+    assert "transition-nightly-sweep" in out.getvalue()
+
+
 def test_run_periodic_rejects_an_unknown_name() -> None:
     from django.core.management.base import CommandError
 
     with pytest.raises(CommandError):
         call_command("run_periodic", "--only", "nope", stdout=io.StringIO())
+    with pytest.raises(CommandError):
+        call_command("run_periodic", "--skip", "nope", stdout=io.StringIO())
 
 
 def test_unconfirmed_visits_are_not_evidence(program: Program) -> None:

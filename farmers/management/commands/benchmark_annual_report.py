@@ -18,6 +18,12 @@ class Command(BaseCommand):
         parser.add_argument("--program", default="bench")
         parser.add_argument("--year", type=int, default=timezone.localdate().year)
         parser.add_argument("--runs", type=int, default=5)
+        parser.add_argument(
+            "--live", action="store_true", help="Compute from the records, not the stored rows."
+        )
+        parser.add_argument(
+            "--refresh", action="store_true", help="Store the programme-year's rows first."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         benchmark_annual_report(
@@ -25,4 +31,6 @@ class Command(BaseCommand):
             year=options["year"],
             runs=options["runs"],
             write=self.stdout.write,
+            live=options["live"],
+            refresh=options["refresh"],
         )

@@ -1,8 +1,10 @@
-"""``run_periodic [--only NAME ...] [--list]``: run the beat schedule's tasks once, in-process.
+"""``run_periodic [--only NAME ...] [--skip NAME ...] [--list]``: run the beat schedule's tasks
+once, in-process.
 
 The embedded default has no Celery beat: an operator (or cron) runs this instead. Every entry of
-``settings.CELERY_BEAT_SCHEDULE`` is run by name; entries whose task is not registered (an app
-not installed) are skipped and reported.
+``settings.CELERY_BEAT_SCHEDULE`` is run by name, in the schedule's order (the nightly sweep
+before the annual report's stored rows, which read the stages it computes); entries whose task
+is not registered (an app not installed) are skipped and reported.
 """
 
 from __future__ import annotations
@@ -23,18 +25,21 @@ class Command(BaseCommand):
             "--only", action="append", default=[], metavar="NAME", help="Schedule entry to run."
         )
         parser.add_argument(
+            "--skip", action="append", default=[], metavar="NAME", help="Schedule entry to skip."
+        )
+        parser.add_argument(
             "--list", action="store_true", help="List the schedule entries and exit."
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
         schedule: dict[str, dict[str, Any]] = dict(getattr(settings, "CELERY_BEAT_SCHEDULE", {}))
-        unknown = sorted(set(options["only"]) - set(schedule))
+        unknown = sorted((set(options["only"]) | set(options["skip"])) - set(schedule))
         if unknown:
             raise CommandError(
                 f"Unknown schedule entries: {', '.join(unknown)}. "
                 f"Known: {', '.join(sorted(schedule))}."
             )
-        names = options["only"] or sorted(schedule)
+        names = [n for n in options["only"] or schedule if n not in options["skip"]]
         if options["list"]:
             for name in names:
                 self.stdout.write(f"{name}: {schedule[name]['task']}")
