@@ -22,11 +22,12 @@ can: its serializer made of plain fields (and nested lists of them, read by the 
 ``lean_children``), and any change its serializer makes in ``to_representation`` made by a
 ``lean_row_mask`` class method the serializer's ``to_representation`` also calls (the coca
 fields' mask, ``farmers.api.serializers.common.CocaFieldsMixin``), or by the view's
-``mask_row`` (fields named in the serializer's ``lean_computed`` are set there). A list whose
-serializer has a method field, a nested object with a mask of its own or a mask of its own
-in ``to_representation`` stays on the serializer path (``serializer_list``); a view with its own ``mask_row`` whose
-serializer the plan cannot read raises ``ImproperlyConfigured``, so a serializer that grows such
-a field fails loudly in the tests instead of rendering something else. The lists on each path
+``mask_row`` (fields named in the serializer's ``lean_computed`` are set by either). A list
+whose serializer has a method field, a nested object with a mask of its own or a mask of its own
+in ``to_representation`` stays on the serializer path (``serializer_list``); a view with its own
+``mask_row`` whose serializer the plan cannot read raises ``ImproperlyConfigured``, so a
+serializer that grows such a field fails loudly in the tests instead of rendering something
+else. The lists on each path
 are named in ``tests/registry/test_lean_lists.py``, which holds each lean list byte for byte
 equal to its serializer (and its access-log row equal) for several kinds of caller.
 """
@@ -167,7 +168,7 @@ def _display(plan: Plan, arguments: list[str]) -> str:
             presence, inner = plan.objects[name]
             value = f"None if row[{presence!r}] is None else {_display(inner, arguments)}"
         elif convert is _computed:
-            value = "None"  # set by the view's mask_row
+            value = "None"  # set by a row mask (the serializer's or the view's)
         elif convert is _same:
             value = f"row[{column!r}]"
         elif isinstance(convert, _Passing):
@@ -203,7 +204,7 @@ def _compile(serializer: serializers.Serializer[Any], prefix: str = "") -> Plan:
     """The plan of ``serializer``; ``prefix``: the row's columns of a nested object's record
     (``household__``)."""
     plan = Plan()
-    # Fields the view's ``mask_row`` computes (rendered ``None`` here, in their place).
+    # Fields a row mask computes (rendered ``None`` here, in their place).
     computed = set(getattr(serializer, "lean_computed", ()))
     for bound in serializer._readable_fields:  # DRF's own list of the output fields
         name = str(bound.field_name)
@@ -425,9 +426,9 @@ class LeanListMixin:
         if not self.lean_list:
             return None
         masks = type(self).mask_row is not LeanListMixin.mask_row
-        if not masks and (
-            _customised(serializer_class) or hasattr(serializer_class, "lean_computed")
-        ):
+        # Computed fields are set by the view's ``mask_row`` or the serializer's row masks.
+        computed = hasattr(serializer_class, "lean_computed") and not row_masks(serializer_class)
+        if not masks and (_customised(serializer_class) or computed):
             return None
         try:
             plan = compile_plan(serializer_class)
