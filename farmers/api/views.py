@@ -360,6 +360,10 @@ class StageChangeViewSet(FarmersViewSet):
     def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
         return stage_logged(context, record)
 
+    def lean_columns(self) -> list[str]:
+        # With the household's: the change's programme, which the stage policy reads.
+        return [*super().lean_columns(), "program_id"]
+
     def get_queryset(self) -> QuerySet[StageChange]:
         return selectors.stage_change_list(actor=self.actor)
 

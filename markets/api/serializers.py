@@ -4,7 +4,7 @@ contract needs (no national IDs, phones or coca data, whoever asks)."""
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from django.utils.translation import gettext_lazy as _
 from drf_spectacular.utils import extend_schema_field
@@ -30,6 +30,7 @@ from markets.models import (
     Delivery,
     DeliverySchedule,
     ProducerMembership,
+    contract_fulfilment,
 )
 from registry.api.fields import BoundedDateField, ChoiceField, DecimalStringField, funder_code_field
 from registry.models import Organization
@@ -240,19 +241,38 @@ class ContractSerializer(serializers.ModelSerializer[Contract]):
         ]
         read_only_fields = fields
 
+    # Set by ``lean_row_mask`` on the lean list path (``registry.api.lean``).
+    lean_computed = ("funding_source", "fulfilment")
+
     def get_funding_source(self, contract: Contract) -> str | None:
-        """The funder's code: annotated by ``contract_list`` (no query), else looked up."""
-        if hasattr(contract, "funding_source_code"):
-            return contract.funding_source_code
-        return contract.funding_source.code if contract.funding_source_id else None
+        """The funder's code (``funding_source_code``)."""
+        return funding_source_code(contract)
 
     def to_representation(self, instance: Contract) -> dict[str, Any]:
         data = dict(super().to_representation(instance))
-        # An organisation's contract has no household (its members are on the deliveries).
-        household = instance.household
-        if household is not None and not _personal(self, instance):
-            data["household"] = household_ref(household, personal=False)
+        self.lean_row_mask(self.context, instance, data)
         return data
+
+    @classmethod
+    def lean_row_mask(cls, context: dict[str, Any], record: Any, data: dict[str, Any]) -> None:
+        """The funder and the fulfilment of ``record`` (a contract, or a row of the lean list
+        path: its columns), and its household's name and community withheld where the
+        household's consent does not cover the caller."""
+        data["funding_source"] = funding_source_code(record)
+        data["fulfilment"] = cls._declared_fields["fulfilment"].to_representation(
+            contract_fulfilment(record.accepted_kg, record.volume_kg)
+        )
+        # An organisation's contract has no household (its members are on the deliveries).
+        if data["household"] is not None and not personal_visible(context.get("actor"), record):
+            data["household"] = household_ref(record.household, personal=False)
+
+
+def funding_source_code(contract: Any) -> str | None:
+    """The funder's code of ``contract``: annotated by ``contract_list`` (no query; a row of
+    the lean list has it too), else looked up."""
+    if hasattr(contract, "funding_source_code"):
+        return cast(str | None, contract.funding_source_code)
+    return contract.funding_source.code if contract.funding_source_id else None
 
 
 class ContractDetailSerializer(ContractSerializer):
@@ -401,14 +421,17 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
     def get_household(self, delivery: Delivery) -> dict[str, Any]:
         return household_ref(delivery.household, personal=_personal(self, delivery))
 
+    # Set by ``lean_row_mask`` on the lean list path (``registry.api.lean``).
+    lean_computed = ("household",)
+
     def to_representation(self, instance: Delivery) -> dict[str, Any]:
         """The same output as the declared fields give (a test holds them equal), built
-        directly: the deliveries list is the hottest read of the app (README benchmark)."""
+        directly: a delivery read alone, or a page on the serializer path."""
         d = instance
-        return {
+        data = {
             "id": str(d.pk),
             "contract": str(d.contract_id),
-            "household": household_ref(d.household, personal=_personal(self, d)),
+            "household": None,
             "buyer": d.buyer.code,
             "delivered_on": d.delivered_on.isoformat(),
             "weight_kg": _money(d.weight_kg),
@@ -434,6 +457,16 @@ class DeliverySerializer(serializers.ModelSerializer[Delivery]):
             "created_at": _DATETIME.to_representation(d.created_at),
             "updated_at": _DATETIME.to_representation(d.updated_at),
         }
+        self.lean_row_mask(self.context, d, data)
+        return data
+
+    @classmethod
+    def lean_row_mask(cls, context: dict[str, Any], record: Any, data: dict[str, Any]) -> None:
+        """The household of ``record`` (a delivery, or a row of the lean list path: its
+        ``household__…`` columns), its name and community only where its consent covers the
+        caller."""
+        personal = personal_visible(context.get("actor"), record)
+        data["household"] = household_ref(record.household, personal=personal)
 
     def generic_representation(self, instance: Delivery) -> dict[str, Any]:
         """What DRF's declared fields produce (kept to check the fast path against)."""

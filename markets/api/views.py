@@ -219,6 +219,10 @@ class ContractViewSet(MarketsViewSet):
     def get_queryset(self) -> QuerySet[Contract]:
         return selectors.contract_list(actor=self.actor)
 
+    def lean_columns(self) -> list[str]:
+        # The contract's programme, which the consent policy reads with its district.
+        return ["program_id"]
+
     def get_serializer_class(self) -> Any:
         return {
             "create": ContractCreateSerializer,
@@ -287,6 +291,11 @@ class DeliveryViewSet(MarketsViewSet):
 
     def get_queryset(self) -> QuerySet[Delivery]:
         return selectors.delivery_list(actor=self.actor)
+
+    def lean_columns(self) -> list[str]:
+        # The household's reference, and the delivery's district and programme, which the
+        # consent policy reads.
+        return ["district_id", "program_id", *selectors.REF_FIELDS[:5]]
 
     def get_serializer_class(self) -> Any:
         return {

@@ -76,23 +76,40 @@ class AlertSerializer(serializers.ModelSerializer[Alert]):
         ]
         read_only_fields = fields
 
+    # Set by ``lean_row_mask`` on the lean list path (``registry.api.lean``).
+    lean_computed = ("subject_type",)
+
     @extend_schema_field(
         {"type": "string", "nullable": True, "description": "`app.model` of the record concerned"}
     )
     def get_subject_type(self, alert: Alert) -> str | None:
-        if alert.subject_type is None:
-            return None
-        return f"{alert.subject_type.app_label}.{alert.subject_type.model}"
+        return subject_type_name(alert)
 
     def to_representation(self, instance: Alert) -> Any:
         data = super().to_representation(instance)
-        if not policies.alert_stage_visible(self.context.get("actor"), instance):
+        self.lean_row_mask(self.context, instance, data)
+        return data
+
+    @classmethod
+    def lean_row_mask(cls, context: dict[str, Any], record: Any, data: dict[str, Any]) -> None:
+        """The subject's type of ``record`` (an alert, or a row of the lean list path), and its
+        stage details dropped unless the caller may see them."""
+        data["subject_type"] = subject_type_name(record)
+        if not policies.alert_stage_visible(context.get("actor"), record):
             details = data.get("details") or {}
             if isinstance(details, dict):
                 data["details"] = {
                     k: v for k, v in details.items() if k not in policies.STAGE_DETAIL_KEYS
                 }
-        return data
+
+
+def subject_type_name(alert: Any) -> str | None:
+    """``app.model`` of the record ``alert`` concerns (an alert, or a row: its columns
+    ``subject_type__app_label`` and ``subject_type__model``), ``None`` without one."""
+    subject = alert.subject_type
+    if subject is None or subject.model is None:
+        return None
+    return f"{subject.app_label}.{subject.model}"
 
 
 class AlertTransitionSerializer(serializers.Serializer[Any]):
@@ -121,6 +138,10 @@ class AlertViewSet(LoggedReadsMixin, RegistryViewSet):
 
     def coca_shown(self, context: dict[str, Any], record: Any) -> bool:
         return alert_read_logged(context, record)
+
+    def lean_columns(self) -> list[str]:
+        # What the stage policy and the access log read, and the subject's type.
+        return ["program_id", "subject_type__app_label", "subject_type__model"]
 
     def get_queryset(self) -> QuerySet[Alert]:
         return selectors.alert_list(actor=self.actor)

@@ -2,10 +2,13 @@
 compiled once from the list's own serializer, without a model instance nor a serializer per row.
 
 The output is the serializer's, field for field: the plan keeps each readable field's name, the
-column it reads (its ``source`` as an ORM path: ``program.code`` → ``program__code``) and the
-field's own ``to_representation``; ``None`` stays ``None`` as DRF renders it. The OpenAPI schema
-is unchanged (the view still names the same serializer). A nested list (a household's members)
-is one more query for the whole page (``Children``), grouped by its foreign key.
+column it reads (its ``source`` as an ORM path: ``program.code`` → ``program__code``; a slug
+field's ``funder`` → ``funder__code``) and the field's own ``to_representation``; ``None`` stays
+``None`` as DRF renders it. The OpenAPI schema is unchanged (the view still names the same
+serializer). A nested object (an offer's household) is read from the same row, its fields'
+columns under its own (``household__code``), ``None`` where the record has none. A nested list
+(a household's members) is one more query for the whole page (``Children``), grouped by its
+foreign key.
 
 What the serializer did per record in ``to_representation`` beyond its fields (dropping fields
 the caller may not see) the view does in ``mask_row(context, row, data)``, fed by the row's
@@ -19,11 +22,12 @@ can: its serializer made of plain fields (and nested lists of them, read by the 
 ``lean_children``), and any change its serializer makes in ``to_representation`` made by a
 ``lean_row_mask`` class method the serializer's ``to_representation`` also calls (the coca
 fields' mask, ``farmers.api.serializers.common.CocaFieldsMixin``), or by the view's
-``mask_row`` (fields named in the serializer's ``lean_computed`` are set there). A list whose
-serializer has a method field, a nested object or a mask of its own in ``to_representation``
-stays on the serializer path (``serializer_list``); a view with its own ``mask_row`` whose
-serializer the plan cannot read raises ``ImproperlyConfigured``, so a serializer that grows such
-a field fails loudly in the tests instead of rendering something else. The lists on each path
+``mask_row`` (fields named in the serializer's ``lean_computed`` are set by either). A list
+whose serializer has a method field, a nested object with a mask of its own or a mask of its own
+in ``to_representation`` stays on the serializer path (``serializer_list``); a view with its own
+``mask_row`` whose serializer the plan cannot read raises ``ImproperlyConfigured``, so a
+serializer that grows such a field fails loudly in the tests instead of rendering something
+else. The lists on each path
 are named in ``tests/registry/test_lean_lists.py``, which holds each lean list byte for byte
 equal to its serializer (and its access-log row equal) for several kinds of caller.
 """
@@ -70,8 +74,8 @@ class Row(dict[str, Any]):
 
     @property
     def pk(self) -> Any:
-        """The row's primary key (its ``id`` column)."""
-        return self["id"]
+        """The row's primary key (its ``id`` column, or ``pk`` where the key is another)."""
+        return self["id"] if "id" in self else self["pk"]
 
 
 @dataclass(frozen=True)
@@ -90,14 +94,22 @@ class Plan:
 
     fields: list[tuple[str, str, Callable[[Any], Any]]] = field(default_factory=list)
     nested: dict[str, tuple[str, Plan]] = field(default_factory=dict)
+    # A nested object (a household's reference on an offer) by field name: the column that is
+    # ``None`` when there is none (its primary key), and its plan over the row's own columns.
+    objects: dict[str, tuple[str, Plan]] = field(default_factory=dict)
 
     @property
     def columns(self) -> list[str]:
         """The ``values()`` columns this plan reads (its nested lists are read apart, computed
         fields are the view's)."""
-        return [
-            column for name, column, _convert in self.fields if column and name not in self.nested
-        ]
+        columns: list[str] = []
+        for name, column, _convert in self.fields:
+            if name in self.objects:
+                presence, inner = self.objects[name]
+                columns += [presence, *inner.columns]
+            elif column and name not in self.nested:
+                columns.append(column)
+        return columns
 
     def render(self, row: dict[str, Any], children: dict[str, list[dict[str, Any]]]) -> Any:
         """The serializer's output for ``row`` (``children``: its nested rows by field)."""
@@ -111,13 +123,20 @@ class Plan:
         fields, no call for a value the field returns as it is."""
         if self._factory is None:
             self._factory = _factory(self)
+        return cast(Callable[..., Any], self._factory(*self._converters()))
+
+    def _converters(self) -> list[Callable[..., Any]]:
+        """The converters the factory takes, in ``_source``'s order (a nested object's own
+        converters in its place)."""
         converters: list[Callable[..., Any]] = []
         for name, _column, convert in self.fields:
             if name in self.nested:
                 converters.append(self.nested[name][1].renderer())
+            elif name in self.objects:
+                converters += self.objects[name][1]._converters()
             elif convert is not _same and convert is not _computed:
                 converters.append(_bound(convert))
-        return cast(Callable[..., Any], self._factory(*converters))
+        return converters
 
     _factory: Callable[..., Any] | None = field(default=None, repr=False, compare=False)
 
@@ -127,14 +146,29 @@ def _source(plan: Plan) -> str:
     ``render(row, children)`` (``c<i>``: the converters, in field order, of the fields that
     have one; a nested list's ``c<i>`` renders its rows)."""
     arguments: list[str] = []
+    body = _display(plan, arguments)
+    return (
+        f"def make({', '.join(arguments)}):\n"
+        "    def render(row, children):\n"
+        f"        return {body}\n"
+        "    return render\n"
+    )
+
+
+def _display(plan: Plan, arguments: list[str]) -> str:
+    """The dict display rendering one row by ``plan`` (a nested object's display inline, read
+    from the same row), naming its converters ``c<i>`` in ``arguments``."""
     items: list[str] = []
     for name, column, convert in plan.fields:
         if name in plan.nested:
             converter = f"c{len(arguments)}"
             arguments.append(converter)
             value = f"[{converter}(item, EMPTY) for item in children.get({name!r}, ())]"
+        elif name in plan.objects:
+            presence, inner = plan.objects[name]
+            value = f"None if row[{presence!r}] is None else {_display(inner, arguments)}"
         elif convert is _computed:
-            value = "None"  # set by the view's mask_row
+            value = "None"  # set by a row mask (the serializer's or the view's)
         elif convert is _same:
             value = f"row[{column!r}]"
         elif isinstance(convert, _Passing):
@@ -150,13 +184,7 @@ def _source(plan: Plan) -> str:
             arguments.append(converter)
             value = f"None if (v := row[{column!r}]) is None else {converter}(v)"
         items.append(f"{name!r}: {value}")
-    body = ",\n        ".join(items)
-    return (
-        f"def make({', '.join(arguments)}):\n"
-        "    def render(row, children):\n"
-        f"        return {{\n        {body}\n        }}\n"
-        "    return render\n"
-    )
+    return "{\n        " + ",\n        ".join(items) + "\n        }"
 
 
 def _factory(plan: Plan) -> Callable[..., Any]:
@@ -172,29 +200,41 @@ def _pk_only(field: RelatedField[Any, Any, Any]) -> Callable[[Any], Any]:
     return convert
 
 
-def _compile(serializer: serializers.Serializer[Any]) -> Plan:
+def _compile(serializer: serializers.Serializer[Any], prefix: str = "") -> Plan:
+    """The plan of ``serializer``; ``prefix``: the row's columns of a nested object's record
+    (``household__``)."""
     plan = Plan()
-    # Fields the view's ``mask_row`` computes (rendered ``None`` here, in their place).
+    # Fields a row mask computes (rendered ``None`` here, in their place).
     computed = set(getattr(serializer, "lean_computed", ()))
     for bound in serializer._readable_fields:  # DRF's own list of the output fields
         name = str(bound.field_name)
         source = str(bound.source)
-        if name in computed:
+        if name in computed and not prefix:
             plan.fields.append((name, "", _computed))
             continue
         if isinstance(bound, serializers.ListSerializer):
             child = bound.child
-            if not isinstance(child, serializers.Serializer):
+            if not isinstance(child, serializers.Serializer) or prefix:
                 raise ImproperlyConfigured(f"Field {name!r} cannot be read from a column.")
             plan.fields.append((name, source, _compile_error))
             plan.nested[name] = (source, _compile(child))
             continue
-        if isinstance(bound, (serializers.Serializer, serializers.SerializerMethodField)):
+        if source == "*" or isinstance(bound, serializers.SerializerMethodField):
             raise ImproperlyConfigured(f"Field {name!r} cannot be read from a column.")
-        if source == "*":
-            raise ImproperlyConfigured(f"Field {name!r} cannot be read from a column.")
-        column = "__".join(bound.source_attrs)
+        column = prefix + "__".join(bound.source_attrs)
+        if isinstance(bound, serializers.Serializer):
+            # DRF renders ``None`` for a missing record, else the nested serializer's fields
+            # (which must be plain: nothing of its own in ``to_representation``).
+            if _customised(type(bound)) or row_masks(type(bound)):
+                raise ImproperlyConfigured(f"Field {name!r} cannot be read from a column.")
+            plan.fields.append((name, column, _compile_error))
+            plan.objects[name] = (f"{column}__pk", _compile(bound, f"{column}__"))
+            continue
         convert: Callable[[Any], Any] = _fast(bound)
+        if isinstance(bound, serializers.SlugRelatedField):
+            # ``attrgetter(slug_field)`` of the related record: its column as it is.
+            plan.fields.append((name, f"{column}__{bound.slug_field}", _same))
+            continue
         if isinstance(bound, RelatedField):
             if not bound.use_pk_only_optimization():
                 raise ImproperlyConfigured(f"Field {name!r} cannot be read from a column.")
@@ -386,9 +426,9 @@ class LeanListMixin:
         if not self.lean_list:
             return None
         masks = type(self).mask_row is not LeanListMixin.mask_row
-        if not masks and (
-            _customised(serializer_class) or hasattr(serializer_class, "lean_computed")
-        ):
+        # Computed fields are set by the view's ``mask_row`` or the serializer's row masks.
+        computed = hasattr(serializer_class, "lean_computed") and not row_masks(serializer_class)
+        if not masks and (_customised(serializer_class) or computed):
             return None
         try:
             plan = compile_plan(serializer_class)
@@ -410,18 +450,20 @@ class LeanListMixin:
         )
         # The annotations the selector made (e.g. the consent's purposes a mask reads).
         annotations = list(queryset.query.annotations)
-        wanted = list(dict.fromkeys(["id", *plan.columns, *self.lean_columns(), *annotations]))
+        # The primary key: ``id``, or ``pk`` for a model keyed otherwise (a district's ubigeo).
+        key = "id" if queryset.model._meta.pk.attname == "id" else "pk"
+        wanted = list(dict.fromkeys([key, *plan.columns, *self.lean_columns(), *annotations]))
         rows = queryset.prefetch_related(None).values(*wanted)
         rows._iterable_class = RowIterable  # rows as ``Row`` objects
         page = self.paginate_queryset(rows)  # type: ignore[attr-defined]
         assert page is not None  # every list endpoint is paginated
-        children = self._children([row["id"] for row in page], plan)
+        children = self._children([row[key] for row in page], plan)
         context = self.get_serializer_context()  # type: ignore[attr-defined]
         render = plan.renderer()
         masks = [*row_masks(self.get_serializer_class()), self.mask_row]  # type: ignore[attr-defined]
         results = []
         for row in page:
-            data = render(row, children.get(row["id"], _NO_CHILDREN))
+            data = render(row, children.get(row[key], _NO_CHILDREN))
             for mask in masks:
                 mask(context, row, data)
             results.append(data)

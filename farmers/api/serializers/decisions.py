@@ -54,9 +54,15 @@ class StageChangeSerializer(serializers.ModelSerializer[StageChange]):
 
     def to_representation(self, instance: StageChange) -> Any:
         data = super().to_representation(instance)
-        if not coca_shown(self.context, instance):
-            data["evidence"] = {k: v for k, v in (data["evidence"] or {}).items() if k != "coca"}
+        self.lean_row_mask(self.context, instance, data)
         return data
+
+    @classmethod
+    def lean_row_mask(cls, context: dict[str, Any], record: Any, data: dict[str, Any]) -> None:
+        """The coca figures of ``record``'s evidence (a stage change, or a row of the lean list
+        path) dropped unless the caller may read them."""
+        if not coca_shown(context, record):
+            data["evidence"] = {k: v for k, v in (data["evidence"] or {}).items() if k != "coca"}
 
 
 class ExclusionProposalSerializer(serializers.ModelSerializer[ExclusionProposal]):
