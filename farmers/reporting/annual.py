@@ -190,6 +190,8 @@ class Report:
     generated_on: date | None = None
     # When the figures were computed, if read from the stored rows (``None``: computed now).
     figures_as_of: datetime | None = None
+    # The cache key of a report computed from stored rows (its cells and JSON are cached).
+    cache_key: str | None = None
 
 
 # --- scoping and the head's profile ---
@@ -1142,21 +1144,26 @@ def annual_report(
     the current year; its filters), every section protected when ``query.suppress``. A whole
     calendar year is read from the stored rows when they exist (``annual_snapshots``; the
     report's ``figures_as_of`` says when they were computed), unless ``live``."""
-    from .annual_snapshots import stored_rows
+    from .annual_snapshots import cached, keep, stored_source
 
     start, end = period_of(query)
     query = replace(query, date_from=start, date_to=end)
     wanted = set(only) if only is not None else None
     chosen = [s for s in sections() if wanted is None or s.name in wanted]
-    stored = None if live else stored_rows(actor, query, chosen)
+    stored = None if live else stored_source(actor, query, chosen)
     report = Report(query=query, period_from=start, period_to=end)
+    report.generated_on = query.today or timezone.localdate()
     if stored is not None:
-        rows, places, report.figures_as_of = stored
+        report.figures_as_of, report.cache_key = stored.as_of, stored.key
+        cells = cached(stored.key)
+        if cells is not None:
+            report.cells = cells
+            return report
+        rows, places = stored.rows(query, chosen)
     else:
         with in_memory():
             rows = {s.name: s.rows(actor, query) for s in chosen}
         places = places_of({row["district"] for rs in rows.values() for row in rs})
-    report.generated_on = query.today or timezone.localdate()
     for section in chosen:
         cells = roll_up(section, rows[section.name], places)
         cells.sort(key=_cell_order)
@@ -1164,6 +1171,8 @@ def annual_report(
         report.cells[section.name] = [_published(section, c) for c in protected]
     if wanted is None or COST_SECTION.name in wanted:
         report.cells[COST_SECTION.name] = cost_per_result(report)
+    if stored is not None:
+        keep(stored.key, report.cells)
     return report
 
 

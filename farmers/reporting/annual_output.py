@@ -17,6 +17,7 @@ from openpyxl.utils import get_column_letter
 from registry import display
 
 from .annual import SPLITS, Labels, Report, Section, all_sections
+from .annual_snapshots import cached, keep
 from .suppression import THRESHOLD
 
 NUMBER_FORMATS = {
@@ -36,8 +37,21 @@ def _json_value(value: Any) -> Any:
 
 def report_data(report: Report, labels: Labels | None = None) -> dict[str, Any]:
     """The report as the API's JSON: filters, period and, per section, its figures and cells
-    (each with its area, group and key, their labels, its values and ``suppressed``)."""
-    labels = labels or Labels(report)
+    (each with its area, group and key, their labels, its values and ``suppressed``). A report
+    computed from stored rows keeps its JSON in the cache, per language and day."""
+    key = None
+    if report.cache_key is not None and labels is None:
+        key = f"{report.cache_key}:data:{translation.get_language()}:{report.generated_on}"
+        found = cached(key)
+        if found is not None:
+            return dict(found)
+    data = _report_data(report, labels or Labels(report))
+    if key is not None:
+        keep(key, data)
+    return data
+
+
+def _report_data(report: Report, labels: Labels) -> dict[str, Any]:
     query = report.query
     sections = []
     for section in all_sections():

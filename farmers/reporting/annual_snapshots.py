@@ -23,12 +23,17 @@ mistakes stored figures for live ones. Any other period, or a year not stored, i
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from datetime import date, datetime
+from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 
+from registry import degraded
 from registry.actors import Actor
 from registry.choices import Scope
 from registry.models import Program
@@ -44,7 +49,13 @@ from .annual import (
 )
 from .indicators import IndicatorQuery
 
-__all__ = ["calendar_year", "decode_rows", "encode_rows", "refresh_annual_snapshots", "stored_rows"]
+__all__ = [
+    "calendar_year",
+    "decode_rows",
+    "encode_rows",
+    "refresh_annual_snapshots",
+    "stored_source",
+]
 
 
 def encode_rows(rows: Iterable[Row]) -> list[Row]:
@@ -109,6 +120,7 @@ def refresh_annual_snapshots(
             if progress is not None:
                 size = sum(len(r) for r in computed.values())
                 progress(f"{year} {program.code}: {size:,} rows")
+    warm(chosen_years, [p.code for p in queryset], today)
     return stored
 
 
@@ -157,12 +169,50 @@ def _kept(query: IndicatorQuery, place: Place | None, district: str) -> bool:
     )
 
 
-def stored_rows(
+@dataclass
+class StoredSource:
+    """Where a report's rows come from when they are stored: the programme-years read (each with
+    the districts the actor may read there), when they were computed and the cache key of the
+    report they make (the same rows, area, filters and sections give the same cells)."""
+
+    year: int
+    readable: dict[int, frozenset[str] | None]
+    names: list[str]
+    as_of: datetime
+    key: str
+
+    def rows(
+        self, query: IndicatorQuery, chosen: list[Section]
+    ) -> tuple[dict[str, list[Row]], dict[str, Place]]:
+        """The rows of ``chosen`` kept by the area and ``query``'s filters, and the places of
+        their districts: two queries."""
+        found = list(
+            AnnualReportRows.objects.filter(
+                year=self.year, program_id__in=list(self.readable), section__in=self.names
+            ).values_list("program_id", "section", "rows")
+        )
+        places = places_of({row["district"] for *_k, rows in found for row in rows})
+        out: dict[str, list[Row]] = {name: [] for name in self.names}
+        for program_id, name, rows in found:
+            allowed = self.readable[program_id]
+            out[name].extend(
+                row
+                for row in decode_rows(rows)
+                if (allowed is None or row["district"] in allowed)
+                and _kept(query, places.get(row["district"]), row["district"])
+            )
+        for section in chosen:
+            if section.combine is not None and len(self.readable) > 1:
+                out[section.name] = section.combine(out[section.name])
+        return out, places
+
+
+def stored_source(
     actor: Actor, query: IndicatorQuery, chosen: list[Section]
-) -> tuple[dict[str, list[Row]], dict[str, Place], datetime] | None:
-    """The rows of ``chosen`` sections for ``query`` read from the stored rows, with the places
-    of their districts and the oldest ``computed_at`` read; ``None`` when the report must be
-    computed live (see the module's docstring). Two queries."""
+) -> StoredSource | None:
+    """The stored rows a report of ``chosen`` sections for ``query`` can be read from, or
+    ``None`` when it must be computed live (see the module's docstring). Two small queries (the
+    programmes, and when each programme-year's rows were computed), no rows read yet."""
     year = calendar_year(query)
     if year is None or query.funder or not chosen:
         return None
@@ -173,25 +223,66 @@ def stored_rows(
     if not readable:
         return None
     names = [s.name for s in chosen]
-    found = list(
+    found = sorted(
         AnnualReportRows.objects.filter(
             year=year, program_id__in=list(readable), section__in=names
-        ).values_list("program_id", "section", "rows", "computed_at")
+        ).values_list("program_id", "section", "computed_at")
     )
     if len(found) != len(readable) * len(names):
         return None
-    districts = {row["district"] for *_k, rows, _t in found for row in rows}
-    places = places_of(districts)
-    out: dict[str, list[Row]] = {name: [] for name in names}
-    for program_id, name, rows, _computed in found:
-        allowed = readable[program_id]
-        out[name].extend(
-            row
-            for row in decode_rows(rows)
-            if (allowed is None or row["district"] in allowed)
-            and _kept(query, places.get(row["district"]), row["district"])
-        )
-    for section in chosen:
-        if section.combine is not None and len(readable) > 1:
-            out[section.name] = section.combine(out[section.name])
-    return out, places, min(computed for *_k, computed in found)
+    identity = (
+        CACHE_VERSION,
+        year,
+        [(p, sorted(d) if d is not None else None) for p, d in sorted(readable.items())],
+        [(p, n, t.isoformat()) for p, n, t in found],
+        (query.program, query.district, query.department, query.province, query.vraem),
+        query.suppress,
+    )
+    key = "annual-report:" + hashlib.sha256(repr(identity).encode()).hexdigest()
+    return StoredSource(
+        year=year, readable=readable, names=names, as_of=min(t for *_k, t in found), key=key
+    )
+
+
+# Bump when the cells or the JSON computed from the same rows change shape.
+CACHE_VERSION = 1
+# Seconds a report computed from stored rows is kept; a refresh changes the key before that.
+CACHE_SECONDS = 24 * 3600
+
+
+def cached(key: str) -> Any:
+    """The cached value of ``key`` (``None`` when absent or the cache is down)."""
+    try:
+        return cache.get(key)
+    except degraded.BACKEND_ERRORS as exc:
+        degraded.mark_down("cache")
+        degraded.warn("cache", "annual reports computed from their stored rows", exc)
+        return None
+
+
+def keep(key: str, value: Any) -> None:
+    """Cache ``value`` under ``key`` (nothing when the cache is down)."""
+    try:
+        cache.set(key, value, CACHE_SECONDS)
+    except degraded.BACKEND_ERRORS as exc:
+        degraded.mark_down("cache")
+        degraded.warn("cache", "annual reports computed from their stored rows", exc)
+
+
+def warm(years: Iterable[int], programs: Iterable[str], today: date) -> None:
+    """Compute and cache the reports most read after a refresh: each programme-year and each
+    year of all programmes, for the whole area (suppressed, as the API serves them), with their
+    JSON in Spanish and English."""
+    from .annual import annual_report
+    from .annual_output import report_data
+
+    actor = Actor(unrestricted=True)
+    for year in years:
+        for code in [None, *programs]:
+            query = IndicatorQuery(
+                program=code, date_from=date(year, 1, 1), date_to=date(year, 12, 31), today=today
+            )
+            report = annual_report(actor=actor, query=query)
+            for language in ("es", "en"):
+                with translation.override(language):
+                    report_data(report)
