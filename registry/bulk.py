@@ -17,15 +17,15 @@ def copy_rows(
     model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]
 ) -> None:
     """Insert ``rows`` (values in the order of ``fields``, model field names): ``COPY`` on
-    PostgreSQL, ``bulk_create`` elsewhere. JSON objects go in as ``jsonb``."""
+    PostgreSQL, ``bulk_create`` elsewhere. A JSON column's objects and lists go in as ``jsonb``."""
     concrete = [model._meta.get_field(f) for f in fields]
     columns = [f.column for f in concrete if isinstance(f, models.Field)]
     attnames = [f.attname for f in concrete if isinstance(f, models.Field)]
     if connection.vendor == "postgresql":
         from psycopg.types.json import Jsonb
 
-        # JSON objects, and lists given for a JSON column (consent purposes), go in as jsonb;
-        # JSON text stays text.
+        # A JSON column's objects and lists (consent purposes) go in as jsonb; JSON text stays
+        # text.
         json_at = {i for i, f in enumerate(concrete) if isinstance(f, models.JSONField)}
         table = model._meta.db_table
         sql = f'COPY "{table}" ({", ".join(columns)}) FROM STDIN'
@@ -35,15 +35,17 @@ def copy_rows(
             connection.cursor() as cursor,
             cursor.cursor.copy(sql) as copy,
         ):
+            if not json_at:
+                # No JSON column: the rows go as they are (no per-value work in Python).
+                for row in rows:
+                    copy.write_row(row)
+                return
             for row in rows:
-                copy.write_row(
-                    [
-                        Jsonb(v)
-                        if isinstance(v, dict) or (i in json_at and isinstance(v, list))
-                        else v
-                        for i, v in enumerate(row)
-                    ]
-                )
+                values = list(row)
+                for i in json_at:
+                    if isinstance(values[i], dict | list):
+                        values[i] = Jsonb(values[i])
+                copy.write_row(values)
     else:
         # JSON columns travel as JSON text for COPY; the ORM wants the values themselves.
         json_names = {f.attname for f in concrete if isinstance(f, models.JSONField)}

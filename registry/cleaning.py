@@ -3,6 +3,7 @@ choices, each problem reported as a field error on ``attr`` with its machine cod
 
 from __future__ import annotations
 
+import functools
 from decimal import Decimal
 from typing import Any
 
@@ -11,7 +12,14 @@ from django.utils.translation import gettext as _
 from .display import choice_options
 from .services import field_error
 
-__all__ = ["choice_message", "clean_choice", "clean_decimal", "parse_decimal", "typed_number"]
+__all__ = [
+    "choice_message",
+    "clean_choice",
+    "clean_decimal",
+    "is_choice",
+    "parse_decimal",
+    "typed_number",
+]
 
 
 def typed_number(value: Any) -> Any:
@@ -52,8 +60,23 @@ def choice_message(choices: Any) -> str:
     return _("Use one of: %(valid)s.") % {"valid": choice_options(choices)}
 
 
+@functools.cache
+def _choice_values(choices: Any) -> frozenset[Any]:
+    # ``Choices.values`` builds a new list on every call: an import asks 200,000 times.
+    return frozenset(choices.values)
+
+
+def is_choice(value: Any, choices: Any) -> bool:
+    """Whether ``value`` is one of ``choices``' values (a set lookup; a list or another
+    unhashable value sent for a choice is not one)."""
+    try:
+        return value in _choice_values(choices)
+    except TypeError:
+        return False
+
+
 def clean_choice(value: Any, choices: Any, attr: str) -> str:
     """One of ``choices`` (``invalid_choice``, naming them by label, otherwise)."""
-    if value not in choices.values:
+    if not is_choice(value, choices):
         raise field_error(attr, choice_message(choices), "invalid_choice")
     return str(value)

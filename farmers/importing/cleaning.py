@@ -3,6 +3,7 @@ coded values in Spanish, and dates in the formats spreadsheets produce."""
 
 from __future__ import annotations
 
+import functools
 import re
 from datetime import date, datetime
 from typing import Any
@@ -13,6 +14,8 @@ from .columns import _slug
 
 def _text(value: Any) -> str:
     """A cell as text: whole-number floats lose their ``.0``; whitespace collapses."""
+    if type(value) is str:  # every cell of a CSV file
+        return " ".join(value.split())
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -74,7 +77,12 @@ def parse_date(value: Any) -> date | None:
         return value.date()
     if isinstance(value, date):
         return value
-    text = _text(value)
+    return _parse_date_text(_text(value))
+
+
+@functools.lru_cache(maxsize=65536)
+def _parse_date_text(text: str) -> date | None:
+    # Cached: an import's dates repeat (a ``ValueError`` is raised again each time).
     if not text:
         return None
     if match := _ISO_DATE_RE.fullmatch(text):

@@ -25,11 +25,14 @@ import contextlib
 import csv
 import io
 import json
+import sys
+import threading
 import time
 import uuid
 import zipfile
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
@@ -39,7 +42,7 @@ from django.conf import settings
 from django.contrib.contenttypes.models import ContentType
 from django.core.exceptions import ValidationError
 from django.db import IntegrityError, connection, transaction
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.translation import gettext as _
 
 from registry import outbox
@@ -387,6 +390,9 @@ class _Prepared:
     places: dict[str, tuple[SourceRow, str]]
     existing: uuid.UUID | None = None
     document_indexes: list[str] = field(default_factory=list)
+    # The household's row errors once validated (``_clean``); ``None``: not validated (the
+    # payload already failed).
+    validated: dict[int, list[Any]] | None = None
 
 
 class Context:
@@ -404,8 +410,10 @@ class Context:
         # them up again (a registration since then breaks the unique index: the chunk is then
         # checked again in full).
         self.look_up_ids = True
-        # Seconds spent per step over the whole run (the benchmark prints them).
+        # Seconds spent per step over the whole run (the benchmark prints them); the helper
+        # thread's steps overlap the job thread's.
         self.timings: defaultdict[str, float] = defaultdict(float)
+        self._timings_lock = threading.Lock()
 
     @contextlib.contextmanager
     def timed(self, step: str) -> Iterator[None]:
@@ -414,7 +422,8 @@ class Context:
         try:
             yield
         finally:
-            self.timings[step] += time.perf_counter() - started
+            with self._timings_lock:
+                self.timings[step] += time.perf_counter() - started
 
 
 def _payload(ctx: Context, household: _Household) -> _Prepared:
@@ -500,9 +509,11 @@ def _payload(ctx: Context, household: _Household) -> _Prepared:
     )
 
 
-def _validate(ctx: Context, prepared: _Prepared) -> None:
-    """``household_register``'s validation (no query): errors go on the household's rows."""
+def _validate(ctx: Context, prepared: _Prepared, today: date | None = None) -> None:
+    """``household_register``'s validation (no query): errors go on the household's rows.
+    ``today``: the day the dates are checked against (``ctx.today``, or the local date)."""
     household = prepared.source
+    today = today or ctx.today or timezone.localdate()
     errors: dict[str, list[ValidationError]] = {}
     if prepared.program is None:
         errors["program"] = [
@@ -519,12 +530,12 @@ def _validate(ctx: Context, prepared: _Prepared) -> None:
             )
         ]
     try:
-        prepared.cleaned = _clean_members(prepared.members, today=ctx.today)
+        prepared.cleaned = _clean_members(prepared.members, today=today)
     except ValidationError as exc:
         for attr, messages in exc.error_dict.items():
             errors.setdefault(attr, []).extend(messages)
     consent_data = (
-        _clean_consent(prepared.consent, errors, today=ctx.today) if prepared.consent else None
+        _clean_consent(prepared.consent, errors, today=today) if prepared.consent else None
     )
     if consent_data is None:
         errors.setdefault("consent", []).append(
@@ -534,9 +545,7 @@ def _validate(ctx: Context, prepared: _Prepared) -> None:
             )
         )
     prepared.consent = consent_data
-    if prepared.enrolled_on is not None and prepared.enrolled_on > (
-        ctx.today or timezone.localdate()
-    ):
+    if prepared.enrolled_on is not None and prepared.enrolled_on > today:
         errors.setdefault("enrolled_on", []).append(
             ValidationError(_("The date cannot be in the future."), code="future_date")
         )
@@ -622,9 +631,10 @@ def _check_documents(
     many rows had an ID already registered."""
     candidates = [p for p in prepared if p.existing is None and not p.source.failed]
     for p in candidates:
-        p.document_indexes = blind_index_many(
-            [m["document_number"] for m in p.cleaned], PURPOSE_DOCUMENT
-        )
+        if len(p.document_indexes) != len(p.cleaned):  # not derived ahead by ``_clean``
+            p.document_indexes = blind_index_many(
+                [m["document_number"] for m in p.cleaned], PURPOSE_DOCUMENT
+            )
     wanted = {i for p in candidates for i in p.document_indexes if i}
     taken: dict[str, tuple[str, str, int]] = {}
     found = 0
@@ -727,19 +737,49 @@ class ChunkResult:
     fresh: list[Ready] = field(default_factory=list)
 
 
-def process_chunk(
-    ctx: Context, chunk: Chunk, *, write: bool, look_up_ids: bool = True
-) -> ChunkResult:
-    """Check one chunk (and write it when ``write``: call inside the chunk's transaction).
-    ``look_up_ids=False`` trusts the file's check for IDs registered in the database."""
+def _clean(ctx: Context, chunk: Chunk, today: date | None = None) -> list[_Prepared]:
+    """The chunk's households cleaned ahead (``_payload``, then ``_validate`` unless the payload
+    failed), before knowing which an earlier import made: the validation's errors are kept
+    aside (``_Prepared.validated``), for ``process_chunk`` to put back only on the households
+    not already imported. No query: the check runs it in the helper thread for the next chunk
+    while the job's thread looks the current one up (``today`` then comes from the job's
+    thread, whose time zone is the job's)."""
+    today = today or ctx.today or timezone.localdate()  # once per chunk, not per member
     with ctx.timed("clean"):
         prepared = [_payload(ctx, h) for h in chunk.households]
+        for p in prepared:
+            household = p.source
+            if household.failed:
+                continue
+            before = {number: list(errors) for number, errors in household.errors.items()}
+            _validate(ctx, p, today)
+            p.validated = household.errors
+            household.errors = before
+            if not any(p.validated.values()):
+                p.document_indexes = blind_index_many(
+                    [m["document_number"] for m in p.cleaned], PURPOSE_DOCUMENT
+                )
+    return prepared
+
+
+def process_chunk(
+    ctx: Context,
+    chunk: Chunk,
+    *,
+    write: bool,
+    look_up_ids: bool = True,
+    prepared: list[_Prepared] | None = None,
+) -> ChunkResult:
+    """Check one chunk (and write it when ``write``: call inside the chunk's transaction).
+    ``look_up_ids=False`` trusts the file's check for IDs registered in the database;
+    ``prepared``: the chunk already cleaned by ``_clean``."""
+    if prepared is None:
+        prepared = _clean(ctx, chunk)
     with ctx.timed("find existing"):
         _find_existing(ctx, prepared)
-    with ctx.timed("clean"):
-        for p in prepared:
-            if p.existing is None and not p.source.failed:
-                _validate(ctx, p)
+    for p in prepared:
+        if p.existing is None and p.validated is not None:
+            p.source.errors = p.validated  # the validation's errors (none when it passed)
     with ctx.timed("check IDs"):
         taken_ids = _check_documents(ctx, prepared, remember=True, look_up=look_up_ids)
     totals = Totals(rows=chunk.rows, households=len(prepared), taken_ids=taken_ids)
@@ -887,7 +927,26 @@ def load_stage(ctx: Context, text: str) -> ChunkResult | None:
     )
 
 
-def _process_staged(ctx: Context, staged: ChunkResult, *, look_up_ids: bool) -> bool:
+def _prepare_staged(
+    ctx: Context, text: str, writing: Writing, language: str | None
+) -> tuple[ChunkResult, Rows | None] | None:
+    """A staged chunk read back (``load_stage``) and its ``COPY`` rows built (``_build``), or
+    ``None`` when it must be checked again in full. No query: the import runs it in the helper
+    thread for the next chunk while the job's thread writes the current one."""
+    with translation.override(language):
+        with ctx.timed("load stage"):
+            staged = load_stage(ctx, text)
+        if staged is None:
+            return None
+        if not staged.fresh:
+            return staged, None
+        with ctx.timed("build rows"):
+            return staged, _build(ctx, staged.fresh, writing)
+
+
+def _process_staged(
+    ctx: Context, staged: ChunkResult, rows: Rows | None, writing: Writing, *, look_up_ids: bool
+) -> bool:
     """Write a chunk the check staged, without cleaning it again: only what can have changed
     since the check is looked at (IDs registered meanwhile, when the check found some; a
     household or an ID written meanwhile otherwise breaks a unique index, and the chunk is then
@@ -902,7 +961,7 @@ def _process_staged(ctx: Context, staged: ChunkResult, *, look_up_ids: bool) -> 
             wanted = {i for r in fresh for i in r.document_indexes if i}
             if wanted and Member.objects.filter(is_live=True, document_index__in=wanted).exists():
                 return False
-    staged.created_ids = _write(ctx, fresh) if fresh else []
+    staged.created_ids = _copy(ctx, rows, writing) if rows is not None else []
     return True
 
 
@@ -911,7 +970,8 @@ def _process_staged(ctx: Context, staged: ChunkResult, *, look_up_ids: bool) -> 
 
 _CONSENT_FIELDS = ("signed_on", "purposes", "notice_version", "language")
 
-# A member's COPY row as ``_write`` builds it (identifiers in clear).
+# A member's COPY row as ``_build`` makes it (identifiers in clear; on PostgreSQL encrypted, and
+# followed by the document's and the phone's blind indexes).
 _MEMBER_FIELDS = [
     "id",
     "household",
@@ -923,43 +983,36 @@ _MEMBER_FIELDS = [
 ]
 _DOCUMENT = _MEMBER_FIELDS.index("document_number")
 _PHONE = _MEMBER_FIELDS.index("phone")
+_MEMBER_COLUMNS_ENCRYPTED = [*_MEMBER_FIELDS, "document_index", "phone_index"]
 
 
-def _copy_members(members: list[tuple[Any, ...]]) -> None:
-    """The members (rows of ``_MEMBER_FIELDS``) as ``bulk_create`` would write them
-    (identifiers encrypted, blind indexes derived), encrypted in bulk with one keyring on
-    PostgreSQL (``COPY``); through the model elsewhere (its fields encrypt)."""
-    if connection.vendor != "postgresql":
-        copy_rows(Member, _MEMBER_FIELDS, members)
-        return
+def _encrypt_members(members: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+    """The members (rows of ``_MEMBER_FIELDS``) as ``bulk_create`` would write them on
+    PostgreSQL (identifiers encrypted, blind indexes derived), in bulk with one keyring."""
     documents = [m[_DOCUMENT] for m in members]
     phones = [m[_PHONE] for m in members]
-    copy_rows(
-        Member,
-        [*_MEMBER_FIELDS, "document_index", "phone_index"],
+    return [
         (
-            (
-                *m[:_DOCUMENT],
-                document,
-                *m[_DOCUMENT + 1 : _PHONE],
-                phone,
-                *m[_PHONE + 1 :],
-                document_index,
-                phone_index,
-            )
-            for m, document, document_index, phone, phone_index in zip(
-                members,
-                encrypt_many(documents, PURPOSE_DOCUMENT),
-                blind_index_many(documents, PURPOSE_DOCUMENT),
-                encrypt_many(phones, PURPOSE_PHONE),
-                blind_index_many(phones, PURPOSE_PHONE),
-                strict=True,
-            )
-        ),
-    )
+            *m[:_DOCUMENT],
+            document,
+            *m[_DOCUMENT + 1 : _PHONE],
+            phone,
+            *m[_PHONE + 1 :],
+            document_index,
+            phone_index,
+        )
+        for m, document, document_index, phone, phone_index in zip(
+            members,
+            encrypt_many(documents, PURPOSE_DOCUMENT),
+            blind_index_many(documents, PURPOSE_DOCUMENT),
+            encrypt_many(phones, PURPOSE_PHONE),
+            blind_index_many(phones, PURPOSE_PHONE),
+            strict=True,
+        )
+    ]
 
 
-# A new household's own values, in the order ``_write`` gives them.
+# A new household's own values, in the order ``_build`` gives them.
 _HOUSEHOLD_OWN = (
     "id",
     "program",
@@ -992,146 +1045,232 @@ class _Head:
     names_search = ""
 
 
-def _codes(count: int) -> list[str]:
-    """``count`` new household codes, none already taken (one query, drawn again on a clash)."""
+def _draw_codes(count: int) -> list[str]:
+    """``count`` distinct new household codes, not yet checked against the database."""
     codes: set[str] = set()
     while len(codes) < count:
-        batch = {_new_code() for _i in range(count - len(codes))} - codes
-        taken = set(
-            Household.objects.filter(code__in=batch).order_by().values_list("code", flat=True)
-        )
+        codes.update(_new_code() for _i in range(count - len(codes)))
+    return list(codes)
+
+
+def _codes(count: int, drawn: Sequence[str] = ()) -> list[str]:
+    """``count`` new household codes, none already taken (one query, drawn again on a clash);
+    ``drawn``: codes drawn ahead (``_build``, in the helper thread), checked here."""
+    codes: set[str] = set()
+    while len(codes) < count:
+        batch = (set(drawn) or set(_draw_codes(count - len(codes)))) - codes
+        drawn = ()
+        if connection.vendor == "postgresql":
+            # One array parameter instead of 2,000 (binding them cost more than the probes).
+            with connection.cursor() as cursor:
+                cursor.execute(
+                    "SELECT code FROM farmers_household WHERE code = ANY(%s)", [list(batch)]
+                )
+                taken = {code for (code,) in cursor.fetchall()}
+        else:
+            taken = set(
+                Household.objects.filter(code__in=batch).order_by().values_list("code", flat=True)
+            )
         codes |= batch - taken
     return list(codes)
 
 
-def _write(ctx: Context, fresh: list[Ready]) -> list[uuid.UUID]:
-    """Insert the chunk's new households as ``household_register`` would, set-based: the
-    ``COPY`` rows built as tuples, no model instance per row (the head's name and profile set
-    by the service's own helper)."""
+@dataclass
+class Writing:
+    """What building a chunk's rows needs from the database, read once per job in the job's
+    thread (``_build`` itself reads nothing, so it may run in the helper thread)."""
+
+    content_type_id: int
+    encrypt: bool  # PostgreSQL: the members' identifiers encrypted here, for COPY
+
+    @classmethod
+    def read(cls) -> Writing:
+        """Read it (the content type; the database's vendor)."""
+        return cls(
+            content_type_id=ContentType.objects.get_for_model(Household).pk,
+            encrypt=connection.vendor == "postgresql",
+        )
+
+
+@dataclass
+class Rows:
+    """A chunk's ``COPY`` rows, built in Python without a query (``_build``); the household
+    codes are drawn and set when the rows are written (``_copy``)."""
+
+    households: list[list[Any]]
+    heads: list[str]  # each household's head name (its history's ``object_repr``)
+    members: list[tuple[Any, ...]]
+    consents: list[tuple[Any, ...]]
+    records: list[list[Any]]
+    keys: list[tuple[uuid.UUID, str]]
+    ids: list[uuid.UUID]
+    code_at: int
+    codes: list[str]  # drawn, not yet checked against the database
+
+
+def _build(ctx: Context, fresh: list[Ready], writing: Writing) -> Rows:
+    """The chunk's new households as ``household_register`` would write them, as ``COPY``
+    rows (tuples, no model instance per row; the head's name and profile set by the service's
+    own helper). No query: it may run in the helper thread while the job's thread writes the
+    chunk before (``run``)."""
     actor = ctx.actor
     stamp = actor.stamp()
     now = timezone.now()
     households: list[list[Any]] = []
+    heads: list[str] = []
     members: list[tuple[Any, ...]] = []
     consents: list[tuple[Any, ...]] = []
     keys: list[tuple[uuid.UUID, str]] = []
-    records: list[tuple[Any, ...]] = []
-    content_type = ContentType.objects.get_for_model(Household)
+    records: list[list[Any]] = []
     officer = actor.user.pk if actor.user is not None else None
     stamp_ids = (officer, actor.api_key.pk if actor.api_key is not None else None)
-    with ctx.timed("codes"):
-        codes = _codes(len(fresh))
-    with ctx.timed("build rows"):
-        # Every household of the chunk as ``copy_instances`` would write it: one model instance
-        # gives the columns and the values shared by all (status, stage, milestones, version…);
-        # each row then takes its own values (``_HOUSEHOLD_OWN``).
-        template = Household(
-            program=fresh[0].program if fresh else None,
-            **stamp,
-            created_at=now,
-            updated_at=now,
-        )
-        fields = _household_fields()
-        shared = [f.pre_save(template, True) for f in fields]
-        at = {f.name: i for i, f in enumerate(fields)}
-        own = [at[name] for name in _HOUSEHOLD_OWN]
-        live = template.status in LIVE_STATUSES
-        for r, code in zip(fresh, codes, strict=True):
-            head = _Head()
-            _set_head_name(head, r.members)  # type: ignore[arg-type]
-            pk = uuid.uuid4()
-            row = list(shared)
-            for index, value in zip(
-                own,
+    # Every household of the chunk as ``copy_instances`` would write it: one model instance
+    # gives the columns and the values shared by all (status, stage, milestones, version…);
+    # each row then takes its own values (``_HOUSEHOLD_OWN``).
+    template = Household(
+        program=fresh[0].program if fresh else None,
+        **stamp,
+        created_at=now,
+        updated_at=now,
+    )
+    fields = _household_fields()
+    shared = [f.pre_save(template, True) for f in fields]
+    at = {f.name: i for i, f in enumerate(fields)}
+    own = [at[name] for name in _HOUSEHOLD_OWN]
+    live = template.status in LIVE_STATUSES
+    head_relationship = Relationship.HEAD.value
+    for r in fresh:
+        head = _Head()
+        _set_head_name(head, r.members)  # type: ignore[arg-type]
+        pk = uuid.uuid4()
+        row = list(shared)
+        for index, value in zip(
+            own,
+            (
+                pk,
+                r.program.pk,
+                r.district,
+                " ".join(r.community.split())[:150],
+                r.ref.strip()[:100],
+                r.enrolled_on or r.consent.get("signed_on"),
+                r.digest,
+                "",  # the code, drawn when written
+                head.head_name,
+                head.head_name_search,
+                head.head_sex,
+                head.head_birth_date,
+                head.names_search,
+            ),
+            strict=True,
+        ):
+            row[index] = value
+        households.append(row)
+        heads.append(head.head_name)
+        household_keys: set[str] = set()
+        for m in r.members:
+            members.append(
                 (
+                    uuid.uuid4(),
                     pk,
-                    r.program.pk,
-                    r.district,
-                    " ".join(r.community.split())[:150],
-                    r.ref.strip()[:100],
-                    r.enrolled_on or r.consent.get("signed_on"),
-                    r.digest,
-                    code,
-                    head.head_name,
-                    head.head_name_search,
-                    head.head_sex,
-                    head.head_birth_date,
-                    head.names_search,
-                ),
-                strict=True,
-            ):
-                row[index] = value
-            households.append(row)
-            household = f"{code} · {head.head_name}"  # ``str(household)``
-            household_keys: set[str] = set()
-            for m in r.members:
-                members.append(
-                    (
-                        uuid.uuid4(),
-                        pk,
-                        m["given_names"],
-                        m["surnames"],
-                        m["document_type"],
-                        m["document_number"],
-                        m["sex"],
-                        m["birth_date"],
-                        m["relationship"],
-                        m["phone"],
-                        m["relationship"] == Relationship.HEAD,
-                        True,
-                        live,
-                        now,
-                    )
-                )
-                household_keys |= _member_keys(m, r.district)
-            keys.extend((pk, key) for key in sorted(household_keys))
-            consents.append((pk, officer, now, *(r.consent[name] for name in _CONSENT_FIELDS)))
-            records.append(
-                (
-                    content_type.pk,
-                    str(pk),
-                    household[:200],
-                    ChangeAction.CREATE.value,
-                    mask_personal(
-                        {
-                            "program": r.program.code,
-                            "district": r.district,
-                            "members": [f"{m['given_names']} {m['surnames']}" for m in r.members],
-                        }
-                    ),
-                    *stamp_ids,
-                    CHANNEL,
+                    m["given_names"],
+                    m["surnames"],
+                    m["document_type"],
+                    m["document_number"],
+                    m["sex"],
+                    m["birth_date"],
+                    m["relationship"],
+                    m["phone"],
+                    m["relationship"] == head_relationship,
+                    True,
+                    live,
                     now,
                 )
             )
-    with ctx.timed("write households"):
-        copy_rows(Household, [f.name for f in _household_fields()], households)
-    with ctx.timed("write members"):
-        _copy_members(members)
-    with ctx.timed("write consents and history"):
-        copy_rows(Consent, ["household", "officer", "created_at", *_CONSENT_FIELDS], consents)
-        copy_rows(
-            ChangeRecord,
+            household_keys |= _member_keys(m, r.district)
+        keys.extend((pk, key) for key in sorted(household_keys))
+        consents.append((pk, officer, now, *(r.consent[name] for name in _CONSENT_FIELDS)))
+        records.append(
             [
-                "content_type",
-                "object_id",
-                "object_repr",
-                "action",
-                "changes",
-                "created_by",
-                "created_by_key",
-                "channel",
-                "at",
-            ],
-            records,
+                writing.content_type_id,
+                str(pk),
+                "",  # ``str(household)``, once the code is drawn
+                ChangeAction.CREATE.value,
+                mask_personal(
+                    {
+                        "program": r.program.code,
+                        "district": r.district,
+                        "members": [f"{m['given_names']} {m['surnames']}" for m in r.members],
+                    }
+                ),
+                *stamp_ids,
+                CHANNEL,
+                now,
+            ]
         )
+    if writing.encrypt:
+        members = _encrypt_members(members)
+    return Rows(
+        households=households,
+        heads=heads,
+        members=members,
+        consents=consents,
+        records=records,
+        keys=keys,
+        ids=[row[own[0]] for row in households],
+        code_at=own[_HOUSEHOLD_OWN.index("code")],
+        codes=_draw_codes(len(households)),
+    )
+
+
+_RECORD_FIELDS = [
+    "content_type",
+    "object_id",
+    "object_repr",
+    "action",
+    "changes",
+    "created_by",
+    "created_by_key",
+    "channel",
+    "at",
+]
+
+
+def _copy(ctx: Context, rows: Rows, writing: Writing) -> list[uuid.UUID]:
+    """Write a chunk's rows (``_build``) with ``COPY``: the households with their new codes,
+    members, consents, history and dedup keys; the stage recompute and the near-match search
+    are queued for when the chunk commits."""
+    with ctx.timed("codes"):
+        codes = _codes(len(rows.households), rows.codes)
+    for row, record, code, head in zip(
+        rows.households, rows.records, codes, rows.heads, strict=True
+    ):
+        row[rows.code_at] = code
+        record[2] = f"{code} · {head}"[:200]  # ``str(household)``
+    with ctx.timed("write households"):
+        copy_rows(Household, [f.name for f in _household_fields()], rows.households)
+    with ctx.timed("write members"):
+        copy_rows(
+            Member, _MEMBER_COLUMNS_ENCRYPTED if writing.encrypt else _MEMBER_FIELDS, rows.members
+        )
+    with ctx.timed("write consents and history"):
+        copy_rows(Consent, ["household", "officer", "created_at", *_CONSENT_FIELDS], rows.consents)
+        copy_rows(ChangeRecord, _RECORD_FIELDS, rows.records)
     with ctx.timed("write dedup keys"):
-        copy_rows(DedupKey, ["household", "key"], keys)
-    ids = [row[own[0]] for row in households]
+        copy_rows(DedupKey, ["household", "key"], rows.keys)
+    ids = rows.ids
     recompute_on_commit(ids)
     # Near matches are queued for review once the chunk commits (a task, set-based).
     outbox.publish_on_commit(DUPLICATES_TOPIC, {"household_ids": [str(pk) for pk in ids]})
     return ids
+
+
+def _write(ctx: Context, fresh: list[Ready]) -> list[uuid.UUID]:
+    """Insert the chunk's new households as ``household_register`` would, set-based: the rows
+    built (``_build``), then written by ``COPY`` (``_copy``)."""
+    writing = Writing.read()
+    with ctx.timed("build rows"):
+        rows = _build(ctx, fresh, writing)
+    return _copy(ctx, rows, writing)
 
 
 # --- near matches (after each chunk commits) ----------------------------------------------
@@ -1278,6 +1417,8 @@ def _compare(
 
 ChunkCallback = Callable[[ChunkResult, Chunk], None]
 
+_SWITCH_INTERVAL = 0.0005  # seconds, while a file runs (``run``)
+
 
 def run(
     ctx: Context,
@@ -1289,44 +1430,128 @@ def run(
     on_chunk: ChunkCallback,
     chunk_size: int | None = None,
     should_stop: Callable[[], bool] | None = None,
-    staged: Callable[[Chunk], ChunkResult | None] | None = None,
+    staged: Callable[[Chunk], str | None] | None = None,
 ) -> Totals:
     """Check (or import, when ``write``) the file chunk by chunk; ``on_chunk`` is called after
     each (inside its transaction when writing). Chunks ending at or before ``after_row`` were
     committed by an earlier run and are skipped; ``should_stop()`` is asked before each chunk.
-    When writing, ``staged(chunk)`` gives the chunk as the check left it (``load_stage``), or
-    ``None``: a staged chunk is written without cleaning its rows again."""
+    When writing, ``staged(chunk)`` gives the chunk as the check stored it (``dump_stage``),
+    or ``None``: a staged chunk is written without cleaning its rows again.
+
+    Python and PostgreSQL work at the same time (two cores): a helper thread prepares the
+    next chunk (the check: cleans it; the import: reads the staged chunk back and builds its
+    ``COPY`` rows) while this thread runs the current chunk's queries, ``COPY`` and commit.
+    The helper never touches the database: every query, the transaction of each chunk, the
+    progress and the cancel check stay in this thread, in file order."""
     stream = RowStream(handle, filename)
     assert stream.header is not None
     totals = Totals(ignored_columns=list(stream.header.ignored))
     size = chunk_size or int(settings.IMPORT_CHUNK_HOUSEHOLDS)
     source = chunks(stream, size)
+    # What the helper reads of the actor and the language, settled here, in the job's thread.
+    ctx.actor.areas  # noqa: B018 - read once, by this thread's database connection
+    language = translation.get_language()
+    helper = ThreadPoolExecutor(max_workers=1, thread_name_prefix="import-helper")
+    # This thread waits on PostgreSQL often (each COPY buffer, each query): it gets the GIL
+    # back from the helper sooner with a shorter switch interval (5 ms by default).
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(_SWITCH_INTERVAL)
+    try:
+        if write:
+            _run_import(ctx, source, helper, totals, after_row, on_chunk, should_stop, staged)
+        else:
+            _run_check(ctx, source, helper, totals, after_row, on_chunk, language)
+    finally:
+        helper.shutdown(wait=True, cancel_futures=True)
+        sys.setswitchinterval(interval)
+    return totals
+
+
+def _next_chunk(ctx: Context, source: Iterator[Chunk], after_row: int) -> Chunk | None:
+    """The file's next chunk not committed by an earlier run."""
     while True:
         with ctx.timed("read"):
             chunk = next(source, None)
-        if chunk is None:
+        if chunk is None or chunk.last_row > after_row:
+            return chunk
+
+
+def _run_check(
+    ctx: Context,
+    source: Iterator[Chunk],
+    helper: ThreadPoolExecutor,
+    totals: Totals,
+    after_row: int,
+    on_chunk: ChunkCallback,
+    language: str | None,
+) -> None:
+    def clean_ahead(today: date) -> tuple[Chunk, list[_Prepared]] | None:
+        # In the helper: the next chunk read and cleaned (no query).
+        with translation.override(language):
+            chunk = _next_chunk(ctx, source, after_row)
+            return (chunk, _clean(ctx, chunk, today)) if chunk is not None else None
+
+    following = helper.submit(clean_ahead, ctx.today or timezone.localdate())
+    while True:
+        with ctx.timed("wait for the helper"):
+            ahead = following.result()
+        if ahead is None:
             break
-        if chunk.last_row <= after_row:
-            continue
+        chunk, prepared = ahead
+        following = helper.submit(clean_ahead, ctx.today or timezone.localdate())
+        result = process_chunk(ctx, chunk, write=False, prepared=prepared)
+        with ctx.timed("progress"):
+            on_chunk(result, chunk)
+        totals.add(result.totals)
+
+
+def _run_import(
+    ctx: Context,
+    source: Iterator[Chunk],
+    helper: ThreadPoolExecutor,
+    totals: Totals,
+    after_row: int,
+    on_chunk: ChunkCallback,
+    should_stop: Callable[[], bool] | None,
+    staged: Callable[[Chunk], str | None] | None,
+) -> None:
+    writing = Writing.read()
+    language = translation.get_language()
+
+    def ahead() -> tuple[Chunk, Future[tuple[ChunkResult, Rows | None] | None] | None] | None:
+        # The next chunk, and its staged rows being built by the helper.
+        chunk = _next_chunk(ctx, source, after_row)
+        if chunk is None:
+            return None
+        text = None
+        if staged is not None:
+            with ctx.timed("load stage"):
+                text = staged(chunk)
+        if text is None:
+            return chunk, None
+        return chunk, helper.submit(_prepare_staged, ctx, text, writing, language)
+
+    following = ahead()
+    while following is not None:
+        chunk, building = following
         if should_stop is not None and should_stop():
             break
-        if not write:
-            result = process_chunk(ctx, chunk, write=False)
-            with ctx.timed("progress"):
-                on_chunk(result, chunk)
-            totals.add(result.totals)
-            continue
+        following = ahead()
+        built = None
+        if building is not None:
+            with ctx.timed("wait for the helper"):
+                built = building.result()
         for attempt in range(3):
             try:
                 with ctx.timed("commit"), transaction.atomic():
-                    ready = None
-                    if attempt == 0 and staged is not None:
-                        with ctx.timed("load stage"):
-                            ready = staged(chunk)
-                    if ready is not None and _process_staged(
-                        ctx, ready, look_up_ids=ctx.look_up_ids
+                    if (
+                        attempt == 0
+                        and built is not None
+                        and _process_staged(
+                            ctx, built[0], built[1], writing, look_up_ids=ctx.look_up_ids
+                        )
                     ):
-                        result = ready
+                        result = built[0]
                     else:
                         result = process_chunk(
                             ctx, chunk, write=True, look_up_ids=ctx.look_up_ids or attempt > 0
@@ -1342,4 +1567,3 @@ def run(
                 for household in chunk.households:
                     household.errors = {row.number: [] for row in household.rows}
         totals.add(result.totals)
-    return totals

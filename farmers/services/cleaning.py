@@ -12,7 +12,7 @@ from django.core.exceptions import ValidationError
 from django.utils import timezone
 from django.utils.translation import gettext as _
 
-from registry.cleaning import choice_message, clean_choice, parse_decimal
+from registry.cleaning import choice_message, clean_choice, is_choice, parse_decimal
 from registry.display import choice_options
 from registry.services import field_error
 
@@ -79,7 +79,7 @@ def _clean_members(
         member["document_type"] = ""
         member["document_number"] = ""
         if document_type or number:
-            if document_type not in DocumentType.values:
+            if not is_choice(document_type, DocumentType):
                 errors.setdefault(prefix + "document_type", []).append(
                     ValidationError(choice_message(DocumentType), code="invalid_choice")
                 )
@@ -156,7 +156,7 @@ def _clean_consent(
         errors.setdefault("consent.signed_on", []).append(
             ValidationError(_("The date cannot be in the future."), code="future_date")
         )
-    unknown = [p for p in purposes if p not in ConsentPurpose.values]
+    unknown = [p for p in purposes if not is_choice(p, ConsentPurpose)]
     if unknown or not purposes:
         errors.setdefault("consent.purposes", []).append(
             ValidationError(

@@ -284,8 +284,9 @@ def _import(
     checksum = _checksum(job)
     today = ctx.today or timezone.localdate()
 
-    def staged(chunk: pipeline.Chunk) -> pipeline.ChunkResult | None:
-        data = (
+    def staged(chunk: pipeline.Chunk) -> str | None:
+        # The staged chunk's text; the pipeline reads it back (``load_stage``).
+        data: str | None = (
             ImportStage.objects.filter(
                 job=job,
                 first_row=chunk.first_row,
@@ -296,7 +297,7 @@ def _import(
             .values_list("data", flat=True)
             .first()
         )
-        return pipeline.load_stage(ctx, data) if data is not None else None
+        return data
 
     def on_chunk(result: pipeline.ChunkResult, chunk: pipeline.Chunk) -> None:
         # Inside the chunk's transaction: its rows, issues and the resume point commit together.

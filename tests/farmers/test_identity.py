@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
+import phonenumbers
 import pytest
 from django.core.exceptions import ValidationError
 from hypothesis import given
 from hypothesis import strategies as st
 from stdnum.pe import cui
 
+from farmers import identity
 from farmers.identity import (
     BLOCKING_KEY_MAX_LENGTH,
     NAME_PARTICLES,
@@ -199,6 +201,18 @@ def test_invalid_phone(raw: str) -> None:
     with pytest.raises(ValidationError) as excinfo:
         normalize_phone(raw)
     assert error_code(excinfo) == "invalid_phone"
+
+
+@given(st.integers(min_value=0, max_value=99_999_999))
+def test_a_mobile_as_typed_is_read_as_the_numbering_plan_reads_it(digits: int) -> None:
+    # ``normalize_phone`` takes ``9`` + 8 digits without parsing them: the same result as
+    # ``phonenumbers`` (every such number is a valid Peruvian mobile).
+    text = f"9{digits:08d}"
+    number = phonenumbers.parse(text, "PE")
+    assert phonenumbers.is_valid_number(number)
+    assert identity._parse_phone(text) == phonenumbers.format_number(
+        number, phonenumbers.PhoneNumberFormat.E164
+    )
 
 
 # --- Birth dates ---------------------------------------------------------------------------

@@ -246,6 +246,28 @@ def test_the_import_copies_the_checked_rows_without_cleaning_them_again(
     assert again.summary["created"] == 0 and again.summary["already_imported"] == 8
 
 
+def test_the_check_validates_ahead_but_not_the_households_already_imported(
+    actor: Actor,
+) -> None:
+    # The helper thread validates every household of the next chunk before the job's thread
+    # knows which ones an earlier import made: their validation errors are dropped.
+    rows = families(4)
+    confirmed(actor, checked(actor, rows[:3]))
+    ctx = pipeline.Context(actor, today=date(2020, 1, 1))  # the consents are "future" then
+    results: list[pipeline.ChunkResult] = []
+    totals = pipeline.run(
+        ctx,
+        io.BytesIO(csv_bytes(rows)),
+        "hogares.csv",
+        write=False,
+        on_chunk=lambda result, _chunk: results.append(result),
+        chunk_size=2,
+    )
+    assert (totals.already_imported, totals.new, totals.with_errors) == (3, 0, 1)
+    issues = [(i.household_ref, i.code) for r in results for i in r.issues]
+    assert issues == [("H-3", "future_date")]
+
+
 def test_a_chunk_the_check_did_not_stage_as_such_is_checked_again_in_full(
     actor: Actor, monkeypatch: Any
 ) -> None:
