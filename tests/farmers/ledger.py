@@ -40,6 +40,23 @@ def household(
     )
 
 
+def many_households(program: Program, district: str, count: int, prefix: str) -> None:
+    """``count`` active, enrolled households at once (for query budgets that must not grow)."""
+    Household.objects.bulk_create(
+        [
+            Household(
+                code=f"HH-{prefix}{n:06d}",
+                program=program,
+                district_id=district,
+                stage=Stage.ENROLLED,
+                status=HouseholdStatus.ACTIVE,
+                head_name="x",
+            )
+            for n in range(count)
+        ]
+    )
+
+
 def change(h: Household, before: str, after: str, on: date) -> None:
     StageChange.objects.create(
         household=h,

@@ -44,7 +44,7 @@ from registry.choices import OrganizationKind, Role, Scope
 from registry.models import District, Program
 from registry.services import api_key_create, membership_assign, role_groups_sync
 from tests.factories import OrganizationFactory, UserFactory
-from tests.farmers.ledger import PICHARI, SIVIA, household, seed_ledger
+from tests.farmers.ledger import PICHARI, SIVIA, household, many_households, seed_ledger
 from titles.models import TitleApplication
 
 pytestmark = pytest.mark.django_db
@@ -556,19 +556,7 @@ def test_queries_do_not_grow_with_households(program: Program) -> None:
     query = IndicatorQuery(date_from=date(2026, 1, 1), date_to=date(2026, 12, 31))
     with CaptureQueriesContext(connection) as few:
         annual.annual_report(actor=STAFF, query=query)
-    Household.objects.bulk_create(
-        [
-            Household(
-                code=f"HH-X{n:06d}",
-                program=program,
-                district_id=SIVIA,
-                stage="enrolled",
-                status=HouseholdStatus.ACTIVE,
-                head_name="x",
-            )
-            for n in range(100)
-        ]
-    )
+    many_households(program, SIVIA, 100, "X")
     with CaptureQueriesContext(connection) as many:
         annual.annual_report(actor=STAFF, query=query)
     # One query a section on PostgreSQL (GROUPING SETS), one per grouping on SQLite.

@@ -32,7 +32,7 @@ from registry.choices import OrganizationKind, Scope
 from registry.models import ApiKey, District, Program
 from registry.services import api_key_create
 from tests.factories import OrganizationFactory, ProgramFactory, UserFactory
-from tests.farmers.ledger import KIMBIRI, PICHARI, SIVIA, household, seed_ledger
+from tests.farmers.ledger import KIMBIRI, PICHARI, SIVIA, household, many_households, seed_ledger
 from tests.farmers.test_annual_report import demo  # noqa: F401 - the demo data fixture
 
 pytestmark = pytest.mark.django_db
@@ -162,19 +162,7 @@ def test_reading_stored_rows_costs_the_same_queries_for_more_households(program:
     cache.clear()
     with CaptureQueriesContext(connection) as few:
         annual.annual_report(actor=STAFF, query=year_query())
-    Household.objects.bulk_create(
-        [
-            Household(
-                code=f"HH-S{n:06d}",
-                program=program,
-                district_id=SIVIA,
-                stage="enrolled",
-                status=HouseholdStatus.ACTIVE,
-                head_name="x",
-            )
-            for n in range(100)
-        ]
-    )
+    many_households(program, SIVIA, 100, "S")
     refresh_annual_snapshots(years=[2026])
     cache.clear()
     with CaptureQueriesContext(connection) as many:
