@@ -235,3 +235,9 @@ def test_benchmark_times_the_stored_rows_or_the_live_report(program: Program) ->
         "--live", stdout=out,
     )  # fmt: skip
     assert "(live)" in out.getvalue() and "refreshed" not in out.getvalue()
+    out = StringIO()
+    call_command(
+        "benchmark_annual_report", "--program", program.code, "--year", "2026", "--runs", "2",
+        "--cold", stdout=out,
+    )  # fmt: skip
+    assert out.getvalue().count("(stored rows, not cached)") == 2

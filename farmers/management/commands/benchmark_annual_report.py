@@ -24,6 +24,9 @@ class Command(BaseCommand):
         parser.add_argument(
             "--refresh", action="store_true", help="Store the programme-year's rows first."
         )
+        parser.add_argument(
+            "--cold", action="store_true", help="Drop the cached report before each run."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         benchmark_annual_report(
@@ -33,4 +36,5 @@ class Command(BaseCommand):
             write=self.stdout.write,
             live=options["live"],
             refresh=options["refresh"],
+            cold=options["cold"],
         )
