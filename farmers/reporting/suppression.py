@@ -68,8 +68,17 @@ def protect(
                 extra[key].append(i)
         groups.extend(extra.values())
     alone = {group[0] for group in groups if len(group) == 1}
-    # Ties go by the cells' labels, not their order, so every grouping hides the same cells.
-    order = {i: tuple(str(cell.get(k)) for k in sorted(keys)) for i, cell in enumerate(cells)}
+    # Ties go by the cells' labels, not their order, so every grouping hides the same cells
+    # (computed for the cells that are candidates only).
+    labels = sorted(keys)
+    order: dict[int, tuple[str, ...]] = {}
+
+    def rank(i: int) -> tuple[bool, int, tuple[str, ...]]:
+        found = order.get(i)
+        if found is None:
+            found = order[i] = tuple(str(cells[i].get(k)) for k in labels)
+        return (i in alone, count(cells[i]), found)
+
     changed = True
     while changed:
         changed = False
@@ -79,7 +88,7 @@ def protect(
                 continue
             shown = [i for i in group if not suppressed[i]]
             if shown:
-                pick = min(shown, key=lambda i: (i in alone, count(cells[i]), order[i]))
+                pick = min(shown, key=rank)
                 suppressed[pick] = changed = True
         if also is not None:
             for i in also(cells, suppressed):
