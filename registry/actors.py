@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from functools import cached_property
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Literal
 
 from django.db.models import Q
 
@@ -223,6 +223,26 @@ class Actor:
             and (area.districts is None or district in area.districts)
             and (area.programs is None or program in area.programs)
         ]
+
+    def districts_in(
+        self, *, program: int, scope: str | None = None
+    ) -> frozenset[str] | Literal[False] | None:
+        """The districts of ``program`` inside the actor's areas where it holds ``scope``:
+        ``None`` for all of them, ``False`` for none (the set form of :meth:`covers`)."""
+        if self.unrestricted:
+            return None
+        if scope is not None and not self.has_scope(scope):
+            return False
+        districts: set[str] = set()
+        for area in self.areas:
+            if not area.allows(scope) or (
+                area.programs is not None and program not in area.programs
+            ):
+                continue
+            if area.districts is None:
+                return None
+            districts |= area.districts
+        return frozenset(districts) if districts else False
 
     def covers(self, *, district: str, program: int, scope: str | None = None) -> bool:
         """Whether a record in ``district`` and ``program`` is inside an area of the actor where

@@ -18,7 +18,7 @@ from datetime import date
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
-from django.utils import translation
+from django.utils import timezone
 
 from registry.actors import Actor
 from registry.devtools.timing import percentile
@@ -26,7 +26,7 @@ from registry.devtools.timing import percentile
 from ..models import AnnualReportRows, Household
 from ..reporting.annual import annual_report, sections
 from ..reporting.annual_output import report_data
-from ..reporting.annual_snapshots import refresh_annual_snapshots, stored_source
+from ..reporting.annual_snapshots import data_key, refresh_annual_snapshots, stored_source
 from ..reporting.indicators import IndicatorQuery
 
 
@@ -55,10 +55,9 @@ def benchmark_annual_report(
     timings = []
     for run in range(runs):
         if cold:  # the report computed from the stored rows each time, not read from the cache
-            source = stored_source(actor, replace(query, today=date.today()), sections())
+            source = stored_source(actor, replace(query, today=timezone.localdate()), sections())
             if source is not None:
-                language = translation.get_language()
-                cache.delete_many([source.key, f"{source.key}:data:{language}:{date.today()}"])
+                cache.delete_many([source.key, data_key(source.key, timezone.localdate())])
         with CaptureQueriesContext(connection) as queries:
             started = time.perf_counter()
             report = annual_report(actor=actor, query=query, live=live)

@@ -17,7 +17,7 @@ from openpyxl.utils import get_column_letter
 from registry import display
 
 from .annual import SPLITS, Labels, Report, Section, all_sections
-from .annual_snapshots import cached, keep
+from .annual_snapshots import cached, data_key, keep
 from .suppression import THRESHOLD
 
 NUMBER_FORMATS = {
@@ -41,7 +41,7 @@ def report_data(report: Report, labels: Labels | None = None) -> dict[str, Any]:
     computed from stored rows keeps its JSON in the cache, per language and day."""
     key = None
     if report.cache_key is not None and labels is None:
-        key = f"{report.cache_key}:data:{translation.get_language()}:{report.generated_on}"
+        key = data_key(report.cache_key, report.generated_on)
         found = cached(key)
         if found is not None:
             return dict(found)

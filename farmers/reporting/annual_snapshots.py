@@ -137,24 +137,11 @@ def calendar_year(query: IndicatorQuery) -> int | None:
 def _readable(actor: Actor, program_ids: Iterable[int]) -> dict[int, frozenset[str] | None]:
     """The programmes of ``program_ids`` the actor may read indicators of, each with the
     districts it may read there (``None``: any)."""
-    if actor.unrestricted:
-        return dict.fromkeys(program_ids)
-    if not actor.has_scope(Scope.INDICATORS_READ):
-        return {}
-    areas = [a for a in actor.areas if a.allows(Scope.INDICATORS_READ)]
     out: dict[int, frozenset[str] | None] = {}
     for program_id in program_ids:
-        districts: set[str] = set()
-        for area in areas:
-            if area.programs is not None and program_id not in area.programs:
-                continue
-            if area.districts is None:
-                out[program_id] = None
-                break
-            districts |= area.districts
-        else:
-            if districts:
-                out[program_id] = frozenset(districts)
+        districts = actor.districts_in(program=program_id, scope=Scope.INDICATORS_READ)
+        if districts is not False:
+            out[program_id] = districts
     return out
 
 
@@ -242,6 +229,12 @@ def stored_source(
     return StoredSource(
         year=year, readable=readable, names=names, as_of=min(t for *_k, t in found), key=key
     )
+
+
+def data_key(key: str, generated_on: date | None) -> str:
+    """The cache key of the JSON of the report cached under ``key``, in the active language and
+    for the day it was drawn."""
+    return f"{key}:data:{translation.get_language()}:{generated_on}"
 
 
 # Bump when the cells or the JSON computed from the same rows change shape.
