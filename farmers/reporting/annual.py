@@ -1267,10 +1267,19 @@ class Labels:
 
 
 def annual_metric(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
+    """The cells of one annual-report section as an indicator (see ``annual_indicator``)."""
+    return annual_indicator(actor=actor, query=query)[0]
+
+
+def annual_indicator(
+    *, actor: Actor, query: IndicatorQuery
+) -> tuple[list[dict[str, Any]], datetime | None]:
     """The cells of one annual-report section as an indicator (``metric`` one of
     ``indicators.ANNUAL_METRICS``): the whole area, or by ``district``, optionally by the head's
     ``sex``; each cell names its ``key`` and carries the section's figures. The cells are the
-    report's own, protected with all of the report's lines, so the two never disagree."""
+    report's own, protected with all of the report's lines, so the two never disagree. Returned
+    with the report's ``figures_as_of``: when the stored rows it was read from were computed
+    (``None`` when computed for this call)."""
     from .indicators import ANNUAL_METRICS
 
     name = ANNUAL_METRICS[query.metric]
@@ -1293,4 +1302,4 @@ def annual_metric(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]
             row[figure.name] = str(value) if isinstance(value, Decimal) else value
         row["suppressed"] = cell["suppressed"]
         out.append(row)
-    return out
+    return out, report.figures_as_of

@@ -229,6 +229,14 @@ class IndicatorResponseSerializer(serializers.Serializer[Any]):
     )
     period_from = serializers.DateField(allow_null=True)
     period_to = serializers.DateField(allow_null=True)
+    figures_as_of = serializers.DateTimeField(
+        allow_null=True,
+        help_text=gettext_lazy(
+            "For the annual report's metrics read from the rows stored for a calendar year "
+            "(refreshed nightly after the sweep): when they were computed. Null: computed for "
+            "this request."
+        ),
+    )
     results = IndicatorCellSerializer(many=True)
 
 
@@ -257,7 +265,7 @@ class IndicatorView(APIView):
             date_to=data.get("to"),
             suppress=True,
         )
-        results = indicators.indicator_rows(actor=get_actor(request), query=query)
+        results, figures_as_of = indicators.indicator_result(actor=get_actor(request), query=query)
         return Response(
             {
                 "metric": query.metric,
@@ -265,6 +273,7 @@ class IndicatorView(APIView):
                 "suppression_threshold": indicators.SUPPRESSION_THRESHOLD,
                 "period_from": query.date_from,
                 "period_to": query.date_to,
+                "figures_as_of": figures_as_of,
                 "results": results,
             }
         )

@@ -659,6 +659,19 @@ def protect_counts(
     )
 
 
+def indicator_result(
+    *, actor: Actor, query: IndicatorQuery
+) -> tuple[list[dict[str, Any]], datetime | None]:
+    """The cells of ``query.metric`` for ``actor`` and when their figures were computed: the
+    stamp of the annual report's stored rows for its metrics when read from them, ``None`` for
+    figures computed for this call (every other metric)."""
+    if query.metric in ANNUAL_METRICS:
+        from .annual import annual_indicator
+
+        return annual_indicator(actor=actor, query=query)
+    return indicator_rows(actor=actor, query=query), None
+
+
 def indicator_rows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
     """The cells of ``query.metric`` for ``actor`` (suppressed when ``query.suppress``)."""
     if query.metric == "households":

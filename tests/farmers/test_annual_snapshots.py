@@ -41,6 +41,8 @@ STAFF = Actor(unrestricted=True)
 YEAR = date(2026, 1, 1), date(2026, 12, 31)
 URL = "/api/v1/reports/annual/"
 PAGE = "/admin/reports/annual/"
+INDICATORS = "/api/v1/indicators/"
+ANNUAL_METRIC = {"metric": "families_served", "from": "2026-01-01", "to": "2026-12-31"}
 
 
 def year_query(suppress: bool = True, **filters: Any) -> IndicatorQuery:
@@ -188,6 +190,7 @@ def test_api_and_page_say_when_the_figures_were_computed(program: Program) -> No
     api = APIClient()
     api.force_authenticate(user)
     assert api.get(URL, {"year": "2026"}).json()["figures_as_of"] is None
+    assert api.get(INDICATORS, ANNUAL_METRIC).json()["figures_as_of"] is None
     page = Client()
     page.force_login(user)
     body = page.get(PAGE, {"year": "2026"}).content.decode()
@@ -203,6 +206,10 @@ def test_api_and_page_say_when_the_figures_were_computed(program: Program) -> No
         datetime.fromisoformat(stamp)
         == AnnualReportRows.objects.earliest("computed_at").computed_at
     )
+    # The annual report's figures as indicators carry the same stamp; other metrics are live.
+    metric = api.get(INDICATORS, ANNUAL_METRIC).json()
+    assert metric["figures_as_of"] == stamp and metric["results"]
+    assert api.get(INDICATORS, {"metric": "households"}).json()["figures_as_of"] is None
     body = page.get(PAGE, {"year": "2026"}).content.decode()
     assert "cifras guardadas" in body
     # A period that is not a calendar year offers no recalculation (it is always live).
