@@ -878,16 +878,30 @@ def _group(split: str, row: Row) -> str:
 
 
 def _add(target: Cell, row: Row, names: Iterable[str]) -> None:
+    _add_figures(target, _figures(row, names))
+
+
+def _figures(row: Row, names: Iterable[str]) -> list[tuple[str, Any]]:
+    """``row``'s figures among ``names`` that it has (not ``None``), ready to add: sets and
+    integers as they are, anything else as a ``Decimal``."""
+    out = []
     for name in names:
         value = row.get(name)
         if value is None:
             continue
-        if isinstance(value, set):
+        kind = type(value)
+        out.append((name, value if kind is set or kind is int else Decimal(value)))
+    return out
+
+
+def _add_figures(target: Cell, figures: list[tuple[str, Any]]) -> None:
+    """Add ``figures`` (``_figures``) to ``target``: sets united, numbers summed."""
+    for name, value in figures:
+        if type(value) is set:
             target.setdefault(name, set()).update(value)
-        elif isinstance(value, int) and not isinstance(value, bool):
-            target[name] = target.get(name, 0) + value
         else:
-            target[name] = target.get(name, Decimal(0)) + Decimal(value)
+            found = target.get(name)
+            target[name] = value if found is None else found + value
 
 
 def _carried(section: Section) -> list[str]:
@@ -928,6 +942,7 @@ def roll_up(section: Section, rows: list[Row], places: dict[str, Place]) -> list
         place = places.get(row["district"])
         if place is None:
             continue
+        figures = _figures(row, names)
         areas = {
             "total": TOTAL,
             "department": place.department,
@@ -949,38 +964,46 @@ def roll_up(section: Section, rows: list[Row], places: dict[str, Place]) -> list
                         "_province": place.province if level == "district" else None,
                         "_department": place.department if level == "province" else None,
                     }
-                _add(cell, row, names)
+                _add_figures(cell, figures)
     return list(cells.values())
 
 
 def _lines(section: Section) -> list[Callable[[Cell], Hashable | None]]:
     """The lines whose sums are published (see the module's docstring)."""
 
-    def rest(cell: Cell, *skip: str) -> tuple[Any, ...]:
-        return tuple(cell[k] for k in ("level", "area", "split", "group", "key") if k not in skip)
+    # A cell's identity (level, area, split, group, key) without some of its parts, spelled
+    # out: these run for every cell and line.
+    def but_place(cell: Cell) -> tuple[Any, ...]:
+        return (cell["split"], cell["group"], cell["key"])
+
+    def but_group(cell: Cell) -> tuple[Any, ...]:
+        return (cell["level"], cell["area"], cell["key"])
+
+    def but_key(cell: Cell) -> tuple[Any, ...]:
+        return (cell["level"], cell["area"], cell["split"], cell["group"])
 
     def districts(cell: Cell) -> Hashable | None:
         if cell["level"] == "district":
-            return ("p", cell["_province"], *rest(cell, "level", "area"))
+            return ("p", cell["_province"], *but_place(cell))
         if cell["level"] == "province":
-            return ("p", cell["area"], *rest(cell, "level", "area"))
+            return ("p", cell["area"], *but_place(cell))
         return None
 
     def provinces(cell: Cell) -> Hashable | None:
         if cell["level"] == "province":
-            return ("d", cell["_department"], *rest(cell, "level", "area"))
+            return ("d", cell["_department"], *but_place(cell))
         if cell["level"] == "department":
-            return ("d", cell["area"], *rest(cell, "level", "area"))
+            return ("d", cell["area"], *but_place(cell))
         return None
 
     def departments(cell: Cell) -> Hashable | None:
         if cell["level"] in ("department", "total"):
-            return ("n", *rest(cell, "level", "area"))
+            return ("n", *but_place(cell))
         return None
 
     def vraem(cell: Cell) -> Hashable | None:
         if cell["level"] in ("vraem", "total"):
-            return ("v", *rest(cell, "level", "area"))
+            return ("v", *but_place(cell))
         return None
 
     lines: list[Callable[[Cell], Hashable | None]] = [districts, provinces, departments, vraem]
@@ -988,7 +1011,7 @@ def _lines(section: Section) -> list[Callable[[Cell], Hashable | None]]:
     def split_line(split: str) -> Callable[[Cell], Hashable | None]:
         def line(cell: Cell) -> Hashable | None:
             if cell["split"] in (split, "all"):
-                return ("s", split, *rest(cell, "split", "group"))
+                return ("s", split, *but_group(cell))
             return None
 
         return line
@@ -1001,7 +1024,7 @@ def _lines(section: Section) -> list[Callable[[Cell], Hashable | None]]:
             if cell["key"] == total or (
                 cell["key"] in parts if parts is not None else cell["key"] != total
             ):
-                return ("k", n, *rest(cell, "key"))
+                return ("k", n, *but_key(cell))
             return None
 
         return line

@@ -79,21 +79,33 @@ def protect(
             found = order[i] = tuple(str(cells[i].get(k)) for k in labels)
         return (i in alone, count(cells[i]), found)
 
+    # Each line's count of suppressed cells, kept as cells are suppressed: a pass looks at the
+    # lines holding exactly one (in the lines' order, as a full scan would) without walking
+    # every line's cells again.
+    member_of: list[list[int]] = [[] for _cell in cells]
+    for g, group in enumerate(groups):
+        for i in group:
+            member_of[i].append(g)
+    hidden = [sum(suppressed[i] for i in group) for group in groups]
+
+    def hide(i: int) -> None:
+        suppressed[i] = True
+        for g in member_of[i]:
+            hidden[g] += 1
+
     changed = True
     while changed:
         changed = False
-        for group in groups:
-            hidden = [i for i in group if suppressed[i]]
-            if len(hidden) != 1:
+        for g, group in enumerate(groups):
+            if hidden[g] != 1 or len(group) == 1:
                 continue
-            shown = [i for i in group if not suppressed[i]]
-            if shown:
-                pick = min(shown, key=rank)
-                suppressed[pick] = changed = True
+            hide(min((i for i in group if not suppressed[i]), key=rank))
+            changed = True
         if also is not None:
             for i in also(cells, suppressed):
                 if not suppressed[i]:
-                    suppressed[i] = changed = True
+                    hide(i)
+                    changed = True
     for cell, hide in zip(cells, suppressed, strict=True):
         cell["suppressed"] = hide
         if hide:
