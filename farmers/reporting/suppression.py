@@ -106,9 +106,9 @@ def protect(
                 if not suppressed[i]:
                     hide(i)
                     changed = True
-    for cell, hide in zip(cells, suppressed, strict=True):
-        cell["suppressed"] = hide
-        if hide:
+    for cell, hidden_cell in zip(cells, suppressed, strict=True):
+        cell["suppressed"] = hidden_cell
+        if hidden_cell:
             for value in values:
                 cell[value] = None
     return cells
