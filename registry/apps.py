@@ -32,6 +32,10 @@ class RegistryConfig(AppConfig):
 
         exports.register()
         outbox.register(exporting.EXPORT_TOPIC, outbox.celery_task(exporting.EXPORT_TASK))
+        # ``field__any_of=[…]``: long value lists bound as one array (the import's lookups).
+        from . import lookups
+
+        lookups.register()
 
 
 class RegistryAdminConfig(admin_apps.AdminConfig):

@@ -588,13 +588,13 @@ def _find_existing(ctx: Context, prepared: list[_Prepared]) -> None:
     found = [
         row
         for program_id, refs in refs_by_program.items()
-        for row in Household.objects.filter(program_id=program_id, import_ref__in=refs)
+        for row in Household.objects.filter(program_id=program_id, import_ref__any_of=refs)
         .exclude(import_ref="")
         .order_by()
         .values_list(*columns)
     ]
     found += list(
-        Household.objects.filter(pk__in=list(legacy), import_ref="")
+        Household.objects.filter(pk__any_of=list(legacy), import_ref="")
         .order_by()
         .values_list(*columns)
     )
@@ -642,14 +642,14 @@ def _check_documents(
         # Two index probes (members by blind index, then their households by id): a join
         # would let the planner scan the households table.
         holders = dict(
-            Member.objects.filter(is_live=True, document_index__in=wanted)
+            Member.objects.filter(is_live=True, document_index__any_of=wanted)
             .order_by()
             .values_list("document_index", "household_id")
         )
         households = {
             pk: (code, district_id, program_id)
             for pk, code, district_id, program_id in Household.objects.filter(
-                pk__in=set(holders.values())
+                pk__any_of=set(holders.values())
             )
             .order_by()
             .values_list("pk", "code", "district_id", "program_id")
@@ -959,7 +959,10 @@ def _process_staged(
     if look_up_ids:
         with ctx.timed("check IDs"):
             wanted = {i for r in fresh for i in r.document_indexes if i}
-            if wanted and Member.objects.filter(is_live=True, document_index__in=wanted).exists():
+            if (
+                wanted
+                and Member.objects.filter(is_live=True, document_index__any_of=wanted).exists()
+            ):
                 return False
     staged.created_ids = _copy(ctx, rows, writing) if rows is not None else []
     return True
@@ -1060,17 +1063,10 @@ def _codes(count: int, drawn: Sequence[str] = ()) -> list[str]:
     while len(codes) < count:
         batch = (set(drawn) or set(_draw_codes(count - len(codes)))) - codes
         drawn = ()
-        if connection.vendor == "postgresql":
-            # One array parameter instead of 2,000 (binding them cost more than the probes).
-            with connection.cursor() as cursor:
-                cursor.execute(
-                    "SELECT code FROM farmers_household WHERE code = ANY(%s)", [list(batch)]
-                )
-                taken = {code for (code,) in cursor.fetchall()}
-        else:
-            taken = set(
-                Household.objects.filter(code__in=batch).order_by().values_list("code", flat=True)
-            )
+        # One array parameter instead of 2,000 (binding them cost more than the probes).
+        taken = set(
+            Household.objects.filter(code__any_of=batch).order_by().values_list("code", flat=True)
+        )
         codes |= batch - taken
     return list(codes)
 
@@ -1315,7 +1311,9 @@ def _ranked_candidates(
             cursor.execute(_RANK_SQL, [indexes, flat, ids, MAX_DUPLICATE_CANDIDATES])
             ranked = cursor.fetchall()
         live = dict(
-            Household.objects.filter(pk__in={pk for _i, pk, _n in ranked}, status__in=LIVE_STATUSES)
+            Household.objects.filter(
+                pk__any_of={pk for _i, pk, _n in ranked}, status__in=LIVE_STATUSES
+            )
             .order_by()
             .values_list("pk", "district_id")
         )
@@ -1354,7 +1352,7 @@ def find_possible_duplicates(household_ids: Sequence[Any]) -> int:
     the chunk commits); returns how many pairs it found."""
     ids = [uuid.UUID(str(pk)) for pk in household_ids]
     districts = dict(
-        Household.objects.filter(pk__in=ids, status__in=LIVE_STATUSES).values_list(
+        Household.objects.filter(pk__any_of=ids, status__in=LIVE_STATUSES).values_list(
             "pk", "district_id"
         )
     )
@@ -1362,7 +1360,7 @@ def find_possible_duplicates(household_ids: Sequence[Any]) -> int:
     if not ids:
         return 0
     keys: dict[uuid.UUID, set[str]] = defaultdict(set)
-    for household_id, key in DedupKey.objects.filter(household_id__in=ids).values_list(
+    for household_id, key in DedupKey.objects.filter(household_id__any_of=ids).values_list(
         "household_id", "key"
     ):
         keys[household_id].add(key)
@@ -1380,7 +1378,9 @@ def find_possible_duplicates(household_ids: Sequence[Any]) -> int:
     for start in range(0, len(ordered), 5000):
         # The candidates are live (ranked among live households): no join needed.
         rows = (
-            Member.objects.filter(household_id__in=ordered[start : start + 5000], is_active=True)
+            Member.objects.filter(
+                household_id__any_of=ordered[start : start + 5000], is_active=True
+            )
             .order_by()
             .values_list("household_id", "given_names", "surnames", "birth_date", "phone_index")
         )

@@ -644,3 +644,19 @@ def test_old_uploads_are_deleted_but_not_one_awaiting_confirmation(
     assert ImportJob.objects.get(pk=imported.pk).file.name == ""
     assert ImportJob.objects.get(pk=waiting.pk).file.name != ""
     assert confirmed(actor, ImportJob.objects.get(pk=waiting.pk)).summary["created"] == 2
+
+
+def test_a_households_keys_go_with_it_without_a_database_constraint(actor: Actor) -> None:
+    # DedupKey.household has no database constraint (its check at commit was half the cost of
+    # writing the keys): the ORM's cascade removes a deleted household's keys.
+    rows = [person("K-1", 0), person("K-2", 1, surnames="Rojas Pari", birth_date="1990-02-02")]
+    checked_job = confirmed(actor, checked(actor, rows))
+    assert checked_job.summary["created"] == 2
+    gone, kept = Household.objects.get(import_ref="K-1"), Household.objects.get(import_ref="K-2")
+    assert DedupKey.objects.filter(household=gone).exists()
+    # (A household with members or consents cannot be deleted: they are protected.)
+    Member.objects.filter(household=gone).delete()
+    Consent.objects.filter(household=gone).delete()
+    Household.objects.filter(pk=gone.pk).delete()
+    assert not DedupKey.objects.filter(household_id=gone.pk).exists()
+    assert DedupKey.objects.filter(household=kept).exists()
