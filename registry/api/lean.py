@@ -518,11 +518,14 @@ def compile_plan(serializer_class: type[serializers.Serializer[Any]]) -> Plan:
 
 def _customised(serializer_class: type[Any]) -> bool:
     """Whether ``serializer_class`` (or a mixin of it outside DRF) changes its output in its
-    own ``to_representation`` other than by a ``lean_row_mask`` of the same class: its rows
-    need the view's ``mask_row``."""
+    own ``to_representation`` other than by a ``lean_row_mask`` of the same class (or by
+    mapping its record first, ``lean_record``: a view listing such rows maps them by the same
+    class method, as ``farmers.api.stage_reviews`` does): its rows need the view's
+    ``mask_row``."""
     return any(
         "to_representation" in vars(klass)
         and "lean_row_mask" not in vars(klass)
+        and "lean_record" not in vars(klass)
         and not klass.__module__.startswith("rest_framework")
         for klass in serializer_class.__mro__
     )
@@ -704,7 +707,8 @@ def model_rows(model: type[models.Model]) -> type[RowIterable]:
     the row's columns as on the record (a column the code reads and the row lacks raises)."""
     iterable = _MODEL_ROWS.get(model)
     if iterable is None:
-        members: dict[str, Any] = {"__slots__": ()}
+        # ``_meta``: which model a row is of (``row._meta.model``), as on a record.
+        members: dict[str, Any] = {"__slots__": (), "_meta": model._meta}
         for klass in reversed(model.__mro__):
             if issubclass(klass, models.Model) and klass is not models.Model:
                 for name, value in vars(klass).items():
