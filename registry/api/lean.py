@@ -562,8 +562,8 @@ _VIEW_PLANS: dict[tuple[type[Any], type[Any]], Plan | None] = {}
 
 class LeanListMixin:
     """``list()`` on the lean path for every ``RegistryViewSet`` (see the module's docstring):
-    one query for the page, one per entry of ``lean_children``, nothing per row. A list whose
-    serializer the plan cannot read, or whose serializer masks in its own
+    one query for the page, one per entry of ``lean_children`` and of ``lean_related``, nothing
+    per row. A list whose serializer the plan cannot read, or whose serializer masks in its own
     ``to_representation`` while the view has no ``mask_row``, stays on the serializer path
     (``serializer_list``); ``lean_list = False`` keeps a view there."""
 
