@@ -301,7 +301,11 @@ def _compile(serializer: serializers.Serializer[Any], prefix: str = "") -> Plan:
             plan.fields.append((name, source, _compile_error))
             plan.nested[name] = (source, _compile(child))
             continue
-        if source == "*" or isinstance(bound, serializers.SerializerMethodField):
+        if (
+            source == "*"
+            or isinstance(bound, serializers.SerializerMethodField)
+            or _model_property(serializer, bound) is not None  # not in ``lean_reads``
+        ):
             raise ImproperlyConfigured(f"Field {name!r} cannot be read from a column.")
         column = prefix + "__".join(bound.source_attrs)
         if isinstance(bound, serializers.Serializer):

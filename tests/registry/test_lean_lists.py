@@ -30,7 +30,7 @@ from farmers.models import (
     Verification,
 )
 from registry import exporting
-from registry.api.lean import compile_plan
+from registry.api.lean import compile_plan, model_rows
 from registry.choices import OrganizationKind, Scope
 from registry.models import ApiKey, ExportJob, JobStatus, Organization
 from registry.models import jobs as job_models
@@ -347,3 +347,35 @@ def test_a_nested_object_masking_itself_is_not_read_from_the_row() -> None:
 
     with pytest.raises(ImproperlyConfigured):
         compile_plan(Holder)
+
+
+def test_a_property_field_is_read_from_the_row_only_where_lean_reads_names_its_columns() -> None:
+    class Jobs(serializers.ModelSerializer[ExportJob]):
+        percent = serializers.IntegerField(read_only=True)
+
+        class Meta:
+            model = ExportJob
+            fields = ["id", "status_label", "percent"]
+
+        status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    with pytest.raises(ImproperlyConfigured):
+        compile_plan(Jobs)
+
+    class Reading(serializers.ModelSerializer[ExportJob]):
+        percent = serializers.IntegerField(read_only=True)
+        status_label = serializers.SerializerMethodField()
+        lean_reads = {"percent": ("status", "done", "total"), "status_label": ("status",)}
+
+        class Meta:
+            model = ExportJob
+            fields = ["id", "status_label", "percent"]
+
+        def get_status_label(self, job: Any) -> str:
+            return str(job.get_status_display())
+
+    plan = compile_plan(Reading)
+    assert plan.columns == ["id", "status", "done", "total"]
+    job = ExportJob(status=JobStatus.RUNNING, done=1, total=4)
+    row = model_rows(ExportJob).row_class(id=job.pk, status=job.status, done=1, total=4)
+    assert plan.renderer(Reading(context={}))(row, {}) == Reading(job).data
