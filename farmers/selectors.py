@@ -106,12 +106,14 @@ def plot_list(*, actor: Actor) -> QuerySet[Plot]:
         consent.with_consent(Plot.objects.filter(policies.plot_q(actor)), "household_id")
         .select_related("household")
         .prefetch_related(
-            Prefetch(
-                "overlaps",
-                queryset=PlotOverlap.objects.select_related("other__household"),
-            )
+            Prefetch("overlaps", queryset=plot_overlaps().select_related("other__household"))
         )
     )
+
+
+def plot_overlaps() -> QuerySet[PlotOverlap]:
+    """Plot overlaps in the order a plot lists them (the order they were found)."""
+    return PlotOverlap.objects.order_by("pk")
 
 
 def agreement_list(*, actor: Actor) -> QuerySet[Agreement]:

@@ -91,6 +91,19 @@ def _seconds_text(seconds: float) -> str:
     return _("%(s)d s") % {"s": seconds}
 
 
+# The columns ``progress`` reads of a job (directly or through its properties).
+PROGRESS_COLUMNS = (
+    "status",
+    "phase",
+    "done",
+    "total",
+    "started_at",
+    "finished_at",
+    "cancel_requested",
+    "error",
+)
+
+
 def progress(job: BackgroundJob) -> dict[str, Any]:
     """The progress of ``job`` as the admin page and the API show it: status code and label,
     rows done of total, percentage, rate (rows/s), seconds and words for the time left, and the

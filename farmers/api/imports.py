@@ -44,6 +44,15 @@ class ImportJobSerializer(serializers.ModelSerializer[ImportJob]):
     awaiting_confirmation = serializers.BooleanField(read_only=True)
     progress = serializers.SerializerMethodField()
 
+    # On the lean list path (``registry.api.lean``): the columns each computed field reads of a
+    # row (``phase_label`` and ``awaiting_confirmation`` the model's properties).
+    lean_reads = {
+        "status_label": ("status",),
+        "phase_label": ("phase",),
+        "awaiting_confirmation": ("phase", "status", "confirmed_at"),
+        "progress": jobs.PROGRESS_COLUMNS,
+    }
+
     class Meta:
         model = ImportJob
         fields = [

@@ -29,6 +29,7 @@ from farmers.choices import AppealKind, AppealStatus, ExclusionStatus
 from farmers.models import Appeal, ExclusionProposal
 from farmers.transition.rules import Reason
 from registry.api.fields import ChoiceField
+from registry.api.lean import model_rows
 from registry.api.pagination import CursorPagination
 from registry.choices import Scope
 from registry.exceptions import Conflict, NotFound
@@ -69,24 +70,30 @@ class StageReviewSerializer(serializers.Serializer[Any]):
     created_at = serializers.DateTimeField(read_only=True)
 
     def to_representation(self, instance: Review) -> Any:
+        return super().to_representation(self.lean_record(instance))
+
+    @classmethod
+    def lean_record(cls, record: Any) -> dict[str, Any]:
+        """What the fields read of ``record``: an exclusion proposal or an appeal, or a row of
+        either on the lean list path (``review_rows``: its model's columns, ``row._meta``)."""
         row: dict[str, Any] = {
-            "id": instance.pk,
-            "household": instance.household_id,
-            "household_code": instance.household.code,
-            "status": instance.status,
-            "relapse_on": instance.relapse_on,
-            "decided_by": instance.decided_by_id,
-            "decided_at": instance.decided_at,
-            "decision_note": instance.decision_note,
-            "version": instance.version,
-            "created_at": instance.created_at,
+            "id": record.pk,
+            "household": record.household_id,
+            "household_code": record.household.code,
+            "status": record.status,
+            "relapse_on": record.relapse_on,
+            "decided_by": record.decided_by_id,
+            "decided_at": record.decided_at,
+            "decision_note": record.decision_note,
+            "version": record.version,
+            "created_at": record.created_at,
         }
-        if isinstance(instance, ExclusionProposal):
+        if record._meta.model is ExclusionProposal:
             row |= {
                 "kind": EXCLUSION,
                 "reason": Reason.EXCLUDED,
                 "appealed": None,
-                "evidence": instance.evidence,
+                "evidence": record.evidence,
                 "evidence_note": None,
                 "proposal": None,
                 "filed_by": None,
@@ -94,14 +101,40 @@ class StageReviewSerializer(serializers.Serializer[Any]):
         else:
             row |= {
                 "kind": APPEAL,
-                "reason": instance.grounds,
-                "appealed": instance.kind,
+                "reason": record.grounds,
+                "appealed": record.kind,
                 "evidence": None,
-                "evidence_note": instance.evidence_note,
-                "proposal": instance.proposal_id,
-                "filed_by": instance.created_by_id,
+                "evidence_note": record.evidence_note,
+                "proposal": record.proposal_id,
+                "filed_by": record.created_by_id,
             }
-        return super().to_representation(row)
+        return row
+
+
+# The columns ``lean_record`` reads of each kind's rows (the lean list path).
+REVIEW_COLUMNS = (
+    "id",
+    "household_id",
+    "household__code",
+    "status",
+    "relapse_on",
+    "decided_by_id",
+    "decided_at",
+    "decision_note",
+    "version",
+    "created_at",
+)
+KIND_COLUMNS: dict[type[Any], tuple[str, ...]] = {
+    ExclusionProposal: ("evidence",),
+    Appeal: ("grounds", "kind", "evidence_note", "proposal_id", "created_by_id"),
+}
+
+
+def review_rows(queryset: QuerySet[Any]) -> QuerySet[Any]:
+    """``queryset`` (exclusion proposals or appeals) as the rows ``lean_record`` reads."""
+    rows = queryset.values(*REVIEW_COLUMNS, *KIND_COLUMNS[queryset.model])
+    rows._iterable_class = model_rows(queryset.model)
+    return rows
 
 
 class StageReviewFilterSerializer(serializers.Serializer[Any]):
@@ -227,9 +260,17 @@ class StageReviewViewSet(FarmersViewSet):
         filters.is_valid(raise_exception=True)
         paginator = self.paginator
         assert isinstance(paginator, MergedCursorPagination)
-        page = paginator.paginate_querysets(self.querysets(filters.validated_data), request, self)
+        querysets = self.querysets(filters.validated_data)
+        plan = self.lean_plan()
+        if plan is not None:  # rows, each mapped and rendered as the serializer does
+            querysets = [review_rows(queryset) for queryset in querysets]
+        page = paginator.paginate_querysets(querysets, request, self)
         self.log_reads(page)
-        return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        if plan is None:
+            return self.get_paginated_response(self.get_serializer(page, many=True).data)
+        render = plan.renderer()
+        record = StageReviewSerializer.lean_record
+        return self.get_paginated_response([render(record(row), {}) for row in page])
 
     @extend_schema(request=StageReviewCreateSerializer, responses={201: StageReviewSerializer})
     def create(self, request: Request) -> Response:

@@ -290,7 +290,10 @@ def test_benchmark_list_path_measures_every_list() -> None:
     measured = {line.split(" | ")[0]: line.split(" | ") for line in lines[1:]}
     assert set(measured) == set(list_views())
     assert measured["households"][1] == "lean"
-    assert measured["plots"][1] == "serializer"
+    # Every list is on the lean path now (one not measured says so instead).
+    assert all(
+        line[1] == "lean" or line[1].startswith("not measured") for line in measured.values()
+    )
     # A page of 1 and a page of 100 cost the same queries, on either path.
     one, hundred = measured["households"][-1].split(" / ")
     assert one == hundred

@@ -10,17 +10,21 @@ from typing import Any
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from rest_framework.test import APIClient
 
 from farmers import services
+from farmers.api.stage_reviews import StageReviewViewSet
 from farmers.choices import AppealStatus, ExclusionStatus, Stage
 from farmers.models import Appeal, ExclusionProposal, Household
 from farmers.transition import engine
 from registry.actors import Actor
 from registry.choices import Role, Scope
 from registry.models import Organization, Program
+from tests.factories import UserFactory
 from tests.farmers.conftest import WRITE, ClientMaker
 from tests.farmers.test_appeals import GROUNDS, ONCE, household_with
 from tests.farmers.test_exclusions import person, relapsed_twice, session
+from tests.farmers.test_lean_list import _unsigned, serializer_path
 from tests.farmers.transition_helpers import make_household
 
 pytestmark = pytest.mark.django_db
@@ -267,3 +271,39 @@ def test_the_list_costs_the_same_for_one_and_thirty(program: Program) -> None:
         assert len(response.json()["results"]) == n
         counts.append(len(queries))
     assert counts[0] == counts[1]
+
+
+def test_the_lean_list_is_byte_identical_to_the_serializer(
+    program: Program, client_for: ClientMaker, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Both kinds' rows rendered by the plan (``StageReviewSerializer.lean_record`` on rows)
+    give the serializer's bytes, page after page, for programme staff, a partner's key with
+    coca:read and a superuser, whatever the filters."""
+    both(program)
+    relapsed_twice(program)
+    household = household_with(program, ONCE)
+    services.appeal_file(actor=SYSTEM, household=household.pk, kind="relapse", grounds="g")
+    superuser = APIClient()
+    superuser.force_login(UserFactory.create(username="raiz", is_superuser=True))
+    callers = [
+        session(person(program, Role.PROGRAM_STAFF)),
+        client_for([Scope.HOUSEHOLDS_READ, Scope.COCA_READ]),
+        superuser,
+    ]
+    view = StageReviewViewSet()
+    view.action = "list"
+    assert view.lean_plan() is not None
+    for client in callers:
+        for query in ("page_size=2", "kind=appeal", "status=proposed"):
+            url: str | None = f"{URL}?{query}"
+            rows = 0
+            while url is not None:
+                lean = client.get(url)
+                with monkeypatch.context() as patch:
+                    patch.setattr(StageReviewViewSet, "lean_plan", serializer_path)
+                    classic = client.get(url)
+                assert lean.status_code == classic.status_code == 200, lean.content
+                assert _unsigned(lean.content) == _unsigned(classic.content)
+                rows += len(lean.json()["results"])
+                url = lean.json()["next"]
+            assert rows > 0, query

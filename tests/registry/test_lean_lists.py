@@ -5,6 +5,7 @@ by kind), and costs the same queries for a page of 1 as for a page of 100."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from io import StringIO
 from types import SimpleNamespace
 from typing import Any
@@ -14,16 +15,29 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 from rest_framework import serializers
 from rest_framework.test import APIClient
 
 from farmers.devtools.list_path import list_views
-from registry.api.lean import compile_plan
+from farmers.models import (
+    Consent,
+    Household,
+    ImportJob,
+    ImportPhase,
+    Plot,
+    PlotOverlap,
+    Verification,
+)
+from registry import exporting
+from registry.api.lean import compile_plan, model_rows
 from registry.choices import OrganizationKind, Scope
-from registry.models import Organization
+from registry.models import ApiKey, ExportJob, JobStatus, Organization
+from registry.models import jobs as job_models
 from registry.services import api_key_create
 from tests.factories import UserFactory
 from tests.farmers.test_lean_list import _last_log, _unsigned, serializer_path
+from titles.models import TitleApplication
 
 pytestmark = pytest.mark.django_db
 
@@ -40,31 +54,31 @@ LEAN = {
     "districts",
     "eradications",
     "exclusion-proposals",
+    "exports",
     "funding-agreements",
     "households",
+    "imports",
     "offers",
     "organizations",
+    "plots",
     "practices",
     "producer-memberships",
     "producer-organizations",
     "programs",
+    "stage-reviews",
     "support",
+    "title-applications",
     "trainings",
     "transition-events",
+    "verifications",
     "visit-corrections",
     "webhooks",
 }
 
 
-# The lists still on the serializer path, and why.
-SERIALIZER_PATH = {
-    "exports": "progress, labels and download link: the job model's properties and signing",
-    "imports": "progress and labels: the job model's properties",
-    "plots": "geometry a nested serializer over JSON; overlaps' household code a per-row policy",
-    "stage-reviews": "exclusion proposals and appeals merged: not one queryset's rows",
-    "title-applications": "clock, overdue, allowed transitions and missing documents: methods",
-    "verifications": "location and plots method fields; photo and consent masks of its own",
-}
+# The lists still on the serializer path, and why (none now: stage reviews list both their
+# models' rows by the plan in their own ``list``, compared in ``tests/farmers/test_stage_reviews``).
+SERIALIZER_PATH: dict[str, str] = {}
 
 
 # The lists the demo gives rows; the others' own tests fill them (their output, masking and
@@ -81,12 +95,15 @@ DEMO_ROWS = {
     "households",
     "offers",
     "organizations",
+    "plots",
     "producer-memberships",
     "producer-organizations",
     "programs",
     "support",
+    "title-applications",
     "trainings",
     "transition-events",
+    "verifications",
 }
 
 
@@ -130,10 +147,11 @@ def test_every_lean_list_is_byte_identical_to_its_serializer(
 ) -> None:
     clients = _clients()
     for resource in sorted(LEAN):
-        _compare(resource, clients, monkeypatch)
+        rows = _compare(resource, clients, monkeypatch)
+        assert (rows > 0) == (resource in DEMO_ROWS), resource
 
 
-def _compare(resource: str, clients: dict[str, APIClient], monkeypatch: pytest.MonkeyPatch) -> None:
+def _compare(resource: str, clients: dict[str, APIClient], monkeypatch: pytest.MonkeyPatch) -> int:
     url = f"/api/v1/{resource}/"
     viewset = list_views()[resource]
     rows = 0
@@ -152,7 +170,7 @@ def _compare(resource: str, clients: dict[str, APIClient], monkeypatch: pytest.M
                 break
             rows += len(lean.json()["results"])
             page = lean.json()["next"]
-    assert (rows > 0) == (resource in DEMO_ROWS), resource
+    return rows
 
 
 def _queries(client: APIClient, url: str, size: int) -> int:
@@ -177,6 +195,106 @@ def test_every_lean_list_costs_the_same_queries_for_1_row_and_100(demo: None) ->
             # A key: the page, a nested list or the household's columns, the access log (a
             # person's session adds the session and the user).
             assert hundred <= (4 if caller != "superuser" else 6), (resource, caller, hundred)
+
+
+@pytest.fixture
+def varied_records(demo: None) -> None:
+    """The demo's plots, visits and title files made to differ where a row could render
+    otherwise than its record: families whose current consent no longer covers the
+    implementer (pseudonymised rows), plots overlapping (one with the plot of a family outside
+    the implementer's area: its code withheld), visits with a photo digest, files with a note
+    and a SUNARP partida."""
+    plots = list(Plot.objects.order_by("household_id", "created_at", "id"))
+    households = list(dict.fromkeys(plot.household_id for plot in plots))
+    assert len(households) >= 4
+    for household in households[:2]:
+        Consent.objects.create(household_id=household, signed_on=timezone.localdate())
+    first = [next(p for p in plots if p.household_id == h) for h in households[:4]]
+    for plot, other in ((first[0], first[1]), (first[1], first[0]), (first[0], first[3])):
+        PlotOverlap.objects.create(plot=plot, other=other, area_ha="0.1250")
+    PlotOverlap.objects.create(plot=first[2], other=first[0], area_ha="0.5000")
+    Household.objects.filter(pk=households[3]).update(district_id="080902")
+    Verification.objects.filter(household_id__in=households[:3]).update(photo_sha256="ab" * 32)
+    TitleApplication.objects.update(note="Nota del expediente", partida_number="11002233")
+
+
+def test_the_record_lists_are_byte_identical_and_cost_the_same_for_varied_records(
+    varied_records: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients = _clients()
+    for resource in ("plots", "title-applications", "verifications"):
+        _compare(resource, clients, monkeypatch)
+        for caller, client in clients.items():
+            url = f"/api/v1/{resource}/"
+            if client.get(url).status_code != 200:
+                continue
+            one, hundred = _queries(client, url, 1), _queries(client, url, 100)
+            assert one == hundred, (resource, caller, one, hundred)
+    # What the records were made to show: masked and unmasked rows, overlaps' codes withheld
+    # outside the caller's area.
+    plots = clients["implementer"].get("/api/v1/plots/", {"page_size": 100}).json()["results"]
+    assert {plot["geometry"] is None for plot in plots} == {True, False}
+    codes = [o["household_code"] for plot in plots for o in plot["overlaps"]]
+    assert None in codes and any(codes)
+    visits = clients["implementer"].get("/api/v1/verifications/", {"page_size": 100})
+    assert {visit["location"] is None for visit in visits.json()["results"]} == {True, False}
+
+
+@pytest.fixture
+def background_jobs(demo: None, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Exports and imports of the implementer's keys in every state (one running, its rate and
+    time left computed from the clock; one succeeded, with a file and a download link). The
+    clock the progress reads and the link's token and expiry (made at the request's time) are
+    fixed, so that two requests a moment apart answer the same."""
+    implementer = Organization.objects.filter(kind=OrganizationKind.IMPLEMENTER).order_by("pk")[0]
+    key = ApiKey.objects.filter(organization=implementer).order_by("created_at")[0]
+    now = timezone.now()
+    monkeypatch.setattr(job_models, "timezone", SimpleNamespace(now=lambda: now))
+    monkeypatch.setattr(exporting, "download_link_expires", lambda: now)
+    monkeypatch.setattr(exporting, "download_token", lambda job: f"token-{job.pk}")
+    states: list[dict[str, Any]] = [
+        {"status": JobStatus.QUEUED},
+        {"status": JobStatus.RUNNING, "started_at": now - timedelta(seconds=90), "done": 40},
+        {"status": JobStatus.SUCCEEDED, "started_at": now, "finished_at": now, "done": 100},
+        {"status": JobStatus.FAILED, "error": "Sin conexión", "cancel_requested": True},
+    ]
+    for n, state in enumerate(states):
+        ExportJob.objects.create(
+            resource="households",
+            format="csv",
+            filters={"district": "080907"},
+            organization=implementer,
+            created_by_key=key,
+            total=100,
+            file=f"exports/2026/11/{n}.csv" if state["status"] == JobStatus.SUCCEEDED else "",
+            **state,
+        )
+        ImportJob.objects.create(
+            filename=f"hogares-{n}.csv",
+            file=f"imports/2026/11/{n}.csv",
+            created_by_key=key,
+            phase=ImportPhase.VALIDATE if n % 2 else ImportPhase.IMPORT,
+            total=100,
+            summary={"rows": 100},
+            **state,
+        )
+
+
+def test_the_job_lists_are_byte_identical_and_cost_the_same_for_1_row_and_100(
+    background_jobs: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clients = _clients()
+    for resource in ("exports", "imports"):
+        assert _compare(resource, clients, monkeypatch) > 0, resource
+        for caller, client in clients.items():
+            url = f"/api/v1/{resource}/"
+            if client.get(url).status_code != 200:
+                continue
+            one, hundred = _queries(client, url, 1), _queries(client, url, 100)
+            assert one == hundred, (resource, caller, one, hundred)
+    jobs = clients["implementer"].get("/api/v1/exports/").json()["results"]
+    assert [job["download_url"] is not None for job in jobs].count(True) == 1
+    assert any(job["progress"]["rate"] for job in jobs)
 
 
 class _Ref(serializers.Serializer[Any]):
@@ -229,3 +347,35 @@ def test_a_nested_object_masking_itself_is_not_read_from_the_row() -> None:
 
     with pytest.raises(ImproperlyConfigured):
         compile_plan(Holder)
+
+
+def test_a_property_field_is_read_from_the_row_only_where_lean_reads_names_its_columns() -> None:
+    class Jobs(serializers.ModelSerializer[ExportJob]):
+        percent = serializers.IntegerField(read_only=True)
+
+        class Meta:
+            model = ExportJob
+            fields = ["id", "status_label", "percent"]
+
+        status_label = serializers.CharField(source="get_status_display", read_only=True)
+
+    with pytest.raises(ImproperlyConfigured):
+        compile_plan(Jobs)
+
+    class Reading(serializers.ModelSerializer[ExportJob]):
+        percent = serializers.IntegerField(read_only=True)
+        status_label = serializers.SerializerMethodField()
+        lean_reads = {"percent": ("status", "done", "total"), "status_label": ("status",)}
+
+        class Meta:
+            model = ExportJob
+            fields = ["id", "status_label", "percent"]
+
+        def get_status_label(self, job: Any) -> str:
+            return str(job.get_status_display())
+
+    plan = compile_plan(Reading)
+    assert plan.columns == ["id", "status", "done", "total"]
+    job = ExportJob(status=JobStatus.RUNNING, done=1, total=4)
+    row = model_rows(ExportJob).row_class(id=job.pk, status=job.status, done=1, total=4)
+    assert plan.renderer(Reading(context={}))(row, {}) == Reading(job).data

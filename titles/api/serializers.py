@@ -94,6 +94,22 @@ class TitleApplicationSerializer(
     allowed_transitions = serializers.SerializerMethodField()
     missing_documents = serializers.SerializerMethodField()
 
+    # On the lean list path (``registry.api.lean``): the columns each method reads of a row
+    # (``missing_documents`` also its ``documents``, the view's ``lean_related``).
+    lean_reads = {
+        "overdue": ("status", "due_on"),
+        "clock": (
+            "status",
+            "status_since",
+            "programme_days",
+            "family_days",
+            "authority_days",
+            "sunarp_days",
+        ),
+        "allowed_transitions": ("status", "observed_from"),
+        "missing_documents": ("procedure", "status", "observed_from"),
+    }
+
     class Meta:
         model = TitleApplication
         fields = [

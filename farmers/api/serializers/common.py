@@ -8,6 +8,7 @@ from typing import Any
 from rest_framework import serializers
 
 from farmers import consent, policies
+from registry.api.lean import own_row_mask
 
 
 def coca_shown(context: dict[str, Any], record: Any) -> bool:
@@ -23,7 +24,7 @@ class CocaFieldsMixin:
 
     def to_representation(self, instance: Any) -> Any:
         data = super().to_representation(instance)  # type: ignore[misc]
-        self.lean_row_mask(self.context, instance, data)  # type: ignore[attr-defined]
+        own_row_mask(CocaFieldsMixin, self, instance, data)
         return data
 
     @classmethod
@@ -63,9 +64,15 @@ class PersonalFieldsMixin:
 
     def to_representation(self, instance: Any) -> Any:
         data = super().to_representation(instance)  # type: ignore[misc]
-        if not personal_shown(self.context, instance):  # type: ignore[attr-defined]
-            consent.mask(data, self.masked_fields)
+        own_row_mask(PersonalFieldsMixin, self, instance, data)
         return data
+
+    @classmethod
+    def lean_row_mask(cls, context: dict[str, Any], record: Any, data: dict[str, Any]) -> None:
+        """Pseudonymise ``cls.masked_fields`` of ``record`` (an instance, or a row of the lean
+        list path) in ``data`` unless the household's consent covers the caller."""
+        if not personal_shown(context, record):
+            consent.mask(data, cls.masked_fields)
 
 
 class TransitionSerializer(serializers.Serializer[Any]):

@@ -28,6 +28,7 @@ from farmers.models import (
     Verification,
 )
 from registry.api.fields import BoundedDateField, ChoiceField, DecimalStringField
+from registry.api.lean import own_row_mask
 
 from .common import CocaFieldsMixin, PersonalFieldsMixin, TransitionSerializer
 
@@ -49,6 +50,16 @@ class OverlapSerializer(serializers.Serializer[Any]):
     plot = serializers.UUIDField(source="other_id")
     household_code = serializers.SerializerMethodField()
     area_ha = serializers.DecimalField(max_digits=10, decimal_places=4)
+
+    # On the lean list path (``registry.api.lean``): the method reads a row of these columns
+    # (``overlap.other.household``), the policy answered from the actor's areas in memory.
+    lean_reads = {
+        "household_code": (
+            "other__household__code",
+            "other__household__district_id",
+            "other__household__program_id",
+        )
+    }
 
     def get_household_code(self, overlap: Any) -> str | None:
         actor = self.context.get("actor")
@@ -165,6 +176,10 @@ class VerificationSerializer(
     location = serializers.SerializerMethodField()
     plots = serializers.SerializerMethodField()
 
+    # On the lean list path (``registry.api.lean``): the columns each method reads of a row
+    # (``plot_ids``: the list's annotation).
+    lean_reads = {"location": ("latitude", "longitude"), "plots": ("plot_ids",)}
+
     class Meta:
         model = Verification
         fields = [
@@ -196,11 +211,15 @@ class VerificationSerializer(
 
     def to_representation(self, instance: Verification) -> Any:
         data = super().to_representation(instance)
-        if data.get("photo_sha256") and not consent.photo_visible(
-            self.context.get("actor"), instance
-        ):
-            data["photo_sha256"] = ""
+        own_row_mask(VerificationSerializer, self, instance, data)
         return data
+
+    @classmethod
+    def lean_row_mask(cls, context: dict[str, Any], record: Any, data: dict[str, Any]) -> None:
+        """The photo digest of ``record`` (a visit, or a row of the lean list path) withheld
+        unless the caller may see the photo (``consent.photo_visible``)."""
+        if data.get("photo_sha256") and not consent.photo_visible(context.get("actor"), record):
+            data["photo_sha256"] = ""
 
 
 class VerificationCreateSerializer(serializers.Serializer[Any]):
