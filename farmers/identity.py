@@ -338,8 +338,10 @@ _PHONETIC_RULES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 
 
 @functools.lru_cache(maxsize=65536)
+@functools.lru_cache(maxsize=65536)
 def _phonetic(token: str) -> str:
-    """A phonetic code of one normalised name token, folding common Spanish/Quechua spellings.
+    """A phonetic code of one normalised name token, folding common Spanish/Quechua spellings
+    (cached: a surname's code is asked for every member who carries it).
 
     Soundex is built for English; this folds the variants registrars actually meet in the VRAEM
     (Huamán/Guamán/Waman, Quispe/Quispi/Kispe, Ccori/Qori, Condori/Cunduri, Vílchez/Bílchez).
