@@ -251,9 +251,10 @@ class DedupKey(models.Model):
 
     Derived rows, written only with their household by the services (``services.dedup``, the
     import's ``COPY``) and deleted with it by the ORM's cascade (a household with members is
-    never deleted: they are protected): the foreign key has no database constraint, whose deferred check at commit cost half as much as writing the keys
-    (an import of 50,000 households writes about 630,000 of them; issue 18). Readers join
-    live households, so a key could never surface a household that is gone."""
+    never deleted: they are protected). The foreign key has no database constraint: its
+    deferred check at commit cost half as much as writing the keys (an import of 50,000
+    households writes about 630,000 of them; issue 18). Readers keep only live households, so
+    a key could never surface a household that is gone."""
 
     household = models.ForeignKey(
         Household,
