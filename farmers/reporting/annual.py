@@ -1289,11 +1289,6 @@ class Labels:
 # --- the report's figures as indicators ---
 
 
-def annual_metric(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
-    """The cells of one annual-report section as an indicator (see ``annual_indicator``)."""
-    return annual_indicator(actor=actor, query=query)[0]
-
-
 def annual_indicator(
     *, actor: Actor, query: IndicatorQuery
 ) -> tuple[list[dict[str, Any]], datetime | None]:

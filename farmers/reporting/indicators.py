@@ -669,11 +669,16 @@ def indicator_result(
         from .annual import annual_indicator
 
         return annual_indicator(actor=actor, query=query)
-    return indicator_rows(actor=actor, query=query), None
+    return _computed_rows(actor=actor, query=query), None
 
 
 def indicator_rows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
     """The cells of ``query.metric`` for ``actor`` (suppressed when ``query.suppress``)."""
+    return indicator_result(actor=actor, query=query)[0]
+
+
+def _computed_rows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any]]:
+    """The cells of a metric other than the annual report's, computed for this call."""
     if query.metric == "households":
         if "month" in query.group_by:
             return households_by_month(actor=actor, query=query)
@@ -692,10 +697,6 @@ def indicator_rows(*, actor: Actor, query: IndicatorQuery) -> list[dict[str, Any
         from .training import training_indicator
 
         return training_indicator(actor=actor, query=query)
-    if query.metric in ANNUAL_METRICS:
-        from .annual import annual_metric
-
-        return annual_metric(actor=actor, query=query)
     if query.metric in _computers:
         return _computers[query.metric](actor=actor, query=query)
     raise ValueError(query.metric)
