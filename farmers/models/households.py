@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import uuid
 from decimal import Decimal
 
 from django.core.validators import MinValueValidator
@@ -18,6 +17,7 @@ from registry.crypto import (
     BlindIndexField,
     EncryptedCharField,
 )
+from registry.ids import new_id
 from registry.models import (
     CreatedByModel,
     District,
@@ -56,7 +56,7 @@ class Household(VersionedModel, IdempotentModel, CreatedByModel):
     """A farming family registered in a programme, in one district (``created_by``: who
     registered it)."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     code = models.CharField(_("code"), max_length=16, editable=False)
     # Every index here is written by each stage move of the nightly sweep, so none duplicates
     # another: ``program`` and ``district`` are reached through the composite indexes that lead
@@ -192,7 +192,7 @@ class Household(VersionedModel, IdempotentModel, CreatedByModel):
 class Member(models.Model):
     """A person in a household, with an identity document; exactly one is the head."""
 
-    id = models.UUIDField(primary_key=True, default=uuid.uuid4, editable=False)
+    id = models.UUIDField(primary_key=True, default=new_id, editable=False)
     household = models.ForeignKey(
         Household, on_delete=models.PROTECT, related_name="members", verbose_name=_("household")
     )
