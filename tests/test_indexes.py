@@ -61,3 +61,16 @@ def test_household_text_keys_have_no_pattern_ops_twin() -> None:
     assert leading.count("head_name_search:varchar_pattern_ops") == 1
     assert "head_name_search:text_ops" not in leading
     assert not any(col.startswith("district_id:varchar_pattern_ops") for col in leading)
+
+
+def test_the_planner_knows_document_indexes_are_nearly_unique() -> None:
+    # ``ANALYZE``'s sample underestimated them twenty-fold at a million households, and the
+    # import's lookup of a chunk's 8,000 IDs became a scan of the members table
+    # (migration ``farmers 0037``).
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT attoptions FROM pg_attribute "
+            "WHERE attrelid = 'farmers_member'::regclass AND attname = 'document_index'"
+        )
+        (options,) = cursor.fetchone()
+    assert "n_distinct=-0.5" in options
