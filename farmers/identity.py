@@ -77,12 +77,12 @@ def validate_dni(value: str) -> str:
     required, and not stored. Leading zeros are kept.
     """
     text = (value or "").strip().upper()
-    if _count_alphanumerics(text) not in (DNI_LENGTH, DNI_LENGTH + 1):
+    match = _DNI_RE.fullmatch(text)  # a match has 8 or 9 letters and digits
+    if match is None and _count_alphanumerics(text) not in (DNI_LENGTH, DNI_LENGTH + 1):
         raise ValidationError(
             _("A DNI has 8 digits, optionally followed by its check character."),
             code="invalid_length",
         )
-    match = _DNI_RE.fullmatch(text)
     if match is None:
         raise ValidationError(
             _(
@@ -163,6 +163,8 @@ def _parse_phone(value: str) -> str:
         # ``9`` followed by 8 digits is valid in the numbering plan (``phonenumbers`` agrees,
         # see the test), and parsing it costs more than the rest of the row's cleaning.
         return "+51" + text
+    if len(text) == 12 and text.startswith("+519") and text.isascii() and text[1:].isdigit():
+        return text  # the same mobile in E.164, as cleaned (an import's blocking keys)
     error = ValidationError(_("Enter a valid phone number."), code="invalid_phone")
     if not _PHONE_CHARS_RE.fullmatch(text):
         raise error

@@ -10,14 +10,21 @@ import json
 from collections.abc import Iterable, Sequence
 from typing import Any
 
+import orjson
 from django.db import connection, models
 
 
 def copy_rows(
-    model: type[models.Model], fields: Sequence[str], rows: Iterable[Sequence[Any]]
+    model: type[models.Model],
+    fields: Sequence[str],
+    rows: Iterable[Sequence[Any]],
+    *,
+    text: bytes | None = None,
 ) -> None:
     """Insert ``rows`` (values in the order of ``fields``, model field names): ``COPY`` on
-    PostgreSQL, ``bulk_create`` elsewhere. A JSON column's objects and lists go in as ``jsonb``."""
+    PostgreSQL, ``bulk_create`` elsewhere. A JSON column's objects and lists go in as ``jsonb``.
+    ``text``: the same rows already in ``COPY``'s text format (``copy_text``), sent as they are
+    on PostgreSQL."""
     concrete = [model._meta.get_field(f) for f in fields]
     columns = [f.column for f in concrete if isinstance(f, models.Field)]
     attnames = [f.attname for f in concrete if isinstance(f, models.Field)]
@@ -35,6 +42,9 @@ def copy_rows(
             connection.cursor() as cursor,
             cursor.cursor.copy(sql) as copy,
         ):
+            if text is not None:
+                copy.write(text)
+                return
             if not json_at:
                 # No JSON column: the rows go as they are (no per-value work in Python).
                 for row in rows:
@@ -61,6 +71,34 @@ def copy_rows(
             for row in rows
         ]
         model._default_manager.bulk_create(objects, batch_size=2000)
+
+
+# PostgreSQL's ``COPY`` text format: these four characters are escaped, ``\N`` is NULL.
+_COPY_ESCAPES = str.maketrans({"\\": "\\\\", "\t": "\\t", "\n": "\\n", "\r": "\\r"})
+
+
+def _copy_value(value: Any) -> str:
+    kind = type(value)
+    if kind is str:
+        return value.translate(_COPY_ESCAPES)
+    if value is None:
+        return "\\N"
+    if kind is bool:
+        return "t" if value else "f"
+    if kind is dict or kind is list:  # a JSON column's value
+        return orjson.dumps(value).decode().translate(_COPY_ESCAPES)
+    # Numbers, UUIDs, dates and aware date-times: their ``str`` is a form PostgreSQL reads.
+    return str(value).translate(_COPY_ESCAPES)
+
+
+def copy_text(rows: Iterable[Sequence[Any]]) -> bytes:
+    """``rows`` in ``COPY``'s text format, as ``copy_rows`` would send them (a JSON column's
+    objects and lists as JSON; strings, numbers, UUIDs, dates, date-times, booleans and
+    ``None``). Pure Python with no connection: a thread that never touches the database can
+    prepare a chunk's rows while another writes the chunk before (``copy_rows(text=…)``)."""
+    lines = ["\t".join([_copy_value(value) for value in row]) for row in rows]
+    lines.append("")
+    return "\n".join(lines).encode()
 
 
 def copy_instances(model: type[models.Model], objects: Sequence[models.Model]) -> None:

@@ -24,6 +24,7 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
+import operator
 import sys
 import threading
 import time
@@ -47,11 +48,12 @@ from django.utils.translation import gettext as _
 
 from registry import outbox
 from registry.actors import Actor
-from registry.bulk import copy_rows
+from registry.bulk import copy_rows, copy_text
 from registry.choices import ChangeAction, Scope
 from registry.crypto import PURPOSE_DOCUMENT, PURPOSE_PHONE, blind_index_many, encrypt_many
 from registry.history import mask_personal
 from registry.idempotency import request_hash
+from registry.ids import new_ids
 from registry.models import ChangeRecord, District, Program
 
 from ..choices import LIVE_STATUSES, DocumentType, Relationship
@@ -59,7 +61,7 @@ from ..identity import Person, near_match, search_keys
 from ..models import MEMBER_FIELDS, Consent, DedupKey, Household, Member, PossibleDuplicate
 from ..services.cleaning import _clean_consent, _clean_members
 from ..services.dedup import MAX_DUPLICATE_CANDIDATES, _member_keys
-from ..services.registration import _new_code, _set_head_name
+from ..services.registration import _new_codes, _set_head_name
 from ..transition import recompute_on_commit
 from .cleaning import (
     _coded,
@@ -71,7 +73,7 @@ from .cleaning import (
     split_purposes,
 )
 from .columns import CHOICE_COLUMNS, _slug, choice_aliases, header_map
-from .reading import SourceRow, _is_blank
+from .reading import SourceRow, _is_blank, _is_blank_row
 from .writing import CHANNEL, LEGACY_IMPORT_NAMESPACE, _Household, _Importer
 
 # --- reading -------------------------------------------------------------------------------
@@ -218,7 +220,7 @@ class RowStream:
         self._cells = iter(_cells(handle, filename))
         self.header: Header | None = None
         for number, raw in enumerate(self._cells, start=1):
-            if all(_is_blank(c) for c in raw):
+            if _is_blank_row(raw):
                 continue
             self.header = _header(list(raw))
             self._first = number
@@ -232,7 +234,7 @@ class RowStream:
         limit = max_rows()
         count = 0
         for number, raw in enumerate(self._cells, start=self._first + 1):
-            if all(_is_blank(c) for c in raw):
+            if _is_blank_row(raw):
                 continue
             count += 1
             if count > limit:
@@ -835,6 +837,7 @@ def _ready(p: _Prepared) -> Ready:
 
 # A member's cleaned values, in the staged chunk's order.
 _MEMBER_KEYS = MEMBER_FIELDS
+_member_values = operator.itemgetter(*_MEMBER_KEYS)
 
 
 def _day(value: str | None) -> date | None:
@@ -861,7 +864,7 @@ def dump_stage(result: ChunkResult) -> str:
                     r.consent,
                     r.digest,
                     r.rows,
-                    [[m[k] for k in _MEMBER_KEYS] for m in r.members],
+                    [_member_values(m) for m in r.members],
                     r.document_indexes,
                 ]
                 for r in result.fresh
@@ -980,6 +983,8 @@ _MEMBER_FIELDS = [
 _DOCUMENT = _MEMBER_FIELDS.index("document_number")
 _PHONE = _MEMBER_FIELDS.index("phone")
 _MEMBER_COLUMNS_ENCRYPTED = [*_MEMBER_FIELDS, "document_index", "phone_index"]
+_by_document_index = operator.itemgetter(_MEMBER_COLUMNS_ENCRYPTED.index("document_index"))
+_by_key = operator.itemgetter(1)
 
 
 def _encrypt_members(members: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
@@ -1045,23 +1050,25 @@ def _draw_codes(count: int) -> list[str]:
     """``count`` distinct new household codes, not yet checked against the database."""
     codes: set[str] = set()
     while len(codes) < count:
-        codes.update(_new_code() for _i in range(count - len(codes)))
+        codes.update(_new_codes(count - len(codes)))
     return list(codes)
 
 
 def _codes(count: int, drawn: Sequence[str] = ()) -> list[str]:
     """``count`` new household codes, none already taken (one query, drawn again on a clash);
-    ``drawn``: codes drawn ahead (``_build``, in the helper thread), checked here."""
-    codes: set[str] = set()
-    while len(codes) < count:
-        batch = (set(drawn) or set(_draw_codes(count - len(codes)))) - codes
-        drawn = ()
+    ``drawn``: distinct codes drawn ahead (``_build``, in the helper thread), checked here and
+    kept in their order when none is taken."""
+    codes = list(drawn) or _draw_codes(count)
+    while True:
         # One array parameter instead of 2,000 (binding them cost more than the probes).
         taken = set(
-            Household.objects.filter(code__any_of=batch).order_by().values_list("code", flat=True)
+            Household.objects.filter(code__any_of=codes).order_by().values_list("code", flat=True)
         )
-        codes |= batch - taken
-    return list(codes)
+        if not taken:
+            return codes
+        kept = [code for code in codes if code not in taken]
+        fresh = set(_draw_codes(count)) - set(kept)
+        codes = kept + list(fresh)[: count - len(kept)]
 
 
 @dataclass
@@ -1095,6 +1102,18 @@ class Rows:
     ids: list[uuid.UUID]
     code_at: int
     codes: list[str]  # drawn, not yet checked against the database
+    # On PostgreSQL, every table's rows already in ``COPY``'s text format (the households and
+    # their history with the codes drawn): the job's thread only sends them.
+    text: dict[str, bytes] = field(default_factory=dict)
+
+    def set_codes(self, codes: Sequence[str]) -> None:
+        """Put the household codes in the households' rows and their history's."""
+        for row, record, code, head in zip(
+            self.households, self.records, codes, self.heads, strict=True
+        ):
+            row[self.code_at] = code
+            record[2] = f"{code} · {head}"[:200]  # ``str(household)``
+        self.codes = list(codes)
 
 
 def _build(ctx: Context, fresh: list[Ready], writing: Writing) -> Rows:
@@ -1128,10 +1147,13 @@ def _build(ctx: Context, fresh: list[Ready], writing: Writing) -> Rows:
     own = [at[name] for name in _HOUSEHOLD_OWN]
     live = template.status in LIVE_STATUSES
     head_relationship = Relationship.HEAD.value
+    # Time-ordered ids (``registry.ids``), households and members each in file order: they
+    # go to the end of their indexes.
+    new_keys = iter(new_ids(len(fresh) + sum(len(r.members) for r in fresh)))
     for r in fresh:
         head = _Head()
         _set_head_name(head, r.members)  # type: ignore[arg-type]
-        pk = uuid.uuid4()
+        pk = next(new_keys)
         # The id as text in the rows that refer to it (its members, consent and a dozen keys):
         # ``COPY`` then takes it as it is instead of converting the UUID once per row.
         pk_text = str(pk)
@@ -1162,7 +1184,7 @@ def _build(ctx: Context, fresh: list[Ready], writing: Writing) -> Rows:
         for m in r.members:
             members.append(
                 (
-                    uuid.uuid4(),
+                    next(new_keys),
                     pk_text,
                     m["given_names"],
                     m["surnames"],
@@ -1201,7 +1223,11 @@ def _build(ctx: Context, fresh: list[Ready], writing: Writing) -> Rows:
         )
     if writing.encrypt:
         members = _encrypt_members(members)
-    return Rows(
+        # In the order of their random indexes (the members' document, the keys themselves):
+        # PostgreSQL then walks each index once from left to right instead of jumping about.
+        members.sort(key=_by_document_index)
+        keys.sort(key=_by_key)
+    rows = Rows(
         households=households,
         heads=heads,
         members=members,
@@ -1210,8 +1236,22 @@ def _build(ctx: Context, fresh: list[Ready], writing: Writing) -> Rows:
         keys=keys,
         ids=[row[own[0]] for row in households],
         code_at=own[_HOUSEHOLD_OWN.index("code")],
-        codes=_draw_codes(len(households)),
+        codes=[],
     )
+    rows.set_codes(_draw_codes(len(households)))
+    if writing.encrypt:  # PostgreSQL: ``COPY`` text made here, off the job's thread
+        rows.text = {table: copy_text(values) for table, values in _tables(rows)}
+    return rows
+
+
+def _tables(rows: Rows) -> list[tuple[str, list[Any]]]:
+    return [
+        ("households", rows.households),
+        ("members", rows.members),
+        ("consents", rows.consents),
+        ("records", rows.records),
+        ("keys", rows.keys),
+    ]
 
 
 _RECORD_FIELDS = [
@@ -1233,22 +1273,25 @@ def _copy(ctx: Context, rows: Rows, writing: Writing) -> list[uuid.UUID]:
     are queued for when the chunk commits."""
     with ctx.timed("codes"):
         codes = _codes(len(rows.households), rows.codes)
-    for row, record, code, head in zip(
-        rows.households, rows.records, codes, rows.heads, strict=True
-    ):
-        row[rows.code_at] = code
-        record[2] = f"{code} · {head}"[:200]  # ``str(household)``
+    if codes != rows.codes:  # a drawn code was taken meanwhile: rows made again
+        rows.set_codes(codes)
+        if rows.text:
+            rows.text = {table: copy_text(values) for table, values in _tables(rows)}
+
+    def write(model: Any, fields: Sequence[str], table: str, values: list[Any]) -> None:
+        copy_rows(model, fields, values, text=rows.text.get(table))
+
     with ctx.timed("write households"):
-        copy_rows(Household, [f.name for f in _household_fields()], rows.households)
+        write(Household, [f.name for f in _household_fields()], "households", rows.households)
     with ctx.timed("write members"):
-        copy_rows(
-            Member, _MEMBER_COLUMNS_ENCRYPTED if writing.encrypt else _MEMBER_FIELDS, rows.members
-        )
+        members = _MEMBER_COLUMNS_ENCRYPTED if writing.encrypt else _MEMBER_FIELDS
+        write(Member, members, "members", rows.members)
     with ctx.timed("write consents and history"):
-        copy_rows(Consent, ["household", "officer", "created_at", *_CONSENT_FIELDS], rows.consents)
-        copy_rows(ChangeRecord, _RECORD_FIELDS, rows.records)
+        consents = ["household", "officer", "created_at", *_CONSENT_FIELDS]
+        write(Consent, consents, "consents", rows.consents)
+        write(ChangeRecord, _RECORD_FIELDS, "records", rows.records)
     with ctx.timed("write dedup keys"):
-        copy_rows(DedupKey, ["household", "key"], rows.keys)
+        write(DedupKey, ["household", "key"], "keys", rows.keys)
     ids = rows.ids
     recompute_on_commit(ids)
     # Near matches are queued for review once the chunk commits (a task, set-based).
@@ -1427,12 +1470,16 @@ def run(
     chunk_size: int | None = None,
     should_stop: Callable[[], bool] | None = None,
     staged: Callable[[Chunk], str | None] | None = None,
+    stages: Sequence[StagedChunk] = (),
 ) -> Totals:
     """Check (or import, when ``write``) the file chunk by chunk; ``on_chunk`` is called after
     each (inside its transaction when writing). Chunks ending at or before ``after_row`` were
     committed by an earlier run and are skipped; ``should_stop()`` is asked before each chunk.
     When writing, ``staged(chunk)`` gives the chunk as the check stored it (``dump_stage``),
-    or ``None``: a staged chunk is written without cleaning its rows again.
+    or ``None``: a staged chunk is written without cleaning its rows again. ``stages``: every
+    chunk the check staged, in file order: they are written without reading the file at all,
+    until one cannot be (a programme closed, an ID registered meanwhile), from which the file is
+    read again chunk by chunk.
 
     Python and PostgreSQL work at the same time (two cores): a helper thread prepares the
     next chunk (the check: cleans it; the import: reads the staged chunk back and builds its
@@ -1454,7 +1501,13 @@ def run(
     sys.setswitchinterval(_SWITCH_INTERVAL)
     try:
         if write:
-            _run_import(ctx, source, helper, totals, after_row, on_chunk, should_stop, staged)
+            resume = (
+                _import_stages(ctx, stages, helper, totals, after_row, on_chunk, should_stop)
+                if stages
+                else after_row
+            )
+            if resume is not None:
+                _run_import(ctx, source, helper, totals, resume, on_chunk, should_stop, staged)
         else:
             _run_check(ctx, source, helper, totals, after_row, on_chunk, language)
     finally:
@@ -1499,6 +1552,68 @@ def _run_check(
         with ctx.timed("progress"):
             on_chunk(result, chunk)
         totals.add(result.totals)
+
+
+@dataclass(frozen=True)
+class StagedChunk:
+    """A chunk as the check staged it: its first and last file rows, and ``read()`` giving its
+    text (``dump_stage``; ``None`` when it is gone)."""
+
+    first_row: int
+    last_row: int
+    read: Callable[[], str | None]
+
+
+class _NotAsStaged(Exception):
+    """A staged chunk that cannot be written as the check left it."""
+
+
+def _import_stages(
+    ctx: Context,
+    stages: Sequence[StagedChunk],
+    helper: ThreadPoolExecutor,
+    totals: Totals,
+    after_row: int,
+    on_chunk: ChunkCallback,
+    should_stop: Callable[[], bool] | None,
+) -> int | None:
+    """Write the staged chunks after ``after_row`` without reading the file (each chunk's text
+    read here, its rows built by the helper while this thread writes the chunk before). Returns
+    ``None`` when done (or stopped), else the last row committed: the chunk after it could not
+    be written as staged, and the file is read again from there (``_run_import``)."""
+    writing = Writing.read()
+    language = translation.get_language()
+    pending = [stage for stage in stages if stage.last_row > after_row]
+
+    def build(stage: StagedChunk) -> Future[tuple[ChunkResult, Rows | None] | None] | None:
+        with ctx.timed("load stage"):
+            text = stage.read()
+        if text is None:
+            return None
+        return helper.submit(_prepare_staged, ctx, text, writing, language)
+
+    following = build(pending[0]) if pending else None
+    for index, stage in enumerate(pending):
+        if should_stop is not None and should_stop():
+            return None
+        building = following
+        following = build(pending[index + 1]) if index + 1 < len(pending) else None
+        with ctx.timed("wait for the helper"):
+            built = building.result() if building is not None else None
+        if built is None:
+            return after_row
+        staged, rows = built
+        try:
+            with ctx.timed("commit"), transaction.atomic():
+                if not _process_staged(ctx, staged, rows, writing, look_up_ids=ctx.look_up_ids):
+                    raise _NotAsStaged
+                with ctx.timed("progress"):
+                    on_chunk(staged, Chunk([], [], stage.last_row))
+        except (_NotAsStaged, IntegrityError):
+            return after_row
+        totals.add(staged.totals)
+        after_row = stage.last_row
+    return None
 
 
 def _run_import(

@@ -111,6 +111,15 @@ def _is_blank(value: Any) -> bool:
     return value is None or (isinstance(value, str) and not value.strip())
 
 
+def _is_blank_row(cells: Sequence[Any]) -> bool:
+    """Whether every cell is blank (a loop that stops at the first filled cell: called for
+    each of a file's rows)."""
+    for value in cells:
+        if value is not None and (not isinstance(value, str) or value.strip()):
+            return False
+    return True
+
+
 def _build_table(raw_rows: Iterable[Sequence[Any]], names: Names) -> Table:
     """Map the header to column names (``names``: header aliases and required columns), then
     keep the non-blank rows (at most ``MAX_ROWS``)."""

@@ -5,6 +5,7 @@ progress, cancel and resume (``farmers.importing.pipeline``; the job's lifecycle
 
 from __future__ import annotations
 
+import functools
 import hashlib
 from collections.abc import Callable
 from typing import IO, Any
@@ -261,7 +262,9 @@ def _check(
         totals = pipeline.run(
             ctx, handle, job.filename, write=False, on_chunk=on_chunk, chunk_size=chunk_size
         )
-    job.summary = totals.as_dict()
+    # How many chunks were staged: the import writes them without reading the file only when
+    # it finds every one of them.
+    job.summary = {**totals.as_dict(), "staged": job.stages.count()}
     job.total = totals.rows
     job.save(update_fields=["summary", "total", "updated_at"])
     jobs.finish(job)
@@ -272,7 +275,12 @@ def _import(
 ) -> None:
     checked = pipeline.Totals.from_dict(job.summary)
     if job.resume_row == 0:
-        job.summary = {**checked.as_dict(), "created": 0, "imported": {}}
+        job.summary = {
+            **checked.as_dict(),
+            "staged": job.summary.get("staged"),
+            "created": 0,
+            "imported": {},
+        }
         job.save(update_fields=["summary", "updated_at"])
     jobs.start(job, total=checked.rows or job.total, phase=ImportPhase.IMPORT)
     # The stored file is the one checked: when the check found no ID already registered, the
@@ -314,6 +322,21 @@ def _import(
         if progress is not None:
             transaction.on_commit(lambda: progress(job))
 
+    def stage_text(pk: int) -> str | None:
+        text: str | None = ImportStage.objects.filter(pk=pk).values_list("data", flat=True).first()
+        return text
+
+    # Every chunk the check staged, in file order: written without reading the file again.
+    stages = [
+        pipeline.StagedChunk(first, last, functools.partial(stage_text, pk))
+        for pk, first, last in ImportStage.objects.filter(
+            job=job, checksum=checksum, checked_on=today
+        )
+        .order_by("first_row")
+        .values_list("pk", "first_row", "last_row")
+    ]
+    if len(stages) != job.summary.get("staged"):
+        stages = []  # not all of them (another day's rules): the file is read chunk by chunk
     with job.file.open("rb") as handle:
         pipeline.run(
             ctx,
@@ -325,6 +348,7 @@ def _import(
             chunk_size=chunk_size,
             should_stop=lambda: jobs.cancelled(job),
             staged=staged,
+            stages=stages,
         )
     if jobs.cancelled(job):
         raise _Stopped

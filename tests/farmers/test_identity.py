@@ -207,12 +207,14 @@ def test_invalid_phone(raw: str) -> None:
 def test_a_mobile_as_typed_is_read_as_the_numbering_plan_reads_it(digits: int) -> None:
     # ``normalize_phone`` takes ``9`` + 8 digits without parsing them: the same result as
     # ``phonenumbers`` (every such number is a valid Peruvian mobile).
+    # The same mobile in E.164 (as cleaned, read again for its blocking key) is kept as it is.
     text = f"9{digits:08d}"
     number = phonenumbers.parse(text, "PE")
     assert phonenumbers.is_valid_number(number)
-    assert identity._parse_phone(text) == phonenumbers.format_number(
-        number, phonenumbers.PhoneNumberFormat.E164
-    )
+    e164 = phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+    assert identity._parse_phone(text) == e164
+    assert identity._parse_phone(e164) == e164
+    assert phonenumbers.is_valid_number(phonenumbers.parse(e164, "PE"))
 
 
 # --- Birth dates ---------------------------------------------------------------------------

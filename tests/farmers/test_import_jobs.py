@@ -268,13 +268,24 @@ def test_the_check_validates_ahead_but_not_the_households_already_imported(
     assert issues == [("H-3", "future_date")]
 
 
-def test_a_chunk_the_check_did_not_stage_as_such_is_checked_again_in_full(
+def test_the_staged_chunks_are_imported_whatever_the_import_chunk_size(
     actor: Actor, monkeypatch: Any
 ) -> None:
     job = checked(actor, families(6), chunk_size=3)
     calls = _count_cleaning(monkeypatch)
-    job = confirmed(actor, job, chunk_size=2)  # other chunks than the check's
-    assert calls == {"payload": 6, "validate": 6} and job.summary["created"] == 6
+    job = confirmed(actor, job, chunk_size=2)  # the check's chunks are written as staged
+    assert calls == {"payload": 0, "validate": 0} and job.summary["created"] == 6
+
+
+def test_a_chunk_the_check_did_not_stage_today_is_checked_again_in_full(
+    actor: Actor, monkeypatch: Any
+) -> None:
+    job = checked(actor, families(6), chunk_size=3)
+    job.stages.filter(first_row__gt=2).update(checked_on=date(2020, 1, 1))  # a day's rules
+    calls = _count_cleaning(monkeypatch)
+    job = confirmed(actor, job, chunk_size=3)
+    assert calls == {"payload": 3, "validate": 3} and job.summary["created"] == 6
+    assert Household.objects.count() == 6
 
 
 def test_a_programme_closed_since_the_check_is_checked_again_in_full(actor: Actor) -> None:
@@ -310,7 +321,7 @@ def test_cancel_a_checked_job_and_a_running_import(actor: Actor, monkeypatch: An
     job.refresh_from_db()
     assert job.status == JobStatus.CANCELLED
 
-    job = checked(actor, families(30))
+    job = checked(actor, families(30), chunk_size=10)
     import_job_confirm(actor=actor, job=job)
     from registry import jobs
 
@@ -324,13 +335,13 @@ def test_cancel_a_checked_job_and_a_running_import(actor: Actor, monkeypatch: An
 
 def test_resume_after_a_crash_mid_chunk_without_duplicates(actor: Actor, monkeypatch: Any) -> None:
     rows = families(25)
-    job = checked(actor, rows)
+    job = checked(actor, rows, chunk_size=10)
     import_job_confirm(actor=actor, job=job)
     real = pipeline.copy_rows
     calls = {"n": 0}
 
-    def crash_in_second_chunk(model: Any, fields: Any, objects: Any) -> None:
-        real(model, fields, objects)
+    def crash_in_second_chunk(model: Any, fields: Any, objects: Any, **kwargs: Any) -> None:
+        real(model, fields, objects, **kwargs)
         if model is ChangeRecord:
             calls["n"] += 1
             if calls["n"] == 2:  # the second chunk's households and members are written
@@ -358,8 +369,8 @@ def test_a_staged_import_resumes_after_a_crash_without_duplicates(
     import_job_confirm(actor=actor, job=job)
     real = pipeline.copy_rows
 
-    def crash_on_second_history(model: Any, fields: Any, rows: Any) -> None:
-        real(model, fields, rows)
+    def crash_on_second_history(model: Any, fields: Any, rows: Any, **kwargs: Any) -> None:
+        real(model, fields, rows, **kwargs)
         if model is ChangeRecord and Household.objects.count() > 10:
             raise RuntimeError("worker lost")
 
@@ -378,6 +389,28 @@ def test_a_staged_import_resumes_after_a_crash_without_duplicates(
     assert job.status == JobStatus.SUCCEEDED and job.summary["created"] == 25
     assert Household.objects.count() == 25
     assert Member.objects.values("document_index").distinct().count() == 25
+
+
+def test_a_household_code_taken_since_it_was_drawn_is_drawn_again(
+    actor: Actor, monkeypatch: Any
+) -> None:
+    confirmed(actor, checked(actor, families(2)))
+    taken = Household.objects.order_by("code")[0].code
+    free = ["HH-0000000001", "HH-0000000002", "HH-0000000003"]
+    assert pipeline._codes(3, free) == free  # none taken: kept, in order
+    codes = pipeline._codes(3, [free[0], taken, free[1]])
+    assert len(set(codes)) == 3 and taken not in codes and codes[:2] == free[:2]
+    # In an import: the chunk's rows, drawn ahead with a taken code, are made again.
+    draws = iter([[taken, "HH-00000000T1", "HH-00000000T2"]])
+    real = pipeline._draw_codes
+    monkeypatch.setattr(pipeline, "_draw_codes", lambda count: next(draws, None) or real(count))
+    job = confirmed(actor, checked(actor, [person(f"N-{n}", 10 + n) for n in range(3)]))
+    assert job.summary["created"] == 3
+    created = Household.objects.filter(import_ref__startswith="N-")
+    assert taken not in {h.code for h in created} and len({h.code for h in created}) == 3
+    for household in created:
+        record = ChangeRecord.objects.get(object_id=str(household.pk))
+        assert record.object_repr.startswith(household.code)
 
 
 def test_a_worker_redelivering_a_running_import_resumes(actor: Actor) -> None:
