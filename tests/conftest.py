@@ -27,6 +27,27 @@ def _no_degraded_state_between_tests() -> Iterator[None]:
     degraded.reset()
 
 
+@pytest.fixture(scope="module")
+def demo_for_module(django_db_setup: None, django_db_blocker: Any) -> Iterator[None]:
+    """``seed_demo`` once for the tests of a module that only read it or change it in their
+    own transaction: seeded in a transaction rolled back after the module's last test, each
+    test running in a savepoint inside it (``django_db``), so what one test changes the next
+    does not see. Its on-commit work (the sweep's recomputes) runs at once, as a worker would
+    run it. Once a test asked for it, the module's later tests see the demo too: use it in
+    modules whose tests all want the demo or no database."""
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.db import transaction
+    from django.test import TestCase
+
+    with django_db_blocker.unblock(), transaction.atomic():
+        with TestCase.captureOnCommitCallbacks(execute=True):
+            call_command("seed_demo", "--force", stdout=StringIO())
+        yield
+        transaction.set_rollback(True)
+
+
 @pytest.fixture
 def api_client() -> APIClient:
     """An unauthenticated API client."""

@@ -8,13 +8,11 @@ from __future__ import annotations
 from datetime import date, timedelta
 from decimal import Decimal
 from html import unescape
-from io import StringIO
 from typing import Any
 
 import pytest
 from django.contrib.auth import get_user_model
 from django.core.files.uploadedfile import SimpleUploadedFile
-from django.core.management import call_command
 from django.db import connection
 from django.test import Client
 from django.test.utils import CaptureQueriesContext
@@ -39,8 +37,8 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def demo() -> None:
-    call_command("seed_demo", "--force", stdout=StringIO())
+def demo(demo_for_module: None, db: None) -> None:
+    """The demo, seeded once for this module (``tests.conftest.demo_for_module``)."""
 
 
 def staff(username: str = "personal.devida") -> Client:

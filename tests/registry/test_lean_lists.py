@@ -6,13 +6,11 @@ by kind), and costs the same queries for a page of 1 as for a page of 100."""
 from __future__ import annotations
 
 from datetime import timedelta
-from io import StringIO
 from types import SimpleNamespace
 from typing import Any
 
 import pytest
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management import call_command
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -120,9 +118,8 @@ def test_the_lean_lists_are_these() -> None:
 
 
 @pytest.fixture
-def demo(django_capture_on_commit_callbacks: Any) -> None:
-    with django_capture_on_commit_callbacks(execute=True):
-        call_command("seed_demo", "--force", stdout=StringIO())
+def demo(demo_for_module: None, db: None) -> None:
+    """The demo, seeded once for this module (``tests.conftest.demo_for_module``)."""
 
 
 def _clients() -> dict[str, APIClient]:
@@ -142,13 +139,12 @@ def _clients() -> dict[str, APIClient]:
     return clients
 
 
+@pytest.mark.parametrize("resource", sorted(LEAN))
 def test_every_lean_list_is_byte_identical_to_its_serializer(
-    demo: None, monkeypatch: pytest.MonkeyPatch
+    demo: None, monkeypatch: pytest.MonkeyPatch, resource: str
 ) -> None:
-    clients = _clients()
-    for resource in sorted(LEAN):
-        rows = _compare(resource, clients, monkeypatch)
-        assert (rows > 0) == (resource in DEMO_ROWS), resource
+    rows = _compare(resource, _clients(), monkeypatch)
+    assert (rows > 0) == (resource in DEMO_ROWS), resource
 
 
 def _compare(resource: str, clients: dict[str, APIClient], monkeypatch: pytest.MonkeyPatch) -> int:
