@@ -1115,6 +1115,17 @@ class Rows:
             record[2] = f"{code} · {head}"[:200]  # ``str(household)``
         self.codes = list(codes)
 
+    def make_text(self) -> None:
+        """Every table's rows in ``COPY``'s text format (``text``)."""
+        tables: dict[str, Sequence[Sequence[Any]]] = {
+            "households": self.households,
+            "members": self.members,
+            "consents": self.consents,
+            "records": self.records,
+            "keys": self.keys,
+        }
+        self.text = {table: copy_text(values) for table, values in tables.items()}
+
 
 def _build(ctx: Context, fresh: list[Ready], writing: Writing) -> Rows:
     """The chunk's new households as ``household_register`` would write them, as ``COPY``
@@ -1240,18 +1251,8 @@ def _build(ctx: Context, fresh: list[Ready], writing: Writing) -> Rows:
     )
     rows.set_codes(_draw_codes(len(households)))
     if writing.encrypt:  # PostgreSQL: ``COPY`` text made here, off the job's thread
-        rows.text = {table: copy_text(values) for table, values in _tables(rows)}
+        rows.make_text()
     return rows
-
-
-def _tables(rows: Rows) -> list[tuple[str, list[Any]]]:
-    return [
-        ("households", rows.households),
-        ("members", rows.members),
-        ("consents", rows.consents),
-        ("records", rows.records),
-        ("keys", rows.keys),
-    ]
 
 
 _RECORD_FIELDS = [
@@ -1276,7 +1277,7 @@ def _copy(ctx: Context, rows: Rows, writing: Writing) -> list[uuid.UUID]:
     if codes != rows.codes:  # a drawn code was taken meanwhile: rows made again
         rows.set_codes(codes)
         if rows.text:
-            rows.text = {table: copy_text(values) for table, values in _tables(rows)}
+            rows.make_text()
 
     def write(model: Any, fields: Sequence[str], table: str, values: list[Any]) -> None:
         copy_rows(model, fields, values, text=rows.text.get(table))

@@ -289,19 +289,14 @@ def _import(
     imported = pipeline.Totals.from_dict(job.summary.get("imported") or {})
     # The chunks the check staged, for this very file and today's rules (a chunk of another
     # size, another file or an earlier day is checked again in full).
-    checksum = _checksum(job)
-    today = ctx.today or timezone.localdate()
+    usable = ImportStage.objects.filter(
+        job=job, checksum=_checksum(job), checked_on=ctx.today or timezone.localdate()
+    )
 
     def staged(chunk: pipeline.Chunk) -> str | None:
         # The staged chunk's text; the pipeline reads it back (``load_stage``).
         data: str | None = (
-            ImportStage.objects.filter(
-                job=job,
-                first_row=chunk.first_row,
-                last_row=chunk.last_row,
-                checksum=checksum,
-                checked_on=today,
-            )
+            usable.filter(first_row=chunk.first_row, last_row=chunk.last_row)
             .values_list("data", flat=True)
             .first()
         )
@@ -329,11 +324,9 @@ def _import(
     # Every chunk the check staged, in file order: written without reading the file again.
     stages = [
         pipeline.StagedChunk(first, last, functools.partial(stage_text, pk))
-        for pk, first, last in ImportStage.objects.filter(
-            job=job, checksum=checksum, checked_on=today
+        for pk, first, last in usable.order_by("first_row").values_list(
+            "pk", "first_row", "last_row"
         )
-        .order_by("first_row")
-        .values_list("pk", "first_row", "last_row")
     ]
     if len(stages) != job.summary.get("staged"):
         stages = []  # not all of them (another day's rules): the file is read chunk by chunk
